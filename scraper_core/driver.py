@@ -1,0 +1,360 @@
+"""The storage driver contract, modelled on distribution's ``StorageDriver``.
+
+Paths are absolute, ``/``-separated and relative to the driver's root (the ``--data-dir`` or
+``--output-dir``): ``/docker/registry/v2/blobs/...``. A driver maps them onto its backend and
+must never read or write outside its root, whatever the path or the stored content.
+
+A driver class is what a plugin registers (see :mod:`scraper_core.hookspecs`). The core builds
+one with :meth:`DriverClass.open` and always talks to it through :class:`CheckedDriver`, which
+validates every path once and stamps the driver name on every error, so drivers stay simple.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import BinaryIO, ClassVar, Protocol, Self, runtime_checkable
+
+from scraper_core.errors import (
+    InvalidOffsetError,
+    InvalidPathError,
+    PathNotFoundError,
+    ReadOnlyError,
+    StorageError,
+)
+
+# distribution's PathRegexp: one or more "/component", components of [A-Za-z0-9._-]. We also
+# refuse "." and ".." components, which that regexp admits but which mean "up" on a filesystem.
+_PATH_RE = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
+
+
+def is_valid_path(path: str, *, allow_root: bool = False) -> bool:
+    """True when ``path`` is a clean absolute storage path (``/`` only if ``allow_root``)."""
+    if path == "/":
+        return allow_root
+    if not _PATH_RE.fullmatch(path):
+        return False
+    return all(part not in (".", "..") for part in path.split("/")[1:])
+
+
+class Capability(enum.Enum):
+    """Optional abilities a driver declares on its class, read by the copy engine."""
+
+    #: ``copy_object(src, dst)`` copies within the backend without bytes passing through us.
+    SERVER_SIDE_COPY = "server-side-copy"
+    #: ``copy_file(source_driver, src, dst)`` uses the kernel (copy_file_range, reflink).
+    LOCAL_FILES = "local-files"
+    #: ``link_file(source_driver, src, dst)`` hardlinks an immutable blob.
+    HARDLINK = "hardlink"
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What :meth:`StorageReader.stat` and :meth:`StorageReader.walk` return."""
+
+    path: str
+    size: int
+    is_dir: bool = False
+    mod_time: float | None = None
+
+
+@runtime_checkable
+class FileWriter(Protocol):
+    """A stream to one path that appears there only on :meth:`commit`.
+
+    Until ``commit`` returns, nothing is visible at the final path; ``cancel`` (or leaving the
+    ``with`` block without committing) discards every byte written.
+    """
+
+    def write(self, data: bytes) -> int:
+        """Append ``data``; return how many bytes were taken (all of them)."""
+        ...
+
+    @property
+    def size(self) -> int:
+        """Bytes written so far."""
+        ...
+
+    def commit(self) -> None:
+        """Make the content visible at the final path, atomically, replacing what was there."""
+        ...
+
+    def cancel(self) -> None:
+        """Discard the content; the final path is left as it was. Safe to call twice."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Cancel unless committed."""
+        ...
+
+
+@runtime_checkable
+class StorageReader(Protocol):
+    """The read half of a driver: all a scrape needs from its source."""
+
+    #: The driver's name, equal to its entry-point name and the ``--storage`` value.
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+
+    def get_content(self, path: str) -> bytes:
+        """Return the whole content at ``path``; :class:`PathNotFoundError` if absent.
+
+        For small objects (links, manifests): callers bound what they read this way.
+        """
+        ...
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        """Open ``path`` for streaming from ``offset``; reading past the end returns ``b""``.
+
+        A negative offset is :class:`InvalidOffsetError`; a missing path
+        :class:`PathNotFoundError`. The caller closes the stream.
+        """
+        ...
+
+    def stat(self, path: str) -> FileInfo:
+        """Size of the object at ``path`` or a directory marker; missing: PathNotFoundError.
+
+        On object stores a "directory" is any prefix ``path/`` that has objects below it.
+        """
+        ...
+
+    def list_dir(self, path: str) -> list[str]:
+        """Full paths of the direct children of directory ``path``, sorted.
+
+        Only direct children (``/a/b`` lists ``/a/b/c``, never ``/a/b/c/d``); a missing or
+        empty directory is :class:`PathNotFoundError`, except the root ``/`` which may be empty.
+        """
+        ...
+
+    def walk(self, path: str) -> Iterator[FileInfo]:
+        """Every file (not directory) below ``path``, recursively, in no promised order."""
+        ...
+
+
+@runtime_checkable
+class StorageDriver(StorageReader, Protocol):
+    """The full contract: reading plus writing. A destination must implement all of it."""
+
+    def put_content(self, path: str, data: bytes) -> None:
+        """Store ``data`` at ``path`` atomically, replacing what was there."""
+        ...
+
+    def writer(self, path: str) -> FileWriter:
+        """A :class:`FileWriter` for ``path``; content appears only on commit."""
+        ...
+
+    def move(self, source: str, dest: str) -> None:
+        """Move the object at ``source`` to ``dest``, replacing ``dest``."""
+        ...
+
+    def delete(self, path: str) -> None:
+        """Delete ``path`` and everything below it (``/a`` never touches ``/ab``)."""
+        ...
+
+
+class DriverClass(Protocol):
+    """What a plugin registers: a class that knows how to open a driver."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    @classmethod
+    def open(
+        cls, location: str, options: Mapping[str, str], *, read_only: bool
+    ) -> StorageDriver:
+        """Build a driver on ``location`` (the ``--data-dir``/``--output-dir`` value).
+
+        ``options`` come from ``--storage-option KEY=VALUE``; unknown keys must be refused with
+        :class:`~scraper_core.errors.ConfigurationError`. With ``read_only`` every write method
+        raises :class:`~scraper_core.errors.ReadOnlyError`. Heavy SDKs are imported here, not
+        when the plugin module is imported.
+        """
+        ...
+
+
+class _CheckedStream:
+    """Names the driver and path on errors raised mid-stream (a reset, a full disk)."""
+
+    def __init__(self, owner: CheckedDriver, path: str) -> None:
+        self._owner = owner
+        self._path = path
+
+    def _error(self, exc: Exception) -> StorageError:
+        return self._owner.wrap_error(self._path, exc)
+
+
+class CheckedReader(_CheckedStream):
+    def __init__(self, owner: CheckedDriver, path: str, stream: BinaryIO) -> None:
+        super().__init__(owner, path)
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read(size)
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class CheckedWriter(_CheckedStream):
+    def __init__(self, owner: CheckedDriver, path: str, writer: FileWriter) -> None:
+        super().__init__(owner, path)
+        self._writer = writer
+
+    @property
+    def size(self) -> int:
+        return self._writer.size
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._writer.write(data)
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    def commit(self) -> None:
+        try:
+            self._writer.commit()
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    def cancel(self) -> None:
+        try:
+            self._writer.cancel()
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Cancelling after a commit is a no-op by contract.
+        self.cancel()
+
+
+class CheckedDriver:
+    """Wraps any driver: validates paths, enforces read-only, names the driver on errors.
+
+    The core never calls a driver directly, only through this wrapper (cf. distribution's
+    ``base.Base``). Errors that are not already :class:`StorageError` (an ``OSError``, an SDK
+    exception) become one that carries the driver name and the path.
+    """
+
+    def __init__(self, driver: StorageReader, *, read_only: bool) -> None:
+        self.driver = driver
+        self.name = driver.name
+        self.read_only = read_only
+        self.capabilities: frozenset[Capability] = frozenset(
+            getattr(driver, "capabilities", frozenset())
+        )
+
+    def __repr__(self) -> str:
+        return f"CheckedDriver({self.driver!r}, read_only={self.read_only})"
+
+    def _check(self, path: str, *, allow_root: bool = False) -> None:
+        if not is_valid_path(path, allow_root=allow_root):
+            raise InvalidPathError(self.name, path)
+
+    def _writable(self, path: str) -> StorageDriver:
+        self._check(path)
+        if self.read_only or not isinstance(self.driver, StorageDriver):
+            raise ReadOnlyError(self.name, path)
+        return self.driver
+
+    def wrap_error(self, path: str, exc: Exception) -> StorageError:
+        if isinstance(exc, StorageError):
+            return exc
+        if isinstance(exc, FileNotFoundError):
+            return PathNotFoundError(self.name, path)
+        detail = str(exc) or type(exc).__name__
+        return StorageError(self.name, path, detail)
+
+    def get_content(self, path: str) -> bytes:
+        self._check(path)
+        try:
+            return self.driver.get_content(path)
+        except Exception as exc:
+            raise self.wrap_error(path, exc) from exc
+
+    def reader(self, path: str, offset: int = 0) -> CheckedReader:
+        self._check(path)
+        if offset < 0:
+            raise InvalidOffsetError(self.name, path, f"negative offset {offset}")
+        try:
+            return CheckedReader(self, path, self.driver.reader(path, offset))
+        except Exception as exc:
+            raise self.wrap_error(path, exc) from exc
+
+    def stat(self, path: str) -> FileInfo:
+        self._check(path, allow_root=True)
+        try:
+            return self.driver.stat(path)
+        except Exception as exc:
+            raise self.wrap_error(path, exc) from exc
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.stat(path)
+        except PathNotFoundError:
+            return False
+        return True
+
+    def list_dir(self, path: str) -> list[str]:
+        self._check(path, allow_root=True)
+        try:
+            return self.driver.list_dir(path)
+        except Exception as exc:
+            raise self.wrap_error(path, exc) from exc
+
+    def walk(self, path: str) -> Iterator[FileInfo]:
+        self._check(path, allow_root=True)
+        try:
+            yield from self.driver.walk(path)
+        except Exception as exc:
+            raise self.wrap_error(path, exc) from exc
+
+    def put_content(self, path: str, data: bytes) -> None:
+        driver = self._writable(path)
+        try:
+            driver.put_content(path, data)
+        except Exception as exc:
+            raise self.wrap_error(path, exc) from exc
+
+    def writer(self, path: str) -> CheckedWriter:
+        driver = self._writable(path)
+        try:
+            return CheckedWriter(self, path, driver.writer(path))
+        except Exception as exc:
+            raise self.wrap_error(path, exc) from exc
+
+    def move(self, source: str, dest: str) -> None:
+        self._writable(source)
+        driver = self._writable(dest)
+        try:
+            driver.move(source, dest)
+        except Exception as exc:
+            raise self.wrap_error(source, exc) from exc
+
+    def delete(self, path: str) -> None:
+        driver = self._writable(path)
+        try:
+            driver.delete(path)
+        except Exception as exc:
+            raise self.wrap_error(path, exc) from exc

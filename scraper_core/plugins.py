@@ -1,0 +1,183 @@
+"""Plugin host: finds driver plugins through entry points and wires them with pluggy.
+
+Entry points are loaded one by one, never with pluggy's ``load_setuptools_entrypoints``: that
+stops at the first plugin that fails to import without naming it. Here a broken plugin becomes a
+one-line warning naming it and its distribution, and the others keep working. Building the one
+driver named on the command line loads only that plugin.
+
+Environment:
+
+``REGISTRY_SCRAPER_PLUGINS``
+    Comma-separated entry-point names to load; unset loads all, empty loads none.
+``REGISTRY_SCRAPER_STRICT_PLUGINS=1``
+    Re-raise plugin load errors (for plugin authors and this project's tests).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+
+import pluggy
+
+from scraper_core import hookspecs
+from scraper_core.driver import CheckedDriver, DriverClass
+from scraper_core.errors import PluginError
+
+PLUGINS_ENV = "REGISTRY_SCRAPER_PLUGINS"
+STRICT_ENV = "REGISTRY_SCRAPER_STRICT_PLUGINS"
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """A plugin manager that knows the hook specs and has no plugins registered yet."""
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    return manager
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """An installed entry point in the ``registry_scraper`` group, not necessarily loaded."""
+
+    name: str
+    module: str
+    distribution: str
+    version: str
+
+    def describe(self) -> str:
+        return f"{self.name!r} ({self.distribution} {self.version})"
+
+
+@dataclass(frozen=True)
+class DriverInfo:
+    """A loaded driver class and the plugin that registered it."""
+
+    name: str
+    description: str
+    plugin: PluginInfo
+    driver_class: DriverClass
+
+
+def _plugin_info(entry_point: EntryPoint) -> PluginInfo:
+    dist = entry_point.dist
+    return PluginInfo(
+        entry_point.name,
+        entry_point.value,
+        dist.metadata["Name"] if dist is not None else "?",
+        dist.version if dist is not None else "?",
+    )
+
+
+class DriverRegistry:
+    """Typed facade over the plugin manager: which drivers exist, and building one."""
+
+    def __init__(
+        self,
+        entry_points_found: list[EntryPoint] | None = None,
+        *,
+        strict: bool | None = None,
+    ) -> None:
+        if entry_points_found is None:
+            entry_points_found = list(entry_points(group=hookspecs.ENTRY_POINT_GROUP))
+        self._entry_points = self._allowed(entry_points_found)
+        self.strict = os.environ.get(STRICT_ENV) == "1" if strict is None else strict
+        self.warnings: list[str] = []
+        self._loaded: dict[str, list[DriverInfo]] = {}
+
+    @staticmethod
+    def _allowed(found: list[EntryPoint]) -> list[EntryPoint]:
+        # The same distribution can be seen twice (an editable install and a stale copy on
+        # sys.path); that is one plugin, not a conflict.
+        unique: dict[tuple[str, str], EntryPoint] = {}
+        for entry_point in found:
+            info = _plugin_info(entry_point)
+            unique.setdefault((info.name, info.distribution), entry_point)
+        allowed = os.environ.get(PLUGINS_ENV)
+        if allowed is None:
+            return list(unique.values())
+        names = {name.strip() for name in allowed.split(",") if name.strip()}
+        return [ep for ep in unique.values() if ep.name in names]
+
+    def installed(self) -> list[PluginInfo]:
+        """Every allowed plugin entry point, without importing any of them."""
+        return sorted((_plugin_info(ep) for ep in self._entry_points), key=lambda p: p.name)
+
+    def conflicts(self) -> dict[str, list[PluginInfo]]:
+        """Names claimed by more than one distribution."""
+        by_name: dict[str, list[PluginInfo]] = {}
+        for info in self.installed():
+            by_name.setdefault(info.name, []).append(info)
+        return {name: infos for name, infos in by_name.items() if len(infos) > 1}
+
+    def _load(self, entry_point: EntryPoint) -> list[DriverInfo]:
+        info = _plugin_info(entry_point)
+        key = f"{info.name}:{info.distribution}"
+        if key in self._loaded:
+            return self._loaded[key]
+        drivers: list[DriverInfo] = []
+
+        def register(driver_class: DriverClass) -> None:
+            name = getattr(driver_class, "name", None)
+            if not isinstance(name, str) or not callable(getattr(driver_class, "open", None)):
+                raise PluginError(f"plugin {info.describe()} registered an invalid driver class")
+            if name != info.name:
+                raise PluginError(
+                    f"plugin {info.describe()} registered driver {name!r}: "
+                    "a driver's name must equal its entry-point name"
+                )
+            description = str(getattr(driver_class, "description", ""))
+            drivers.append(DriverInfo(name, description, info, driver_class))
+
+        manager = get_plugin_manager()
+        try:
+            module = entry_point.load()
+            manager.register(module, name=key)
+            manager.hook.registry_scraper_register_drivers(register=register)
+        except Exception as exc:
+            if self.strict:
+                raise
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            self.warnings.append(f"plugin {info.describe()} failed to load: {reason}")
+            drivers = []
+        self._loaded[key] = drivers
+        return drivers
+
+    def drivers(self) -> list[DriverInfo]:
+        """Load every allowed plugin; broken ones end up in :attr:`warnings`."""
+        found: list[DriverInfo] = []
+        for entry_point in self._entry_points:
+            found.extend(self._load(entry_point))
+        return sorted(found, key=lambda d: d.name)
+
+    def driver(self, name: str) -> DriverInfo:
+        """Load only the plugin that provides ``name``."""
+        candidates = [ep for ep in self._entry_points if ep.name == name]
+        if len(candidates) > 1:
+            claimed = ", ".join(_plugin_info(ep).describe() for ep in candidates)
+            raise PluginError(
+                f"storage driver {name!r} is provided by more than one distribution: {claimed}; "
+                "uninstall all but one"
+            )
+        drivers = self._load(candidates[0]) if candidates else []
+        if not drivers:
+            installed = ", ".join(info.name for info in self.installed()) or "none"
+            problem = "failed to load" if candidates else "is not installed"
+            raise PluginError(
+                f"storage driver {name!r} {problem} (installed drivers: {installed})"
+            )
+        return drivers[0]
+
+    def open(
+        self,
+        name: str,
+        location: str,
+        options: Mapping[str, str] | None = None,
+        *,
+        read_only: bool,
+    ) -> CheckedDriver:
+        """Build driver ``name`` on ``location``, wrapped so the core can use it safely."""
+        info = self.driver(name)
+        raw = info.driver_class.open(location, dict(options or {}), read_only=read_only)
+        return CheckedDriver(raw, read_only=read_only)

@@ -1,0 +1,200 @@
+"""Transfer: carry out image plans from a source driver to a destination driver.
+
+Blobs are copied in parallel and verified while they stream: the bytes are hashed on the way
+through and the destination writer commits only if size and digest match, so a corrupt blob
+never reaches its final path. A blob shared by several images is copied once. An image's links
+are written only after all its blobs are in place, and its tag links last, so an interrupted
+run never leaves a tag that points at missing content. One image failing does not stop others.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from scraper_core import layout
+from scraper_core.digest import Digest, link_content
+from scraper_core.driver import CheckedDriver
+from scraper_core.errors import DigestMismatchError, PathNotFoundError, ScraperError
+from scraper_core.plan import BlobCopy, ImagePlan, LinkWrite
+from scraper_core.reference import Reference
+
+#: Read size while streaming: large enough for throughput, small enough to bound memory
+#: (at most ``jobs`` chunks are held at once).
+CHUNK_SIZE = 1024 * 1024
+DEFAULT_JOBS = 8
+
+
+class TransferCancelledError(ScraperError):
+    """The run was interrupted; in-flight blobs were discarded."""
+
+
+class BlobOutcome(enum.Enum):
+    COPIED = "copied"
+    PRESENT = "present"
+
+
+@dataclass
+class ImageResult:
+    """What happened to one requested reference."""
+
+    reference: Reference
+    digest: Digest | None = None
+    error: str | None = None
+    blobs_copied: int = 0
+    bytes_copied: int = 0
+    blobs_present: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+#: Called once per finished image, in request order (for progress output).
+ImageCallback = Callable[[ImageResult], None]
+
+
+class BlobCopier:
+    """Copies blobs once each, however many images share them, verifying every byte."""
+
+    def __init__(self, source: CheckedDriver, dest: CheckedDriver) -> None:
+        self.source = source
+        self.dest = dest
+        #: Set on interrupt: streams stop at the next chunk and discard their temp files.
+        self.cancelled = threading.Event()
+
+    def is_present(self, blob: BlobCopy) -> bool:
+        """A blob already at the destination with the right size is not copied again."""
+        try:
+            return self.dest.stat(layout.blob_data_path(blob.digest)).size == blob.size
+        except PathNotFoundError:
+            return False
+
+    def copy(self, blob: BlobCopy) -> BlobOutcome:
+        if self.is_present(blob):
+            return BlobOutcome.PRESENT
+        path = layout.blob_data_path(blob.digest)
+        if blob.content is not None:
+            # Manifests were read and verified while planning.
+            self.dest.put_content(path, blob.content)
+        else:
+            self._stream(path, blob)
+        return BlobOutcome.COPIED
+
+    def _stream(self, path: str, blob: BlobCopy) -> None:
+        hasher = blob.digest.hasher()
+        size = 0
+        with self.source.reader(path) as reader, self.dest.writer(path) as writer:
+            while chunk := reader.read(CHUNK_SIZE):
+                if self.cancelled.is_set():
+                    raise TransferCancelledError(f"blob {blob.digest}: copy interrupted")
+                size += len(chunk)
+                if size > blob.size:
+                    break
+                hasher.update(chunk)
+                writer.write(chunk)
+            if size != blob.size:
+                raise DigestMismatchError(
+                    f"blob {blob.digest}: read {size} bytes, expected {blob.size}"
+                )
+            actual = Digest(blob.digest.algorithm, hasher.hexdigest())
+            if actual != blob.digest:
+                raise DigestMismatchError(
+                    f"blob {blob.digest} is corrupt in the source: its content hashes to {actual}"
+                )
+            writer.commit()
+
+
+class Transfer:
+    """Runs many image plans against one destination with a pool of ``jobs`` threads."""
+
+    def __init__(self, source: CheckedDriver, dest: CheckedDriver, *, jobs: int) -> None:
+        self.copier = BlobCopier(source, dest)
+        self.dest = dest
+        self.jobs = max(1, jobs)
+        self._blob_futures: dict[Digest, Future[BlobOutcome]] = {}
+        self._lock = threading.Lock()
+
+    def _submit_blob(
+        self, pool: ThreadPoolExecutor, blob: BlobCopy
+    ) -> tuple[Future[BlobOutcome], bool]:
+        """The blob's copy, queued once; True when this call queued it (it owns the count)."""
+        with self._lock:
+            future = self._blob_futures.get(blob.digest)
+            if future is not None:
+                return future, False
+            future = pool.submit(self.copier.copy, blob)
+            self._blob_futures[blob.digest] = future
+            return future, True
+
+    def write_link(self, link: LinkWrite) -> bool:
+        """Write a link unless it already holds exactly these bytes; True if written."""
+        content = link_content(link.digest)
+        try:
+            if self.dest.get_content(link.path) == content:
+                return False
+        except PathNotFoundError:
+            pass
+        self.dest.put_content(link.path, content)
+        return True
+
+    def run(
+        self,
+        plans: Sequence[ImagePlan],
+        on_image: ImageCallback | None = None,
+    ) -> list[ImageResult]:
+        results: list[ImageResult] = []
+        pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="scrape")
+        try:
+            # Every blob of every image is queued first so the pool stays busy across images.
+            blob_futures = [
+                [(blob, *self._submit_blob(pool, blob)) for blob in plan.blobs] for plan in plans
+            ]
+            for plan, futures in zip(plans, blob_futures, strict=True):
+                result = self._finish_image(pool, plan, futures)
+                results.append(result)
+                if on_image is not None:
+                    on_image(result)
+        except BaseException:
+            # Ctrl-C: drop queued copies, make running ones stop and clean up, then re-raise.
+            self.copier.cancelled.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return results
+
+    def _finish_image(
+        self,
+        pool: ThreadPoolExecutor,
+        plan: ImagePlan,
+        futures: list[tuple[BlobCopy, Future[BlobOutcome], bool]],
+    ) -> ImageResult:
+        result = ImageResult(plan.reference, plan.digest, skipped=list(plan.skipped))
+        errors: list[str] = []
+        for blob, future, owned in futures:
+            try:
+                outcome = future.result()
+            except ScraperError as exc:
+                errors.append(str(exc))
+                continue
+            # A blob shared with an earlier image counts once, for the image that copied it.
+            if outcome is BlobOutcome.COPIED and owned:
+                result.blobs_copied += 1
+                result.bytes_copied += blob.size
+            else:
+                result.blobs_present += 1
+        if errors:
+            # The first error names the blob; more would only repeat the image's failure.
+            result.error = errors[0]
+            return result
+        try:
+            list(pool.map(self.write_link, plan.links))
+            for link in plan.tag_links:
+                self.write_link(link)
+        except ScraperError as exc:
+            result.error = str(exc)
+        return result
