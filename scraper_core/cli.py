@@ -68,9 +68,7 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 def _same_location(storage: str, data_dir: str, output_storage: str, output_dir: str) -> bool:
-    return storage == output_storage and os.path.normpath(data_dir) == os.path.normpath(
-        output_dir
-    )
+    return storage == output_storage and os.path.normpath(data_dir) == os.path.normpath(output_dir)
 
 
 def _plan_all(

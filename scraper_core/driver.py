@@ -169,9 +169,7 @@ class DriverClass(Protocol):
     description: ClassVar[str]
 
     @classmethod
-    def open(
-        cls, location: str, options: Mapping[str, str], *, read_only: bool
-    ) -> StorageDriver:
+    def open(cls, location: str, options: Mapping[str, str], *, read_only: bool) -> StorageDriver:
         """Build a driver on ``location`` (the ``--data-dir``/``--output-dir`` value).
 
         ``options`` come from ``--storage-option KEY=VALUE``; unknown keys must be refused with

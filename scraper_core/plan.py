@@ -89,9 +89,7 @@ class Planner:
         self._add_manifest(plan, digest, depth=0, seen=set())
         if reference.digest is None and reference.tag is not None:
             tag = reference.tag
-            plan.tag_links.append(
-                LinkWrite(layout.tag_index_link_path(name, tag, digest), digest)
-            )
+            plan.tag_links.append(LinkWrite(layout.tag_index_link_path(name, tag, digest), digest))
             plan.tag_links.append(LinkWrite(layout.tag_current_link_path(name, tag), digest))
         return plan
 
@@ -173,8 +171,7 @@ class Planner:
                 ) from None
             if descriptor.size is not None and descriptor.size != size:
                 raise DigestMismatchError(
-                    f"blob {descriptor.digest} is {size} bytes, its manifest says "
-                    f"{descriptor.size}"
+                    f"blob {descriptor.digest} is {size} bytes, its manifest says {descriptor.size}"
                 )
             link = layout.layer_link_path(name, descriptor.digest)
             self._read_link(

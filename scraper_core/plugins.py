@@ -164,9 +164,7 @@ class DriverRegistry:
         if not drivers:
             installed = ", ".join(info.name for info in self.installed()) or "none"
             problem = "failed to load" if candidates else "is not installed"
-            raise PluginError(
-                f"storage driver {name!r} {problem} (installed drivers: {installed})"
-            )
+            raise PluginError(f"storage driver {name!r} {problem} (installed drivers: {installed})")
         return drivers[0]
 
     def open(

@@ -1,0 +1,204 @@
+"""The copy command on synthetic trees through the real local driver: fast, exact checks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from registry_scraper_local.driver import LocalDriver
+from scraper_core import layout
+from scraper_core.cli import main
+from scraper_core.driver import CheckedDriver
+from tests.synthetic import SyntheticImage, TreeWriter
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under root with its bytes and mtime: proves a tree was not touched."""
+    files: dict[str, tuple[bytes, int]] = {}
+    for directory, _dirs, names in os.walk(root):
+        for name in names:
+            path = Path(directory, name)
+            files[str(path.relative_to(root))] = (path.read_bytes(), path.stat().st_mtime_ns)
+    return files
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> TreeWriter:
+    root = tmp_path / "data"
+    root.mkdir()
+    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+
+
+def scrape(tmp_path: Path, *args: str) -> Result:
+    command = ["--storage", "local", "--data-dir", str(tmp_path / "data")]
+    command += ["--output-dir", str(tmp_path / "copy"), *args]
+    return CliRunner().invoke(main, command)
+
+
+def expected_files(image: SyntheticImage, tag: str | None) -> set[str]:
+    paths = {layout.blob_data_path(d) for d in image.blobs}
+    paths |= {layout.layer_link_path(image.name, d) for d in [image.config, *image.layers]}
+    paths.add(layout.revision_link_path(image.name, image.manifest))
+    if tag:
+        paths.add(layout.tag_current_link_path(image.name, tag))
+        paths.add(layout.tag_index_link_path(image.name, tag, image.manifest))
+    return {path.lstrip("/") for path in paths}
+
+
+def test_copies_exactly_what_the_image_needs(tmp_path: Path, source: TreeWriter) -> None:
+    wanted = source.image("team/app", "v1")
+    source.image("team/app", "v2")
+    source.image("other")
+    before = snapshot(tmp_path / "data")
+    result = scrape(tmp_path, "team/app:v1")
+    assert result.exit_code == 0, result.output
+    copy = snapshot(tmp_path / "copy")
+    assert set(copy) == expected_files(wanted, "v1")
+    for path, (content, _mtime) in copy.items():
+        assert content == before[path][0]
+        if path.endswith("/link"):
+            assert len(content) == 71 and content.startswith(b"sha256:")
+    assert snapshot(tmp_path / "data") == before
+
+
+def test_rerun_changes_nothing(tmp_path: Path, source: TreeWriter) -> None:
+    source.image("app")
+    assert scrape(tmp_path, "app").exit_code == 0
+    first = snapshot(tmp_path / "copy")
+    result = scrape(tmp_path, "app")
+    assert result.exit_code == 0
+    assert "0 blobs copied" in result.stdout and "4 already present" in result.stdout
+    assert snapshot(tmp_path / "copy") == first
+
+
+def test_index_copies_every_child_and_shared_blobs_once(tmp_path: Path, source: TreeWriter) -> None:
+    shared = os.urandom(5000)
+    amd = source.image("multi", None, layers=[shared, os.urandom(100)])
+    arm = source.image("multi", None, layers=[shared, os.urandom(200)], arch="arm64")
+    index = source.index("multi", "1.0", [amd, arm])
+    result = scrape(tmp_path, "multi:1.0")
+    assert result.exit_code == 0, result.output
+    copy = snapshot(tmp_path / "copy")
+    for child in (amd, arm):
+        assert expected_files(child, None) <= set(copy)
+    assert layout.revision_link_path("multi", index).lstrip("/") in copy
+    # index + 2 manifests + 2 configs + shared + 2 own layers
+    assert sum(1 for path in copy if path.endswith("/data")) == 8
+
+
+def test_by_digest_writes_no_tag(tmp_path: Path, source: TreeWriter) -> None:
+    image = source.image("app", "v1")
+    result = scrape(tmp_path, f"app@{image.manifest}")
+    assert result.exit_code == 0, result.output
+    assert set(snapshot(tmp_path / "copy")) == expected_files(image, None)
+
+
+def test_missing_tag_fails_that_image_only(tmp_path: Path, source: TreeWriter) -> None:
+    good = source.image("app", "v1")
+    result = scrape(tmp_path, "app:nosuch", "app:v1", "ghost")
+    assert result.exit_code == 1
+    assert "error: app:nosuch: tag not found: app:nosuch\n" in result.stderr
+    assert "error: ghost:latest: repository not found: ghost\n" in result.stderr
+    assert "Traceback" not in result.output
+    assert set(snapshot(tmp_path / "copy")) == expected_files(good, "v1")
+
+
+def test_corrupt_blob_is_named_and_never_lands(tmp_path: Path, source: TreeWriter) -> None:
+    bad = source.image("bad")
+    good = source.image("good")
+    blob = tmp_path / "data" / layout.blob_data_path(bad.layers[1]).lstrip("/")
+    data = bytearray(blob.read_bytes())
+    data[10] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    result = scrape(tmp_path, "bad", "good")
+    assert result.exit_code == 1
+    assert f"blob {bad.layers[1]} is corrupt in the source" in result.stderr
+    copy = snapshot(tmp_path / "copy")
+    assert layout.blob_data_path(bad.layers[1]).lstrip("/") not in copy
+    # No link and no tag of the failed image: the copy never points at missing content.
+    assert not any(path.startswith(layout.repository_path("bad").lstrip("/")) for path in copy)
+    assert expected_files(good, "latest") <= set(copy)
+    assert not [path for path in copy if ".scrape-tmp-" in path]
+
+
+def test_missing_blob_is_named(tmp_path: Path, source: TreeWriter) -> None:
+    image = source.image("app")
+    (tmp_path / "data" / layout.blob_data_path(image.layers[0]).lstrip("/")).unlink()
+    result = scrape(tmp_path, "app")
+    assert result.exit_code == 1
+    assert f"blob missing from source: {image.layers[0]}" in result.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"sha256:abc\n", b"garbage", b"../../../etc/passwd"])
+def test_corrupt_tag_link_is_named(tmp_path: Path, source: TreeWriter, content: bytes) -> None:
+    source.image("app")
+    link = layout.tag_current_link_path("app", "latest")
+    (tmp_path / "data" / link.lstrip("/")).write_bytes(content)
+    result = scrape(tmp_path, "app")
+    assert result.exit_code == 1
+    assert f"corrupt link file {link}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 2  # the error, then the summary
+
+
+def test_link_with_trailing_newline_is_corrupt(tmp_path: Path, source: TreeWriter) -> None:
+    image = source.image("app")
+    link = tmp_path / "data" / layout.layer_link_path("app", image.config).lstrip("/")
+    link.write_bytes(link.read_bytes() + b"\n")
+    result = scrape(tmp_path, "app")
+    assert result.exit_code == 1
+    assert "corrupt link file" in result.stderr
+
+
+def test_invalid_reference_touches_nothing(tmp_path: Path, source: TreeWriter) -> None:
+    source.image("app")
+    result = scrape(tmp_path, "app", "../etc:passwd")
+    assert result.exit_code == 2
+    assert result.stderr == "error: invalid repository name: '../etc'\n"
+    assert not (tmp_path / "copy").exists()
+
+
+def test_output_equal_to_source_is_refused(tmp_path: Path, source: TreeWriter) -> None:
+    source.image("app")
+    data = str(tmp_path / "data")
+    result = CliRunner().invoke(main, ["--data-dir", data, "--output-dir", data + "/", "app"])
+    assert result.exit_code == 2
+    assert "the source is never written" in result.stderr
+
+
+def test_missing_source_is_one_line(tmp_path: Path) -> None:
+    result = scrape(tmp_path, "app")
+    assert result.exit_code == 2
+    assert result.stderr == f"error: local: not a directory: {tmp_path / 'data'}\n"
+
+
+def test_unwritable_output_is_one_line(tmp_path: Path, source: TreeWriter) -> None:
+    source.image("app")
+    (tmp_path / "copy").write_text("a file, not a directory")
+    result = scrape(tmp_path, "app")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: local: cannot create")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = scrape(tmp_path, "--debug", "app")
+    assert result.exit_code != 0
+    assert result.exc_info is not None
+    assert type(result.exception).__name__ == "ConfigurationError"
+
+
+def test_no_tag_means_latest(tmp_path: Path, source: TreeWriter) -> None:
+    image = source.image("app", "latest")
+    result = scrape(tmp_path, "app")
+    assert result.exit_code == 0
+    assert f"app:latest {image.manifest.short}" in result.stdout
+
+
+def test_drivers_command_lists_local() -> None:
+    result = CliRunner().invoke(main, ["drivers"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("local ")
+    assert "registry-scraper-local 0.1.0" in result.stdout

@@ -1,0 +1,142 @@
+"""The plugin host against real (throwaway) distributions found through entry points."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from scraper_core.errors import PluginError
+from scraper_core.plugins import PLUGINS_ENV, DriverRegistry
+
+GOOD_PLUGIN = """
+from scraper_core import hookimpl
+
+class Driver:
+    name = "{name}"
+    description = "test driver {name}"
+    capabilities = frozenset()
+
+    @classmethod
+    def open(cls, location, options, *, read_only):
+        from scraper_core.testing import MemoryDriver
+        return MemoryDriver.open(location, options, read_only=read_only)
+
+@hookimpl
+def registry_scraper_register_drivers(register):
+    register(Driver)
+"""
+
+
+def _write_distribution(site: Path, dist: str, entry: str, module: str, source: str) -> None:
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+    info = site / f"{dist.replace('-', '_')}-1.2.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
+    (info / "entry_points.txt").write_text(f"[registry_scraper]\n{entry} = {module}\n")
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv(PLUGINS_ENV, raising=False)
+    return tmp_path
+
+
+def _registry() -> DriverRegistry:
+    return DriverRegistry(strict=False)
+
+
+def test_good_plugin_is_found_with_its_distribution(site: Path) -> None:
+    _write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
+    info = _registry().driver("fake")
+    assert (info.name, info.plugin.distribution, info.plugin.version) == (
+        "fake",
+        "rs-fake",
+        "1.2.3",
+    )
+    driver = _registry().open("fake", "root", {}, read_only=False)
+    driver.put_content("/x", b"1")
+    assert driver.get_content("/x") == b"1"
+
+
+def test_broken_plugin_is_a_warning_and_others_still_work(site: Path) -> None:
+    _write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
+    _write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
+    registry = _registry()
+    names = [info.name for info in registry.drivers()]
+    assert "fake" in names and "broken" not in names
+    assert len(registry.warnings) == 1
+    warning = registry.warnings[0]
+    assert "'broken'" in warning and "rs-broken" in warning and "no_such_module_xyz" in warning
+    assert "\n" not in warning
+
+
+def test_loading_one_driver_does_not_import_the_others(site: Path) -> None:
+    _write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
+    _write_distribution(site, "rs-broken", "broken", "rs_broken", "raise SystemError('boom')\n")
+    registry = _registry()
+    registry.driver("fake")
+    assert registry.warnings == []
+    assert "rs_broken" not in sys.modules
+
+
+def test_strict_mode_reraises(site: Path) -> None:
+    _write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
+    with pytest.raises(ModuleNotFoundError):
+        DriverRegistry(strict=True).driver("broken")
+
+
+def test_same_name_from_two_distributions_is_reported(site: Path) -> None:
+    _write_distribution(site, "rs-one", "twin", "rs_one", GOOD_PLUGIN.format(name="twin"))
+    _write_distribution(site, "rs-two", "twin", "rs_two", GOOD_PLUGIN.format(name="twin"))
+    registry = _registry()
+    assert [c.distribution for c in registry.conflicts()["twin"]] == ["rs-one", "rs-two"]
+    with pytest.raises(PluginError, match=r"more than one distribution.*rs-one.*rs-two"):
+        registry.driver("twin")
+
+
+def test_driver_name_must_match_entry_point(site: Path) -> None:
+    _write_distribution(site, "rs-odd", "odd", "rs_odd", GOOD_PLUGIN.format(name="other"))
+    registry = _registry()
+    with pytest.raises(PluginError, match="failed to load"):
+        registry.driver("odd")
+    assert "must equal its entry-point name" in registry.warnings[0]
+
+
+def test_unknown_driver_lists_installed_ones(site: Path) -> None:
+    with pytest.raises(
+        PluginError, match=r"'nosuch' is not installed \(installed drivers: .*local"
+    ):
+        _registry().driver("nosuch")
+
+
+def test_plugins_can_be_restricted(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
+    monkeypatch.setenv(PLUGINS_ENV, "local")
+    assert [info.name for info in _registry().installed()] == ["local"]
+    monkeypatch.setenv(PLUGINS_ENV, "")
+    assert _registry().installed() == []
+
+
+def test_help_imports_no_sdk_and_works_with_a_broken_plugin(site: Path) -> None:
+    _write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
+    code = (
+        "import sys; from scraper_core.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+        "heavy = [m for m in ('boto3', 'botocore', 'google.cloud', 'azure') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    env_path = f"{site}"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage: " in done.stdout
