@@ -52,6 +52,10 @@ def _human_bytes(count: int) -> str:
     raise AssertionError("unreachable")
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _parse_options(pairs: Sequence[str], flag: str) -> dict[str, str]:
     options: dict[str, str] = {}
     for pair in pairs:
@@ -97,7 +101,7 @@ def _report(result: ImageResult, quiet: bool) -> None:
         return
     assert result.digest is not None
     click.echo(
-        f"{result.reference} {result.digest.short}: {result.blobs_copied} blobs copied "
+        f"{result.reference} {result.digest.short}: {_count(result.blobs_copied, 'blob')} copied "
         f"({_human_bytes(result.bytes_copied)}), {result.blobs_present} already present"
     )
 
