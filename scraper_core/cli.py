@@ -13,17 +13,18 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import NoReturn
 
 import click
 
 from scraper_core.driver import CheckedDriver
-from scraper_core.errors import ScraperError
-from scraper_core.plan import ImagePlan, Planner
+from scraper_core.errors import ConfigurationError, ScraperError
+from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.plugins import DriverRegistry
-from scraper_core.reference import Reference, parse_reference
-from scraper_core.transfer import DEFAULT_JOBS, ImageResult, Transfer
+from scraper_core.reference import parse_reference
+from scraper_core.report import Reporter
+from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
+from scraper_core.transfer import DEFAULT_JOBS, ImageResult
 
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
@@ -43,19 +44,6 @@ class DefaultCommandGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _human_bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
-
-
 def _parse_options(pairs: Sequence[str], flag: str) -> dict[str, str]:
     options: dict[str, str] = {}
     for pair in pairs:
@@ -73,37 +61,6 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 def _same_location(storage: str, data_dir: str, output_storage: str, output_dir: str) -> bool:
     return storage == output_storage and os.path.normpath(data_dir) == os.path.normpath(output_dir)
-
-
-def _plan_all(
-    source: CheckedDriver, references: Sequence[Reference], jobs: int
-) -> list[ImagePlan | ImageResult]:
-    """Plan every image (in parallel: planning is a few small reads each, latency-bound)."""
-    planner = Planner(source)
-
-    def plan_one(reference: Reference) -> ImagePlan | ImageResult:
-        try:
-            return planner.plan(reference)
-        except ScraperError as exc:
-            return ImageResult(reference, error=str(exc))
-
-    with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="plan") as pool:
-        return list(pool.map(plan_one, references))
-
-
-def _report(result: ImageResult, quiet: bool) -> None:
-    if not result.ok:
-        click.echo(f"error: {result.reference}: {result.error}", err=True)
-        return
-    for note in result.skipped:
-        click.echo(f"warning: {result.reference}: {note}", err=True)
-    if quiet:
-        return
-    assert result.digest is not None
-    click.echo(
-        f"{result.reference} {result.digest.short}: {_count(result.blobs_copied, 'blob')} copied "
-        f"({_human_bytes(result.bytes_copied)}), {result.blobs_present} already present"
-    )
 
 
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -139,6 +96,18 @@ def main() -> None:
     help="Option for the destination driver (repeatable).",
 )
 @click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="OS/ARCH[/VARIANT]",
+    help="Copy only these platforms of multi-platform images (repeatable).",
+)
+@click.option(
+    "--no-signatures",
+    is_flag=True,
+    help="Leave cosign signatures, attestations and SBOMs (sha256-<hex>.sig tags) behind.",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(1, 256),
@@ -146,7 +115,10 @@ def main() -> None:
     show_default=True,
     help="Blobs copied at once.",
 )
+@click.option("--dry-run", is_flag=True, help="Print what would be copied; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="Print errors and warnings only.")
+@click.option("--verbose", "-v", is_flag=True, help="Print more detail.")
 @click.option("--debug", is_flag=True, envvar=DEBUG_ENV, help="Show tracebacks for errors.")
 @click.argument("images", nargs=-1, required=True)
 def copy_command(
@@ -156,58 +128,88 @@ def copy_command(
     output_storage: str,
     output_dir: str,
     output_options: tuple[str, ...],
+    platforms: tuple[str, ...],
+    no_signatures: bool,
     jobs: int,
+    dry_run: bool,
+    as_json: bool,
     quiet: bool,
+    verbose: bool,
     debug: bool,
     images: tuple[str, ...],
 ) -> None:
     """Copy IMAGE... (name, name:tag or name@sha256:...; no tag means latest)."""
+    reporter = Reporter(
+        quiet=quiet,
+        verbose=verbose,
+        as_json=as_json,
+        dry_run=dry_run,
+        live=sys.stderr.isatty(),
+    )
     try:
         references = [parse_reference(image) for image in images]
+        options = ScrapeOptions(
+            jobs=jobs,
+            platforms=tuple(PlatformFilter.parse(text) for text in platforms),
+            signatures=not no_signatures,
+        )
         source_opts = _parse_options(storage_options, "--storage-option")
         dest_opts = _parse_options(output_options, "--output-storage-option")
         if _same_location(storage, data_dir, output_storage, output_dir):
             _fail("--output-dir is the source storage; the source is never written")
         registry = DriverRegistry()
         source = registry.open(storage, data_dir, source_opts, read_only=True)
-        dest = registry.open(output_storage, output_dir, dest_opts, read_only=False)
+        dest = _open_destination(registry, output_storage, output_dir, dest_opts, dry_run)
         for warning in registry.warnings:
-            click.echo(f"warning: {warning}", err=True)
+            reporter.warning(warning)
     except ScraperError as exc:
         if debug:
             raise
         _fail(str(exc))
+    scrape = Scrape(source, dest, options)
     try:
-        results = _run_copy(source, dest, references, jobs, quiet)
+        planned = scrape.plan(references)
+        if dry_run:
+            results = scrape.preview(planned)
+            for result in results:
+                reporter.image(result)
+        else:
+            results = _copy_with_progress(scrape, planned, reporter)
     except KeyboardInterrupt:
         click.echo("interrupted: nothing partial was left at a final path", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    failed = [result for result in results if not result.ok]
-    if not quiet or failed:
-        copied = len(results) - len(failed)
-        click.echo(f"{copied} of {len(results)} images copied to {output_dir}", err=True)
-    if failed:
+    reporter.summary(results, output_dir)
+    if any(not result.ok for result in results):
         sys.exit(EXIT_PARTIAL)
 
 
-def _run_copy(
-    source: CheckedDriver,
-    dest: CheckedDriver,
-    references: Sequence[Reference],
-    jobs: int,
-    quiet: bool,
+def _open_destination(
+    registry: DriverRegistry,
+    name: str,
+    location: str,
+    options: dict[str, str],
+    dry_run: bool,
+) -> CheckedDriver | None:
+    """The destination; for a dry run, read-only, and None when it does not exist yet."""
+    if not dry_run:
+        return registry.open(name, location, options, read_only=False)
+    try:
+        return registry.open(name, location, options, read_only=True)
+    except ConfigurationError:
+        # Nothing there yet: everything would be copied. The driver name was still checked.
+        registry.driver(name)
+        return None
+
+
+def _copy_with_progress(
+    scrape: Scrape, planned: list[PlannedItem], reporter: Reporter
 ) -> list[ImageResult]:
-    results: list[ImageResult] = []
-    plans: list[ImagePlan] = []
-    for item in _plan_all(source, references, jobs):
-        if isinstance(item, ImagePlan):
-            plans.append(item)
-        else:
-            _report(item, quiet)
-            results.append(item)
-    transfer = Transfer(source, dest, jobs=jobs)
-    results.extend(transfer.run(plans, on_image=lambda result: _report(result, quiet)))
-    return results
+    total = sum(item.total_bytes for item in planned if isinstance(item, ImagePlan))
+    try:
+        with reporter.progress(total):
+            return scrape.copy(planned, on_image=reporter.image, on_bytes=reporter.advance)
+    finally:
+        reporter.finish_progress()
 
 
 @main.command("drivers")

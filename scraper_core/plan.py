@@ -8,6 +8,7 @@ grows with the images chosen, never with the size of the registry.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from scraper_core import layout
@@ -16,14 +17,46 @@ from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
     DigestMismatchError,
     ImageNotFoundError,
+    InvalidReferenceError,
     ManifestError,
     PathNotFoundError,
 )
-from scraper_core.manifest import MAX_MANIFEST_SIZE, Manifest, parse_manifest
+from scraper_core.manifest import (
+    MAX_MANIFEST_SIZE,
+    Descriptor,
+    Manifest,
+    Platform,
+    parse_manifest,
+)
 from scraper_core.reference import Reference
 
 #: Indexes nest (an index of indexes); a deeper chain is hostile or broken.
 MAX_INDEX_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class PlatformFilter:
+    """``os/arch[/variant]`` from ``--platform``; no variant matches any variant."""
+
+    os: str
+    architecture: str
+    variant: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> PlatformFilter:
+        parts = text.split("/")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise InvalidReferenceError(f"invalid platform {text!r}: expected os/arch[/variant]")
+        return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
+
+    def matches(self, platform: Platform) -> bool:
+        if (platform.os, platform.architecture) != (self.os, self.architecture):
+            return False
+        return self.variant is None or platform.variant == self.variant
+
+    def __str__(self) -> str:
+        base = f"{self.os}/{self.architecture}"
+        return f"{base}/{self.variant}" if self.variant else base
 
 
 @dataclass(frozen=True)
@@ -54,6 +87,8 @@ class ImagePlan:
     tag_links: list[LinkWrite] = field(default_factory=list)
     #: Human-readable notes on what was left out on purpose (foreign layers).
     skipped: list[str] = field(default_factory=list)
+    #: The image's manifest and every child copied, in the order they were read.
+    manifest_digests: list[Digest] = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:
@@ -72,11 +107,30 @@ class ImagePlan:
             self.links.append(link)
 
 
-class Planner:
-    """Builds :class:`ImagePlan` objects by reading the source through its driver."""
+#: Tag suffixes cosign stores next to an image: ``sha256-<hex>.sig`` and friends.
+SIGNATURE_SUFFIXES = (".sig", ".att", ".sbom")
 
-    def __init__(self, source: CheckedDriver) -> None:
+
+class Planner:
+    """Builds :class:`ImagePlan` objects by reading the source through its driver.
+
+    ``platforms`` (``os/arch[/variant]``) keeps only matching children of every index; the
+    index itself is copied unchanged, so the other platforms answer 404 from the copy.
+    """
+
+    def __init__(self, source: CheckedDriver, platforms: Sequence[PlatformFilter] = ()) -> None:
         self.source = source
+        self.platforms = tuple(platforms)
+
+    def signature_references(self, plan: ImagePlan) -> list[Reference]:
+        """cosign signatures, attestations and SBOMs stored as tags beside the image."""
+        found: list[Reference] = []
+        for digest in plan.manifest_digests:
+            for suffix in SIGNATURE_SUFFIXES:
+                tag = f"{digest.algorithm}-{digest.hex}{suffix}"
+                if self.source.exists(layout.tag_current_link_path(plan.reference.name, tag)):
+                    found.append(Reference(plan.reference.name, tag))
+        return found
 
     def plan(self, reference: Reference) -> ImagePlan:
         name = reference.name
@@ -133,10 +187,30 @@ class Planner:
         content = self._read_manifest(name, digest)
         manifest = parse_manifest(content, f"manifest {name}@{digest.short}")
         plan.add_blob(BlobCopy(digest, len(content), content))
-        for child in manifest.children:
+        plan.manifest_digests.append(digest)
+        for child in self._chosen_children(plan, digest, manifest):
             self._add_manifest(plan, child.digest, depth + 1, seen)
         self._add_blobs(plan, manifest)
         plan.add_link(LinkWrite(revision, digest))
+
+    def _chosen_children(
+        self, plan: ImagePlan, digest: Digest, manifest: Manifest
+    ) -> list[Descriptor]:
+        if not self.platforms:
+            return list(manifest.children)
+        chosen = [
+            child
+            for child in manifest.children
+            if child.platform is not None
+            and any(wanted.matches(child.platform) for wanted in self.platforms)
+        ]
+        if manifest.children and not chosen:
+            available = ", ".join(str(c.platform) for c in manifest.children if c.platform)
+            raise ImageNotFoundError(
+                f"{plan.reference.name}@{digest.short} has no manifest for "
+                f"{', '.join(map(str, self.platforms))} (it has: {available or 'none'})"
+            )
+        return chosen
 
     def _read_manifest(self, name: str, digest: Digest) -> bytes:
         path = layout.blob_data_path(digest)

@@ -56,14 +56,19 @@ class ImageResult:
 
 #: Called once per finished image, in request order (for progress output).
 ImageCallback = Callable[[ImageResult], None]
+#: Called from worker threads with each chunk's size as it is copied.
+BytesCallback = Callable[[int], None]
 
 
 class BlobCopier:
     """Copies blobs once each, however many images share them, verifying every byte."""
 
-    def __init__(self, source: CheckedDriver, dest: CheckedDriver) -> None:
+    def __init__(
+        self, source: CheckedDriver, dest: CheckedDriver, on_bytes: BytesCallback | None = None
+    ) -> None:
         self.source = source
         self.dest = dest
+        self.on_bytes = on_bytes
         #: Set on interrupt: streams stop at the next chunk and discard their temp files.
         self.cancelled = threading.Event()
 
@@ -81,6 +86,8 @@ class BlobCopier:
         if blob.content is not None:
             # Manifests were read and verified while planning.
             self.dest.put_content(path, blob.content)
+            if self.on_bytes is not None:
+                self.on_bytes(blob.size)
         else:
             self._stream(path, blob)
         return BlobOutcome.COPIED
@@ -97,6 +104,8 @@ class BlobCopier:
                     break
                 hasher.update(chunk)
                 writer.write(chunk)
+                if self.on_bytes is not None:
+                    self.on_bytes(len(chunk))
             if size != blob.size:
                 raise DigestMismatchError(
                     f"blob {blob.digest}: read {size} bytes, expected {blob.size}"
@@ -112,8 +121,15 @@ class BlobCopier:
 class Transfer:
     """Runs many image plans against one destination with a pool of ``jobs`` threads."""
 
-    def __init__(self, source: CheckedDriver, dest: CheckedDriver, *, jobs: int) -> None:
-        self.copier = BlobCopier(source, dest)
+    def __init__(
+        self,
+        source: CheckedDriver,
+        dest: CheckedDriver,
+        *,
+        jobs: int,
+        on_bytes: BytesCallback | None = None,
+    ) -> None:
+        self.copier = BlobCopier(source, dest, on_bytes)
         self.dest = dest
         self.jobs = max(1, jobs)
         self._blob_futures: dict[Digest, Future[BlobOutcome]] = {}

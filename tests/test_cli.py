@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -202,3 +203,62 @@ def test_drivers_command_lists_local() -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("local ")
     assert "registry-scraper-local 0.1.0" in result.stdout
+
+
+def test_dry_run_writes_nothing_and_counts(tmp_path: Path, source: TreeWriter) -> None:
+    source.image("app", layer_sizes=(1000, 2000))
+    result = scrape(tmp_path, "--dry-run", "app")
+    assert result.exit_code == 0, result.output
+    assert "4 blobs would copy" in result.stdout
+    assert not (tmp_path / "copy").exists()
+    assert scrape(tmp_path, "app").exit_code == 0
+    again = scrape(tmp_path, "--dry-run", "app")
+    assert "0 blobs would copy (0 B), 4 already present" in again.stdout
+
+
+def test_json_summary(tmp_path: Path, source: TreeWriter) -> None:
+    image = source.image("app")
+    result = scrape(tmp_path, "--json", "app", "ghost")
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["images_ok"] == 1 and document["images_failed"] == 1
+    first, second = document["images"]
+    assert first["digest"] == str(image.manifest) and first["blobs_copied"] == 4
+    assert second == {
+        "reference": "ghost:latest",
+        "digest": None,
+        "ok": False,
+        "error": "repository not found: ghost",
+        "blobs_copied": 0,
+        "bytes_copied": 0,
+        "blobs_present": 0,
+        "skipped": [],
+    }
+
+
+def test_platform_filter_copies_chosen_children_only(tmp_path: Path, source: TreeWriter) -> None:
+    amd = source.image("multi", None)
+    arm = source.image("multi", None, arch="arm64")
+    index = source.index("multi", "1", [amd, arm])  # platforms linux/arch0, linux/arch1
+    result = scrape(tmp_path, "--platform", "linux/arch1", "multi:1")
+    assert result.exit_code == 0, result.output
+    copy = set(snapshot(tmp_path / "copy"))
+    assert expected_files(arm, None) <= copy
+    assert layout.blob_data_path(index).lstrip("/") in copy
+    assert not {layout.blob_data_path(d).lstrip("/") for d in amd.blobs} & copy
+    missing = scrape(tmp_path, "--platform", "linux/s390x", "multi:1")
+    assert missing.exit_code == 1
+    assert "has no manifest for linux/s390x (it has: linux/arch0, linux/arch1)" in missing.stderr
+
+
+def test_signatures_come_along_unless_refused(tmp_path: Path, source: TreeWriter) -> None:
+    image = source.image("app", "v1")
+    signature = source.image("app", f"sha256-{image.manifest.hex}.sig")
+    result = scrape(tmp_path, "--no-signatures", "app:v1")
+    assert result.exit_code == 0
+    assert set(snapshot(tmp_path / "copy")) == expected_files(image, "v1")
+    result = scrape(tmp_path, "app:v1")
+    assert result.exit_code == 0, result.output
+    wanted = expected_files(image, "v1") | expected_files(signature, signature.tags[0])
+    assert set(snapshot(tmp_path / "copy")) == wanted
+    assert f"app:sha256-{image.manifest.hex}.sig" in result.stdout

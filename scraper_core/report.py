@@ -1,0 +1,132 @@
+"""What a run tells its user: one line per image, a summary, JSON, a live progress bar.
+
+Errors and warnings go to stderr, one line each. Results go to stdout, unless ``--json`` owns
+stdout, in which case the human lines move to stderr. On a terminal a progress bar (bytes,
+rate, ETA) runs while blobs copy; elsewhere output stays line-oriented.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import click
+
+from scraper_core.transfer import ImageResult
+
+
+def human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
+def count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def result_json(result: ImageResult) -> dict[str, Any]:
+    return {
+        "reference": str(result.reference),
+        "digest": str(result.digest) if result.digest else None,
+        "ok": result.ok,
+        "error": result.error,
+        "blobs_copied": result.blobs_copied,
+        "bytes_copied": result.bytes_copied,
+        "blobs_present": result.blobs_present,
+        "skipped": result.skipped,
+    }
+
+
+class Reporter:
+    """Formats results for the terminal, a log, or a program (``--json``)."""
+
+    def __init__(
+        self, *, quiet: bool, verbose: bool, as_json: bool, dry_run: bool, live: bool
+    ) -> None:
+        self.quiet = quiet
+        self.verbose = verbose
+        self.as_json = as_json
+        self.dry_run = dry_run
+        self.live = live and not quiet
+        self._bar: Any = None
+        self._lock = threading.Lock()
+        self._deferred: list[str] = []
+
+    def warning(self, message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
+
+    def _line(self, text: str) -> None:
+        if self._bar is not None:
+            # Lines printed under a live bar would be overwritten; show them after it.
+            self._deferred.append(text)
+        else:
+            click.echo(text, err=self.as_json)
+
+    def image(self, result: ImageResult) -> None:
+        if not result.ok:
+            click.echo(f"error: {result.reference}: {result.error}", err=True)
+            return
+        for note in result.skipped:
+            self.warning(f"{result.reference}: {note}")
+        if self.quiet:
+            return
+        verb = "would copy" if self.dry_run else "copied"
+        digest = result.digest.short if result.digest else "?"
+        self._line(
+            f"{result.reference} {digest}: {count(result.blobs_copied, 'blob')} {verb} "
+            f"({human_bytes(result.bytes_copied)}), {result.blobs_present} already present"
+        )
+
+    def progress(self, total_bytes: int) -> AbstractContextManager[Any]:
+        """A live byte counter on a terminal; nothing elsewhere."""
+        if not self.live or total_bytes <= 0:
+            return nullcontext()
+        self._bar = click.progressbar(
+            length=total_bytes,
+            label="copying",
+            file=click.get_text_stream("stderr"),
+            show_eta=True,
+            show_percent=True,
+            width=30,
+        )
+        return self._bar
+
+    def advance(self, size: int) -> None:
+        if self._bar is not None:
+            with self._lock:
+                self._bar.update(size)
+
+    def finish_progress(self) -> None:
+        self._bar = None
+        for text in self._deferred:
+            click.echo(text, err=self.as_json)
+        self._deferred.clear()
+
+    def summary(self, results: Sequence[ImageResult], destination: str) -> None:
+        failed = sum(1 for result in results if not result.ok)
+        copied_bytes = sum(result.bytes_copied for result in results)
+        if self.as_json:
+            document = {
+                "destination": destination,
+                "dry_run": self.dry_run,
+                "images": [result_json(result) for result in results],
+                "images_ok": len(results) - failed,
+                "images_failed": failed,
+                "bytes_copied": copied_bytes,
+            }
+            click.echo(json.dumps(document, indent=2))
+        if self.quiet and not failed:
+            return
+        verb = "would be copied" if self.dry_run else "copied"
+        click.echo(
+            f"{len(results) - failed} of {count(len(results), 'image')} {verb} to {destination}"
+            f" ({human_bytes(copied_bytes)})",
+            err=True,
+        )

@@ -1,0 +1,110 @@
+"""One scrape run: plan every requested image (plus its signatures), then copy or preview.
+
+Results come back in the order the images were requested, failed plans included, so a report
+can list every reference exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from scraper_core.driver import CheckedDriver
+from scraper_core.errors import ConfigurationError, ScraperError
+from scraper_core.plan import ImagePlan, Planner, PlatformFilter
+from scraper_core.reference import Reference
+from scraper_core.transfer import (
+    DEFAULT_JOBS,
+    BlobCopier,
+    BytesCallback,
+    ImageCallback,
+    ImageResult,
+    Transfer,
+)
+
+
+@dataclass(frozen=True)
+class ScrapeOptions:
+    jobs: int = DEFAULT_JOBS
+    platforms: tuple[PlatformFilter, ...] = ()
+    #: Bring cosign signatures/attestations/SBOMs (``sha256-<hex>.sig`` tags) along.
+    signatures: bool = True
+
+
+PlannedItem = ImagePlan | ImageResult
+
+
+class Scrape:
+    """Plans and copies a set of references from ``source`` to ``dest``."""
+
+    def __init__(self, source: CheckedDriver, dest: CheckedDriver, options: ScrapeOptions) -> None:
+        self.source = source
+        self.dest = dest
+        self.options = options
+        self.planner = Planner(source, options.platforms)
+
+    def _plan_one(self, reference: Reference) -> PlannedItem:
+        try:
+            return self.planner.plan(reference)
+        except ScraperError as exc:
+            return ImageResult(reference, error=str(exc))
+
+    def _map(
+        self, function: Callable[[Reference], PlannedItem], refs: list[Reference]
+    ) -> list[PlannedItem]:
+        # Planning is a few small reads per image: latency-bound, so it runs in parallel too.
+        with ThreadPoolExecutor(max(1, self.options.jobs), thread_name_prefix="plan") as pool:
+            return list(pool.map(function, refs))
+
+    def plan(self, references: Sequence[Reference]) -> list[PlannedItem]:
+        """A plan (or the error) for each reference, then for each signature found."""
+        unique = list(dict.fromkeys(references))
+        planned = self._map(self._plan_one, unique)
+        if not self.options.signatures:
+            return planned
+        wanted = set(unique)
+        extra: list[Reference] = []
+        for item in planned:
+            if isinstance(item, ImagePlan):
+                for reference in self.planner.signature_references(item):
+                    if reference not in wanted:
+                        wanted.add(reference)
+                        extra.append(reference)
+        return planned + self._map(self._plan_one, extra)
+
+    def preview(self, planned: Sequence[PlannedItem]) -> list[ImageResult]:
+        """What a copy would do (``--dry-run``): nothing is written."""
+        copier = BlobCopier(self.source, self.dest) if self.dest is not None else None
+        results: list[ImageResult] = []
+        counted: set[object] = set()
+        for item in planned:
+            if isinstance(item, ImageResult):
+                results.append(item)
+                continue
+            result = ImageResult(item.reference, item.digest, skipped=list(item.skipped))
+            for blob in item.blobs:
+                if blob.digest in counted or (copier is not None and copier.is_present(blob)):
+                    result.blobs_present += 1
+                else:
+                    counted.add(blob.digest)
+                    result.blobs_copied += 1
+                    result.bytes_copied += blob.size
+            results.append(result)
+        return results
+
+    def copy(
+        self,
+        planned: Sequence[PlannedItem],
+        on_image: ImageCallback | None = None,
+        on_bytes: BytesCallback | None = None,
+    ) -> list[ImageResult]:
+        if self.dest is None:
+            raise ConfigurationError("no destination to copy to")
+        plans = [item for item in planned if isinstance(item, ImagePlan)]
+        for item in planned:
+            if isinstance(item, ImageResult) and on_image is not None:
+                on_image(item)
+        transfer = Transfer(self.source, self.dest, jobs=self.options.jobs, on_bytes=on_bytes)
+        copied = iter(transfer.run(plans, on_image=on_image))
+        return [item if isinstance(item, ImageResult) else next(copied) for item in planned]
