@@ -26,7 +26,8 @@ system-deps: ## Install the registry and skopeo (Debian packages) if missing
 $(STAMP): pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]' $(foreach p,$(PLUGINS),-e $(p))
+	$(BIN)/pip install -q -e '.[dev]' -e 'plugins/local[zst]' \
+		$(foreach p,$(filter-out plugins/local,$(PLUGINS)),-e $(p))
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -87,7 +87,12 @@ def main() -> None:
 @click.option(
     "--output-storage", default="local", show_default=True, help="Destination storage driver."
 )
-@click.option("--output-dir", required=True, help="Destination storage root (driver-specific).")
+@click.option("--output-dir", help="Destination storage root (driver-specific).")
+@click.option(
+    "--output-tar",
+    type=click.Path(dir_okay=False),
+    help="Write the copy as one archive instead (.tar, .tar.gz, .tar.zst).",
+)
 @click.option(
     "--output-storage-option",
     "output_options",
@@ -126,7 +131,8 @@ def copy_command(
     data_dir: str,
     storage_options: tuple[str, ...],
     output_storage: str,
-    output_dir: str,
+    output_dir: str | None,
+    output_tar: str | None,
     output_options: tuple[str, ...],
     platforms: tuple[str, ...],
     no_signatures: bool,
@@ -146,6 +152,11 @@ def copy_command(
         dry_run=dry_run,
         live=sys.stderr.isatty(),
     )
+    if (output_dir is None) == (output_tar is None):
+        _fail("give exactly one of --output-dir and --output-tar")
+    if output_tar is not None:
+        output_storage, output_dir = "tar", output_tar
+    assert output_dir is not None
     try:
         references = [parse_reference(image) for image in images]
         options = ScrapeOptions(
@@ -175,9 +186,17 @@ def copy_command(
                 reporter.image(result)
         else:
             results = _copy_with_progress(scrape, planned, reporter)
+            assert dest is not None
+            dest.close()
     except KeyboardInterrupt:
+        if dest is not None:
+            dest.abort()
         click.echo("interrupted: nothing partial was left at a final path", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except ScraperError as exc:
+        if debug:
+            raise
+        _fail(str(exc), EXIT_PARTIAL)
     reporter.summary(results, output_dir)
     if any(not result.ok for result in results):
         sys.exit(EXIT_PARTIAL)

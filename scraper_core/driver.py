@@ -143,7 +143,12 @@ class StorageReader(Protocol):
 
 @runtime_checkable
 class StorageDriver(StorageReader, Protocol):
-    """The full contract: reading plus writing. A destination must implement all of it."""
+    """The full contract: reading plus writing. A destination must implement all of it.
+
+    Two optional methods, called by the core on destinations when present: ``close()`` once
+    the run is over (an archive or a buffering backend finalizes its output) and ``abort()``
+    when the run is interrupted (unfinished output is discarded).
+    """
 
     def put_content(self, path: str, data: bytes) -> None:
         """Store ``data`` at ``path`` atomically, replacing what was there."""
@@ -327,6 +332,21 @@ class CheckedDriver:
             yield from self.driver.walk(path)
         except Exception as exc:
             raise self.wrap_error(path, exc) from exc
+
+    def close(self) -> None:
+        """Finish writing (optional driver hook: archives and buffered backends finalize)."""
+        close = getattr(self.driver, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception as exc:
+                raise self.wrap_error("/", exc) from exc
+
+    def abort(self) -> None:
+        """Discard unfinished output (optional driver hook), e.g. after an interrupt."""
+        abort = getattr(self.driver, "abort", None)
+        if callable(abort):
+            abort()
 
     def put_content(self, path: str, data: bytes) -> None:
         driver = self._writable(path)

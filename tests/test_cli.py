@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -262,3 +263,34 @@ def test_signatures_come_along_unless_refused(tmp_path: Path, source: TreeWriter
     wanted = expected_files(image, "v1") | expected_files(signature, signature.tags[0])
     assert set(snapshot(tmp_path / "copy")) == wanted
     assert f"app:sha256-{image.manifest.hex}.sig" in result.stdout
+
+
+@pytest.mark.parametrize("suffix", [".tar", ".tar.gz", ".tar.zst"])
+def test_output_tar_extracts_to_the_same_tree(
+    tmp_path: Path, source: TreeWriter, suffix: str
+) -> None:
+    image = source.image("app", "v1")
+    archive = tmp_path / f"copy{suffix}"
+    data = str(tmp_path / "data")
+    result = CliRunner().invoke(main, ["--data-dir", data, "--output-tar", str(archive), "app:v1"])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".scrape-tmp-")] == []
+    if suffix == ".tar.zst":
+        import zstandard
+
+        plain = tmp_path / "copy.tar"
+        with archive.open("rb") as packed, plain.open("wb") as out:
+            zstandard.ZstdDecompressor().copy_stream(packed, out)
+        archive = plain
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path / "extracted", filter="data")
+        names = tar.getnames()
+    assert set(snapshot(tmp_path / "extracted")) == expected_files(image, "v1")
+    # Tag links come last, so a truncated archive never holds a tag without its content.
+    assert names[-1] == layout.tag_current_link_path("app", "v1").lstrip("/")
+
+
+def test_output_tar_and_dir_are_exclusive(tmp_path: Path, source: TreeWriter) -> None:
+    result = scrape(tmp_path, "--output-tar", str(tmp_path / "x.tar"), "app")
+    assert result.exit_code == 2
+    assert "exactly one of --output-dir and --output-tar" in result.stderr
