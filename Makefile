@@ -7,6 +7,7 @@ PLUGINS := plugins/local plugins/s3
 SYSTEM_PACKAGES := docker-registry skopeo umoci
 STAMP := $(VENV)/.installed
 
+.PHONY: run-local-storage-registry run-s3-storage-registry
 .PHONY: help install system-deps venv lint test test-unit test-local test-s3 demo clean
 
 help: ## List the targets
@@ -56,6 +57,15 @@ test-s3: system-deps $(STAMP) ## S3 driver and S3 end-to-end tests
 
 demo: system-deps $(STAMP) ## Build a sample registry, scrape one image, serve the copy, pull it
 	$(BIN)/python -m tests.demo
+
+DIR ?= ./data-copy
+BUCKET ?=
+PORT ?= 5000
+run-local-storage-registry: system-deps ## Serve DIR (default ./data-copy) on 127.0.0.1:PORT
+	scripts/serve-registry.sh local $(DIR) $(PORT)
+
+run-s3-storage-registry: system-deps ## Serve BUCKET[/ROOT] (AWS_* env) on 127.0.0.1:PORT
+	scripts/serve-registry.sh s3 $(BUCKET) $(PORT)
 
 clean: ## Remove the venv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info
