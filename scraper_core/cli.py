@@ -183,7 +183,7 @@ def copy_command(
         if dry_run:
             results = scrape.preview(planned)
             for result in results:
-                reporter.image(result)
+                reporter.image_done(result)
         else:
             results = _copy_with_progress(scrape, planned, reporter)
             assert dest is not None
@@ -226,7 +226,7 @@ def _copy_with_progress(
     total = sum(item.total_bytes for item in planned if isinstance(item, ImagePlan))
     try:
         with reporter.progress(total):
-            return scrape.copy(planned, on_image=reporter.image, on_bytes=reporter.advance)
+            return scrape.copy(planned, reporter)
     finally:
         reporter.finish_progress()
 

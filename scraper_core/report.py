@@ -15,7 +15,8 @@ from typing import Any
 
 import click
 
-from scraper_core.transfer import ImageResult
+from scraper_core.plan import BlobCopy
+from scraper_core.transfer import BlobOutcome, ImageResult
 
 
 def human_bytes(count: int) -> str:
@@ -69,7 +70,7 @@ class Reporter:
         else:
             click.echo(text, err=self.as_json)
 
-    def image(self, result: ImageResult) -> None:
+    def image_done(self, result: ImageResult) -> None:
         if not result.ok:
             click.echo(f"error: {result.reference}: {result.error}", err=True)
             return
@@ -98,10 +99,15 @@ class Reporter:
         )
         return self._bar
 
-    def advance(self, size: int) -> None:
+    def bytes_copied(self, size: int) -> None:
         if self._bar is not None:
             with self._lock:
                 self._bar.update(size)
+
+    def blob_done(self, blob: BlobCopy, outcome: BlobOutcome) -> None:
+        if self.verbose:
+            with self._lock:
+                self._line(f"  {outcome.value} {blob.digest} ({human_bytes(blob.size)})")
 
     def finish_progress(self) -> None:
         self._bar = None

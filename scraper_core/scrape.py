@@ -17,10 +17,10 @@ from scraper_core.reference import Reference
 from scraper_core.transfer import (
     DEFAULT_JOBS,
     BlobCopier,
-    BytesCallback,
-    ImageCallback,
     ImageResult,
+    NoEvents,
     Transfer,
+    TransferEvents,
 )
 
 
@@ -94,17 +94,15 @@ class Scrape:
         return results
 
     def copy(
-        self,
-        planned: Sequence[PlannedItem],
-        on_image: ImageCallback | None = None,
-        on_bytes: BytesCallback | None = None,
+        self, planned: Sequence[PlannedItem], events: TransferEvents | None = None
     ) -> list[ImageResult]:
         if self.dest is None:
             raise ConfigurationError("no destination to copy to")
         plans = [item for item in planned if isinstance(item, ImagePlan)]
+        events = events or NoEvents()
         for item in planned:
-            if isinstance(item, ImageResult) and on_image is not None:
-                on_image(item)
-        transfer = Transfer(self.source, self.dest, jobs=self.options.jobs, on_bytes=on_bytes)
-        copied = iter(transfer.run(plans, on_image=on_image))
+            if isinstance(item, ImageResult):
+                events.image_done(item)
+        transfer = Transfer(self.source, self.dest, jobs=self.options.jobs, events=events)
+        copied = iter(transfer.run(plans))
         return [item if isinstance(item, ImageResult) else next(copied) for item in planned]

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from scraper_core import layout
 from scraper_core.digest import Digest, link_content
@@ -54,21 +55,38 @@ class ImageResult:
         return self.error is None
 
 
-#: Called once per finished image, in request order (for progress output).
-ImageCallback = Callable[[ImageResult], None]
-#: Called from worker threads with each chunk's size as it is copied.
-BytesCallback = Callable[[int], None]
+class TransferEvents(Protocol):
+    """What a progress display hears about. Blob and byte events come from worker threads."""
+
+    def bytes_copied(self, size: int) -> None: ...
+
+    def blob_done(self, blob: BlobCopy, outcome: BlobOutcome) -> None: ...
+
+    def image_done(self, result: ImageResult) -> None: ...
+
+
+class NoEvents:
+    """Hears nothing: for callers that need no progress."""
+
+    def bytes_copied(self, size: int) -> None:
+        pass
+
+    def blob_done(self, blob: BlobCopy, outcome: BlobOutcome) -> None:
+        pass
+
+    def image_done(self, result: ImageResult) -> None:
+        pass
 
 
 class BlobCopier:
     """Copies blobs once each, however many images share them, verifying every byte."""
 
     def __init__(
-        self, source: CheckedDriver, dest: CheckedDriver, on_bytes: BytesCallback | None = None
+        self, source: CheckedDriver, dest: CheckedDriver, events: TransferEvents | None = None
     ) -> None:
         self.source = source
         self.dest = dest
-        self.on_bytes = on_bytes
+        self.events: TransferEvents = events or NoEvents()
         #: Set on interrupt: streams stop at the next chunk and discard their temp files.
         self.cancelled = threading.Event()
 
@@ -80,14 +98,18 @@ class BlobCopier:
             return False
 
     def copy(self, blob: BlobCopy) -> BlobOutcome:
+        outcome = self._copy(blob)
+        self.events.blob_done(blob, outcome)
+        return outcome
+
+    def _copy(self, blob: BlobCopy) -> BlobOutcome:
         if self.is_present(blob):
             return BlobOutcome.PRESENT
         path = layout.blob_data_path(blob.digest)
         if blob.content is not None:
             # Manifests were read and verified while planning.
             self.dest.put_content(path, blob.content)
-            if self.on_bytes is not None:
-                self.on_bytes(blob.size)
+            self.events.bytes_copied(blob.size)
         else:
             self._stream(path, blob)
         return BlobOutcome.COPIED
@@ -104,8 +126,7 @@ class BlobCopier:
                     break
                 hasher.update(chunk)
                 writer.write(chunk)
-                if self.on_bytes is not None:
-                    self.on_bytes(len(chunk))
+                self.events.bytes_copied(len(chunk))
             if size != blob.size:
                 raise DigestMismatchError(
                     f"blob {blob.digest}: read {size} bytes, expected {blob.size}"
@@ -127,9 +148,9 @@ class Transfer:
         dest: CheckedDriver,
         *,
         jobs: int,
-        on_bytes: BytesCallback | None = None,
+        events: TransferEvents | None = None,
     ) -> None:
-        self.copier = BlobCopier(source, dest, on_bytes)
+        self.copier = BlobCopier(source, dest, events)
         self.dest = dest
         self.jobs = max(1, jobs)
         self._blob_futures: dict[Digest, Future[BlobOutcome]] = {}
@@ -158,11 +179,7 @@ class Transfer:
         self.dest.put_content(link.path, content)
         return True
 
-    def run(
-        self,
-        plans: Sequence[ImagePlan],
-        on_image: ImageCallback | None = None,
-    ) -> list[ImageResult]:
+    def run(self, plans: Sequence[ImagePlan]) -> list[ImageResult]:
         results: list[ImageResult] = []
         pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="scrape")
         try:
@@ -173,8 +190,7 @@ class Transfer:
             for plan, futures in zip(plans, blob_futures, strict=True):
                 result = self._finish_image(pool, plan, futures)
                 results.append(result)
-                if on_image is not None:
-                    on_image(result)
+                self.copier.events.image_done(result)
         except BaseException:
             # Ctrl-C: drop queued copies, make running ones stop and clean up, then re-raise.
             self.copier.cancelled.set()
