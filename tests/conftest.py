@@ -1,0 +1,130 @@
+"""Fixtures for end-to-end tests through the real registry and skopeo.
+
+Every server binds 127.0.0.1 on a free port and is stopped at teardown. A missing component
+skips the test on a workstation and fails it in CI (CI=true).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.components import require_binary
+from tests.support.images import StandardImages, build_standard_images
+from tests.support.registry import RegistryFactory, RegistryServer, S3Endpoint
+from tests.support.skopeo import PopulatedRegistry, push_standard
+
+
+@pytest.fixture(scope="session")
+def registry_binary() -> str:
+    return require_binary("docker-registry")
+
+
+@pytest.fixture(scope="session")
+def skopeo_binary() -> str:
+    return require_binary("skopeo")
+
+
+@pytest.fixture(scope="session")
+def umoci_binary() -> str:
+    return require_binary("umoci")
+
+
+@pytest.fixture(scope="session")
+def image_layout(tmp_path_factory: pytest.TempPathFactory) -> StandardImages:
+    """One OCI layout with every standard image (see StandardImages); read-only for tests."""
+    return build_standard_images(tmp_path_factory.mktemp("oci-layout"))
+
+
+def _make_factory(
+    base: Path, registry_binary: str, servers: list[RegistryServer]
+) -> RegistryFactory:
+    counter = itertools.count()
+
+    def start(rootdir: Path | None = None) -> RegistryServer:
+        number = next(counter)
+        root = rootdir if rootdir is not None else base / f"registry-{number}" / "storage"
+        server = RegistryServer.filesystem(
+            root, workdir=base / f"registry-{number}" / "run", binary=registry_binary
+        )
+        servers.append(server)
+        return server.start()
+
+    return start
+
+
+@pytest.fixture
+def filesystem_registry(tmp_path: Path, registry_binary: str) -> Iterator[RegistryFactory]:
+    """Factory: `filesystem_registry(rootdir=None) -> RegistryServer`, already running.
+
+    Without rootdir each call gets fresh, empty storage under tmp_path; pass a directory (e.g.
+    a scraped copy) to serve it. Config and log stay in tmp_path for garbage-collect and for
+    reading after a failure. All servers stop at teardown.
+    """
+    servers: list[RegistryServer] = []
+    try:
+        yield _make_factory(tmp_path, registry_binary, servers)
+    finally:
+        for server in servers:
+            server.close()
+
+
+@pytest.fixture
+def registry_server(filesystem_registry: RegistryFactory) -> RegistryServer:
+    """One running registry on fresh, empty filesystem storage."""
+    return filesystem_registry()
+
+
+@pytest.fixture(scope="session")
+def populated_registry(
+    tmp_path_factory: pytest.TempPathFactory,
+    registry_binary: str,
+    skopeo_binary: str,
+    image_layout: StandardImages,
+) -> Iterator[PopulatedRegistry]:
+    """Session-wide source registry with every standard image pushed.
+
+    Shared by many tests, so treat its storage as read-only: copy `root` (shutil.copytree)
+    before changing anything in it.
+    """
+    servers: list[RegistryServer] = []
+    start = _make_factory(tmp_path_factory.mktemp("populated"), registry_binary, servers)
+    try:
+        server = start()
+        pushed = push_standard(image_layout, server.url)
+        assert server.rootdir is not None
+        yield PopulatedRegistry(server, server.rootdir, image_layout, pushed)
+    finally:
+        for server in servers:
+            server.close()
+
+
+@pytest.fixture
+def s3_registry(tmp_path: Path, registry_binary: str) -> Iterator[Callable[..., RegistryServer]]:
+    """Factory: `s3_registry(server, bucket, rootdirectory=None) -> RegistryServer`, running.
+
+    `server` is any S3 endpoint with endpoint_url/access_key/secret_key/region (e.g. a
+    tests.support.s3server.MotoServer); the registry uses the 2.8 s3 driver on that bucket.
+    """
+    servers: list[RegistryServer] = []
+    counter = itertools.count()
+
+    def start(server: S3Endpoint, bucket: str, rootdirectory: str | None = None) -> RegistryServer:
+        registry = RegistryServer.on_s3_server(
+            server,
+            bucket,
+            rootdirectory,
+            workdir=tmp_path / f"s3-registry-{next(counter)}",
+            binary=registry_binary,
+        )
+        servers.append(registry)
+        return registry.start()
+
+    try:
+        yield start
+    finally:
+        for registry in servers:
+            registry.close()

@@ -1,0 +1,10 @@
+"""Support for end-to-end tests against the real components, without the scraper.
+
+- components: require_binary (fail in CI, skip elsewhere), free_port, wait_http
+- registry:   RegistryServer, a `docker-registry serve` process on filesystem or S3 storage
+- images:     deterministic OCI image layouts built in pure Python (images, indexes, shared layers)
+- skopeo:     push / inspect / pull through skopeo, with digests verified
+- s3server:   throwaway S3 endpoints (moto, SeaweedFS) for the S3 driver and RegistryServer.s3
+
+tests/conftest.py turns these into fixtures; tests/test_support_smoke.py proves they work.
+"""

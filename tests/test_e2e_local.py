@@ -1,0 +1,216 @@
+"""End to end through the real components: registry 2.8 on local storage, skopeo, scrape.
+
+Images are pushed with skopeo into a registry (OCI, docker schema2, a multi-arch index,
+schema1), a subset is scraped from its storage, a second registry serves the copy, and skopeo
+pulls every image back by tag and by digest, verifying every byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from scraper_core.cli import main
+from tests.support.images import build_image
+from tests.support.registry import RegistryFactory, parse_gc_summary
+from tests.support.skopeo import PopulatedRegistry, PushedImage, pull, push
+from tests.test_cli import snapshot
+
+pytestmark = pytest.mark.e2e
+
+V2 = Path("docker/registry/v2")
+WANTED = ("plain", "schema2", "multiarch", "schema1", "shared_a")
+
+
+def scrape(source: Path, output: Path, *images: str) -> Result:
+    args = ["--storage", "local", "--data-dir", str(source), "--output-dir", str(output)]
+    return CliRunner().invoke(main, [*args, *images])
+
+
+def stored_blobs(root: Path) -> set[str]:
+    return {f"sha256:{path.parent.name}" for path in (root / V2 / "blobs").rglob("data")}
+
+
+def schema1_layers(root: Path, digest: str) -> set[str]:
+    hex_digest = digest.removeprefix("sha256:")
+    data = root / V2 / "blobs" / "sha256" / hex_digest[:2] / hex_digest / "data"
+    return {layer["blobSum"] for layer in json.loads(data.read_bytes())["fsLayers"]}
+
+
+def expected_blobs(populated: PopulatedRegistry, key: str) -> set[str]:
+    """Every blob a registry must hold to serve the pushed image, from what was built."""
+    pushed = populated.pushed[key]
+    images = populated.images
+    if key == "multiarch":
+        return set(images.multiarch.blob_digests)
+    if key == "schema1":
+        return {pushed.digest} | schema1_layers(populated.root, pushed.digest)
+    built = getattr(images, key)
+    # Pushing as schema2 rewrites the manifest only; config and layers keep their bytes.
+    return {pushed.digest, built.config_digest, *built.layer_digests}
+
+
+@pytest.fixture(scope="module")
+def scraped(
+    populated_registry: PopulatedRegistry, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Result, dict[str, tuple[bytes, int]]]:
+    output = tmp_path_factory.mktemp("copy")
+    before = snapshot(populated_registry.root)
+    refs = [populated_registry.pushed[key].ref for key in WANTED]
+    # No tag means latest: team/schema2 was pushed as :latest.
+    refs[1] = populated_registry.pushed["schema2"].repository
+    result = scrape(populated_registry.root, output, *refs)
+    assert snapshot(populated_registry.root) == before, "the source was written"
+    return output, result, before
+
+
+def test_scrape_succeeds(scraped: tuple[Path, Result, object]) -> None:
+    _output, result, _before = scraped
+    assert result.exit_code == 0, result.output
+    assert "5 of 5 images copied" in result.stderr
+
+
+def test_copy_holds_exactly_the_blobs_asked_for(
+    populated_registry: PopulatedRegistry, scraped: tuple[Path, Result, object]
+) -> None:
+    output = scraped[0]
+    wanted: set[str] = set()
+    for key in WANTED:
+        wanted |= expected_blobs(populated_registry, key)
+    assert stored_blobs(output) == wanted
+    # shared_b's own layer is not there, the layer it shares with shared_a is.
+    assert populated_registry.images.shared_layer.digest in wanted
+    assert (
+        not set(populated_registry.images.shared_b.layer_digests)
+        - {populated_registry.images.shared_layer.digest}
+        & wanted
+    )
+
+
+def test_copy_is_byte_identical_to_the_source_where_it_overlaps(
+    populated_registry: PopulatedRegistry, scraped: tuple[Path, Result, dict[str, tuple]]
+) -> None:
+    output, _result, source = scraped
+    copy = snapshot(output)
+    for path, (content, _mtime) in copy.items():
+        assert content == source[path][0], path
+        if path.endswith("/link"):
+            assert len(content) == 71 and content.startswith(b"sha256:"), path
+    assert not [path for path in copy if "_uploads" in path or ".scrape-tmp" in path]
+    repositories = {path.split("/_")[0] for path in copy if "/repositories/" in path}
+    assert {path.split("repositories/")[1] for path in repositories} == {
+        populated_registry.pushed[key].repository for key in WANTED
+    }
+
+
+def test_served_copy_pulls_by_tag_and_digest(
+    populated_registry: PopulatedRegistry,
+    scraped: tuple[Path, Result, object],
+    filesystem_registry: RegistryFactory,
+    tmp_path: Path,
+) -> None:
+    server = filesystem_registry(scraped[0])
+    for key in WANTED:
+        pushed: PushedImage = populated_registry.pushed[key]
+        every = key == "multiarch"
+        by_tag = pull(server.url, pushed.ref, tmp_path / f"{key}-tag", all_platforms=every)
+        assert by_tag.digest == pushed.digest, key
+        by_digest = pull(
+            server.url, pushed.digest_ref, tmp_path / f"{key}-digest", all_platforms=every
+        )
+        assert by_digest.digest == pushed.digest, key
+
+
+def test_images_not_asked_for_answer_404(
+    populated_registry: PopulatedRegistry,
+    scraped: tuple[Path, Result, object],
+    filesystem_registry: RegistryFactory,
+) -> None:
+    server = filesystem_registry(scraped[0])
+    not_wanted = populated_registry.pushed["shared_b"]
+    status, _headers, _body = server.get_manifest(not_wanted.repository, not_wanted.tag)
+    assert status == 404
+    status, _headers, _body = server.get_manifest(not_wanted.repository, not_wanted.digest)
+    assert status == 404
+    own_layer = populated_registry.images.shared_b.layer_digests[-1]
+    status, _headers, _body = server.http_get(f"/v2/shared/a/blobs/{own_layer}")
+    assert status == 404
+    plain = populated_registry.pushed["plain"]
+    assert server.get_manifest(plain.repository, "nosuchtag")[0] == 404
+
+
+def test_garbage_collect_finds_nothing_to_delete(
+    scraped: tuple[Path, Result, object], filesystem_registry: RegistryFactory
+) -> None:
+    server = filesystem_registry(scraped[0])
+    marked, blobs_eligible, manifests_eligible = parse_gc_summary(server.garbage_collect_dry_run())
+    assert marked == len(stored_blobs(scraped[0]))
+    assert (blobs_eligible, manifests_eligible) == (0, 0)
+
+
+def test_rerun_is_a_no_op(
+    populated_registry: PopulatedRegistry, scraped: tuple[Path, Result, object]
+) -> None:
+    output = scraped[0]
+    before = snapshot(output)
+    refs = [populated_registry.pushed[key].ref for key in WANTED]
+    result = scrape(populated_registry.root, output, *refs)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count(" 0 blobs copied") == len(WANTED)
+    assert snapshot(output) == before
+
+
+def test_odd_names_and_a_tag_pushed_twice(
+    filesystem_registry: RegistryFactory, tmp_path: Path
+) -> None:
+    layout = tmp_path / "layout"
+    first = build_image(layout, "first", seed="twice-1", layer_sizes=(3000,))
+    second = build_image(layout, "second", seed="twice-2", layer_sizes=(4000,))
+    source = filesystem_registry()
+    name = "my.team/some-app__x/a-b"
+    push(layout, "first", source.url, f"{name}:v-1.0", fmt="v2s2")
+    digest = push(layout, "second", source.url, f"{name}:v-1.0", fmt="oci")
+    assert source.rootdir is not None
+    tag_index = source.rootdir / V2 / "repositories" / name / "_manifests/tags/v-1.0/index/sha256"
+    assert len(list(tag_index.iterdir())) == 2, "the tag's history should hold both pushes"
+
+    output = tmp_path / "copy"
+    result = scrape(source.rootdir, output, f"{name}:v-1.0")
+    assert result.exit_code == 0, result.output
+    copied_index = output / V2 / "repositories" / name / "_manifests/tags/v-1.0/index/sha256"
+    assert [p.name for p in copied_index.iterdir()] == [digest.removeprefix("sha256:")]
+    assert stored_blobs(output) == {digest, second.config_digest, *second.layer_digests}
+    assert not set(first.layer_digests) & stored_blobs(output)
+
+    served = filesystem_registry(output)
+    assert pull(served.url, f"{name}:v-1.0", tmp_path / "pulled").digest == digest
+
+
+def test_corrupt_source_blob_fails_only_that_image(
+    populated_registry: PopulatedRegistry, tmp_path: Path, filesystem_registry: RegistryFactory
+) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(populated_registry.root, source)
+    bad_layer = populated_registry.images.plain.layer_digests[0].removeprefix("sha256:")
+    blob = source / V2 / "blobs" / "sha256" / bad_layer[:2] / bad_layer / "data"
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    blob.write_bytes(bytes(data))
+    os.sync()
+    plain = populated_registry.pushed["plain"]
+    good = populated_registry.pushed["shared_a"]
+    output = tmp_path / "copy"
+    result = scrape(source, output, plain.ref, good.ref)
+    assert result.exit_code == 1
+    assert f"blob sha256:{bad_layer} is corrupt in the source" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (output / V2 / "blobs" / "sha256" / bad_layer[:2] / bad_layer / "data").exists()
+    assert not (output / V2 / "repositories" / plain.repository).exists()
+    served = filesystem_registry(output)
+    assert pull(served.url, good.ref, tmp_path / "pulled").digest == good.digest
+    assert served.get_manifest(plain.repository, plain.tag)[0] == 404
