@@ -56,7 +56,7 @@ test-s3: system-deps $(STAMP) ## S3 driver and S3 end-to-end tests
 	$(BIN)/pytest -q -m s3
 
 demo: system-deps $(STAMP) ## Build a sample registry, scrape one image, serve the copy, pull it
-	$(BIN)/python -m tests.demo
+	$(BIN)/python scripts/demo.py
 
 DIR ?= ./data-copy
 BUCKET ?=
