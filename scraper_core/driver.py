@@ -168,10 +168,14 @@ class StorageDriver(StorageReader, Protocol):
 
 
 class DriverClass(Protocol):
-    """What a plugin registers: a class that knows how to open a driver."""
+    """What a plugin registers: a class that knows how to open a driver.
 
-    name: ClassVar[str]
-    description: ClassVar[str]
+    (Plain attributes rather than ClassVar: a class object can only match a Protocol's
+    instance members, and ``name``/``description`` are read from the class.)
+    """
+
+    name: str
+    description: str
 
     @classmethod
     def open(cls, location: str, options: Mapping[str, str], *, read_only: bool) -> StorageDriver:

@@ -8,6 +8,7 @@ rate, ETA) runs while blobs copy; elsewhere output stays line-oriented.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -89,15 +90,16 @@ class Reporter:
         """A live byte counter on a terminal; nothing elsewhere."""
         if not self.live or total_bytes <= 0:
             return nullcontext()
-        self._bar = click.progressbar(
+        bar: AbstractContextManager[Any] = click.progressbar(
             length=total_bytes,
             label="copying",
-            file=click.get_text_stream("stderr"),
+            file=sys.stderr,
             show_eta=True,
             show_percent=True,
             width=30,
         )
-        return self._bar
+        self._bar = bar
+        return bar
 
     def bytes_copied(self, size: int) -> None:
         if self._bar is not None:

@@ -38,7 +38,10 @@ PlannedItem = ImagePlan | ImageResult
 class Scrape:
     """Plans and copies a set of references from ``source`` to ``dest``."""
 
-    def __init__(self, source: CheckedDriver, dest: CheckedDriver, options: ScrapeOptions) -> None:
+    def __init__(
+        self, source: CheckedDriver, dest: CheckedDriver | None, options: ScrapeOptions
+    ) -> None:
+        """``dest`` is None only for a preview of a destination that does not exist yet."""
         self.source = source
         self.dest = dest
         self.options = options

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -21,6 +21,7 @@ from typing import BinaryIO, ClassVar, Self
 from scraper_core.driver import Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
+    InvalidOffsetError,
     InvalidPathError,
     PathNotFoundError,
     ReadOnlyError,
@@ -38,7 +39,10 @@ class LocalFileWriter:
         self._target = target
         directory = os.path.dirname(target)
         os.makedirs(directory, exist_ok=True)
-        fd, self._temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
+        # Not mkstemp: its 0600 would survive the rename and a registry running as another
+        # user could not serve the file. 0666 less the umask is what distribution writes.
+        self._temp = os.path.join(directory, TEMP_PREFIX + secrets.token_hex(8))
+        fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         self._file = os.fdopen(fd, "wb")
         self._size = 0
         self._done = False
@@ -124,6 +128,9 @@ class LocalDriver:
             return file.read()
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        if offset < 0:
+            # Checked before opening: a failed seek would leak the open file.
+            raise InvalidOffsetError(self.name, path, f"negative offset {offset}")
         file = open(self.local_path(path), "rb")  # noqa: SIM115 - the caller closes it
         if offset:
             file.seek(offset)

@@ -80,7 +80,7 @@ def _open_stream(file: IO[bytes], target: str) -> tuple[tarfile.TarFile, IO[byte
                 "tar: .zst output needs the zstandard package (pip install zstandard)"
             ) from None
         compressor = zstandard.ZstdCompressor().stream_writer(file, closefd=False)
-        return tarfile.open(fileobj=compressor, mode="w|"), compressor  # type: ignore[call-overload]
+        return tarfile.open(fileobj=compressor, mode="w|"), compressor
     if target.endswith((".tar.gz", ".tgz")):
         return tarfile.open(fileobj=file, mode="w|gz"), None
     if target.endswith(".tar"):

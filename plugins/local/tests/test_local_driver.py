@@ -1,0 +1,244 @@
+"""What only the local driver has: a real directory, symlinks, permissions, temporary files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from registry_scraper_local.driver import TEMP_PREFIX, LocalDriver
+from scraper_core.driver import CheckedDriver
+from scraper_core.errors import (
+    ConfigurationError,
+    InvalidPathError,
+    PathNotFoundError,
+    ReadOnlyError,
+    StorageError,
+)
+
+
+def _tree(top: Path) -> dict[str, tuple[bytes | str, int, int]]:
+    """Everything under ``top``: content (or link target), mode and mtime, by relative path."""
+    found: dict[str, tuple[bytes | str, int, int]] = {}
+    for directory, dirs, files in os.walk(top):
+        for name in dirs + files:
+            full = Path(directory, name)
+            status = full.lstat()
+            if full.is_symlink():
+                content: bytes | str = os.readlink(full)
+            elif full.is_file():
+                content = full.read_bytes()
+            else:
+                content = "<dir>"
+            found[str(full.relative_to(top))] = (content, status.st_mode, status.st_mtime_ns)
+    return found
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "root"
+
+
+@pytest.fixture
+def storage(root: Path) -> CheckedDriver:
+    return CheckedDriver(LocalDriver.open(str(root), {}, read_only=False), read_only=False)
+
+
+@pytest.fixture
+def outside(tmp_path: Path, root: Path, storage: CheckedDriver) -> Path:
+    """A directory beside the root, reachable from inside only through symlinks."""
+    target = tmp_path / "outside"
+    (target / "sub").mkdir(parents=True)
+    (target / "secret").write_bytes(b"secret")
+    (target / "sub" / "nested").write_bytes(b"nested")
+    (root / "escape").symlink_to(target, target_is_directory=True)
+    (root / "escape-file").symlink_to(target / "secret")
+    (root / "dangling").symlink_to(target / "created-through-link")
+    (root / "inside").write_bytes(b"inside")
+    return target
+
+
+@pytest.fixture
+def unchanged_outside(tmp_path: Path, outside: Path) -> Iterator[Path]:
+    """Fails the test if anything outside the root changed, or appeared beside it."""
+    before = _tree(outside)
+    siblings = sorted(tmp_path.iterdir())
+    yield outside
+    assert _tree(outside) == before
+    assert sorted(tmp_path.iterdir()) == siblings
+
+
+ESCAPING_READS: dict[str, Callable[[CheckedDriver], object]] = {
+    "get through a directory link": lambda storage: storage.get_content("/escape/secret"),
+    "get through a file link": lambda storage: storage.get_content("/escape-file"),
+    "reader": lambda storage: storage.reader("/escape/sub/nested"),
+    "stat directory": lambda storage: storage.stat("/escape"),
+    "stat file": lambda storage: storage.stat("/escape/secret"),
+    "list_dir": lambda storage: storage.list_dir("/escape"),
+    "walk": lambda storage: list(storage.walk("/escape")),
+}
+
+ESCAPING_WRITES: dict[str, Callable[[CheckedDriver], object]] = {
+    "put into a linked directory": lambda storage: storage.put_content("/escape/new", b"x"),
+    "put below a linked directory": lambda storage: storage.put_content("/escape/a/b", b"x"),
+    "put over a file link": lambda storage: storage.put_content("/escape-file", b"x"),
+    "put through a dangling link": lambda storage: storage.put_content("/dangling", b"x"),
+    "writer": lambda storage: storage.writer("/escape/sub/nested"),
+    "move out": lambda storage: storage.move("/inside", "/escape/stolen"),
+    "move in": lambda storage: storage.move("/escape/secret", "/taken"),
+    "delete a file": lambda storage: storage.delete("/escape/secret"),
+    "delete a linked directory": lambda storage: storage.delete("/escape"),
+    "delete below one": lambda storage: storage.delete("/escape/sub"),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(ESCAPING_READS))
+def test_symlink_out_of_the_root_is_refused_for_reads(
+    storage: CheckedDriver, unchanged_outside: Path, operation: str
+) -> None:
+    with pytest.raises(InvalidPathError) as caught:
+        ESCAPING_READS[operation](storage)
+    assert caught.value.driver == "local"
+
+
+@pytest.mark.parametrize("operation", sorted(ESCAPING_WRITES))
+def test_symlink_out_of_the_root_is_refused_for_writes(
+    storage: CheckedDriver, root: Path, unchanged_outside: Path, operation: str
+) -> None:
+    with pytest.raises(InvalidPathError) as caught:
+        ESCAPING_WRITES[operation](storage)
+    assert caught.value.driver == "local"
+    assert (root / "inside").read_bytes() == b"inside"
+    assert not (root / "taken").exists()
+
+
+def test_raw_driver_refuses_dot_dot_without_the_wrapper(
+    root: Path, storage: CheckedDriver, unchanged_outside: Path
+) -> None:
+    # The wrapper would refuse these paths first; the driver must hold on its own as well.
+    raw = LocalDriver.open(str(root), {}, read_only=False)
+    with pytest.raises(InvalidPathError):
+        raw.get_content("/../outside/secret")
+    with pytest.raises(InvalidPathError):
+        raw.put_content("/../outside/new", b"x")
+    with pytest.raises(InvalidPathError):
+        raw.delete("/../outside")
+
+
+def test_paths_map_onto_the_directory_as_a_registry_expects(
+    root: Path, storage: CheckedDriver
+) -> None:
+    path = "/docker/registry/v2/repositories/library/x/_manifests/tags/latest/current/link"
+    storage.put_content(path, b"sha256:" + b"0" * 64)
+    assert (root / path.lstrip("/")).read_bytes() == b"sha256:" + b"0" * 64
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002], ids=lambda umask: f"{umask:03o}")
+def test_written_files_get_the_umask_mode_like_distribution(
+    root: Path, storage: CheckedDriver, umask: int
+) -> None:
+    previous = os.umask(umask)
+    try:
+        storage.put_content("/blobs/data", b"content")
+        with storage.writer("/blobs/streamed") as writer:
+            writer.write(b"content")
+            writer.commit()
+    finally:
+        os.umask(previous)
+    for name in ("data", "streamed"):
+        assert (root / "blobs" / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
+
+
+def test_read_only_open_refuses_writes_and_changes_nothing(
+    root: Path, storage: CheckedDriver
+) -> None:
+    storage.put_content("/dir/file", b"content")
+    before = _tree(root)
+    raw = LocalDriver.open(str(root), {}, read_only=True)
+    writes: dict[str, Callable[[], object]] = {
+        "put_content": lambda: raw.put_content("/dir/new", b"x"),
+        "overwrite": lambda: raw.put_content("/dir/file", b"x"),
+        "writer": lambda: raw.writer("/dir/new"),
+        "move": lambda: raw.move("/dir/file", "/dir/moved"),
+        "delete": lambda: raw.delete("/dir"),
+    }
+    for operation, write in writes.items():
+        with pytest.raises(ReadOnlyError) as caught:
+            write()
+        assert caught.value.driver == "local", operation
+    assert raw.get_content("/dir/file") == b"content"
+    assert _tree(root) == before
+
+
+def test_read_only_open_of_a_missing_directory_is_a_configuration_error(tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    with pytest.raises(ConfigurationError, match="not a directory"):
+        LocalDriver.open(str(missing), {}, read_only=True)
+    assert not missing.exists()
+    (tmp_path / "file").write_bytes(b"x")
+    with pytest.raises(ConfigurationError):
+        LocalDriver.open(str(tmp_path / "file"), {}, read_only=True)
+
+
+def test_writable_open_creates_the_directory(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "nested"
+    driver = LocalDriver.open(str(target), {}, read_only=False)
+    assert target.is_dir()
+    assert driver.list_dir("/") == []
+
+
+def test_open_refuses_options(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="unknown option"):
+        LocalDriver.open(str(tmp_path), {"bucket": "x"}, read_only=False)
+
+
+def test_temporary_files_are_hidden(root: Path, storage: CheckedDriver) -> None:
+    storage.put_content("/dir/real", b"real")
+    (root / "dir" / f"{TEMP_PREFIX}stale").write_bytes(b"left by a crash")
+    (root / "only-temp").mkdir()
+    (root / "only-temp" / f"{TEMP_PREFIX}stale").write_bytes(b"left by a crash")
+    assert storage.list_dir("/dir") == ["/dir/real"]
+    assert {info.path for info in storage.walk("/")} == {"/dir/real"}
+    with pytest.raises(PathNotFoundError):
+        storage.list_dir("/only-temp")
+
+
+def test_writer_temporary_file_lives_beside_the_target_and_goes(
+    root: Path, storage: CheckedDriver
+) -> None:
+    directory = root / "dir"
+
+    def temporaries() -> list[str]:
+        return [name for name in os.listdir(directory) if name.startswith(TEMP_PREFIX)]
+
+    first = storage.writer("/dir/file")
+    first.write(b"committed")
+    assert len(temporaries()) == 1
+    # The directory holds nothing but the temporary file, so it is not there yet.
+    with pytest.raises(PathNotFoundError):
+        storage.list_dir("/dir")
+    assert list(storage.walk("/")) == []
+    first.commit()
+    assert temporaries() == []
+
+    second = storage.writer("/dir/file")
+    second.write(b"cancelled")
+    assert len(temporaries()) == 1
+    assert storage.list_dir("/dir") == ["/dir/file"]
+    assert [info.path for info in storage.walk("/")] == ["/dir/file"]
+    second.cancel()
+    assert temporaries() == []
+    assert sorted(os.listdir(directory)) == ["file"]
+    assert (directory / "file").read_bytes() == b"committed"
+
+
+def test_reader_of_a_directory_is_a_storage_error(root: Path, storage: CheckedDriver) -> None:
+    storage.put_content("/dir/file", b"x")
+    for read in (storage.reader, storage.get_content):
+        with pytest.raises(StorageError) as caught:
+            read("/dir")
+        # It exists, so "not found" would mislead; the message names the driver and path.
+        assert not isinstance(caught.value, PathNotFoundError)
+        assert (caught.value.driver, caught.value.path) == ("local", "/dir")

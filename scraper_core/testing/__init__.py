@@ -1,0 +1,19 @@
+"""What plugin authors and core tests need to test storage drivers (extra ``testing``).
+
+:class:`DriverSuite` is the conformance suite a driver must pass; :class:`MemoryDriver` is a
+complete in-memory driver for unit tests. Importing this package imports pytest, which is why
+nothing else in :mod:`scraper_core` imports it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+# Before the suite module is imported: a failing check in the shipped suite then shows the
+# values compared, as assertions in the plugin's own test files do.
+pytest.register_assert_rewrite("scraper_core.testing.suite")
+
+from scraper_core.testing.memory import MemoryDriver  # noqa: E402
+from scraper_core.testing.suite import DriverSuite  # noqa: E402
+
+__all__ = ["DriverSuite", "MemoryDriver"]
