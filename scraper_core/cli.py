@@ -120,6 +120,12 @@ def main() -> None:
     show_default=True,
     help="Blobs copied at once.",
 )
+@click.option(
+    "--link",
+    is_flag=True,
+    help="Hardlink blobs instead of copying them when source and output share a filesystem "
+    "(blobs are immutable; their bytes are not re-verified).",
+)
 @click.option("--dry-run", is_flag=True, help="Print what would be copied; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="Print errors and warnings only.")
@@ -137,6 +143,7 @@ def copy_command(
     platforms: tuple[str, ...],
     no_signatures: bool,
     jobs: int,
+    link: bool,
     dry_run: bool,
     as_json: bool,
     quiet: bool,
@@ -163,6 +170,7 @@ def copy_command(
             jobs=jobs,
             platforms=tuple(PlatformFilter.parse(text) for text in platforms),
             signatures=not no_signatures,
+            link=link,
         )
         source_opts = _parse_options(storage_options, "--storage-option")
         dest_opts = _parse_options(output_options, "--output-storage-option")

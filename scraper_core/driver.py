@@ -41,13 +41,16 @@ def is_valid_path(path: str, *, allow_root: bool = False) -> bool:
 
 
 class Capability(enum.Enum):
-    """Optional abilities a driver declares on its class, read by the copy engine."""
+    """Optional abilities a driver declares on its class, read by the copy engine.
 
-    #: ``copy_object(src, dst)`` copies within the backend without bytes passing through us.
+    Each names a method on the (destination) driver taking ``(source_driver, src_path,
+    dst_path)`` and returning True when it did the copy, False when it cannot for this source
+    (another backend, another endpoint, another filesystem): the engine then streams.
+    """
+
+    #: ``server_side_copy``: copy inside the backend; no byte passes through this machine.
     SERVER_SIDE_COPY = "server-side-copy"
-    #: ``copy_file(source_driver, src, dst)`` uses the kernel (copy_file_range, reflink).
-    LOCAL_FILES = "local-files"
-    #: ``link_file(source_driver, src, dst)`` hardlinks an immutable blob.
+    #: ``link_blob``: hardlink an immutable blob (``--link``); never used for link files.
     HARDLINK = "hardlink"
 
 
@@ -351,6 +354,26 @@ class CheckedDriver:
         abort = getattr(self.driver, "abort", None)
         if callable(abort):
             abort()
+
+    def _fast_copy(
+        self, capability: Capability, method: str, source: CheckedDriver, path: str
+    ) -> bool:
+        if capability not in self.capabilities:
+            return False
+        source._check(path)
+        self._writable(path)
+        try:
+            return bool(getattr(self.driver, method)(source.driver, path, path))
+        except Exception as exc:
+            raise self.wrap_error(path, exc) from exc
+
+    def link_blob(self, source: CheckedDriver, path: str) -> bool:
+        """Hardlink blob ``path`` from ``source`` (Capability.HARDLINK); False: not here."""
+        return self._fast_copy(Capability.HARDLINK, "link_blob", source, path)
+
+    def server_side_copy(self, source: CheckedDriver, path: str) -> bool:
+        """Copy ``path`` inside the backend (Capability.SERVER_SIDE_COPY); False: not here."""
+        return self._fast_copy(Capability.SERVER_SIDE_COPY, "server_side_copy", source, path)
 
     def put_content(self, path: str, data: bytes) -> None:
         driver = self._writable(path)

@@ -30,6 +30,8 @@ class ScrapeOptions:
     platforms: tuple[PlatformFilter, ...] = ()
     #: Bring cosign signatures/attestations/SBOMs (``sha256-<hex>.sig`` tags) along.
     signatures: bool = True
+    #: Hardlink blobs where the destination can (``--link``) instead of copying them.
+    link: bool = False
 
 
 PlannedItem = ImagePlan | ImageResult
@@ -106,6 +108,8 @@ class Scrape:
         for item in planned:
             if isinstance(item, ImageResult):
                 events.image_done(item)
-        transfer = Transfer(self.source, self.dest, jobs=self.options.jobs, events=events)
+        transfer = Transfer(
+            self.source, self.dest, jobs=self.options.jobs, events=events, link=self.options.link
+        )
         copied = iter(transfer.run(plans))
         return [item if isinstance(item, ImageResult) else next(copied) for item in planned]

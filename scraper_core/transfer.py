@@ -34,7 +34,12 @@ class TransferCancelledError(ScraperError):
 
 
 class BlobOutcome(enum.Enum):
+    #: Streamed and verified against its digest.
     COPIED = "copied"
+    #: Hardlinked (``--link``): content addressing is trusted, no byte is read.
+    LINKED = "linked"
+    #: Copied inside the backend: content addressing is trusted, no byte passes through us.
+    SERVER_SIDE = "copied server-side"
     PRESENT = "present"
 
 
@@ -82,11 +87,17 @@ class BlobCopier:
     """Copies blobs once each, however many images share them, verifying every byte."""
 
     def __init__(
-        self, source: CheckedDriver, dest: CheckedDriver, events: TransferEvents | None = None
+        self,
+        source: CheckedDriver,
+        dest: CheckedDriver,
+        events: TransferEvents | None = None,
+        *,
+        link: bool = False,
     ) -> None:
         self.source = source
         self.dest = dest
         self.events: TransferEvents = events or NoEvents()
+        self.link = link
         #: Set on interrupt: streams stop at the next chunk and discard their temp files.
         self.cancelled = threading.Event()
 
@@ -106,13 +117,19 @@ class BlobCopier:
         if self.is_present(blob):
             return BlobOutcome.PRESENT
         path = layout.blob_data_path(blob.digest)
-        if blob.content is not None:
+        if self.link and self.dest.link_blob(self.source, path):
+            outcome = BlobOutcome.LINKED
+        elif blob.content is not None:
             # Manifests were read and verified while planning.
             self.dest.put_content(path, blob.content)
-            self.events.bytes_copied(blob.size)
+            outcome = BlobOutcome.COPIED
+        elif self.dest.server_side_copy(self.source, path):
+            outcome = BlobOutcome.SERVER_SIDE
         else:
             self._stream(path, blob)
-        return BlobOutcome.COPIED
+            return BlobOutcome.COPIED
+        self.events.bytes_copied(blob.size)
+        return outcome
 
     def _stream(self, path: str, blob: BlobCopy) -> None:
         hasher = blob.digest.hasher()
@@ -149,8 +166,9 @@ class Transfer:
         *,
         jobs: int,
         events: TransferEvents | None = None,
+        link: bool = False,
     ) -> None:
-        self.copier = BlobCopier(source, dest, events)
+        self.copier = BlobCopier(source, dest, events, link=link)
         self.dest = dest
         self.jobs = max(1, jobs)
         self._blob_futures: dict[Digest, Future[BlobOutcome]] = {}
@@ -214,7 +232,7 @@ class Transfer:
                 errors.append(str(exc))
                 continue
             # A blob shared with an earlier image counts once, for the image that copied it.
-            if outcome is BlobOutcome.COPIED and owned:
+            if outcome is not BlobOutcome.PRESENT and owned:
                 result.blobs_copied += 1
                 result.bytes_copied += blob.size
             else:

@@ -294,3 +294,16 @@ def test_output_tar_and_dir_are_exclusive(tmp_path: Path, source: TreeWriter) ->
     result = scrape(tmp_path, "--output-tar", str(tmp_path / "x.tar"), "app")
     assert result.exit_code == 2
     assert "exactly one of --output-dir and --output-tar" in result.stderr
+
+
+def test_link_mode_hardlinks_blobs_but_never_links(tmp_path: Path, source: TreeWriter) -> None:
+    image = source.image("app", layer_sizes=(5000,))
+    result = scrape(tmp_path, "--link", "app")
+    assert result.exit_code == 0, result.output
+    for digest in image.blobs:
+        relative = layout.blob_data_path(digest).lstrip("/")
+        copied, original = tmp_path / "copy" / relative, tmp_path / "data" / relative
+        assert copied.stat().st_ino == original.stat().st_ino
+    link = layout.tag_current_link_path("app", "latest").lstrip("/")
+    assert (tmp_path / "copy" / link).stat().st_ino != (tmp_path / "data" / link).stat().st_ino
+    assert not (tmp_path / "copy" / ".scrape-tmp").exists()

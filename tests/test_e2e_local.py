@@ -209,7 +209,9 @@ def test_corrupt_source_blob_fails_only_that_image(
     assert result.exit_code == 1
     assert f"blob sha256:{bad_layer} is corrupt in the source" in result.stderr
     assert "Traceback" not in result.output
-    assert not (output / V2 / "blobs" / "sha256" / bad_layer[:2] / bad_layer / "data").exists()
+    # Not even an empty directory: writes are staged outside the tree.
+    assert not (output / V2 / "blobs" / "sha256" / bad_layer[:2] / bad_layer).exists()
+    assert not (output / ".scrape-tmp").exists()
     assert not (output / V2 / "repositories" / plain.repository).exists()
     served = filesystem_registry(output)
     assert pull(served.url, good.ref, tmp_path / "pulled").digest == good.digest

@@ -1,17 +1,23 @@
 """A storage driver over a local directory, like distribution's ``filesystem`` driver.
 
 Every storage path is resolved (symlinks included) and must stay under the root: a symlink in
-the tree that points elsewhere is refused rather than followed out. Writes go to a temporary
-file in the target's directory and are renamed into place, so a reader (or a registry serving
-the tree) sees either the old content or the new, never a partial file.
+the tree that points elsewhere is refused rather than followed out.
+
+Writes are staged in one directory per process, ``<root>/.scrape-tmp/<host>-<pid>-<token>/``,
+and renamed into place on commit, so a reader (or a registry serving the tree) sees the old
+content or the new, never a partial file; a cancelled write leaves neither a temporary file nor
+an empty directory in the tree. A later run removes the staging directories of processes that
+died (SIGKILL, power loss), so an interrupted copy leaves nothing behind once rerun.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import shutil
+import socket
 import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -28,20 +34,51 @@ from scraper_core.errors import (
     StorageError,
 )
 
-#: Prefix of in-flight temporary files; `scrape` removes stale ones it finds on a rerun.
-TEMP_PREFIX = ".scrape-tmp-"
+#: Names starting with this are ours and never part of the registry tree.
+TEMP_PREFIX = ".scrape-tmp"
+STAGING_ROOT = TEMP_PREFIX
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_staging(root: str) -> list[str]:
+    """Remove staging directories of dead processes on this host; return what was removed."""
+    staging_root = os.path.join(root, STAGING_ROOT)
+    try:
+        entries = os.listdir(staging_root)
+    except FileNotFoundError:
+        return []
+    host = socket.gethostname()
+    removed = []
+    for entry in entries:
+        # Named <host>-<pid>-<token>; a host name may itself hold dashes.
+        owner_host, _, pid_text = entry.rpartition("-")[0].rpartition("-")
+        # Another host's staging (a shared filesystem) cannot be judged from here.
+        if owner_host != host or not pid_text.isdigit() or _process_alive(int(pid_text)):
+            continue
+        shutil.rmtree(os.path.join(staging_root, entry), ignore_errors=True)
+        removed.append(entry)
+    with contextlib.suppress(OSError):
+        os.rmdir(staging_root)
+    return removed
 
 
 class LocalFileWriter:
-    """Streams into a temporary sibling of the target; :meth:`commit` renames it into place."""
+    """Streams into a staged temporary file; :meth:`commit` renames it into place."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, staging: str, target: str) -> None:
         self._target = target
-        directory = os.path.dirname(target)
-        os.makedirs(directory, exist_ok=True)
         # Not mkstemp: its 0600 would survive the rename and a registry running as another
         # user could not serve the file. 0666 less the umask is what distribution writes.
-        self._temp = os.path.join(directory, TEMP_PREFIX + secrets.token_hex(8))
+        self._temp = os.path.join(staging, secrets.token_hex(8))
         fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         self._file = os.fdopen(fd, "wb")
         self._size = 0
@@ -58,6 +95,7 @@ class LocalFileWriter:
 
     def commit(self) -> None:
         self._file.close()
+        os.makedirs(os.path.dirname(self._target), exist_ok=True)
         os.replace(self._temp, self._target)
         self._done = True
 
@@ -86,11 +124,32 @@ class LocalDriver:
 
     name: ClassVar[str] = "local"
     description: ClassVar[str] = "a directory holding a registry's filesystem storage"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.HARDLINK})
 
     def __init__(self, root: Path, *, read_only: bool) -> None:
         self.root = os.path.realpath(root)
         self.read_only = read_only
+        self._staging: str | None = None
+
+    @property
+    def staging(self) -> str:
+        """This process's staging directory, made on first use."""
+        if self._staging is None:
+            name = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+            path = os.path.join(self.root, STAGING_ROOT, name)
+            os.makedirs(path, exist_ok=True)
+            self._staging = path
+        return self._staging
+
+    def close(self) -> None:
+        """Remove this process's (by now empty) staging directory."""
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.dirname(self._staging))
+            self._staging = None
+
+    abort = close
 
     def __repr__(self) -> str:
         return f"LocalDriver({self.root!r})"
@@ -108,6 +167,7 @@ class LocalDriver:
                 root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise ConfigurationError(f"local: cannot create {location}: {exc}") from exc
+            remove_stale_staging(os.path.realpath(root))
         return cls(root, read_only=read_only)
 
     def local_path(self, path: str) -> str:
@@ -161,7 +221,8 @@ class LocalDriver:
         top = self.local_path(path)
         if not os.path.isdir(top):
             raise PathNotFoundError(self.name, path)
-        for directory, _dirs, files in os.walk(top):
+        for directory, dirs, files in os.walk(top):
+            dirs[:] = [name for name in dirs if not name.startswith(TEMP_PREFIX)]
             relative = os.path.relpath(directory, self.root)
             base = "" if relative == "." else "/" + relative.replace(os.sep, "/")
             for file_name in files:
@@ -177,7 +238,28 @@ class LocalDriver:
             writer.commit()
 
     def writer(self, path: str) -> LocalFileWriter:
-        return LocalFileWriter(self._writable(path))
+        target = self._writable(path)  # before self.staging: a read-only driver makes nothing
+        return LocalFileWriter(self.staging, target)
+
+    def link_blob(self, source: object, src_path: str, dst_path: str) -> bool:
+        """Hardlink an immutable blob from another local root; False if not possible here.
+
+        Only for content-addressed blob data: registries rewrite link files in place, so a
+        hardlinked link file would let one tree change the other.
+        """
+        if not isinstance(source, LocalDriver):
+            return False
+        target = self._writable(dst_path)
+        temp = os.path.join(self.staging, secrets.token_hex(8))
+        try:
+            os.link(source.local_path(src_path), temp)
+        except OSError as exc:
+            if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                return False
+            raise
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.replace(temp, target)
+        return True
 
     def move(self, source: str, dest: str) -> None:
         source_path = self._writable(source)

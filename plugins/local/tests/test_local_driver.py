@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from registry_scraper_local.driver import TEMP_PREFIX, LocalDriver
+from registry_scraper_local.driver import STAGING_ROOT, TEMP_PREFIX, LocalDriver
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
     ConfigurationError,
@@ -205,33 +206,65 @@ def test_temporary_files_are_hidden(root: Path, storage: CheckedDriver) -> None:
         storage.list_dir("/only-temp")
 
 
-def test_writer_temporary_file_lives_beside_the_target_and_goes(
+def _staged_files(root: Path) -> list[Path]:
+    staging = root / STAGING_ROOT
+    return [path for path in staging.rglob("*") if path.is_file()] if staging.exists() else []
+
+
+def test_writes_are_staged_outside_the_tree_and_cancel_leaves_nothing(
     root: Path, storage: CheckedDriver
 ) -> None:
-    directory = root / "dir"
-
-    def temporaries() -> list[str]:
-        return [name for name in os.listdir(directory) if name.startswith(TEMP_PREFIX)]
-
     first = storage.writer("/dir/file")
     first.write(b"committed")
-    assert len(temporaries()) == 1
-    # The directory holds nothing but the temporary file, so it is not there yet.
-    with pytest.raises(PathNotFoundError):
-        storage.list_dir("/dir")
+    assert len(_staged_files(root)) == 1
+    # Nothing appears in the tree, not even the directory, before the commit.
+    assert not (root / "dir").exists()
     assert list(storage.walk("/")) == []
+    assert storage.list_dir("/") == []
     first.commit()
-    assert temporaries() == []
+    assert _staged_files(root) == []
 
-    second = storage.writer("/dir/file")
+    second = storage.writer("/other/deep/file")
     second.write(b"cancelled")
-    assert len(temporaries()) == 1
-    assert storage.list_dir("/dir") == ["/dir/file"]
-    assert [info.path for info in storage.walk("/")] == ["/dir/file"]
     second.cancel()
-    assert temporaries() == []
-    assert sorted(os.listdir(directory)) == ["file"]
-    assert (directory / "file").read_bytes() == b"committed"
+    assert _staged_files(root) == []
+    assert not (root / "other").exists(), "a cancelled write left a directory behind"
+    assert (root / "dir" / "file").read_bytes() == b"committed"
+    storage.close()
+    assert not (root / STAGING_ROOT).exists()
+
+
+def test_stale_staging_of_a_dead_process_is_removed_on_open(root: Path) -> None:
+    host = socket.gethostname()
+    # Above any pid_max Linux allows: no process can hold it.
+    stale = root / STAGING_ROOT / f"{host}-999999999-dead"
+    stale.mkdir(parents=True)
+    (stale / "half-written").write_bytes(b"x" * 100)
+    alive = root / STAGING_ROOT / f"{host}-{os.getpid()}-live"
+    alive.mkdir()
+    foreign = root / STAGING_ROOT / "otherhost-1-x"
+    foreign.mkdir()
+    LocalDriver.open(str(root), {}, read_only=False)
+    assert not stale.exists()
+    assert alive.exists() and foreign.exists()
+    # A read-only open (the scrape source) never cleans: it never writes.
+    stale.mkdir()
+    LocalDriver.open(str(root), {}, read_only=True)
+    assert stale.exists()
+
+
+def test_link_blob_hardlinks_and_falls_back_for_other_drivers(
+    tmp_path: Path, root: Path, storage: CheckedDriver
+) -> None:
+    source_root = tmp_path / "source"
+    (source_root / "b").mkdir(parents=True)
+    (source_root / "b" / "data").write_bytes(b"blob")
+    source = LocalDriver.open(str(source_root), {}, read_only=True)
+    assert storage.driver.link_blob(source, "/b/data", "/x/data")  # type: ignore[attr-defined]
+    assert (root / "x" / "data").read_bytes() == b"blob"
+    assert os.stat(root / "x" / "data").st_ino == os.stat(source_root / "b" / "data").st_ino
+    assert not storage.driver.link_blob(object(), "/b/data", "/y/data")  # type: ignore[attr-defined]
+    assert _staged_files(root) == []
 
 
 def test_reader_of_a_directory_is_a_storage_error(root: Path, storage: CheckedDriver) -> None:
