@@ -19,6 +19,7 @@ import secrets
 import shutil
 import socket
 import stat
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -130,16 +131,19 @@ class LocalDriver:
         self.root = os.path.realpath(root)
         self.read_only = read_only
         self._staging: str | None = None
+        self._staging_lock = threading.Lock()
 
     @property
     def staging(self) -> str:
         """This process's staging directory, made on first use."""
-        if self._staging is None:
-            name = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
-            path = os.path.join(self.root, STAGING_ROOT, name)
-            os.makedirs(path, exist_ok=True)
-            self._staging = path
-        return self._staging
+        # Many copy threads ask at once; without the lock each could make its own directory.
+        with self._staging_lock:
+            if self._staging is None:
+                name = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+                path = os.path.join(self.root, STAGING_ROOT, name)
+                os.makedirs(path, exist_ok=True)
+                self._staging = path
+            return self._staging
 
     def close(self) -> None:
         """Remove this process's (by now empty) staging directory."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -275,3 +277,18 @@ def test_reader_of_a_directory_is_a_storage_error(root: Path, storage: CheckedDr
         # It exists, so "not found" would mislead; the message names the driver and path.
         assert not isinstance(caught.value, PathNotFoundError)
         assert (caught.value.driver, caught.value.path) == ("local", "/dir")
+
+
+def test_one_staging_directory_however_many_threads_write(root: Path) -> None:
+    driver = LocalDriver.open(str(root), {}, read_only=False)
+    barrier = threading.Barrier(16)
+
+    def write(number: int) -> None:
+        barrier.wait()
+        driver.put_content(f"/f{number}", b"x")
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(write, range(16)))
+    assert len(os.listdir(root / STAGING_ROOT)) == 1
+    driver.close()
+    assert not (root / STAGING_ROOT).exists()

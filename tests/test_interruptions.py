@@ -1,0 +1,129 @@
+"""Interruptions and concurrency: the real `scrape` process, killed, interrupted, doubled.
+
+A killed run may leave work undone but never a wrong file at a final path; a rerun completes
+the copy and leaves no temporary files. Ctrl-C stops cleanly with exit status 130.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from registry_scraper_local.driver import LocalDriver
+from scraper_core.driver import CheckedDriver
+from tests.synthetic import SyntheticImage, TreeWriter
+from tests.test_cli import snapshot
+
+SCRAPE = str(Path(sys.executable).parent / "scrape")
+V2 = Path("docker/registry/v2")
+
+
+def big_source(root: Path, images: int = 4, layer_mib: int = 24) -> list[SyntheticImage]:
+    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    root.mkdir(parents=True, exist_ok=True)
+    shared = os.urandom(3 * 1024 * 1024)
+    return [
+        writer.image(
+            f"big/app{number}",
+            "v1",
+            layers=[shared, *(os.urandom(layer_mib * 1024 * 1024) for _ in range(2))],
+        )
+        for number in range(images)
+    ]
+
+
+def command(source: Path, output: Path, *images: str, jobs: int = 2) -> list[str]:
+    return [
+        SCRAPE,
+        "--data-dir",
+        str(source),
+        "--output-dir",
+        str(output),
+        "-j",
+        str(jobs),
+        *images,
+    ]
+
+
+def assert_tree_verifies(output: Path) -> None:
+    """Every blob at its final path hashes to its name; every link names a stored blob."""
+    blobs = list((output / V2 / "blobs").rglob("data"))
+    for blob in blobs:
+        digest = hashlib.sha256(blob.read_bytes()).hexdigest()
+        assert digest == blob.parent.name, f"corrupt blob at a final path: {blob}"
+    stored = {blob.parent.name for blob in blobs}
+    for link in (output / V2 / "repositories").rglob("link"):
+        content = link.read_bytes()
+        assert len(content) == 71, link
+        assert content.decode().removeprefix("sha256:") in stored, f"dangling {link}"
+
+
+def temp_files(output: Path) -> list[Path]:
+    return [path for path in output.rglob("*") if ".scrape-tmp" in str(path)]
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3, 0.5, 0.8])
+def test_sigkill_then_rerun_completes(tmp_path: Path, delay: float) -> None:
+    source, output = tmp_path / "data", tmp_path / "copy"
+    images = big_source(source, images=3)
+    refs = [f"{image.name}:v1" for image in images]
+    process = subprocess.Popen(command(source, output, *refs), stderr=subprocess.PIPE)
+    time.sleep(delay)
+    process.kill()
+    process.wait()
+    if output.exists():
+        assert_tree_verifies(output)
+    rerun = subprocess.run(command(source, output, *refs), capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert_tree_verifies(output)
+    assert temp_files(output) == []
+    for image in images:
+        for digest in image.blobs:
+            assert (output / V2 / "blobs/sha256" / digest.hex[:2] / digest.hex / "data").exists()
+
+
+def test_sigint_stops_cleanly_with_130(tmp_path: Path) -> None:
+    source, output = tmp_path / "data", tmp_path / "copy"
+    images = big_source(source, images=4, layer_mib=48)
+    before = snapshot(source)
+    refs = [f"{image.name}:v1" for image in images]
+    process = subprocess.Popen(
+        command(source, output, *refs, jobs=1), stderr=subprocess.PIPE, text=True
+    )
+    # Wait until copying has started (the staging directory exists), then interrupt.
+    deadline = time.monotonic() + 20
+    while not (output / ".scrape-tmp").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("interrupted:")
+    assert "Traceback" not in err
+    assert_tree_verifies(output)
+    assert temp_files(output) == []
+    assert snapshot(source) == before
+
+
+def test_two_scrapes_into_one_output_at_once(tmp_path: Path) -> None:
+    source, output = tmp_path / "data", tmp_path / "copy"
+    images = big_source(source, images=4, layer_mib=8)
+    first = [f"{image.name}:v1" for image in images[:3]]
+    second = [f"{image.name}:v1" for image in images[1:]]
+    processes = [
+        subprocess.Popen(command(source, output, *refs), stderr=subprocess.PIPE, text=True)
+        for refs in (first, second)
+    ]
+    for process in processes:
+        _out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    assert_tree_verifies(output)
+    assert temp_files(output) == []
+    wanted = {digest.hex for image in images for digest in image.blobs}
+    assert {blob.parent.name for blob in (output / V2 / "blobs").rglob("data")} == wanted
