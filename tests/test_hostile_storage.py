@@ -1,0 +1,122 @@
+"""Hostile or broken storage: each broken object is one line naming it; the rest still copies.
+
+Also shows that nothing outside the source and output roots is read or written, whatever the
+stored links and manifests say.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from registry_scraper_local.driver import LocalDriver
+from scraper_core import layout
+from scraper_core.digest import Digest, parse_link
+from scraper_core.driver import CheckedDriver, is_valid_path
+from scraper_core.errors import InvalidLinkError
+from tests.synthetic import SyntheticImage, TreeWriter
+from tests.test_cli import expected_files, scrape, snapshot
+
+Breaker = Callable[[Path, SyntheticImage], None]
+
+
+def _replace_manifest(root: Path, image: SyntheticImage, data: bytes) -> None:
+    """Store ``data`` as the image's manifest, consistently linked, as a hostile push would."""
+    digest = Digest.of(data)
+    blob = root / layout.blob_data_path(digest).lstrip("/")
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    blob.write_bytes(data)
+    revision = root / layout.revision_link_path(image.name, digest).lstrip("/")
+    revision.parent.mkdir(parents=True, exist_ok=True)
+    revision.write_bytes(f"sha256:{digest.hex}".encode())
+    current = root / layout.tag_current_link_path(image.name, "latest").lstrip("/")
+    current.write_bytes(f"sha256:{digest.hex}".encode())
+
+
+def _manifest(document: object) -> Breaker:
+    return lambda root, image: _replace_manifest(root, image, json.dumps(document).encode())
+
+
+def _tag_link(content: bytes) -> Breaker:
+    def breaker(root: Path, image: SyntheticImage) -> None:
+        path = root / layout.tag_current_link_path(image.name, "latest").lstrip("/")
+        path.write_bytes(content)
+
+    return breaker
+
+
+def _huge_manifest(root: Path, image: SyntheticImage) -> None:
+    padding = "x" * (5 * 1024 * 1024)
+    _replace_manifest(root, image, json.dumps({"schemaVersion": 2, "pad": padding}).encode())
+
+
+def _blob_symlink_out(root: Path, image: SyntheticImage) -> None:
+    outside = root.parent / "secret"
+    outside.write_bytes(b"outside the root")
+    blob = root / layout.blob_data_path(image.layers[0]).lstrip("/")
+    blob.unlink()
+    blob.symlink_to(outside)
+
+
+BREAKERS: dict[str, tuple[Breaker, str]] = {
+    "invalid JSON": (lambda r, i: _replace_manifest(r, i, b"{not json"), "invalid JSON"),
+    "unknown media type": (
+        _manifest({"schemaVersion": 2, "mediaType": "application/x-evil"}),
+        "unknown manifest media type 'application/x-evil'",
+    ),
+    "missing layers": (
+        _manifest({"schemaVersion": 2, "config": {"digest": "sha256:" + "a" * 64}}),
+        "missing or invalid 'layers'",
+    ),
+    "traversal digest": (
+        _manifest({"schemaVersion": 2, "config": {"digest": "sha256:../../x"}, "layers": []}),
+        "invalid digest",
+    ),
+    "huge manifest": (_huge_manifest, "exceeds 4 MiB"),
+    "empty link": (_tag_link(b""), "corrupt link file"),
+    "link with newline": (_tag_link(b"sha256:" + b"a" * 64 + b"\n"), "corrupt link file"),
+    "other algorithm": (_tag_link(b"md5:" + b"a" * 32), "corrupt link file"),
+    "traversal link": (_tag_link(b"sha256:../../../../../etc/passwd"), "corrupt link file"),
+    "garbage link": (_tag_link(os.urandom(71)), "corrupt link file"),
+    "symlink out of the root": (_blob_symlink_out, "invalid path"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BREAKERS))
+def test_broken_object_fails_its_image_only(tmp_path: Path, case: str) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+
+    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    broken = writer.image("broken")
+    good = writer.image("good")
+    breaker, message = BREAKERS[case]
+    breaker(root, broken)
+    before = snapshot(tmp_path)
+    result = scrape(tmp_path, "broken", "good")
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: broken:latest: "), result.stderr
+    assert message in errors[0]
+    assert "Traceback" not in result.output
+    assert set(snapshot(tmp_path / "copy")) == expected_files(good, "latest")
+    after = snapshot(tmp_path)
+    # Outside the output nothing changed: not the source, not the file a symlink points at.
+    assert {p: v for p, v in after.items() if not p.startswith("copy/")} == before
+
+
+@given(st.binary(max_size=200))
+def test_no_link_content_builds_a_path_outside_the_blobs(content: bytes) -> None:
+    try:
+        digest = parse_link(content, "/x")
+    except InvalidLinkError:
+        return
+    path = layout.blob_data_path(digest)
+    assert is_valid_path(path) and path.startswith(layout.BLOBS_ROOT + "/")
+    assert content == f"{digest}".encode()
