@@ -71,6 +71,10 @@ class DigestMismatchError(ContentError):
     """Bytes read for a blob do not hash to its digest (or have the wrong size)."""
 
 
+class ShortReadError(DigestMismatchError):
+    """A blob stream ended early or ran long: often a broken connection, worth a retry."""
+
+
 class InvalidLinkError(ContentError):
     """A link file does not hold exactly ``sha256:<64 hex>``."""
 

@@ -70,13 +70,22 @@ class Scrape:
             return planned
         wanted = set(unique)
         extra: list[Reference] = []
+        failed: list[PlannedItem] = []
         for item in planned:
-            if isinstance(item, ImagePlan):
-                for reference in self.planner.signature_references(item):
-                    if reference not in wanted:
-                        wanted.add(reference)
-                        extra.append(reference)
-        return planned + self._map(self._plan_one, extra)
+            if not isinstance(item, ImagePlan):
+                continue
+            try:
+                found = self.planner.signature_references(item)
+            except ScraperError as exc:
+                # The image itself is fine; its signatures could not be looked for.
+                probe = Reference(item.reference.name, f"sha256-{item.digest.hex}.sig")
+                failed.append(ImageResult(probe, error=f"looking for signatures: {exc}"))
+                continue
+            for reference in found:
+                if reference not in wanted:
+                    wanted.add(reference)
+                    extra.append(reference)
+        return planned + self._map(self._plan_one, extra) + failed
 
     def preview(self, planned: Sequence[PlannedItem]) -> list[ImageResult]:
         """What a copy would do (``--dry-run``): nothing is written."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,7 +20,15 @@ from typing import Protocol
 from scraper_core import layout
 from scraper_core.digest import Digest, link_content
 from scraper_core.driver import CheckedDriver
-from scraper_core.errors import DigestMismatchError, PathNotFoundError, ScraperError
+from scraper_core.errors import (
+    DigestMismatchError,
+    InvalidPathError,
+    PathNotFoundError,
+    ReadOnlyError,
+    ScraperError,
+    ShortReadError,
+    StorageError,
+)
 from scraper_core.plan import BlobCopy, ImagePlan, LinkWrite
 from scraper_core.reference import Reference
 
@@ -27,6 +36,10 @@ from scraper_core.reference import Reference
 #: (at most ``jobs`` chunks are held at once).
 CHUNK_SIZE = 1024 * 1024
 DEFAULT_JOBS = 8
+#: Tries per blob stream; drivers retry single requests, this covers a body broken mid-way.
+STREAM_ATTEMPTS = 3
+RETRY_DELAY = 0.1
+_PERMANENT_ERRORS = (PathNotFoundError, ReadOnlyError, InvalidPathError)
 
 
 class TransferCancelledError(ScraperError):
@@ -98,6 +111,9 @@ class BlobCopier:
         self.dest = dest
         self.events: TransferEvents = events or NoEvents()
         self.link = link
+        #: Streams restarted after a transient failure (reported by fault tests).
+        self.retries = 0
+        self._retry_lock = threading.Lock()
         #: Set on interrupt: streams stop at the next chunk and discard their temp files.
         self.cancelled = threading.Event()
 
@@ -132,6 +148,20 @@ class BlobCopier:
         return outcome
 
     def _stream(self, path: str, blob: BlobCopy) -> None:
+        """Stream with retries: a reset or truncated body mid-blob is retried from the start."""
+        for attempt in range(1, STREAM_ATTEMPTS + 1):
+            try:
+                self._stream_once(path, blob)
+                return
+            except (StorageError, ShortReadError) as exc:
+                permanent = isinstance(exc, _PERMANENT_ERRORS)
+                if permanent or attempt == STREAM_ATTEMPTS or self.cancelled.is_set():
+                    raise
+                with self._retry_lock:
+                    self.retries += 1
+                time.sleep(RETRY_DELAY * 2**attempt)
+
+    def _stream_once(self, path: str, blob: BlobCopy) -> None:
         hasher = blob.digest.hasher()
         size = 0
         with self.source.reader(path) as reader, self.dest.writer(path) as writer:
@@ -145,9 +175,7 @@ class BlobCopier:
                 writer.write(chunk)
                 self.events.bytes_copied(len(chunk))
             if size != blob.size:
-                raise DigestMismatchError(
-                    f"blob {blob.digest}: read {size} bytes, expected {blob.size}"
-                )
+                raise ShortReadError(f"blob {blob.digest}: read {size} bytes, expected {blob.size}")
             actual = Digest(blob.digest.algorithm, hasher.hexdigest())
             if actual != blob.digest:
                 raise DigestMismatchError(
