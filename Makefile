@@ -36,9 +36,10 @@ venv: $(STAMP)
 install: $(STAMP) ## Install the core and the shipped drivers into .venv
 	@echo "scrape is at $(abspath $(BIN)/scrape)"
 
-lint: $(STAMP) ## ruff and the 100-character line limit on every tracked file
+lint: $(STAMP) ## ruff, mypy --strict, and the 100-character limit on every tracked file
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy scraper_core $(foreach p,$(PLUGINS),$(p)/registry_scraper_$(notdir $(p)))
 	@long=$$(git ls-files -co --exclude-standard | grep -v -E '\.(lock|svg|png|jpg)$$' | \
 		xargs -r awk 'length > 100 {print FILENAME":"FNR}'); \
 	if [ -n "$$long" ]; then echo "lines over 100 characters:"; echo "$$long"; exit 1; fi

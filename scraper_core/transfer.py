@@ -140,6 +140,15 @@ class BlobCopier:
             self.dest.put_content(path, blob.content)
             outcome = BlobOutcome.COPIED
         elif self.dest.server_side_copy(self.source, path):
+            # Content addressing is trusted (no byte passes through here); a wrong size is
+            # still caught, and the copy removed, so a truncated source blob never ships.
+            copied_size = self.dest.stat(path).size
+            if copied_size != blob.size:
+                self.dest.delete(path)
+                raise DigestMismatchError(
+                    f"blob {blob.digest}: server-side copy has {copied_size} bytes, "
+                    f"expected {blob.size}"
+                )
             outcome = BlobOutcome.SERVER_SIDE
         else:
             self._stream(path, blob)

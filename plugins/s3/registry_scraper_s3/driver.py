@@ -1,0 +1,387 @@
+"""A storage driver over an S3 bucket, laid out like distribution's ``s3-aws`` driver.
+
+Keys are mapped as distribution maps them (see :class:`~registry_scraper_s3.config.KeyMap`),
+so a registry configured with the same ``bucket`` and ``rootdirectory`` serves what this
+driver writes. Object stores have no directories: a directory is any prefix ``path/`` with an
+object below it, and it disappears with its last object.
+
+boto3 is imported in :meth:`S3Driver.open` only; the plugin module stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO, ClassVar
+
+from registry_scraper_s3.config import (
+    DRIVER_NAME,
+    MAX_SINGLE_COPY,
+    KeyMap,
+    Location,
+    S3Options,
+    parse_location,
+    parse_options,
+)
+from registry_scraper_s3.errors import (
+    ACCESS_DENIED_CODES,
+    describe,
+    error_code,
+    is_not_found,
+    redact,
+    sdk_errors,
+    to_storage_error,
+    translated,
+)
+from registry_scraper_s3.reader import ObjectSource, open_object
+from registry_scraper_s3.writer import CONTENT_TYPE, MultipartWriter
+from scraper_core.driver import Capability, FileInfo, is_valid_path
+from scraper_core.errors import (
+    ConfigurationError,
+    InvalidOffsetError,
+    InvalidPathError,
+    PathNotFoundError,
+    ReadOnlyError,
+    StorageError,
+)
+
+#: A botocore S3 client (generated at run time; boto3-stubs is not a dependency).
+Client = Any
+
+#: DeleteObjects takes at most this many keys; ListObjectsV2 returns at most as many.
+_BATCH = 1000
+#: Keys asked for when only checking that a prefix holds a file, and checks run at once.
+_PROBE_PAGE = 10
+_PROBE_THREADS = 8
+# Codes meaning "this server cannot do that copy": the caller falls back to streaming.
+_COPY_UNSUPPORTED = ACCESS_DENIED_CODES | {"NotImplemented", "InvalidRequest"}
+
+
+def make_client(options: S3Options) -> Client:
+    """An S3 client configured from options, then the usual AWS sources (env, profile)."""
+    import os
+
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        session = boto3.session.Session(profile_name=options.profile)
+    except BotoCoreError as exc:
+        raise ConfigurationError(f"{DRIVER_NAME}: {describe(exc)}") from exc
+    # botocore reads only AWS_DEFAULT_REGION; the other SDKs prefer AWS_REGION.
+    region = options.region or os.environ.get("AWS_REGION") or session.region_name
+    config = Config(
+        region_name=region,
+        retries={"total_max_attempts": options.max_attempts, "mode": options.retry_mode},
+        max_pool_connections=options.max_pool_connections,
+        s3={"addressing_style": options.addressing_style},
+        request_checksum_calculation=options.checksum,
+        response_checksum_validation=options.checksum,
+        user_agent_extra="registry-scraper-s3",
+    )
+    try:
+        return session.client("s3", endpoint_url=options.endpoint_url, config=config)
+    except (BotoCoreError, ValueError) as exc:
+        raise ConfigurationError(f"{DRIVER_NAME}: {describe(exc)}") from exc
+
+
+def _check_bucket(client: Client, location: Location) -> None:
+    """Fail at open, with a plain message, on a missing bucket or unusable credentials."""
+    try:
+        client.head_bucket(Bucket=location.bucket)
+    except sdk_errors() as exc:
+        code = error_code(exc)
+        if code in ("404", "NoSuchBucket", "NotFound"):
+            detail = "no such bucket"
+        elif code in ACCESS_DENIED_CODES:
+            detail = "access denied (check the credentials and the bucket policy)"
+        else:
+            detail = describe(exc)
+        raise ConfigurationError(
+            f"{DRIVER_NAME}: cannot open bucket {location.bucket!r}: {detail}"
+        ) from exc
+
+
+class S3Driver:
+    """The ``s3`` driver: ``--data-dir``/``--output-dir`` is ``BUCKET[/ROOTDIRECTORY]``."""
+
+    name: ClassVar[str] = DRIVER_NAME
+    description: ClassVar[str] = "an S3 bucket holding a registry's s3 storage (BUCKET[/ROOT])"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.SERVER_SIDE_COPY})
+
+    def __init__(
+        self, client: Client, location: Location, options: S3Options, *, read_only: bool
+    ) -> None:
+        self.client = client
+        self.bucket = location.bucket
+        self.keys: KeyMap = location.keys
+        self.options = options
+        self.read_only = read_only
+        #: Tuning knobs (tests lower them to exercise the multi-range paths on small objects).
+        self.read_range_size = options.part_size
+        self.multipart_copy_threshold = MAX_SINGLE_COPY + 1
+
+    def __repr__(self) -> str:
+        return f"S3Driver({self.location!r}, endpoint={self.endpoint_url!r})"
+
+    @property
+    def location(self) -> str:
+        """``BUCKET[/ROOT]``: what :meth:`open` takes to open this same root again."""
+        return str(Location(self.bucket, self.keys))
+
+    @property
+    def endpoint_url(self) -> str:
+        return redact(str(self.client.meta.endpoint_url))
+
+    @classmethod
+    def open(cls, location: str, options: Mapping[str, str], *, read_only: bool) -> S3Driver:
+        parsed_options = parse_options(options)
+        parsed_location = parse_location(location)
+        client = make_client(parsed_options)
+        _check_bucket(client, parsed_location)
+        return cls(client, parsed_location, parsed_options, read_only=read_only)
+
+    def _writable(self, path: str) -> str:
+        if self.read_only:
+            raise ReadOnlyError(self.name, path)
+        return self.keys.key(path)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get_content(self, path: str) -> bytes:
+        with self.reader(path) as stream:
+            return stream.read()
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        if offset < 0:
+            raise InvalidOffsetError(self.name, path, f"negative offset {offset}")
+        source = ObjectSource(
+            self.client, self.bucket, self.keys.key(path), path, self.options.max_attempts
+        )
+        return open_object(
+            source,
+            offset,
+            range_size=self.read_range_size,
+            concurrency=self.options.read_concurrency,
+        )
+
+    def _head(self, key: str, path: str) -> dict[str, Any] | None:
+        try:
+            response: dict[str, Any] = self.client.head_object(Bucket=self.bucket, Key=key)
+        except sdk_errors() as exc:
+            if is_not_found(exc):
+                return None
+            raise to_storage_error(path, exc) from exc
+        return response
+
+    def _has_files(self, prefix: str, path: str) -> bool:
+        """Whether a file (not a "dir/" placeholder) lies anywhere below ``prefix``."""
+        for page in self._pages(path, page_size=_PROBE_PAGE, Prefix=prefix):
+            if any(self._storage_path(item["Key"]) for item in page.get("Contents", [])):
+                return True
+        return False
+
+    def stat(self, path: str) -> FileInfo:
+        if path == "/":
+            return FileInfo("/", 0, is_dir=True)
+        head = self._head(self.keys.key(path), path)
+        if head is not None:
+            modified = head.get("LastModified")
+            mod_time = modified.timestamp() if modified is not None else None
+            return FileInfo(path, int(head["ContentLength"]), False, mod_time)
+        # Not "key" itself but "key/": distribution's Stat lists prefix "key", which makes
+        # "/a" a directory whenever "/ab" exists.
+        if self._has_files(self.keys.dir_prefix(path), path):
+            return FileInfo(path, 0, is_dir=True)
+        raise PathNotFoundError(self.name, path)
+
+    def _pages(
+        self, path: str, *, page_size: int = _BATCH, **request: Any
+    ) -> Iterator[dict[str, Any]]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        with translated(path):
+            yield from paginator.paginate(
+                Bucket=self.bucket, PaginationConfig={"PageSize": page_size}, **request
+            )
+
+    def list_dir(self, path: str) -> list[str]:
+        prefix = self.keys.dir_prefix(path)
+        files: list[str] = []
+        directories: list[str] = []
+        for page in self._pages(path, Prefix=prefix, Delimiter="/"):
+            files += [item["Key"] for item in page.get("Contents", [])]
+            directories += [item["Prefix"] for item in page.get("CommonPrefixes", [])]
+        names = files + [key.rstrip("/") for key in self._live(directories, path)]
+        children = set(self._child_paths(prefix, names))
+        if not children and path != "/":
+            raise PathNotFoundError(self.name, path)
+        return sorted(children)
+
+    def _live(self, prefixes: list[str], path: str) -> list[str]:
+        """The prefixes with a file below them.
+
+        Stores that keep real directories (SeaweedFS) go on listing a directory as a common
+        prefix after its last object is deleted; on S3 itself this costs one small request
+        per subdirectory, run a few at a time.
+        """
+        if len(prefixes) <= 1:
+            return [prefix for prefix in prefixes if self._has_files(prefix, path)]
+        workers = min(_PROBE_THREADS, len(prefixes))
+        with ThreadPoolExecutor(workers, thread_name_prefix="s3-list") as pool:
+            found = list(pool.map(lambda prefix: self._has_files(prefix, path), prefixes))
+        return [prefix for prefix, live in zip(prefixes, found, strict=True) if live]
+
+    def _child_paths(self, prefix: str, keys: list[str]) -> Iterator[str]:
+        for key in keys:
+            if "/" not in key[len(prefix) :]:
+                child = self._storage_path(key)
+                if child is not None:
+                    yield child
+
+    def _storage_path(self, key: str) -> str | None:
+        """The storage path of ``key``; None for keys no storage path names.
+
+        Those are "dir/" placeholders that other tools create, "a//b", or names outside
+        distribution's path grammar: they cannot be read back through a path, so listing them
+        would only make the caller fail on them.
+        """
+        path = self.keys.path(key)
+        return path if path is not None and is_valid_path(path) else None
+
+    def walk(self, path: str) -> Iterator[FileInfo]:
+        found = False
+        for page in self._pages(path, Prefix=self.keys.dir_prefix(path)):
+            for item in page.get("Contents", []):
+                child = self._storage_path(item["Key"])
+                if child is None:
+                    continue
+                found = True
+                modified = item.get("LastModified")
+                mod_time = modified.timestamp() if modified is not None else None
+                yield FileInfo(child, int(item["Size"]), False, mod_time)
+        if not found and path != "/":
+            raise PathNotFoundError(self.name, path)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def put_content(self, path: str, data: bytes) -> None:
+        key = self._writable(path)
+        with translated(path):
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=CONTENT_TYPE)
+
+    def writer(self, path: str) -> MultipartWriter:
+        key = self._writable(path)
+        return MultipartWriter(self.client, self.bucket, key, path, self.options.part_size)
+
+    def move(self, source: str, dest: str) -> None:
+        source_key = self._writable(source)
+        dest_key = self._writable(dest)
+        if source_key == dest_key:
+            self.stat(source)
+            return
+        self._copy(self.client, self.bucket, source_key, dest_key, source, dest)
+        with translated(source):
+            self.client.delete_object(Bucket=self.bucket, Key=source_key)
+
+    def _copy(
+        self,
+        source_client: Client,
+        source_bucket: str,
+        source_key: str,
+        dest_key: str,
+        source_path: str,
+        dest_path: str,
+    ) -> None:
+        """Server-side copy: CopyObject, or parallel UploadPartCopy above 5 GiB."""
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(
+            multipart_threshold=self.multipart_copy_threshold,
+            multipart_chunksize=self.options.part_size,
+            max_concurrency=max(1, min(10, self.options.max_pool_connections // 4)),
+        )
+        try:
+            self.client.copy(
+                CopySource={"Bucket": source_bucket, "Key": source_key},
+                Bucket=self.bucket,
+                Key=dest_key,
+                SourceClient=source_client,
+                Config=config,
+            )
+        except sdk_errors() as exc:
+            # Only the source can be missing; anything else concerns the destination.
+            if is_not_found(exc):
+                raise PathNotFoundError(self.name, source_path) from exc
+            raise to_storage_error(dest_path, exc) from exc
+
+    def delete(self, path: str) -> None:
+        key = self._writable(path)
+        deleted = 0
+        if self._head(key, path) is not None:
+            deleted += self._delete_keys([key], path)
+        for keys in self._keys_below(self.keys.dir_prefix(path), path):
+            deleted += self._delete_keys(keys, path)
+        if not deleted:
+            raise PathNotFoundError(self.name, path)
+
+    def _keys_below(self, prefix: str, path: str) -> Iterator[list[str]]:
+        """Batches of keys under ``prefix``, each listed after the previous one was deleted.
+
+        Paging goes by ``StartAfter`` (the last key seen), not a continuation token: a token's
+        meaning after its keys are deleted is up to the server, a key's is not.
+        """
+        request: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": _BATCH}
+        while True:
+            with translated(path):
+                response = self.client.list_objects_v2(**request)
+            keys = [item["Key"] for item in response.get("Contents", [])]
+            if not keys:
+                return
+            yield keys
+            if not response.get("IsTruncated"):
+                return
+            request["StartAfter"] = keys[-1]
+
+    def _delete_keys(self, keys: list[str], path: str) -> int:
+        with translated(path):
+            response = self.client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
+            )
+        errors = response.get("Errors") or []
+        if errors:
+            first = errors[0]
+            failed = self.keys.path(str(first.get("Key", ""))) or path
+            detail = f"DeleteObjects: {first.get('Code')}: {first.get('Message', '')}".strip()
+            raise StorageError(self.name, failed, f"{detail} ({len(errors)} key(s) not deleted)")
+        return len(keys)
+
+    # -- capabilities -----------------------------------------------------------------------
+
+    def server_side_copy(self, source: object, src_path: str, dst_path: str) -> bool:
+        """Copy ``src_path`` of ``source`` to ``dst_path`` here without streaming the bytes.
+
+        Returns False, having written nothing, when ``source`` is not an S3 driver on this
+        endpoint or the server refuses the copy (the credentials cannot read the source, or
+        the server lacks CopyObject); the caller then streams the object instead.
+        """
+        for path in (src_path, dst_path):
+            if not is_valid_path(path):
+                raise InvalidPathError(self.name, path)
+        dest_key = self._writable(dst_path)
+        # The core may hand over its CheckedDriver wrapper rather than the driver itself.
+        other = getattr(source, "driver", source)
+        if not isinstance(other, S3Driver) or other.endpoint_url != self.endpoint_url:
+            return False
+        source_key = other.keys.key(src_path)
+        if (other.bucket, source_key) == (self.bucket, dest_key):
+            other.stat(src_path)
+            return True
+        try:
+            self._copy(other.client, other.bucket, source_key, dest_key, src_path, dst_path)
+        except StorageError as exc:
+            if error_code(exc.__cause__ or exc) in _COPY_UNSUPPORTED:
+                return False
+            raise
+        return True

@@ -1,0 +1,96 @@
+"""Turns boto3/botocore failures into the core's error tree, without leaking credentials.
+
+Messages are built from the error code and the service's message only: never from the
+request, the client or the session, whose reprs may hold keys or signed URLs.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from registry_scraper_s3.config import DRIVER_NAME
+from scraper_core.errors import PathNotFoundError, StorageError
+
+#: Codes meaning "no such object" (HEAD has no body, so botocore reports the status code).
+NOT_FOUND_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden"})
+_MAX_DETAIL = 200
+# user:password@ in a URL (an endpoint written with credentials in it).
+_USERINFO_RE = re.compile(r"(?<=//)[^/@\s\"']+@")
+
+
+@functools.cache
+def sdk_errors() -> tuple[type[Exception], ...]:
+    """Exceptions the SDK and its transport raise (imported late: boto3 is heavy)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from s3transfer.exceptions import (
+        RetriesExceededError,
+        S3CopyFailedError,
+    )
+    from urllib3.exceptions import HTTPError
+
+    return (
+        ClientError,
+        BotoCoreError,
+        RetriesExceededError,
+        S3CopyFailedError,
+        HTTPError,
+        OSError,
+    )
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The S3 error code of a ``ClientError`` (``NoSuchKey``, ``404``), else None."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = response.get("Error", {}).get("Code")
+    return str(code) if code is not None else None
+
+
+def is_not_found(exc: BaseException) -> bool:
+    return error_code(exc) in NOT_FOUND_CODES
+
+
+def redact(text: str) -> str:
+    return _USERINFO_RE.sub("***@", text)
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line detail: ``GetObject: AccessDenied: Access Denied``, or the error's text."""
+    code = error_code(exc)
+    if code is not None:
+        response = getattr(exc, "response", {})
+        message = str(response.get("Error", {}).get("Message") or "").strip()
+        operation = getattr(exc, "operation_name", "") or "request"
+        detail = f"{operation}: {code}" + (f": {message}" if message and message != code else "")
+    else:
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    detail = redact(" ".join(detail.split()))
+    return detail if len(detail) <= _MAX_DETAIL else detail[: _MAX_DETAIL - 3] + "..."
+
+
+def to_storage_error(path: str, exc: BaseException) -> StorageError:
+    if isinstance(exc, StorageError):
+        return exc
+    if is_not_found(exc):
+        return PathNotFoundError(DRIVER_NAME, path)
+    return StorageError(DRIVER_NAME, path, describe(exc))
+
+
+@contextmanager
+def translated(path: str) -> Iterator[None]:
+    """Re-raise SDK and transport errors as :class:`StorageError` naming ``path``.
+
+    A missing bucket is ``NoSuchBucket``, not a missing path: the core must not mistake a
+    misconfigured destination for an absent blob.
+    """
+    try:
+        yield
+    except StorageError:
+        raise
+    except sdk_errors() as exc:
+        raise to_storage_error(path, exc) from exc

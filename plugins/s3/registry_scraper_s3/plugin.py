@@ -1,0 +1,12 @@
+"""Entry-point module: registers the s3 driver. Imports nothing heavy (no boto3)."""
+
+from __future__ import annotations
+
+from scraper_core.hookspecs import RegisterDriver, hookimpl
+
+
+@hookimpl
+def registry_scraper_register_drivers(register: RegisterDriver) -> None:
+    from registry_scraper_s3.driver import S3Driver
+
+    register(S3Driver)

@@ -1,0 +1,79 @@
+"""Whole scrapes through the core (planner and transfer engine) with S3 at either end."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from registry_scraper_local.driver import LocalDriver
+from registry_scraper_s3.driver import S3Driver
+from scraper_core.driver import CheckedDriver
+from scraper_core.plan import BlobCopy
+from scraper_core.reference import parse_reference
+from scraper_core.scrape import Scrape, ScrapeOptions
+from scraper_core.transfer import BlobOutcome, ImageResult, NoEvents
+from tests.support.s3server import S3Server
+from tests.synthetic import SyntheticImage, TreeWriter
+
+pytestmark = pytest.mark.s3
+
+OpenDriver = Callable[..., S3Driver]
+
+
+class _Outcomes(NoEvents):
+    def __init__(self) -> None:
+        self.counts: collections.Counter[BlobOutcome] = collections.Counter()
+
+    def blob_done(self, blob: BlobCopy, outcome: BlobOutcome) -> None:
+        self.counts[outcome] += 1
+
+
+def _scrape(source: CheckedDriver, dest: CheckedDriver, *images: str) -> _Outcomes:
+    events = _Outcomes()
+    scrape = Scrape(source, dest, ScrapeOptions(jobs=4))
+    results = scrape.copy(scrape.plan([parse_reference(image) for image in images]), events)
+    assert all(isinstance(result, ImageResult) and result.ok for result in results), results
+    return events
+
+
+def _files(storage: CheckedDriver) -> dict[str, bytes]:
+    return {info.path: storage.get_content(info.path) for info in storage.walk("/")}
+
+
+@pytest.fixture
+def source(open_driver: OpenDriver, bucket: str) -> tuple[CheckedDriver, SyntheticImage]:
+    """A registry tree under root directory /registry of the test bucket, one image wanted."""
+    writable = CheckedDriver(open_driver(f"{bucket}/registry"), read_only=False)
+    tree = TreeWriter(writable)
+    wanted = tree.image("team/app", "v1", layer_sizes=(300_000, 7000))
+    tree.image("team/app", "v2")
+    reader = CheckedDriver(open_driver(f"{bucket}/registry", read_only=True), read_only=True)
+    return reader, wanted
+
+
+def test_s3_to_local(source: tuple[CheckedDriver, SyntheticImage], tmp_path: Path) -> None:
+    reader, wanted = source
+    dest = CheckedDriver(LocalDriver(tmp_path / "copy", read_only=False), read_only=False)
+    outcomes = _scrape(reader, dest, "team/app:v1")
+    assert outcomes.counts[BlobOutcome.COPIED] == len(wanted.blobs)
+    copied = _files(dest)
+    assert copied == {path: reader.get_content(path) for path in copied}
+    # Each blob, a layer link for each blob but the manifest, the revision and two tag links.
+    assert len(copied) == 2 * len(wanted.blobs) - 1 + 3
+
+
+def test_s3_to_s3_copies_server_side(
+    s3_server: S3Server, open_driver: OpenDriver, source: tuple[CheckedDriver, SyntheticImage]
+) -> None:
+    reader, wanted = source
+    dest = CheckedDriver(open_driver(s3_server.make_bucket() + "/mirror"), read_only=False)
+    outcomes = _scrape(reader, dest, "team/app:v1")
+    # The manifest was read while planning and is written from memory; the rest stay remote.
+    assert outcomes.counts[BlobOutcome.SERVER_SIDE] == len(wanted.blobs) - 1
+    copied = _files(dest)
+    assert copied == {path: reader.get_content(path) for path in copied}
+    again = _scrape(reader, dest, "team/app:v1")
+    assert again.counts == {BlobOutcome.PRESENT: len(wanted.blobs)}

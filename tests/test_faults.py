@@ -1,0 +1,102 @@
+"""Faults between the S3 driver and a real S3 store: the copy is right, or fails clearly.
+
+A fault-injecting proxy sits between `scrape` and SeaweedFS (written by registry 2.8's own s3
+driver) and breaks a share of requests: 500s, SlowDown, connection resets mid-body, truncated
+bodies, latency. Every run must end either with a copy whose every blob verifies and which a
+registry serves, or with one-line errors and still nothing corrupt or dangling in the copy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scraper_core.cli import main
+from tests.support.faultproxy import FaultProxy
+from tests.support.images import StandardImages
+from tests.support.registry import RegistryFactory, RegistryServer
+from tests.support.s3server import SeaweedServer
+from tests.support.skopeo import PushedImage, pull, push_standard
+from tests.test_interruptions import assert_tree_verifies, temp_files
+
+pytestmark = [pytest.mark.e2e, pytest.mark.s3]
+
+REPORT = Path(__file__).parent / "fault-report.json"
+
+
+@pytest.fixture(scope="module")
+def seaweed_source(
+    image_layout: StandardImages, registry_binary: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[SeaweedServer, str, dict[str, PushedImage]]]:
+    with SeaweedServer() as server:
+        bucket = server.make_bucket()
+        workdir = tmp_path_factory.mktemp("fault-source")
+        with RegistryServer.on_s3_server(
+            server, bucket, workdir=workdir, binary=registry_binary
+        ) as registry:
+            pushed = push_standard(image_layout, registry.url)
+        yield server, bucket, pushed
+
+
+RUNS = [(0.15, seed) for seed in range(4)] + [(0.4, seed) for seed in range(4, 7)]
+_results: list[dict[str, object]] = []
+
+
+@pytest.mark.parametrize(("rate", "seed"), RUNS)
+def test_scrape_through_faults(
+    seaweed_source: tuple[SeaweedServer, str, dict[str, PushedImage]],
+    filesystem_registry: RegistryFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    rate: float,
+    seed: int,
+) -> None:
+    server, bucket, pushed = seaweed_source
+    server.use_environment(monkeypatch)
+    output = tmp_path / "copy"
+    refs = [image.ref for image in pushed.values()]
+    with FaultProxy(server.endpoint_url, rate=rate, seed=seed) as proxy:
+        result = CliRunner().invoke(
+            main,
+            [
+                "--storage", "s3", "--data-dir", bucket,
+                "-o", f"endpoint_url={proxy.endpoint_url}", "-o", "max_attempts=4",
+                "--output-dir", str(output), "--json", *refs,
+            ],
+        )  # fmt: skip
+    assert sum(proxy.injected.values()) > 0, "no fault was injected: the test proves nothing"
+    assert "Traceback" not in result.output
+    assert result.exit_code in (0, 1), result.output
+    if output.exists():
+        assert_tree_verifies(output)
+        assert temp_files(output) == []
+    summary = json.loads(result.stdout)
+    ok = [image for image in summary["images"] if image["ok"]]
+    for image in summary["images"]:
+        if not image["ok"]:
+            assert "\n" not in image["error"] and image["error"], image
+    served = filesystem_registry(output) if ok else None
+    for image in ok:
+        name, _, tag = image["reference"].partition(":")
+        key = next(k for k, v in pushed.items() if v.ref == image["reference"])
+        every = key == "multiarch"
+        target = tmp_path / f"pull-{key}"
+        assert served is not None
+        assert (
+            pull(served.url, f"{name}:{tag}", target, all_platforms=every).digest == image["digest"]
+        )
+    _results.append(
+        {
+            "rate": rate,
+            "seed": seed,
+            "requests": proxy.requests,
+            "faults": dict(proxy.injected),
+            "images_ok": len(ok),
+            "images_failed": len(summary["images"]) - len(ok),
+        }
+    )
+    REPORT.write_text(json.dumps(_results, indent=2) + "\n")
