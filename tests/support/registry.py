@@ -158,17 +158,20 @@ class RegistryServer:
         on by itself, which is what local S3 servers (moto, minio) need. `secure: false`
         because the endpoint is plain http.
         """
+        # An empty endpoint means real AWS: the driver's own endpoint, over https.
+        secure = "false" if endpoint.startswith("http://") else "true"
         lines = [
             "  s3:",
             f"    accesskey: {_q(access_key)}",
             f"    secretkey: {_q(secret_key)}",
             f"    region: {_q(region)}",
-            f"    regionendpoint: {_q(endpoint)}",
             f"    bucket: {_q(bucket)}",
-            "    secure: false",
+            f"    secure: {secure}",
             "    v4auth: true",
             "    chunksize: 5242880",
         ]
+        if endpoint:
+            lines.append(f"    regionendpoint: {_q(endpoint)}")
         if rootdirectory:
             lines.append(f"    rootdirectory: {_q(rootdirectory)}")
         # Blob GETs are served by the registry itself, not redirected to presigned S3 URLs: a
