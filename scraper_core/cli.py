@@ -231,7 +231,14 @@ def _open_destination(
 def _copy_with_progress(
     scrape: Scrape, planned: list[PlannedItem], reporter: Reporter
 ) -> list[ImageResult]:
-    total = sum(item.total_bytes for item in planned if isinstance(item, ImagePlan))
+    # Blobs shared between images are copied once, so they count once.
+    unique = {
+        blob.digest: blob.size
+        for item in planned
+        if isinstance(item, ImagePlan)
+        for blob in item.blobs
+    }
+    total = sum(unique.values())
     try:
         with reporter.progress(total):
             return scrape.copy(planned, reporter)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -60,6 +61,8 @@ class Reporter:
         self._bar: Any = None
         self._lock = threading.Lock()
         self._deferred: list[str] = []
+        self._done = 0
+        self._started = time.monotonic()
 
     def warning(self, message: str) -> None:
         click.echo(f"warning: {message}", err=True)
@@ -99,11 +102,17 @@ class Reporter:
             width=30,
         )
         self._bar = bar
+        self._done = 0
+        self._started = time.monotonic()
         return bar
 
-    def bytes_copied(self, size: int) -> None:
+    def bytes_done(self, size: int) -> None:
         if self._bar is not None:
             with self._lock:
+                self._done += size
+                elapsed = max(time.monotonic() - self._started, 1e-6)
+                rate = human_bytes(int(self._done / elapsed))
+                self._bar.label = f"copying {human_bytes(self._done)} at {rate}/s"
                 self._bar.update(size)
 
     def blob_done(self, blob: BlobCopy, outcome: BlobOutcome) -> None:

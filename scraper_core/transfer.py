@@ -76,7 +76,9 @@ class ImageResult:
 class TransferEvents(Protocol):
     """What a progress display hears about. Blob and byte events come from worker threads."""
 
-    def bytes_copied(self, size: int) -> None: ...
+    def bytes_done(self, size: int) -> None:
+        """Bytes of blobs dealt with: streamed, linked, copied server-side or found present."""
+        ...
 
     def blob_done(self, blob: BlobCopy, outcome: BlobOutcome) -> None: ...
 
@@ -86,7 +88,7 @@ class TransferEvents(Protocol):
 class NoEvents:
     """Hears nothing: for callers that need no progress."""
 
-    def bytes_copied(self, size: int) -> None:
+    def bytes_done(self, size: int) -> None:
         pass
 
     def blob_done(self, blob: BlobCopy, outcome: BlobOutcome) -> None:
@@ -131,6 +133,7 @@ class BlobCopier:
 
     def _copy(self, blob: BlobCopy) -> BlobOutcome:
         if self.is_present(blob):
+            self.events.bytes_done(blob.size)
             return BlobOutcome.PRESENT
         path = layout.blob_data_path(blob.digest)
         if self.link and self.dest.link_blob(self.source, path):
@@ -153,7 +156,7 @@ class BlobCopier:
         else:
             self._stream(path, blob)
             return BlobOutcome.COPIED
-        self.events.bytes_copied(blob.size)
+        self.events.bytes_done(blob.size)
         return outcome
 
     def _stream(self, path: str, blob: BlobCopy) -> None:
@@ -182,7 +185,7 @@ class BlobCopier:
                     break
                 hasher.update(chunk)
                 writer.write(chunk)
-                self.events.bytes_copied(len(chunk))
+                self.events.bytes_done(len(chunk))
             if size != blob.size:
                 raise ShortReadError(f"blob {blob.digest}: read {size} bytes, expected {blob.size}")
             actual = Digest(blob.digest.algorithm, hasher.hexdigest())
