@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,32 @@ def test_corrupt_source_blob_fails_only_that_image(
     served = filesystem_registry(output)
     assert pull(served.url, good.ref, tmp_path / "pulled").digest == good.digest
     assert served.get_manifest(plain.repository, plain.tag)[0] == 404
+
+
+def test_scrape_while_the_source_receives_pushes(
+    filesystem_registry: RegistryFactory, tmp_path: Path
+) -> None:
+    """Pushes of other tags into the live source registry do not disturb a scrape."""
+    layout = tmp_path / "layout"
+    wanted = build_image(layout, "wanted", seed="live-wanted", layer_sizes=(2_000_000, 500_000))
+    extra = [
+        build_image(layout, f"extra{n}", seed=f"live-{n}", layer_sizes=(300_000,)) for n in range(6)
+    ]
+    source = filesystem_registry()
+    digest = push(layout, "wanted", source.url, "live/app:stable", fmt="oci")
+    assert source.rootdir is not None
+    pusher = threading.Thread(
+        target=lambda: [
+            push(layout, f"extra{n}", source.url, f"live/app:v{n}", fmt="oci") for n in range(6)
+        ]
+    )
+    output = tmp_path / "copy"
+    pusher.start()
+    results = [scrape(source.rootdir, output, "live/app:stable") for _ in range(5)]
+    pusher.join()
+    for result in results:
+        assert result.exit_code == 0, result.output
+    assert stored_blobs(output) == {digest, wanted.config_digest, *wanted.layer_digests}
+    assert not {d for image in extra for d in image.layer_digests} & stored_blobs(output)
+    served = filesystem_registry(output)
+    assert pull(served.url, "live/app:stable", tmp_path / "pulled").digest == digest

@@ -51,6 +51,16 @@ def s3_options(server: S3Server, flag: str = "--storage-option") -> list[str]:
     return [flag, f"endpoint_url={server.endpoint_url}"]
 
 
+def bucket_snapshot(server: S3Server, bucket: str) -> dict[str, tuple[int, str]]:
+    """Every key with its size and modification time: proves the source bucket was not written."""
+    found: dict[str, tuple[int, str]] = {}
+    pages = server.client().get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    for page in pages:
+        for item in page.get("Contents", []):
+            found[item["Key"]] = (item["Size"], str(item["LastModified"]))
+    return found
+
+
 def pull_all(
     server: RegistryServer, populated: PopulatedRegistry, tmp_path: Path, keys: tuple[str, ...]
 ) -> None:
@@ -77,12 +87,14 @@ def test_s3_to_local_with_rootdirectory(
     populated = PopulatedRegistry(source, tmp_path, image_layout, pushed)
     output = tmp_path / "copy"
     refs = [pushed[key].ref for key in WANTED]
+    before = bucket_snapshot(s3, bucket)
     result = scrape(
         "--storage", "s3", "--data-dir", f"{bucket}/prod", *s3_options(s3),
         "--output-dir", str(output), *refs,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "5 of 5 images copied" in result.stderr
+    assert bucket_snapshot(s3, bucket) == before
     served = filesystem_registry(output)
     pull_all(served, populated, tmp_path, WANTED)
     not_wanted = pushed["shared_b"]
