@@ -52,6 +52,36 @@ class Capability(enum.Enum):
     SERVER_SIDE_COPY = "server-side-copy"
     #: ``link_blob``: hardlink an immutable blob (``--link``); never used for link files.
     HARDLINK = "hardlink"
+    #: ``start_copy``: start a copy inside the kernel (copy_file_range, reflink) and return a
+    #: :class:`StagedCopy` (or None), so the core hashes the source while the kernel copies.
+    KERNEL_COPY = "kernel-copy"
+
+
+@runtime_checkable
+class StagedCopy(Protocol):
+    """A copy running in the background into a staging area; nothing is at the final path
+    until :meth:`commit`. Leaving the ``with`` block without committing cancels it."""
+
+    def wait(self) -> int:
+        """Block until the copy is done; return the bytes copied (raises if it failed)."""
+        ...
+
+    def commit(self) -> None:
+        """Move the finished copy to its final path, atomically."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop waiting for the copy and discard it. Safe to call twice."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -374,6 +404,20 @@ class CheckedDriver:
     def server_side_copy(self, source: CheckedDriver, path: str) -> bool:
         """Copy ``path`` inside the backend (Capability.SERVER_SIDE_COPY); False: not here."""
         return self._fast_copy(Capability.SERVER_SIDE_COPY, "server_side_copy", source, path)
+
+    def start_copy(self, source: CheckedDriver, path: str) -> StagedCopy | None:
+        """Start a kernel copy of ``path`` from ``source`` (Capability.KERNEL_COPY)."""
+        if Capability.KERNEL_COPY not in self.capabilities:
+            return None
+        source._check(path)
+        driver = self._writable(path)
+        try:
+            staged: StagedCopy | None = driver.start_copy(  # type: ignore[attr-defined]
+                source.driver, path, path
+            )
+        except Exception as exc:
+            raise self.wrap_error(path, exc) from exc
+        return staged
 
     def put_content(self, path: str, data: bytes) -> None:
         driver = self._writable(path)

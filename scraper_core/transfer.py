@@ -19,7 +19,7 @@ from typing import Protocol
 
 from scraper_core import layout
 from scraper_core.digest import Digest, link_content
-from scraper_core.driver import CheckedDriver
+from scraper_core.driver import CheckedDriver, StagedCopy
 from scraper_core.errors import (
     DigestMismatchError,
     InvalidPathError,
@@ -174,6 +174,10 @@ class BlobCopier:
                 time.sleep(RETRY_DELAY * 2**attempt)
 
     def _stream_once(self, path: str, blob: BlobCopy) -> None:
+        staged = self.dest.start_copy(self.source, path)
+        if staged is not None:
+            self._hash_beside(path, blob, staged)
+            return
         hasher = blob.digest.hasher()
         size = 0
         with self.source.reader(path) as reader, self.dest.writer(path) as writer:
@@ -194,6 +198,30 @@ class BlobCopier:
                     f"blob {blob.digest} is corrupt in the source: its content hashes to {actual}"
                 )
             writer.commit()
+
+    def _hash_beside(self, path: str, blob: BlobCopy, staged: StagedCopy) -> None:
+        """Hash the source while the kernel copies it; commit only if both agree."""
+        hasher = blob.digest.hasher()
+        size = 0
+        with staged, self.source.reader(path) as reader:
+            while chunk := reader.read(CHUNK_SIZE):
+                if self.cancelled.is_set():
+                    raise TransferCancelledError(f"blob {blob.digest}: copy interrupted")
+                size += len(chunk)
+                hasher.update(chunk)
+                self.events.bytes_done(len(chunk))
+            copied = staged.wait()
+            if size != blob.size or copied != blob.size:
+                raise ShortReadError(
+                    f"blob {blob.digest}: read {size} and copied {copied} bytes, "
+                    f"expected {blob.size}"
+                )
+            actual = Digest(blob.digest.algorithm, hasher.hexdigest())
+            if actual != blob.digest:
+                raise DigestMismatchError(
+                    f"blob {blob.digest} is corrupt in the source: its content hashes to {actual}"
+                )
+            staged.commit()
 
 
 class Transfer:

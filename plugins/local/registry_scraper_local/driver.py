@@ -120,12 +120,97 @@ class LocalFileWriter:
         self.cancel()
 
 
+def _kernel_copy(source_fd: int, dest_fd: int) -> int:
+    """Copy a whole file inside the kernel: copy_file_range (a reflink where the filesystem
+    shares extents), falling back to sendfile where it is refused (older kernels, some
+    cross-filesystem pairs). Returns the bytes copied."""
+    total = 0
+    use_range = True
+    while True:
+        try:
+            if use_range:
+                copied = os.copy_file_range(source_fd, dest_fd, 1 << 30)
+            else:
+                copied = os.sendfile(dest_fd, source_fd, None, 1 << 30)
+        except OSError as exc:
+            if use_range and exc.errno in (
+                errno.EXDEV,
+                errno.EINVAL,
+                errno.ENOSYS,
+                errno.EOPNOTSUPP,
+            ):
+                use_range = False
+                continue
+            raise
+        if copied == 0:
+            return total
+        total += copied
+
+
+class LocalStagedCopy:
+    """A kernel copy running in a thread into the staging directory."""
+
+    def __init__(self, source_path: str, temp: str, target: str) -> None:
+        self._temp = temp
+        self._target = target
+        self._copied = 0
+        self._error: BaseException | None = None
+        self._done = False
+        self._source_fd = os.open(source_path, os.O_RDONLY)
+        self._dest_fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        self._thread = threading.Thread(target=self._run, name="kernel-copy", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._copied = _kernel_copy(self._source_fd, self._dest_fd)
+        except BaseException as exc:  # handed to the waiting thread
+            self._error = exc
+        finally:
+            os.close(self._source_fd)
+            os.close(self._dest_fd)
+
+    def wait(self) -> int:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._copied
+
+    def commit(self) -> None:
+        self.wait()
+        os.makedirs(os.path.dirname(self._target), exist_ok=True)
+        os.replace(self._temp, self._target)
+        self._done = True
+
+    def cancel(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        # The copy cannot be interrupted midway; it is bounded by one blob, then removed.
+        self._thread.join()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._temp)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.cancel()
+
+
 class LocalDriver:
     """The ``local`` driver: ``--data-dir`` is the registry's filesystem ``rootdirectory``."""
 
     name: ClassVar[str] = "local"
     description: ClassVar[str] = "a directory holding a registry's filesystem storage"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.HARDLINK})
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.HARDLINK, Capability.KERNEL_COPY}
+    )
 
     def __init__(self, root: Path, *, read_only: bool) -> None:
         self.root = os.path.realpath(root)
@@ -244,6 +329,14 @@ class LocalDriver:
     def writer(self, path: str) -> LocalFileWriter:
         target = self._writable(path)  # before self.staging: a read-only driver makes nothing
         return LocalFileWriter(self.staging, target)
+
+    def start_copy(self, source: object, src_path: str, dst_path: str) -> LocalStagedCopy | None:
+        """Copy from another local root inside the kernel; None for any other source."""
+        if not isinstance(source, LocalDriver):
+            return None
+        target = self._writable(dst_path)
+        temp = os.path.join(self.staging, secrets.token_hex(8))
+        return LocalStagedCopy(source.local_path(src_path), temp, target)
 
     def link_blob(self, source: object, src_path: str, dst_path: str) -> bool:
         """Hardlink an immutable blob from another local root; False if not possible here.

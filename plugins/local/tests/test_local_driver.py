@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import threading
@@ -293,3 +294,42 @@ def test_one_staging_directory_however_many_threads_write(root: Path) -> None:
     assert len(os.listdir(root / STAGING_ROOT)) == 1
     driver.close()
     assert not (root / STAGING_ROOT).exists()
+
+
+def test_kernel_copy_falls_back_to_sendfile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from registry_scraper_local import driver as local
+
+    source = tmp_path / "source"
+    source.write_bytes(os.urandom(3 * 1024 * 1024 + 7))
+
+    def refuse(*args: object) -> int:
+        raise OSError(errno.EXDEV, "cross-device")
+
+    monkeypatch.setattr(local.os, "copy_file_range", refuse)
+    with (
+        open(source, "rb") as reader,
+        open(tmp_path / "dest", "wb") as writer,
+    ):
+        copied = local._kernel_copy(reader.fileno(), writer.fileno())
+    assert copied == source.stat().st_size
+    assert (tmp_path / "dest").read_bytes() == source.read_bytes()
+
+
+def test_staged_kernel_copy_appears_only_on_commit(root: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    (other / "b").mkdir(parents=True)
+    (other / "b" / "data").write_bytes(b"x" * 100_000)
+    source = LocalDriver.open(str(other), {}, read_only=True)
+    driver = LocalDriver.open(str(root), {}, read_only=False)
+    with driver.start_copy(source, "/b/data", "/c/data") as staged:  # type: ignore[union-attr]
+        assert staged.wait() == 100_000
+        assert not (root / "c").exists()
+    assert not (root / "c").exists(), "cancelled (no commit) yet visible"
+    staged = driver.start_copy(source, "/b/data", "/c/data")
+    assert staged is not None
+    staged.commit()
+    assert (root / "c" / "data").read_bytes() == b"x" * 100_000
+    assert driver.start_copy(object(), "/b/data", "/d/data") is None
+    assert _staged_files(root) == []
