@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 import click
 
@@ -24,6 +24,7 @@ from scraper_core.plugins import DriverRegistry
 from scraper_core.reference import parse_reference
 from scraper_core.report import Reporter
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
+from scraper_core.selection import needs_storage, read_images_file, select
 from scraper_core.transfer import DEFAULT_JOBS, ImageResult
 
 EXIT_PARTIAL = 1
@@ -131,7 +132,13 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print errors and warnings only.")
 @click.option("--verbose", "-v", is_flag=True, help="Print more detail.")
 @click.option("--debug", is_flag=True, envvar=DEBUG_ENV, help="Show tracebacks for errors.")
-@click.argument("images", nargs=-1, required=True)
+@click.option(
+    "--images-file",
+    type=click.File("r"),
+    help="Read IMAGE entries from a file: one a line, # starts a comment.",
+)
+@click.option("--all-tags", is_flag=True, help="Every tag of each named repository.")
+@click.argument("images", nargs=-1)
 def copy_command(
     storage: str,
     data_dir: str,
@@ -149,6 +156,8 @@ def copy_command(
     quiet: bool,
     verbose: bool,
     debug: bool,
+    images_file: TextIO | None,
+    all_tags: bool,
     images: tuple[str, ...],
 ) -> None:
     """Copy IMAGE... (name, name:tag or name@sha256:...; no tag means latest)."""
@@ -165,7 +174,13 @@ def copy_command(
         output_storage, output_dir = "tar", output_tar
     assert output_dir is not None
     try:
-        references = [parse_reference(image) for image in images]
+        entries = list(images) + (read_images_file(images_file.read()) if images_file else [])
+        if not entries:
+            _fail("no images given (IMAGE arguments or --images-file)")
+        # Plain references are checked before any storage is touched; patterns when listed.
+        for entry in entries:
+            if "@" in entry or not needs_storage([entry], all_tags):
+                parse_reference(entry)
         options = ScrapeOptions(
             jobs=jobs,
             platforms=tuple(PlatformFilter.parse(text) for text in platforms),
@@ -187,7 +202,10 @@ def copy_command(
         _fail(str(exc))
     scrape = Scrape(source, dest, options)
     try:
-        planned = scrape.plan(references)
+        selection = select(source, entries, all_tags=all_tags)
+        for entry, message in selection.errors:
+            click.echo(f"error: {entry}: {message}", err=True)
+        planned = scrape.plan(selection.references)
         if dry_run:
             results = scrape.preview(planned)
             for result in results:
@@ -205,8 +223,8 @@ def copy_command(
         if debug:
             raise
         _fail(str(exc), EXIT_PARTIAL)
-    reporter.summary(results, output_dir)
-    if any(not result.ok for result in results):
+    reporter.summary(results, output_dir, selection.errors)
+    if selection.errors or any(not result.ok for result in results):
         sys.exit(EXIT_PARTIAL)
 
 

@@ -126,7 +126,12 @@ class Reporter:
             click.echo(text, err=self.as_json)
         self._deferred.clear()
 
-    def summary(self, results: Sequence[ImageResult], destination: str) -> None:
+    def summary(
+        self,
+        results: Sequence[ImageResult],
+        destination: str,
+        unresolved: Sequence[tuple[str, str]] = (),
+    ) -> None:
         failed = sum(1 for result in results if not result.ok)
         copied_bytes = sum(result.bytes_copied for result in results)
         if self.as_json:
@@ -136,6 +141,7 @@ class Reporter:
                 "images": [result_json(result) for result in results],
                 "images_ok": len(results) - failed,
                 "images_failed": failed,
+                "unresolved": [{"entry": e, "error": m} for e, m in unresolved],
                 "bytes_copied": copied_bytes,
             }
             click.echo(json.dumps(document, indent=2))

@@ -307,3 +307,45 @@ def test_link_mode_hardlinks_blobs_but_never_links(tmp_path: Path, source: TreeW
     link = layout.tag_current_link_path("app", "latest").lstrip("/")
     assert (tmp_path / "copy" / link).stat().st_ino != (tmp_path / "data" / link).stat().st_ino
     assert not (tmp_path / "copy" / ".scrape-tmp").exists()
+
+
+def test_selection_by_globs_all_tags_and_file(tmp_path: Path, source: TreeWriter) -> None:
+    for tag in ("1.0", "1.1", "2.0"):
+        source.image("team/app", tag)
+    source.image("team/tool", "latest")
+    source.image("team/tool/sub", "latest")
+    source.image("other/x", "latest")
+
+    def copied_tags() -> set[str]:
+        root = tmp_path / "copy" / layout.REPOSITORIES_ROOT.lstrip("/")
+        return {
+            f"{path.parents[4].relative_to(root)}:{path.parents[1].name}"
+            for path in root.rglob("current/link")
+        }
+
+    result = scrape(tmp_path, "team/app:1.*")
+    assert result.exit_code == 0, result.output
+    assert copied_tags() == {"team/app:1.0", "team/app:1.1"}
+
+    result = scrape(tmp_path, "team/*")  # per component: not team/tool/sub
+    assert result.exit_code == 1  # team/app has no latest
+    assert "error: team/app:latest: tag not found" in result.stderr
+    assert "team/tool:latest" in copied_tags() and "team/tool/sub:latest" not in copied_tags()
+
+    images = tmp_path / "images.txt"
+    images.write_text("# release\nteam/tool/sub   # nested\n\nother/x:latest\n")
+    result = scrape(tmp_path, "--images-file", str(images), "--all-tags", "team/app")
+    assert result.exit_code == 0, result.output
+    assert copied_tags() >= {"team/app:2.0", "team/tool/sub:latest", "other/x:latest"}
+
+    result = scrape(tmp_path, "nomatch/*", "team/app:9.*", "other/x")
+    assert result.exit_code == 1
+    assert "error: nomatch/*: no repository matches 'nomatch/*'" in result.stderr
+    assert "error: team/app:9.*: no tag matches 'team/app:9.*'" in result.stderr
+    assert "other/x:latest" in result.stdout
+
+
+def test_no_images_is_a_usage_error(tmp_path: Path, source: TreeWriter) -> None:
+    result = scrape(tmp_path)
+    assert result.exit_code == 2
+    assert "no images given" in result.stderr

@@ -171,6 +171,9 @@ class S3Options:
     #: Default: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, then the profile's region.
     region: str | None = field(default=None, metadata=_parser(_text))
     profile: str | None = field(default=None, metadata=_parser(_text))
+    #: Static keys, as a registry config's accesskey/secretkey give them; never shown.
+    access_key: str | None = field(default=None, repr=False, metadata=_parser(_text))
+    secret_key: str | None = field(default=None, repr=False, metadata=_parser(_text))
     addressing_style: AddressingStyle = field(
         default="auto", metadata=_parser(_choice(AddressingStyle))
     )

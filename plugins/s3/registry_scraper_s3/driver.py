@@ -66,7 +66,11 @@ def make_client(options: S3Options) -> Client:
     from botocore.exceptions import BotoCoreError
 
     try:
-        session = boto3.session.Session(profile_name=options.profile)
+        session = boto3.session.Session(
+            profile_name=options.profile,
+            aws_access_key_id=options.access_key,
+            aws_secret_access_key=options.secret_key,
+        )
     except BotoCoreError as exc:
         raise ConfigurationError(f"{DRIVER_NAME}: {describe(exc)}") from exc
     # botocore reads only AWS_DEFAULT_REGION; the other SDKs prefer AWS_REGION.

@@ -1,0 +1,85 @@
+"""Turn what a user asked for into references: names, tags, digests, globs, files of them.
+
+``team/app:1.*`` (tag glob), ``team/*`` (repository glob, per path component), ``--all-tags``
+and ``--images-file`` (one entry a line, ``#`` comments) all resolve by listing only the
+directories they need. A pattern that matches nothing is an error for that entry alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from scraper_core.driver import CheckedDriver
+from scraper_core.errors import InvalidReferenceError, ScraperError
+from scraper_core.inventory import is_pattern, list_tags, match_repositories, match_tags
+from scraper_core.reference import DEFAULT_TAG, Reference, parse_reference, validate_name
+
+
+def read_images_file(text: str) -> list[str]:
+    """Entries of an images file: one a line; blank lines and ``#`` comments ignored."""
+    entries = []
+    for line in text.splitlines():
+        entry = line.split("#", 1)[0].strip()
+        if entry:
+            entries.append(entry)
+    return entries
+
+
+@dataclass
+class Selection:
+    references: list[Reference] = field(default_factory=list)
+    #: (entry, message) for entries that resolved to nothing.
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _split(entry: str) -> tuple[str, str | None]:
+    """Name part and tag part of a pattern (no digests: those are never patterns)."""
+    slash = entry.rfind("/")
+    colon = entry.rfind(":")
+    if colon > slash:
+        return entry[:colon], entry[colon + 1 :]
+    return entry, None
+
+
+def needs_storage(entries: Iterable[str], all_tags: bool) -> bool:
+    """Whether resolving needs listings (else references parse without any I/O)."""
+    return all_tags or any(is_pattern(entry) for entry in entries)
+
+
+def _resolve(driver: CheckedDriver, entry: str, all_tags: bool) -> list[Reference]:
+    if "@" in entry or not needs_storage([entry], all_tags):
+        return [parse_reference(entry)]
+    name_part, tag_part = _split(entry)
+    if is_pattern(name_part):
+        names = match_repositories(driver, name_part)
+        if not names:
+            raise InvalidReferenceError(f"no repository matches {name_part!r}")
+    else:
+        names = [validate_name(name_part)]
+    references: list[Reference] = []
+    for name in names:
+        if tag_part is None:
+            tags = list_tags(driver, name) if all_tags else [DEFAULT_TAG]
+        elif is_pattern(tag_part):
+            tags = match_tags(driver, name, tag_part)
+        else:
+            tags = [tag_part]
+        references.extend(parse_reference(f"{name}:{tag}") for tag in tags)
+    if not references:
+        raise InvalidReferenceError(f"no tag matches {entry!r}")
+    return references
+
+
+def select(driver: CheckedDriver, entries: Iterable[str], *, all_tags: bool) -> Selection:
+    selection = Selection()
+    for entry in entries:
+        try:
+            found = _resolve(driver, entry, all_tags)
+        except ScraperError as exc:
+            selection.errors.append((entry, str(exc)))
+            continue
+        for reference in found:
+            if reference not in selection.references:
+                selection.references.append(reference)
+    return selection
