@@ -22,6 +22,7 @@ from scraper_core.errors import ConfigurationError, ScraperError
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.plugins import DriverRegistry
 from scraper_core.reference import parse_reference
+from scraper_core.registry_config import load_storage_config
 from scraper_core.report import Reporter
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage, read_images_file, select
@@ -76,7 +77,12 @@ def main() -> None:
 
 @main.command("copy")
 @click.option("--storage", default="local", show_default=True, help="Source storage driver.")
-@click.option("--data-dir", required=True, help="Source registry storage root (driver-specific).")
+@click.option("--data-dir", help="Source registry storage root (driver-specific).")
+@click.option(
+    "--registry-config",
+    type=click.File("r"),
+    help="Take the source storage from the registry's config.yml (and REGISTRY_STORAGE_* env).",
+)
 @click.option(
     "--storage-option",
     "-o",
@@ -141,7 +147,8 @@ def main() -> None:
 @click.argument("images", nargs=-1)
 def copy_command(
     storage: str,
-    data_dir: str,
+    data_dir: str | None,
+    registry_config: TextIO | None,
     storage_options: tuple[str, ...],
     output_storage: str,
     output_dir: str | None,
@@ -188,6 +195,12 @@ def copy_command(
             link=link,
         )
         source_opts = _parse_options(storage_options, "--storage-option")
+        if registry_config is not None:
+            config = load_storage_config(registry_config.read(), registry_config.name, os.environ)
+            storage, data_dir = config.driver, config.location
+            source_opts = config.options | source_opts
+        if data_dir is None:
+            _fail("give --data-dir or --registry-config")
         dest_opts = _parse_options(output_options, "--output-storage-option")
         if _same_location(storage, data_dir, output_storage, output_dir):
             _fail("--output-dir is the source storage; the source is never written")

@@ -106,6 +106,12 @@ def test_s3_to_local_with_rootdirectory(
         "--output-dir", str(output), *refs,
     )  # fmt: skip
     assert rerun.exit_code == 0 and rerun.stdout.count(" 0 blobs copied") == len(WANTED)
+    # The registry's own config.yml (s3 section with keys, endpoint, rootdirectory) suffices.
+    by_config = scrape(
+        "--registry-config", str(source.config_path), "--output-dir", str(tmp_path / "c2"), *refs
+    )
+    assert by_config.exit_code == 0, by_config.output
+    assert by_config.stdout.count(" 0 blobs copied") == 0
 
 
 def test_local_to_s3_then_s3_to_s3(
