@@ -10,23 +10,26 @@ set-up (nothing was copied); 130 interrupted.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
 import click
 
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, ScraperError
+from scraper_core.inventory import list_repositories, list_tags, match_repositories
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.plugins import DriverRegistry
 from scraper_core.reference import parse_reference
 from scraper_core.registry_config import load_storage_config
-from scraper_core.report import Reporter
+from scraper_core.report import Reporter, human_bytes
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage, read_images_file, select
 from scraper_core.transfer import DEFAULT_JOBS, ImageResult
+from scraper_core.verify import verify_images, verify_storage
 
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
@@ -65,6 +68,67 @@ def _same_location(storage: str, data_dir: str, output_storage: str, output_dir:
     return storage == output_storage and os.path.normpath(data_dir) == os.path.normpath(output_dir)
 
 
+def _source_location(
+    storage: str,
+    data_dir: str | None,
+    registry_config: TextIO | None,
+    storage_options: Sequence[str],
+) -> tuple[str, str, dict[str, str]]:
+    """Driver, location and options of the source: flags, or the registry's config.yml."""
+    options = _parse_options(storage_options, "--storage-option")
+    if registry_config is not None:
+        config = load_storage_config(registry_config.read(), registry_config.name, os.environ)
+        storage, data_dir = config.driver, config.location
+        options = config.options | options
+    if data_dir is None:
+        _fail("give --data-dir or --registry-config")
+    return storage, data_dir, options
+
+
+def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that name a source storage, shared by every command that reads one."""
+    for decorator in reversed(
+        [
+            click.option("--storage", default="local", show_default=True, help="Storage driver."),
+            click.option("--data-dir", help="Registry storage root (driver-specific)."),
+            click.option(
+                "--registry-config",
+                type=click.File("r"),
+                help="Take the storage from the registry's config.yml (and REGISTRY_STORAGE_*).",
+            ),
+            click.option(
+                "--storage-option",
+                "-o",
+                "storage_options",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="Option for the storage driver (repeatable).",
+            ),
+        ]
+    ):
+        command = decorator(command)
+    return command
+
+
+def _open_source(
+    storage: str,
+    data_dir: str | None,
+    registry_config: TextIO | None,
+    storage_options: Sequence[str],
+) -> CheckedDriver:
+    try:
+        name, location, options = _source_location(
+            storage, data_dir, registry_config, storage_options
+        )
+        registry = DriverRegistry()
+        source = registry.open(name, location, options, read_only=True)
+    except ScraperError as exc:
+        _fail(str(exc))
+    for warning in registry.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return source
+
+
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="registry-scraper", prog_name="scrape")
 def main() -> None:
@@ -76,21 +140,7 @@ def main() -> None:
 
 
 @main.command("copy")
-@click.option("--storage", default="local", show_default=True, help="Source storage driver.")
-@click.option("--data-dir", help="Source registry storage root (driver-specific).")
-@click.option(
-    "--registry-config",
-    type=click.File("r"),
-    help="Take the source storage from the registry's config.yml (and REGISTRY_STORAGE_* env).",
-)
-@click.option(
-    "--storage-option",
-    "-o",
-    "storage_options",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Option for the source driver (repeatable).",
-)
+@source_storage_options
 @click.option(
     "--output-storage", default="local", show_default=True, help="Destination storage driver."
 )
@@ -194,13 +244,9 @@ def copy_command(
             signatures=not no_signatures,
             link=link,
         )
-        source_opts = _parse_options(storage_options, "--storage-option")
-        if registry_config is not None:
-            config = load_storage_config(registry_config.read(), registry_config.name, os.environ)
-            storage, data_dir = config.driver, config.location
-            source_opts = config.options | source_opts
-        if data_dir is None:
-            _fail("give --data-dir or --registry-config")
+        storage, data_dir, source_opts = _source_location(
+            storage, data_dir, registry_config, storage_options
+        )
         dest_opts = _parse_options(output_options, "--output-storage-option")
         if _same_location(storage, data_dir, output_storage, output_dir):
             _fail("--output-dir is the source storage; the source is never written")
@@ -293,3 +339,82 @@ def drivers_command() -> None:
     if not drivers:
         click.echo("no storage drivers installed (pip install registry-scraper-local)", err=True)
         sys.exit(EXIT_USAGE)
+
+
+@main.command("verify")
+@source_storage_options
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.argument("images", nargs=-1)
+def verify_command(
+    storage: str,
+    data_dir: str | None,
+    registry_config: TextIO | None,
+    storage_options: tuple[str, ...],
+    jobs: int,
+    as_json: bool,
+    images: tuple[str, ...],
+) -> None:
+    """Check a storage as a registry would use it: every tag, link and blob byte.
+
+    With IMAGE... only those images; without, the whole storage, orphan blobs included.
+    """
+    try:
+        references = [parse_reference(image) for image in images]
+    except ScraperError as exc:
+        _fail(str(exc))
+    source = _open_source(storage, data_dir, registry_config, storage_options)
+    try:
+        if references:
+            report = verify_images(source, references, jobs=jobs)
+        else:
+            report = verify_storage(source, jobs=jobs)
+    except ScraperError as exc:
+        _fail(str(exc), EXIT_PARTIAL)
+    for problem in report.problems:
+        click.echo(f"error: {problem}", err=True)
+    if as_json:
+        document = {
+            "ok": report.ok,
+            "repositories": report.repositories,
+            "tags": report.tags,
+            "blobs_verified": report.blobs_verified,
+            "bytes_verified": report.bytes_verified,
+            "problems": report.problems,
+            "orphans": [str(digest) for digest in report.orphans],
+        }
+        click.echo(json.dumps(document, indent=2))
+    else:
+        for digest in report.orphans:
+            click.echo(f"orphan blob {digest}")
+    click.echo(
+        f"{report.tags} tags in {report.repositories} repositories, "
+        f"{report.blobs_verified} blobs ({human_bytes(report.bytes_verified)}) verified, "
+        f"{len(report.problems)} problems, {len(report.orphans)} orphan blobs",
+        err=True,
+    )
+    if not report.ok:
+        sys.exit(EXIT_PARTIAL)
+
+
+@main.command("list")
+@source_storage_options
+@click.argument("patterns", nargs=-1)
+def list_command(
+    storage: str,
+    data_dir: str | None,
+    registry_config: TextIO | None,
+    storage_options: tuple[str, ...],
+    patterns: tuple[str, ...],
+) -> None:
+    """List repositories and their tags (PATTERN... like team/* narrows the listing)."""
+    source = _open_source(storage, data_dir, registry_config, storage_options)
+    try:
+        names: list[str] = []
+        for pattern in patterns or ("",):
+            found = match_repositories(source, pattern) if pattern else list_repositories(source)
+            names.extend(name for name in found if name not in names)
+        for name in names:
+            click.echo(f"{name}  {' '.join(list_tags(source, name))}".rstrip())
+    except ScraperError as exc:
+        _fail(str(exc), EXIT_PARTIAL)
