@@ -152,6 +152,11 @@ def test_garbage_collect_finds_nothing_to_delete(
     marked, blobs_eligible, manifests_eligible = parse_gc_summary(server.garbage_collect_dry_run())
     assert marked == len(stored_blobs(scraped[0]))
     assert (blobs_eligible, manifests_eligible) == (0, 0)
+    # Our own check agrees: every tag resolves, every byte verifies, nothing orphaned.
+    verified = CliRunner().invoke(main, ["verify", "--data-dir", str(scraped[0]), "--json"])
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(verified.stdout)
+    assert report["ok"] and report["orphans"] == [] and report["tags"] == len(WANTED)
 
 
 def test_rerun_is_a_no_op(
