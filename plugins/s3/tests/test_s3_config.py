@@ -117,6 +117,8 @@ def test_all_options_parse() -> None:
             "part_size": "64MiB",
             "profile": "registry",
             "read_concurrency": "1",
+            "access_key": "AKIAEXAMPLE",
+            "secret_key": "never-shown",
         }
     )
     assert options == S3Options(
@@ -130,8 +132,13 @@ def test_all_options_parse() -> None:
         part_size=64 * MIB,
         profile="registry",
         read_concurrency=1,
+        access_key="AKIAEXAMPLE",
+        secret_key="never-shown",
     )
+    assert "never-shown" not in repr(options) and "AKIAEXAMPLE" not in repr(options)
     assert set(OPTION_NAMES) == {
+        "access_key",
+        "secret_key",
         "endpoint_url",
         "region",
         "addressing_style",
