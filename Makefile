@@ -8,6 +8,7 @@ SYSTEM_PACKAGES := docker-registry skopeo umoci
 STAMP := $(VENV)/.installed
 
 .PHONY: run-local-storage-registry run-s3-storage-registry
+.PHONY: bench
 .PHONY: help install system-deps venv lint test test-unit test-local test-s3 demo clean
 
 help: ## List the targets
@@ -58,6 +59,9 @@ test-s3: system-deps $(STAMP) ## S3 driver and S3 end-to-end tests
 
 demo: system-deps $(STAMP) ## Build a sample registry, scrape one image, serve the copy, pull it
 	$(BIN)/python scripts/demo.py
+
+bench: system-deps $(STAMP) ## Benchmarks side by side (cp, skopeo, boto3); QUICK=1 for a smoke run
+	$(BIN)/python -m bench.run $(if $(QUICK),--quick) --json bench-results.json
 
 DIR ?= ./data-copy
 BUCKET ?=

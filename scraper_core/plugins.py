@@ -18,13 +18,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
 import pluggy
 
 from scraper_core import hookspecs
 from scraper_core.driver import CheckedDriver, DriverClass
 from scraper_core.errors import PluginError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 PLUGINS_ENV = "REGISTRY_SCRAPER_PLUGINS"
 STRICT_ENV = "REGISTRY_SCRAPER_STRICT_PLUGINS"
@@ -80,6 +83,9 @@ class DriverRegistry:
         strict: bool | None = None,
     ) -> None:
         if entry_points_found is None:
+            # Imported here: scanning installed distributions costs ~40 ms that --help need not pay.
+            from importlib.metadata import entry_points
+
             entry_points_found = list(entry_points(group=hookspecs.ENTRY_POINT_GROUP))
         self._entry_points = self._allowed(entry_points_found)
         self.strict = os.environ.get(STRICT_ENV) == "1" if strict is None else strict
