@@ -280,11 +280,12 @@ def bench_startup(repeat: int) -> list[Row]:
     probe = (
         "import sys; from scraper_core.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print(','.join(m for m in ('boto3','botocore','google','azure') "
-        "if m in sys.modules))"
+        "heavy = [m for m in ('boto3', 'botocore', 'google', 'azure') if m in sys.modules]\n"
+        "print('SDKS=' + ','.join(heavy))"
     )
     heavy = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    imported = heavy.stdout.strip().splitlines()[-1] if heavy.stdout.strip() else ""
+    marker = [line for line in heavy.stdout.splitlines() if line.startswith("SDKS=")]
+    imported = marker[-1].removeprefix("SDKS=") if marker else "unknown"
     return [
         Row(
             f"scrape --help (SDKs imported: {imported or 'none'})",
