@@ -84,6 +84,25 @@ class StagedCopy(Protocol):
     ) -> None: ...
 
 
+class CancelOnExit:
+    """For writers and staged copies: ``with`` gives the object back and cancels it on the
+    way out, which is a no-op once committed. Drivers may inherit it."""
+
+    def cancel(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.cancel()
+
+
 @dataclass(frozen=True)
 class FileInfo:
     """What :meth:`StorageReader.stat` and :meth:`StorageReader.walk` return."""
@@ -254,7 +273,7 @@ class CheckedReader(_CheckedStream):
         self.close()
 
 
-class CheckedWriter(_CheckedStream):
+class CheckedWriter(CancelOnExit, _CheckedStream):
     def __init__(self, owner: CheckedDriver, path: str, writer: FileWriter) -> None:
         super().__init__(owner, path)
         self._writer = writer
@@ -280,13 +299,6 @@ class CheckedWriter(_CheckedStream):
             self._writer.cancel()
         except Exception as exc:
             raise self._error(exc) from exc
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        # Cancelling after a commit is a no-op by contract.
-        self.cancel()
 
 
 class CheckedDriver:

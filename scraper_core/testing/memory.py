@@ -15,10 +15,9 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import BinaryIO, ClassVar, Self
+from typing import BinaryIO, ClassVar
 
-from scraper_core.driver import Capability, FileInfo, is_valid_path
+from scraper_core.driver import CancelOnExit, Capability, FileInfo, is_valid_path
 from scraper_core.errors import (
     ConfigurationError,
     InvalidOffsetError,
@@ -111,7 +110,7 @@ class MemoryStore:
                     del self.files[child]
 
 
-class MemoryFileWriter:
+class MemoryFileWriter(CancelOnExit):
     """Buffers privately; :meth:`commit` swaps the whole content in under the store's lock."""
 
     def __init__(self, driver: MemoryDriver, path: str) -> None:
@@ -145,17 +144,6 @@ class MemoryFileWriter:
         if self._state == "open":
             self._state = "cancelled"
             self._buffer = bytearray()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.cancel()
 
 
 class MemoryDriver:

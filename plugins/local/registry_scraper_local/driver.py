@@ -22,10 +22,9 @@ import stat
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import BinaryIO, ClassVar, Self
+from typing import BinaryIO, ClassVar
 
-from scraper_core.driver import Capability, FileInfo
+from scraper_core.driver import CancelOnExit, Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
     InvalidOffsetError,
@@ -72,7 +71,7 @@ def remove_stale_staging(root: str) -> list[str]:
     return removed
 
 
-class LocalFileWriter:
+class LocalFileWriter(CancelOnExit):
     """Streams into a staged temporary file; :meth:`commit` renames it into place."""
 
     def __init__(self, staging: str, target: str) -> None:
@@ -108,17 +107,6 @@ class LocalFileWriter:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._temp)
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.cancel()
-
 
 def _kernel_copy(source_fd: int, dest_fd: int) -> int:
     """Copy a whole file inside the kernel: copy_file_range (a reflink where the filesystem
@@ -147,7 +135,7 @@ def _kernel_copy(source_fd: int, dest_fd: int) -> int:
         total += copied
 
 
-class LocalStagedCopy:
+class LocalStagedCopy(CancelOnExit):
     """A kernel copy running in a thread into the staging directory."""
 
     def __init__(self, source_path: str, temp: str, target: str) -> None:
@@ -190,17 +178,6 @@ class LocalStagedCopy:
         self._thread.join()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._temp)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.cancel()
 
 
 class LocalDriver:

@@ -17,10 +17,9 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import IO, BinaryIO, ClassVar, Self
+from typing import IO, BinaryIO, ClassVar
 
-from scraper_core.driver import Capability, FileInfo
+from scraper_core.driver import CancelOnExit, Capability, FileInfo
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 
 #: Objects up to this size stay in memory while they are written.
@@ -29,7 +28,7 @@ SPOOL_LIMIT = 8 * 1024 * 1024
 KEEP_CONTENT_LIMIT = 4096
 
 
-class TarEntryWriter:
+class TarEntryWriter(CancelOnExit):
     """Spools one object; :meth:`commit` appends it to the archive."""
 
     def __init__(self, owner: TarDriver, path: str) -> None:
@@ -57,17 +56,6 @@ class TarEntryWriter:
         if not self._done:
             self._done = True
             self._spool.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.cancel()
 
 
 def _open_stream(file: IO[bytes], target: str) -> tuple[tarfile.TarFile, IO[bytes] | None]:

@@ -9,8 +9,7 @@ aborts the upload, which frees the parts already stored.
 from __future__ import annotations
 
 import enum
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from registry_scraper_s3.config import DRIVER_NAME
 from registry_scraper_s3.errors import (
@@ -20,6 +19,7 @@ from registry_scraper_s3.errors import (
     to_storage_error,
     translated,
 )
+from scraper_core.driver import CancelOnExit
 from scraper_core.errors import StorageError
 
 #: S3's limit on parts per upload.
@@ -35,7 +35,7 @@ class _State(enum.Enum):
     CANCELLED = "cancelled"
 
 
-class MultipartWriter:
+class MultipartWriter(CancelOnExit):
     """Buffers ``part_size`` bytes at a time; see the module docstring."""
 
     def __init__(self, client: Any, bucket: str, key: str, path: str, part_size: int) -> None:
@@ -136,14 +136,3 @@ class MultipartWriter:
             # Already gone (a commit that failed only on the way back): nothing to free.
             if error_code(exc) != "NoSuchUpload" and not is_not_found(exc):
                 raise to_storage_error(self._path, exc) from exc
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.cancel()
