@@ -96,7 +96,10 @@ def _tar_of(files: Iterable[tuple[str, bytes]]) -> bytes:
 
 def make_layer(seed: Seed, size: int) -> Layer:
     """A layer holding `size` pseudo-random bytes in one file; equal seeds give equal blobs."""
-    payload = random.Random(f"layer:{seed}").randbytes(size)
+    rng = random.Random(f"layer:{seed}")
+    # randbytes takes at most 2**28 bytes at once; equal chunks keep small layers unchanged.
+    step = 1 << 24
+    payload = b"".join(rng.randbytes(min(step, size - start)) for start in range(0, size, step))
     name = "".join(c if c.isalnum() or c in "._-" else "_" for c in str(seed))
     return layer_from_tar(_tar_of([(f"data/{name}.bin", payload)]))
 
