@@ -349,3 +349,27 @@ def test_no_images_is_a_usage_error(tmp_path: Path, source: TreeWriter) -> None:
     result = scrape(tmp_path)
     assert result.exit_code == 2
     assert "no images given" in result.stderr
+
+
+def test_foreign_layer_not_stored_is_reported_and_skipped(
+    tmp_path: Path, source: TreeWriter
+) -> None:
+    base = source.image("win", None, layer_sizes=(500,))
+    document = json.loads(
+        (tmp_path / "data" / layout.blob_data_path(base.manifest).lstrip("/")).read_bytes()
+    )
+    foreign = "sha256:" + "f" * 64
+    document["layers"].append(
+        {
+            "mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+            "digest": foreign,
+            "size": 1234,
+            "urls": ["https://example.invalid/base-layer"],
+        }
+    )
+    manifest = source.manifest("win", document)
+    source.tag("win", "ltsc", manifest)
+    result = scrape(tmp_path, "win:ltsc")
+    assert result.exit_code == 0, result.output
+    assert f"warning: win:ltsc: foreign layer {foreign} is not stored" in result.stderr
+    assert "3 blobs copied" in result.stdout  # manifest, config, one layer: no foreign blob

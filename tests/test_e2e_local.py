@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import threading
 from pathlib import Path
 
@@ -251,3 +252,42 @@ def test_scrape_while_the_source_receives_pushes(
     assert not {d for image in extra for d in image.layer_digests} & stored_blobs(output)
     served = filesystem_registry(output)
     assert pull(served.url, "live/app:stable", tmp_path / "pulled").digest == digest
+
+
+def test_platform_filtered_copy_serves_only_that_platform(
+    populated_registry: PopulatedRegistry, filesystem_registry: RegistryFactory, tmp_path: Path
+) -> None:
+    multi = populated_registry.pushed["multiarch"]
+    amd64, arm64 = populated_registry.images.multiarch.images
+    output = tmp_path / "copy"
+    result = CliRunner().invoke(
+        main,
+        ["--data-dir", str(populated_registry.root), "--output-dir", str(output),
+         "--platform", "linux/arm64", multi.ref],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    served = filesystem_registry(output)
+    # The index itself is served unchanged; the chosen child pulls, the other is absent.
+    assert served.get_manifest(multi.repository, multi.tag)[0] == 200
+    arm = pull(served.url, f"{multi.repository}@{arm64.manifest_digest}", tmp_path / "arm")
+    assert arm.digest == arm64.manifest_digest
+    assert served.get_manifest(multi.repository, amd64.manifest_digest)[0] == 404
+    assert not set(amd64.layer_digests) & stored_blobs(output)
+
+
+def test_archive_extracts_to_a_tree_a_registry_serves(
+    populated_registry: PopulatedRegistry, filesystem_registry: RegistryFactory, tmp_path: Path
+) -> None:
+    archive = tmp_path / "ship.tar.gz"
+    refs = [populated_registry.pushed[key].ref for key in ("plain", "schema1")]
+    result = CliRunner().invoke(
+        main, ["--data-dir", str(populated_registry.root), "--output-tar", str(archive), *refs]
+    )
+    assert result.exit_code == 0, result.output
+    extracted = tmp_path / "extracted"
+    extracted.mkdir()
+    subprocess.run(["tar", "-xzf", str(archive), "-C", str(extracted)], check=True)
+    served = filesystem_registry(extracted)
+    for key in ("plain", "schema1"):
+        pushed = populated_registry.pushed[key]
+        assert pull(served.url, pushed.ref, tmp_path / key).digest == pushed.digest
