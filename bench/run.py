@@ -84,7 +84,15 @@ def scraped_files(output: Path) -> list[str]:
 def build_source(work: Path, quick: bool) -> tuple[RegistryServer, list[str], list[str]]:
     """Several images (4 KiB .. 256 MiB layers, one shared) and a run of small images."""
     layout = work / "layout"
-    sizes = [(4096, 1 << 20), (8 << 20, 32 << 20), (256 << 20,), (64 << 20, 16 << 20)]
+    # About 1 GiB in all, layers from 4 KiB to 256 MiB, one 12 MiB layer in every image.
+    sizes = [
+        (4096, 1 << 20),
+        (8 << 20, 32 << 20),
+        (256 << 20,),
+        (64 << 20, 16 << 20),
+        (256 << 20, 128 << 20),
+        (192 << 20, 4096),
+    ]
     small_count = 200
     if quick:
         sizes = [(4096, 1 << 20), (8 << 20, 16 << 20), (48 << 20,)]
