@@ -71,6 +71,17 @@ def remove_stale_staging(root: str) -> list[str]:
     return removed
 
 
+def _publish(temp: str, target: str) -> None:
+    """Move a finished staged file to its final path (the only moment it becomes visible)."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    os.replace(temp, target)
+
+
+def _discard(temp: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temp)
+
+
 class LocalFileWriter(CancelOnExit):
     """Streams into a staged temporary file; :meth:`commit` renames it into place."""
 
@@ -95,8 +106,7 @@ class LocalFileWriter(CancelOnExit):
 
     def commit(self) -> None:
         self._file.close()
-        os.makedirs(os.path.dirname(self._target), exist_ok=True)
-        os.replace(self._temp, self._target)
+        _publish(self._temp, self._target)
         self._done = True
 
     def cancel(self) -> None:
@@ -104,8 +114,7 @@ class LocalFileWriter(CancelOnExit):
             return
         self._done = True
         self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._temp)
+        _discard(self._temp)
 
 
 def _kernel_copy(source_fd: int, dest_fd: int) -> int:
@@ -166,8 +175,7 @@ class LocalStagedCopy(CancelOnExit):
 
     def commit(self) -> None:
         self.wait()
-        os.makedirs(os.path.dirname(self._target), exist_ok=True)
-        os.replace(self._temp, self._target)
+        _publish(self._temp, self._target)
         self._done = True
 
     def cancel(self) -> None:
@@ -176,8 +184,7 @@ class LocalStagedCopy(CancelOnExit):
         self._done = True
         # The copy cannot be interrupted midway; it is bounded by one blob, then removed.
         self._thread.join()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._temp)
+        _discard(self._temp)
 
 
 class LocalDriver:
@@ -331,8 +338,7 @@ class LocalDriver:
             if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                 return False
             raise
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        os.replace(temp, target)
+        _publish(temp, target)
         return True
 
     def move(self, source: str, dest: str) -> None:
