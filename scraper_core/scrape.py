@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, ScraperError
 from scraper_core.plan import ImagePlan, Planner, PlatformFilter
@@ -91,7 +92,7 @@ class Scrape:
         """What a copy would do (``--dry-run``): nothing is written."""
         copier = BlobCopier(self.source, self.dest) if self.dest is not None else None
         results: list[ImageResult] = []
-        counted: set[object] = set()
+        counted: set[Digest] = set()
         for item in planned:
             if isinstance(item, ImageResult):
                 results.append(item)
