@@ -3,27 +3,42 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PLUGINS := plugins/local plugins/s3
-SYSTEM_PACKAGES := docker-registry skopeo umoci
+PLUGINS := plugins/local plugins/s3 plugins/gcs plugins/azure
+# command:Debian package. Only missing commands are installed: a Node.js from elsewhere
+# (nodesource ships npm inside nodejs) must not be fought over.
+SYSTEM_COMMANDS := docker-registry:docker-registry skopeo:skopeo umoci:umoci node:nodejs npm:npm
+# Azurite, the Azure Blob emulator the azure tests run against, pinned; installed beside the
+# repository (gitignored), never globally.
+AZURITE_VERSION := 3.35.0
+NPM_PREFIX := .npm-tools
+AZURITE := $(NPM_PREFIX)/node_modules/.bin/azurite-blob
 STAMP := $(VENV)/.installed
 
 .PHONY: run-local-storage-registry run-s3-storage-registry
 .PHONY: bench
-.PHONY: help install system-deps venv lint test test-unit test-local test-s3 demo clean
+.PHONY: help install system-deps npm-deps venv lint test test-unit test-local test-s3 test-gcs
+.PHONY: test-azure demo clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
 
-system-deps: ## Install the registry and skopeo (Debian packages) if missing
-	@missing=""; for bin in docker-registry skopeo umoci; do \
-		command -v $$bin >/dev/null || missing="$$missing $$bin"; done; \
+system-deps: ## Install the registry, skopeo, umoci and Node.js (Debian packages) if missing
+	@missing=""; for pair in $(SYSTEM_COMMANDS); do \
+		command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing with apt-get"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+npm-deps: $(AZURITE) ## Install Azurite (npm) into .npm-tools for the azure tests
+
+$(AZURITE): | system-deps
+	npm install --prefix $(NPM_PREFIX) --no-audit --no-fund --loglevel=error \
+		azurite@$(AZURITE_VERSION)
+	touch $(AZURITE)
 
 $(STAMP): pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -45,17 +60,23 @@ lint: $(STAMP) ## ruff, mypy --strict, and the 100-character limit on every trac
 		xargs -r awk 'length > 100 {print FILENAME":"FNR}'); \
 	if [ -n "$$long" ]; then echo "lines over 100 characters:"; echo "$$long"; exit 1; fi
 
-test: system-deps $(STAMP) lint ## Lint, then every test (unit, drivers, end to end)
+test: system-deps npm-deps $(STAMP) lint ## Lint, then every test (unit, drivers, end to end)
 	$(BIN)/pytest -q
 
-test-unit: $(STAMP) ## Unit tests only (no registry, no S3)
-	$(BIN)/pytest -q -m "not e2e and not s3"
+test-unit: $(STAMP) ## Unit tests only (no registry, no object store)
+	$(BIN)/pytest -q -m "not e2e and not s3 and not gcs and not azure"
 
 test-local: system-deps $(STAMP) ## End-to-end tests through the real registry on local storage
-	$(BIN)/pytest -q -m "e2e and not s3"
+	$(BIN)/pytest -q -m "e2e and not s3 and not gcs and not azure"
 
 test-s3: system-deps $(STAMP) ## S3 driver and S3 end-to-end tests
 	$(BIN)/pytest -q -m s3
+
+test-gcs: system-deps $(STAMP) ## GCS driver and GCS end-to-end tests (fake-gcs-server)
+	$(BIN)/pytest -q -m gcs
+
+test-azure: system-deps npm-deps $(STAMP) ## Azure driver and Azure end-to-end tests (Azurite)
+	$(BIN)/pytest -q -m azure
 
 demo: system-deps $(STAMP) ## Build a sample registry, scrape one image, serve the copy, pull it
 	$(BIN)/python scripts/demo.py

@@ -199,11 +199,14 @@ def test_no_tag_means_latest(tmp_path: Path, source: TreeWriter) -> None:
     assert f"app:latest {image.manifest.short}" in result.stdout
 
 
-def test_drivers_command_lists_local() -> None:
+def test_drivers_command_lists_every_shipped_driver_by_name() -> None:
     result = CliRunner().invoke(main, ["drivers"])
     assert result.exit_code == 0
-    assert result.stdout.startswith("local ")
-    assert "registry-scraper-local 0.1.0" in result.stdout
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert names == sorted(names)
+    assert {"local", "tar", "s3", "gcs", "azure"} <= set(names)
+    local_line = next(line for line in result.stdout.splitlines() if line.startswith("local "))
+    assert "registry-scraper-local 0.1.0" in local_line
 
 
 def test_dry_run_writes_nothing_and_counts(tmp_path: Path, source: TreeWriter) -> None:

@@ -1,0 +1,171 @@
+"""Streaming reads and atomic writes of one blob.
+
+Reads go through the SDK's :class:`~azure.storage.blob.StorageStreamDownloader`, one ranged
+GET per block-sized chunk, each conditional on the ETag the first one saw: a blob replaced
+mid-read is an error instead of a splice of two versions. Memory per reader: about one chunk.
+
+Writes buffer up to one block. Content that fits is sent by one Put Blob on commit; larger
+content is staged block by block (Put Block) as it is written and becomes the blob's content
+only when Put Block List commits it. Staged blocks are invisible: no listing shows them and the
+blob, or its previous content, reads as before. Azure discards them a week later, or when
+anyone commits that blob, since a commit keeps only the blocks it names. So a second writer
+committing the same name first makes this one's commit fail (block IDs are unique per writer,
+so it fails cleanly, never mixing two writers' blocks).
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import io
+import secrets
+from typing import Any
+
+from registry_scraper_azure.config import CONTENT_TYPE, DRIVER_NAME, MAX_BLOCKS
+from registry_scraper_azure.errors import (
+    error_code,
+    is_not_found,
+    sdk_errors,
+    status_code,
+    to_storage_error,
+    translated,
+)
+from scraper_core.driver import CancelOnExit
+from scraper_core.errors import StorageError
+
+#: ``azure.storage.blob.BlobClient`` and ``StorageStreamDownloader`` (typed loosely here).
+BlobClient = Any
+Downloader = Any
+
+
+def content_settings() -> Any:
+    from azure.storage.blob import ContentSettings
+
+    return ContentSettings(content_type=CONTENT_TYPE)
+
+
+class BlobStream(io.RawIOBase):
+    """A downloader whose failures are the core's errors, for ``io.BufferedReader``."""
+
+    def __init__(self, downloader: Downloader, path: str) -> None:
+        super().__init__()
+        self._downloader = downloader
+        self._path = path
+
+    def readable(self) -> bool:
+        return True
+
+    def _read(self, size: int) -> bytes:
+        try:
+            data: bytes = self._downloader.read(size)
+        except sdk_errors() as exc:
+            # 412: the ETag the reader is pinned to is no longer the blob's; 404: it is gone.
+            if status_code(exc) == 412 or is_not_found(exc):
+                raise StorageError(
+                    DRIVER_NAME, self._path, "blob changed while it was being read"
+                ) from exc
+            raise to_storage_error(self._path, exc) from exc
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def readall(self) -> bytes:
+        return self._read(-1)
+
+
+class _State(enum.Enum):
+    OPEN = "open"
+    COMMITTED = "committed"
+    #: A commit raised: its outcome is unknown, so only cancel is left.
+    FAILED = "failed commit"
+    CANCELLED = "cancelled"
+
+
+class BlockWriter(CancelOnExit):
+    """Buffers one block, stages full ones; see the module docstring."""
+
+    def __init__(self, blob: BlobClient, path: str, block_size: int) -> None:
+        self._blob = blob
+        self._path = path
+        self._block_size = block_size
+        # Every block ID of a blob must have the same length, and must not be another
+        # writer's: a random prefix, then a fixed-width counter.
+        self._prefix = secrets.token_hex(8)
+        self._blocks: list[str] = []
+        self._buffer = bytearray()
+        self._size = 0
+        self._state = _State.OPEN
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def _require_open(self, action: str) -> None:
+        if self._state is not _State.OPEN:
+            raise StorageError(DRIVER_NAME, self._path, f"{action} after {self._state.value}")
+
+    def write(self, data: bytes) -> int:
+        self._require_open("write")
+        self._buffer += data
+        self._size += len(data)
+        while len(self._buffer) >= self._block_size:
+            block = bytes(self._buffer[: self._block_size])
+            del self._buffer[: self._block_size]
+            self._stage(block)
+        return len(data)
+
+    def _stage(self, block: bytes) -> None:
+        if len(self._blocks) >= MAX_BLOCKS:
+            raise StorageError(
+                DRIVER_NAME, self._path, f"more than {MAX_BLOCKS} blocks: raise option block_size"
+            )
+        block_id = base64.b64encode(f"{self._prefix}-{len(self._blocks):06d}".encode()).decode()
+        with translated(self._path):
+            self._blob.stage_block(block_id, block, length=len(block))
+        self._blocks.append(block_id)
+
+    def commit(self) -> None:
+        self._require_open("commit")
+        try:
+            self._finish()
+        except BaseException:
+            self._state = _State.FAILED
+            raise
+        self._state = _State.COMMITTED
+        self._buffer = bytearray()
+
+    def _finish(self) -> None:
+        if not self._blocks:
+            with translated(self._path):
+                self._blob.upload_blob(
+                    bytes(self._buffer), overwrite=True, content_settings=content_settings()
+                )
+            return
+        if self._buffer:
+            self._stage(bytes(self._buffer))
+        from azure.storage.blob import BlobBlock
+
+        try:
+            self._blob.commit_block_list(
+                [BlobBlock(block_id=block_id) for block_id in self._blocks],
+                content_settings=content_settings(),
+            )
+        except sdk_errors() as exc:
+            if error_code(exc) == "InvalidBlockList":
+                raise StorageError(
+                    DRIVER_NAME,
+                    self._path,
+                    "staged blocks were discarded: another writer committed this blob meanwhile",
+                ) from exc
+            raise to_storage_error(self._path, exc) from exc
+
+    def cancel(self) -> None:
+        # Staged blocks cannot be removed one by one: Azure drops them at the blob's next
+        # commit or after a week, and until then nobody sees them.
+        if self._state not in (_State.COMMITTED, _State.CANCELLED):
+            self._state = _State.CANCELLED
+            self._buffer = bytearray()

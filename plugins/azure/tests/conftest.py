@@ -1,0 +1,49 @@
+"""Fixtures: one Azurite for the session; a fresh container and driver per test.
+
+Azurite is not installed: its tests are skipped, or fail on CI (see tests/support/azurite.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from registry_scraper_azure.driver import AzureDriver
+from tests.support.azurite import AzuriteServer
+
+OpenDriver = Callable[..., AzureDriver]
+
+
+@pytest.fixture(scope="session")
+def azurite_server() -> Iterator[AzuriteServer]:
+    with AzuriteServer() as server:
+        yield server
+
+
+@pytest.fixture
+def azurite(azurite_server: AzuriteServer, monkeypatch: pytest.MonkeyPatch) -> AzuriteServer:
+    """The server, with this process set up as its client (AZURE_STORAGE_CONNECTION_STRING)."""
+    azurite_server.use_environment(monkeypatch)
+    return azurite_server
+
+
+@pytest.fixture
+def container(azurite: AzuriteServer) -> str:
+    return azurite.make_container()
+
+
+@pytest.fixture
+def open_driver(azurite: AzuriteServer) -> OpenDriver:
+    """``open_driver(location, read_only=False, **options)`` against Azurite."""
+
+    def open_(location: str, read_only: bool = False, **options: str) -> AzureDriver:
+        return AzureDriver.open(location, options, read_only=read_only)
+
+    return open_
+
+
+@pytest.fixture
+def driver(open_driver: OpenDriver, container: str) -> AzureDriver:
+    """A writable driver on a fresh, empty container, with small blocks to exercise staging."""
+    return open_driver(container, block_size="256KiB")

@@ -1,0 +1,473 @@
+"""What the conformance suite cannot see: blob names (both layouts), staged blocks, the
+SDK's configuration, server-side copy and whole scrapes, against Azurite."""
+
+from __future__ import annotations
+
+import collections
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registry_scraper_azure.driver import AzureDriver
+from registry_scraper_local.driver import LocalDriver
+from scraper_core.driver import CheckedDriver
+from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
+from scraper_core.plan import BlobCopy
+from scraper_core.reference import parse_reference
+from scraper_core.scrape import Scrape, ScrapeOptions
+from scraper_core.testing import MemoryDriver
+from scraper_core.transfer import BlobOutcome, ImageResult, NoEvents
+from tests.support.azurite import AzuriteServer
+from tests.synthetic import TreeWriter
+
+pytestmark = pytest.mark.azure
+
+OpenDriver = Callable[..., AzureDriver]
+BLOCK = 256 * 1024
+LINK = "/docker/registry/v2/repositories/library/x/_manifests/tags/latest/current/link"
+
+
+def _names(driver: AzureDriver) -> dict[str, bytes]:
+    """Every committed blob in the driver's container, by name, read with the SDK directly."""
+    container = driver.container
+    return {
+        name: container.get_blob_client(name).download_blob().readall()
+        for name in container.list_blob_names()
+    }
+
+
+def _raw_put(driver: AzureDriver, name: str, data: bytes, **kwargs: Any) -> None:
+    driver.container.get_blob_client(name).upload_blob(data, overwrite=True, **kwargs)
+
+
+def _container_sas(azurite: AzuriteServer, container: str, **permissions: bool) -> str:
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    sas: str = generate_container_sas(
+        azurite.account_name,
+        container,
+        account_key=azurite.account_key,
+        permission=ContainerSasPermissions(**permissions),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+    return sas
+
+
+# -- blob names -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("root", "legacy", "prefix"),
+    [("", "false", ""), ("/prod/", "false", "prod"), ("", "true", "/"), ("prod", "true", "/prod")],
+)
+def test_names_follow_distribution(
+    open_driver: OpenDriver, container: str, root: str, legacy: str, prefix: str
+) -> None:
+    driver = open_driver(f"{container}/{root}", legacy_root_prefix=legacy, block_size="256KiB")
+    with driver.writer(LINK) as writer:
+        writer.write(b"x" * (2 * BLOCK + 1))
+        writer.commit()
+    driver.put_content("/docker/registry/v2/blobs/a", b"a")
+    separator = "" if prefix.endswith("/") or not prefix else "/"
+    assert sorted(_names(driver)) == sorted(
+        f"{prefix}{separator}{path[1:]}" for path in (LINK, "/docker/registry/v2/blobs/a")
+    )
+    assert driver.list_dir("/") == ["/docker"]
+
+
+def test_legacy_option_reads_a_2x_tree(open_driver: OpenDriver, container: str) -> None:
+    modern = open_driver(container)
+    # As distribution 2.x stored them: the storage path is the blob name.
+    _raw_put(modern, "/docker/registry/v2/blobs/sha256/ab/x/data", b"blob")
+    _raw_put(modern, "/docker/registry/v2/repositories/r/_layers/link", b"l")
+    legacy = open_driver(container, legacy_root_prefix="true")
+    assert legacy.list_dir("/docker/registry/v2") == [
+        "/docker/registry/v2/blobs",
+        "/docker/registry/v2/repositories",
+    ]
+    assert legacy.get_content("/docker/registry/v2/blobs/sha256/ab/x/data") == b"blob"
+    assert legacy.stat("/docker/registry/v2/repositories").is_dir
+    # Without the option those names map to no storage path at all: nothing is found.
+    assert modern.list_dir("/") == []
+    assert list(modern.walk("/")) == []
+    with pytest.raises(PathNotFoundError):
+        modern.stat("/docker/registry/v2/blobs/sha256/ab/x/data")
+    legacy.delete("/docker")
+    assert _names(modern) == {}
+
+
+@pytest.mark.parametrize("root", ["", "prod"])
+def test_legacy_layout_round_trip(open_driver: OpenDriver, container: str, root: str) -> None:
+    driver = open_driver(f"{container}/{root}", legacy_root_prefix="true", block_size="256KiB")
+    base = f"/{root}/" if root else "/"
+    data = os.urandom(2 * BLOCK + 9)
+    with driver.writer("/a/big") as writer:
+        writer.write(data)
+        writer.commit()
+    driver.put_content("/a/b/small", b"small")
+    assert sorted(_names(driver)) == [f"{base}a/b/small", f"{base}a/big"]
+    with driver.reader("/a/big", BLOCK) as stream:
+        assert stream.read() == data[BLOCK:]
+    assert (driver.stat("/a/big").size, driver.stat("/a/b").is_dir) == (len(data), True)
+    assert driver.list_dir("/") == ["/a"]
+    assert driver.list_dir("/a") == ["/a/b", "/a/big"]
+    assert {info.path: info.size for info in driver.walk("/a")} == {
+        "/a/big": len(data),
+        "/a/b/small": 5,
+    }
+    driver.move("/a/b/small", "/c/small")
+    assert driver.server_side_copy(driver, "/c/small", "/d/copy")
+    assert driver.get_content("/d/copy") == b"small"
+    for path in ("/a", "/c", "/d"):
+        driver.delete(path)
+    assert _names(driver) == {}
+    with pytest.raises(PathNotFoundError):
+        driver.list_dir("/a")
+
+
+def test_a_root_does_not_see_its_siblings(open_driver: OpenDriver, container: str) -> None:
+    prod = open_driver(f"{container}/prod")
+    _raw_put(prod, "prodx/a", b"sibling root")
+    _raw_put(prod, "prod", b"a blob named like the root")
+    assert prod.list_dir("/") == []
+    assert list(prod.walk("/")) == []
+    prod.put_content("/a", b"mine")
+    prod.delete("/a")
+    assert set(_names(prod)) == {"prodx/a", "prod"}
+
+
+def test_hierarchical_namespace_folders_are_not_files(driver: AzureDriver) -> None:
+    # ADLS Gen2 lists a directory as a blob flagged hdi_isfolder; emulate one.
+    _raw_put(driver, "dir", b"", metadata={"hdi_isfolder": "true"})
+    _raw_put(driver, "dir/file", b"x")
+    _raw_put(driver, "empty", b"", metadata={"hdi_isfolder": "true"})
+    assert driver.stat("/dir").is_dir
+    assert driver.list_dir("/") == ["/dir"]
+    assert [info.path for info in driver.walk("/")] == ["/dir/file"]
+    with pytest.raises(StorageError):
+        driver.get_content("/dir")
+    with pytest.raises(PathNotFoundError):
+        driver.stat("/empty")
+
+
+# -- writer and reader ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [0, 10, BLOCK - 1, BLOCK, 2 * BLOCK, 3 * BLOCK + 5])
+def test_writer_sizes_round_trip(driver: AzureDriver, size: int) -> None:
+    data = os.urandom(size)
+    with driver.writer("/blob") as writer:
+        for start in range(0, size, 10_000):
+            writer.write(data[start : start + 10_000])
+        assert writer.size == size
+        # Staged blocks are no blob: not listed, not readable.
+        assert _names(driver) == {}
+        writer.commit()
+    assert driver.get_content("/blob") == data
+    properties = driver.container.get_blob_client("blob").get_blob_properties()
+    assert properties.content_settings.content_type == "application/octet-stream"
+    blocks = driver.container.get_blob_client("blob").get_block_list("committed")[0]
+    assert len(blocks) == (size // BLOCK + (1 if size % BLOCK else 0) if size >= BLOCK else 0)
+
+
+def test_cancel_keeps_the_previous_content(driver: AzureDriver) -> None:
+    driver.put_content("/blob", b"previous")
+    writer = driver.writer("/blob")
+    writer.write(os.urandom(3 * BLOCK))
+    writer.cancel()
+    writer.cancel()
+    assert _names(driver) == {"blob": b"previous"}
+    with pytest.raises(StorageError, match="after cancelled"):
+        writer.commit()
+
+
+def test_second_committer_of_a_blob_fails_cleanly(driver: AzureDriver) -> None:
+    first, second = os.urandom(2 * BLOCK), os.urandom(2 * BLOCK)
+    writer_a, writer_b = driver.writer("/blob"), driver.writer("/blob")
+    writer_a.write(first)
+    writer_b.write(second)
+    writer_a.commit()
+    # Azure dropped B's staged blocks with A's commit; B must not commit half of anything.
+    with pytest.raises(StorageError, match="another writer committed"):
+        writer_b.commit()
+    writer_b.cancel()
+    assert driver.get_content("/blob") == first
+
+
+def test_reader_streams_from_any_offset(driver: AzureDriver) -> None:
+    data = os.urandom(3 * BLOCK + 123)
+    driver.put_content("/blob", data)
+    driver.put_content("/empty", b"")
+    for offset in (0, 1, BLOCK, 3 * BLOCK + 122, len(data), len(data) + 5):
+        with driver.reader("/blob", offset) as stream:
+            parts = []
+            while piece := stream.read(65_537):
+                parts.append(piece)
+        assert b"".join(parts) == data[offset:], offset
+    for offset in (0, 1):
+        with driver.reader("/empty", offset) as stream:
+            assert stream.read() == b""
+
+
+def test_blob_replaced_mid_read_is_an_error(driver: AzureDriver) -> None:
+    driver.put_content("/blob", os.urandom(4 * BLOCK))
+    with driver.reader("/blob") as stream:
+        stream.read(1000)
+        driver.put_content("/blob", os.urandom(4 * BLOCK))
+        with pytest.raises(StorageError) as caught:
+            stream.read()
+    assert not isinstance(caught.value, PathNotFoundError)
+    assert "changed while it was being read" in str(caught.value)
+
+
+# -- move, delete ---------------------------------------------------------------------------
+
+
+def test_move(driver: AzureDriver) -> None:
+    data = os.urandom(2 * BLOCK)
+    driver.put_content("/a/source", data)
+    driver.move("/a/source", "/b/dest")
+    assert _names(driver) == {"b/dest": data}
+    driver.move("/b/dest", "/b/dest")
+    assert _names(driver) == {"b/dest": data}
+    with pytest.raises(PathNotFoundError) as caught:
+        driver.move("/a/source", "/b/dest")
+    assert caught.value.path == "/a/source"
+
+
+def test_move_of_a_large_blob_copies_asynchronously(driver: AzureDriver) -> None:
+    driver.sync_copy_limit = 0
+    driver.put_content("/source", b"large enough")
+    driver.move("/source", "/dest")
+    assert _names(driver) == {"dest": b"large enough"}
+
+
+def test_delete_spares_siblings_and_takes_snapshots(driver: AzureDriver) -> None:
+    for path in ("/a", "/a/b", "/a/c/d", "/ab", "/a.b/c", "/a-"):
+        driver.put_content(path, b"x")
+    driver.container.get_blob_client("a/b").create_snapshot()
+    driver.delete("/a")
+    assert set(_names(driver)) == {"ab", "a.b/c", "a-"}
+    with pytest.raises(PathNotFoundError):
+        driver.delete("/a")
+
+
+def test_delete_more_than_one_batch(driver: AzureDriver) -> None:
+    names = [f"/dir/{index:04d}" for index in range(300)]
+    for name in names:
+        _raw_put(driver, name[1:], b"")
+    driver.put_content("/keep", b"k")
+    driver.delete("/dir")
+    assert set(_names(driver)) == {"keep"}
+
+
+# -- configuration --------------------------------------------------------------------------
+
+
+def test_connection_string_from_the_environment(azurite: AzuriteServer, container: str) -> None:
+    driver = AzureDriver.open(container, {}, read_only=True)
+    assert driver.account == (f"127.0.0.1:{azurite.port}", azurite.account_name)
+
+
+def test_account_url_and_key(
+    azurite: AzuriteServer, container: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")
+    options = {"account_url": azurite.account_url, "account_key": azurite.account_key}
+    driver = AzureDriver.open(container, options, read_only=False)
+    driver.put_content("/a", b"a")
+    assert driver.get_content("/a") == b"a"
+
+
+def test_sas_token_client_reads_writes_and_deletes(
+    azurite: AzuriteServer, container: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")
+    sas = _container_sas(azurite, container, read=True, write=True, delete=True, list=True)
+    driver = AzureDriver.open(
+        container, {"account_url": azurite.account_url, "sas_token": sas}, read_only=False
+    )
+    for index in range(3):
+        driver.put_content(f"/d/{index}", b"x")
+    assert driver.list_dir("/d") == ["/d/0", "/d/1", "/d/2"]
+    driver.move("/d/0", "/moved")
+    driver.delete("/d")
+    assert [info.path for info in driver.walk("/")] == ["/moved"]
+
+
+def test_refused_writes_name_no_secret(
+    azurite: AzuriteServer, container: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")
+    sas = _container_sas(azurite, container, read=True, list=True)
+    driver = AzureDriver.open(
+        container, {"account_url": azurite.account_url, "sas_token": sas}, read_only=False
+    )
+    with pytest.raises(StorageError) as caught:
+        driver.put_content("/a", b"a")
+    assert "AuthorizationPermissionMismatch" in str(caught.value)
+    assert "sig=" not in str(caught.value)
+
+
+def test_wrong_key_fails_at_open_without_showing_it(
+    azurite: AzuriteServer, container: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")
+    wrong = "V1JPTkdLRVk" + "A" * 77
+    with pytest.raises(ConfigurationError, match="access denied") as caught:
+        AzureDriver.open(
+            container, {"account_url": azurite.account_url, "account_key": wrong}, read_only=True
+        )
+    assert wrong not in str(caught.value)
+
+
+def test_missing_container_fails_at_open(open_driver: OpenDriver) -> None:
+    with pytest.raises(ConfigurationError, match="no such container"):
+        open_driver("no-such-container")
+
+
+def test_no_account_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING", raising=False)
+    with pytest.raises(ConfigurationError, match="AZURE_STORAGE_CONNECTION_STRING"):
+        AzureDriver.open("reg", {}, read_only=True)
+
+
+def test_malformed_connection_string(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", "AccountKey=SECRETKEY;nonsense")
+    with pytest.raises(ConfigurationError) as caught:
+        AzureDriver.open("reg", {}, read_only=True)
+    assert "SECRETKEY" not in str(caught.value)
+
+
+def test_without_azure_identity_no_key_means_anonymous(
+    azurite: AzuriteServer, container: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # None in sys.modules makes the import fail, as when azure-identity is not installed.
+    monkeypatch.setitem(sys.modules, "azure.identity", None)
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")
+    with pytest.raises(ConfigurationError, match="access denied"):
+        AzureDriver.open(container, {"account_url": azurite.account_url}, read_only=True)
+
+
+# -- server-side copy -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("synchronous", [True, False], ids=["sync", "async"])
+def test_server_side_copy_between_containers(
+    azurite: AzuriteServer, open_driver: OpenDriver, container: str, synchronous: bool
+) -> None:
+    source = open_driver(f"{azurite.make_container()}/registry", read_only=True)
+    _raw_put(source, "registry/blobs/data", b"blob bytes")
+    dest = open_driver(f"{container}/mirror")
+    if not synchronous:
+        dest.sync_copy_limit = 0
+    assert dest.server_side_copy(source, "/blobs/data", "/blobs/data")
+    assert _names(dest) == {"mirror/blobs/data": b"blob bytes"}
+    checked = CheckedDriver(dest, read_only=False)
+    assert checked.server_side_copy(CheckedDriver(source, read_only=True), "/blobs/data")
+    with pytest.raises(PathNotFoundError) as caught:
+        dest.server_side_copy(source, "/blobs/missing", "/blobs/missing")
+    assert caught.value.path == "/blobs/missing"
+
+
+def test_server_side_copy_from_a_sas_source(
+    azurite: AzuriteServer, container: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = azurite.make_container()
+    sas = _container_sas(azurite, other, read=True, list=True)
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")
+    key = {"account_url": azurite.account_url, "account_key": azurite.account_key}
+    dest = AzureDriver.open(container, key, read_only=False)
+    source = AzureDriver.open(
+        other, {"account_url": azurite.account_url, "sas_token": sas}, read_only=True
+    )
+    AzureDriver.open(other, key, read_only=False).put_content("/blob", b"from sas")
+    url, extra = source.copy_source(source.container.get_blob_client("blob"))
+    assert "sig=" in url and extra == {}
+    assert dest.server_side_copy(source, "/blob", "/blob")
+    assert dest.get_content("/blob") == b"from sas"
+
+
+def test_server_side_copy_declines_other_backends_and_accounts(driver: AzureDriver) -> None:
+    memory = MemoryDriver()
+    memory.put_content("/blob", b"x")
+    assert not driver.server_side_copy(memory, "/blob", "/blob")
+    with AzuriteServer() as other_server, pytest.MonkeyPatch.context() as monkeypatch:
+        other_server.use_environment(monkeypatch)
+        other = AzureDriver.open(other_server.make_container(), {}, read_only=False)
+        other.put_content("/blob", b"x")
+        assert other.account != driver.account
+        assert not driver.server_side_copy(other, "/blob", "/blob")
+    assert _names(driver) == {}
+
+
+def test_server_side_copy_declines_when_refused(
+    driver: AzureDriver,
+    open_driver: OpenDriver,
+    azurite: AzuriteServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from azure.core.exceptions import HttpResponseError
+    from azure.storage.blob import BlobClient
+
+    source = open_driver(azurite.make_container(), read_only=True)
+    _raw_put(source, "blob", b"x")
+
+    def refuse(self: Any, *args: Any, **kwargs: Any) -> None:
+        error: Any = HttpResponseError(message="This request is not authorized.")
+        error.status_code = 403
+        error.error_code = "CannotVerifyCopySource"
+        raise error
+
+    monkeypatch.setattr(BlobClient, "start_copy_from_url", refuse)
+    assert not driver.server_side_copy(source, "/blob", "/blob")
+
+
+# -- whole scrapes --------------------------------------------------------------------------
+
+
+class _Outcomes(NoEvents):
+    def __init__(self) -> None:
+        self.counts: collections.Counter[BlobOutcome] = collections.Counter()
+
+    def blob_done(self, blob: BlobCopy, outcome: BlobOutcome) -> None:
+        self.counts[outcome] += 1
+
+
+def _scrape(source: CheckedDriver, dest: CheckedDriver, image: str) -> _Outcomes:
+    events = _Outcomes()
+    scrape = Scrape(source, dest, ScrapeOptions(jobs=4))
+    results = scrape.copy(scrape.plan([parse_reference(image)]), events)
+    assert all(isinstance(result, ImageResult) and result.ok for result in results), results
+    return events
+
+
+@pytest.mark.parametrize("legacy", ["false", "true"])
+def test_scrape_azure_to_azure_server_side_and_to_local(
+    azurite: AzuriteServer, open_driver: OpenDriver, container: str, tmp_path: Path, legacy: str
+) -> None:
+    writable = CheckedDriver(
+        open_driver(container, legacy_root_prefix=legacy, block_size="256KiB"), read_only=False
+    )
+    wanted = TreeWriter(writable).image("team/app", "v1", layer_sizes=(3 * BLOCK + 7, 7000))
+    source = CheckedDriver(
+        open_driver(container, legacy_root_prefix=legacy, read_only=True), read_only=True
+    )
+
+    mirror = CheckedDriver(open_driver(f"{azurite.make_container()}/mirror"), read_only=False)
+    outcomes = _scrape(source, mirror, "team/app:v1")
+    # The manifest was read while planning and is written from memory; the rest stay remote.
+    assert outcomes.counts[BlobOutcome.SERVER_SIDE] == len(wanted.blobs) - 1
+    copied = {info.path for info in mirror.walk("/")}
+    assert all(mirror.get_content(path) == source.get_content(path) for path in copied)
+    again = _scrape(source, mirror, "team/app:v1")
+    assert again.counts == {BlobOutcome.PRESENT: len(wanted.blobs)}
+
+    local = CheckedDriver(LocalDriver(tmp_path / "copy", read_only=False), read_only=False)
+    assert _scrape(mirror, local, "team/app:v1").counts[BlobOutcome.COPIED] == len(wanted.blobs)
+    assert {info.path for info in local.walk("/")} == copied

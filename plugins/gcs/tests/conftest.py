@@ -1,0 +1,49 @@
+"""Fixtures: one fake-gcs-server for the session; a fresh bucket and driver per test.
+
+The server is not installed: its tests are skipped, or fail on CI (see tests/support).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from registry_scraper_gcs.driver import GcsDriver
+from tests.support.gcsserver import FakeGcsServer
+
+OpenDriver = Callable[..., GcsDriver]
+
+
+@pytest.fixture(scope="session")
+def gcs_server() -> Iterator[FakeGcsServer]:
+    with FakeGcsServer() as server:
+        yield server
+
+
+@pytest.fixture
+def emulator(gcs_server: FakeGcsServer, monkeypatch: pytest.MonkeyPatch) -> FakeGcsServer:
+    """The server, with this process set up as its client (STORAGE_EMULATOR_HOST)."""
+    gcs_server.use_environment(monkeypatch)
+    return gcs_server
+
+
+@pytest.fixture
+def bucket(emulator: FakeGcsServer) -> str:
+    return emulator.make_bucket()
+
+
+@pytest.fixture
+def open_driver(emulator: FakeGcsServer) -> OpenDriver:
+    """``open_driver(location, read_only=False, **options)`` against the emulator."""
+
+    def open_(location: str, read_only: bool = False, **options: str) -> GcsDriver:
+        return GcsDriver.open(location, options, read_only=read_only)
+
+    return open_
+
+
+@pytest.fixture
+def driver(open_driver: OpenDriver, bucket: str) -> GcsDriver:
+    """A writable driver on a fresh, empty bucket, with small chunks to exercise uploads."""
+    return open_driver(bucket, chunk_size="256KiB")

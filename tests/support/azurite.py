@@ -1,0 +1,234 @@
+"""A throwaway Azure Blob Storage endpoint for tests: Azurite's blob service on 127.0.0.1.
+
+:class:`AzuriteServer` is a context manager that starts ``azurite-blob`` on a free loopback port
+with its data in a temporary directory, waits until it answers and always stops it on exit.
+Clients use the well-known development account (``devstoreaccount1``, whose key is published
+in Azurite's documentation), most simply through :attr:`AzuriteServer.connection_string`.
+
+Azurite is an npm package; this project installs it beside the repository, not globally::
+
+    npm install --prefix .npm-tools --no-audit --no-fund azurite
+
+which puts ``.npm-tools/node_modules/.bin/azurite-blob`` here (``AZURITE_BLOB`` may name
+another one; PATH is tried last). It needs ``node`` on PATH. Missing: the test is skipped, or
+fails on CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import pytest
+
+from tests.support.components import free_port, http_open, missing_component, stop_process
+
+LOOPBACK = "127.0.0.1"
+START_TIMEOUT = 30.0
+#: free_port() can race with another process taking the port; a fresh port fixes that.
+_START_ATTEMPTS = 3
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NPM_PREFIX = REPO_ROOT / ".npm-tools"
+INSTALL_HINT = "npm install --prefix .npm-tools --no-audit --no-fund azurite"
+
+#: Azurite's development account: public, documented, accepted by nothing but emulators.
+ACCOUNT_NAME = "devstoreaccount1"
+ACCOUNT_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+#: Variables that would point a client at another account or at real credentials.
+_FOREIGN_AZURE_ENV = (
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "AZURE_STORAGE_ACCOUNT",
+    "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_SAS_TOKEN",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_TENANT_ID",
+)
+
+
+def find_azurite_blob() -> str | None:
+    """``AZURITE_BLOB``, then the project's ``.npm-tools`` install, then PATH."""
+    candidates = [
+        os.environ.get("AZURITE_BLOB", ""),
+        str(NPM_PREFIX / "node_modules/.bin/azurite-blob"),
+    ]
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("azurite-blob")
+
+
+def unique_container_name(prefix: str = "test") -> str:
+    """A valid container name (lower case letters, digits and dashes, 3-63 characters)."""
+    return f"{prefix}-{uuid.uuid4().hex[:20]}"
+
+
+class AzuriteServer:
+    """Azurite's blob service on ``127.0.0.1:<free port>``; ``with AzuriteServer() as s: ...``."""
+
+    component = f"Azurite ({INSTALL_HINT})"
+    account_name = ACCOUNT_NAME
+    account_key = ACCOUNT_KEY
+
+    def __init__(self) -> None:
+        binary = find_azurite_blob()
+        if binary is None:
+            missing_component(f"{self.component} is not installed")
+        if shutil.which("node") is None:
+            missing_component("node is not on PATH (Azurite needs it; Debian package nodejs)")
+        self.binary = binary
+        self.port = 0
+        self._workdir: tempfile.TemporaryDirectory[str] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def account_url(self) -> str:
+        """The blob endpoint of the account: ``http://127.0.0.1:PORT/devstoreaccount1``."""
+        return f"http://{LOOPBACK}:{self.port}/{self.account_name}"
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={self.account_name};"
+            f"AccountKey={self.account_key};BlobEndpoint={self.account_url};"
+        )
+
+    @property
+    def workdir(self) -> Path:
+        assert self._workdir is not None, "server not started"
+        return Path(self._workdir.name)
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "server.log"
+
+    def __repr__(self) -> str:
+        return f"AzuriteServer({self.account_url})"
+
+    def command(self) -> list[str]:
+        return [
+            self.binary,
+            "--blobHost",
+            LOOPBACK,
+            "--blobPort",
+            str(self.port),
+            "--location",
+            str(self.workdir / "data"),
+            "--silent",
+            # The SDK may speak a newer API version than this Azurite knows; tests need not care.
+            "--skipApiVersionCheck",
+            # Loopback only: no usage data sent anywhere.
+            "--disableTelemetry",
+        ]
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._workdir = tempfile.TemporaryDirectory(prefix="azurite-")
+        (self.workdir / "data").mkdir()
+        try:
+            for attempt in range(1, _START_ATTEMPTS + 1):
+                self.port = free_port()
+                self._spawn()
+                try:
+                    self._wait_ready()
+                    return
+                except _ExitedEarlyError:
+                    if attempt == _START_ATTEMPTS:
+                        raise
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self._process = subprocess.Popen(
+                self.command(),
+                cwd=self.workdir,
+                env=dict(os.environ, HOME=str(self.workdir), TMPDIR=str(self.workdir)),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def _wait_ready(self) -> None:
+        # Azurite has no health endpoint: any HTTP answer (403 for an unsigned listing)
+        # proves the blob service is up.
+        url = f"{self.account_url}?comp=list"
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise _ExitedEarlyError(
+                    f"{self!r} exited with {self._process.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                http_open(urllib.request.Request(url), timeout=2.0)
+                return
+            except OSError:
+                pass
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"{self!r} not ready after {START_TIMEOUT:.0f} s")
+            time.sleep(0.05)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            stop_process(process)
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- helpers for tests ----------------------------------------------------------------
+
+    def use_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Make this process a client of this server only (its connection string, no other)."""
+        for key in _FOREIGN_AZURE_ENV:
+            monkeypatch.delenv(key, raising=False)
+        monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", self.connection_string)
+
+    def service_client(self) -> Any:
+        """An ``azure.storage.blob.BlobServiceClient`` for the development account."""
+        from azure.storage.blob import BlobServiceClient
+
+        return BlobServiceClient.from_connection_string(self.connection_string)
+
+    def make_container(self, name: str | None = None) -> str:
+        """Create a container (a fresh unique name by default) and return its name."""
+        container = name or unique_container_name()
+        self.service_client().create_container(container)
+        return container
+
+
+class _ExitedEarlyError(RuntimeError):
+    """The server died while starting (most often: another process took the port)."""
