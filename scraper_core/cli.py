@@ -371,6 +371,8 @@ def verify_command(
             report = verify_storage(source, jobs=jobs)
     except ScraperError as exc:
         _fail(str(exc), EXIT_PARTIAL)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for problem in report.problems:
         click.echo(f"error: {problem}", err=True)
     if as_json:
@@ -381,6 +383,7 @@ def verify_command(
             "blobs_verified": report.blobs_verified,
             "bytes_verified": report.bytes_verified,
             "problems": report.problems,
+            "warnings": report.warnings,
             "orphans": [str(digest) for digest in report.orphans],
         }
         click.echo(json.dumps(document, indent=2))
@@ -390,7 +393,8 @@ def verify_command(
     click.echo(
         f"{report.tags} tags in {report.repositories} repositories, "
         f"{report.blobs_verified} blobs ({human_bytes(report.bytes_verified)}) verified, "
-        f"{len(report.problems)} problems, {len(report.orphans)} orphan blobs",
+        f"{len(report.problems)} problems, {len(report.warnings)} warnings, "
+        f"{len(report.orphans)} orphan blobs",
         err=True,
     )
     if not report.ok:

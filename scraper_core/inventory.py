@@ -1,8 +1,11 @@
 """What a storage holds: repositories and tags, found by listing only what is needed.
 
-A directory under ``repositories/`` is a repository when it has a ``_manifests`` child;
-repositories nest (``team/app`` and ``team/app/sub``). Patterns match one path component at
-a time (``*`` never crosses ``/``), so ``team/*`` lists ``team`` and nothing else.
+A directory under ``repositories/`` is a repository when it has a ``_manifests`` child (as in
+distribution's catalog walk); repositories nest (``team/app`` and ``team/app/sub``). Names
+starting with ``_`` (``_manifests``, ``_layers``, ``_uploads``) are never entered.
+
+Patterns match one path component at a time (``*`` never crosses ``/``), so ``team/*`` lists
+``repositories/team`` and nothing above or beside it.
 """
 
 from __future__ import annotations
@@ -12,73 +15,129 @@ import re
 
 from scraper_core import layout
 from scraper_core.driver import CheckedDriver
-from scraper_core.errors import InvalidReferenceError, PathNotFoundError
+from scraper_core.errors import InvalidReferenceError, PathNotFoundError, StorageError
+from scraper_core.reference import MAX_NAME_LENGTH, NAME_RE, TAG_RE, validate_name
 
-_PATTERN_COMPONENT = re.compile(r"[a-z0-9._\-*?\[\]]+")
-_TAG_PATTERN = re.compile(r"[A-Za-z0-9_.\-*?\[\]]{1,128}")
 GLOB_CHARACTERS = frozenset("*?[")
+REPOSITORY_MARKER = "_manifests"
+#: distribution's name characters plus the glob ones; ``!`` (negation) is not among them.
+_REPOSITORY_PATTERN_COMPONENT = re.compile(r"[a-z0-9._\-*?\[\]]+")
+_TAG_PATTERN = re.compile(r"[A-Za-z0-9_.\-*?\[\]]{1,255}")
 
 
 def is_pattern(text: str) -> bool:
     return any(char in GLOB_CHARACTERS for char in text)
 
 
-def _children(driver: CheckedDriver, path: str) -> list[str]:
+def _join(prefix: str, child: str) -> str:
+    return f"{prefix}/{child}" if prefix else child
+
+
+def _directory(name: str) -> str:
+    return layout.repository_path(name) if name else layout.REPOSITORIES_ROOT
+
+
+def _child_names(driver: CheckedDriver, path: str) -> list[str]:
+    """Names of the children of ``path``; none when it is missing or is a file."""
     try:
-        return [child.rsplit("/", 1)[1] for child in driver.list_dir(path)]
+        children = driver.list_dir(path)
     except PathNotFoundError:
         return []
+    except StorageError:
+        # A stray file where a directory could be holds no repository; other errors stand.
+        if driver.stat(path).is_dir:
+            raise
+        return []
+    return [child.rsplit("/", 1)[1] for child in children]
 
 
-def _is_repository(driver: CheckedDriver, name: str) -> bool:
-    return driver.exists(f"{layout.repository_path(name)}/_manifests")
+def _is_name_component(child: str) -> bool:
+    # A directory outside distribution's grammar cannot be pulled, so it is no repository.
+    return NAME_RE.fullmatch(child) is not None
 
 
-def list_repositories(driver: CheckedDriver, under: str = "") -> list[str]:
-    """Every repository name (below ``under``, a name prefix), sorted."""
+def list_repositories(driver: CheckedDriver) -> list[str]:
+    """Every repository name in the storage, sorted."""
     found: list[str] = []
-    base = f"{layout.REPOSITORIES_ROOT}/{under}" if under else layout.REPOSITORIES_ROOT
-    for child in _children(driver, base):
-        if child.startswith("_"):
-            continue
-        name = f"{under}/{child}" if under else child
-        if _is_repository(driver, name):
-            found.append(name)
-        found.extend(list_repositories(driver, name))
+    pending = [""]
+    while pending:
+        prefix = pending.pop()
+        children = _child_names(driver, _directory(prefix))
+        if prefix and REPOSITORY_MARKER in children:
+            found.append(prefix)
+        for child in children:
+            name = _join(prefix, child)
+            if _is_name_component(child) and len(name) <= MAX_NAME_LENGTH:
+                pending.append(name)
     return sorted(found)
 
 
+def tag_directories(driver: CheckedDriver, name: str) -> dict[str, bool]:
+    """Every directory under the repository's ``_manifests/tags``, sorted, mapped to whether
+    it holds a ``current/link`` (without one, the registry lists the tag but cannot serve it).
+
+    One walk rather than a listing and a stat per tag: on an object store a walk is a page
+    per thousand objects, where a stat per tag is a request per tag.
+    """
+    base = layout.tags_path(validate_name(name))
+    found: dict[str, bool] = {}
+    try:
+        for info in driver.walk(base):
+            tag, _, rest = info.path[len(base) + 1 :].partition("/")
+            found[tag] = found.get(tag, False) or rest == "current/link"
+    except PathNotFoundError as exc:
+        if exc.path != base:
+            raise
+        return {}
+    return dict(sorted(found.items()))
+
+
 def list_tags(driver: CheckedDriver, name: str) -> list[str]:
-    """The tags of repository ``name``, sorted."""
-    return sorted(_children(driver, layout.tags_path(name)))
+    """The tags of repository ``name`` that resolve (have a ``current/link``), sorted."""
+    return [
+        tag
+        for tag, has_current in tag_directories(driver, name).items()
+        if has_current and TAG_RE.fullmatch(tag)
+    ]
 
 
 def validate_repository_pattern(pattern: str) -> list[str]:
+    """The pattern's components; :class:`InvalidReferenceError` unless each is a name
+    component or a glob over name characters."""
     components = pattern.split("/")
     for component in components:
-        if component in ("", ".", "..") or not _PATTERN_COMPONENT.fullmatch(component):
+        # A literal must be a name component, which also rules out "", "." and "..".
+        grammar = _REPOSITORY_PATTERN_COMPONENT if is_pattern(component) else NAME_RE
+        if not grammar.fullmatch(component):
             raise InvalidReferenceError(f"invalid repository pattern: {pattern[:200]!r}")
     return components
 
 
+def _expand(driver: CheckedDriver, prefix: str, component: str) -> list[str]:
+    """Names ``prefix/<child>`` matching one pattern component; a literal needs no listing."""
+    if not is_pattern(component):
+        return [_join(prefix, component)]
+    return [
+        _join(prefix, child)
+        for child in _child_names(driver, _directory(prefix))
+        if _is_name_component(child) and fnmatch.fnmatchcase(child, component)
+    ]
+
+
+def _is_repository(driver: CheckedDriver, name: str) -> bool:
+    return driver.exists(f"{layout.repository_path(name)}/{REPOSITORY_MARKER}")
+
+
 def match_repositories(driver: CheckedDriver, pattern: str) -> list[str]:
-    """Repository names matching a per-component glob, listing only what the pattern needs."""
+    """Repository names matching a per-component glob, sorted, listing only what it needs."""
     candidates = [""]
     for component in validate_repository_pattern(pattern):
-        next_candidates: list[str] = []
-        for prefix in candidates:
-            if not is_pattern(component):
-                next_candidates.append(f"{prefix}/{component}" if prefix else component)
-                continue
-            base = f"{layout.REPOSITORIES_ROOT}/{prefix}" if prefix else layout.REPOSITORIES_ROOT
-            for child in _children(driver, base):
-                if not child.startswith("_") and fnmatch.fnmatchcase(child, component):
-                    next_candidates.append(f"{prefix}/{child}" if prefix else child)
-        candidates = next_candidates
+        candidates = [name for prefix in candidates for name in _expand(driver, prefix, component)]
     return sorted(name for name in candidates if _is_repository(driver, name))
 
 
 def match_tags(driver: CheckedDriver, name: str, pattern: str) -> list[str]:
+    """Tags of ``name`` matching a glob (fnmatch, case-sensitive), sorted."""
     if not _TAG_PATTERN.fullmatch(pattern):
         raise InvalidReferenceError(f"invalid tag pattern: {pattern[:200]!r}")
     return [tag for tag in list_tags(driver, name) if fnmatch.fnmatchcase(tag, pattern)]

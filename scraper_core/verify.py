@@ -1,25 +1,50 @@
 """Check a storage tree the way a registry would use it, reading every byte it depends on.
 
-Every tag must resolve to a manifest whose graph is complete (the planner checks links and
-manifest digests), every blob an image needs must hash to its digest, no ``_layers`` or
-revision link may point at a missing blob. Blobs no link reaches are reported as orphans:
-harmless to a registry, but space a shallow clone should not have.
+Every tag must resolve to a manifest whose graph is complete (the planner checks the links and
+the manifest digests on the way), every blob an image needs must hash to its digest and size,
+and every ``_layers`` and ``_manifests/revisions`` link must hold exactly a digest naming an
+existing blob. Untagged revisions are images too (pullable by digest), so they are checked
+like tags. Each blob is hashed once however many images share it, streamed in 1 MiB chunks.
+
+Blobs no tag or revision reaches are orphans: harmless to a registry (``garbage-collect``
+would delete them), but space a shallow clone should not hold. A blob linked only from
+``_layers`` is an orphan too: garbage collection marks from manifests, not from those links.
+
+A ``_layers`` link whose blob is gone is a warning, not a problem: distribution's
+``garbage-collect`` deletes blobs but never those links, so every collected registry has
+them, and a pull only reads the links of the blobs its manifest names (checked per image).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from scraper_core import layout
 from scraper_core.digest import Digest, parse_link
 from scraper_core.driver import CheckedDriver
-from scraper_core.errors import PathNotFoundError, ScraperError
-from scraper_core.inventory import list_repositories, list_tags
-from scraper_core.plan import Planner
-from scraper_core.reference import Reference
+from scraper_core.errors import (
+    InvalidReferenceError,
+    PathNotFoundError,
+    ScraperError,
+    StorageError,
+)
+from scraper_core.inventory import list_repositories, tag_directories
+from scraper_core.manifest import MAX_MANIFEST_SIZE, Manifest, parse_manifest
+from scraper_core.plan import MAX_INDEX_DEPTH, ImagePlan, Planner, PlatformFilter
+from scraper_core.reference import TAG_RE, Reference
 from scraper_core.transfer import CHUNK_SIZE
+
+#: Read size while hashing (the copy engine's): each worker holds one chunk at a time.
+HASH_CHUNK_SIZE = CHUNK_SIZE
+DEFAULT_JOBS = 4
+#: A valid link is 71 bytes (sha256) to 135 (sha512); anything longer is read no further.
+MAX_LINK_SIZE = 256
+
+ProblemHandler = Callable[[str], None]
+_Item = TypeVar("_Item")
 
 
 @dataclass
@@ -28,118 +53,352 @@ class VerifyReport:
     tags: int = 0
     blobs_verified: int = 0
     bytes_verified: int = 0
+    #: One line per problem, each naming the repository, tag, blob or link path concerned.
     problems: list[str] = field(default_factory=list)
+    #: Blobs stored under ``blobs/`` that no tag or revision reaches, sorted.
     orphans: list[Digest] = field(default_factory=list)
+    #: Harmless to a pull, worth knowing (``_layers`` links left by garbage collection).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """Orphans are reported, not failed: a registry serves the tree all the same."""
         return not self.problems
 
 
-class Verifier:
-    def __init__(self, driver: CheckedDriver, *, jobs: int = 4) -> None:
-        self.driver = driver
-        self.jobs = jobs
-        self.planner = Planner(driver)
-        self.report = VerifyReport()
-        #: Every blob some tag or link needs, with its expected size when known.
-        self.needed: dict[Digest, int | None] = {}
+@dataclass
+class _Findings:
+    """What checking one repository (or one reference) found; merged by the calling thread."""
 
-    def check_reference(self, reference: Reference) -> None:
+    tags: int = 0
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: (what needed it, plan) for every image graph that planned without error.
+    plans: list[tuple[str, ImagePlan]] = field(default_factory=list)
+    #: Every blob a tag, a revision or a manifest of theirs names (for the orphan search).
+    referenced: set[Digest] = field(default_factory=set)
+
+
+@dataclass
+class _NeededBlob:
+    size: int
+    needed_by: str
+    #: The planner already read and hashed it (manifests): no need to stream it again.
+    verified: bool
+
+
+class _Verifier:
+    def __init__(
+        self,
+        driver: CheckedDriver,
+        *,
+        jobs: int,
+        platforms: Sequence[PlatformFilter],
+        on_problem: ProblemHandler | None,
+    ) -> None:
+        self.driver = driver
+        self.jobs = max(1, jobs)
+        self.planner = Planner(driver, platforms)
+        self.on_problem = on_problem
+        self.report = VerifyReport()
+        self.needed: dict[Digest, _NeededBlob] = {}
+        self.referenced: set[Digest] = set()
+
+    # Results, merged in the calling thread so the report needs no lock.
+
+    def problem(self, line: str) -> None:
+        self.report.problems.append(line)
+        if self.on_problem is not None:
+            self.on_problem(line)
+
+    def merge(self, findings: _Findings) -> None:
+        self.report.tags += findings.tags
+        for line in findings.problems:
+            self.problem(line)
+        self.report.warnings.extend(findings.warnings)
+        for needed_by, plan in findings.plans:
+            for blob in plan.blobs:
+                known = self.needed.setdefault(
+                    blob.digest, _NeededBlob(blob.size, needed_by, blob.content is not None)
+                )
+                known.verified = known.verified or blob.content is not None
+                self.referenced.add(blob.digest)
+        self.referenced |= findings.referenced
+
+    def run_parallel(self, check: Callable[[_Item], _Findings], items: Iterable[_Item]) -> None:
+        with ThreadPoolExecutor(self.jobs, thread_name_prefix="verify") as pool:
+            for findings in pool.map(check, items):
+                self.merge(findings)
+
+    # Image graphs.
+
+    def plan_image(self, findings: _Findings, reference: Reference, label: str) -> ImagePlan | None:
         try:
             plan = self.planner.plan(reference)
         except ScraperError as exc:
-            self.report.problems.append(f"{reference}: {exc}")
-            return
-        for blob in plan.blobs:
-            self.needed[blob.digest] = blob.size
+            findings.problems.append(f"{label}: {exc}")
+            if reference.digest is not None:
+                # Its other blobs are still in use: not orphans, whatever broke.
+                self.mark_graph(findings.referenced, reference.digest)
+            return None
+        findings.plans.append((label, plan))
+        return plan
 
-    def check_links(self, name: str) -> None:
-        base = layout.repository_path(name)
-        for links in (f"{base}/_layers/sha256", f"{base}/_manifests/revisions/sha256"):
-            try:
-                entries = self.driver.list_dir(links)
-            except PathNotFoundError:
+    def mark_graph(self, referenced: set[Digest], root: Digest) -> None:
+        """Every digest a manifest graph names, read leniently (nothing is verified here)."""
+        pending = [(root, 0)]
+        seen: set[Digest] = set()
+        while pending:
+            digest, depth = pending.pop()
+            if digest in seen or depth > MAX_INDEX_DEPTH:
                 continue
-            for entry in entries:
-                self._check_link(f"{entry}/link")
+            seen.add(digest)
+            referenced.add(digest)
+            manifest = self.read_manifest_leniently(digest)
+            if manifest is not None:
+                referenced.update(blob.digest for blob in manifest.blobs)
+                pending.extend((child.digest, depth + 1) for child in manifest.children)
 
-    def _check_link(self, path: str) -> None:
+    def read_manifest_leniently(self, digest: Digest) -> Manifest | None:
+        path = layout.blob_data_path(digest)
         try:
-            digest = parse_link(self.driver.get_content(path), path)
-            size = self.driver.stat(layout.blob_data_path(digest)).size
-        except PathNotFoundError as exc:
-            self.report.problems.append(f"dangling link {path}: {exc}")
-            return
+            if self.driver.stat(path).size > MAX_MANIFEST_SIZE:
+                return None
+            return parse_manifest(self.driver.get_content(path), str(digest))
+        except ScraperError:
+            return None
+
+    # One repository.
+
+    def check_repository(self, name: str) -> _Findings:
+        findings = _Findings()
+        try:
+            self.check_repository_contents(findings, name)
         except ScraperError as exc:
-            self.report.problems.append(str(exc))
+            # A listing that fails (a stray file, a refused symlink) spoils this one only.
+            findings.problems.append(f"repository {name}: {exc}")
+        return findings
+
+    def check_repository_contents(self, findings: _Findings, name: str) -> None:
+        planned: dict[Digest, ImagePlan | None] = {}
+        for tag, has_current in tag_directories(self.driver, name).items():
+            self.check_tag(findings, planned, name, tag, has_current)
+        revisions = self.check_links(findings, name, "_manifests/revisions", planned)
+        self.check_links(findings, name, "_layers", planned)
+        covered = {digest for plan in planned.values() if plan for digest in plan.manifest_digests}
+        for digest in revisions:
+            if digest not in planned and digest not in covered:
+                planned[digest] = self.plan_image(
+                    findings, Reference(name, digest=digest), f"{name}@{digest}"
+                )
+
+    def check_tag(
+        self,
+        findings: _Findings,
+        planned: dict[Digest, ImagePlan | None],
+        name: str,
+        tag: str,
+        has_current: bool,
+    ) -> None:
+        label = f"{name}:{tag}"
+        if not TAG_RE.fullmatch(tag):
+            # Shown quoted: a name read from storage may hold anything, a newline included.
+            findings.problems.append(f"{name}: invalid tag directory {tag[:200]!r}")
             return
-        self.needed.setdefault(digest, size)
+        findings.tags += 1
+        if not has_current:
+            findings.problems.append(f"{label}: tag has no current link (it cannot be pulled)")
+            return
+        path = layout.tag_current_link_path(name, tag)
+        try:
+            digest = parse_link(self.read_link(path), path)
+        except ScraperError as exc:
+            findings.problems.append(f"{label}: {exc}")
+            return
+        findings.referenced.add(digest)
+        if digest not in planned:
+            planned[digest] = self.plan_image(findings, Reference(name, digest=digest), label)
+        elif planned[digest] is None:
+            findings.problems.append(f"{label}: points at broken manifest {digest}")
+
+    def read_link(self, path: str) -> bytes:
+        """A link file's bytes, never more than MAX_LINK_SIZE + 1 of them."""
+        content = b""
+        with self.driver.reader(path) as reader:
+            while len(content) <= MAX_LINK_SIZE and (chunk := reader.read(MAX_LINK_SIZE + 1)):
+                content += chunk
+        return content
+
+    # Link directories.
+
+    def check_links(
+        self,
+        findings: _Findings,
+        name: str,
+        kind: str,
+        planned: dict[Digest, ImagePlan | None],
+    ) -> list[Digest]:
+        """Check every link under ``kind``; return the digests of those that are sound."""
+        existing = {blob.digest for plan in planned.values() if plan for blob in plan.blobs}
+        base = f"{layout.repository_path(name)}/{kind}"
+        sound: list[Digest] = []
+        for algorithm_dir in self.list_paths(findings, base):
+            for entry in self.list_paths(findings, algorithm_dir):
+                digest = self.check_link(findings, entry, existing, kind)
+                if digest is not None:
+                    sound.append(digest)
+        return sound
+
+    def list_paths(self, findings: _Findings, path: str) -> list[str]:
+        try:
+            return self.driver.list_dir(path)
+        except PathNotFoundError:
+            return []
+        except StorageError as exc:
+            findings.problems.append(str(exc))
+            return []
+
+    def check_link(
+        self, findings: _Findings, entry: str, existing: set[Digest], kind: str
+    ) -> Digest | None:
+        """One ``<algorithm>/<hex>`` link directory: the link names it and its blob exists."""
+        algorithm, hex_digest = entry.rsplit("/", 2)[1:]
+        try:
+            expected = Digest.parse(f"{algorithm}:{hex_digest}")
+        except InvalidReferenceError:
+            findings.problems.append(f"not a digest directory: {entry[:400]!r}")
+            return None
+        path = f"{entry}/link"
+        try:
+            digest = parse_link(self.read_link(path), path)
+        except PathNotFoundError:
+            # What the registry's own deletes leave on a filesystem: the directory, emptied.
+            return None
+        except ScraperError as exc:
+            findings.problems.append(str(exc))
+            return None
+        if digest != expected:
+            findings.problems.append(f"link {path} names {digest}, not its directory's digest")
+            return None
+        if digest not in existing and not self.driver.exists(layout.blob_data_path(digest)):
+            line = f"dangling link {path}: blob {digest} is missing"
+            # See the module docstring: garbage collection leaves these behind.
+            (findings.warnings if kind == "_layers" else findings.problems).append(line)
+            return None
+        return digest
+
+    # Blob bytes.
 
     def hash_blobs(self) -> None:
-        with ThreadPoolExecutor(self.jobs, thread_name_prefix="verify") as pool:
-            for problem, size in pool.map(self._hash_one, list(self.needed.items())):
-                if problem:
-                    self.report.problems.append(problem)
+        to_stream: list[tuple[Digest, _NeededBlob]] = []
+        for digest, blob in self.needed.items():
+            if blob.verified:
+                self.count_verified(blob)
+            else:
+                to_stream.append((digest, blob))
+        with ThreadPoolExecutor(self.jobs, thread_name_prefix="verify-hash") as pool:
+            for (_digest, blob), problem in zip(
+                to_stream, pool.map(self.hash_blob, to_stream), strict=True
+            ):
+                if problem is None:
+                    self.count_verified(blob)
                 else:
-                    self.report.blobs_verified += 1
-                    self.report.bytes_verified += size
+                    self.problem(problem)
 
-    def _hash_one(self, item: tuple[Digest, int | None]) -> tuple[str | None, int]:
-        digest, expected = item
+    def count_verified(self, blob: _NeededBlob) -> None:
+        self.report.blobs_verified += 1
+        self.report.bytes_verified += blob.size
+
+    def hash_blob(self, item: tuple[Digest, _NeededBlob]) -> str | None:
+        """None when the blob's bytes match its digest and size, else the problem line."""
+        digest, blob = item
         hasher, size = digest.hasher(), 0
         try:
             with self.driver.reader(layout.blob_data_path(digest)) as reader:
-                while chunk := reader.read(CHUNK_SIZE):
-                    hasher.update(chunk)
+                while size <= blob.size and (chunk := reader.read(HASH_CHUNK_SIZE)):
                     size += len(chunk)
+                    hasher.update(chunk)
         except ScraperError as exc:
-            return f"blob {digest}: {exc}", 0
-        if expected is not None and size != expected:
-            return f"blob {digest}: {size} bytes, expected {expected}", 0
-        if hasher.hexdigest() != digest.hex:
-            return f"blob {digest} is corrupt: its content hashes to sha256:{hasher.hexdigest()}", 0
-        return None, size
+            return f"blob {digest} (needed by {blob.needed_by}): {exc}"
+        if size < blob.size:
+            return f"blob {digest} (needed by {blob.needed_by}): {size} bytes, expected {blob.size}"
+        if size > blob.size:
+            return f"blob {digest} (needed by {blob.needed_by}): longer than {blob.size} bytes"
+        actual = Digest(digest.algorithm, hasher.hexdigest())
+        if actual != digest:
+            return (
+                f"blob {digest} is corrupt: its content hashes to {actual} "
+                f"(needed by {blob.needed_by})"
+            )
+        return None
+
+    # Orphans.
 
     def find_orphans(self) -> None:
-        try:
-            files = list(self.driver.walk(layout.BLOBS_ROOT))
-        except PathNotFoundError:
+        if not self.driver.exists(layout.BLOBS_ROOT):
             return
-        for info in files:
-            parts = info.path.split("/")
-            if parts[-1] != "data" or len(parts) < 4:
-                continue
-            try:
-                digest = Digest.parse(f"{parts[-4]}:{parts[-2]}")
-            except ScraperError:
-                self.report.problems.append(f"stray file in blobs: {info.path}")
-                continue
-            if digest not in self.needed:
-                self.report.orphans.append(digest)
+        orphans: list[Digest] = []
+        for info in self.driver.walk(layout.BLOBS_ROOT):
+            digest = blob_digest_of(info.path)
+            if digest is None:
+                self.problem(f"unexpected file among the blobs: {info.path[:400]!r}")
+            elif digest not in self.referenced:
+                orphans.append(digest)
+        self.report.orphans = sorted(orphans)
 
 
-def verify_storage(driver: CheckedDriver, *, jobs: int = 4) -> VerifyReport:
-    """Every repository, tag, link and blob of a storage; orphans listed."""
-    verifier = Verifier(driver, jobs=jobs)
-    for name in list_repositories(driver):
-        verifier.report.repositories += 1
-        for tag in list_tags(driver, name):
-            verifier.report.tags += 1
-            verifier.check_reference(Reference(name, tag))
-        verifier.check_links(name)
+def blob_digest_of(path: str) -> Digest | None:
+    """The digest a ``blobs/<alg>/<hex[:2]>/<hex>/data`` path stores, None for other paths."""
+    parts = path.removeprefix(f"{layout.BLOBS_ROOT}/").split("/")
+    if len(parts) != 4:
+        return None
+    try:
+        digest = Digest.parse(f"{parts[0]}:{parts[2]}")
+    except InvalidReferenceError:
+        return None
+    return digest if layout.blob_data_path(digest) == path else None
+
+
+def verify_storage(
+    driver: CheckedDriver,
+    *,
+    jobs: int = DEFAULT_JOBS,
+    platforms: Sequence[PlatformFilter] = (),
+    on_problem: ProblemHandler | None = None,
+) -> VerifyReport:
+    """Every repository, tag, revision, link and needed blob of a storage; orphans listed.
+
+    ``on_problem`` hears each problem line as soon as it is known (for live output);
+    ``platforms`` checks only those children of indexes, as a ``--platform`` copy holds.
+    """
+    verifier = _Verifier(driver, jobs=jobs, platforms=platforms, on_problem=on_problem)
+    names = list_repositories(driver)
+    verifier.report.repositories = len(names)
+    verifier.run_parallel(verifier.check_repository, names)
     verifier.hash_blobs()
     verifier.find_orphans()
     return verifier.report
 
 
 def verify_images(
-    driver: CheckedDriver, references: Sequence[Reference], *, jobs: int = 4
+    driver: CheckedDriver,
+    references: Sequence[Reference],
+    *,
+    jobs: int = DEFAULT_JOBS,
+    platforms: Sequence[PlatformFilter] = (),
+    on_problem: ProblemHandler | None = None,
 ) -> VerifyReport:
-    """Only what the given references need (no orphan search: that needs the whole tree)."""
-    verifier = Verifier(driver, jobs=jobs)
-    for reference in references:
-        verifier.report.tags += 1
-        verifier.check_reference(reference)
+    """Only what the given references need (after a copy, say): no links beyond theirs, no
+    orphan search (that needs the whole tree)."""
+    verifier = _Verifier(driver, jobs=jobs, platforms=platforms, on_problem=on_problem)
+    unique = list(dict.fromkeys(references))
+    verifier.report.repositories = len({reference.name for reference in unique})
+
+    def check(reference: Reference) -> _Findings:
+        findings = _Findings(tags=1)
+        verifier.plan_image(findings, reference, str(reference))
+        return findings
+
+    verifier.run_parallel(check, unique)
     verifier.hash_blobs()
     return verifier.report
