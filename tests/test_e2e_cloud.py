@@ -38,6 +38,8 @@ class CloudSource:
     options: tuple[str, ...]
     #: Every object name with a version marker: proves the source was never written.
     snapshot: Callable[[], dict[str, str]]
+    #: The storage section of a registry config.yml for this tree (credentials from env).
+    registry_config: str = ""
 
 
 def tree_files(root: Path) -> Iterator[tuple[str, Path]]:
@@ -76,7 +78,8 @@ def gcs_source(
     def snapshot() -> dict[str, str]:
         return {b.name: f"{b.generation}/{b.size}" for b in client.list_blobs(bucket_name)}
 
-    return CloudSource("gcs", f"{bucket_name}/prod", (), snapshot)
+    config = f"storage:\n  gcs:\n    bucket: {bucket_name}\n    rootdirectory: /prod\n"
+    return CloudSource("gcs", f"{bucket_name}/prod", (), snapshot, config)
 
 
 def azure_source(
@@ -99,9 +102,13 @@ def azure_source(
     def snapshot() -> dict[str, str]:
         return {b.name: f"{b.etag}/{b.size}" for b in container.list_blobs()}
 
+    # A 2.x config has no rootdirectory (its names carry the leading slash); a 3.x one may.
+    config = f"storage:\n  azure:\n    container: {container_name}\n"
     if legacy:
-        return CloudSource("azure", container_name, ("legacy_root_prefix=true",), snapshot)
-    return CloudSource("azure", f"{container_name}/prod", (), snapshot)
+        options = ("legacy_root_prefix=true",)
+        return CloudSource("azure", container_name, options, snapshot, config)
+    config += "    rootdirectory: /prod\n"
+    return CloudSource("azure", f"{container_name}/prod", (), snapshot, config)
 
 
 @pytest.fixture(params=["gcs", "azure", "azure-legacy"])
@@ -161,6 +168,14 @@ def test_cloud_to_local_serves_and_pulls(
     rerun = scrape_from(cloud_source, output, *refs)
     assert rerun.exit_code == 0, rerun.output
     assert rerun.stdout.count(" 0 blobs copied") == len(WANTED)
+    # The registry's own config.yml says the same as the flags did.
+    config = tmp_path / "config.yml"
+    config.write_text(cloud_source.registry_config)
+    by_config = CliRunner().invoke(
+        main, ["--registry-config", str(config), "--output-dir", str(tmp_path / "c2"), *refs]
+    )
+    assert by_config.exit_code == 0, by_config.output
+    assert f"{len(WANTED)} of {len(WANTED)} images copied" in by_config.stderr
 
 
 def test_local_to_cloud_and_back(
