@@ -89,21 +89,27 @@ class ImagePlan:
     skipped: list[str] = field(default_factory=list)
     #: The image's manifest and every child copied, in the order they were read.
     manifest_digests: list[Digest] = field(default_factory=list)
+    # Membership beside the ordered lists: an index of many platforms sharing many layers
+    # would otherwise cost a scan per descriptor.
+    _blob_digests: set[Digest] = field(default_factory=set, repr=False, compare=False)
+    _link_set: set[LinkWrite] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def total_bytes(self) -> int:
         return sum(blob.size for blob in self.blobs)
 
     def has_blob(self, digest: Digest) -> bool:
-        return any(known.digest == digest for known in self.blobs)
+        return digest in self._blob_digests
 
     def add_blob(self, blob: BlobCopy) -> None:
         # Indexes share layers between platforms; each blob is listed once.
-        if not self.has_blob(blob.digest):
+        if blob.digest not in self._blob_digests:
+            self._blob_digests.add(blob.digest)
             self.blobs.append(blob)
 
     def add_link(self, link: LinkWrite) -> None:
-        if link not in self.links:
+        if link not in self._link_set:
+            self._link_set.add(link)
             self.links.append(link)
 
 
