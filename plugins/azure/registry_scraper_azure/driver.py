@@ -1,7 +1,7 @@
 """A storage driver over an Azure Blob Storage container, laid out like distribution's ``azure``.
 
 Blob names are mapped as distribution maps them (see
-:class:`~registry_scraper_azure.config.KeyMap`), with option ``legacy_root_prefix`` for the
+:func:`~registry_scraper_azure.config.key_map`), with option ``legacy_root_prefix`` for the
 leading ``/`` that distribution 2.x put in every name. A container has no directories: a
 directory is any prefix ``path/`` with a blob below it, and it goes with its last blob.
 
@@ -23,10 +23,9 @@ from urllib.parse import urlsplit
 
 from registry_scraper_azure.config import (
     DRIVER_NAME,
-    MIB,
     AzureOptions,
-    KeyMap,
     Location,
+    key_map,
     parse_location,
     parse_options,
 )
@@ -51,6 +50,8 @@ from scraper_core.errors import (
     ReadOnlyError,
     StorageError,
 )
+from scraper_core.objectstore import KeyMap
+from scraper_core.options import MIB
 
 #: ``azure.storage.blob`` clients (typed loosely: the driver touches a small part of them).
 ServiceClient = Any
@@ -141,7 +142,7 @@ def _check_container(container: ContainerClient, location: Location, keys: KeyMa
         else:
             detail = describe(exc)
         raise ConfigurationError(
-            f"{DRIVER_NAME}: cannot open container {location.container!r}: {detail}"
+            f"{DRIVER_NAME}: cannot open container {location.bucket!r}: {detail}"
         ) from exc
 
 
@@ -173,11 +174,9 @@ class AzureDriver:
         read_only: bool,
     ) -> None:
         self.service = service
-        self.container_name = location.container
-        self.container = service.get_container_client(location.container)
-        self.keys = KeyMap.from_rootdirectory(
-            location.rootdirectory, legacy=options.legacy_root_prefix
-        )
+        self.container_name = location.bucket
+        self.container = service.get_container_client(location.bucket)
+        self.keys = key_map(location, legacy_root_prefix=options.legacy_root_prefix)
         self.options = options
         self.read_only = read_only
         self._location = location

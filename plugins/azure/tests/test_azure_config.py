@@ -8,14 +8,15 @@ import pytest
 
 from registry_scraper_azure.config import (
     DEFAULT_BLOCK_SIZE,
+    LEGACY_PREFIX,
     MIB,
     AzureOptions,
-    KeyMap,
     parse_location,
     parse_options,
 )
 from registry_scraper_azure.errors import describe, to_storage_error, translated
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
+from scraper_core.objectstore import KeyMap
 
 BLOB = "/docker/registry/v2/blobs/sha256/ab/" + "ab" * 32 + "/data"
 
@@ -37,7 +38,7 @@ def distribution_blob_name(rootdirectory: str, path: str) -> str:
 )
 def test_names(rootdirectory: str, name: str, legacy_name: str) -> None:
     assert KeyMap.from_rootdirectory(rootdirectory).key(BLOB) == name
-    assert KeyMap.from_rootdirectory(rootdirectory, legacy=True).key(BLOB) == legacy_name
+    assert KeyMap.from_rootdirectory(rootdirectory, prefix=LEGACY_PREFIX).key(BLOB) == legacy_name
 
 
 @pytest.mark.parametrize("rootdirectory", ["", "/", "prod", "/a/b/", "a//"])
@@ -50,7 +51,7 @@ def test_names_match_the_restated_formula(rootdirectory: str, path: str) -> None
 
 def test_legacy_names_are_the_paths_themselves() -> None:
     # distribution 2.x: GetBlobReference(path), the path as it is.
-    keys = KeyMap.from_rootdirectory("", legacy=True)
+    keys = KeyMap.from_rootdirectory("", prefix=LEGACY_PREFIX)
     for path in ("/docker", BLOB, "/docker/registry/v2/repositories/a/b/_layers"):
         assert keys.key(path) == path
         assert keys.path(path) == path
@@ -61,10 +62,10 @@ def test_legacy_names_are_the_paths_themselves() -> None:
     [
         (KeyMap(""), "/", ""),
         (KeyMap("prod"), "/", "prod/"),
-        (KeyMap("", legacy=True), "/", "/"),
-        (KeyMap("prod", legacy=True), "/", "/prod/"),
+        (KeyMap("", prefix=LEGACY_PREFIX), "/", "/"),
+        (KeyMap("prod", prefix=LEGACY_PREFIX), "/", "/prod/"),
         (KeyMap(""), "/docker", "docker/"),
-        (KeyMap("", legacy=True), "/docker", "/docker/"),
+        (KeyMap("", prefix=LEGACY_PREFIX), "/docker", "/docker/"),
     ],
 )
 def test_dir_prefix(keys: KeyMap, path: str, prefix: str) -> None:
@@ -76,11 +77,11 @@ def test_dir_prefix(keys: KeyMap, path: str, prefix: str) -> None:
     [
         (KeyMap(""), "docker/x", "/docker/x"),
         (KeyMap(""), "/docker/x", "//docker/x"),
-        (KeyMap("", legacy=True), "docker/x", None),
-        (KeyMap("", legacy=True), "/", None),
+        (KeyMap("", prefix=LEGACY_PREFIX), "docker/x", None),
+        (KeyMap("", prefix=LEGACY_PREFIX), "/", None),
         (KeyMap("prod"), "prodx/a", None),
-        (KeyMap("prod", legacy=True), "/prod/a", "/a"),
-        (KeyMap("prod", legacy=True), "prod/a", None),
+        (KeyMap("prod", prefix=LEGACY_PREFIX), "/prod/a", "/a"),
+        (KeyMap("prod", prefix=LEGACY_PREFIX), "prod/a", None),
     ],
 )
 def test_path_of_name(keys: KeyMap, name: str, path: str | None) -> None:
@@ -99,7 +100,7 @@ def test_path_of_name(keys: KeyMap, name: str, path: str | None) -> None:
 )
 def test_parse_location(location: str, container: str, root: str) -> None:
     parsed = parse_location(location)
-    assert (parsed.container, parsed.rootdirectory) == (container, root)
+    assert (parsed.bucket, parsed.keys.root) == (container, root)
     assert str(parsed) == (f"{container}/{root}" if root else container)
 
 

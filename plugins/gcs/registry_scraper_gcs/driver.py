@@ -1,7 +1,7 @@
 """A storage driver over a Google Cloud Storage bucket, laid out like distribution's ``gcs``.
 
 Object names are mapped as distribution maps them (see
-:class:`~registry_scraper_gcs.config.KeyMap`), so a registry configured with the same
+:class:`~scraper_core.objectstore.KeyMap`), so a registry configured with the same
 ``bucket`` and ``rootdirectory`` serves what this driver writes. A bucket has no directories:
 a directory is any prefix ``path/`` with an object below it, and it goes with its last object.
 
@@ -24,7 +24,6 @@ from registry_scraper_gcs.config import (
     DRIVER_NAME,
     UPLOAD_SESSION_CONTENT_TYPE,
     GcsOptions,
-    KeyMap,
     Location,
     parse_location,
     parse_options,
@@ -48,6 +47,7 @@ from scraper_core.errors import (
     ReadOnlyError,
     StorageError,
 )
+from scraper_core.objectstore import KeyMap
 
 #: A ``google.cloud.storage.Client`` and its ``Blob`` (the SDK ships no type information).
 Client = Any

@@ -10,12 +10,12 @@ from registry_scraper_gcs.config import (
     DEFAULT_CHUNK_SIZE,
     MIB,
     GcsOptions,
-    KeyMap,
     parse_location,
     parse_options,
 )
 from registry_scraper_gcs.errors import describe, listing, to_storage_error
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
+from scraper_core.objectstore import KeyMap
 
 BLOB = "/docker/registry/v2/blobs/sha256/ab/" + "ab" * 32 + "/data"
 
@@ -49,34 +49,6 @@ def test_key_matches_the_restated_formula(rootdirectory: str, path: str) -> None
     keys = KeyMap.from_rootdirectory(rootdirectory)
     assert keys.key(path) == distribution_path_to_key(rootdirectory, path)
     assert keys.path(keys.key(path)) == path
-
-
-@pytest.mark.parametrize(
-    ("root", "path", "prefix"),
-    [
-        ("", "/", ""),
-        ("prod", "/", "prod/"),
-        ("", "/docker", "docker/"),
-        ("prod", "/docker/registry", "prod/docker/registry/"),
-    ],
-)
-def test_dir_prefix(root: str, path: str, prefix: str) -> None:
-    assert KeyMap(root).dir_prefix(path) == prefix
-
-
-@pytest.mark.parametrize(
-    ("root", "key", "path"),
-    [
-        ("", "docker/x", "/docker/x"),
-        ("prod", "prod/docker/x", "/docker/x"),
-        ("prod", "prod/", None),
-        ("prod", "prodx/docker", None),
-        ("prod", "other/docker", None),
-        ("a/b", "a/b/c", "/c"),
-    ],
-)
-def test_path_of_key(root: str, key: str, path: str | None) -> None:
-    assert KeyMap(root).path(key) == path
 
 
 @pytest.mark.parametrize(
