@@ -50,6 +50,7 @@ def test_the_guide_has_every_file() -> None:
     assert set(guide_files()) == {
         "pyproject.toml",
         "registry_scraper_example/__init__.py",
+        "registry_scraper_example/py.typed",
         "registry_scraper_example/plugin.py",
         "registry_scraper_example/driver.py",
         "tests/test_conformance.py",
@@ -76,10 +77,12 @@ def test_scrape_finds_the_installed_plugin(plugin_venv: Path, tmp_path: Path) ->
 def test_the_guides_conformance_file_passes(plugin_venv: Path) -> None:
     project = next(plugin_venv.parent.glob("registry-scraper-example"))
     done = subprocess.run(
-        [str(plugin_venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        [str(plugin_venv / "bin" / "python"), "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider",
          str(project / "tests" / "test_conformance.py")],
         capture_output=True, text=True, cwd=project,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:]
     assert re.search(r"\d{3,} passed", done.stdout), done.stdout[-500:]
+    # The plugin suite ran too, on the installed plugin.
+    assert "TestExamplePlugin::test_loading_imports_no_heavy_module" in done.stdout
     assert sys.version_info >= (3, 11)

@@ -1,7 +1,8 @@
 """What plugin authors and core tests need to test storage drivers (extra ``testing``).
 
-:class:`DriverSuite` is the conformance suite a driver must pass; :class:`MemoryDriver` is a
-complete in-memory driver for unit tests. Importing this package imports pytest, which is why
+:class:`DriverSuite` is the conformance suite a driver must pass; :class:`PluginSuite` checks
+the plugin around it (entry point, registration, no SDK imported on load); :class:`MemoryDriver`
+is a complete in-memory driver for unit tests. Importing this package imports pytest, which is why
 nothing else in :mod:`scraper_core` imports it.
 """
 
@@ -11,9 +12,10 @@ import pytest
 
 # Before the suite module is imported: a failing check in the shipped suite then shows the
 # values compared, as assertions in the plugin's own test files do.
-pytest.register_assert_rewrite("scraper_core.testing.suite")
+pytest.register_assert_rewrite("scraper_core.testing.suite", "scraper_core.testing.plugin_suite")
 
 from scraper_core.testing.memory import MemoryDriver  # noqa: E402
+from scraper_core.testing.plugin_suite import PluginSuite  # noqa: E402
 from scraper_core.testing.suite import DriverSuite  # noqa: E402
 
-__all__ = ["DriverSuite", "MemoryDriver"]
+__all__ = ["DriverSuite", "MemoryDriver", "PluginSuite"]

@@ -1,50 +1,17 @@
-"""The plugin stays light to import and declares itself as the core expects."""
+"""The plugin declares itself as the core expects and stays light to import."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tomllib
-from pathlib import Path
-
 from registry_scraper_s3.driver import S3Driver
-from scraper_core.driver import Capability, DriverClass
-
-PLUGIN_DIR = Path(__file__).resolve().parents[1]
-
-# Registering runs the hook, which imports the driver module: still no boto3.
-_CHECK = """
-import sys
-import registry_scraper_s3.plugin as plugin
-registered = []
-plugin.registry_scraper_register_drivers(registered.append)
-assert [cls.name for cls in registered] == ["s3"], registered
-heavy = sorted(name for name in sys.modules if name.split(".")[0] in {"boto3", "botocore",
-    "s3transfer", "urllib3"})
-print(",".join(heavy))
-"""
+from scraper_core.driver import Capability
+from scraper_core.testing import PluginSuite
 
 
-def test_registering_imports_no_sdk() -> None:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    result = subprocess.run(
-        [sys.executable, "-c", _CHECK], env=env, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ""
+class TestS3Plugin(PluginSuite):
+    driver_name = "s3"
+    distribution = "registry-scraper-s3"
+    heavy_modules = frozenset({"boto3", "botocore", "s3transfer", "urllib3"})
 
 
-def test_entry_point_is_declared() -> None:
-    project = tomllib.loads((PLUGIN_DIR / "pyproject.toml").read_text())
-    assert project["project"]["name"] == "registry-scraper-s3"
-    entry_points = project["project"]["entry-points"]["registry_scraper"]
-    assert entry_points == {"s3": "registry_scraper_s3.plugin"}
-    assert (PLUGIN_DIR / "registry_scraper_s3" / "py.typed").is_file()
-
-
-def test_driver_class_attributes() -> None:
-    driver_class: DriverClass = S3Driver
-    assert driver_class.name == "s3"
-    assert driver_class.description
+def test_copy_object_is_declared_as_server_side_copy() -> None:
     assert S3Driver.capabilities == frozenset({Capability.SERVER_SIDE_COPY})
