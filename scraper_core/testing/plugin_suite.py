@@ -66,7 +66,7 @@ class PluginSuite:
         description = driver_class.description
         assert description.strip() and "\n" not in description
         # Read from the class, as CheckedDriver reads it (absent: no capability).
-        capabilities = getattr(driver_class, "capabilities", frozenset())
+        capabilities: object = getattr(driver_class, "capabilities", frozenset())
         assert isinstance(capabilities, frozenset)
         assert all(isinstance(item, Capability) for item in capabilities)
         assert callable(driver_class.open)
