@@ -8,15 +8,10 @@ SAS signature sits.
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from registry_scraper_azure.config import DRIVER_NAME
-from scraper_core.errors import PathNotFoundError, StorageError
+from scraper_core.sdkerrors import ErrorTranslator, one_line
 
-_MAX_DETAIL = 200
-_URL_QUERY_RE = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*")
 #: A 404 with these codes is about the container or account, never about one path.
 _NOT_A_PATH = frozenset({"ContainerNotFound", "ContainerBeingDeleted", "ResourceNotFound"})
 #: Codes for "these credentials may not do that" and "this service cannot do that".
@@ -79,35 +74,20 @@ def describe(exc: BaseException) -> str:
     message = getattr(exc, "message", None)
     text = str(message) if isinstance(message, str) and message else str(exc)
     lines = text.strip().splitlines()
-    first = _URL_QUERY_RE.sub(r"\1", lines[0].strip()) if lines else ""
+    first = lines[0].strip() if lines else ""
     if code is not None:
         detail = f"{code}: {first}" if first and first != code else code
     elif status_code(exc) is not None:
         detail = f"HTTP {status_code(exc)}" + (f": {first}" if first else "")
     else:
         detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    detail = " ".join(detail.split())
-    return detail if len(detail) <= _MAX_DETAIL else detail[: _MAX_DETAIL - 3] + "..."
+    return one_line(detail)
 
 
-def to_storage_error(path: str, exc: BaseException) -> StorageError:
-    if isinstance(exc, StorageError):
-        return exc
-    if is_not_found(exc):
-        return PathNotFoundError(DRIVER_NAME, path)
-    return StorageError(DRIVER_NAME, path, describe(exc))
-
-
-@contextmanager
-def translated(path: str) -> Iterator[None]:
-    """Re-raise SDK and transport errors as :class:`StorageError` naming ``path``.
-
-    A missing container is ``ContainerNotFound``, not a missing path: the core must not take
-    a deleted or misnamed container for an absent blob.
-    """
-    try:
-        yield
-    except StorageError:
-        raise
-    except sdk_errors() as exc:
-        raise to_storage_error(path, exc) from exc
+_TRANSLATOR = ErrorTranslator(
+    DRIVER_NAME, sdk_errors, is_not_found, describe, missing_root="no such container"
+)
+to_storage_error = _TRANSLATOR.to_storage_error
+#: Wraps calls on blobs. A missing container is ``ContainerNotFound``, not a missing path:
+#: the core must not take a deleted or misnamed container for an absent blob.
+translated = _TRANSLATOR.translated

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from registry_scraper_gcs.config import DRIVER_NAME
-from scraper_core.errors import PathNotFoundError, StorageError
+from scraper_core.sdkerrors import ErrorTranslator, one_line
 
-_MAX_DETAIL = 200
 # "GET https://storage.googleapis.com/...: " at the head of GoogleAPICallError messages.
 _REQUEST_RE = re.compile(r"^[A-Z]+ \S+: ")
-_URL_QUERY_RE = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*")
 
 
 @functools.cache
@@ -64,46 +60,16 @@ def describe(exc: BaseException) -> str:
     message = getattr(exc, "message", None)
     text = str(message) if isinstance(message, str) else str(exc)
     text = _REQUEST_RE.sub("", text.strip().splitlines()[0] if text.strip() else "")
-    text = _URL_QUERY_RE.sub(r"\1", text)
     if status is not None:
         detail = f"HTTP {status}" + (f": {text}" if text else "")
     else:
         detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    detail = " ".join(detail.split())
-    return detail if len(detail) <= _MAX_DETAIL else detail[: _MAX_DETAIL - 3] + "..."
+    return one_line(detail)
 
 
-def to_storage_error(path: str, exc: BaseException) -> StorageError:
-    if isinstance(exc, StorageError):
-        return exc
-    if is_not_found(exc):
-        return PathNotFoundError(DRIVER_NAME, path)
-    return StorageError(DRIVER_NAME, path, describe(exc))
-
-
-@contextmanager
-def translated(path: str) -> Iterator[None]:
-    """Re-raise SDK and transport errors as :class:`StorageError` naming ``path``."""
-    try:
-        yield
-    except StorageError:
-        raise
-    except sdk_errors() as exc:
-        raise to_storage_error(path, exc) from exc
-
-
-@contextmanager
-def listing(path: str) -> Iterator[None]:
-    """Like :func:`translated`, for listings: there a 404 means the bucket is gone.
-
-    A missing prefix lists as empty, so it must not become a missing path: the core would
-    take a deleted or misnamed bucket for an absent blob.
-    """
-    try:
-        yield
-    except StorageError:
-        raise
-    except sdk_errors() as exc:
-        if is_not_found(exc):
-            raise StorageError(DRIVER_NAME, path, "no such bucket") from exc
-        raise to_storage_error(path, exc) from exc
+_TRANSLATOR = ErrorTranslator(DRIVER_NAME, sdk_errors, is_not_found, describe)
+to_storage_error = _TRANSLATOR.to_storage_error
+#: Wraps one object's calls: a 404 is that object missing.
+translated = _TRANSLATOR.translated
+#: Wraps listings: a 404 there is the bucket missing, never a path.
+listing = _TRANSLATOR.listing

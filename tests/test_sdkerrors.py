@@ -1,0 +1,62 @@
+"""ErrorTranslator: SDK failures become the core's errors, one line, without secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from scraper_core.errors import PathNotFoundError, StorageError
+from scraper_core.sdkerrors import ErrorTranslator, one_line
+
+
+class SdkError(Exception):
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+
+
+def sdk_errors() -> tuple[type[BaseException], ...]:
+    return (SdkError, OSError)
+
+
+TRANSLATOR = ErrorTranslator(
+    "drv",
+    sdk_errors,
+    lambda exc: getattr(exc, "status", None) == 404,
+    lambda exc: one_line(f"HTTP {getattr(exc, 'status', '?')}: {exc}"),
+)
+
+
+def test_not_found_is_a_missing_path_naming_driver_and_path() -> None:
+    with pytest.raises(PathNotFoundError) as caught, TRANSLATOR.translated("/a/b"):
+        raise SdkError(404, "gone")
+    assert (caught.value.driver, caught.value.path) == ("drv", "/a/b")
+
+
+def test_other_failures_are_storage_errors_with_the_description() -> None:
+    with pytest.raises(StorageError) as caught, TRANSLATOR.translated("/a"):
+        raise SdkError(500, "GET https://h/o?sig=SECRET failed\n<xml>...</xml>")
+    assert not isinstance(caught.value, PathNotFoundError)
+    assert "HTTP 500: GET https://h/o failed <xml>...</xml>" in str(caught.value)
+    assert "SECRET" not in str(caught.value)
+
+
+def test_in_a_listing_not_found_is_the_bucket() -> None:
+    with pytest.raises(StorageError) as caught, TRANSLATOR.listing("/dir"):
+        raise SdkError(404, "no bucket")
+    assert not isinstance(caught.value, PathNotFoundError)
+    assert "no such bucket" in str(caught.value)
+
+
+def test_core_errors_and_foreign_exceptions_pass_through() -> None:
+    original = PathNotFoundError("other", "/x")
+    with pytest.raises(PathNotFoundError) as caught, TRANSLATOR.translated("/a"):
+        raise original
+    assert caught.value is original
+    with pytest.raises(KeyError), TRANSLATOR.translated("/a"):
+        raise KeyError("a bug, not a storage failure")
+
+
+def test_one_line_folds_and_bounds() -> None:
+    assert one_line("a\n  b\tc") == "a b c"
+    cut = one_line("x" * 500)
+    assert len(cut) == 200 and cut.endswith("...")
