@@ -16,7 +16,6 @@ so it fails cleanly, never mixing two writers' blocks).
 from __future__ import annotations
 
 import base64
-import enum
 import io
 import secrets
 from typing import Any
@@ -30,8 +29,8 @@ from registry_scraper_azure.errors import (
     to_storage_error,
     translated,
 )
-from scraper_core.driver import CancelOnExit
 from scraper_core.errors import StorageError
+from scraper_core.partwriter import PartWriter
 
 #: ``azure.storage.blob.BlobClient`` and ``StorageStreamDownloader`` (typed loosely here).
 BlobClient = Any
@@ -77,76 +76,31 @@ class BlobStream(io.RawIOBase):
         return self._read(-1)
 
 
-class _State(enum.Enum):
-    OPEN = "open"
-    COMMITTED = "committed"
-    #: A commit raised: its outcome is unknown, so only cancel is left.
-    FAILED = "failed commit"
-    CANCELLED = "cancelled"
+class BlockWriter(PartWriter):
+    """Stages full blocks as they fill, commits the block list; see the module docstring."""
 
-
-class BlockWriter(CancelOnExit):
-    """Buffers one block, stages full ones; see the module docstring."""
+    max_parts = MAX_BLOCKS
+    part_size_option = "block_size"
 
     def __init__(self, blob: BlobClient, path: str, block_size: int) -> None:
+        super().__init__(DRIVER_NAME, path, block_size)
         self._blob = blob
-        self._path = path
-        self._block_size = block_size
         # Every block ID of a blob must have the same length, and must not be another
         # writer's: a random prefix, then a fixed-width counter.
         self._prefix = secrets.token_hex(8)
         self._blocks: list[str] = []
-        self._buffer = bytearray()
-        self._size = 0
-        self._state = _State.OPEN
 
-    @property
-    def size(self) -> int:
-        return self._size
-
-    def _require_open(self, action: str) -> None:
-        if self._state is not _State.OPEN:
-            raise StorageError(DRIVER_NAME, self._path, f"{action} after {self._state.value}")
-
-    def write(self, data: bytes) -> int:
-        self._require_open("write")
-        self._buffer += data
-        self._size += len(data)
-        while len(self._buffer) >= self._block_size:
-            block = bytes(self._buffer[: self._block_size])
-            del self._buffer[: self._block_size]
-            self._stage(block)
-        return len(data)
-
-    def _stage(self, block: bytes) -> None:
-        if len(self._blocks) >= MAX_BLOCKS:
-            raise StorageError(
-                DRIVER_NAME, self._path, f"more than {MAX_BLOCKS} blocks: raise option block_size"
-            )
-        block_id = base64.b64encode(f"{self._prefix}-{len(self._blocks):06d}".encode()).decode()
-        with translated(self._path):
-            self._blob.stage_block(block_id, block, length=len(block))
+    def _send_part(self, part: bytes, number: int) -> None:
+        block_id = base64.b64encode(f"{self._prefix}-{number:06d}".encode()).decode()
+        with translated(self.path):
+            self._blob.stage_block(block_id, part, length=len(part))
         self._blocks.append(block_id)
 
-    def commit(self) -> None:
-        self._require_open("commit")
-        try:
-            self._finish()
-        except BaseException:
-            self._state = _State.FAILED
-            raise
-        self._state = _State.COMMITTED
-        self._buffer = bytearray()
+    def _put_whole(self, data: bytes) -> None:
+        with translated(self.path):
+            self._blob.upload_blob(data, overwrite=True, content_settings=content_settings())
 
-    def _finish(self) -> None:
-        if not self._blocks:
-            with translated(self._path):
-                self._blob.upload_blob(
-                    bytes(self._buffer), overwrite=True, content_settings=content_settings()
-                )
-            return
-        if self._buffer:
-            self._stage(bytes(self._buffer))
+    def _complete(self) -> None:
         from azure.storage.blob import BlobBlock
 
         try:
@@ -158,14 +112,10 @@ class BlockWriter(CancelOnExit):
             if error_code(exc) == "InvalidBlockList":
                 raise StorageError(
                     DRIVER_NAME,
-                    self._path,
+                    self.path,
                     "staged blocks were discarded: another writer committed this blob meanwhile",
                 ) from exc
-            raise to_storage_error(self._path, exc) from exc
+            raise to_storage_error(self.path, exc) from exc
 
-    def cancel(self) -> None:
-        # Staged blocks cannot be removed one by one: Azure drops them at the blob's next
-        # commit or after a week, and until then nobody sees them.
-        if self._state not in (_State.COMMITTED, _State.CANCELLED):
-            self._state = _State.CANCELLED
-            self._buffer = bytearray()
+    # _abort is PartWriter's no-op: staged blocks cannot be removed one by one; Azure drops
+    # them at the blob's next commit or after a week, and until then nobody sees them.

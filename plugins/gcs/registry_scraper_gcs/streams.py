@@ -12,7 +12,6 @@ the upload session; nothing is ever visible at the name before commit.
 
 from __future__ import annotations
 
-import enum
 import io
 from typing import Any
 
@@ -24,8 +23,8 @@ from registry_scraper_gcs.errors import (
     to_storage_error,
     translated,
 )
-from scraper_core.driver import CancelOnExit
 from scraper_core.errors import StorageError
+from scraper_core.partwriter import PartWriter
 
 #: A ``google.cloud.storage.Blob`` (the SDK ships no type information).
 Blob = Any
@@ -81,86 +80,47 @@ class ObjectReader(io.RawIOBase):
         super().close()
 
 
-class _State(enum.Enum):
-    OPEN = "open"
-    COMMITTED = "committed"
-    #: A commit raised: its outcome is unknown, so only cancel is left.
-    FAILED = "failed commit"
-    CANCELLED = "cancelled"
-
-
-class ObjectWriter(CancelOnExit):
+class ObjectWriter(PartWriter):
     """Buffers one chunk, then streams a resumable upload; see the module docstring."""
 
+    part_size_option = "chunk_size"
+
     def __init__(self, blob: Blob, path: str, chunk_size: int) -> None:
+        super().__init__(DRIVER_NAME, path, chunk_size)
         self._blob = blob
-        self._path = path
-        self._chunk_size = chunk_size
-        self._buffer = bytearray()
-        self._size = 0
         self._upload: Any = None
-        self._state = _State.OPEN
 
-    @property
-    def size(self) -> int:
-        return self._size
+    def _send_part(self, part: bytes, number: int) -> None:
+        with translated(self.path):
+            if self._upload is None:
+                self._upload = self._start_upload()
+            self._upload.write(part)
 
-    def _require_open(self, action: str) -> None:
-        if self._state is not _State.OPEN:
-            raise StorageError(DRIVER_NAME, self._path, f"{action} after {self._state.value}")
-
-    def write(self, data: bytes) -> int:
-        self._require_open("write")
-        self._size += len(data)
-        with translated(self._path):
-            if self._upload is not None:
-                self._upload.write(data)
-                return len(data)
-            self._buffer += data
-            if len(self._buffer) >= self._chunk_size:
-                self._start_upload()
-        return len(data)
-
-    def _start_upload(self) -> None:
+    def _start_upload(self) -> Any:
         from google.cloud.storage.fileio import BlobWriter
         from google.cloud.storage.retry import DEFAULT_RETRY
 
         # Every chunk of a resumable upload may be resent safely, so always retry.
-        self._upload = BlobWriter(
+        return BlobWriter(
             self._blob,
-            chunk_size=self._chunk_size,
+            chunk_size=self.part_size,
             retry=DEFAULT_RETRY,
             content_type=CONTENT_TYPE,
         )
-        buffered, self._buffer = self._buffer, bytearray()
-        self._upload.write(bytes(buffered))
 
-    def commit(self) -> None:
-        self._require_open("commit")
-        try:
-            with translated(self._path):
-                self._finish()
-        except BaseException:
-            self._state = _State.FAILED
-            raise
-        self._state = _State.COMMITTED
-
-    def _finish(self) -> None:
-        if self._upload is not None:
+    def _complete(self) -> None:
+        with translated(self.path):
             # The last chunk, with the total size: the object appears now, not before.
             self._upload.close()
-            return
+
+    def _put_whole(self, data: bytes) -> None:
         from google.cloud.storage.retry import DEFAULT_RETRY
 
-        data, self._buffer = bytes(self._buffer), bytearray()
-        # Writing the same bytes twice is harmless, so the upload may be retried.
-        self._blob.upload_from_string(data, content_type=CONTENT_TYPE, retry=DEFAULT_RETRY)
+        with translated(self.path):
+            # Writing the same bytes twice is harmless, so the upload may be retried.
+            self._blob.upload_from_string(data, content_type=CONTENT_TYPE, retry=DEFAULT_RETRY)
 
-    def cancel(self) -> None:
-        if self._state in (_State.COMMITTED, _State.CANCELLED):
-            return
-        self._state = _State.CANCELLED
-        self._buffer = bytearray()
+    def _abort(self) -> None:
         upload, self._upload = self._upload, None
         if upload is not None and not upload.closed:
             try:
