@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from registry_scraper_s3.config import DRIVER_NAME
-from scraper_core.errors import PathNotFoundError, StorageError
+from scraper_core.sdkerrors import ErrorTranslator, one_line
 
 #: Codes meaning "no such object" (HEAD has no body, so botocore reports the status code).
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden"})
-_MAX_DETAIL = 200
 # user:password@ in a URL (an endpoint written with credentials in it).
 _USERINFO_RE = re.compile(r"(?<=//)[^/@\s\"']+@")
 
@@ -69,28 +66,11 @@ def describe(exc: BaseException) -> str:
         detail = f"{operation}: {code}" + (f": {message}" if message and message != code else "")
     else:
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    detail = redact(" ".join(detail.split()))
-    return detail if len(detail) <= _MAX_DETAIL else detail[: _MAX_DETAIL - 3] + "..."
+    return one_line(redact(detail))
 
 
-def to_storage_error(path: str, exc: BaseException) -> StorageError:
-    if isinstance(exc, StorageError):
-        return exc
-    if is_not_found(exc):
-        return PathNotFoundError(DRIVER_NAME, path)
-    return StorageError(DRIVER_NAME, path, describe(exc))
-
-
-@contextmanager
-def translated(path: str) -> Iterator[None]:
-    """Re-raise SDK and transport errors as :class:`StorageError` naming ``path``.
-
-    A missing bucket is ``NoSuchBucket``, not a missing path: the core must not mistake a
-    misconfigured destination for an absent blob.
-    """
-    try:
-        yield
-    except StorageError:
-        raise
-    except sdk_errors() as exc:
-        raise to_storage_error(path, exc) from exc
+_TRANSLATOR = ErrorTranslator(DRIVER_NAME, sdk_errors, is_not_found, describe)
+to_storage_error = _TRANSLATOR.to_storage_error
+#: Wraps calls on objects. A missing bucket is ``NoSuchBucket``, not a missing path: the core
+#: must not mistake a misconfigured destination for an absent blob.
+translated = _TRANSLATOR.translated

@@ -11,7 +11,6 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from registry_scraper_s3.config import (
     MIB,
     OPTION_NAMES,
-    KeyMap,
     S3Options,
     parse_location,
     parse_options,
@@ -19,6 +18,7 @@ from registry_scraper_s3.config import (
 from registry_scraper_s3.driver import make_client
 from registry_scraper_s3.errors import describe, to_storage_error
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
+from scraper_core.objectstore import KeyMap
 
 BLOB = "/docker/registry/v2/blobs/sha256/ab/abcd/data"
 
@@ -38,39 +38,6 @@ def test_key_is_distribution_s3path(rootdirectory: str, key: str) -> None:
     # distribution: strings.TrimLeft(strings.TrimRight(root, "/")+path, "/")
     expected = (rootdirectory.rstrip("/") + BLOB).lstrip("/")
     assert KeyMap.from_rootdirectory(rootdirectory).key(BLOB) == key == expected
-
-
-@pytest.mark.parametrize(
-    ("root", "path", "prefix"),
-    [
-        ("", "/", ""),
-        ("prod", "/", "prod/"),
-        ("", "/docker", "docker/"),
-        ("prod", "/docker/registry", "prod/docker/registry/"),
-    ],
-)
-def test_dir_prefix(root: str, path: str, prefix: str) -> None:
-    assert KeyMap(root).dir_prefix(path) == prefix
-
-
-@pytest.mark.parametrize(
-    ("root", "key", "path"),
-    [
-        ("", "docker/x", "/docker/x"),
-        ("prod", "prod/docker/x", "/docker/x"),
-        ("prod", "prod/", None),
-        ("prod", "prodx/docker", None),
-        ("prod", "other/docker", None),
-        ("", "", None),
-    ],
-)
-def test_path_of_key(root: str, key: str, path: str | None) -> None:
-    assert KeyMap(root).path(key) == path
-
-
-def test_key_and_path_are_inverse() -> None:
-    keys = KeyMap("prod")
-    assert keys.path(keys.key(BLOB)) == BLOB
 
 
 @pytest.mark.parametrize(
