@@ -18,23 +18,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
-import time
-import urllib.request
 import uuid
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import pytest
 
-from tests.support.components import free_port, http_open, missing_component, stop_process
+from tests.support.components import missing_component
+from tests.support.process import LOOPBACK, ServerProcess, http_status
 
-LOOPBACK = "127.0.0.1"
-START_TIMEOUT = 30.0
-#: free_port() can race with another process taking the port; a fresh port fixes that.
-_START_ATTEMPTS = 3
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NPM_PREFIX = REPO_ROOT / ".npm-tools"
 INSTALL_HINT = "npm install --prefix .npm-tools --no-audit --no-fund azurite"
@@ -73,28 +65,27 @@ def unique_container_name(prefix: str = "test") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:20]}"
 
 
-class AzuriteServer:
+class AzuriteServer(ServerProcess):
     """Azurite's blob service on ``127.0.0.1:<free port>``; ``with AzuriteServer() as s: ...``."""
 
     component = f"Azurite ({INSTALL_HINT})"
+    workdir_prefix = "azurite-"
     account_name = ACCOUNT_NAME
     account_key = ACCOUNT_KEY
 
     def __init__(self) -> None:
+        super().__init__()
         binary = find_azurite_blob()
         if binary is None:
-            missing_component(f"{self.component} is not installed")
+            self.missing()
         if shutil.which("node") is None:
             missing_component("node is not on PATH (Azurite needs it; Debian package nodejs)")
         self.binary = binary
-        self.port = 0
-        self._workdir: tempfile.TemporaryDirectory[str] | None = None
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def account_url(self) -> str:
         """The blob endpoint of the account: ``http://127.0.0.1:PORT/devstoreaccount1``."""
-        return f"http://{LOOPBACK}:{self.port}/{self.account_name}"
+        return f"{self.base_url}/{self.account_name}"
 
     @property
     def connection_string(self) -> str:
@@ -103,17 +94,9 @@ class AzuriteServer:
             f"AccountKey={self.account_key};BlobEndpoint={self.account_url};"
         )
 
-    @property
-    def workdir(self) -> Path:
-        assert self._workdir is not None, "server not started"
-        return Path(self._workdir.name)
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / "server.log"
-
-    def __repr__(self) -> str:
-        return f"AzuriteServer({self.account_url})"
+    def prepare(self) -> None:
+        super().prepare()
+        (self.workdir / "data").mkdir(exist_ok=True)
 
     def command(self) -> list[str]:
         return [
@@ -131,83 +114,10 @@ class AzuriteServer:
             "--disableTelemetry",
         ]
 
-    # -- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._workdir = tempfile.TemporaryDirectory(prefix="azurite-")
-        (self.workdir / "data").mkdir()
-        try:
-            for attempt in range(1, _START_ATTEMPTS + 1):
-                self.port = free_port()
-                self._spawn()
-                try:
-                    self._wait_ready()
-                    return
-                except _ExitedEarlyError:
-                    if attempt == _START_ATTEMPTS:
-                        raise
-        except BaseException:
-            self.stop()
-            raise
-
-    def _spawn(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self._process = subprocess.Popen(
-                self.command(),
-                cwd=self.workdir,
-                env=dict(os.environ, HOME=str(self.workdir), TMPDIR=str(self.workdir)),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def _wait_ready(self) -> None:
+    def is_ready(self) -> bool:
         # Azurite has no health endpoint: any HTTP answer (403 for an unsigned listing)
         # proves the blob service is up.
-        url = f"{self.account_url}?comp=list"
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                raise _ExitedEarlyError(
-                    f"{self!r} exited with {self._process.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                http_open(urllib.request.Request(url), timeout=2.0)
-                return
-            except OSError:
-                pass
-            if time.monotonic() >= deadline:
-                raise RuntimeError(f"{self!r} not ready after {START_TIMEOUT:.0f} s")
-            time.sleep(0.05)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            stop_process(process)
-        if self._workdir is not None:
-            self._workdir.cleanup()
-            self._workdir = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return http_status(f"{self.account_url}?comp=list") is not None
 
     # -- helpers for tests ----------------------------------------------------------------
 
@@ -228,7 +138,3 @@ class AzuriteServer:
         container = name or unique_container_name()
         self.service_client().create_container(container)
         return container
-
-
-class _ExitedEarlyError(RuntimeError):
-    """The server died while starting (most often: another process took the port)."""

@@ -7,7 +7,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from typing import NoReturn
@@ -41,7 +40,8 @@ def require_module(name: str) -> None:
 
 def free_port() -> int:
     # The port is released before the server binds it, so another process can take it in
-    # between; RegistryServer retries on a fresh port when its server dies at start-up.
+    # between; RegistryServer and ServerProcess retry on a fresh port when their server dies
+    # at start-up.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -62,32 +62,6 @@ def http_open(
     except urllib.error.HTTPError as error:
         with error:
             return error.code, dict(error.headers.items()), error.read()
-
-
-def wait_http(
-    url: str,
-    timeout: float = 20.0,
-    *,
-    status: int = 200,
-    process: subprocess.Popen[bytes] | None = None,
-) -> None:
-    """Poll url until it answers `status`; TimeoutError with the last outcome, or RuntimeError
-    as soon as `process` (the server being waited for) has exited."""
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    while True:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server for {url} exited with {process.returncode}")
-        try:
-            code, _headers, _body = http_open(urllib.request.Request(url), timeout=2.0)
-            if code == status:
-                return
-            last = f"HTTP {code}"
-        except OSError as error:  # refused / reset while the server starts
-            last = repr(error)
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"{url} did not answer {status} within {timeout:g} s: {last}")
-        time.sleep(0.05)
 
 
 def stop_process(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:

@@ -111,7 +111,7 @@ class FaultProxy:
                     upstream.close()
                 self.send_response(response.status, response.reason)
                 # A HEAD answer has no body but the object's real Content-Length.
-                hop_by_hop = ("transfer-encoding", "connection")
+                hop_by_hop: tuple[str, ...] = ("transfer-encoding", "connection")
                 if self.command != "HEAD":
                     hop_by_hop += ("content-length",)
                 for key, value in response.getheaders():

