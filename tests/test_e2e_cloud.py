@@ -9,6 +9,7 @@ the copy, and skopeo pulls every image back by tag and by digest, verifying ever
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,9 +127,12 @@ def cloud_source(
 
 
 def scrape_from(source: CloudSource, output: Path, *refs: str) -> Result:
+    return CliRunner().invoke(main, [*source_args(source), "--output-dir", str(output), *refs])
+
+
+def source_args(source: CloudSource) -> list[str]:
     options = [arg for option in source.options for arg in ("--storage-option", option)]
-    args = ["--storage", source.storage, "--data-dir", source.location, *options]
-    return CliRunner().invoke(main, [*args, "--output-dir", str(output), *refs])
+    return ["--storage", source.storage, "--data-dir", source.location, *options]
 
 
 def pull_back(server: RegistryServer, populated: PopulatedRegistry, tmp_path: Path) -> None:
@@ -176,6 +180,23 @@ def test_cloud_to_local_serves_and_pulls(
     )
     assert by_config.exit_code == 0, by_config.output
     assert f"{len(WANTED)} of {len(WANTED)} images copied" in by_config.stderr
+
+
+def test_list_and_verify_read_the_bucket_as_a_registry_would(
+    cloud_source: CloudSource, populated_registry: PopulatedRegistry
+) -> None:
+    listed = CliRunner().invoke(main, ["list", *source_args(cloud_source)])
+    assert listed.exit_code == 0, listed.output
+    for pushed in populated_registry.pushed.values():
+        assert pushed.repository in listed.stdout
+    verified = CliRunner().invoke(main, ["verify", *source_args(cloud_source), "--json"])
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(verified.stdout)
+    assert report["ok"] and report["problems"] == [] and report["orphans"] == []
+    assert (report["repositories"], report["tags"]) == (6, 6)
+    on_disk = list(populated_registry.root.rglob("blobs/**/data"))
+    assert len(on_disk) > 10
+    assert report["blobs_verified"] == len(on_disk)
 
 
 def test_local_to_cloud_and_back(
