@@ -36,6 +36,9 @@ from scraper_core.reference import Reference
 #: (at most ``jobs`` chunks are held at once).
 CHUNK_SIZE = 1024 * 1024
 DEFAULT_JOBS = 8
+#: Blobs smaller than this are read, hashed and written by the copying thread itself: a kernel
+#: copy runs in a thread of its own, which costs more than it saves on a few kilobytes.
+KERNEL_COPY_MIN_SIZE = 1024 * 1024
 #: Tries per blob stream; drivers retry single requests, this covers a body broken mid-way.
 STREAM_ATTEMPTS = 3
 RETRY_DELAY = 0.1
@@ -174,7 +177,9 @@ class BlobCopier:
                 time.sleep(RETRY_DELAY * 2**attempt)
 
     def _stream_once(self, path: str, blob: BlobCopy) -> None:
-        staged = self.dest.start_copy(self.source, path)
+        staged = None
+        if blob.size >= KERNEL_COPY_MIN_SIZE:
+            staged = self.dest.start_copy(self.source, path)
         if staged is not None:
             self._hash_beside(path, blob, staged)
             return
