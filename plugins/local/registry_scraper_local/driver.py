@@ -1,7 +1,9 @@
 """A storage driver over a local directory, like distribution's ``filesystem`` driver.
 
 Every storage path is resolved (symlinks included) and must stay under the root: a symlink in
-the tree that points elsewhere is refused rather than followed out.
+the tree that points elsewhere is refused rather than followed out. Directories found to be
+real directories are remembered, so a path costs one ``lstat`` of its last component instead
+of one per component; only a symlink met on the way is resolved in full.
 
 Writes are staged in one directory per process, ``<root>/.scrape-tmp/<host>-<pid>-<token>/``,
 and renamed into place on commit, so a reader (or a registry serving the tree) sees the old
@@ -15,9 +17,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
-import shutil
-import socket
 import stat
 import threading
 from collections.abc import Iterator, Mapping
@@ -39,6 +38,31 @@ TEMP_PREFIX = ".scrape-tmp"
 STAGING_ROOT = TEMP_PREFIX
 
 
+# socket, secrets and shutil are not imported: they cost ~13 ms of every run's start-up, for
+# gethostname, token_hex and an rmtree that is only needed when something was left behind.
+
+
+def _hostname() -> str:
+    uname = getattr(os, "uname", None)
+    if uname is not None:
+        # What socket.gethostname() returns on POSIX.
+        return str(uname().nodename)
+    import socket
+
+    return socket.gethostname()
+
+
+def _token(size: int) -> str:
+    # secrets.token_hex, without importing secrets.
+    return os.urandom(size).hex()
+
+
+def _remove_tree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -56,7 +80,7 @@ def remove_stale_staging(root: str) -> list[str]:
         entries = os.listdir(staging_root)
     except FileNotFoundError:
         return []
-    host = socket.gethostname()
+    host = _hostname()
     removed = []
     for entry in entries:
         # Named <host>-<pid>-<token>; a host name may itself hold dashes.
@@ -64,7 +88,7 @@ def remove_stale_staging(root: str) -> list[str]:
         # Another host's staging (a shared filesystem) cannot be judged from here.
         if owner_host != host or not pid_text.isdigit() or _process_alive(int(pid_text)):
             continue
-        shutil.rmtree(os.path.join(staging_root, entry), ignore_errors=True)
+        _remove_tree(os.path.join(staging_root, entry))
         removed.append(entry)
     with contextlib.suppress(OSError):
         os.rmdir(staging_root)
@@ -73,8 +97,38 @@ def remove_stale_staging(root: str) -> list[str]:
 
 def _publish(temp: str, target: str) -> None:
     """Move a finished staged file to its final path (the only moment it becomes visible)."""
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    os.replace(temp, target)
+    try:
+        os.replace(temp, target)
+    except FileNotFoundError:
+        # The staged file exists, so the target's directory is missing: usually it is there
+        # already, and one rename beats a makedirs (three calls) for every file.
+        _make_dirs(os.path.dirname(target))
+        os.replace(temp, target)
+
+
+def _make_dirs(path: str) -> None:
+    """``os.makedirs(path, exist_ok=True)`` trying ``mkdir`` first: its ``exists`` checks of
+    every parent cost a call each when, in a fresh tree, most parents are already there."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        return
+    except FileNotFoundError:
+        parent = os.path.dirname(path)
+        if parent == path:
+            raise
+        _make_dirs(parent)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path)
+
+
+def _is_plain(path: str) -> bool:
+    """An absolute path of named components, none of them empty, ``.``, ``..`` or hidden.
+
+    Only these take the quick way through :meth:`LocalDriver._lookup`; anything else (which
+    the core's checks refuse before it gets here) is resolved in full.
+    """
+    return path.startswith("/") and "//" not in path and "/." not in path and path[-1] != "/"
 
 
 def _discard(temp: str) -> None:
@@ -89,7 +143,7 @@ class LocalFileWriter(CancelOnExit):
         self._target = target
         # Not mkstemp: its 0600 would survive the rename and a registry running as another
         # user could not serve the file. 0666 less the umask is what distribution writes.
-        self._temp = os.path.join(staging, secrets.token_hex(8))
+        self._temp = os.path.join(staging, _token(8))
         fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         self._file = os.fdopen(fd, "wb")
         self._size = 0
@@ -201,6 +255,10 @@ class LocalDriver:
         self.read_only = read_only
         self._staging: str | None = None
         self._staging_lock = threading.Lock()
+        #: Storage path of a directory -> its path on disk, for directories seen to be real
+        #: directories (not symlinks) below the root. A missing directory is never remembered:
+        #: what appears there later is looked at when it is used.
+        self._real_dirs: dict[str, str] = {"": self.root}
 
     @property
     def staging(self) -> str:
@@ -208,7 +266,7 @@ class LocalDriver:
         # Many copy threads ask at once; without the lock each could make its own directory.
         with self._staging_lock:
             if self._staging is None:
-                name = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+                name = f"{_hostname()}-{os.getpid()}-{_token(4)}"
                 path = os.path.join(self.root, STAGING_ROOT, name)
                 os.makedirs(path, exist_ok=True)
                 self._staging = path
@@ -217,7 +275,10 @@ class LocalDriver:
     def close(self) -> None:
         """Remove this process's (by now empty) staging directory."""
         if self._staging is not None:
-            shutil.rmtree(self._staging, ignore_errors=True)
+            try:
+                os.rmdir(self._staging)
+            except OSError:
+                _remove_tree(self._staging)
             with contextlib.suppress(OSError):
                 os.rmdir(os.path.dirname(self._staging))
             self._staging = None
@@ -245,11 +306,62 @@ class LocalDriver:
 
     def local_path(self, path: str) -> str:
         """The filesystem path for a storage path, refused if it resolves outside the root."""
+        return self._lookup(path)[0]
+
+    def _lookup(self, path: str) -> tuple[str, os.stat_result | None]:
+        """:meth:`local_path`, and the ``lstat`` of what is there (None: nothing is)."""
+        if not _is_plain(path):
+            return self._resolve(path), None
+        directory, _, name = path.rpartition("/")
+        parent, parent_exists = self._real_dir(directory)
+        full = os.path.join(parent, name)
+        if not parent_exists:
+            return full, None
+        try:
+            result = os.lstat(full)
+        except (FileNotFoundError, NotADirectoryError):
+            return full, None
+        if stat.S_ISLNK(result.st_mode):
+            return self._resolve(path), None
+        return full, result
+
+    def _real_dir(self, directory: str) -> tuple[str, bool]:
+        """The on-disk path of storage directory ``directory`` (``""`` is the root), and
+        whether it exists (below a missing directory nothing is looked up)."""
+        known = self._real_dirs.get(directory)
+        if known is not None:
+            return known, True
+        parent, _, name = directory.rpartition("/")
+        parent_path, parent_exists = self._real_dir(parent)
+        full = os.path.join(parent_path, name)
+        if not parent_exists:
+            return full, False
+        try:
+            result = os.lstat(full)
+        except (FileNotFoundError, NotADirectoryError):
+            return full, False
+        if stat.S_ISLNK(result.st_mode):
+            # Followed only if it stays inside the root, and never remembered: a link can be
+            # pointed elsewhere at any time.
+            real = self._resolve(directory)
+            return real, os.path.isdir(real)
+        if stat.S_ISDIR(result.st_mode):
+            self._real_dirs[directory] = full
+            return full, True
+        # A file where a directory should be: whatever is asked below it fails as it should.
+        return full, True
+
+    def _resolve(self, path: str) -> str:
+        """Resolve every component (symlinks included); refused if it ends outside the root."""
         joined = os.path.join(self.root, path.lstrip("/"))
         real = os.path.realpath(joined)
         if real != self.root and not real.startswith(self.root + os.sep):
             raise InvalidPathError(self.name, path)
         return real
+
+    def _forget_dirs(self) -> None:
+        # A directory moved or deleted may come back as something else (a symlink).
+        self._real_dirs = {"": self.root}
 
     def _writable(self, path: str) -> str:
         if self.read_only:
@@ -270,7 +382,9 @@ class LocalDriver:
         return file
 
     def stat(self, path: str) -> FileInfo:
-        result = os.stat(self.local_path(path))
+        local, result = self._lookup(path)
+        if result is None:
+            result = os.stat(local)
         is_dir = stat.S_ISDIR(result.st_mode)
         return FileInfo(path, 0 if is_dir else result.st_size, is_dir, result.st_mtime)
 
@@ -319,7 +433,7 @@ class LocalDriver:
         if not isinstance(source, LocalDriver):
             return None
         target = self._writable(dst_path)
-        temp = os.path.join(self.staging, secrets.token_hex(8))
+        temp = os.path.join(self.staging, _token(8))
         return LocalStagedCopy(source.local_path(src_path), temp, target)
 
     def link_blob(self, source: object, src_path: str, dst_path: str) -> bool:
@@ -331,7 +445,7 @@ class LocalDriver:
         if not isinstance(source, LocalDriver):
             return False
         target = self._writable(dst_path)
-        temp = os.path.join(self.staging, secrets.token_hex(8))
+        temp = os.path.join(self.staging, _token(8))
         try:
             os.link(source.local_path(src_path), temp)
         except OSError as exc:
@@ -345,11 +459,15 @@ class LocalDriver:
         source_path = self._writable(source)
         dest_path = self._writable(dest)
         os.makedirs(os.path.dirname(dest_path), exist_ok=True)
+        self._forget_dirs()
         os.replace(source_path, dest_path)
 
     def delete(self, path: str) -> None:
         target = self._writable(path)
+        self._forget_dirs()
         if os.path.isdir(target) and not os.path.islink(target):
+            import shutil
+
             shutil.rmtree(target)
         else:
             os.unlink(target)

@@ -333,3 +333,87 @@ def test_staged_kernel_copy_appears_only_on_commit(root: Path, tmp_path: Path) -
     assert (root / "c" / "data").read_bytes() == b"x" * 100_000
     assert driver.start_copy(object(), "/b/data", "/d/data") is None
     assert _staged_files(root) == []
+
+
+def test_plain_paths_are_not_resolved_component_by_component(
+    root: Path, storage: CheckedDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage.put_content("/a/b/c/file", b"content")
+    resolved: list[str] = []
+    real = os.path.realpath
+
+    def counting(path: str, **kwargs: bool) -> str:
+        resolved.append(path)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(os.path, "realpath", counting)
+    for _ in range(3):
+        assert storage.get_content("/a/b/c/file") == b"content"
+        assert storage.stat("/a/b/c/file").size == 7
+        assert storage.stat("/a/b").is_dir
+    with pytest.raises(PathNotFoundError):
+        storage.get_content("/a/b/missing/file")
+    assert resolved == []
+
+
+def test_directory_replaced_by_a_symlink_out_is_refused(
+    root: Path, storage: CheckedDriver, unchanged_outside: Path
+) -> None:
+    storage.put_content("/dir/file", b"inside")
+    assert storage.get_content("/dir/file") == b"inside"  # /dir is now known as a directory
+    storage.delete("/dir")
+    (root / "dir").symlink_to(unchanged_outside, target_is_directory=True)
+    with pytest.raises(InvalidPathError):
+        storage.get_content("/dir/secret")
+    with pytest.raises(InvalidPathError):
+        storage.put_content("/dir/new", b"x")
+
+
+def test_directory_made_a_symlink_while_missing_is_refused(
+    root: Path, storage: CheckedDriver, unchanged_outside: Path
+) -> None:
+    # A missing directory is not remembered: what appears there later is checked on use.
+    with pytest.raises(PathNotFoundError):
+        storage.get_content("/later/secret")
+    (root / "later").symlink_to(unchanged_outside, target_is_directory=True)
+    with pytest.raises(InvalidPathError):
+        storage.get_content("/later/secret")
+
+
+def test_symlinks_inside_the_root_are_still_followed(root: Path, storage: CheckedDriver) -> None:
+    storage.put_content("/real/dir/file", b"content")
+    (root / "alias").symlink_to(root / "real", target_is_directory=True)
+    (root / "real" / "dir" / "file-link").symlink_to(root / "real" / "dir" / "file")
+    assert storage.get_content("/alias/dir/file") == b"content"
+    assert storage.get_content("/real/dir/file-link") == b"content"
+    assert storage.stat("/alias/dir/file-link").size == 7
+
+
+def test_commit_creates_missing_directories(root: Path, storage: CheckedDriver) -> None:
+    storage.put_content("/new/deep/dir/file", b"one")
+    storage.put_content("/new/deep/dir/other", b"two")
+    assert (root / "new" / "deep" / "dir" / "file").read_bytes() == b"one"
+    assert (root / "new" / "deep" / "dir" / "other").read_bytes() == b"two"
+
+
+def test_make_dirs_creates_what_is_missing_and_accepts_what_exists(tmp_path: Path) -> None:
+    from registry_scraper_local.driver import _make_dirs
+
+    _make_dirs(str(tmp_path / "a" / "b" / "c"))
+    assert (tmp_path / "a" / "b" / "c").is_dir()
+    _make_dirs(str(tmp_path / "a" / "b" / "c"))
+    _make_dirs(str(tmp_path / "a" / "d"))
+    assert sorted(os.listdir(tmp_path / "a")) == ["b", "d"]
+
+
+def test_importing_the_driver_leaves_slow_modules_out() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, registry_scraper_local.driver\n"
+        "print(sorted(m for m in ('socket', 'secrets', 'shutil') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
