@@ -33,7 +33,7 @@ from registry_scraper_s3.errors import (
     to_storage_error,
     translated,
 )
-from registry_scraper_s3.reader import ObjectSource, open_object
+from registry_scraper_s3.reader import ObjectSource, ReadAhead, open_object
 from registry_scraper_s3.writer import CONTENT_TYPE, MultipartWriter
 from scraper_core.driver import Capability, FileInfo, is_valid_path
 from scraper_core.errors import (
@@ -124,6 +124,12 @@ class S3Driver:
         self.read_only = read_only
         #: Tuning knobs (tests lower them to exercise the multi-range paths on small objects).
         self.read_range_size = options.part_size
+        # Shared by every reader: ``read_concurrency`` connections in all, open readers
+        # included, so a blob left alone gets ranges fetched ahead, while many blobs copied at
+        # once each stream on their own (as fast, and memory stays at most those few ranges).
+        self.read_ahead = ReadAhead(
+            options.read_concurrency - 1, connections=options.read_concurrency
+        )
         self.multipart_copy_threshold = MAX_SINGLE_COPY + 1
 
     def __repr__(self) -> str:
@@ -168,6 +174,7 @@ class S3Driver:
             offset,
             range_size=self.read_range_size,
             concurrency=self.options.read_concurrency,
+            budget=self.read_ahead,
         )
 
     def _head(self, key: str, path: str) -> dict[str, Any] | None:

@@ -1,11 +1,17 @@
 """Streaming reads of one object: ranged GETs that resume after a dropped connection.
 
 A large object is read as consecutive ranges: the first streams straight to the caller while
-the next few are fetched in background threads into buffers of one range each, so memory per
-reader stays at about ``concurrency`` ranges however large the object is. Every range checks
-the object's total size (from ``Content-Range``), so an object replaced mid-read is an error
-rather than a silent splice of two versions. ETags are never compared: the registry writes
-blobs as multipart uploads, whose ETags are not content digests.
+the next few may be fetched in background threads, so a reader holds at most ``concurrency``
+ranges however large the object is. Read-ahead also draws on a budget shared by every reader
+of one driver (:class:`ReadAhead`): with many blobs copied at once, their streams already keep
+enough connections busy, and ranges buffered for each would only multiply memory and GETs. A
+range that finds the budget spent is streamed by the reader itself when its turn comes.
+
+Bytes pass through as the ``bytes`` objects the HTTP client returns (no zero-filled buffer,
+no copy into one): a caller reading ``_FETCH_STEP`` at a time gets them unchanged. Every range
+checks the object's total size (from ``Content-Range``), so an object replaced mid-read is an
+error rather than a silent splice of two versions. ETags are never compared: the registry
+writes blobs as multipart uploads, whose ETags are not content digests.
 """
 
 from __future__ import annotations
@@ -14,15 +20,15 @@ import io
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from registry_scraper_s3.config import DRIVER_NAME
 from registry_scraper_s3.errors import error_code, sdk_errors, to_storage_error
 from scraper_core.errors import StorageError
 
-#: Bytes moved per read call inside a background fetch; between calls it checks for close().
+#: Bytes asked of the HTTP client per call: the core's chunk size, so its reads of that size
+#: get the client's own ``bytes`` back without a copy; between calls a fetch checks close().
 _FETCH_STEP = 1024 * 1024
-_BUFFER_SIZE = 64 * 1024
 
 #: A botocore client (generated at run time; boto3-stubs is not a dependency).
 Client = Any
@@ -53,6 +59,50 @@ def _total_size(response: dict[str, Any]) -> int:
             return int(total)
     # No Content-Range: the server ignored the Range header and sent the whole object.
     return int(response["ContentLength"])
+
+
+class ReadAhead:
+    """How many ranges all readers of one driver may hold fetched ahead of their callers.
+
+    With ``connections`` set, a range is fetched ahead only while open readers and ranges
+    in flight number fewer than that: several blobs streaming at once already keep that many
+    connections busy, and more GETs would only cost CPU (on a small machine, the server's).
+    """
+
+    def __init__(self, ranges: int, connections: int | None = None) -> None:
+        self.limit = max(0, ranges)
+        self.connections = connections
+        self._free = self.limit
+        self._readers = 0
+        self._lock = threading.Lock()
+
+    def opened(self) -> None:
+        with self._lock:
+            self._readers += 1
+
+    def closed(self) -> None:
+        with self._lock:
+            self._readers = max(0, self._readers - 1)
+
+    @property
+    def in_use(self) -> int:
+        with self._lock:
+            return self.limit - self._free
+
+    def take(self) -> bool:
+        """Reserve one range, never waiting: a reader that gets none streams instead."""
+        with self._lock:
+            if self._free <= 0:
+                return False
+            busy = self._readers + self.limit - self._free
+            if self.connections is not None and busy >= self.connections:
+                return False
+            self._free -= 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self._free = min(self.limit, self._free + 1)
 
 
 class ObjectSource:
@@ -114,15 +164,16 @@ class RangeStream:
         self.end = end
         self._body = body
 
-    def readinto(self, view: memoryview) -> int:
-        want = min(len(view), self.end - self.pos)
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes (fewer only at the end of the range); ``b""`` at the end."""
+        want = min(size, self.end - self.pos)
         if want <= 0:
             self.close()
-            return 0
+            return b""
         failures = 0
         while True:
             try:
-                count = self._read_some(view[:want])
+                data = self._read_some(want)
             except _retryable() as exc:
                 self.close()
                 failures += 1
@@ -132,18 +183,18 @@ class RangeStream:
             except sdk_errors() as exc:
                 self.close()
                 raise to_storage_error(self._source.path, exc) from exc
-            self.pos += count
-            return count
+            self.pos += len(data)
+            return data
 
-    def _read_some(self, view: memoryview) -> int:
+    def _read_some(self, size: int) -> bytes:
         if self._body is None:
             self._body = self._source.open(self.pos, self.end)
             if self._body is None:
                 raise self._source.changed()
-        count: int = self._body.readinto(view)
-        if count == 0:
+        data: bytes = self._body.read(size)
+        if not data:
             raise _EarlyEndError(f"stream ended at byte {self.pos} of {self.end}")
-        return count
+        return data
 
     def close(self) -> None:
         if self._body is not None:
@@ -151,25 +202,34 @@ class RangeStream:
             self._body = None
 
 
-class _Buffered:
-    """A range already fetched into memory."""
+class _Fetched:
+    """A range already fetched, as the chunks the client returned; its budget slot is held
+    until the caller has read it all (or closes the stream)."""
 
-    def __init__(self, data: bytearray) -> None:
-        self._view = memoryview(data)
-        self._pos = 0
+    def __init__(self, chunks: list[bytes], budget: ReadAhead) -> None:
+        self._chunks = deque(chunks)
+        self._budget: ReadAhead | None = budget
 
-    def readinto(self, view: memoryview) -> int:
-        count = min(len(view), len(self._view) - self._pos)
-        view[:count] = self._view[self._pos : self._pos + count]
-        self._pos += count
-        return count
+    def read(self, size: int) -> bytes:
+        if not self._chunks:
+            self.close()
+            return b""
+        chunk = self._chunks[0]
+        if len(chunk) <= size:
+            self._chunks.popleft()
+            return chunk
+        self._chunks[0] = chunk[size:]
+        return chunk[:size]
 
     def close(self) -> None:
-        self._view.release()
+        self._chunks.clear()
+        if self._budget is not None:
+            self._budget.give_back()
+            self._budget = None
 
 
-class ObjectStream(io.RawIOBase):
-    """The object from an offset: a streaming head, then ranges fetched ahead in parallel."""
+class ObjectStream(io.BufferedIOBase):
+    """The object from an offset: a streaming head, then ranges fetched ahead or streamed."""
 
     def __init__(
         self,
@@ -177,69 +237,81 @@ class ObjectStream(io.RawIOBase):
         head: RangeStream,
         ranges: list[tuple[int, int]],
         prefetch: int,
+        budget: ReadAhead,
     ) -> None:
         super().__init__()
         self._source = source
-        self._current: RangeStream | _Buffered | None = head
+        self._current: RangeStream | _Fetched | None = head
         self._ranges = deque(ranges)
-        self._pending: deque[Future[bytearray]] = deque()
+        self._pending: deque[Future[list[bytes]]] = deque()
         self._stop = threading.Event()
         self._prefetch = prefetch
+        self._budget = budget
         self._pool: ThreadPoolExecutor | None = None
-        if ranges:
-            self._pool = ThreadPoolExecutor(max(1, prefetch), thread_name_prefix="s3-read")
-            self._fill()
+        budget.opened()
+        self._fill()
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        if not len(view):
-            return 0
-        while self._current is not None:
-            count = self._current.readinto(view)
-            if count:
-                return count
+    def read(self, size: int | None = -1) -> bytes:
+        if self.closed:
+            raise ValueError("read of a closed stream")
+        whole = size is None or size < 0
+        want = 0 if size is None or whole else size
+        pieces: list[bytes] = []
+        got = 0
+        while self._current is not None and (whole or got < want):
+            piece = self._current.read(_FETCH_STEP if whole else want - got)
+            if piece:
+                pieces.append(piece)
+                got += len(piece)
+                continue
             self._current.close()
             self._current = self._next_segment()
-        return 0
+        if len(pieces) == 1:
+            return pieces[0]
+        return b"".join(pieces)
 
-    def readall(self) -> bytes:
-        # io.RawIOBase.readall reads 8 KiB at a time; whole objects deserve bigger steps.
-        data = bytearray()
-        step = bytearray(_FETCH_STEP)
-        while count := self.readinto(step):
-            data += memoryview(step)[:count]
-        return bytes(data)
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
 
-    def _next_segment(self) -> _Buffered | None:
-        if not self._pending:
+    def _next_segment(self) -> RangeStream | _Fetched | None:
+        if self._pending:
+            try:
+                chunks = self._pending.popleft().result()
+            except BaseException:
+                self._budget.give_back()
+                raise
+            self._fill()
+            return _Fetched(chunks, self._budget)
+        if not self._ranges:
             return None
-        data = self._pending.popleft().result()
+        # No range is waiting in memory (the budget was spent): stream this one here.
+        start, end = self._ranges.popleft()
         self._fill()
-        return _Buffered(data)
+        return RangeStream(self._source, start, end)
 
     def _fill(self) -> None:
-        assert self._pool is not None
-        while self._ranges and len(self._pending) < max(1, self._prefetch):
+        while self._ranges and len(self._pending) < self._prefetch and self._budget.take():
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._prefetch, thread_name_prefix="s3-read")
             start, end = self._ranges.popleft()
             self._pending.append(self._pool.submit(self._fetch, start, end))
 
-    def _fetch(self, start: int, end: int) -> bytearray:
-        data = bytearray(end - start)
-        view = memoryview(data)
+    def _fetch(self, start: int, end: int) -> list[bytes]:
         stream = RangeStream(self._source, start, end)
+        chunks: list[bytes] = []
         try:
-            filled = 0
-            while filled < len(data):
+            while True:
                 if self._stop.is_set():
                     raise _ReadCancelledError
-                filled += stream.readinto(view[filled : filled + _FETCH_STEP])
+                chunk = stream.read(_FETCH_STEP)
+                if not chunk:
+                    return chunks
+                chunks.append(chunk)
         finally:
             stream.close()
-            view.release()
-        return data
 
     def close(self) -> None:
         if not self.closed:
@@ -249,19 +321,28 @@ class ObjectStream(io.RawIOBase):
                 self._current = None
             for future in self._pending:
                 future.cancel()
+                # A fetch still running stops at its next chunk; its slot is free from now.
+                self._budget.give_back()
             self._pending.clear()
             if self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
+            self._budget.closed()
         super().close()
 
 
 def open_object(
-    source: ObjectSource, offset: int, *, range_size: int, concurrency: int
+    source: ObjectSource,
+    offset: int,
+    *,
+    range_size: int,
+    concurrency: int,
+    budget: ReadAhead | None = None,
 ) -> BinaryIO:
     """Open ``source`` at ``offset``: one GET now (so a missing object fails here), more later.
 
     With ``concurrency`` 1 it is a single streaming GET to the end; otherwise the first GET
-    covers ``range_size`` bytes and ``concurrency - 1`` further ranges are fetched ahead.
+    covers ``range_size`` bytes and up to ``concurrency - 1`` further ranges are fetched ahead,
+    as far as ``budget`` (by default: those ranges, for this reader alone) allows.
     """
     first_end = offset + range_size if concurrency > 1 else None
     body = source.open(offset, first_end)
@@ -274,5 +355,8 @@ def open_object(
         (start, min(start + range_size, source.size))
         for start in range(head_end, source.size, range_size)
     ]
-    stream = ObjectStream(source, head, ranges, concurrency - 1)
-    return io.BufferedReader(stream, buffer_size=_BUFFER_SIZE)
+    prefetch = concurrency - 1
+    if budget is None:
+        budget = ReadAhead(prefetch)
+    # A BufferedIOBase, as io.BufferedReader is; typeshed only declares the latter a BinaryIO.
+    return cast(BinaryIO, ObjectStream(source, head, ranges, prefetch, budget))

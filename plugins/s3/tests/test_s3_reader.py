@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ResponseStreamingError
 
-from registry_scraper_s3.reader import ObjectSource, open_object
+from registry_scraper_s3.reader import ObjectSource, ReadAhead, open_object
 from scraper_core.errors import PathNotFoundError, StorageError
 
 DATA = random.Random(7).randbytes(10_000)
@@ -33,6 +33,17 @@ class _Body(io.BytesIO):
         if self._fail_after is not None:
             view = view[: self._fail_after - self.tell()]
         return super().readinto(view)
+
+    def read(self, size: int | None = -1) -> bytes:
+        # botocore's StreamingBody.read: what the reader calls; it breaks the same way.
+        if self._fail_after is not None and self.tell() >= self._fail_after:
+            raise ResponseStreamingError(error="connection reset")
+        if self._fail_after is not None and (size is None or size < 0):
+            size = self._fail_after - self.tell()
+        elif self._fail_after is not None:
+            assert size is not None
+            size = min(size, self._fail_after - self.tell())
+        return super().read(size)
 
 
 class FakeClient:
@@ -151,3 +162,105 @@ def test_close_early_stops_prefetching() -> None:
     assert stream.closed
     # At most the head and the ranges in flight were asked for, not the whole object.
     assert len(client.ranges) <= 1 + 3 + 3
+
+
+def test_read_ahead_is_shared_by_the_readers_of_one_budget() -> None:
+    client = FakeClient()
+    budget = ReadAhead(2)
+    streams = [
+        open_object(
+            ObjectSource(client, "bucket", "key", "/key", attempts=3),
+            0,
+            range_size=1000,
+            concurrency=4,
+            budget=budget,
+        )
+        for _ in range(3)
+    ]
+    # The first reader took the whole budget; the others stream every range themselves.
+    assert budget.in_use == 2
+    for stream in streams:
+        with stream:
+            assert stream.read() == DATA
+    assert budget.in_use == 0
+
+
+def test_without_read_ahead_ranges_are_streamed_in_order() -> None:
+    client = FakeClient()
+    source = ObjectSource(client, "bucket", "key", "/key", attempts=3)
+    budget = ReadAhead(0)
+    with open_object(source, 0, range_size=4000, concurrency=4, budget=budget) as stream:
+        assert stream.read() == DATA
+    assert client.ranges == ["bytes=0-3999", "bytes=4000-7999", "bytes=8000-9999"]
+
+
+def test_closing_early_gives_the_read_ahead_back() -> None:
+    budget = ReadAhead(3)
+    source = ObjectSource(FakeClient(), "bucket", "key", "/key", attempts=3)
+    stream = open_object(source, 0, range_size=100, concurrency=4, budget=budget)
+    assert stream.read(150) == DATA[:150]
+    stream.close()
+    assert budget.in_use == 0
+
+
+def test_a_failed_range_gives_its_read_ahead_back() -> None:
+    client = FakeClient(failures=100)
+    budget = ReadAhead(3)
+    source = ObjectSource(client, "bucket", "key", "/key", attempts=2)
+    with (
+        pytest.raises(StorageError),
+        open_object(source, 0, range_size=1000, concurrency=4, budget=budget) as stream,
+    ):
+        stream.read()
+    assert budget.in_use == 0
+
+
+def test_whole_chunks_are_handed_over_without_a_copy() -> None:
+    chunks: list[bytes] = []
+
+    class _Recording(_Body):
+        def read(self, size: int | None = -1) -> bytes:
+            chunk = super().read(size)
+            chunks.append(chunk)
+            return chunk
+
+    class _Client(FakeClient):
+        def _get(self, Range: str) -> dict[str, Any]:  # noqa: N803
+            response = super()._get(Range)
+            response["Body"] = _Recording(response["Body"].getvalue(), None)
+            return response
+
+    source = ObjectSource(_Client(), "bucket", "key", "/key", attempts=3)
+    with open_object(source, 0, range_size=len(DATA), concurrency=1) as stream:
+        first = stream.read(len(DATA))
+    assert first is chunks[0]
+
+
+def test_read_ahead_only_while_few_connections_are_busy() -> None:
+    budget = ReadAhead(3, connections=4)
+    for _ in range(4):
+        budget.opened()
+    assert not budget.take()  # four readers already hold four connections
+    budget.closed()
+    budget.closed()
+    assert budget.take() and budget.take()
+    assert not budget.take()  # two readers and two ranges ahead
+    budget.give_back()
+    budget.give_back()
+    budget.closed()
+    budget.closed()
+
+    def reader() -> Any:
+        source = ObjectSource(FakeClient(), "bucket", "key", "/key", attempts=3)
+        return open_object(source, 0, range_size=1000, concurrency=4, budget=budget)
+
+    alone = reader()
+    assert budget.in_use == 3  # one reader and three ranges ahead: four connections
+    with alone:
+        assert alone.read() == DATA
+    for _ in range(3):
+        budget.opened()
+    with reader() as crowded:
+        assert budget.in_use == 0  # streams every range itself
+        assert crowded.read() == DATA
+    assert budget.in_use == 0
