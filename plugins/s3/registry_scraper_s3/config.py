@@ -74,7 +74,9 @@ class S3Options:
     # One client serves every copy thread, and each large read holds several connections.
     max_pool_connections: int = option(positive_int, 32)
     part_size: int = option(size(MIN_PART_SIZE, MAX_PART_SIZE), 16 * MIB)
-    #: Ranged GETs in flight per large read (1: one streaming GET). Memory: that many parts.
+    #: Connections reading at once, over all readers of the driver: a blob read alone gets
+    #: this many ranged GETs in flight, blobs read together stream one each (1: never ahead).
+    #: Memory: at most read_concurrency - 1 parts fetched ahead, for the whole driver.
     read_concurrency: int = option(positive_int, 4)
 
 
