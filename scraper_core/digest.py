@@ -48,6 +48,11 @@ class Digest:
         return f"{self.algorithm}:{self.hex[:12]}"
 
 
+#: A valid link is 71 bytes (sha256) to 135 (sha512): link files are never read beyond this
+#: (and one byte more, to tell a longer file apart).
+MAX_LINK_SIZE = 256
+
+
 def parse_link(content: bytes, where: str) -> Digest:
     """The digest in a link file's bytes; :class:`InvalidLinkError` naming ``where`` if not."""
     try:

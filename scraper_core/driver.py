@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import BinaryIO, ClassVar, Protocol, Self, runtime_checkable
 
+from scraper_core.digest import MAX_LINK_SIZE, Digest, parse_link
 from scraper_core.errors import (
     InvalidOffsetError,
     InvalidPathError,
@@ -170,6 +171,11 @@ class StorageReader(Protocol):
 
         A negative offset is :class:`InvalidOffsetError`; a missing path
         :class:`PathNotFoundError`. The caller closes the stream.
+
+        Optional companion, ``read_head(path, size) -> bytes``: at most ``size`` bytes from
+        the start, in one request. The core reads link files with it where a driver has it,
+        else through ``reader``; a driver whose reader costs more than one request (a
+        metadata call first) should have it.
         """
         ...
 
@@ -344,6 +350,28 @@ class CheckedDriver:
             return self.driver.get_content(path)
         except Exception as exc:
             raise self.wrap_error(path, exc) from exc
+
+    def read_head(self, path: str, size: int) -> bytes:
+        """At most ``size`` bytes from the start of ``path``: a bounded read of a small file
+        (a link), whatever a hostile storage put there."""
+        self._check(path)
+        read_head = getattr(self.driver, "read_head", None)
+        if read_head is not None:
+            try:
+                head: bytes = read_head(path, size)
+            except Exception as exc:
+                raise self.wrap_error(path, exc) from exc
+            return head[:size]
+        content = b""
+        with self.reader(path) as stream:
+            while len(content) < size and (chunk := stream.read(size - len(content))):
+                content += chunk
+        return content
+
+    def read_link(self, path: str) -> Digest:
+        """The digest a link file holds; :class:`InvalidLinkError` for anything else (a file
+        longer than any link is read no further than :data:`MAX_LINK_SIZE` + 1 bytes)."""
+        return parse_link(self.read_head(path, MAX_LINK_SIZE + 1), path)
 
     def reader(self, path: str, offset: int = 0) -> CheckedReader:
         self._check(path)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from scraper_core import layout
-from scraper_core.digest import Digest, parse_link
+from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
     DigestMismatchError,
@@ -159,20 +159,18 @@ class Planner:
     def _resolve_tag(self, name: str, tag: str) -> Digest:
         path = layout.tag_current_link_path(name, tag)
         try:
-            content = self.source.get_content(path)
+            return self.source.read_link(path)
         except PathNotFoundError:
             if not self._repository_exists(name):
                 raise ImageNotFoundError(f"repository not found: {name}") from None
             raise ImageNotFoundError(f"tag not found: {name}:{tag}") from None
-        return parse_link(content, path)
 
     def _read_link(self, path: str, expected: Digest, missing: str) -> None:
         """Check a source link exists and names ``expected`` (we write the same bytes)."""
         try:
-            content = self.source.get_content(path)
+            found = self.source.read_link(path)
         except PathNotFoundError:
             raise ImageNotFoundError(missing) from None
-        found = parse_link(content, path)
         if found != expected:
             raise ManifestError(f"link {path} names {found}, expected {expected}")
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from scraper_core import layout
-from scraper_core.digest import Digest, parse_link
+from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
     InvalidReferenceError,
@@ -40,8 +40,6 @@ from scraper_core.transfer import CHUNK_SIZE
 #: Read size while hashing (the copy engine's): each worker holds one chunk at a time.
 HASH_CHUNK_SIZE = CHUNK_SIZE
 DEFAULT_JOBS = 4
-#: A valid link is 71 bytes (sha256) to 135 (sha512); anything longer is read no further.
-MAX_LINK_SIZE = 256
 
 ProblemHandler = Callable[[str], None]
 _Item = TypeVar("_Item")
@@ -211,7 +209,7 @@ class _Verifier:
             return
         path = layout.tag_current_link_path(name, tag)
         try:
-            digest = parse_link(self.read_link(path), path)
+            digest = self.driver.read_link(path)
         except ScraperError as exc:
             findings.problems.append(f"{label}: {exc}")
             return
@@ -220,14 +218,6 @@ class _Verifier:
             planned[digest] = self.plan_image(findings, Reference(name, digest=digest), label)
         elif planned[digest] is None:
             findings.problems.append(f"{label}: points at broken manifest {digest}")
-
-    def read_link(self, path: str) -> bytes:
-        """A link file's bytes, never more than MAX_LINK_SIZE + 1 of them."""
-        content = b""
-        with self.driver.reader(path) as reader:
-            while len(content) <= MAX_LINK_SIZE and (chunk := reader.read(MAX_LINK_SIZE + 1)):
-                content += chunk
-        return content
 
     # Link directories.
 
@@ -270,7 +260,7 @@ class _Verifier:
             return None
         path = f"{entry}/link"
         try:
-            digest = parse_link(self.read_link(path), path)
+            digest = self.driver.read_link(path)
         except PathNotFoundError:
             # What the registry's own deletes leave on a filesystem: the directory, emptied.
             return None

@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
-from scraper_core.digest import Digest, parse_link
+from scraper_core.digest import MAX_LINK_SIZE, Digest, parse_link
 from scraper_core.driver import CheckedDriver, is_valid_path
 from scraper_core.errors import InvalidLinkError
 from tests.synthetic import SyntheticImage, TreeWriter
@@ -84,6 +85,8 @@ BREAKERS: dict[str, tuple[Breaker, str]] = {
     "other algorithm": (_tag_link(b"md5:" + b"a" * 32), "corrupt link file"),
     "traversal link": (_tag_link(b"sha256:../../../../../etc/passwd"), "corrupt link file"),
     "garbage link": (_tag_link(os.urandom(71)), "corrupt link file"),
+    # A valid digest, then 64 MiB: read no further than a link could be long.
+    "huge link": (_tag_link(b"sha256:" + b"a" * 64 + b" " * (64 << 20)), "corrupt link file"),
     "symlink out of the root": (_blob_symlink_out, "invalid path"),
 }
 
@@ -120,3 +123,29 @@ def test_no_link_content_builds_a_path_outside_the_blobs(content: bytes) -> None
     path = layout.blob_data_path(digest)
     assert is_valid_path(path) and path.startswith(layout.BLOBS_ROOT + "/")
     assert content == f"{digest}".encode()
+
+
+def test_a_link_is_read_no_further_than_a_link_can_be_long(tmp_path: Path) -> None:
+    path = "/docker/registry/v2/repositories/a/_layers/sha256/" + "a" * 64 + "/link"
+    target = tmp_path / path.lstrip("/")
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"sha256:" + b"a" * 64 + b"x" * (1 << 20))
+    sizes: list[int] = []
+
+    class CountingDriver(LocalDriver):
+        def reader(self, path: str, offset: int = 0) -> Any:
+            stream = super().reader(path, offset)
+            original = stream.read
+
+            def read(size: int = -1) -> bytes:
+                data: bytes = original(size)
+                sizes.append(len(data))
+                return data
+
+            stream.read = read  # type: ignore[method-assign]
+            return stream
+
+    driver = CheckedDriver(CountingDriver(tmp_path, read_only=True), read_only=True)
+    with pytest.raises(InvalidLinkError, match="corrupt link file"):
+        driver.read_link(path)
+    assert 0 < sum(sizes) <= MAX_LINK_SIZE + 1

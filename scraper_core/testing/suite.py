@@ -405,6 +405,28 @@ class DriverSuite:
             with storage.reader(f"{base}/empty", offset) as stream:
                 assert stream.read() == b""
 
+    def test_read_head_is_bounded(
+        self, storage: CheckedDriver, base: str, rng: random.Random
+    ) -> None:
+        # Through the driver's own read_head where it has one, else through its reader.
+        path = f"{base}/file"
+        data = rng.randbytes(3000)
+        storage.put_content(path, data)
+        for size in (1, 71, 257, 2999, 3000, 5000):
+            assert storage.read_head(path, size) == data[:size], f"size {size}"
+        storage.put_content(f"{base}/empty", b"")
+        assert storage.read_head(f"{base}/empty", 257) == b""
+        with pytest.raises(PathNotFoundError) as caught:
+            storage.read_head(f"{base}/missing", 257)
+        _assert_names(caught.value, storage, f"{base}/missing")
+
+    def test_read_link_reads_what_the_registry_writes(
+        self, storage: CheckedDriver, base: str
+    ) -> None:
+        digest = Digest.of(b"linked")
+        storage.put_content(f"{base}/link", link_content(digest))
+        assert storage.read_link(f"{base}/link") == digest
+
     def test_reader_negative_offset(self, storage: CheckedDriver, base: str) -> None:
         path = f"{base}/file"
         storage.put_content(path, b"content")

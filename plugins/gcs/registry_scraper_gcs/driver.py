@@ -34,6 +34,7 @@ from registry_scraper_gcs.errors import (
     is_refused,
     listing,
     sdk_errors,
+    status_code,
     to_storage_error,
     translated,
 )
@@ -210,6 +211,23 @@ class GcsDriver:
         with translated(path):
             # One request; the SDK checks the whole download against the stored CRC32C.
             data: bytes = blob.download_as_bytes(raw_download=True, retry=self._retry())
+        if _is_upload_session(blob):
+            raise PathNotFoundError(self.name, path)
+        return data
+
+    def read_head(self, path: str, size: int) -> bytes:
+        """At most ``size`` bytes, in one ranged GET (the reader first asks for metadata)."""
+        blob = self.bucket.blob(self.keys.key(path))
+        try:
+            with translated(path):
+                data: bytes = blob.download_as_bytes(
+                    start=0, end=size - 1, raw_download=True, retry=self._retry()
+                )
+        except StorageError as exc:
+            # A range on an empty object is unsatisfiable: there is nothing to read.
+            if exc.__cause__ is not None and status_code(exc.__cause__) == 416:
+                return b""
+            raise
         if _is_upload_session(blob):
             raise PathNotFoundError(self.name, path)
         return data
