@@ -7,11 +7,19 @@ buffered (memory stays bounded whatever the blob size), content smaller than a p
 on commit, the part limit, and the writer's states (a write or commit after commit or cancel
 is an error; a commit that raised leaves only cancel; cancel is idempotent). A driver supplies
 four calls to its SDK.
+
+Where the store takes parts in any order (S3 parts, Azure blocks), a writer may send up to
+``parallel_parts`` at once while the next one fills: the upload of one part overlaps reading
+the next, and memory stays at ``parallel_parts + 1`` parts. Parts are then sent from worker
+threads: ``_begin`` runs first, once, in the writer's own thread, and ``_send_part`` must
+record what it learns by part number, not by arrival.
 """
 
 from __future__ import annotations
 
 import enum
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import ClassVar
 
 from scraper_core.driver import CancelOnExit
@@ -34,19 +42,27 @@ class PartWriter(CancelOnExit):
     #: The driver option that sets the part size (named when the limit is reached).
     part_size_option: ClassVar[str] = "part_size"
 
-    def __init__(self, driver: str, path: str, part_size: int) -> None:
+    def __init__(self, driver: str, path: str, part_size: int, *, parallel_parts: int = 1) -> None:
         self.driver = driver
         self.path = path
         self.part_size = part_size
+        #: Parts in flight at once (1: each part is sent before write returns).
+        self.parallel_parts = max(1, parallel_parts)
         self.parts_sent = 0
         self._buffer = bytearray()
         self._size = 0
         self._state = WriterState.OPEN
+        self._pool: ThreadPoolExecutor | None = None
+        self._in_flight: deque[Future[None]] = deque()
 
     # What a store implements.
 
+    def _begin(self) -> None:
+        """Start the upload (before the first part, in the writer's thread). Default: none."""
+
     def _send_part(self, part: bytes, number: int) -> None:
-        """Store part ``number`` (from 1), unpublished; parts are sent in order."""
+        """Store part ``number`` (from 1), unpublished: in order from the writer's thread when
+        ``parallel_parts`` is 1, else from worker threads in any order."""
         raise NotImplementedError
 
     def _complete(self) -> None:
@@ -93,8 +109,31 @@ class PartWriter(CancelOnExit):
                 self.path,
                 f"more than {self.max_parts} parts: raise option {self.part_size_option}",
             )
-        self._send_part(part, number)
+        if number == 1:
+            self._begin()
+        if self.parallel_parts <= 1:
+            self._send_part(part, number)
+        else:
+            while len(self._in_flight) >= self.parallel_parts:
+                # The oldest part first: its failure is raised here, in the writer's thread.
+                self._in_flight.popleft().result()
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.parallel_parts, "part-upload")
+            self._in_flight.append(self._pool.submit(self._send_part, part, number))
         self.parts_sent = number
+
+    def _drain(self) -> None:
+        """Wait for every part in flight; the first failure is raised."""
+        while self._in_flight:
+            self._in_flight.popleft().result()
+
+    def _stop_sending(self) -> None:
+        """Let parts in flight finish (they cannot be recalled), ignoring their outcome."""
+        in_flight, self._in_flight = self._in_flight, deque()
+        wait(in_flight)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def commit(self) -> None:
         self._require_open("commit")
@@ -104,16 +143,21 @@ class PartWriter(CancelOnExit):
             else:
                 if self._buffer:
                     self._send(bytes(self._buffer))
+                self._drain()
                 self._complete()
         except BaseException:
             self._state = WriterState.FAILED
+            self._stop_sending()
             raise
         self._state = WriterState.COMMITTED
         self._buffer = bytearray()
+        self._stop_sending()
 
     def cancel(self) -> None:
         if self._state in (WriterState.COMMITTED, WriterState.CANCELLED):
             return
         self._state = WriterState.CANCELLED
         self._buffer = bytearray()
+        # A part still uploading would land after the abort and be stored all the same.
+        self._stop_sending()
         self._abort()

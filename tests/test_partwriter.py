@@ -102,3 +102,46 @@ def test_leaving_a_with_block_unfinished_cancels() -> None:
     assert writer.calls[-1] == ("abort", b"")
     with pytest.raises(StorageError, match="write after cancelled"):
         writer.write(b"x")
+
+
+class ParallelWriter(RecordingWriter):
+    """Parts finish out of order: each later part is quicker than the one before."""
+
+    def __init__(self, fail: str = "") -> None:
+        super().__init__(part_size=4, fail=fail)
+        self.parallel_parts = 3
+        self.max_parts = None  # type: ignore[misc]
+        self.begun = 0
+        self.done: list[int] = []
+
+    def _begin(self) -> None:
+        self.begun += 1
+
+    def _send_part(self, part: bytes, number: int) -> None:
+        import time
+
+        time.sleep(0.02 * (5 - number % 5))
+        if f"part{number}" == self.fail:
+            raise StorageError("drv", self.path, f"part{number} failed")
+        self.done.append(number)
+
+
+def test_parallel_parts_all_land_before_complete_and_begin_runs_once() -> None:
+    writer = ParallelWriter()
+    writer.write(b"x" * 4 * 7 + b"yz")
+    writer.commit()
+    assert writer.begun == 1
+    assert sorted(writer.done) == list(range(1, 9))
+    assert writer.done != sorted(writer.done)  # they really overlapped
+    assert writer.calls == [("complete", b"")]
+
+
+def test_a_failed_parallel_part_fails_the_commit_then_cancel_aborts() -> None:
+    writer = ParallelWriter(fail="part2")
+    with pytest.raises(StorageError, match="part2 failed"):
+        writer.write(b"x" * 4 * 6)
+        writer.commit()
+    writer.cancel()
+    assert writer.calls[-1] == ("abort", b"")
+    # Nothing is still uploading once cancel returns.
+    assert writer._in_flight == type(writer._in_flight)()

@@ -18,6 +18,7 @@ from scraper_core.options import (
     flag,
     option,
     option_names,
+    positive_int,
     size,
     text,
 )
@@ -105,6 +106,9 @@ class AzureOptions:
     legacy_root_prefix: bool = option(flag, False)
     #: Upload block and read range size: the memory one open writer or reader holds.
     block_size: int = option(size(MIN_BLOCK_SIZE, MAX_BLOCK_SIZE), DEFAULT_BLOCK_SIZE)
+    #: Blocks one writer stages at once while the next fills (1: one at a time). Memory per
+    #: writer: write_concurrency + 1 blocks. Default 1, as for s3; a long link may gain.
+    write_concurrency: int = option(positive_int, 1)
 
     @property
     def endpoint(self) -> str | None:

@@ -324,7 +324,12 @@ class AzureDriver:
             blob.upload_blob(data, overwrite=True, content_settings=content_settings())
 
     def writer(self, path: str) -> BlockWriter:
-        return BlockWriter(self._blob(self._writable(path)), path, self.options.block_size)
+        return BlockWriter(
+            self._blob(self._writable(path)),
+            path,
+            self.options.block_size,
+            parallel_parts=self.options.write_concurrency,
+        )
 
     def move(self, source: str, dest: str) -> None:
         source_key = self._writable(source)

@@ -82,19 +82,21 @@ class BlockWriter(PartWriter):
     max_parts = MAX_BLOCKS
     part_size_option = "block_size"
 
-    def __init__(self, blob: BlobClient, path: str, block_size: int) -> None:
-        super().__init__(DRIVER_NAME, path, block_size)
+    def __init__(
+        self, blob: BlobClient, path: str, block_size: int, *, parallel_parts: int = 1
+    ) -> None:
+        super().__init__(DRIVER_NAME, path, block_size, parallel_parts=parallel_parts)
         self._blob = blob
         # Every block ID of a blob must have the same length, and must not be another
         # writer's: a random prefix, then a fixed-width counter.
         self._prefix = secrets.token_hex(8)
-        self._blocks: list[str] = []
+
+    def _block_id(self, number: int) -> str:
+        return base64.b64encode(f"{self._prefix}-{number:06d}".encode()).decode()
 
     def _send_part(self, part: bytes, number: int) -> None:
-        block_id = base64.b64encode(f"{self._prefix}-{number:06d}".encode()).decode()
         with translated(self.path):
-            self._blob.stage_block(block_id, part, length=len(part))
-        self._blocks.append(block_id)
+            self._blob.stage_block(self._block_id(number), part, length=len(part))
 
     def _put_whole(self, data: bytes) -> None:
         with translated(self.path):
@@ -105,7 +107,11 @@ class BlockWriter(PartWriter):
 
         try:
             self._blob.commit_block_list(
-                [BlobBlock(block_id=block_id) for block_id in self._blocks],
+                # The list, not the staging order, says which block goes where.
+                [
+                    BlobBlock(block_id=self._block_id(number))
+                    for number in range(1, self.parts_sent + 1)
+                ],
                 content_settings=content_settings(),
             )
         except sdk_errors() as exc:

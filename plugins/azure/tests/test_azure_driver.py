@@ -175,6 +175,20 @@ def test_writer_sizes_round_trip(driver: AzureDriver, size: int) -> None:
     assert len(blocks) == (size // BLOCK + (1 if size % BLOCK else 0) if size >= BLOCK else 0)
 
 
+def test_blocks_staged_at_once_commit_in_write_order(
+    open_driver: OpenDriver, container: str
+) -> None:
+    driver = open_driver(container, block_size="256KiB", write_concurrency="4")
+    data = os.urandom(9 * BLOCK + 77)
+    with driver.writer("/blob") as writer:
+        for start in range(0, len(data), 100_000):
+            writer.write(data[start : start + 100_000])
+        writer.commit()
+    assert driver.get_content("/blob") == data
+    blocks = driver.container.get_blob_client("blob").get_block_list("committed")[0]
+    assert len(blocks) == 10
+
+
 def test_cancel_keeps_the_previous_content(driver: AzureDriver) -> None:
     driver.put_content("/blob", b"previous")
     writer = driver.writer("/blob")

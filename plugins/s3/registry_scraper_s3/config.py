@@ -78,6 +78,10 @@ class S3Options:
     #: this many ranged GETs in flight, blobs read together stream one each (1: never ahead).
     #: Memory: at most read_concurrency - 1 parts fetched ahead, for the whole driver.
     read_concurrency: int = option(positive_int, 4)
+    #: Parts one writer uploads at once while the next fills (1: one at a time). Memory per
+    #: writer: write_concurrency + 1 parts. Default 1: against SeaweedFS on two cores, 2 and 4
+    #: were no faster (the server is the bottleneck); a long link to a cloud may gain.
+    write_concurrency: int = option(positive_int, 1)
 
 
 OPTION_NAMES = option_names(S3Options)

@@ -283,7 +283,14 @@ class S3Driver:
 
     def writer(self, path: str) -> MultipartWriter:
         key = self._writable(path)
-        return MultipartWriter(self.client, self.bucket, key, path, self.options.part_size)
+        return MultipartWriter(
+            self.client,
+            self.bucket,
+            key,
+            path,
+            self.options.part_size,
+            parallel_parts=self.options.write_concurrency,
+        )
 
     def move(self, source: str, dest: str) -> None:
         source_key = self._writable(source)

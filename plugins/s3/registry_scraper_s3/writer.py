@@ -30,21 +30,33 @@ class MultipartWriter(PartWriter):
 
     max_parts = MAX_PARTS
 
-    def __init__(self, client: Any, bucket: str, key: str, path: str, part_size: int) -> None:
-        super().__init__(DRIVER_NAME, path, part_size)
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        key: str,
+        path: str,
+        part_size: int,
+        *,
+        parallel_parts: int = 1,
+    ) -> None:
+        super().__init__(DRIVER_NAME, path, part_size, parallel_parts=parallel_parts)
         self._client = client
         self._bucket = bucket
         self._key = key
         self._upload_id: str | None = None
-        self._parts: list[dict[str, Any]] = []
+        #: Part number -> ETag; parts may finish in any order.
+        self._etags: dict[int, str] = {}
+
+    def _begin(self) -> None:
+        with translated(self.path):
+            created = self._client.create_multipart_upload(
+                Bucket=self._bucket, Key=self._key, ContentType=CONTENT_TYPE
+            )
+        self._upload_id = created["UploadId"]
 
     def _send_part(self, part: bytes, number: int) -> None:
         with translated(self.path):
-            if self._upload_id is None:
-                created = self._client.create_multipart_upload(
-                    Bucket=self._bucket, Key=self._key, ContentType=CONTENT_TYPE
-                )
-                self._upload_id = created["UploadId"]
             response = self._client.upload_part(
                 Bucket=self._bucket,
                 Key=self._key,
@@ -52,7 +64,7 @@ class MultipartWriter(PartWriter):
                 PartNumber=number,
                 Body=part,
             )
-        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
+        self._etags[number] = response["ETag"]
 
     def _put_whole(self, data: bytes) -> None:
         with translated(self.path):
@@ -66,7 +78,12 @@ class MultipartWriter(PartWriter):
                 Bucket=self._bucket,
                 Key=self._key,
                 UploadId=self._upload_id,
-                MultipartUpload={"Parts": self._parts},
+                MultipartUpload={
+                    "Parts": [
+                        {"PartNumber": number, "ETag": etag}
+                        for number, etag in sorted(self._etags.items())
+                    ]
+                },
             )
 
     def _abort(self) -> None:

@@ -84,6 +84,7 @@ def test_all_options_parse() -> None:
             "part_size": "64MiB",
             "profile": "registry",
             "read_concurrency": "1",
+            "write_concurrency": "3",
             "access_key": "AKIAEXAMPLE",
             "secret_key": "never-shown",
         }
@@ -99,6 +100,7 @@ def test_all_options_parse() -> None:
         part_size=64 * MIB,
         profile="registry",
         read_concurrency=1,
+        write_concurrency=3,
         access_key="AKIAEXAMPLE",
         secret_key="never-shown",
     )
@@ -116,6 +118,7 @@ def test_all_options_parse() -> None:
         "part_size",
         "profile",
         "read_concurrency",
+        "write_concurrency",
     }
 
 
@@ -146,6 +149,7 @@ def test_part_size(value: str, size: int) -> None:
         ("max_attempts", "ten"),
         ("max_pool_connections", "-1"),
         ("read_concurrency", "0"),
+        ("write_concurrency", "0"),
         ("addressing_style", "dns"),
         ("checksum", "always"),
         ("retry_mode", "forever"),

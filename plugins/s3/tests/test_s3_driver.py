@@ -134,8 +134,12 @@ def test_large_object_through_parallel_reader(driver: S3Driver) -> None:
 # -- writer ---------------------------------------------------------------------------------
 
 
-def test_multipart_writer_round_trip(open_driver: OpenDriver, bucket: str) -> None:
-    driver = open_driver(bucket, part_size="5MiB")
+@pytest.mark.parametrize("write_concurrency", ["1", "3"])
+def test_multipart_writer_round_trip(
+    open_driver: OpenDriver, bucket: str, write_concurrency: str
+) -> None:
+    # With 3, the three parts upload at once and may finish in any order.
+    driver = open_driver(bucket, part_size="5MiB", write_concurrency=write_concurrency)
     data = _random(12 * MIB + 12345)
     with driver.writer("/docker/blob") as writer:
         for start in range(0, len(data), MIB + 333):
