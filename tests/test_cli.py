@@ -376,3 +376,17 @@ def test_foreign_layer_not_stored_is_reported_and_skipped(
     assert result.exit_code == 0, result.output
     assert f"warning: win:ltsc: foreign layer {foreign} is not stored" in result.stderr
     assert "3 blobs copied" in result.stdout  # manifest, config, one layer: no foreign blob
+
+
+def test_fsync_output_option_copies_the_same_tree(
+    tmp_path: Path, source: TreeWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = source.image("app", "v1")
+    calls: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real_fsync(fd))[1])
+    result = scrape(tmp_path, "--output-storage-option", "fsync=true", "app:v1")
+    assert result.exit_code == 0, result.output
+    assert set(snapshot(tmp_path / "copy")) == expected_files(image, "v1")
+    # Every file written (blobs, links, tag links) and the directories they went into.
+    assert len(calls) > len(expected_files(image, "v1"))

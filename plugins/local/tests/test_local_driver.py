@@ -193,9 +193,45 @@ def test_writable_open_creates_the_directory(tmp_path: Path) -> None:
     assert driver.list_dir("/") == []
 
 
-def test_open_refuses_options(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="unknown option"):
+def test_open_refuses_unknown_options_and_bad_values(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"unknown option\(s\): bucket \(known: fsync\)"):
         LocalDriver.open(str(tmp_path), {"bucket": "x"}, read_only=False)
+    with pytest.raises(ConfigurationError, match="option fsync must be true or false"):
+        LocalDriver.open(str(tmp_path), {"fsync": "sometimes"}, read_only=False)
+
+
+@pytest.mark.parametrize("fsync", ["false", "true"])
+def test_fsync_syncs_file_data_before_rename_and_directories_at_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: str
+) -> None:
+    source = LocalDriver.open(str(tmp_path / "src"), {}, read_only=False)
+    source.put_content("/blobs/big", os.urandom(3 << 20))
+    driver = LocalDriver.open(str(tmp_path / "dst"), {"fsync": fsync}, read_only=False)
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    driver.put_content("/a/b/file", b"data")
+    staged = driver.start_copy(source, "/blobs/big", "/c/big")
+    assert staged is not None
+    staged.commit()
+    files_synced = list(synced)
+    driver.close()
+    root = str(tmp_path / "dst")
+    if fsync == "false":
+        assert synced == []
+        return
+    # Two files, each synced while still in the staging directory (before the rename).
+    assert len(files_synced) == 2
+    assert all(f"/{STAGING_ROOT}/" in path for path in files_synced)
+    # Then every directory written into, and its parents up to the root, deepest first.
+    assert synced[2:] == [f"{root}/a/b", f"{root}/a", f"{root}/c", root] or synced[2:] == [
+        f"{root}/a/b", f"{root}/c", f"{root}/a", root,
+    ]  # fmt: skip
 
 
 def test_temporary_files_are_hidden(root: Path, storage: CheckedDriver) -> None:
