@@ -106,6 +106,9 @@ class AzureOptions:
     legacy_root_prefix: bool = option(flag, False)
     #: Upload block and read range size: the memory one open writer or reader holds.
     block_size: int = option(size(MIN_BLOCK_SIZE, MAX_BLOCK_SIZE), DEFAULT_BLOCK_SIZE)
+    #: Attempts per request, the first included. Retries wait about 3, 5, 9, 17 s...:
+    #: the SDK's own policy starts at 15 s, which on a flaky link stalls a bulk copy.
+    max_attempts: int = option(positive_int, 6)
     #: Blocks one writer stages at once while the next fills (1: one at a time). Memory per
     #: writer: write_concurrency + 1 blocks. Default 1, as for s3; a long link may gain.
     write_concurrency: int = option(positive_int, 1)

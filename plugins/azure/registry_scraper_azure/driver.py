@@ -86,12 +86,24 @@ def _default_credential() -> Any:
     return DefaultAzureCredential()
 
 
+#: Backoff before retry n (n >= 1): initial + base ** n, +- jitter (azure-core's formula).
+RETRY_INITIAL_BACKOFF = 1
+RETRY_INCREMENT_BASE = 2
+RETRY_JITTER = 1
+
+
 def make_service(options: AzureOptions) -> ServiceClient:
     """A BlobServiceClient from the options, else from AZURE_STORAGE_CONNECTION_STRING."""
-    from azure.storage.blob import BlobServiceClient
+    from azure.storage.blob import BlobServiceClient, ExponentialRetry
 
     # Reads fetch, and the SDK's own uploads send, one block-sized range per request.
     settings: dict[str, Any] = {
+        "retry_policy": ExponentialRetry(
+            initial_backoff=RETRY_INITIAL_BACKOFF,
+            increment_base=RETRY_INCREMENT_BASE,
+            retry_total=options.max_attempts - 1,
+            random_jitter_range=RETRY_JITTER,
+        ),
         "max_single_get_size": options.block_size,
         "max_chunk_get_size": options.block_size,
         "max_block_size": options.block_size,

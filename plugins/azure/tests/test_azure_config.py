@@ -220,3 +220,15 @@ def test_describe_keeps_the_first_line_without_query_strings() -> None:
         "CannotVerifyCopySource: Copy source https://a.blob.core.windows.net/c/b refused."
     )
     assert len(describe(OSError("x" * 1000))) == 200
+
+
+def test_retries_start_quickly_and_are_counted_by_max_attempts() -> None:
+    from registry_scraper_azure.driver import make_service
+
+    options = {"account_url": "http://127.0.0.1:1/acct", "account_key": "a2V5"}
+    policy = make_service(parse_options({**options, "max_attempts": "3"}))._config.retry_policy
+    assert (policy.total_retries, policy.initial_backoff, policy.increment_base) == (2, 1, 2)
+    # The SDK's own default would wait 15 s and more before the first retry.
+    first_wait = policy.get_backoff_time({"count": 1})
+    assert first_wait <= 4
+    assert make_service(parse_options(options))._config.retry_policy.total_retries == 5
