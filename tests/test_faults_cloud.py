@@ -1,0 +1,137 @@
+"""Faults between the GCS and Azure drivers and their emulators: a right copy, or clear errors.
+
+The same fault-injecting proxy as for S3 sits between `scrape` and fake-gcs-server or Azurite,
+which hold a tree registry 2.8 wrote: 500s, 503s, connections reset mid-body, truncated bodies
+and latency on a seeded share of requests. The SDKs' own retries (google-api-core's, azure-core's)
+must carry the copy through, or the images that cannot be copied fail with one line each;
+whatever is in the copy verifies and is served.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scraper_core.cli import main
+from tests.support.azurite import AzuriteServer
+from tests.support.faultproxy import FaultProxy
+from tests.support.gcsserver import FakeGcsServer
+from tests.support.registry import RegistryFactory
+from tests.support.skopeo import PopulatedRegistry, pull
+from tests.test_e2e_cloud import CloudSource, azure_source, gcs_source, source_args
+from tests.test_interruptions import assert_tree_verifies, temp_files
+
+pytestmark = pytest.mark.e2e
+
+RUNS = [
+    pytest.param(backend, rate, seed, marks=getattr(pytest.mark, backend))
+    for backend, rate, seed in [
+        ("gcs", 0.15, 1),
+        ("gcs", 0.3, 2),
+        ("azure", 0.15, 1),
+        ("azure", 0.3, 2),
+    ]
+]
+REPORT = Path(__file__).parent / "fault-report-cloud.json"
+_results: list[dict[str, object]] = []
+
+
+@pytest.fixture(scope="module")
+def gcs_server() -> Iterator[FakeGcsServer]:
+    with FakeGcsServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def azurite_server() -> Iterator[AzuriteServer]:
+    with AzuriteServer() as server:
+        yield server
+
+
+def through_proxy(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    populated: PopulatedRegistry,
+    backend: str,
+    proxy: FaultProxy,
+) -> CloudSource:
+    """The tree uploaded directly, then the environment pointed at the proxy for scrape."""
+    if backend == "gcs":
+        gcs: FakeGcsServer = request.getfixturevalue("gcs_server")
+        source = gcs_source(gcs, monkeypatch, populated.root)
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.endpoint_url)
+        return source
+    azurite: AzuriteServer = request.getfixturevalue("azurite_server")
+    source = azure_source(azurite, monkeypatch, populated.root, legacy=False)
+    monkeypatch.setenv(
+        "AZURE_STORAGE_CONNECTION_STRING",
+        azurite.connection_string.replace(azurite.base_url, proxy.endpoint_url),
+    )
+    return source
+
+
+@pytest.mark.parametrize(("backend", "rate", "seed"), RUNS)
+def test_scrape_through_faults(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    populated_registry: PopulatedRegistry,
+    filesystem_registry: RegistryFactory,
+    tmp_path: Path,
+    backend: str,
+    rate: float,
+    seed: int,
+) -> None:
+    upstream: FakeGcsServer | AzuriteServer = request.getfixturevalue(
+        "gcs_server" if backend == "gcs" else "azurite_server"
+    )
+    output = tmp_path / "copy"
+    pushed = populated_registry.pushed
+    refs = [image.ref for image in pushed.values()]
+    # Upload first, with no fault: the proxy only ever sees scrape's requests.
+    with FaultProxy(upstream.base_url, rate=0.0, seed=seed) as proxy:
+        source = through_proxy(request, monkeypatch, populated_registry, backend, proxy)
+        before = source.snapshot()
+        proxy.rate = rate
+        result = CliRunner().invoke(
+            main, [*source_args(source), "--output-dir", str(output), "--json", *refs]
+        )
+        proxy.rate = 0.0
+        after = source.snapshot()
+    assert sum(proxy.injected.values()) > 0, "no fault was injected: the test proves nothing"
+    assert after == before, "the source was written"
+    assert "Traceback" not in result.output
+    assert result.exit_code in (0, 1), result.output
+    if output.exists():
+        assert_tree_verifies(output)
+        assert temp_files(output) == []
+    summary = json.loads(result.stdout)
+    ok = [image for image in summary["images"] if image["ok"]]
+    for image in summary["images"]:
+        if not image["ok"]:
+            assert image["error"] and "\n" not in image["error"], image
+    # At 15% the SDKs' retries must carry every image through.
+    if rate <= 0.15:
+        assert len(ok) == len(refs), summary
+    served = filesystem_registry(output) if ok else None
+    for image in ok:
+        key = next(k for k, v in pushed.items() if v.ref == image["reference"])
+        target = tmp_path / f"pull-{key}"
+        assert served is not None
+        pulled = pull(served.url, image["reference"], target, all_platforms=key == "multiarch")
+        assert pulled.digest == image["digest"]
+    _results.append(
+        {
+            "backend": backend,
+            "rate": rate,
+            "seed": seed,
+            "requests": proxy.requests,
+            "faults": dict(proxy.injected),
+            "images_ok": len(ok),
+            "images_failed": len(summary["images"]) - len(ok),
+        }
+    )
+    REPORT.write_text(json.dumps(_results, indent=2) + "\n")
