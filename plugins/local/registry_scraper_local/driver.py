@@ -97,7 +97,7 @@ def remove_stale_staging(root: str) -> list[str]:
     return removed
 
 
-def _publish(temp: str, target: str) -> None:
+def _publish(temp: str, target: str, durability: Durability | None) -> None:
     """Move a finished staged file to its final path (the only moment it becomes visible)."""
     try:
         os.replace(temp, target)
@@ -106,6 +106,8 @@ def _publish(temp: str, target: str) -> None:
         # already, and one rename beats a makedirs (three calls) for every file.
         _make_dirs(os.path.dirname(target))
         os.replace(temp, target)
+    if durability is not None:
+        durability.published(target)
 
 
 def _make_dirs(path: str) -> None:
@@ -207,9 +209,7 @@ class LocalFileWriter(CancelOnExit):
             self._file.flush()
             os.fsync(self._file.fileno())
         self._file.close()
-        _publish(self._temp, self._target)
-        if self._durability is not None:
-            self._durability.published(self._target)
+        _publish(self._temp, self._target, self._durability)
         self._done = True
 
     def cancel(self) -> None:
@@ -283,9 +283,7 @@ class LocalStagedCopy(CancelOnExit):
 
     def commit(self) -> None:
         self.wait()
-        _publish(self._temp, self._target)
-        if self._durability is not None:
-            self._durability.published(self._target)
+        _publish(self._temp, self._target, self._durability)
         self._done = True
 
     def cancel(self) -> None:
@@ -516,9 +514,7 @@ class LocalDriver:
             if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                 return False
             raise
-        _publish(temp, target)
-        if self.durability is not None:
-            self.durability.published(target)
+        _publish(temp, target, self.durability)
         return True
 
     def move(self, source: str, dest: str) -> None:
