@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from scraper_core.cli import main
 from tests.support.faultproxy import FaultProxy
@@ -40,6 +41,36 @@ def seaweed_source(
         ) as registry:
             pushed = push_standard(image_layout, registry.url)
         yield server, bucket, pushed
+
+
+def check_fault_run(
+    result: Result,
+    output: Path,
+    pushed: dict[str, PushedImage],
+    filesystem_registry: RegistryFactory,
+    tmp_path: Path,
+) -> list[dict[str, Any]]:
+    """What every run through faults must end with, whatever broke: no traceback, a copy
+    that verifies with no temporary file left, one-line errors, and every image reported
+    copied pulled back from a registry serving the copy. Returns the images copied."""
+    assert "Traceback" not in result.output
+    assert result.exit_code in (0, 1), result.output
+    if output.exists():
+        assert_tree_verifies(output)
+        assert temp_files(output) == []
+    summary = json.loads(result.stdout)
+    ok: list[dict[str, Any]] = [image for image in summary["images"] if image["ok"]]
+    for image in summary["images"]:
+        if not image["ok"]:
+            assert "\n" not in image["error"] and image["error"], image
+    served = filesystem_registry(output) if ok else None
+    for image in ok:
+        key = next(k for k, v in pushed.items() if v.ref == image["reference"])
+        target = tmp_path / f"pull-{key}"
+        assert served is not None
+        pulled = pull(served.url, image["reference"], target, all_platforms=key == "multiarch")
+        assert pulled.digest == image["digest"]
+    return ok
 
 
 RUNS = [(0.15, seed) for seed in range(4)] + [(0.4, seed) for seed in range(4, 7)]
@@ -69,26 +100,7 @@ def test_scrape_through_faults(
             ],
         )  # fmt: skip
     assert sum(proxy.injected.values()) > 0, "no fault was injected: the test proves nothing"
-    assert "Traceback" not in result.output
-    assert result.exit_code in (0, 1), result.output
-    if output.exists():
-        assert_tree_verifies(output)
-        assert temp_files(output) == []
-    summary = json.loads(result.stdout)
-    ok = [image for image in summary["images"] if image["ok"]]
-    for image in summary["images"]:
-        if not image["ok"]:
-            assert "\n" not in image["error"] and image["error"], image
-    served = filesystem_registry(output) if ok else None
-    for image in ok:
-        name, _, tag = image["reference"].partition(":")
-        key = next(k for k, v in pushed.items() if v.ref == image["reference"])
-        every = key == "multiarch"
-        target = tmp_path / f"pull-{key}"
-        assert served is not None
-        assert (
-            pull(served.url, f"{name}:{tag}", target, all_platforms=every).digest == image["digest"]
-        )
+    ok = check_fault_run(result, output, pushed, filesystem_registry, tmp_path)
     _results.append(
         {
             "rate": rate,
@@ -96,7 +108,7 @@ def test_scrape_through_faults(
             "requests": proxy.requests,
             "faults": dict(proxy.injected),
             "images_ok": len(ok),
-            "images_failed": len(summary["images"]) - len(ok),
+            "images_failed": len(json.loads(result.stdout)["images"]) - len(ok),
         }
     )
     REPORT.write_text(json.dumps(_results, indent=2) + "\n")
