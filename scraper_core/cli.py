@@ -414,10 +414,10 @@ def list_command(
     """List repositories and their tags (PATTERN... like team/* narrows the listing)."""
     source = _open_source(storage, data_dir, registry_config, storage_options)
     try:
-        names: list[str] = []
+        names: dict[str, None] = {}  # ordered, and no scan of a list per name
         for pattern in patterns or ("",):
             found = match_repositories(source, pattern) if pattern else list_repositories(source)
-            names.extend(name for name in found if name not in names)
+            names.update(dict.fromkeys(found))
         for name in names:
             click.echo(f"{name}  {' '.join(list_tags(source, name))}".rstrip())
     except ScraperError as exc:

@@ -4,12 +4,17 @@ A plan lists the blobs to copy and the link files to write, in the order they mu
 layer and revision links before the tag links, so an interrupted copy never leaves a tag that
 points at missing content. Planning reads only the image's own links and manifests: the work
 grows with the images chosen, never with the size of the registry.
+
+Within a run each manifest, blob size and link is read once, however many tags lead to it
+(issue 13: 30,000 tags on 4 manifests read and hashed the same 4 manifests 30,000 times), and
+the plans share the objects read: a manifest's bytes are held once, not once per tag.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from scraper_core import layout
 from scraper_core.digest import Digest
@@ -28,6 +33,7 @@ from scraper_core.manifest import (
     Platform,
     parse_manifest,
 )
+from scraper_core.memo import Memo
 from scraper_core.reference import Reference
 
 #: Indexes nest (an index of indexes); a deeper chain is hostile or broken.
@@ -77,14 +83,15 @@ class LinkWrite:
 
 
 @dataclass
-class ImagePlan:
-    """Everything one reference needs, in write order: blobs, links, then tag links."""
+class ImageContent:
+    """What one manifest (and every child) needs in one repository, in write order.
 
-    reference: Reference
-    digest: Digest
+    The same for every tag that points at that manifest, so the plans of those tags share one
+    (30,000 tags on 4 manifests hold 4 of these): it is read-only once the planner returns it.
+    """
+
     blobs: list[BlobCopy] = field(default_factory=list)
     links: list[LinkWrite] = field(default_factory=list)
-    tag_links: list[LinkWrite] = field(default_factory=list)
     #: Human-readable notes on what was left out on purpose (foreign layers).
     skipped: list[str] = field(default_factory=list)
     #: The image's manifest and every child copied, in the order they were read.
@@ -93,10 +100,6 @@ class ImagePlan:
     # would otherwise cost a scan per descriptor.
     _blob_digests: set[Digest] = field(default_factory=set, repr=False, compare=False)
     _link_set: set[LinkWrite] = field(default_factory=set, repr=False, compare=False)
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(blob.size for blob in self.blobs)
 
     def has_blob(self, digest: Digest) -> bool:
         return digest in self._blob_digests
@@ -113,6 +116,50 @@ class ImagePlan:
             self.links.append(link)
 
 
+@dataclass
+class ImagePlan:
+    """Everything one reference needs, in write order: blobs, links, then tag links."""
+
+    reference: Reference
+    digest: Digest
+    #: Shared with every other plan of the same image in the same repository.
+    content: ImageContent = field(default_factory=ImageContent)
+    tag_links: list[LinkWrite] = field(default_factory=list)
+
+    @property
+    def blobs(self) -> list[BlobCopy]:
+        return self.content.blobs
+
+    @property
+    def links(self) -> list[LinkWrite]:
+        return self.content.links
+
+    @property
+    def skipped(self) -> list[str]:
+        return self.content.skipped
+
+    @property
+    def manifest_digests(self) -> list[Digest]:
+        return self.content.manifest_digests
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(blob.size for blob in self.blobs)
+
+    def has_blob(self, digest: Digest) -> bool:
+        return self.content.has_blob(digest)
+
+    def add_blob(self, blob: BlobCopy) -> None:
+        self.content.add_blob(blob)
+
+    def add_link(self, link: LinkWrite) -> None:
+        self.content.add_link(link)
+
+
+def _same(digest: Digest) -> Digest:
+    return digest
+
+
 #: Tag suffixes cosign stores next to an image: ``sha256-<hex>.sig`` and friends.
 SIGNATURE_SUFFIXES = (".sig", ".att", ".sbom")
 
@@ -127,6 +174,15 @@ class Planner:
     def __init__(self, source: CheckedDriver, platforms: Sequence[PlatformFilter] = ()) -> None:
         self.source = source
         self.platforms = tuple(platforms)
+        # What this run has read, by what names it: bounded by the distinct content planned
+        # (which the plans hold anyway), never by the number of tags.
+        self._links: Memo[str, Digest | None] = Memo()
+        self._manifests: Memo[Digest, tuple[BlobCopy, Manifest]] = Memo()
+        self._blobs: Memo[Digest, BlobCopy | None] = Memo()
+        self._exists: Memo[str, bool] = Memo()
+        self._contents: Memo[tuple[str, Digest], ImageContent] = Memo()
+        # One Digest object per digest: 30,000 tag links naming 4 manifests hold 4.
+        self._digests: Memo[Digest, Digest] = Memo()
 
     def signature_references(self, plan: ImagePlan) -> list[Reference]:
         """cosign signatures, attestations and SBOMs stored as tags beside the image."""
@@ -134,7 +190,8 @@ class Planner:
         for digest in plan.manifest_digests:
             for suffix in SIGNATURE_SUFFIXES:
                 tag = f"{digest.algorithm}-{digest.hex}{suffix}"
-                if self.source.exists(layout.tag_current_link_path(plan.reference.name, tag)):
+                path = layout.tag_current_link_path(plan.reference.name, tag)
+                if self._exists.get(path, partial(self.source.exists, path)):
                     found.append(Reference(plan.reference.name, tag))
         return found
 
@@ -145,8 +202,9 @@ class Planner:
         else:
             assert reference.tag is not None
             digest = self._resolve_tag(name, reference.tag)
-        plan = ImagePlan(reference, digest)
-        self._add_manifest(plan, digest, depth=0, seen=set())
+        digest = self._digests.get(digest, partial(_same, digest))
+        content = self._contents.get((name, digest), partial(self._content, name, digest))
+        plan = ImagePlan(reference, digest, content)
         if reference.digest is None and reference.tag is not None:
             tag = reference.tag
             plan.tag_links.append(LinkWrite(layout.tag_index_link_path(name, tag, digest), digest))
@@ -165,17 +223,33 @@ class Planner:
                 raise ImageNotFoundError(f"repository not found: {name}") from None
             raise ImageNotFoundError(f"tag not found: {name}:{tag}") from None
 
+    def _link(self, path: str) -> Digest | None:
+        """What the link at ``path`` names; None when it is missing. Read once a run."""
+
+        def read() -> Digest | None:
+            try:
+                return self.source.read_link(path)
+            except PathNotFoundError:
+                return None
+
+        return self._links.get(path, read)
+
     def _read_link(self, path: str, expected: Digest, missing: str) -> None:
         """Check a source link exists and names ``expected`` (we write the same bytes)."""
-        try:
-            found = self.source.read_link(path)
-        except PathNotFoundError:
-            raise ImageNotFoundError(missing) from None
+        found = self._link(path)
+        if found is None:
+            raise ImageNotFoundError(missing)
         if found != expected:
             raise ManifestError(f"link {path} names {found}, expected {expected}")
 
-    def _add_manifest(self, plan: ImagePlan, digest: Digest, depth: int, seen: set[Digest]) -> None:
-        name = plan.reference.name
+    def _content(self, name: str, digest: Digest) -> ImageContent:
+        content = ImageContent()
+        self._add_manifest(content, name, digest, depth=0, seen=set())
+        return content
+
+    def _add_manifest(
+        self, plan: ImageContent, name: str, digest: Digest, depth: int, seen: set[Digest]
+    ) -> None:
         if digest in seen:
             return
         if depth > MAX_INDEX_DEPTH:
@@ -188,18 +262,15 @@ class Planner:
             if depth == 0 and not self._repository_exists(name):
                 raise ImageNotFoundError(f"repository not found: {name}") from None
             raise
-        content = self._read_manifest(name, digest)
-        manifest = parse_manifest(content, f"manifest {name}@{digest.short}")
-        plan.add_blob(BlobCopy(digest, len(content), content))
+        blob, manifest = self._manifests.get(digest, lambda: self._load_manifest(name, digest))
+        plan.add_blob(blob)
         plan.manifest_digests.append(digest)
-        for child in self._chosen_children(plan, digest, manifest):
-            self._add_manifest(plan, child.digest, depth + 1, seen)
-        self._add_blobs(plan, manifest)
+        for child in self._chosen_children(name, digest, manifest):
+            self._add_manifest(plan, name, child.digest, depth + 1, seen)
+        self._add_blobs(plan, name, manifest)
         plan.add_link(LinkWrite(revision, digest))
 
-    def _chosen_children(
-        self, plan: ImagePlan, digest: Digest, manifest: Manifest
-    ) -> list[Descriptor]:
+    def _chosen_children(self, name: str, digest: Digest, manifest: Manifest) -> list[Descriptor]:
         if not self.platforms:
             return list(manifest.children)
         chosen = [
@@ -211,10 +282,16 @@ class Planner:
         if manifest.children and not chosen:
             available = ", ".join(str(c.platform) for c in manifest.children if c.platform)
             raise ImageNotFoundError(
-                f"{plan.reference.name}@{digest.short} has no manifest for "
+                f"{name}@{digest.short} has no manifest for "
                 f"{', '.join(map(str, self.platforms))} (it has: {available or 'none'})"
             )
         return chosen
+
+    def _load_manifest(self, name: str, digest: Digest) -> tuple[BlobCopy, Manifest]:
+        """The manifest blob (its verified bytes, shared by every plan) and what it says."""
+        content = self._read_manifest(name, digest)
+        manifest = parse_manifest(content, f"manifest {name}@{digest.short}")
+        return BlobCopy(digest, len(content), content), manifest
 
     def _read_manifest(self, name: str, digest: Digest) -> bytes:
         path = layout.blob_data_path(digest)
@@ -232,28 +309,37 @@ class Planner:
             raise DigestMismatchError(f"blob {digest} is corrupt: its content hashes to {actual}")
         return content
 
-    def _add_blobs(self, plan: ImagePlan, manifest: Manifest) -> None:
-        name = plan.reference.name
+    def _add_blobs(self, plan: ImageContent, name: str, manifest: Manifest) -> None:
         for descriptor in manifest.blobs:
             if plan.has_blob(descriptor.digest):
                 continue
-            path = layout.blob_data_path(descriptor.digest)
-            try:
-                size = self.source.stat(path).size
-            except PathNotFoundError:
+            blob = self._blob(descriptor.digest)
+            if blob is None:
                 if descriptor.foreign:
                     plan.skipped.append(f"foreign layer {descriptor.digest} is not stored")
                     continue
                 raise ImageNotFoundError(
                     f"blob missing from source: {descriptor.digest} (needed by {name})"
-                ) from None
-            if descriptor.size is not None and descriptor.size != size:
+                )
+            if descriptor.size is not None and descriptor.size != blob.size:
                 raise DigestMismatchError(
-                    f"blob {descriptor.digest} is {size} bytes, its manifest says {descriptor.size}"
+                    f"blob {descriptor.digest} is {blob.size} bytes, "
+                    f"its manifest says {descriptor.size}"
                 )
             link = layout.layer_link_path(name, descriptor.digest)
             self._read_link(
                 link, descriptor.digest, f"blob {descriptor.digest} is not linked into {name}"
             )
-            plan.add_blob(BlobCopy(descriptor.digest, size))
+            plan.add_blob(blob)
             plan.add_link(LinkWrite(link, descriptor.digest))
+
+    def _blob(self, digest: Digest) -> BlobCopy | None:
+        """The blob to copy (its size from the source), shared by every plan; None: missing."""
+
+        def stat() -> BlobCopy | None:
+            try:
+                return BlobCopy(digest, self.source.stat(layout.blob_data_path(digest)).size)
+            except PathNotFoundError:
+                return None
+
+        return self._blobs.get(digest, stat)

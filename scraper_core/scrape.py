@@ -93,13 +93,18 @@ class Scrape:
         copier = BlobCopier(self.source, self.dest) if self.dest is not None else None
         results: list[ImageResult] = []
         counted: set[Digest] = set()
+        # Each blob is looked up once at the destination, however many tags share it.
+        present: set[Digest] = set()
         for item in planned:
             if isinstance(item, ImageResult):
                 results.append(item)
                 continue
             result = ImageResult(item.reference, item.digest, skipped=list(item.skipped))
             for blob in item.blobs:
-                if blob.digest in counted or (copier is not None and copier.is_present(blob)):
+                if blob.digest in counted or blob.digest in present:
+                    result.blobs_present += 1
+                elif copier is not None and copier.is_present(blob):
+                    present.add(blob.digest)
                     result.blobs_present += 1
                 else:
                     counted.add(blob.digest)
