@@ -1,0 +1,189 @@
+"""Planning grows with distinct content, not with tags (issue 13).
+
+Through the real CLI on a synthetic tree, every source call is counted by method and path:
+within one run each manifest is read (and hashed) once, each link once, each blob stat'ed
+once, however many tags lead to them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from registry_scraper_local.driver import LocalDriver
+from scraper_core import layout
+from scraper_core.cli import main
+from scraper_core.digest import Digest
+from scraper_core.driver import CheckedDriver
+from scraper_core.memo import Memo
+from scraper_core.plan import ImagePlan, Planner
+from scraper_core.reference import Reference
+from tests.synthetic import SyntheticImage, TreeWriter
+
+TAGS = 60
+READS = ("get_content", "read_head", "reader", "stat", "list_dir", "walk")
+
+Calls = Counter[tuple[str, str]]
+
+
+@contextmanager
+def counting_source_calls() -> Iterator[Calls]:
+    """Count every read the core makes of a read-only driver, by (method, path)."""
+    calls: Calls = Counter()
+    lock = threading.Lock()  # planning runs in a thread pool
+    originals = {name: getattr(CheckedDriver, name) for name in READS}
+
+    def wrap(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(self: CheckedDriver, path: str, *args: Any, **kwargs: Any) -> Any:
+            if self.read_only:
+                with lock:
+                    calls[name, path] += 1
+            return original(self, path, *args, **kwargs)
+
+        return counted
+
+    for name, original in originals.items():
+        setattr(CheckedDriver, name, wrap(name, original))
+    try:
+        yield calls
+    finally:
+        for name, original in originals.items():
+            setattr(CheckedDriver, name, original)
+
+
+def _tree(root: Path) -> tuple[list[SyntheticImage], Digest]:
+    """``app`` with TAGS tags over two images and an index of both (one layer shared)."""
+    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    shared = b"a base layer both images have"
+    images = [
+        writer.image("app", None, layers=[shared, f"own {n}".encode()], arch=f"arch{n}")
+        for n in range(2)
+    ]
+    index = writer.index("app", "multi", images)
+    for number in range(TAGS):
+        target = index if number % 3 == 0 else images[number % 2].manifest
+        writer.tag("app", f"build-{number:03d}", target)
+    return images, index
+
+
+def _scrape(*args: str) -> None:
+    result = CliRunner().invoke(main, ["-q", "--jobs", "8", *args])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "copy"])
+def test_each_manifest_link_and_blob_is_read_once_a_run(tmp_path: Path, dry_run: bool) -> None:
+    images, index = _tree(tmp_path / "src")
+    args = ["--data-dir", str(tmp_path / "src"), "--output-dir", str(tmp_path / "out")]
+    with counting_source_calls() as calls:
+        _scrape(*args, *(["--dry-run"] if dry_run else []), "--all-tags", "app")
+
+    manifests = [index] + [image.manifest for image in images]
+    for digest in manifests:
+        assert calls["get_content", layout.blob_data_path(digest)] == 1, digest
+        assert calls["read_head", layout.revision_link_path("app", digest)] == 1, digest
+    layers = {digest for image in images for digest in (image.config, *image.layers)}
+    for digest in layers:
+        assert calls["read_head", layout.layer_link_path("app", digest)] == 1, digest
+    # Planning stats each blob once; a copy streams each layer once more, and writes the
+    # manifests from the bytes planning read.
+    for digest in [*manifests, *layers]:
+        assert calls["stat", layout.blob_data_path(digest)] == 1, digest
+        streams = 0 if dry_run or digest in manifests else 1
+        assert calls["reader", layout.blob_data_path(digest)] == streams, digest
+    tags = [f"build-{n:03d}" for n in range(TAGS)] + ["multi"]
+    for tag in tags:
+        assert calls["read_head", layout.tag_current_link_path("app", tag)] == 1, tag
+    # Nothing else read more than once, so the total is what the content needs, not the tags.
+    repeated = {key: n for key, n in calls.items() if n > 1 and key[0] != "reader"}
+    assert repeated == {}
+
+
+def test_a_no_op_rerun_reads_each_manifest_once(tmp_path: Path) -> None:
+    images, index = _tree(tmp_path / "src")
+    args = ["--data-dir", str(tmp_path / "src"), "--output-dir", str(tmp_path / "out")]
+    _scrape(*args, "--all-tags", "app")
+    with counting_source_calls() as calls:
+        _scrape(*args, "--all-tags", "app")
+    for digest in [index] + [image.manifest for image in images]:
+        assert calls["get_content", layout.blob_data_path(digest)] == 1
+    streamed = [path for method, path in calls if method == "reader" and path.endswith("/data")]
+    assert streamed == [], "a blob already at the destination was read again"
+
+
+def test_plans_of_one_image_share_the_manifest_bytes(tmp_path: Path) -> None:
+    images, _ = _tree(tmp_path)
+    planner = Planner(CheckedDriver(LocalDriver(tmp_path, read_only=True), read_only=True))
+    tags = [f"build-{n:03d}" for n in range(1, TAGS, 3)]  # all on images[n % 2]
+    plans = [planner.plan(Reference("app", tag)) for tag in tags]
+
+    def manifest_bytes(plan: ImagePlan) -> bytes | None:
+        return plan.blobs[0].content
+
+    by_image: dict[Digest, list[ImagePlan]] = {}
+    for plan in plans:
+        by_image.setdefault(plan.digest, []).append(plan)
+    assert set(by_image) == {image.manifest for image in images}
+    for same in by_image.values():
+        first = manifest_bytes(same[0])
+        assert first is not None
+        assert all(manifest_bytes(plan) is first for plan in same)
+        assert all(plan.content is same[0].content for plan in same)
+    # Each plan keeps its own reference and tag links.
+    assert len({plan.reference for plan in plans}) == len(plans)
+    assert len({link.path for plan in plans for link in plan.tag_links}) == 2 * len(plans)
+
+
+def test_memo_computes_once_for_threads_arriving_together() -> None:
+    memo: Memo[str, int] = Memo()
+    computed = []
+
+    def slow() -> int:
+        computed.append(1)
+        time.sleep(0.05)
+        return 42
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda _: memo.get("key", slow), range(64)))
+    assert answers == [42] * 64
+    assert len(computed) == 1
+
+
+def test_memo_forgets_a_failure_and_lets_the_next_asker_try() -> None:
+    memo: Memo[str, int] = Memo()
+    attempts = []
+
+    def flaky() -> int:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("transient")
+        return 7
+
+    with pytest.raises(OSError, match="transient"):
+        memo.get("key", flaky)
+    assert memo.get("key", flaky) == 7
+    assert memo.get("key", flaky) == 7
+    assert len(attempts) == 2
+
+
+def test_a_dry_run_over_a_copy_looks_each_blob_up_once_at_the_destination(
+    tmp_path: Path,
+) -> None:
+    images, index = _tree(tmp_path / "src")
+    args = ["--data-dir", str(tmp_path / "src"), "--output-dir", str(tmp_path / "out")]
+    _scrape(*args, "--all-tags", "app")
+    with counting_source_calls() as calls:  # a dry run opens the destination read-only too
+        _scrape(*args, "--dry-run", "--all-tags", "app")
+    blobs = {index} | {digest for image in images for digest in image.blobs}
+    for digest in blobs:
+        # One stat of the source while planning, one of the destination in the preview.
+        assert calls["stat", layout.blob_data_path(digest)] == 2, digest
