@@ -10,27 +10,27 @@ set-up (nothing was copied); 130 interrupted.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import click
 
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, ScraperError
-from scraper_core.inventory import list_repositories, list_tags, match_repositories
-from scraper_core.plan import ImagePlan, PlatformFilter
-from scraper_core.plugins import DriverRegistry
-from scraper_core.reference import parse_reference
-from scraper_core.registry_config import load_storage_config
-from scraper_core.report import Reporter, human_bytes
-from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
-from scraper_core.selection import needs_storage, read_images_file, select
-from scraper_core.transfer import DEFAULT_JOBS, ImageResult
-from scraper_core.verify import verify_images, verify_storage
 
+# The core is imported by the commands that use it, not here: `scrape --help` loads click and
+# this module only (issue 13: --help within 1.5x of importing click and pluggy).
+if TYPE_CHECKING:
+    from scraper_core.driver import CheckedDriver
+    from scraper_core.plugins import DriverRegistry
+    from scraper_core.report import Reporter
+    from scraper_core.scrape import PlannedItem, Scrape
+    from scraper_core.transfer import ImageResult
+
+#: scraper_core.transfer.DEFAULT_JOBS, which --help must not import to show it (checked by
+#: tests/test_cli_startup.py).
+DEFAULT_JOBS = 8
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -77,6 +77,8 @@ def _source_location(
     """Driver, location and options of the source: flags, or the registry's config.yml."""
     options = _parse_options(storage_options, "--storage-option")
     if registry_config is not None:
+        from scraper_core.registry_config import load_storage_config
+
         config = load_storage_config(registry_config.read(), registry_config.name, os.environ)
         storage, data_dir = config.driver, config.location
         options = config.options | options
@@ -116,6 +118,8 @@ def _open_source(
     registry_config: TextIO | None,
     storage_options: Sequence[str],
 ) -> CheckedDriver:
+    from scraper_core.plugins import DriverRegistry
+
     try:
         name, location, options = _source_location(
             storage, data_dir, registry_config, storage_options
@@ -218,6 +222,13 @@ def copy_command(
     images: tuple[str, ...],
 ) -> None:
     """Copy IMAGE... (name, name:tag or name@sha256:...; no tag means latest)."""
+    from scraper_core.plan import PlatformFilter
+    from scraper_core.plugins import DriverRegistry
+    from scraper_core.reference import parse_reference
+    from scraper_core.report import Reporter
+    from scraper_core.scrape import Scrape, ScrapeOptions
+    from scraper_core.selection import needs_storage, read_images_file, select
+
     reporter = Reporter(
         quiet=quiet,
         verbose=verbose,
@@ -308,6 +319,8 @@ def _open_destination(
 def _copy_with_progress(
     scrape: Scrape, planned: list[PlannedItem], reporter: Reporter
 ) -> list[ImageResult]:
+    from scraper_core.plan import ImagePlan
+
     # Blobs shared between images are copied once, so they count once.
     unique = {
         blob.digest: blob.size
@@ -326,6 +339,8 @@ def _copy_with_progress(
 @main.command("drivers")
 def drivers_command() -> None:
     """List the installed storage drivers, their plugins and versions."""
+    from scraper_core.plugins import DriverRegistry
+
     registry = DriverRegistry()
     drivers = registry.drivers()
     for info in drivers:
@@ -359,6 +374,12 @@ def verify_command(
 
     With IMAGE... only those images; without, the whole storage, orphan blobs included.
     """
+    import json
+
+    from scraper_core.reference import parse_reference
+    from scraper_core.report import human_bytes
+    from scraper_core.verify import verify_images, verify_storage
+
     try:
         references = [parse_reference(image) for image in images]
     except ScraperError as exc:
@@ -412,6 +433,8 @@ def list_command(
     patterns: tuple[str, ...],
 ) -> None:
     """List repositories and their tags (PATTERN... like team/* narrows the listing)."""
+    from scraper_core.inventory import list_repositories, list_tags, match_repositories
+
     source = _open_source(storage, data_dir, registry_config, storage_options)
     try:
         names: dict[str, None] = {}  # ordered, and no scan of a list per name
