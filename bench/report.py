@@ -144,6 +144,26 @@ def spread_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
+def wrap_notes(
+    texts: Sequence[str], bullet: str = "- ", indent: str = "   ", width: int = 100
+) -> list[str]:
+    """Each text wrapped to ``width`` columns (Markdown: every file keeps lines <= 100),
+    starting with ``bullet``; continuation lines start with ``indent`` (or as many spaces as
+    the bullet is wide). Options such as ``--all-tags`` are never split at their hyphens."""
+    follow = " " * len(bullet) if bullet else indent
+    return [
+        textwrap.fill(
+            text,
+            width,
+            initial_indent=bullet,
+            subsequent_indent=follow,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+        for text in texts
+    ]
+
+
 def notes(rows: Sequence[Row], width: int = 100) -> list[str]:
     """One bullet per baseline, skip reason and note, wrapped to ``width`` columns."""
     found = [f"{row.name}: skipped: {row.skipped}" for row in rows if row.skipped]
@@ -151,4 +171,4 @@ def notes(rows: Sequence[Row], width: int = 100) -> list[str]:
         if row.baseline is not None and row.baseline_name:
             found.append(f"{row.name}: baseline is {row.baseline_name}")
         found += [f"{row.name}: {note}" for note in row.notes]
-    return [textwrap.fill(t, width, initial_indent="- ", subsequent_indent="  ") for t in found]
+    return wrap_notes(found, width=width)

@@ -1,16 +1,19 @@
 """`make bench`: scrape measured side by side with what users do today, same data, one run.
 
     .venv/bin/python -m bench.run [--size-mib N] [--repeat R] [--json FILE] [--quick]
+                                  [--markdown BENCHMARKS.md]
 
 Builds its own source storage with the real registry 2.8 and skopeo, reads it once to warm
 the page cache, then times scrape and each baseline R times (round-robin where they share
-data) and prints one table of medians and ratios against the targets, plus the spreads.
+data) and prints one table of medians and ratios against the targets, plus the spreads;
+with --markdown it also writes BENCHMARKS.md from this run (bench.markdown).
 It reports; it does not judge a test run: the exit status is 0 whether targets are met or not.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib.util
 import json
 import os
@@ -29,7 +32,7 @@ from bench.measure import SCRAPE, CommandError, read_all, run_quiet
 from bench.report import Row, notes, ratio_table, skipped, spread_table
 from bench.source import Source, SourcePlan, build_source, describe, plan_source
 
-SECTIONS = ("local", "copiers", "s3", "rss", "startup", "calls")
+SECTIONS = ("local", "copiers", "s3", "rss", "startup", "calls", "scale", "scalecalls")
 NEEDS_SOURCE = {"local", "copiers", "s3"}
 RSS_LAYER = 1 << 30
 REPO = Path(__file__).resolve().parent.parent
@@ -39,9 +42,15 @@ REPO = Path(__file__).resolve().parent.parent
 class Context:
     work: Path
     repeat: int
+    quick: bool = False
     source: Source | None = None
     verified: local.VerifiedCopy | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    started: str = field(
+        default_factory=lambda: datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    )
+    #: 1-minute load average at the start and the end: a busy machine shows here.
+    load: str = ""
 
     def need_source(self) -> Source:
         assert self.source is not None, "the source storage was not built"
@@ -87,6 +96,18 @@ def section_calls(ctx: Context) -> list[Row]:
     return [calls.calls_row(ctx.work)]
 
 
+def section_scale(ctx: Context) -> list[Row]:
+    from bench import scale
+
+    return scale.scale_rows(ctx.work, ctx.repeat, ctx.quick)
+
+
+def section_scale_calls(ctx: Context) -> list[Row]:
+    from bench import scalecalls
+
+    return scalecalls.calls_rows(ctx.work, 10 if ctx.quick else 200)
+
+
 RUNNERS: dict[str, Callable[[Context], list[Row]]] = {
     "local": section_local,
     "copiers": section_copiers,
@@ -94,6 +115,8 @@ RUNNERS: dict[str, Callable[[Context], list[Row]]] = {
     "rss": section_rss,
     "startup": lambda ctx: startup.startup_rows(ctx.repeat),
     "calls": section_calls,
+    "scale": section_scale,
+    "scalecalls": section_scale_calls,
 }
 
 
@@ -123,6 +146,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--small-images", type=int, help="small images (default 200; quick 20)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--json", default="bench-results.json", help="where to write results")
+    parser.add_argument("--markdown", help="also write the results as BENCHMARKS.md there")
     parser.add_argument(
         "--only", action="append", choices=SECTIONS, help="run only these sections (repeatable)"
     )
@@ -141,7 +165,7 @@ def source_plan(options: argparse.Namespace) -> SourcePlan:
 
 
 def run_all(options: argparse.Namespace, work: Path, started: float) -> tuple[list[Row], Context]:
-    ctx = Context(work, options.repeat)
+    ctx = Context(work, options.repeat, options.quick)
     sections = [name for name in SECTIONS if not options.only or name in options.only]
     if NEEDS_SOURCE & set(sections):
         plan = source_plan(options)
@@ -151,12 +175,14 @@ def run_all(options: argparse.Namespace, work: Path, started: float) -> tuple[li
         ctx.timings["build"] = time.monotonic() - begin
         log(f"warm-up read of the source: {read_all(ctx.source.root) >> 20} MiB", started)
     rows: list[Row] = []
+    load_at_start = os.getloadavg()[0]
     try:
         for name in sections:
             rows += run_section(name, ctx, started)
     finally:
         if ctx.source is not None:
             ctx.source.server.close()
+    ctx.load = f"{load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     return rows, ctx
 
 
@@ -164,6 +190,8 @@ def document(options: argparse.Namespace, rows: list[Row], ctx: Context) -> dict
     plan = ctx.source.plan if ctx.source else None
     return {
         "command": " ".join(["python -m bench.run", *sys.argv[1:]]),
+        "started": ctx.started,
+        "load": ctx.load,
         "machine": describe_machine(ctx.work),
         "code": describe_code(REPO),
         "source": describe(plan) if plan else None,
@@ -237,6 +265,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(notes(rows)))
     Path(options.json).write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nresults written to {options.json}")
+    if options.markdown:
+        from bench.markdown import render
+
+        Path(options.markdown).write_text(render(result))
+        print(f"tables written to {options.markdown}")
     return 0
 
 
