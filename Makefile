@@ -81,8 +81,9 @@ test-azure: system-deps npm-deps $(STAMP) ## Azure driver and Azure end-to-end t
 demo: system-deps $(STAMP) ## Build a sample registry, scrape one image, serve the copy, pull it
 	$(BIN)/python scripts/demo.py
 
-bench: system-deps $(STAMP) ## Benchmarks side by side (cp, skopeo, boto3); QUICK=1 for a smoke run
-	$(BIN)/python -m bench.run $(if $(QUICK),--quick) --json bench-results.json
+bench: system-deps $(STAMP) ## Benchmarks, rewriting BENCHMARKS.md; QUICK=1: bench-quick.md
+	$(BIN)/python -m bench.run $(if $(QUICK),--quick) --json bench-results.json \
+		--markdown $(if $(QUICK),bench-quick.md,BENCHMARKS.md)
 
 DIR ?= ./data-copy
 BUCKET ?=

@@ -105,7 +105,7 @@ def section_scale(ctx: Context) -> list[Row]:
 def section_scale_calls(ctx: Context) -> list[Row]:
     from bench import scalecalls
 
-    return scalecalls.calls_rows(ctx.work, 10 if ctx.quick else 200)
+    return scalecalls.calls_rows(ctx.work, 5 if ctx.quick else 200)
 
 
 RUNNERS: dict[str, Callable[[Context], list[Row]]] = {

@@ -39,7 +39,7 @@ class ScalePlan:
 
 
 FULL = ScalePlan(tags=30_000, manifests=4, repositories=10_000, tags_each=3)
-QUICK = ScalePlan(tags=2_000, manifests=4, repositories=500, tags_each=3)
+QUICK = ScalePlan(tags=1_000, manifests=4, repositories=200, tags_each=3)
 
 
 def _list(root: Path) -> list[str]:
