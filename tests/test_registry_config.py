@@ -348,5 +348,5 @@ def test_a_nested_section_names_its_path_in_errors() -> None:
     assert credentials is not None
     with pytest.raises(ConfigurationError, match=r"^c.yml: storage.azure.credentials.type must"):
         credentials.text("type")
-    with pytest.raises(ConfigurationError, match="storage.azure.realm must be a mapping"):
+    with pytest.raises(ConfigurationError, match=r"storage\.azure\.realm must be a mapping"):
         RegistrySection("c.yml", "azure", {"realm": "x"}).section("realm")
