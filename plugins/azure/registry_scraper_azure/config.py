@@ -158,14 +158,17 @@ def parse_options(options: Mapping[str, str]) -> AzureOptions:
         if getattr(parsed, name) is not None
     ]
     if len(secrets) > 1:
-        raise ConfigurationError(f"{DRIVER_NAME}: give one of {', '.join(secrets)}, not several")
+        raise ConfigurationError(f"{DRIVER_NAME}: give one of {', '.join(secrets)}, not both")
     if parsed.connection_string is not None and (secrets or parsed.endpoint is not None):
         raise ConfigurationError(
             f"{DRIVER_NAME}: connection_string holds the account: give it alone, without "
             "account_url, account_name, account_key, sas_token or client_secret"
         )
     if parsed.endpoint is None and secrets:
-        raise ConfigurationError(f"{DRIVER_NAME}: {secrets[0]} needs account_url or account_name")
+        raise ConfigurationError(
+            f"{DRIVER_NAME}: account_key, sas_token and client_secret need account_url or "
+            "account_name"
+        )
     service_principal = (parsed.tenant_id, parsed.client_id, parsed.client_secret)
     if any(value is not None for value in service_principal) and None in service_principal:
         raise ConfigurationError(

@@ -138,8 +138,8 @@ def test_bad_sections_are_one_line_without_secrets(parameters: str, message: str
     ("options", "message"),
     [
         ({"connection_string": CONNECTION, "account_name": "acc"}, "give it alone"),
-        ({"account_name": "acc", "account_key": "k", "sas_token": "s"}, "not several"),
-        ({"client_secret": CLIENT_SECRET, "tenant_id": "t", "client_id": "c"}, "needs account_"),
+        ({"account_name": "acc", "account_key": "k", "sas_token": "s"}, "not both"),
+        ({"client_secret": CLIENT_SECRET, "tenant_id": "t", "client_id": "c"}, "need account_url"),
         ({"account_name": "acc", "client_secret": CLIENT_SECRET}, "all of tenant_id"),
         ({"legacy_root_prefix": "maybe"}, "must be auto, true or false"),
     ],

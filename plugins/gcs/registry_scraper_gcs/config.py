@@ -79,13 +79,13 @@ class GcsOptions:
     #: A service account key file (a registry config's ``keyfile``). Default:
     #: ``GOOGLE_APPLICATION_CREDENTIALS``, then the rest of the ADC chain.
     credentials_file: str | None = option(_file, None)
-    #: Instead of a file: the service account key itself, as JSON (a registry config's
-    #: inline ``credentials`` map). Never shown.
-    credentials_json: str | None = option(_service_account_json, None, secret=True)
     #: Upload chunk and read range size: the memory one open reader or writer holds.
     chunk_size: int = option(
         size(CHUNK_MULTIPLE, MAX_CHUNK_SIZE, multiple=CHUNK_MULTIPLE), DEFAULT_CHUNK_SIZE
     )
+    #: Instead of a file: the service account key itself, as JSON (a registry config's
+    #: inline ``credentials`` map). Never shown.
+    credentials_json: str | None = option(_service_account_json, None, secret=True)
 
 
 OPTION_NAMES = option_names(GcsOptions)
