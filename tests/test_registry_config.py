@@ -4,6 +4,7 @@ translates its section (each plugin's tests cover its own keys). Secrets never s
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -350,3 +351,14 @@ def test_a_nested_section_names_its_path_in_errors() -> None:
         credentials.text("type")
     with pytest.raises(ConfigurationError, match=r"storage\.azure\.realm must be a mapping"):
         RegistrySection("c.yml", "azure", {"realm": "x"}).section("realm")
+
+
+def test_the_plugin_guides_registry_config_example_works(site: Path) -> None:
+    guide = (Path(__file__).parent.parent / "docs" / "plugin-guide.md").read_text()
+    found = re.search(r"<!-- example: registry-config -->\n```python\n(.*?)```", guide, re.DOTALL)
+    assert found is not None
+    _write_distribution(site, "rs-guide", "example", "rs_guide_example", found.group(1))
+    text = "storage:\n  example: {store: s, rootdirectory: /prod/, token: t0k3n-secret}\n"
+    config = load(text)
+    assert config == StorageConfig("example", "s/prod", {"token": "t0k3n-secret"})
+    assert "t0k3n-secret" not in repr(config)
