@@ -312,4 +312,13 @@ def load_storage_config(
     except ConfigurationError as exc:
         # The same type (PluginError stays one), with the file named first.
         raise type(exc)(f"{source_name}: {exc}") from None
-    return translate(section)
+    try:
+        config = translate(section)
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        # A plugin's bug must not become a traceback; its message may quote a value (a key?).
+        raise section.error(f": the plugin serving it failed ({type(exc).__name__})") from exc
+    if not isinstance(config, StorageConfig):
+        raise section.error(": the plugin serving it returned no StorageConfig")
+    return config

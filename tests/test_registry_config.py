@@ -362,3 +362,18 @@ def test_the_plugin_guides_registry_config_example_works(site: Path) -> None:
     config = load(text)
     assert config == StorageConfig("example", "s/prod", {"token": "t0k3n-secret"})
     assert "t0k3n-secret" not in repr(config)
+
+
+def test_a_translator_that_breaks_is_one_line_without_its_message() -> None:
+    def broken(section: RegistrySection) -> StorageConfig:
+        raise KeyError(SECRET_KEY)
+
+    def confused(section: RegistrySection) -> StorageConfig:
+        return ("mine", "b")  # type: ignore[return-value]
+
+    text = "storage:\n  mine: {bucket: b}\n"
+    with pytest.raises(ConfigurationError) as caught:
+        load_storage_config(text, "c.yml", {}, {"mine": broken})
+    assert str(caught.value) == "c.yml: storage.mine: the plugin serving it failed (KeyError)"
+    with pytest.raises(ConfigurationError, match="returned no StorageConfig"):
+        load_storage_config(text, "c.yml", {}, {"mine": confused})
