@@ -22,6 +22,7 @@ from scraper_core.cli import main
 from scraper_core.errors import ConfigurationError
 from scraper_core.registry_config import StorageConfig, load_storage_config
 from tests.support.azurite import AzuriteServer
+from tests.support.reliability import record
 
 ACCOUNT_KEY = "c2VjcmV0LWFjY291bnQta2V5"
 CLIENT_SECRET = "client-secret-0123456789"
@@ -197,6 +198,7 @@ def _minimal_3x_config(tmp_path: Path, azurite: AzuriteServer, container: str) -
 
 
 @pytest.mark.azure
+@pytest.mark.parametrize("account", ["in the config", "in the connection string"])
 @pytest.mark.parametrize(("prefix", "generation"), [("/", "2.x"), ("", "3.x")])
 def test_a_minimal_config_finds_the_repositories_whichever_registry_wrote_them(
     azurite: AzuriteServer,
@@ -204,15 +206,32 @@ def test_a_minimal_config_finds_the_repositories_whichever_registry_wrote_them(
     monkeypatch: pytest.MonkeyPatch,
     prefix: str,
     generation: str,
+    account: str,
 ) -> None:
     container = _container_with_tree(azurite, prefix)
-    config = _minimal_3x_config(tmp_path, azurite, container)
-    # The endpoint comes from the environment, as a registry's deployment would give it.
-    monkeypatch.setenv("REGISTRY_STORAGE_AZURE_SERVICEURL", azurite.account_url)
+    if account == "in the config":
+        config = _minimal_3x_config(tmp_path, azurite, container)
+        # The endpoint comes from the environment, as a registry's deployment would give it.
+        monkeypatch.setenv("REGISTRY_STORAGE_AZURE_SERVICEURL", azurite.account_url)
+    else:
+        # Only the container: the account is AZURE_STORAGE_CONNECTION_STRING (the fixture's).
+        config = tmp_path / "config.yml"
+        config.write_text(f"storage:\n  azure:\n    container: {container}\n")
     result = CliRunner().invoke(main, ["list", "--registry-config", str(config)])
+    note = f"warning: azure: container '{container}': blob names follow registry {generation}"
+    found = result.stdout.split() == ["team/app", "v1"] and note in result.stderr
+    record(
+        "azure-config-naming",
+        title="A registry config that does not say which azure blob naming applies",
+        how="`scrape list --registry-config` with a minimal config (accountname/accountkey or "
+        "only the container) on containers written with 2.x and with 3.x names (Azurite)",
+        held=found,
+        outcome="the driver looked, chose the naming present, said so; repositories listed"
+        if found
+        else f"exit {result.exit_code}: {result.output.strip()[:200]}",
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.split() == ["team/app", "v1"]
-    note = f"warning: azure: container '{container}': blob names follow registry {generation}"
     assert note in result.stderr and "found by looking" in result.stderr
     assert result.stderr.count("\n") == 1
     # Told the other naming, the same config finds nothing: the probe is what found them.
