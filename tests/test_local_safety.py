@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -484,7 +485,7 @@ def test_tar_refuses_a_directory_or_special_file_as_the_archive(tmp_path: Path) 
     os.mkfifo(tmp_path / "fifo.tar")
     for name, what in (("dir.tar", "is a directory"), ("fifo.tar", "not a regular file")):
         with pytest.raises(ConfigurationError, match=what):
-            within_deadline(lambda: TarDriver.open(str(tmp_path / name), {}, read_only=False))
+            within_deadline(partial(TarDriver.open, str(tmp_path / name), {}, read_only=False))
     assert sorted(os.listdir(tmp_path)) == ["dir.tar", "fifo.tar"]
 
 
