@@ -133,11 +133,12 @@ def test_reads_never_go_past_the_size_asked_or_the_file(tmp_path: Path) -> None:
     root.mkdir()
     with open(root / "huge", "wb") as file:
         file.truncate(64 << 30)  # sparse: 64 GiB that read in full would exhaust memory
-    driver = LocalDriver.open(str(root), {}, read_only=True)
+    raw = LocalDriver.open(str(root), {}, read_only=True)
+    driver = CheckedDriver(raw, read_only=True)
     assert within_deadline(lambda: driver.read_head("/huge", 72)) == b"\0" * 72
     (root / "small").write_bytes(b"abc")
     assert driver.read_head("/small", 72) == b"abc"
-    assert driver.get_content("/small") == b"abc"
+    assert raw.get_content("/small") == b"abc"
 
 
 # -- the root holds, even when a directory is swapped for a symlink mid-run ---------------------
@@ -187,7 +188,7 @@ def test_source_directory_swapped_between_plan_and_copy(
         "stat": lambda: source.stat(path),
         "get_content": lambda: source.get_content(path),
         "reader": lambda: source.reader(path),
-        "read_head": lambda: source.read_head(path, 71),
+        "read_head": lambda: CheckedDriver(source, read_only=True).read_head(path, 71),
         "start_copy": lambda: dest.start_copy(source, path, path),
         "link_blob": lambda: dest.link_blob(source, path, path),
         "list_dir": lambda: source.list_dir(os.path.dirname(os.path.dirname(path))),

@@ -480,19 +480,6 @@ class LocalDriver:
         finally:
             os.close(fd)
 
-    def read_head(self, path: str, size: int) -> bytes:
-        """At most ``size`` bytes from the start of the regular file at ``path``."""
-        fd, file_size = self._open_regular(path)
-        try:
-            parts = []
-            remaining = min(size, file_size)
-            while remaining > 0 and (data := os.read(fd, min(remaining, _READ_SIZE))):
-                parts.append(data)
-                remaining -= len(data)
-            return b"".join(parts)
-        finally:
-            os.close(fd)
-
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         if offset < 0:
             # Checked before opening: a failed seek would leak the open file.
