@@ -377,3 +377,41 @@ def test_full_disk_gives_one_line_per_image_and_no_traceback(
         held=True,
         outcome="one line naming ENOSPC, exit 1, the small image copied, no traceback",
     )
+
+
+def test_sigkill_mid_copy_then_rerun_removes_the_dead_runs_staging(tmp_path: Path) -> None:
+    source, output = tmp_path / "data", tmp_path / "copy"
+    images = _images(_writer(source), count=3, layer_mib=32)
+    refs = [f"{image.name}:v1" for image in images]
+    killed = []
+    for _attempt in range(3):
+        process = subprocess.Popen([*_scrape(source, output), *refs], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not _staged_files(output) and process.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.005)
+        process.kill()
+        process.wait()
+        killed = _staging_dirs(output)
+        if killed:
+            break
+    assert killed, "no run was caught mid-copy"
+    # Left behind, its lock file there but held by nobody now.
+    assert all((output / ".scrape-tmp" / name / LOCK_NAME).exists() for name in killed)
+    rerun = subprocess.run(
+        [*_scrape(source, output), *refs], capture_output=True, text=True, timeout=600
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert _leftovers(output) == [], "the dead run's staging survived the rerun"
+    verify = subprocess.run(
+        [SCRAPE, "verify", "--data-dir", str(output)], capture_output=True, text=True, timeout=600
+    )
+    assert verify.returncode == 0, verify.stderr
+    record(
+        "local-sigkill-rerun",
+        title="SIGKILL mid kernel copy, then a rerun",
+        how="scrape killed while a staged file exists; the same command run again",
+        held=True,
+        outcome="the dead run's staging (lock free) removed by the rerun; tree verifies",
+    )

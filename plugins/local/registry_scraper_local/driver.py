@@ -608,12 +608,16 @@ class LocalDriver:
             return False
         self._writable(dst_path)
         # The very file checked to be regular and inside the source root is linked.
-        source_fd, _ = source._open_regular(src_path)
+        source_fd, real = source._open(src_path)
         try:
+            mode = os.fstat(source_fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise StorageError(self.name, src_path, f"is {_kind(mode)}")
             staging = self.staging
             temp = _token(8)
+            linked = f"{_PROC_FD}/{source_fd}" if os.path.isdir(_PROC_FD) else real
             try:
-                os.link(f"{_PROC_FD}/{source_fd}", temp, dst_dir_fd=staging.fd)
+                os.link(linked, temp, dst_dir_fd=staging.fd)
             except OSError as exc:
                 if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                     return False

@@ -100,6 +100,8 @@ class Staging:
                 os.close(parent_fd)
         os.close(self.fd)
         os.close(self._lock_fd)
+        # A late user of a closed staging gets EBADF, never a descriptor number reused since.
+        self.fd = self._lock_fd = -1
 
 
 def _lock_is_free(entry: str, parent_fd: int) -> bool | None:
