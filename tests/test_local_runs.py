@@ -275,6 +275,9 @@ def test_cancel_stops_the_kernel_copy_at_the_next_chunk(tmp_path: Path) -> None:
         path.stat().st_size >= 32 << 20 for path in _staged_files(tmp_path / "dst")
     ):
         time.sleep(0.01)
+    # A caller polling for its own cancel flag is never stuck in wait().
+    with pytest.raises(TimeoutError):
+        staged.wait(timeout=0.05)
     started = time.monotonic()
     staged.cancel()
     took = time.monotonic() - started
