@@ -32,6 +32,8 @@ PENDING_SUFFIX = ".new"
 #: Age after which a staging directory that has no lock to ask is taken for dead.
 UNLOCKED_STALE_AFTER = 600.0
 
+#: flock refused by the filesystem rather than by another holder.
+_NO_LOCKS = frozenset({errno.EOPNOTSUPP, errno.ENOLCK, errno.EINVAL})
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -64,7 +66,12 @@ class Staging:
             lock_fd = os.open(
                 LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666, dir_fd=fd
             )
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                # A filesystem without locks: others cannot judge it either, so it is kept.
+                if exc.errno not in _NO_LOCKS:
+                    raise
             os.rename(pending, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
         except BaseException:
             for opened in (lock_fd, fd):
