@@ -139,6 +139,13 @@ def test_reads_never_go_past_the_size_asked_or_the_file(tmp_path: Path) -> None:
     (root / "small").write_bytes(b"abc")
     assert driver.read_head("/small", 72) == b"abc"
     assert raw.get_content("/small") == b"abc"
+    record(
+        "local-bounded-reads",
+        title="A 64 GiB (sparse) file where a link is expected",
+        how="read_link-sized read of the file through the local driver",
+        held=True,
+        outcome="72 bytes read, at once",
+    )
 
 
 # -- the root holds, even when a directory is swapped for a symlink mid-run ---------------------
@@ -488,6 +495,14 @@ def test_tar_refuses_a_directory_or_special_file_as_the_archive(tmp_path: Path) 
         with pytest.raises(ConfigurationError, match=what):
             within_deadline(partial(TarDriver.open, str(tmp_path / name), {}, read_only=False))
     assert sorted(os.listdir(tmp_path)) == ["dir.tar", "fifo.tar"]
+    record(
+        "tar-special-target",
+        title="Archive path that is a directory or a FIFO",
+        how="--output-tar naming an existing directory, then an existing FIFO",
+        held=True,
+        outcome="one-line configuration error before anything is written; nothing blocks",
+        runs=2,
+    )
 
 
 def test_fifo_as_a_blob_fails_that_image_only(tmp_path: Path) -> None:
