@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tarfile
 import tempfile
 import threading
@@ -19,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, BinaryIO, ClassVar
 
+from registry_scraper_local.overlap import archive_overlap
 from scraper_core.driver import CancelOnExit, Capability, FileInfo
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 
@@ -106,7 +108,27 @@ class TarDriver:
             raise ConfigurationError("tar: an archive is write-only; it cannot be a source")
         if not Path(location).expanduser().parent.is_dir():
             raise ConfigurationError(f"tar: directory does not exist for {location}")
-        return cls(str(Path(location).expanduser()))
+        target = str(Path(location).expanduser())
+        try:
+            mode = os.lstat(target).st_mode
+        except FileNotFoundError:
+            mode = None
+        # Replaced by a rename on close: only a regular file (or a symlink, itself replaced,
+        # never written through) may be there already.
+        if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise ConfigurationError(f"tar: {location} is {what}")
+        return cls(target)
+
+    @classmethod
+    def overlaps(cls, location: str, other: object) -> str | None:
+        """Why writing the archive at ``location`` (and its temporary file beside it) could
+        write into ``other``'s storage; None when it cannot, or ``other`` is not local."""
+        from registry_scraper_local.driver import LocalDriver
+
+        if not isinstance(other, LocalDriver):
+            return None
+        return archive_overlap(location, other.root)
 
     def append(self, path: str, size: int, data: IO[bytes]) -> None:
         info = tarfile.TarInfo(path.lstrip("/"))
