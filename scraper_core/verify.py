@@ -32,7 +32,7 @@ from scraper_core.errors import (
     StorageError,
 )
 from scraper_core.inventory import list_repositories, tag_directories
-from scraper_core.manifest import MAX_MANIFEST_SIZE, Manifest, parse_manifest
+from scraper_core.manifest import Manifest, parse_manifest, read_manifest_bytes
 from scraper_core.plan import MAX_INDEX_DEPTH, ImagePlan, Planner, PlatformFilter
 from scraper_core.reference import TAG_RE, Reference
 from scraper_core.transfer import CHUNK_SIZE
@@ -158,11 +158,9 @@ class _Verifier:
                 pending.extend((child.digest, depth + 1) for child in manifest.children)
 
     def read_manifest_leniently(self, digest: Digest) -> Manifest | None:
-        path = layout.blob_data_path(digest)
         try:
-            if self.driver.stat(path).size > MAX_MANIFEST_SIZE:
-                return None
-            return parse_manifest(self.driver.get_content(path), str(digest))
+            content = read_manifest_bytes(self.driver, layout.blob_data_path(digest))
+            return parse_manifest(content, str(digest))
         except ScraperError:
             return None
 
