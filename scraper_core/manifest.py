@@ -142,11 +142,13 @@ def _detect_media_type(document: dict[str, Any], where: str) -> str:
     raise ManifestError(f"{where}: not a manifest (no mediaType, manifests or config)")
 
 
-def read_manifest_bytes(driver: CheckedDriver, path: str) -> bytes:
+def read_manifest_bytes(driver: CheckedDriver, path: str, size: int | None = None) -> bytes:
     """A stored manifest's bytes, never more than ``MAX_MANIFEST_SIZE + 1`` of them whatever
-    the storage says its size is (a device, a file that grew): :func:`parse_manifest` refuses
-    the byte too many."""
-    return driver.read_head(path, MAX_MANIFEST_SIZE + 1)
+    the storage holds there (a device, a file that grew): :func:`parse_manifest` refuses the
+    byte too many. ``size``, what a stat said, keeps the read short; a byte more than it is
+    asked for, so content longer than that still shows (and fails its digest)."""
+    limit = MAX_MANIFEST_SIZE if size is None else min(size, MAX_MANIFEST_SIZE)
+    return driver.read_head(path, limit + 1)
 
 
 def nesting_depth_exceeds(data: bytes, limit: int) -> bool:

@@ -227,7 +227,7 @@ class Planner:
             ) from None
         if size > MAX_MANIFEST_SIZE:
             raise ManifestError(f"manifest {name}@{digest.short}: {size} bytes exceeds 4 MiB")
-        content = read_manifest_bytes(self.source, path)
+        content = read_manifest_bytes(self.source, path, size)
         actual = Digest.of(content, digest.algorithm)
         if actual != digest:
             raise DigestMismatchError(f"blob {digest} is corrupt: its content hashes to {actual}")
