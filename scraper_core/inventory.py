@@ -6,6 +6,10 @@ starting with ``_`` (``_manifests``, ``_layers``, ``_uploads``) are never entere
 
 Patterns match one path component at a time (``*`` never crosses ``/``), so ``team/*`` lists
 ``repositories/team`` and nothing above or beside it.
+
+A directory that cannot be listed (a symlink out of the root or in a loop, a dangling one, no
+permission) spoils only what is below it: given an ``errors`` list, the walks add one line
+naming it there and go on with the rest; without one, they raise.
 """
 
 from __future__ import annotations
@@ -14,8 +18,13 @@ import fnmatch
 import re
 
 from scraper_core import layout
-from scraper_core.driver import CheckedDriver
-from scraper_core.errors import InvalidReferenceError, PathNotFoundError, StorageError
+from scraper_core.driver import CheckedDriver, FileInfo
+from scraper_core.errors import (
+    InvalidReferenceError,
+    PathNotFoundError,
+    ScraperError,
+    StorageError,
+)
 from scraper_core.reference import MAX_NAME_LENGTH, NAME_RE, TAG_RE, validate_name
 
 GLOB_CHARACTERS = frozenset("*?[")
@@ -37,18 +46,39 @@ def _directory(name: str) -> str:
     return layout.repository_path(name) if name else layout.REPOSITORIES_ROOT
 
 
-def _child_names(driver: CheckedDriver, path: str) -> list[str]:
-    """Names of the children of ``path``; none when it is missing or is a file."""
+def _report(errors: list[str] | None, error: ScraperError) -> None:
+    if errors is None:
+        raise error
+    errors.append(str(error))
+
+
+def _child_names(
+    driver: CheckedDriver, path: str, errors: list[str] | None, *, listed: bool = False
+) -> list[str]:
+    """Names of the children of ``path``; none when it is missing, empty or a file.
+
+    ``listed``: its parent's listing named it, so if it cannot be found now it is no missing
+    directory but an entry that cannot be opened (a dangling symlink), and reported.
+    """
     try:
-        children = driver.list_dir(path)
+        return [child.rsplit("/", 1)[1] for child in driver.list_dir(path)]
+    except StorageError as exc:
+        failure = exc
+    try:
+        info: FileInfo | None = driver.stat(path)
     except PathNotFoundError:
+        info = None
+    except ScraperError as exc:
+        _report(errors, exc)
         return []
-    except StorageError:
-        # A stray file where a directory could be holds no repository; other errors stand.
-        if driver.stat(path).is_dir:
-            raise
+    if info is not None and not info.is_dir:
+        # A stray file where a directory could be holds no repository.
         return []
-    return [child.rsplit("/", 1)[1] for child in children]
+    if not isinstance(failure, PathNotFoundError):
+        _report(errors, failure)
+    elif listed and info is None:
+        _report(errors, StorageError(driver.name, path, "listed, but it cannot be opened"))
+    return []
 
 
 def _is_name_component(child: str) -> bool:
@@ -56,13 +86,13 @@ def _is_name_component(child: str) -> bool:
     return NAME_RE.fullmatch(child) is not None
 
 
-def list_repositories(driver: CheckedDriver) -> list[str]:
+def list_repositories(driver: CheckedDriver, errors: list[str] | None = None) -> list[str]:
     """Every repository name in the storage, sorted."""
     found: list[str] = []
     pending = [""]
     while pending:
         prefix = pending.pop()
-        children = _child_names(driver, _directory(prefix))
+        children = _child_names(driver, _directory(prefix), errors, listed=bool(prefix))
         if prefix and REPOSITORY_MARKER in children:
             found.append(prefix)
         for child in children:
@@ -88,6 +118,9 @@ def tag_directories(driver: CheckedDriver, name: str) -> dict[str, bool]:
     except PathNotFoundError as exc:
         if exc.path != base:
             raise
+        if driver.exists(base):
+            # Something that is not a directory: the registry cannot list these tags either.
+            raise StorageError(driver.name, base, "not a directory") from None
         return {}
     return dict(sorted(found.items()))
 
@@ -113,31 +146,47 @@ def validate_repository_pattern(pattern: str) -> list[str]:
     return components
 
 
-def _expand(driver: CheckedDriver, prefix: str, component: str) -> list[str]:
+def _expand(
+    driver: CheckedDriver, prefix: str, component: str, errors: list[str] | None
+) -> list[str]:
     """Names ``prefix/<child>`` matching one pattern component; a literal needs no listing."""
     if not is_pattern(component):
         return [_join(prefix, component)]
     return [
         _join(prefix, child)
-        for child in _child_names(driver, _directory(prefix))
+        for child in _child_names(driver, _directory(prefix), errors)
         if _is_name_component(child) and fnmatch.fnmatchcase(child, component)
     ]
 
 
-def _is_repository(driver: CheckedDriver, name: str) -> bool:
-    return driver.exists(f"{layout.repository_path(name)}/{REPOSITORY_MARKER}")
+def _is_repository(driver: CheckedDriver, name: str, errors: list[str] | None) -> bool:
+    try:
+        return driver.exists(f"{layout.repository_path(name)}/{REPOSITORY_MARKER}")
+    except ScraperError as exc:
+        _report(errors, exc)
+        return False
 
 
-def match_repositories(driver: CheckedDriver, pattern: str) -> list[str]:
+def match_repositories(
+    driver: CheckedDriver, pattern: str, errors: list[str] | None = None
+) -> list[str]:
     """Repository names matching a per-component glob, sorted, listing only what it needs."""
     candidates = [""]
     for component in validate_repository_pattern(pattern):
-        candidates = [name for prefix in candidates for name in _expand(driver, prefix, component)]
-    return sorted(name for name in candidates if _is_repository(driver, name))
+        candidates = [
+            name for prefix in candidates for name in _expand(driver, prefix, component, errors)
+        ]
+    return sorted(name for name in candidates if _is_repository(driver, name, errors))
+
+
+def validate_tag_pattern(pattern: str) -> None:
+    """:class:`InvalidReferenceError` unless ``pattern`` is a tag or a glob over tag
+    characters."""
+    if not _TAG_PATTERN.fullmatch(pattern):
+        raise InvalidReferenceError(f"invalid tag pattern: {pattern[:200]!r}")
 
 
 def match_tags(driver: CheckedDriver, name: str, pattern: str) -> list[str]:
     """Tags of ``name`` matching a glob (fnmatch, case-sensitive), sorted."""
-    if not _TAG_PATTERN.fullmatch(pattern):
-        raise InvalidReferenceError(f"invalid tag pattern: {pattern[:200]!r}")
+    validate_tag_pattern(pattern)
     return [tag for tag in list_tags(driver, name) if fnmatch.fnmatchcase(tag, pattern)]
