@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from dataclasses import dataclass
 
 from scraper_core import layout
 from scraper_core.driver import CheckedDriver, FileInfo
@@ -86,19 +87,55 @@ def _is_name_component(child: str) -> bool:
     return NAME_RE.fullmatch(child) is not None
 
 
+@dataclass(frozen=True)
+class _Visit:
+    """A directory of the repository walk, with the way down to it."""
+
+    name: str
+    children: tuple[str, ...]
+    parent: _Visit | None
+
+
+def _loops_back(driver: CheckedDriver, visit: _Visit) -> str | None:
+    """The ancestor ``visit`` is again, reached through a symlink inside the root (``a -> .``),
+    or None. Each such link would double the walk at every level: never ending in practice.
+
+    No driver says which directories are one, so: the same children and the same modification
+    time. Listings are compared first, so a walk without a repeated listing costs no stat.
+    """
+    ancestor = visit.parent
+    while ancestor is not None:
+        if ancestor.children == visit.children:
+            try:
+                here = driver.stat(_directory(visit.name)).mod_time
+                there = driver.stat(_directory(ancestor.name)).mod_time
+            except ScraperError:
+                return None
+            if here is not None and here == there:
+                return ancestor.name
+        ancestor = ancestor.parent
+    return None
+
+
 def list_repositories(driver: CheckedDriver, errors: list[str] | None = None) -> list[str]:
     """Every repository name in the storage, sorted."""
     found: list[str] = []
-    pending = [""]
+    pending: list[tuple[str, _Visit | None]] = [("", None)]
     while pending:
-        prefix = pending.pop()
-        children = _child_names(driver, _directory(prefix), errors, listed=bool(prefix))
+        prefix, parent = pending.pop()
+        path = _directory(prefix)
+        children = _child_names(driver, path, errors, listed=bool(prefix))
+        visit = _Visit(prefix, tuple(children), parent)
+        if parent is not None and (again := _loops_back(driver, visit)) is not None:
+            shown = _directory(again)
+            _report(errors, StorageError(driver.name, path, f"a loop back to {shown}; skipped"))
+            continue
         if prefix and REPOSITORY_MARKER in children:
             found.append(prefix)
         for child in children:
             name = _join(prefix, child)
             if _is_name_component(child) and len(name) <= MAX_NAME_LENGTH:
-                pending.append(name)
+                pending.append((name, visit))
     return sorted(found)
 
 
@@ -113,16 +150,28 @@ def tag_directories(driver: CheckedDriver, name: str) -> dict[str, bool]:
     found: dict[str, bool] = {}
     try:
         for info in driver.walk(base):
+            if not info.path.startswith(f"{base}/"):
+                raise StorageError(driver.name, base, f"walk gave {info.path[:400]!r}, not below")
             tag, _, rest = info.path[len(base) + 1 :].partition("/")
             found[tag] = found.get(tag, False) or rest == "current/link"
     except PathNotFoundError as exc:
         if exc.path != base:
             raise
-        if driver.exists(base):
-            # Something that is not a directory: the registry cannot list these tags either.
-            raise StorageError(driver.name, base, "not a directory") from None
+        _no_file_on_the_way(driver, base)
         return {}
     return dict(sorted(found.items()))
+
+
+def _no_file_on_the_way(driver: CheckedDriver, tags: str) -> None:
+    """No tags, unless ``_manifests`` or ``tags`` is a file: then the registry cannot list
+    them either, and neither can we."""
+    for path in (tags, tags.rsplit("/", 1)[0]):
+        try:
+            if not driver.stat(path).is_dir:
+                raise StorageError(driver.name, path, "not a directory")
+            return
+        except PathNotFoundError:
+            continue
 
 
 def list_tags(driver: CheckedDriver, name: str) -> list[str]:
