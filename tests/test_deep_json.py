@@ -21,8 +21,8 @@ from scraper_core.errors import ManifestError
 from scraper_core.manifest import MAX_JSON_DEPTH, nesting_depth_exceeds, parse_manifest
 from tests.support.cli_process import Completed, run_scrape
 from tests.support.images import OCI_MANIFEST, build_image
+from tests.support.recorded import recorded
 from tests.support.registry import RegistryServer
-from tests.support.reliability import record
 from tests.support.skopeo import push
 
 DEEP = 1500
@@ -174,28 +174,18 @@ def test_deep_manifest_through_a_real_registry_fails_alone(
         )
 
     tags = copy / "docker/registry/v2/repositories/app/_manifests/tags"
-    copied_tags = sorted(path.name for path in tags.iterdir()) if tags.is_dir() else []
-    held = (
-        one_line_naming_it(scrape)
-        and one_line_naming_it(verify)
-        and copied.returncode == 0
-        and copied_tags == ["one", "two"]
-    )
-    record(
+    with recorded(
         "deep-json-manifest",
         title="Manifest with JSON nested 1,500 levels deep",
         how="pushed through registry 2.8 (HTTP 201) beside sound images; scrape --all-tags, "
         "verify, list",
-        held=held,
-        outcome="that manifest is one error line; the 3 sound images copy and verify"
-        if held
-        else "did not hold (see the test failure)",
-    )
-    for result in (scrape, verify):
-        assert one_line_naming_it(result), result.describe()
-    assert listing.returncode == 0, listing.describe()
-    assert listing.stdout.splitlines() == ["app  deep one two", "other  1"]
-    assert copied.returncode == 0, copied.describe()
-    report = json.loads(copied.stdout)
-    assert (report["repositories"], report["tags"]) == (2, 3)
-    assert copied_tags == ["one", "two"]
+        outcome="that manifest is one error line; the 3 sound images copy and verify",
+    ):
+        for result in (scrape, verify):
+            assert one_line_naming_it(result), result.describe()
+        assert listing.returncode == 0, listing.describe()
+        assert listing.stdout.splitlines() == ["app  deep one two", "other  1"]
+        assert copied.returncode == 0, copied.describe()
+        report = json.loads(copied.stdout)
+        assert (report["repositories"], report["tags"]) == (2, 3)
+        assert sorted(path.name for path in tags.iterdir()) == ["one", "two"]

@@ -19,7 +19,7 @@ from scraper_core.driver import Capability, CheckedDriver
 from scraper_core.inventory import list_repositories, match_repositories
 from scraper_core.selection import select
 from tests.support.cli_process import run_scrape
-from tests.support.reliability import record
+from tests.support.recorded import recorded
 from tests.synthetic import TreeWriter
 
 REPOSITORIES = Path("docker/registry/v2/repositories")
@@ -133,27 +133,26 @@ def test_a_bad_repository_entry_is_one_line_and_the_rest_goes_on(
         "scrape team/*": glob,
         "scrape *": everything,
     }
-    for what, result in results.items():
-        lines = error_lines(result)
-        assert result.exception is None or isinstance(result.exception, SystemExit), what
-        if case in HARMLESS_TO_GLOBS and what not in ("list", "verify"):
-            assert result.exit_code == 0 and lines == [], f"{what}: {result.output}"
-            continue
-        assert result.exit_code == 1, f"{what}: {result.output}"
-        assert len(lines) == 1 and str(REPOSITORIES / bad) in lines[0], f"{what}: {lines}"
-    assert listing.stdout.splitlines() == [f"{name}  v1" for name in SOUND]
-    assert narrowed.stdout.splitlines() == ["team/app  v1", "team/other  v1"]
-    assert copied_tags(tmp_path / "glob") == ["team/app:v1", "team/other:v1"]
-    assert copied_tags(tmp_path / "all") == [f"{name}:v1" for name in SOUND]
-    assert "3 tags in" in verify.stderr and ", 1 problems," in verify.stderr
-    record(
+    with recorded(
         "isolated-bad-entry",
         title="One bad entry under repositories/",
         how="symlink out of the root, dangling (in and out), loop, back to an ancestor; "
         "_manifests or tags a file; then list, list team/*, verify, scrape --all-tags",
-        held=True,
         outcome="one error line naming it per command, exit 1, every sound image listed/copied",
-    )
+    ):
+        for what, result in results.items():
+            lines = error_lines(result)
+            assert result.exception is None or isinstance(result.exception, SystemExit), what
+            if case in HARMLESS_TO_GLOBS and what not in ("list", "verify"):
+                assert result.exit_code == 0 and lines == [], f"{what}: {result.output}"
+                continue
+            assert result.exit_code == 1, f"{what}: {result.output}"
+            assert len(lines) == 1 and str(REPOSITORIES / bad) in lines[0], f"{what}: {lines}"
+        assert listing.stdout.splitlines() == [f"{name}  v1" for name in SOUND]
+        assert narrowed.stdout.splitlines() == ["team/app  v1", "team/other  v1"]
+        assert copied_tags(tmp_path / "glob") == ["team/app:v1", "team/other:v1"]
+        assert copied_tags(tmp_path / "all") == [f"{name}:v1" for name in SOUND]
+        assert "3 tags in" in verify.stderr and ", 1 problems," in verify.stderr
 
 
 def test_a_loop_back_to_an_ancestor_ends_even_when_doubled(root: Path) -> None:
