@@ -20,12 +20,7 @@ import click
 
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, ScraperError
-from scraper_core.inventory import (
-    list_repositories,
-    list_tags,
-    match_repositories,
-    validate_repository_pattern,
-)
+from scraper_core.inventory import take_inventory
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.plugins import DriverRegistry
 from scraper_core.reference import parse_reference
@@ -436,27 +431,12 @@ def list_command(
     """
     source = _open_source(storage, data_dir, registry_config, storage_options)
     try:
-        for pattern in patterns:
-            validate_repository_pattern(pattern)
+        inventory = take_inventory(source, patterns)
     except ScraperError as exc:
         _fail(str(exc))
-    errors: list[str] = []
-    names: list[str] = []
-    for pattern in patterns or ("",):
-        if pattern:
-            found = match_repositories(source, pattern, errors)
-        else:
-            found = list_repositories(source, errors)
-        names.extend(name for name in found if name not in names)
-    for name in names:
-        try:
-            tags = list_tags(source, name)
-        except ScraperError as exc:
-            errors.append(str(exc))
-            continue
+    for name, tags in inventory.repositories:
         click.echo(f"{name}  {' '.join(tags)}".rstrip())
-    # Overlapping patterns meet the same broken directory: one line for it.
-    for error in dict.fromkeys(errors):
+    for error in inventory.errors:
         click.echo(f"error: {error}", err=True)
-    if errors:
+    if inventory.errors:
         sys.exit(EXIT_PARTIAL)

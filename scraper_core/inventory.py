@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scraper_core import layout
@@ -226,6 +227,40 @@ def match_repositories(
             name for prefix in candidates for name in _expand(driver, prefix, component, errors)
         ]
     return sorted(name for name in candidates if _is_repository(driver, name, errors))
+
+
+@dataclass
+class Inventory:
+    """What ``scrape list`` shows: repositories with their tags, and what could not be read."""
+
+    #: (repository, its tags), sorted within each pattern, patterns in the order given.
+    repositories: list[tuple[str, list[str]]]
+    #: One line per directory or repository that could not be listed, each once.
+    errors: list[str]
+
+
+def take_inventory(driver: CheckedDriver, patterns: Sequence[str] = ()) -> Inventory:
+    """Repositories matching any of ``patterns`` (all of them without one) and their tags.
+
+    Every pattern is checked before anything is listed (:class:`InvalidReferenceError`).
+    """
+    for pattern in patterns:
+        validate_repository_pattern(pattern)
+    errors: list[str] = []
+    names: dict[str, None] = {}
+    for pattern in patterns or [""]:
+        if pattern:
+            names.update(dict.fromkeys(match_repositories(driver, pattern, errors)))
+        else:
+            names.update(dict.fromkeys(list_repositories(driver, errors)))
+    repositories: list[tuple[str, list[str]]] = []
+    for name in names:
+        try:
+            repositories.append((name, list_tags(driver, name)))
+        except ScraperError as exc:
+            errors.append(str(exc))
+    # Overlapping patterns meet the same broken directory: one line for it.
+    return Inventory(repositories, list(dict.fromkeys(errors)))
 
 
 def validate_tag_pattern(pattern: str) -> None:

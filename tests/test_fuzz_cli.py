@@ -224,6 +224,21 @@ def symlink_out(tree: Tree) -> str:
     return f"{tree.name(entry)} -> outside"
 
 
+def symlink_inside(tree: Tree) -> str:
+    """An entry replaced by a link to another of its kind inside the root (a blob to another
+    blob, a repository to another): followed, it holds the wrong content."""
+    entry = _some_entry(tree)
+    if entry is None:
+        return "nothing to replace"
+    others = tree.directories() if entry.is_dir() else tree.files()
+    target = tree.pick([path for path in others if path != entry and entry not in path.parents])
+    if target is None:
+        return "no other entry"
+    _remove(entry)
+    entry.symlink_to(os.path.relpath(target, entry.parent))
+    return f"{tree.name(entry)} -> {tree.name(target)}"
+
+
 def dangling_symlink(tree: Tree) -> str:
     entry = _some_entry(tree)
     if entry is None:
@@ -372,6 +387,7 @@ BREAKERS: list[Callable[[Tree], str]] = [
     bad_link,
     bad_link,
     symlink_out,
+    symlink_inside,
     dangling_symlink,
     symlink_loop,
     file_for_directory,
