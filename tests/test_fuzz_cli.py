@@ -3,15 +3,17 @@
 Each tree is a sound synthetic registry tree broken in one to four random ways (seeded, so a
 failure names the seed that reproduces it): truncated, garbage, wrongly shaped or deeply
 nested manifests, damaged and missing blobs, links with newlines, garbage or megabytes long,
-symlinks out of the root, dangling or in loops, files where directories should be and the
-reverse, empty directories, bad tag and repository names. Every command (`list`, `verify`,
+symlinks out of the root, to the wrong entry inside it, dangling or in loops, files where
+directories should be and the reverse, empty directories, bad and undecodable names, indexes
+nested too deep. Every command (`list`, `verify`,
 `scrape --all-tags`, `--dry-run`, named images, `verify` of the copy) runs as its own process
 with a timeout and must exit 0, 1 or 2 without a traceback; the source tree (and what its
 symlinks point at outside it) must be byte for byte, mode and mtime what it was.
 
 FIFOs, character devices and sockets where content is expected are generated only with
-``special_files``: a driver that opens a FIFO blocking hangs on them, so that variant runs
-only once the local driver is seen to refuse a FIFO without blocking (probed first).
+``special_files`` (then at least one per tree): a driver that opens a FIFO blocking hangs on
+them, so that variant runs only once the local driver is seen to refuse a FIFO without
+blocking (probed first).
 
 ``SCRAPER_FUZZ_TREES`` and ``SCRAPER_FUZZ_SEED`` run more trees or other seeds.
 """
@@ -305,19 +307,25 @@ def empty_directories(tree: Tree) -> str:
 
 
 BAD_NAMES = ["bad tag", "-x", "x" * 250, "a\nb", "é", ".hidden", "UPPER", "a:b", "*", "[x"]
+#: Not UTF-8: Python sees these names with surrogates, which no output may choke on.
+UNDECODABLE = os.fsdecode(b"\xff\xfe")
 
 
 def bad_names(tree: Tree) -> str:
     image = tree.rng.choice(tree.images)
-    name = tree.rng.choice(BAD_NAMES)
+    name = tree.rng.choice([*BAD_NAMES, UNDECODABLE])
     link = str(image.manifest).encode()
-    if tree.rng.random() < 0.5:
-        path = tree.path(layout.tags_path(image.name)) / name / "current" / "link"
-    else:
-        path = tree.path(layout.REPOSITORIES_ROOT) / name / "_manifests/tags/v1/current/link"
+    path = tree.rng.choice(
+        [
+            tree.path(layout.tags_path(image.name)) / name / "current" / "link",
+            tree.path(layout.REPOSITORIES_ROOT) / name / "_manifests/tags/v1/current/link",
+            tree.path(layout.repository_path(image.name)) / "_layers/sha256" / name / "link",
+            tree.path(layout.BLOBS_ROOT) / "sha256" / name / "data",
+        ]
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(link)
-    return f"name {name[:20]!r} at {tree.name(path)[:120]}"
+    return f"name {name[:20]!r} at {tree.name(path)[:120]!r}"
 
 
 def stray_files(tree: Tree) -> str:
@@ -416,8 +424,10 @@ def hostile_tree(base: Path, seed: int, *, special_files: bool) -> Tree:
     images += [arm, amd]
     tree = Tree(root, base / "outside", rng, images, special_files)
     tree.outside.mkdir()
-    breakers = BREAKERS + ([special_file] * 3 if special_files else [])
-    for breaker in rng.sample(breakers, rng.randint(1, 4)):
+    chosen = rng.sample(BREAKERS, rng.randint(1, 4))
+    if special_files:
+        chosen.insert(rng.randint(0, len(chosen)), special_file)
+    for breaker in chosen:
         try:
             tree.done.append(breaker(tree))
         except (OSError, IndexError, ScraperError) as exc:
@@ -436,9 +446,10 @@ def fingerprint(*roots: Path) -> str:
             for name in sorted([*dirs, *names]):
                 path = os.path.join(directory, name)
                 info = os.lstat(path)
-                digest.update(f"{path}\0{info.st_mode}\0{info.st_mtime_ns}\0".encode())
+                digest.update(os.fsencode(path))
+                digest.update(f"\0{info.st_mode}\0{info.st_mtime_ns}\0".encode())
                 if stat.S_ISLNK(info.st_mode):
-                    digest.update(os.readlink(path).encode(errors="surrogateescape"))
+                    digest.update(os.fsencode(os.readlink(path)))
                 elif stat.S_ISREG(info.st_mode):
                     digest.update(f"{info.st_size}\0".encode())
                     with open(path, "rb") as file:
