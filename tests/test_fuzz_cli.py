@@ -5,10 +5,10 @@ failure names the seed that reproduces it): truncated, garbage, wrongly shaped o
 nested manifests, damaged and missing blobs, links with newlines, garbage or megabytes long,
 symlinks out of the root, to the wrong entry inside it, dangling or in loops, files where
 directories should be and the reverse, empty directories, bad and undecodable names, indexes
-nested too deep. Every command (`list`, `verify`,
-`scrape --all-tags`, `--dry-run`, named images, `verify` of the copy) runs as its own process
-with a timeout and must exit 0, 1 or 2 without a traceback; the source tree (and what its
-symlinks point at outside it) must be byte for byte, mode and mtime what it was.
+nested too deep. Every command (`list`, `verify`, `scrape --all-tags`, `--dry-run`, named
+images with `--platform`, `verify` of the copies) runs as its own process with a timeout and
+must exit 0, 1 or 2 without a traceback; the source tree (and what its symlinks point at
+outside it) must be byte for byte, mode and mtime what it was.
 
 FIFOs, character devices and sockets where content is expected are generated only with
 ``special_files`` (then at least one per tree): a driver that opens a FIFO blocking hangs on
@@ -457,6 +457,10 @@ def fingerprint(*roots: Path) -> str:
     return digest.hexdigest()
 
 
+#: Named images: an image, the index (one platform of it), a name without tag, one missing.
+NAMED = ("app:v1", "multi:v1", "team/x", "nope")
+
+
 def commands(tree: Tree, out: Path) -> list[tuple[str, ...]]:
     data = ("--data-dir", str(tree.root))
     return [
@@ -464,7 +468,7 @@ def commands(tree: Tree, out: Path) -> list[tuple[str, ...]]:
         ("verify", *data, "--json"),
         (*data, "--output-dir", str(out / "all"), "--all-tags", "*", "*/*"),
         (*data, "--output-dir", str(out / "dry"), "--dry-run", "--all-tags", "*"),
-        (*data, "--output-dir", str(out / "named"), "app:v1", "multi:v1", "team/x", "nope"),
+        (*data, "--output-dir", str(out / "named"), "--platform", "linux/arm64", *NAMED),
     ]
 
 
@@ -507,11 +511,13 @@ def fuzz(tmp_path: Path, *, special_files: bool, trees: int) -> list[Outcome]:
     ]
     with ThreadPoolExecutor(WORKERS) as pool:
         outcomes = list(pool.map(lambda job: run_one(*job), jobs))
-        # What a scrape copied out of a hostile tree is sound: its copy verifies clean.
+        # What a scrape copied out of a hostile tree is sound: its copy verifies clean (the
+        # --platform one too, with what it left out as notes).
         copies = [
-            (seed, tree.done, ("verify", "--data-dir", str(tree.root.parent / "out" / "all")))
+            (seed, tree.done, ("verify", "--data-dir", str(copy)))
             for seed, tree, _ in built
-            if (tree.root.parent / "out" / "all").is_dir()
+            for copy in (tree.root.parent / "out" / "all", tree.root.parent / "out" / "named")
+            if copy.is_dir()
         ]
         verified = list(pool.map(lambda job: run_one(*job), copies))
     for outcome in verified:
