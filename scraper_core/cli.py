@@ -20,7 +20,7 @@ import click
 
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, ScraperError
-from scraper_core.inventory import list_repositories, list_tags, match_repositories
+from scraper_core.inventory import take_inventory
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.plugins import DriverRegistry
 from scraper_core.reference import parse_reference
@@ -345,6 +345,14 @@ def drivers_command() -> None:
 @source_storage_options
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="OS/ARCH[/VARIANT]",
+    help="As a copy made with --platform: these platforms of multi-platform images must be "
+    "complete, the others are not looked at (repeatable).",
+)
 @click.argument("images", nargs=-1)
 def verify_command(
     storage: str,
@@ -353,24 +361,29 @@ def verify_command(
     storage_options: tuple[str, ...],
     jobs: int,
     as_json: bool,
+    platforms: tuple[str, ...],
     images: tuple[str, ...],
 ) -> None:
     """Check a storage as a registry would use it: every tag, link and blob byte.
 
     With IMAGE... only those images; without, the whole storage, orphan blobs included.
+    Index children a repository does not hold (a --platform copy) are noted as left out.
     """
     try:
         references = [parse_reference(image) for image in images]
+        filters = [PlatformFilter.parse(text) for text in platforms]
     except ScraperError as exc:
         _fail(str(exc))
     source = _open_source(storage, data_dir, registry_config, storage_options)
     try:
         if references:
-            report = verify_images(source, references, jobs=jobs)
+            report = verify_images(source, references, jobs=jobs, platforms=filters)
         else:
-            report = verify_storage(source, jobs=jobs)
+            report = verify_storage(source, jobs=jobs, platforms=filters)
     except ScraperError as exc:
         _fail(str(exc), EXIT_PARTIAL)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     for problem in report.problems:
@@ -384,6 +397,7 @@ def verify_command(
             "bytes_verified": report.bytes_verified,
             "problems": report.problems,
             "warnings": report.warnings,
+            "notes": report.notes,
             "orphans": [str(digest) for digest in report.orphans],
         }
         click.echo(json.dumps(document, indent=2))
@@ -394,7 +408,7 @@ def verify_command(
         f"{report.tags} tags in {report.repositories} repositories, "
         f"{report.blobs_verified} blobs ({human_bytes(report.bytes_verified)}) verified, "
         f"{len(report.problems)} problems, {len(report.warnings)} warnings, "
-        f"{len(report.orphans)} orphan blobs",
+        f"{len(report.notes)} notes, {len(report.orphans)} orphan blobs",
         err=True,
     )
     if not report.ok:
@@ -411,14 +425,18 @@ def list_command(
     storage_options: tuple[str, ...],
     patterns: tuple[str, ...],
 ) -> None:
-    """List repositories and their tags (PATTERN... like team/* narrows the listing)."""
+    """List repositories and their tags (PATTERN... like team/* narrows the listing).
+
+    A directory or repository that cannot be listed is one error line; the others are listed.
+    """
     source = _open_source(storage, data_dir, registry_config, storage_options)
     try:
-        names: list[str] = []
-        for pattern in patterns or ("",):
-            found = match_repositories(source, pattern) if pattern else list_repositories(source)
-            names.extend(name for name in found if name not in names)
-        for name in names:
-            click.echo(f"{name}  {' '.join(list_tags(source, name))}".rstrip())
+        inventory = take_inventory(source, patterns)
     except ScraperError as exc:
-        _fail(str(exc), EXIT_PARTIAL)
+        _fail(str(exc))
+    for name, tags in inventory.repositories:
+        click.echo(f"{name}  {' '.join(tags)}".rstrip())
+    for error in inventory.errors:
+        click.echo(f"error: {error}", err=True)
+    if inventory.errors:
+        sys.exit(EXIT_PARTIAL)

@@ -27,6 +27,7 @@ from scraper_core.manifest import (
     Manifest,
     Platform,
     parse_manifest,
+    read_manifest_bytes,
 )
 from scraper_core.reference import Reference
 
@@ -226,7 +227,7 @@ class Planner:
             ) from None
         if size > MAX_MANIFEST_SIZE:
             raise ManifestError(f"manifest {name}@{digest.short}: {size} bytes exceeds 4 MiB")
-        content = self.source.get_content(path)
+        content = read_manifest_bytes(self.source, path, size)
         actual = Digest.of(content, digest.algorithm)
         if actual != digest:
             raise DigestMismatchError(f"blob {digest} is corrupt: its content hashes to {actual}")
