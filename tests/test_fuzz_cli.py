@@ -11,9 +11,8 @@ must exit 0, 1 or 2 without a traceback; the source tree (and what its symlinks 
 outside it) must be byte for byte, mode and mtime what it was.
 
 FIFOs, character devices and sockets where content is expected are generated only with
-``special_files`` (then at least one per tree): a driver that opens a FIFO blocking hangs on
-them, so that variant runs only once the local driver is seen to refuse a FIFO without
-blocking (probed first).
+``special_files`` (then at least one per tree); a driver that opened one blocking would hang,
+and the per-command timeout turns that into a failure.
 
 ``SCRAPER_FUZZ_TREES`` and ``SCRAPER_FUZZ_SEED`` run more trees or other seeds.
 """
