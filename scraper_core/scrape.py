@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
-from scraper_core.errors import ConfigurationError, ScraperError
+from scraper_core.errors import ConfigurationError, DestinationUnusableError, ScraperError
 from scraper_core.plan import ImagePlan, Planner, PlatformFilter
 from scraper_core.reference import Reference
 from scraper_core.transfer import (
@@ -33,6 +33,9 @@ class ScrapeOptions:
     signatures: bool = True
     #: Hardlink blobs where the destination can (``--link``) instead of copying them.
     link: bool = False
+    #: Re-hash blobs already at the destination and replace damaged ones (``--recheck``);
+    #: otherwise a present blob of the right size is trusted.
+    recheck: bool = False
 
 
 PlannedItem = ImagePlan | ImageResult
@@ -49,6 +52,9 @@ class Scrape:
         self.dest = dest
         self.options = options
         self.planner = Planner(source, options.platforms)
+        #: Set by :meth:`copy` when the destination stopped taking writes (full, read-only):
+        #: the one cause behind every "not copied" image, for the caller to say once.
+        self.unusable: DestinationUnusableError | None = None
 
     def _plan_one(self, reference: Reference) -> PlannedItem:
         try:
@@ -60,8 +66,16 @@ class Scrape:
         self, function: Callable[[Reference], PlannedItem], refs: list[Reference]
     ) -> list[PlannedItem]:
         # Planning is a few small reads per image: latency-bound, so it runs in parallel too.
-        with ThreadPoolExecutor(max(1, self.options.jobs), thread_name_prefix="plan") as pool:
-            return list(pool.map(function, refs))
+        pool = ThreadPoolExecutor(max(1, self.options.jobs), thread_name_prefix="plan")
+        try:
+            planned = list(pool.map(function, refs))
+        except BaseException:
+            # Ctrl-C: plans not started are dropped rather than waited for (a running one is
+            # a few bounded reads).
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return planned
 
     def plan(self, references: Sequence[Reference]) -> list[PlannedItem]:
         """A plan (or the error) for each reference, then for each signature found."""
@@ -119,7 +133,15 @@ class Scrape:
             if isinstance(item, ImageResult):
                 events.image_done(item)
         transfer = Transfer(
-            self.source, self.dest, jobs=self.options.jobs, events=events, link=self.options.link
+            self.source,
+            self.dest,
+            jobs=self.options.jobs,
+            events=events,
+            link=self.options.link,
+            recheck=self.options.recheck,
         )
-        copied = iter(transfer.run(plans))
+        try:
+            copied = iter(transfer.run(plans))
+        finally:
+            self.unusable = transfer.unusable
         return [item if isinstance(item, ImageResult) else next(copied) for item in planned]
