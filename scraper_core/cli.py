@@ -357,10 +357,7 @@ def _copy(
         results = _copy_with_progress(scrape, planned, reporter)
         assert dest is not None
         if scrape.unusable is not None:
-            reporter.destination_unusable(
-                f"destination {dest.name} is unusable: {_one_line(str(scrape.unusable))}; "
-                "no blob was started after that, and nothing partial is at a final path"
-            )
+            reporter.destination_unusable(scrape.unusable)
             problem = opened.abort_quietly()
             if problem is not None:
                 reporter.warning(problem)

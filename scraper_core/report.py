@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from scraper_core.errors import DestinationUnusableError
 from scraper_core.plan import BlobCopy
 from scraper_core.transfer import BlobOutcome, ImageResult
 
@@ -73,6 +74,7 @@ class Reporter:
         self._bar: Any = None
         self._lock = threading.Lock()
         self._deferred: list[str] = []
+        self._unusable_said = False
         self._done = 0
         self._started = time.monotonic()
 
@@ -141,9 +143,18 @@ class Reporter:
             click.echo(text, err=self.as_json)
         self._deferred.clear()
 
-    def destination_unusable(self, message: str) -> None:
-        """The one line saying why a run stopped starting blobs (each image says less)."""
-        click.echo(f"error: {message}", err=True)
+    def destination_unusable(self, error: DestinationUnusableError) -> None:
+        """The one line saying why a run stopped starting blobs (each image says less);
+        said once however often it is heard."""
+        with self._lock:
+            if self._unusable_said:
+                return
+            self._unusable_said = True
+        click.echo(
+            f"error: destination {error.driver} is unusable: {error}; no blob was started "
+            "after that, and nothing partial is at a final path",
+            err=True,
+        )
 
     def summary(
         self,

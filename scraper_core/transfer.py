@@ -410,6 +410,7 @@ class Transfer:
             for plan, futures in zip(plans, blob_futures, strict=True):
                 result = self._finish_image(pool, plan, futures)
                 results.append(result)
+                self._announce_unusable()
                 self.copier.events.image_done(result)
         except BaseException:
             # Ctrl-C: drop queued copies, cancel running ones, wait a bounded time for them
@@ -418,6 +419,14 @@ class Transfer:
             raise
         pool.shutdown(wait=True)
         return results
+
+    def _announce_unusable(self) -> None:
+        """Tell the events (once they implement ``destination_unusable(error)``) why images
+        are failing, before the first image says it was not copied."""
+        unusable = self.unusable
+        announce = getattr(self.copier.events, "destination_unusable", None)
+        if unusable is not None and callable(announce):
+            announce(unusable)
 
     def _stop(self, pool: ThreadPoolExecutor) -> None:
         self.copier.interrupt()
