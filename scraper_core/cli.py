@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import NoReturn, TextIO
 
 import click
@@ -283,7 +284,17 @@ def copy_command(
     except Exception as exc:
         _unexpected(exc, debug, EXIT_USAGE)
     try:
-        _copy(source, opened, options, entries, all_tags, dry_run, reporter, output_dir)
+        _copy(
+            source,
+            opened,
+            options,
+            entries,
+            all_tags,
+            dry_run,
+            reporter,
+            output_dir,
+            archive=output_tar is not None,
+        )
     except KeyboardInterrupt:
         _interrupted(opened)
     except ScraperError as exc:
@@ -341,6 +352,8 @@ def _copy(
     dry_run: bool,
     reporter: Reporter,
     output_dir: str,
+    *,
+    archive: bool = False,
 ) -> None:
     """List, plan, then preview or copy; exits 1 when anything failed."""
     dest = opened.dest
@@ -361,6 +374,11 @@ def _copy(
             problem = opened.abort_quietly()
             if problem is not None:
                 reporter.warning(problem)
+            if archive:
+                # One archive is all or nothing: images finished in it went with it.
+                click.echo(f"error: {output_dir} was not written", err=True)
+                notice = scrape.unusable.notice()
+                results = [replace(r, error=r.error or notice) for r in results]
         else:
             dest.close()
     reporter.summary(results, output_dir, selection.errors)

@@ -22,6 +22,7 @@ from scraper_core.transfer import (
     NoEvents,
     Transfer,
     TransferEvents,
+    unexpected,
 )
 
 
@@ -61,6 +62,9 @@ class Scrape:
             return self.planner.plan(reference)
         except ScraperError as exc:
             return ImageResult(reference, error=str(exc))
+        except Exception as exc:
+            # A bug, or content no check foresaw: this image fails, the others go on.
+            return ImageResult(reference, error=unexpected(exc))
 
     def _map(
         self, function: Callable[[Reference], PlannedItem], refs: list[Reference]
@@ -91,10 +95,11 @@ class Scrape:
                 continue
             try:
                 found = self.planner.signature_references(item)
-            except ScraperError as exc:
+            except Exception as exc:
                 # The image itself is fine; its signatures could not be looked for.
                 probe = Reference(item.reference.name, f"sha256-{item.digest.hex}.sig")
-                failed.append(ImageResult(probe, error=f"looking for signatures: {exc}"))
+                reason = str(exc) if isinstance(exc, ScraperError) else unexpected(exc)
+                failed.append(ImageResult(probe, error=f"looking for signatures: {reason}"))
                 continue
             for reference in found:
                 if reference not in wanted:
@@ -112,13 +117,17 @@ class Scrape:
                 results.append(item)
                 continue
             result = ImageResult(item.reference, item.digest, skipped=list(item.skipped))
-            for blob in item.blobs:
-                if blob.digest in counted or (copier is not None and copier.is_present(blob)):
-                    result.blobs_present += 1
-                else:
-                    counted.add(blob.digest)
-                    result.blobs_copied += 1
-                    result.bytes_copied += blob.size
+            try:
+                for blob in item.blobs:
+                    if blob.digest in counted or (copier is not None and copier.is_present(blob)):
+                        result.blobs_present += 1
+                    else:
+                        counted.add(blob.digest)
+                        result.blobs_copied += 1
+                        result.bytes_copied += blob.size
+            except ScraperError as exc:
+                # As a real run would: this image fails, the others are still previewed.
+                result.error = str(exc)
             results.append(result)
         return results
 

@@ -56,6 +56,12 @@ _PERMANENT_ERRORS = (PathNotFoundError, ReadOnlyError, InvalidPathError, Destina
 INTERRUPT_GRACE = 5.0
 
 
+def unexpected(exc: Exception) -> str:
+    """One line for an exception no check foresaw (a bug, or a driver breaking its contract)."""
+    text = " ".join(str(exc).split()) or "no detail"
+    return f"unexpected error: {type(exc).__name__}: {text}"
+
+
 class TransferCancelledError(ScraperError):
     """The run was interrupted; in-flight blobs were discarded."""
 
@@ -455,8 +461,8 @@ class Transfer:
             except ScraperError as exc:
                 errors.append(str(exc))
                 continue
-            except Exception as exc:  # a bug, or a driver breaking its contract
-                errors.append(f"unexpected error: {type(exc).__name__}: {exc}")
+            except Exception as exc:
+                errors.append(unexpected(exc))
                 continue
             self._count(result, blob, outcome, owned)
         if errors:
@@ -471,6 +477,8 @@ class Transfer:
             result.error = self._unusable_notice()
         except ScraperError as exc:
             result.error = str(exc)
+        except Exception as exc:
+            result.error = unexpected(exc)
         return result
 
     def _unusable_notice(self) -> str:

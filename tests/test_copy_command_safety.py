@@ -8,6 +8,9 @@ one line; an unexpected exception is one line, its traceback only with --debug.
 
 from __future__ import annotations
 
+import errno
+import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,8 +84,37 @@ class NewLocationDriver(MemoryDriver):
         return super().open(location, {}, read_only=read_only)
 
 
+BIG_LAYER = 50_000
+
+
+class FillingDriver(MemoryDriver):
+    """Takes small files at once; a big one fills the disk, a second later (by then the small
+    image beside it is complete)."""
+
+    name: ClassVar[str] = "filling"
+
+    def put_content(self, path: str, data: bytes) -> None:
+        if len(data) >= BIG_LAYER:
+            time.sleep(1.0)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        super().put_content(path, data)
+
+
+class FillingArchive(FillingDriver):
+    """The same, standing in for ``--output-tar``."""
+
+    name: ClassVar[str] = "tar"
+
+
 FAKE_DRIVERS: dict[str, type[MemoryDriver]] = {
-    driver.name: driver for driver in (OverlapAwareDriver, PlainMemoryDriver, NewLocationDriver)
+    driver.name: driver
+    for driver in (
+        OverlapAwareDriver,
+        PlainMemoryDriver,
+        NewLocationDriver,
+        FillingDriver,
+        FillingArchive,
+    )
 }
 
 
@@ -172,6 +204,31 @@ def test_drivers_without_overlaps_keep_the_spelling_check(fakes: None, tmp_path:
     assert one_error_line(result) == (
         "error: --output-dir is the source storage; the source is never written"
     )
+
+
+@pytest.mark.parametrize("archive", [False, True])
+def test_a_full_destination_keeps_finished_images_unless_one_archive(
+    fakes: None, tmp_path: Path, archive: bool
+) -> None:
+    source = f"{tmp_path}/src"
+    store = MemoryDriver.open(source, {}, read_only=False)
+    writer = TreeWriter(CheckedDriver(store, read_only=False))
+    writer.image("small", "v1")
+    writer.image("big", "v1", layer_sizes=(BIG_LAYER,))
+    output = (
+        ["--output-tar", f"{tmp_path}/copy.tar"]
+        if archive
+        else ["--output-storage", "filling", "--output-dir", f"{tmp_path}/copy"]
+    )
+    command = ["--storage", "plain-memory", "--data-dir", source, *output, "-j", "2", "--json"]
+    result = CliRunner().invoke(main, [*command, "small:v1", "big:v1"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    ok = {image["reference"]: image["ok"] for image in json.loads(result.stdout)["images"]}
+    assert ok == {"small:v1": not archive, "big:v1": False}
+    # The cause once, and the big image's notice (the small one's is in the JSON).
+    assert result.stderr.count("No space left on device") == 2, result.stderr
+    assert (f"{tmp_path}/copy.tar was not written" in result.stderr) == archive
 
 
 # Dry runs and destination options.

@@ -131,7 +131,10 @@ def test_full_disk_with_an_archive_leaves_no_archive(tmp_path: Path, small_disk:
     done = scrape(source, "--output-tar", str(archive), *(f"{i.name}:v1" for i in images))
     held = False
     try:
-        check_stopped_once(done, "No space left on device")
+        not_copied = check_stopped_once(done, "No space left on device")
+        # One archive is all or nothing: every image is reported not copied.
+        assert len(not_copied) == len(images), done.stderr
+        assert f"error: {archive} was not written" in done.stderr
         assert not archive.exists()
         assert list(small_disk.iterdir()) == []
         assert snapshot(source) == before
