@@ -26,7 +26,7 @@ from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.plugins import DriverRegistry
 from scraper_core.reference import parse_reference
 from scraper_core.registry_config import load_storage_config
-from scraper_core.report import Reporter, human_bytes
+from scraper_core.report import Reporter, human_bytes, one_line
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage, read_images_file, select
 from scraper_core.transfer import DEFAULT_JOBS, ImageResult
@@ -325,7 +325,7 @@ class _Opened:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(part.strip() for part in text.splitlines() if part.strip()) or "error"
+    return one_line(text) or "error"
 
 
 def _unexpected(exc: Exception, debug: bool, code: int) -> NoReturn:

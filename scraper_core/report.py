@@ -31,6 +31,11 @@ def human_bytes(count: int) -> str:
     return f"{size:.1f} TiB"
 
 
+def one_line(text: str | None) -> str | None:
+    """An error as one line, whatever a backend put in it (an SDK message with newlines)."""
+    return None if text is None else " ".join(text.split())
+
+
 def count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
@@ -40,7 +45,7 @@ def result_json(result: ImageResult, *, recheck: bool = False) -> dict[str, Any]
         "reference": str(result.reference),
         "digest": str(result.digest) if result.digest else None,
         "ok": result.ok,
-        "error": result.error,
+        "error": one_line(result.error),
         "blobs_copied": result.blobs_copied,
         "bytes_copied": result.bytes_copied,
         "blobs_present": result.blobs_present,
@@ -90,7 +95,7 @@ class Reporter:
 
     def image_done(self, result: ImageResult) -> None:
         if not result.ok:
-            click.echo(f"error: {result.reference}: {result.error}", err=True)
+            click.echo(f"error: {result.reference}: {one_line(result.error)}", err=True)
             return
         for note in result.skipped:
             self.warning(f"{result.reference}: {note}")
@@ -174,7 +179,7 @@ class Reporter:
                 "images": [result_json(r, recheck=self.recheck) for r in results],
                 "images_ok": len(results) - failed,
                 "images_failed": failed,
-                "unresolved": [{"entry": e, "error": m} for e, m in unresolved],
+                "unresolved": [{"entry": e, "error": one_line(m)} for e, m in unresolved],
                 "bytes_copied": copied_bytes,
             }
             if self.recheck:
