@@ -22,6 +22,7 @@ from scraper_core.transfer import (
     NoEvents,
     Transfer,
     TransferEvents,
+    map_promptly,
     unexpected,
 )
 
@@ -72,7 +73,7 @@ class Scrape:
         # Planning is a few small reads per image: latency-bound, so it runs in parallel too.
         pool = ThreadPoolExecutor(max(1, self.options.jobs), thread_name_prefix="plan")
         try:
-            planned = list(pool.map(function, refs))
+            planned = map_promptly(pool, function, refs)
         except BaseException:
             # Ctrl-C: plans not started are dropped rather than waited for (a running one is
             # a few bounded reads).

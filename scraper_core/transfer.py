@@ -18,11 +18,11 @@ import contextlib
 import enum
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from scraper_core import layout
 from scraper_core.digest import Digest, link_content
@@ -54,6 +54,33 @@ _PERMANENT_ERRORS = (PathNotFoundError, ReadOnlyError, InvalidPathError, Destina
 #: On an interrupt, how long running copies get to notice their cancel before the run gives
 #: up waiting for them (each stops at its next chunk; a hung backend is not waited for).
 INTERRUPT_GRACE = 5.0
+#: How often the main thread wakes while it waits for workers. A signal that lands just
+#: before it blocks (or on another thread) interrupts nothing; Python runs the Ctrl-C handler
+#: only when the main thread runs again, so it must never block for long.
+POLL_INTERVAL = 0.2
+
+T = TypeVar("T")
+A = TypeVar("A")
+
+
+def result_of(future: Future[T]) -> T:
+    """``future.result()``, waiting in short steps so that Ctrl-C is seen promptly."""
+    while not future.done():
+        wait_futures([future], timeout=POLL_INTERVAL)
+    return future.result()
+
+
+def map_promptly(
+    pool: ThreadPoolExecutor, function: Callable[[A], T], items: Iterable[A]
+) -> list[T]:
+    """``list(pool.map(function, items))``, interruptible by Ctrl-C at any moment."""
+    futures = [pool.submit(function, item) for item in items]
+    try:
+        return [result_of(future) for future in futures]
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
 
 
 def unexpected(exc: Exception) -> str:
@@ -453,7 +480,7 @@ class Transfer:
         errors: list[str] = []
         for blob, future, owned in futures:
             try:
-                outcome = future.result()
+                outcome = result_of(future)
             except (DestinationUnusableError, NotCopiedError):
                 # Said once for the whole run by the caller, not once per blob.
                 errors.append(self._unusable_notice())
@@ -470,7 +497,7 @@ class Transfer:
             result.error = errors[0]
             return result
         try:
-            list(pool.map(self.write_link, plan.links))
+            map_promptly(pool, self.write_link, plan.links)
             for link in plan.tag_links:
                 self.write_link(link)
         except (DestinationUnusableError, NotCopiedError):
