@@ -423,8 +423,11 @@ class Transfer:
                 return False
         except PathNotFoundError:
             pass
-        # Checked only now: an image whose links are all in place is complete, full disk or not.
-        self.copier.check_go()
+        # Links are still tried once the destination is unusable: an image whose blobs are all
+        # in place needs only a few bytes more (a full disk may still take them; a read-only
+        # one fails them, and the image says so).
+        if self.copier.cancelled.is_set():
+            raise TransferCancelledError("copy interrupted")
         try:
             self.dest.put_content(link.path, content)
         except DestinationUnusableError as exc:

@@ -44,6 +44,7 @@ class FakeStagedCopy(CancelOnExit):
     def wait(self) -> int:
         failure = self.driver.fail_wait
         if failure is not None:
+            time.sleep(self.driver.fail_after)
             raise failure
         self.driver.on_wait(self)
         if self.cancelled.wait(self.driver.copy_seconds):
@@ -72,6 +73,8 @@ class KernelCopyDriver(MemoryDriver):
         self.copy_seconds = 0.0
         self.fail_wait: BaseException | None = None
         self.fail_commit: BaseException | None = None
+        #: Seconds a failing copy runs before it fails.
+        self.fail_after = 0.0
         #: Called as a waiter starts waiting for the copy (the core has read the source).
         self.on_wait: Callable[[FakeStagedCopy], None] = lambda staged: None
         self.started: list[FakeStagedCopy] = []
@@ -158,6 +161,23 @@ def test_full_destination_stops_new_blobs(where: str) -> None:
         held=True,
         outcome="one staged copy started; every image 'not copied'; cause kept once",
     )
+
+
+def test_images_whose_blobs_are_in_place_still_get_their_links() -> None:
+    driver = MemoryDriver()
+    writer = TreeWriter(CheckedDriver(driver, read_only=False))
+    writer.image("big", "v1", layer_sizes=(BIG,))
+    writer.image("small", "v1", layer_sizes=(1000,))
+    source = CheckedDriver(driver.read_only_view(), read_only=True)
+    dest = KernelCopyDriver()
+    dest.fail_wait = OSError(errno.ENOSPC, "No space left on device")
+    dest.fail_after = 1.0  # by then the small image's blobs are in (the other job)
+    scrape, [big, small] = run(source, dest, ["big:v1", "small:v1"], jobs=2)
+    assert scrape.unusable is not None
+    assert big.error == "not copied: destination memory is unusable (No space left on device)"
+    # No blob started after the failure, but a few bytes of links still went in.
+    assert small.ok, small.error
+    assert "/docker/registry/v2/repositories/small/_manifests/tags/v1/current/link" in dest.writes
 
 
 @pytest.mark.parametrize("thread", ["main", "worker"])
