@@ -94,7 +94,9 @@ class StagedCopy(Protocol):
         ...
 
     def cancel(self) -> None:
-        """Stop waiting for the copy and discard it. Safe to call twice."""
+        """Stop the copy and discard it. Safe to call twice, and from another thread while
+        :meth:`wait` blocks (an interrupt does so): ``wait`` must then return or raise
+        promptly, so copy in bounded chunks and check for the cancel between them."""
         ...
 
     def __enter__(self) -> Self: ...
