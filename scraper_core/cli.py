@@ -14,18 +14,19 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import NoReturn, TextIO
 
 import click
 
 from scraper_core.driver import CheckedDriver
-from scraper_core.errors import ConfigurationError, ScraperError
+from scraper_core.errors import ConfigurationError, LocationNotFoundError, ScraperError
 from scraper_core.inventory import take_inventory
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.plugins import DriverRegistry
 from scraper_core.reference import parse_reference
 from scraper_core.registry_config import load_storage_config
-from scraper_core.report import Reporter, human_bytes
+from scraper_core.report import Reporter, human_bytes, one_line
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage, read_images_file, select
 from scraper_core.transfer import DEFAULT_JOBS, ImageResult
@@ -194,6 +195,12 @@ def main() -> None:
     help="Read IMAGE entries from a file: one a line, # starts a comment.",
 )
 @click.option("--all-tags", is_flag=True, help="Every tag of each named repository.")
+@click.option(
+    "--recheck",
+    is_flag=True,
+    help="Re-hash blobs already at the destination and replace damaged ones "
+    "(default: a present blob of the right size is trusted).",
+)
 @click.argument("images", nargs=-1)
 def copy_command(
     storage: str,
@@ -215,6 +222,7 @@ def copy_command(
     debug: bool,
     images_file: TextIO | None,
     all_tags: bool,
+    recheck: bool,
     images: tuple[str, ...],
 ) -> None:
     """Copy IMAGE... (name, name:tag or name@sha256:...; no tag means latest)."""
@@ -224,12 +232,15 @@ def copy_command(
         as_json=as_json,
         dry_run=dry_run,
         live=sys.stderr.isatty(),
+        recheck=recheck,
     )
     if (output_dir is None) == (output_tar is None):
         _fail("give exactly one of --output-dir and --output-tar")
+    output_flag = "--output-dir"
     if output_tar is not None:
-        output_storage, output_dir = "tar", output_tar
+        output_storage, output_dir, output_flag = "tar", output_tar, "--output-tar"
     assert output_dir is not None
+    opened = _Opened()
     try:
         entries = list(images) + (read_images_file(images_file.read()) if images_file else [])
         if not entries:
@@ -243,48 +254,155 @@ def copy_command(
             platforms=tuple(PlatformFilter.parse(text) for text in platforms),
             signatures=not no_signatures,
             link=link,
+            recheck=recheck,
         )
         storage, data_dir, source_opts = _source_location(
             storage, data_dir, registry_config, storage_options
         )
         dest_opts = _parse_options(output_options, "--output-storage-option")
         if _same_location(storage, data_dir, output_storage, output_dir):
-            _fail("--output-dir is the source storage; the source is never written")
+            _fail(f"{output_flag} is the source storage; the source is never written")
         registry = DriverRegistry()
         source = registry.open(storage, data_dir, source_opts, read_only=True)
-        dest = _open_destination(registry, output_storage, output_dir, dest_opts, dry_run)
+        # Before the destination is opened: opening a local one creates its directory.
+        _refuse_overlap(registry, output_storage, output_dir, output_flag, source)
+        opened.dest = _open_destination(
+            registry,
+            output_storage,
+            output_dir,
+            dest_opts,
+            dry_run,
+        )
         for warning in registry.warnings:
             reporter.warning(warning)
-    except ScraperError as exc:
-        if debug:
-            raise
-        _fail(str(exc))
-    scrape = Scrape(source, dest, options)
-    try:
-        selection = select(source, entries, all_tags=all_tags)
-        for entry, message in selection.errors:
-            click.echo(f"error: {entry}: {message}", err=True)
-        planned = scrape.plan(selection.references)
-        if dry_run:
-            results = scrape.preview(planned)
-            for result in results:
-                reporter.image_done(result)
-        else:
-            results = _copy_with_progress(scrape, planned, reporter)
-            assert dest is not None
-            dest.close()
     except KeyboardInterrupt:
-        if dest is not None:
-            dest.abort()
-        click.echo("interrupted: nothing partial was left at a final path", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        _interrupted(opened)
     except ScraperError as exc:
         if debug:
             raise
-        _fail(str(exc), EXIT_PARTIAL)
+        _fail(_one_line(str(exc)))
+    except Exception as exc:
+        _unexpected(exc, debug, EXIT_USAGE)
+    try:
+        _copy(
+            source,
+            opened,
+            options,
+            entries,
+            all_tags,
+            dry_run,
+            reporter,
+            output_dir,
+            archive=output_tar is not None,
+        )
+    except KeyboardInterrupt:
+        _interrupted(opened)
+    except ScraperError as exc:
+        opened.abort_quietly()
+        if debug:
+            raise
+        _fail(_one_line(str(exc)), EXIT_PARTIAL)
+    except Exception as exc:
+        opened.abort_quietly()
+        _unexpected(exc, debug, EXIT_PARTIAL)
+
+
+class _Opened:
+    """The destination once opened, so an interrupt or a failure can discard its staging."""
+
+    def __init__(self) -> None:
+        self.dest: CheckedDriver | None = None
+
+    def abort_quietly(self) -> str | None:
+        """Discard unfinished output; a failure to is said in the returned line, not raised."""
+        if self.dest is None or self.dest.read_only:
+            return None
+        try:
+            self.dest.abort()
+        except (ScraperError, KeyboardInterrupt) as exc:
+            return f"could not clean up the destination's staging: {_one_line(str(exc))}"
+        return None
+
+
+def _one_line(text: str) -> str:
+    return one_line(text) or "error"
+
+
+def _unexpected(exc: Exception, debug: bool, code: int) -> NoReturn:
+    """A bug (or a driver breaking its contract): one line, the traceback only with --debug."""
+    if debug or isinstance(exc, click.ClickException | click.exceptions.Exit):
+        raise exc
+    _fail(f"unexpected {type(exc).__name__}: {_one_line(str(exc))} (--debug shows where)", code)
+
+
+def _interrupted(opened: _Opened) -> NoReturn:
+    problem = opened.abort_quietly()
+    if problem is not None:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo("interrupted: nothing partial was left at a final path", err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def _copy(
+    source: CheckedDriver,
+    opened: _Opened,
+    options: ScrapeOptions,
+    entries: list[str],
+    all_tags: bool,
+    dry_run: bool,
+    reporter: Reporter,
+    output_dir: str,
+    *,
+    archive: bool = False,
+) -> None:
+    """List, plan, then preview or copy; exits 1 when anything failed."""
+    dest = opened.dest
+    scrape = Scrape(source, dest, options)
+    selection = select(source, entries, all_tags=all_tags)
+    for entry, message in selection.errors:
+        click.echo(f"error: {entry}: {_one_line(message)}", err=True)
+    planned = scrape.plan(selection.references)
+    if dry_run:
+        results = scrape.preview(planned)
+        for result in results:
+            reporter.image_done(result)
+    else:
+        results = _copy_with_progress(scrape, planned, reporter)
+        assert dest is not None
+        if scrape.unusable is not None:
+            reporter.destination_unusable(scrape.unusable)
+            problem = opened.abort_quietly()
+            if problem is not None:
+                reporter.warning(problem)
+            if archive:
+                # One archive is all or nothing: images finished in it went with it.
+                click.echo(f"error: {output_dir} was not written", err=True)
+                notice = scrape.unusable.notice()
+                results = [replace(r, error=r.error or notice) for r in results]
+        else:
+            dest.close()
     reporter.summary(results, output_dir, selection.errors)
-    if selection.errors or any(not result.ok for result in results):
+    if selection.errors or scrape.unusable is not None or any(not r.ok for r in results):
         sys.exit(EXIT_PARTIAL)
+
+
+def _refuse_overlap(
+    registry: DriverRegistry, name: str, location: str, flag: str, source: CheckedDriver
+) -> None:
+    """Fail (exit 2) when writing at ``location`` could write into the source, in the words
+    of the destination driver's ``overlaps`` (drivers without it: the spelling check only)."""
+    overlaps = getattr(registry.driver(name).driver_class, "overlaps", None)
+    if not callable(overlaps):
+        return
+    try:
+        reason = overlaps(location, source.driver)
+    except ScraperError:
+        raise
+    except Exception as exc:
+        # Unknown is not "no": the source is never risked on a check that could not be made.
+        reason = f"cannot tell whether it overlaps the source ({type(exc).__name__}: {exc})"
+    if reason:
+        _fail(f"{flag} {location}: {_one_line(str(reason))}; the source is never written")
 
 
 def _open_destination(
@@ -294,15 +412,31 @@ def _open_destination(
     options: dict[str, str],
     dry_run: bool,
 ) -> CheckedDriver | None:
-    """The destination; for a dry run, read-only, and None when it does not exist yet."""
+    """The destination; for a dry run, read-only, and None when it does not exist yet.
+
+    A dry run reports what a real run would: bad options are an error even when the
+    destination is not there yet.
+    """
     if not dry_run:
         return registry.open(name, location, options, read_only=False)
     try:
         return registry.open(name, location, options, read_only=True)
-    except ConfigurationError:
-        # Nothing there yet: everything would be copied. The driver name was still checked.
-        registry.driver(name)
+    except LocationNotFoundError:
+        # Nothing there yet (the driver checked the options first): everything would be copied.
         return None
+    except ConfigurationError as exc:
+        if not options:
+            # Nothing to validate: taken as "not there yet". The driver name was still checked.
+            registry.driver(name)
+            return None
+        # A driver that does not say LocationNotFoundError: if the same open without the
+        # options fails the same way, the location is the problem, not the options.
+        try:
+            registry.open(name, location, {}, read_only=True)
+        except ConfigurationError as bare:
+            if str(bare) == str(exc):
+                return None
+        raise
 
 
 def _copy_with_progress(

@@ -159,7 +159,13 @@ class TarDriver:
     def abort(self) -> None:
         """Drop the unfinished archive; nothing appears at the final name."""
         self._closed = True
-        self._file.close()
+        # Closed (into the file about to be removed) rather than dropped: a tar stream left
+        # open writes its last blocks when collected, into a closed file (a full disk makes
+        # them fail here instead; either way nobody needs them).
+        for stream in (getattr(self, "_tar", None), getattr(self, "_compressor", None), self._file):
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._temp)
 
