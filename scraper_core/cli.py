@@ -20,7 +20,7 @@ from typing import NoReturn, TextIO
 import click
 
 from scraper_core.driver import CheckedDriver
-from scraper_core.errors import ConfigurationError, LocationNotFoundError, ScraperError
+from scraper_core.errors import LocationNotFoundError, ScraperError
 from scraper_core.inventory import take_inventory
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.plugins import DriverRegistry
@@ -423,20 +423,8 @@ def _open_destination(
         return registry.open(name, location, options, read_only=True)
     except LocationNotFoundError:
         # Nothing there yet (the driver checked the options first): everything would be copied.
+        # Any other ConfigurationError is reported, as a real run would report it.
         return None
-    except ConfigurationError as exc:
-        if not options:
-            # Nothing to validate: taken as "not there yet". The driver name was still checked.
-            registry.driver(name)
-            return None
-        # A driver that does not say LocationNotFoundError: if the same open without the
-        # options fails the same way, the location is the problem, not the options.
-        try:
-            registry.open(name, location, {}, read_only=True)
-        except ConfigurationError as bare:
-            if str(bare) == str(exc):
-                return None
-        raise
 
 
 def _copy_with_progress(

@@ -39,6 +39,7 @@ from scraper_core.errors import (
     ConfigurationError,
     InvalidOffsetError,
     InvalidPathError,
+    LocationNotFoundError,
     PathNotFoundError,
     ReadOnlyError,
     StorageError,
@@ -294,6 +295,9 @@ class LocalDriver:
         parsed = parse_options(cls.name, LocalOptions, options)
         root = Path(location).expanduser()
         if read_only:
+            if not root.exists():
+                # Options were checked above: a dry run into a new directory is fine.
+                raise LocationNotFoundError(f"local: no such directory: {location}")
             if not root.is_dir():
                 raise ConfigurationError(f"local: not a directory: {location}")
         else:

@@ -22,7 +22,12 @@ from typing import IO, BinaryIO, ClassVar
 
 from registry_scraper_local.overlap import archive_overlap
 from scraper_core.driver import CancelOnExit, Capability, FileInfo
-from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
+from scraper_core.errors import (
+    ConfigurationError,
+    LocationNotFoundError,
+    PathNotFoundError,
+    StorageError,
+)
 
 #: Objects up to this size stay in memory while they are written.
 SPOOL_LIMIT = 8 * 1024 * 1024
@@ -105,7 +110,8 @@ class TarDriver:
         if options:
             raise ConfigurationError(f"tar: unknown option(s): {', '.join(sorted(options))}")
         if read_only:
-            raise ConfigurationError("tar: an archive is write-only; it cannot be a source")
+            # A dry run into an archive: it is written anew, so it is "not there yet".
+            raise LocationNotFoundError(f"tar: {location} is written, never read")
         if not Path(location).expanduser().parent.is_dir():
             raise ConfigurationError(f"tar: directory does not exist for {location}")
         target = str(Path(location).expanduser())

@@ -19,6 +19,7 @@ from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
     ConfigurationError,
     InvalidPathError,
+    LocationNotFoundError,
     PathNotFoundError,
     ReadOnlyError,
     StorageError,
@@ -178,14 +179,19 @@ def test_read_only_open_refuses_writes_and_changes_nothing(
     assert _tree(root) == before
 
 
-def test_read_only_open_of_a_missing_directory_is_a_configuration_error(tmp_path: Path) -> None:
+def test_read_only_open_of_a_missing_directory_is_location_not_found(tmp_path: Path) -> None:
     missing = tmp_path / "missing"
-    with pytest.raises(ConfigurationError, match="not a directory"):
+    with pytest.raises(LocationNotFoundError, match="no such directory"):
         LocalDriver.open(str(missing), {}, read_only=True)
     assert not missing.exists()
+    # Options are checked first: a dry run into a new directory still reports bad ones.
+    with pytest.raises(ConfigurationError, match="bogus") as bad:
+        LocalDriver.open(str(missing), {"bogus": "1"}, read_only=True)
+    assert not isinstance(bad.value, LocationNotFoundError)
     (tmp_path / "file").write_bytes(b"x")
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match="not a directory") as file_there:
         LocalDriver.open(str(tmp_path / "file"), {}, read_only=True)
+    assert not isinstance(file_there.value, LocationNotFoundError)
 
 
 def test_writable_open_creates_the_directory(tmp_path: Path) -> None:
