@@ -148,7 +148,12 @@ def main() -> None:
 @click.option(
     "--output-tar",
     type=click.Path(dir_okay=False),
-    help="Write the copy as one archive instead (.tar, .tar.gz, .tar.zst).",
+    help="Write the copy as one archive instead (.tar, .tar.gz, .tar.zst; - for stdout).",
+)
+@click.option(
+    "--split-size",
+    metavar="SIZE",
+    help="With --output-tar: write volumes FILE.000, FILE.001, ... of at most SIZE (4G, 100M).",
 )
 @click.option(
     "--output-storage-option",
@@ -203,6 +208,7 @@ def copy_command(
     output_storage: str,
     output_dir: str | None,
     output_tar: str | None,
+    split_size: str | None,
     output_options: tuple[str, ...],
     platforms: tuple[str, ...],
     no_signatures: bool,
@@ -227,8 +233,13 @@ def copy_command(
     )
     if (output_dir is None) == (output_tar is None):
         _fail("give exactly one of --output-dir and --output-tar")
+    if split_size is not None and output_tar is None:
+        _fail("--split-size needs --output-tar")
+    if output_tar == "-" and as_json:
+        _fail("--json and --output-tar - would both write to stdout")
     if output_tar is not None:
         output_storage, output_dir = "tar", output_tar
+        output_options += (f"split-size={split_size}",) if split_size else ()
     assert output_dir is not None
     try:
         entries = list(images) + (read_images_file(images_file.read()) if images_file else [])
@@ -252,7 +263,12 @@ def copy_command(
             _fail("--output-dir is the source storage; the source is never written")
         registry = DriverRegistry()
         source = registry.open(storage, data_dir, source_opts, read_only=True)
-        dest = _open_destination(registry, output_storage, output_dir, dest_opts, dry_run)
+        # A dry run into an archive: the archive is replaced, so nothing counts as present.
+        dest = (
+            None
+            if dry_run and output_tar
+            else _open_destination(registry, output_storage, output_dir, dest_opts, dry_run)
+        )
         for warning in registry.warnings:
             reporter.warning(warning)
     except ScraperError as exc:
@@ -272,7 +288,11 @@ def copy_command(
         else:
             results = _copy_with_progress(scrape, planned, reporter)
             assert dest is not None
-            dest.close()
+            # Publish (an archive) only when at least one image made it in.
+            if any(result.ok for result in results):
+                dest.close()
+            else:
+                dest.abort()
     except KeyboardInterrupt:
         if dest is not None:
             dest.abort()
@@ -316,6 +336,11 @@ def _copy_with_progress(
         for blob in item.blobs
     }
     total = sum(unique.values())
+    archive = scrape.dest.driver if scrape.dest is not None else None
+    if hasattr(archive, "on_archived"):
+        # Writing (and compressing) the archive is half the work: the bar counts it too.
+        setattr(archive, "on_archived", reporter.bytes_done)  # noqa: B010
+        total *= 2
     try:
         with reporter.progress(total):
             return scrape.copy(planned, reporter)
