@@ -23,7 +23,7 @@ import tarfile
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 from registry_scraper_local.archive_writer import write_all
 from scraper_core.driver import Capability, FileInfo, is_valid_path
@@ -135,17 +135,16 @@ def _decompressor_chunks(raw: Concatenation, magic: bytes) -> Iterator[bytes]:
     """The decompressed bytes of the whole (gzip or zstd) stream, a chunk at a time."""
     if magic.startswith(GZIP_MAGIC):
         offset = 0
-        gz = zlib.decompressobj(47)
+        member: Any = None  # the gzip member being decompressed, None between members
         while offset < raw.size:
             data = raw.pread(CHUNK, offset)
             offset += len(data)
             while data:
-                yield gz.decompress(data)
+                member = member or zlib.decompressobj(47)
+                yield member.decompress(data)
                 # Concatenated gzip members (pigz, cat a.gz b.gz) continue in a new one.
-                data = gz.unused_data if gz.eof else b""
-                if gz.eof:
-                    gz = zlib.decompressobj(47)
-        if not gz.eof and offset:
+                data, member = (member.unused_data, None) if member.eof else (b"", member)
+        if member is not None:
             raise ConfigurationError("tar: the gzip stream is truncated")
         return
     try:
