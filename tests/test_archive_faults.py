@@ -253,7 +253,7 @@ def test_a_failed_stdout_archive_does_not_extract(tmp_path: Path, compression: s
     good = tree.image("good", "v1", layer_sizes=(1000,))
     data = source / "docker/registry/v2/blobs/sha256" / good.layers[0].hex[:2]
     blob = data / good.layers[0].hex / "data"
-    blob.write_bytes(b"not what the digest says" * 40)
+    blob.write_bytes(b"x" * 1000)  # the right size, the wrong bytes: found while streaming
     site = tmp_path / "site"
     site.mkdir()
     flags = ["-z"] if compression == "gz" else []
