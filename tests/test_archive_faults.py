@@ -68,9 +68,7 @@ def run(command: list[str], env: dict[str, str] | None = None) -> subprocess.Com
 
 
 @pytest.mark.parametrize("suffix", [".tar", ".tar.zst"])
-def test_a_tiny_tmpdir_does_not_matter(
-    tmp_path: Path, mount_tmpfs: object, suffix: str
-) -> None:
+def test_a_tiny_tmpdir_does_not_matter(tmp_path: Path, mount_tmpfs: object, suffix: str) -> None:
     tiny = mount_tmpfs("tmp", "1m")  # type: ignore[operator]
     source = tmp_path / "data"
     image = writer(source).image("app", "v1", layer_sizes=(24 * MIB, 12 * MIB))
@@ -179,9 +177,9 @@ def test_ctrl_c_is_one_line_130_and_leaves_nothing(
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
-    assert err.strip().splitlines() == [
-        "interrupted: nothing partial was left at a final path"
-    ], err
+    assert err.strip().splitlines() == ["interrupted: nothing partial was left at a final path"], (
+        err
+    )
     assert os.listdir(out) == []
     record(
         "archive-sigint",

@@ -53,7 +53,7 @@ STDOUT = "-"
 _SIZE_RE = re.compile(r"^(\d+)([KMGT]?)(i?B)?$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 #: A volume must hold at least a few headers; smaller limits are surely a typo.
-MIN_SPLIT_SIZE = 64 * 1024
+MIN_SPLIT_SIZE = 4 * 1024
 _VOLUME_RE = re.compile(r"\.\d{3,}$")
 
 
@@ -64,7 +64,7 @@ def parse_size(text: str) -> int:
         raise ConfigurationError(f"tar: split size {text!r}: expected bytes or e.g. 100M, 4G")
     size = int(match.group(1)) * _UNITS[match.group(2).upper()]
     if size < MIN_SPLIT_SIZE:
-        raise ConfigurationError(f"tar: split size {text!r} is under 64K")
+        raise ConfigurationError(f"tar: split size {text!r} is under 4K")
     return size
 
 
