@@ -229,9 +229,8 @@ class ArchiveReader:
         try:
             magic = raw.pread(4, 0)
             if magic.startswith(GZIP_MAGIC) or magic == ZSTD_MAGIC:
-                directory = options.get("spool-dir") or os.path.dirname(
-                    os.path.abspath(raw_name(location))
-                )
+                beside = os.path.dirname(os.path.abspath(os.path.expanduser(location)))
+                directory = options.get("spool-dir") or beside
                 data = _spool(raw, magic, directory)
                 raw.close()
             else:
@@ -311,7 +310,3 @@ class ArchiveReader:
         for name, (_, size) in self._files.items():
             if name.startswith(prefix + "/"):
                 yield FileInfo(name, size)
-
-
-def raw_name(location: str) -> str:
-    return os.path.expanduser(location)
