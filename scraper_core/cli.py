@@ -266,7 +266,7 @@ def copy_command(
         # A dry run into an archive: the archive is replaced, so nothing counts as present.
         dest = (
             None
-            if dry_run and output_tar
+            if dry_run and output_storage == "tar"
             else _open_destination(registry, output_storage, output_dir, dest_opts, dry_run)
         )
         for warning in registry.warnings:

@@ -136,10 +136,30 @@ def test_archive_imports_straight_into_a_bucket(
     assert len(files) > 1
     served = s3_registry(moto, bucket, "/site/registry")
     pull_shipped(served, populated_registry, tmp_path / "pulled")
+
+    # And on from that bucket: S3 -> archive -> S3.
+    again = tmp_path / "again.tar.zst"
+    s3_options = ["--storage-option", f"endpoint_url={moto.endpoint_url}"]
+    shipped = CliRunner().invoke(
+        main,
+        ["--storage", "s3", "--data-dir", f"{bucket}/site/registry", *s3_options,
+         "--output-tar", str(again), *refs],
+    )  # fmt: skip
+    assert shipped.exit_code == 0, shipped.output
+    other = moto.make_bucket()
+    imported = CliRunner().invoke(
+        main,
+        ["--storage", "tar", "--data-dir", str(again), "--output-storage", "s3",
+         "--output-dir", other, "--output-storage-option", f"endpoint_url={moto.endpoint_url}",
+         *refs],
+    )  # fmt: skip
+    assert imported.exit_code == 0, imported.output
+    pull_shipped(s3_registry(moto, other), populated_registry, tmp_path / "pulled-again")
     record(
         "archive-import-s3",
-        title="Split archive imported straight into S3 (moto)",
-        how="--storage tar --data-dir ship.tar.gz (volumes) --output-storage s3",
+        title="Archives to and from S3 (moto)",
+        how="split ship.tar.gz imported with --output-storage s3; that bucket shipped again "
+        "as .tar.zst and imported into another bucket",
         held=True,
-        outcome="a registry 2.8 on the bucket serves both images; skopeo digests match",
+        outcome="registry 2.8 on each bucket serves both images; skopeo digests match",
     )
