@@ -341,10 +341,16 @@ def test_archive_reader_follows_the_read_contract(tmp_path: Path) -> None:
         storage.delete("/a")
 
 
-@pytest.mark.parametrize("damage", ["truncated", "not-a-tar", "empty", "missing"])
-def test_a_damaged_archive_is_one_line(tmp_path: Path, source: TreeWriter, damage: str) -> None:
+@pytest.mark.parametrize(
+    ("damage", "suffix"),
+    [("truncated", ".tar.gz"), ("truncated", ".tar.zst"), ("truncated", ".tar"),
+     ("not-a-tar", ".tar"), ("empty", ".tar"), ("missing", ".tar")],
+)  # fmt: skip
+def test_a_damaged_archive_is_one_line(
+    tmp_path: Path, source: TreeWriter, damage: str, suffix: str
+) -> None:
     source.image("app", "v1", layer_sizes=(50_000,))
-    archive = tmp_path / "ship.tar.gz"
+    archive = tmp_path / f"ship{suffix}"
     assert ship(tmp_path, archive, "app:v1").exit_code == 0
     data = archive.read_bytes()
     if damage == "truncated":
