@@ -46,7 +46,7 @@ def test_concurrent_writers_produce_whole_entries(
                     writer.commit()
                 with lock:
                     committed[path.lstrip("/")] = hashlib.sha256(data).hexdigest()
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
