@@ -299,6 +299,8 @@ def copy_command(
         click.echo("interrupted: nothing partial was left at a final path", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except ScraperError as exc:
+        if dest is not None:
+            dest.abort()  # an archive is not published after an error
         if debug:
             raise
         _fail(str(exc), EXIT_PARTIAL)

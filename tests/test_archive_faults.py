@@ -274,3 +274,52 @@ def test_a_failed_stdout_archive_does_not_extract(tmp_path: Path, compression: s
         held=True,
         outcome=f"scrape exit 1; tar -x exits {untar.returncode} (stream left unusable)",
     )
+
+
+def test_an_entry_failing_half_way_in_is_never_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write failing inside an entry (disk full, then space freed) leaves a hole in the
+    stream: the run must not publish what follows it."""
+    tree = writer(tmp_path / "data")
+    tree.image("small", "v1", layer_sizes=(1000,))
+    tree.image("big", "v1", layer_sizes=(300_000,))
+    real_write = VolumeSink.write
+    failed: list[int] = []
+
+    def flaky(self: VolumeSink, data: bytes) -> None:
+        if len(data) > 200_000 and not failed:
+            failed.append(len(data))
+            real_write(self, data[:1000])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write(self, data)
+
+    monkeypatch.setattr(VolumeSink, "write", flaky)
+    result = CliRunner().invoke(
+        main,
+        ["--data-dir", str(tmp_path / "data"), "--output-tar", str(tmp_path / "ship.tar"),
+         "-j", "1", "small:v1", "big:v1"],
+    )  # fmt: skip
+    assert failed and result.exit_code == 1
+    assert "archive unusable" in result.stderr, result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["data"]
+
+
+def test_an_error_after_opening_the_archive_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scraper_core.errors import StorageError
+    from scraper_core.scrape import Scrape
+
+    writer(tmp_path / "data").image("app", "v1")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise StorageError("local", "/docker", "source went away")
+
+    monkeypatch.setattr(Scrape, "plan", broken)
+    result = CliRunner().invoke(
+        main, ["--data-dir", str(tmp_path / "data"), "--output-tar", str(tmp_path / "x.tar.gz"),
+               "app:v1"],
+    )  # fmt: skip
+    assert result.exit_code == 1 and "source went away" in result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["data"]

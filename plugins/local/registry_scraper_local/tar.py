@@ -142,6 +142,9 @@ class TarDriver:
         self._contents: dict[str, bytes] = {}
         self._receipt: bytes | None = None
         self._closed = False
+        #: Why the stream is unusable: an entry failed half-way into it (a full disk, a
+        #: source longer than announced). Nothing more is added and nothing is published.
+        self._broken: str | None = None
         self._archive_lock: ArchiveLock | None = None
         self._workdir: str | None = None
         self._volumes: VolumeSink | None = None
@@ -236,7 +239,13 @@ class TarDriver:
                         kept.append(chunk)
                     yield chunk
 
-            self._stream.add(path, size, keep(chunks), counted=path.startswith(BLOBS_ROOT))
+            if self._broken is not None:
+                raise StorageError(self.name, path, f"archive unusable: {self._broken}")
+            try:
+                self._stream.add(path, size, keep(chunks), counted=path.startswith(BLOBS_ROOT))
+            except BaseException as exc:
+                self._broken = f"writing {path} failed: {exc}"
+                raise
             self._sizes[path] = size
             if size <= KEEP_CONTENT_LIMIT:
                 self._contents[path] = b"".join(kept)
@@ -250,6 +259,8 @@ class TarDriver:
                 return
             self._closed = True
             try:
+                if self._broken is not None:
+                    raise StorageError(self.name, "/", f"archive unusable: {self._broken}")
                 self._stream.finish()
                 if self._volumes is not None:
                     self._publish(self._volumes.finish())
