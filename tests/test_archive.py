@@ -339,6 +339,17 @@ def test_archive_reader_follows_the_read_contract(tmp_path: Path) -> None:
         storage.put_content("/a/new", b"x")
     with pytest.raises(ReadOnlyError):
         storage.delete("/a")
+    # As the conformance suite asks: the driver itself refuses, whatever the wrapper says.
+    unguarded = CheckedDriver(TarDriver.open(str(archive), {}, read_only=True), read_only=False)
+    for write in (
+        lambda: unguarded.put_content("/a/b/c", b"x"),
+        lambda: unguarded.writer("/a/new"),
+        lambda: unguarded.move("/a/b/c", "/a/x"),
+        lambda: unguarded.delete("/a"),
+    ):
+        with pytest.raises(ReadOnlyError, match="tar"):
+            write()
+    assert unguarded.get_content("/a/b/c") == b"0123456789"
 
 
 @pytest.mark.parametrize(
