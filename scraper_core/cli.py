@@ -20,7 +20,7 @@ from typing import NoReturn, TextIO
 import click
 
 from scraper_core.driver import CheckedDriver
-from scraper_core.errors import LocationNotFoundError, ScraperError
+from scraper_core.errors import ConfigurationError, LocationNotFoundError, ScraperError
 from scraper_core.inventory import take_inventory
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.plugins import DriverRegistry
@@ -149,7 +149,12 @@ def main() -> None:
 @click.option(
     "--output-tar",
     type=click.Path(dir_okay=False),
-    help="Write the copy as one archive instead (.tar, .tar.gz, .tar.zst).",
+    help="Write the copy as one archive instead (.tar, .tar.gz, .tar.zst; - for stdout).",
+)
+@click.option(
+    "--split-size",
+    metavar="SIZE",
+    help="With --output-tar: write volumes FILE.000, FILE.001, ... of at most SIZE (4G, 100M).",
 )
 @click.option(
     "--output-storage-option",
@@ -210,6 +215,7 @@ def copy_command(
     output_storage: str,
     output_dir: str | None,
     output_tar: str | None,
+    split_size: str | None,
     output_options: tuple[str, ...],
     platforms: tuple[str, ...],
     no_signatures: bool,
@@ -236,9 +242,14 @@ def copy_command(
     )
     if (output_dir is None) == (output_tar is None):
         _fail("give exactly one of --output-dir and --output-tar")
+    if split_size is not None and output_tar is None:
+        _fail("--split-size needs --output-tar")
+    if output_tar == "-" and as_json:
+        _fail("--json and --output-tar - would both write to stdout")
     output_flag = "--output-dir"
     if output_tar is not None:
         output_storage, output_dir, output_flag = "tar", output_tar, "--output-tar"
+        output_options += (f"split-size={split_size}",) if split_size else ()
     assert output_dir is not None
     opened = _Opened()
     try:
@@ -278,6 +289,7 @@ def copy_command(
     except KeyboardInterrupt:
         _interrupted(opened)
     except ScraperError as exc:
+        opened.abort_quietly()  # an archive is not published after an error
         if debug:
             raise
         _fail(_one_line(str(exc)))
@@ -371,16 +383,25 @@ def _copy(
         assert dest is not None
         if scrape.unusable is not None:
             reporter.destination_unusable(scrape.unusable)
+        if archive and scrape.unusable is not None and any(r.ok for r in results):
+            # The images finished before the disk filled are whole in the archive: it is
+            # published with them if it can still be finished, else not at all.
+            try:
+                dest.close()
+            except ScraperError as exc:
+                opened.abort_quietly()
+                click.echo(f"error: {output_dir} was not written: {_one_line(str(exc))}", err=True)
+                notice = scrape.unusable.notice()
+                results = [replace(r, error=r.error or notice) for r in results]
+        elif scrape.unusable is None and any(result.ok for result in results):
+            dest.close()
+        else:
+            # Staging is discarded; an archive is published only when an image made it in.
             problem = opened.abort_quietly()
             if problem is not None:
                 reporter.warning(problem)
             if archive:
-                # One archive is all or nothing: images finished in it went with it.
                 click.echo(f"error: {output_dir} was not written", err=True)
-                notice = scrape.unusable.notice()
-                results = [replace(r, error=r.error or notice) for r in results]
-        else:
-            dest.close()
     reporter.summary(results, output_dir, selection.errors)
     if selection.errors or scrape.unusable is not None or any(not r.ok for r in results):
         sys.exit(EXIT_PARTIAL)
@@ -419,6 +440,17 @@ def _open_destination(
     """
     if not dry_run:
         return registry.open(name, location, options, read_only=False)
+    check_output = getattr(registry.driver(name).driver_class, "check_output", None)
+    if callable(check_output):
+        # A destination written anew as a whole (an archive): checked, never opened, and
+        # nothing in it counts as present.
+        try:
+            check_output(location, options)
+        except ScraperError:
+            raise
+        except Exception as exc:
+            raise ConfigurationError(f"{name}: {location}: {exc}") from exc
+        return None
     try:
         return registry.open(name, location, options, read_only=True)
     except LocationNotFoundError:
@@ -438,6 +470,11 @@ def _copy_with_progress(
         for blob in item.blobs
     }
     total = sum(unique.values())
+    archive = scrape.dest.driver if scrape.dest is not None else None
+    if hasattr(archive, "on_archived"):
+        # Writing (and compressing) the archive is half the work: the bar counts it too.
+        setattr(archive, "on_archived", reporter.bytes_done)  # noqa: B010
+        total *= 2
     try:
         with reporter.progress(total):
             return scrape.copy(planned, reporter)

@@ -275,6 +275,11 @@ class DriverClass(Protocol):
         Optional companion classmethod, ``overlaps(location, other) -> str | None``: why a
         tree written at ``location`` could write into ``other`` (an opened source driver,
         unwrapped), in one line; None when it cannot. The core refuses such an output.
+
+        Optional companion classmethod, ``check_output(location, options) -> None``: for a
+        destination written anew as a whole (an archive), raise ConfigurationError when
+        writing there with these options would fail. A dry run calls it instead of opening
+        the destination, and counts nothing there as present.
         """
         ...
 
