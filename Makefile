@@ -17,7 +17,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run-local-storage-registry run-s3-storage-registry
 .PHONY: bench
 .PHONY: help install system-deps npm-deps venv lint test test-unit test-local test-s3 test-gcs
-.PHONY: test-azure demo clean
+.PHONY: test-azure demo clean dist
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -78,6 +78,12 @@ test-gcs: system-deps $(STAMP) ## GCS driver and GCS end-to-end tests (fake-gcs-
 test-azure: system-deps npm-deps $(STAMP) ## Azure driver and Azure end-to-end tests (Azurite)
 	$(BIN)/pytest -q -m azure
 
+DIST ?= dist
+dist: $(STAMP) ## Build wheels of the core and every plugin into DIST (default ./dist)
+	rm -rf $(DIST)/*.whl
+	$(BIN)/pip wheel -q --no-deps -w $(DIST) . $(PLUGINS)
+	@ls $(DIST)/*.whl
+
 demo: system-deps $(STAMP) ## Build a sample registry, scrape one image, serve the copy, pull it
 	$(BIN)/python scripts/demo.py
 
@@ -95,4 +101,4 @@ run-s3-storage-registry: system-deps ## Serve BUCKET[/ROOT] (AWS_* env) on 127.0
 	scripts/serve-registry.sh s3 $(BUCKET) $(PORT)
 
 clean: ## Remove the venv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info dist

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import click
 
-from scraper_core.errors import ConfigurationError, ScraperError
+from scraper_core.errors import ConfigurationError, LocationNotFoundError, ScraperError
 
 # The core is imported by the commands that use it, not here: `scrape --help` loads click and
 # this module only (issue 13: --help within 1.5x of importing click and pluggy).
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from scraper_core.driver import CheckedDriver
     from scraper_core.plugins import DriverRegistry
     from scraper_core.report import Reporter
-    from scraper_core.scrape import PlannedItem, Scrape
+    from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
     from scraper_core.transfer import ImageResult
 
 #: scraper_core.transfer.DEFAULT_JOBS, which --help must not import to show it (checked by
@@ -152,7 +152,12 @@ def main() -> None:
 @click.option(
     "--output-tar",
     type=click.Path(dir_okay=False),
-    help="Write the copy as one archive instead (.tar, .tar.gz, .tar.zst).",
+    help="Write the copy as one archive instead (.tar, .tar.gz, .tar.zst; - for stdout).",
+)
+@click.option(
+    "--split-size",
+    metavar="SIZE",
+    help="With --output-tar: write volumes FILE.000, FILE.001, ... of at most SIZE (4G, 100M).",
 )
 @click.option(
     "--output-storage-option",
@@ -198,6 +203,12 @@ def main() -> None:
     help="Read IMAGE entries from a file: one a line, # starts a comment.",
 )
 @click.option("--all-tags", is_flag=True, help="Every tag of each named repository.")
+@click.option(
+    "--recheck",
+    is_flag=True,
+    help="Re-hash blobs already at the destination and replace damaged ones "
+    "(default: a present blob of the right size is trusted).",
+)
 @click.argument("images", nargs=-1)
 def copy_command(
     storage: str,
@@ -207,6 +218,7 @@ def copy_command(
     output_storage: str,
     output_dir: str | None,
     output_tar: str | None,
+    split_size: str | None,
     output_options: tuple[str, ...],
     platforms: tuple[str, ...],
     no_signatures: bool,
@@ -219,6 +231,7 @@ def copy_command(
     debug: bool,
     images_file: TextIO | None,
     all_tags: bool,
+    recheck: bool,
     images: tuple[str, ...],
 ) -> None:
     """Copy IMAGE... (name, name:tag or name@sha256:...; no tag means latest)."""
@@ -226,8 +239,8 @@ def copy_command(
     from scraper_core.plugins import DriverRegistry
     from scraper_core.reference import parse_reference
     from scraper_core.report import Reporter
-    from scraper_core.scrape import Scrape, ScrapeOptions
-    from scraper_core.selection import needs_storage, read_images_file, select
+    from scraper_core.scrape import ScrapeOptions
+    from scraper_core.selection import needs_storage, read_images_file
 
     reporter = Reporter(
         quiet=quiet,
@@ -235,12 +248,20 @@ def copy_command(
         as_json=as_json,
         dry_run=dry_run,
         live=sys.stderr.isatty(),
+        recheck=recheck,
     )
     if (output_dir is None) == (output_tar is None):
         _fail("give exactly one of --output-dir and --output-tar")
+    if split_size is not None and output_tar is None:
+        _fail("--split-size needs --output-tar")
+    if output_tar == "-" and as_json:
+        _fail("--json and --output-tar - would both write to stdout")
+    output_flag = "--output-dir"
     if output_tar is not None:
-        output_storage, output_dir = "tar", output_tar
+        output_storage, output_dir, output_flag = "tar", output_tar, "--output-tar"
+        output_options += (f"split-size={split_size}",) if split_size else ()
     assert output_dir is not None
+    opened = _Opened()
     try:
         entries = list(images) + (read_images_file(images_file.read()) if images_file else [])
         if not entries:
@@ -254,48 +275,172 @@ def copy_command(
             platforms=tuple(PlatformFilter.parse(text) for text in platforms),
             signatures=not no_signatures,
             link=link,
+            recheck=recheck,
         )
         storage, data_dir, source_opts = _source_location(
             storage, data_dir, registry_config, storage_options
         )
         dest_opts = _parse_options(output_options, "--output-storage-option")
         if _same_location(storage, data_dir, output_storage, output_dir):
-            _fail("--output-dir is the source storage; the source is never written")
+            _fail(f"{output_flag} is the source storage; the source is never written")
         registry = DriverRegistry()
         source = registry.open(storage, data_dir, source_opts, read_only=True)
-        dest = _open_destination(registry, output_storage, output_dir, dest_opts, dry_run)
+        # Before the destination is opened: opening a local one creates its directory.
+        _refuse_overlap(registry, output_storage, output_dir, output_flag, source)
+        opened.dest = _open_destination(
+            registry,
+            output_storage,
+            output_dir,
+            dest_opts,
+            dry_run,
+        )
         for warning in registry.warnings:
             reporter.warning(warning)
-    except ScraperError as exc:
-        if debug:
-            raise
-        _fail(str(exc))
-    scrape = Scrape(source, dest, options)
-    try:
-        selection = select(source, entries, all_tags=all_tags)
-        for entry, message in selection.errors:
-            click.echo(f"error: {entry}: {message}", err=True)
-        planned = scrape.plan(selection.references)
-        if dry_run:
-            results = scrape.preview(planned)
-            for result in results:
-                reporter.image_done(result)
-        else:
-            results = _copy_with_progress(scrape, planned, reporter)
-            assert dest is not None
-            dest.close()
     except KeyboardInterrupt:
-        if dest is not None:
-            dest.abort()
-        click.echo("interrupted: nothing partial was left at a final path", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        _interrupted(opened)
     except ScraperError as exc:
+        opened.abort_quietly()  # an archive is not published after an error
         if debug:
             raise
-        _fail(str(exc), EXIT_PARTIAL)
+        _fail(_one_line(str(exc)))
+    except Exception as exc:
+        _unexpected(exc, debug, EXIT_USAGE)
+    try:
+        _copy(
+            source,
+            opened,
+            options,
+            entries,
+            all_tags,
+            dry_run,
+            reporter,
+            output_dir,
+            archive=output_tar is not None,
+        )
+    except KeyboardInterrupt:
+        _interrupted(opened)
+    except ScraperError as exc:
+        opened.abort_quietly()
+        if debug:
+            raise
+        _fail(_one_line(str(exc)), EXIT_PARTIAL)
+    except Exception as exc:
+        opened.abort_quietly()
+        _unexpected(exc, debug, EXIT_PARTIAL)
+
+
+class _Opened:
+    """The destination once opened, so an interrupt or a failure can discard its staging."""
+
+    def __init__(self) -> None:
+        self.dest: CheckedDriver | None = None
+
+    def abort_quietly(self) -> str | None:
+        """Discard unfinished output; a failure to is said in the returned line, not raised."""
+        if self.dest is None or self.dest.read_only:
+            return None
+        try:
+            self.dest.abort()
+        except (ScraperError, KeyboardInterrupt) as exc:
+            return f"could not clean up the destination's staging: {_one_line(str(exc))}"
+        return None
+
+
+def _one_line(text: str) -> str:
+    from scraper_core.report import one_line
+
+    return one_line(text) or "error"
+
+
+def _unexpected(exc: Exception, debug: bool, code: int) -> NoReturn:
+    """A bug (or a driver breaking its contract): one line, the traceback only with --debug."""
+    if debug or isinstance(exc, click.ClickException | click.exceptions.Exit):
+        raise exc
+    _fail(f"unexpected {type(exc).__name__}: {_one_line(str(exc))} (--debug shows where)", code)
+
+
+def _interrupted(opened: _Opened) -> NoReturn:
+    problem = opened.abort_quietly()
+    if problem is not None:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo("interrupted: nothing partial was left at a final path", err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def _copy(
+    source: CheckedDriver,
+    opened: _Opened,
+    options: ScrapeOptions,
+    entries: list[str],
+    all_tags: bool,
+    dry_run: bool,
+    reporter: Reporter,
+    output_dir: str,
+    *,
+    archive: bool = False,
+) -> None:
+    """List, plan, then preview or copy; exits 1 when anything failed."""
+    from dataclasses import replace
+
+    from scraper_core.scrape import Scrape
+    from scraper_core.selection import select
+
+    dest = opened.dest
+    scrape = Scrape(source, dest, options)
+    selection = select(source, entries, all_tags=all_tags)
+    for entry, message in selection.errors:
+        click.echo(f"error: {entry}: {_one_line(message)}", err=True)
+    planned = scrape.plan(selection.references)
+    if dry_run:
+        results = scrape.preview(planned)
+        for result in results:
+            reporter.image_done(result)
+    else:
+        results = _copy_with_progress(scrape, planned, reporter)
+        assert dest is not None
+        if scrape.unusable is not None:
+            reporter.destination_unusable(scrape.unusable)
+        if archive and scrape.unusable is not None and any(r.ok for r in results):
+            # The images finished before the disk filled are whole in the archive: it is
+            # published with them if it can still be finished, else not at all.
+            try:
+                dest.close()
+            except ScraperError as exc:
+                opened.abort_quietly()
+                click.echo(f"error: {output_dir} was not written: {_one_line(str(exc))}", err=True)
+                notice = scrape.unusable.notice()
+                results = [replace(r, error=r.error or notice) for r in results]
+        elif scrape.unusable is None and any(result.ok for result in results):
+            dest.close()
+        else:
+            # Staging is discarded; an archive is published only when an image made it in.
+            problem = opened.abort_quietly()
+            if problem is not None:
+                reporter.warning(problem)
+            if archive:
+                click.echo(f"error: {output_dir} was not written", err=True)
     reporter.summary(results, output_dir, selection.errors)
-    if selection.errors or any(not result.ok for result in results):
+    if selection.errors or scrape.unusable is not None or any(not r.ok for r in results):
         sys.exit(EXIT_PARTIAL)
+
+
+def _refuse_overlap(
+    registry: DriverRegistry, name: str, location: str, flag: str, source: CheckedDriver
+) -> None:
+    """Fail (exit 2) when writing at ``location`` could write into the source, in the words
+    of the destination driver's ``overlaps`` (drivers without it: the spelling check only)."""
+    overlaps = getattr(registry.driver(name).driver_class, "overlaps", None)
+    if not callable(overlaps):
+        return
+    try:
+        reason = overlaps(location, source.driver)
+    except ScraperError:
+        raise
+    except Exception as exc:
+        # Unknown is not "no": the source is never risked on a check that could not be made.
+        reason = f"cannot tell whether it overlaps the source ({type(exc).__name__}: {exc})"
+    if reason:
+        _fail(f"{flag} {location}: {_one_line(str(reason))}; the source is never written")
 
 
 def _open_destination(
@@ -305,14 +450,29 @@ def _open_destination(
     options: dict[str, str],
     dry_run: bool,
 ) -> CheckedDriver | None:
-    """The destination; for a dry run, read-only, and None when it does not exist yet."""
+    """The destination; for a dry run, read-only, and None when it does not exist yet.
+
+    A dry run reports what a real run would: bad options are an error even when the
+    destination is not there yet.
+    """
     if not dry_run:
         return registry.open(name, location, options, read_only=False)
+    check_output = getattr(registry.driver(name).driver_class, "check_output", None)
+    if callable(check_output):
+        # A destination written anew as a whole (an archive): checked, never opened, and
+        # nothing in it counts as present.
+        try:
+            check_output(location, options)
+        except ScraperError:
+            raise
+        except Exception as exc:
+            raise ConfigurationError(f"{name}: {location}: {exc}") from exc
+        return None
     try:
         return registry.open(name, location, options, read_only=True)
-    except ConfigurationError:
-        # Nothing there yet: everything would be copied. The driver name was still checked.
-        registry.driver(name)
+    except LocationNotFoundError:
+        # Nothing there yet (the driver checked the options first): everything would be copied.
+        # Any other ConfigurationError is reported, as a real run would report it.
         return None
 
 
@@ -329,6 +489,11 @@ def _copy_with_progress(
         for blob in item.blobs
     }
     total = sum(unique.values())
+    archive = scrape.dest.driver if scrape.dest is not None else None
+    if hasattr(archive, "on_archived"):
+        # Writing (and compressing) the archive is half the work: the bar counts it too.
+        setattr(archive, "on_archived", reporter.bytes_done)  # noqa: B010
+        total *= 2
     try:
         with reporter.progress(total):
             return scrape.copy(planned, reporter)
@@ -360,6 +525,14 @@ def drivers_command() -> None:
 @source_storage_options
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="OS/ARCH[/VARIANT]",
+    help="As a copy made with --platform: these platforms of multi-platform images must be "
+    "complete, the others are not looked at (repeatable).",
+)
 @click.argument("images", nargs=-1)
 def verify_command(
     storage: str,
@@ -368,30 +541,36 @@ def verify_command(
     storage_options: tuple[str, ...],
     jobs: int,
     as_json: bool,
+    platforms: tuple[str, ...],
     images: tuple[str, ...],
 ) -> None:
     """Check a storage as a registry would use it: every tag, link and blob byte.
 
     With IMAGE... only those images; without, the whole storage, orphan blobs included.
+    Index children a repository does not hold (a --platform copy) are noted as left out.
     """
     import json
 
+    from scraper_core.plan import PlatformFilter
     from scraper_core.reference import parse_reference
     from scraper_core.report import human_bytes
     from scraper_core.verify import verify_images, verify_storage
 
     try:
         references = [parse_reference(image) for image in images]
+        filters = [PlatformFilter.parse(text) for text in platforms]
     except ScraperError as exc:
         _fail(str(exc))
     source = _open_source(storage, data_dir, registry_config, storage_options)
     try:
         if references:
-            report = verify_images(source, references, jobs=jobs)
+            report = verify_images(source, references, jobs=jobs, platforms=filters)
         else:
-            report = verify_storage(source, jobs=jobs)
+            report = verify_storage(source, jobs=jobs, platforms=filters)
     except ScraperError as exc:
         _fail(str(exc), EXIT_PARTIAL)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     for problem in report.problems:
@@ -405,6 +584,7 @@ def verify_command(
             "bytes_verified": report.bytes_verified,
             "problems": report.problems,
             "warnings": report.warnings,
+            "notes": report.notes,
             "orphans": [str(digest) for digest in report.orphans],
         }
         click.echo(json.dumps(document, indent=2))
@@ -415,7 +595,7 @@ def verify_command(
         f"{report.tags} tags in {report.repositories} repositories, "
         f"{report.blobs_verified} blobs ({human_bytes(report.bytes_verified)}) verified, "
         f"{len(report.problems)} problems, {len(report.warnings)} warnings, "
-        f"{len(report.orphans)} orphan blobs",
+        f"{len(report.notes)} notes, {len(report.orphans)} orphan blobs",
         err=True,
     )
     if not report.ok:
@@ -432,16 +612,20 @@ def list_command(
     storage_options: tuple[str, ...],
     patterns: tuple[str, ...],
 ) -> None:
-    """List repositories and their tags (PATTERN... like team/* narrows the listing)."""
-    from scraper_core.inventory import list_repositories, list_tags, match_repositories
+    """List repositories and their tags (PATTERN... like team/* narrows the listing).
+
+    A directory or repository that cannot be listed is one error line; the others are listed.
+    """
+    from scraper_core.inventory import take_inventory
 
     source = _open_source(storage, data_dir, registry_config, storage_options)
     try:
-        names: dict[str, None] = {}  # ordered, and no scan of a list per name
-        for pattern in patterns or ("",):
-            found = match_repositories(source, pattern) if pattern else list_repositories(source)
-            names.update(dict.fromkeys(found))
-        for name in names:
-            click.echo(f"{name}  {' '.join(list_tags(source, name))}".rstrip())
+        inventory = take_inventory(source, patterns)
     except ScraperError as exc:
-        _fail(str(exc), EXIT_PARTIAL)
+        _fail(str(exc))
+    for name, tags in inventory.repositories:
+        click.echo(f"{name}  {' '.join(tags)}".rstrip())
+    for error in inventory.errors:
+        click.echo(f"error: {error}", err=True)
+    if inventory.errors:
+        sys.exit(EXIT_PARTIAL)

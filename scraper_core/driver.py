@@ -12,6 +12,8 @@ validates every path once and stamps the driver name on every error, so drivers 
 from __future__ import annotations
 
 import enum
+import errno
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from typing import BinaryIO, ClassVar, Protocol, Self, runtime_checkable
 
 from scraper_core.digest import MAX_LINK_SIZE, Digest, parse_link
 from scraper_core.errors import (
+    DestinationUnusableError,
     InvalidOffsetError,
     InvalidPathError,
     PathNotFoundError,
@@ -30,6 +33,25 @@ from scraper_core.errors import (
 # distribution's PathRegexp: one or more "/component", components of [A-Za-z0-9._-]. We also
 # refuse "." and ".." components, which that regexp admits but which mean "up" on a filesystem.
 _PATH_RE = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
+
+#: OS errors that say a destination takes no more writes at all, whatever the path: a run
+#: stops starting blobs rather than failing each one the same way.
+UNUSABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def unusable_cause(exc: BaseException) -> OSError | None:
+    """The OSError meaning "destination unusable" behind ``exc`` (drivers often turn an
+    OSError into a StorageError ``from`` it), or None."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in UNUSABLE_ERRNOS:
+            return current
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return None
 
 
 def is_valid_path(path: str, *, allow_root: bool = False) -> bool:
@@ -72,7 +94,9 @@ class StagedCopy(Protocol):
         ...
 
     def cancel(self) -> None:
-        """Stop waiting for the copy and discard it. Safe to call twice."""
+        """Stop the copy and discard it. Safe to call twice, and from another thread while
+        :meth:`wait` blocks (an interrupt does so): ``wait`` must then return or raise
+        promptly, so copy in bounded chunks and check for the cancel between them."""
         ...
 
     def __enter__(self) -> Self: ...
@@ -243,6 +267,19 @@ class DriverClass(Protocol):
         :class:`~scraper_core.errors.ConfigurationError`. With ``read_only`` every write method
         raises :class:`~scraper_core.errors.ReadOnlyError`. Heavy SDKs are imported here, not
         when the plugin module is imported.
+
+        Read-only on a location that does not exist: raise
+        :class:`~scraper_core.errors.LocationNotFoundError` after checking the options, so a
+        dry run into a new destination still reports bad options.
+
+        Optional companion classmethod, ``overlaps(location, other) -> str | None``: why a
+        tree written at ``location`` could write into ``other`` (an opened source driver,
+        unwrapped), in one line; None when it cannot. The core refuses such an output.
+
+        Optional companion classmethod, ``check_output(location, options) -> None``: for a
+        destination written anew as a whole (an archive), raise ConfigurationError when
+        writing there with these options would fail. A dry run calls it instead of opening
+        the destination, and counts nothing there as present.
         """
         ...
 
@@ -270,16 +307,46 @@ class CheckedReader(_CheckedStream):
             raise self._error(exc) from exc
 
     def close(self) -> None:
-        self._stream.close()
+        try:
+            self._stream.close()
+        except Exception as exc:
+            raise self._error(exc) from exc
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.close()
+        except StorageError:
+            # Leaving on an error already: that one says more than a failed close.
+            if exc is None:
+                raise
 
 
-class CheckedWriter(CancelOnExit, _CheckedStream):
+class _CancelOnExitChecked(CancelOnExit):
+    """Cancels on the way out; a cancel that fails while an error is already leaving the block
+    does not hide that error."""
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.cancel()
+        except StorageError:
+            if exc is None:
+                raise
+
+
+class CheckedWriter(_CancelOnExitChecked, _CheckedStream):
     def __init__(self, owner: CheckedDriver, path: str, writer: FileWriter) -> None:
         super().__init__(owner, path)
         self._writer = writer
@@ -307,12 +374,40 @@ class CheckedWriter(CancelOnExit, _CheckedStream):
             raise self._error(exc) from exc
 
 
+class CheckedStagedCopy(_CancelOnExitChecked, _CheckedStream):
+    """A driver's :class:`StagedCopy`, its errors named as every other driver error."""
+
+    def __init__(self, owner: CheckedDriver, path: str, staged: StagedCopy) -> None:
+        super().__init__(owner, path)
+        self._staged = staged
+
+    def wait(self) -> int:
+        try:
+            return self._staged.wait()
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    def commit(self) -> None:
+        try:
+            self._staged.commit()
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    def cancel(self) -> None:
+        try:
+            self._staged.cancel()
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+
 class CheckedDriver:
     """Wraps any driver: validates paths, enforces read-only, names the driver on errors.
 
     The core never calls a driver directly, only through this wrapper (cf. distribution's
     ``base.Base``). Errors that are not already :class:`StorageError` (an ``OSError``, an SDK
-    exception) become one that carries the driver name and the path.
+    exception) become one that carries the driver name and the path. On a writable driver, an
+    error caused by a full, over-quota or read-only filesystem becomes a
+    :class:`DestinationUnusableError`.
     """
 
     def __init__(self, driver: StorageReader, *, read_only: bool) -> None:
@@ -337,6 +432,11 @@ class CheckedDriver:
         return self.driver
 
     def wrap_error(self, path: str, exc: Exception) -> StorageError:
+        if not self.read_only and not isinstance(exc, DestinationUnusableError):
+            cause = unusable_cause(exc)
+            if cause is not None:
+                reason = os.strerror(cause.errno) if cause.errno else str(cause)
+                return DestinationUnusableError(self.name, path, reason)
         if isinstance(exc, StorageError):
             return exc
         if isinstance(exc, FileNotFoundError):
@@ -423,7 +523,10 @@ class CheckedDriver:
         """Discard unfinished output (optional driver hook), e.g. after an interrupt."""
         abort = getattr(self.driver, "abort", None)
         if callable(abort):
-            abort()
+            try:
+                abort()
+            except Exception as exc:
+                raise self.wrap_error("/", exc) from exc
 
     def _fast_copy(
         self, capability: Capability, method: str, source: CheckedDriver, path: str
@@ -445,7 +548,7 @@ class CheckedDriver:
         """Copy ``path`` inside the backend (Capability.SERVER_SIDE_COPY); False: not here."""
         return self._fast_copy(Capability.SERVER_SIDE_COPY, "server_side_copy", source, path)
 
-    def start_copy(self, source: CheckedDriver, path: str) -> StagedCopy | None:
+    def start_copy(self, source: CheckedDriver, path: str) -> CheckedStagedCopy | None:
         """Start a kernel copy of ``path`` from ``source`` (Capability.KERNEL_COPY)."""
         if Capability.KERNEL_COPY not in self.capabilities:
             return None
@@ -457,7 +560,7 @@ class CheckedDriver:
             )
         except Exception as exc:
             raise self.wrap_error(path, exc) from exc
-        return staged
+        return None if staged is None else CheckedStagedCopy(self, path, staged)
 
     def put_content(self, path: str, data: bytes) -> None:
         driver = self._writable(path)

@@ -20,6 +20,14 @@ class PluginError(ConfigurationError):
     """A driver could not be found, loaded or built."""
 
 
+class LocationNotFoundError(ConfigurationError):
+    """A driver opened read-only on a location that does not exist (yet).
+
+    Raised by a driver's ``open`` only once its options are known good: a dry run then treats
+    the destination as empty, where any other :class:`ConfigurationError` is reported.
+    """
+
+
 class InvalidReferenceError(ScraperError):
     """An image reference does not match distribution's grammar."""
 
@@ -61,6 +69,20 @@ class ReadOnlyError(StorageError):
 
     def _message(self) -> str:
         return f"{self.driver}: refusing to write to read-only storage: {self.path}"
+
+
+class DestinationUnusableError(StorageError):
+    """The destination refuses every write: full (ENOSPC), over quota (EDQUOT) or read-only
+    (EROFS). Raised only for destinations; a run stops starting new blobs when it sees one."""
+
+    def __init__(self, driver: str, path: str, reason: str) -> None:
+        #: The system's words for why, e.g. "No space left on device".
+        self.reason = reason
+        super().__init__(driver, path, reason)
+
+    def notice(self) -> str:
+        """What an image that was not (fully) copied because of it says."""
+        return f"not copied: destination {self.driver} is unusable ({self.reason})"
 
 
 class ContentError(ScraperError):

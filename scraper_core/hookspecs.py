@@ -9,6 +9,10 @@ name is the driver name users pass to ``--storage``. Mark implementations with
     @hookimpl
     def registry_scraper_register_drivers(register):
         register(MyDriver)
+
+    @hookimpl
+    def registry_scraper_register_config_sections(register):
+        register("mystore", my_config_translator)  # storage: {mystore: {...}} in config.yml
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Callable
 import pluggy
 
 from scraper_core.driver import DriverClass
+from scraper_core.registry_config import ConfigTranslator
 
 PROJECT_NAME = "registry_scraper"
 #: The entry-point group plugins are found through.
@@ -28,6 +33,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 #: Receives a driver class; its ``name`` must equal the plugin's entry-point name.
 RegisterDriver = Callable[[DriverClass], None]
+#: Receives a registry driver name (a key under ``storage:`` in a registry's config.yml) and
+#: the function that turns that section into a driver, location and options.
+RegisterConfigSection = Callable[[str, ConfigTranslator], None]
 
 
 @hookspec
@@ -40,4 +48,22 @@ def registry_scraper_register_drivers(register: RegisterDriver) -> None:
     ``open(location, options, *, read_only)`` returning a
     :class:`scraper_core.driver.StorageDriver`. Import heavy SDKs inside ``open``, never at
     module import time: ``scrape --help`` must stay fast whatever is installed.
+    """
+
+
+@hookspec
+def registry_scraper_register_config_sections(register: RegisterConfigSection) -> None:
+    """Claim the storage drivers of a registry's ``config.yml`` this plugin can read.
+
+    Call ``register(name, translate)`` once per distribution driver name served (the s3
+    plugin registers ``s3`` and ``s3aws``). ``--registry-config`` hands the section under
+    ``storage.<name>`` to ``translate`` as a
+    :class:`scraper_core.registry_config.RegistrySection` (the raw parameters after the
+    ``REGISTRY_STORAGE_*`` overrides, with distribution's conversions: ``text``, ``flag``,
+    ``section``, ``location``, ``error``). ``translate`` returns a
+    :class:`scraper_core.registry_config.StorageConfig`: the ``--storage`` driver name, the
+    ``--data-dir`` location and the ``--storage-option`` pairs, with ``secret_options`` naming
+    the options never to show. It raises ``section.error(...)`` for what it cannot use, never
+    quoting a value. Keep it pure and cheap: it runs before any driver is opened, and nothing
+    heavy may be imported. Optional: a plugin without it is just not choosable by a config.
     """

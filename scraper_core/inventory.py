@@ -6,16 +6,27 @@ starting with ``_`` (``_manifests``, ``_layers``, ``_uploads``) are never entere
 
 Patterns match one path component at a time (``*`` never crosses ``/``), so ``team/*`` lists
 ``repositories/team`` and nothing above or beside it.
+
+A directory that cannot be listed (a symlink out of the root or in a loop, a dangling one, no
+permission) spoils only what is below it: given an ``errors`` list, the walks add one line
+naming it there and go on with the rest; without one, they raise.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from scraper_core import layout
-from scraper_core.driver import CheckedDriver
-from scraper_core.errors import InvalidReferenceError, PathNotFoundError, StorageError
+from scraper_core.driver import CheckedDriver, FileInfo
+from scraper_core.errors import (
+    InvalidReferenceError,
+    PathNotFoundError,
+    ScraperError,
+    StorageError,
+)
 from scraper_core.reference import MAX_NAME_LENGTH, NAME_RE, TAG_RE, validate_name
 
 GLOB_CHARACTERS = frozenset("*?[")
@@ -37,18 +48,39 @@ def _directory(name: str) -> str:
     return layout.repository_path(name) if name else layout.REPOSITORIES_ROOT
 
 
-def _child_names(driver: CheckedDriver, path: str) -> list[str]:
-    """Names of the children of ``path``; none when it is missing or is a file."""
+def _report(errors: list[str] | None, error: ScraperError) -> None:
+    if errors is None:
+        raise error
+    errors.append(str(error))
+
+
+def _child_names(
+    driver: CheckedDriver, path: str, errors: list[str] | None, *, listed: bool = False
+) -> list[str]:
+    """Names of the children of ``path``; none when it is missing, empty or a file.
+
+    ``listed``: its parent's listing named it, so if it cannot be found now it is no missing
+    directory but an entry that cannot be opened (a dangling symlink), and reported.
+    """
     try:
-        children = driver.list_dir(path)
+        return [child.rsplit("/", 1)[1] for child in driver.list_dir(path)]
+    except StorageError as exc:
+        failure = exc
+    try:
+        info: FileInfo | None = driver.stat(path)
     except PathNotFoundError:
+        info = None
+    except ScraperError as exc:
+        _report(errors, exc)
         return []
-    except StorageError:
-        # A stray file where a directory could be holds no repository; other errors stand.
-        if driver.stat(path).is_dir:
-            raise
+    if info is not None and not info.is_dir:
+        # A stray file where a directory could be holds no repository.
         return []
-    return [child.rsplit("/", 1)[1] for child in children]
+    if not isinstance(failure, PathNotFoundError):
+        _report(errors, failure)
+    elif listed and info is None:
+        _report(errors, StorageError(driver.name, path, "listed, but it cannot be opened"))
+    return []
 
 
 def _is_name_component(child: str) -> bool:
@@ -56,19 +88,55 @@ def _is_name_component(child: str) -> bool:
     return NAME_RE.fullmatch(child) is not None
 
 
-def list_repositories(driver: CheckedDriver) -> list[str]:
+@dataclass(frozen=True)
+class _Visit:
+    """A directory of the repository walk, with the way down to it."""
+
+    name: str
+    children: tuple[str, ...]
+    parent: _Visit | None
+
+
+def _loops_back(driver: CheckedDriver, visit: _Visit) -> str | None:
+    """The ancestor ``visit`` is again, reached through a symlink inside the root (``a -> .``),
+    or None. Each such link would double the walk at every level: never ending in practice.
+
+    No driver says which directories are one, so: the same children and the same modification
+    time. Listings are compared first, so a walk without a repeated listing costs no stat.
+    """
+    ancestor = visit.parent
+    while ancestor is not None:
+        if ancestor.children == visit.children:
+            try:
+                here = driver.stat(_directory(visit.name)).mod_time
+                there = driver.stat(_directory(ancestor.name)).mod_time
+            except ScraperError:
+                return None
+            if here is not None and here == there:
+                return ancestor.name
+        ancestor = ancestor.parent
+    return None
+
+
+def list_repositories(driver: CheckedDriver, errors: list[str] | None = None) -> list[str]:
     """Every repository name in the storage, sorted."""
     found: list[str] = []
-    pending = [""]
+    pending: list[tuple[str, _Visit | None]] = [("", None)]
     while pending:
-        prefix = pending.pop()
-        children = _child_names(driver, _directory(prefix))
+        prefix, parent = pending.pop()
+        path = _directory(prefix)
+        children = _child_names(driver, path, errors, listed=bool(prefix))
+        visit = _Visit(prefix, tuple(children), parent)
+        if parent is not None and (again := _loops_back(driver, visit)) is not None:
+            shown = _directory(again)
+            _report(errors, StorageError(driver.name, path, f"a loop back to {shown}; skipped"))
+            continue
         if prefix and REPOSITORY_MARKER in children:
             found.append(prefix)
         for child in children:
             name = _join(prefix, child)
             if _is_name_component(child) and len(name) <= MAX_NAME_LENGTH:
-                pending.append(name)
+                pending.append((name, visit))
     return sorted(found)
 
 
@@ -83,13 +151,28 @@ def tag_directories(driver: CheckedDriver, name: str) -> dict[str, bool]:
     found: dict[str, bool] = {}
     try:
         for info in driver.walk(base):
+            if not info.path.startswith(f"{base}/"):
+                raise StorageError(driver.name, base, f"walk gave {info.path[:400]!r}, not below")
             tag, _, rest = info.path[len(base) + 1 :].partition("/")
             found[tag] = found.get(tag, False) or rest == "current/link"
     except PathNotFoundError as exc:
         if exc.path != base:
             raise
+        _no_file_on_the_way(driver, base)
         return {}
     return dict(sorted(found.items()))
+
+
+def _no_file_on_the_way(driver: CheckedDriver, tags: str) -> None:
+    """No tags, unless ``_manifests`` or ``tags`` is a file: then the registry cannot list
+    them either, and neither can we."""
+    for path in (tags, tags.rsplit("/", 1)[0]):
+        try:
+            if not driver.stat(path).is_dir:
+                raise StorageError(driver.name, path, "not a directory")
+            return
+        except PathNotFoundError:
+            continue
 
 
 def list_tags(driver: CheckedDriver, name: str) -> list[str]:
@@ -113,31 +196,81 @@ def validate_repository_pattern(pattern: str) -> list[str]:
     return components
 
 
-def _expand(driver: CheckedDriver, prefix: str, component: str) -> list[str]:
+def _expand(
+    driver: CheckedDriver, prefix: str, component: str, errors: list[str] | None
+) -> list[str]:
     """Names ``prefix/<child>`` matching one pattern component; a literal needs no listing."""
     if not is_pattern(component):
         return [_join(prefix, component)]
     return [
         _join(prefix, child)
-        for child in _child_names(driver, _directory(prefix))
+        for child in _child_names(driver, _directory(prefix), errors)
         if _is_name_component(child) and fnmatch.fnmatchcase(child, component)
     ]
 
 
-def _is_repository(driver: CheckedDriver, name: str) -> bool:
-    return driver.exists(f"{layout.repository_path(name)}/{REPOSITORY_MARKER}")
+def _is_repository(driver: CheckedDriver, name: str, errors: list[str] | None) -> bool:
+    try:
+        return driver.exists(f"{layout.repository_path(name)}/{REPOSITORY_MARKER}")
+    except ScraperError as exc:
+        _report(errors, exc)
+        return False
 
 
-def match_repositories(driver: CheckedDriver, pattern: str) -> list[str]:
+def match_repositories(
+    driver: CheckedDriver, pattern: str, errors: list[str] | None = None
+) -> list[str]:
     """Repository names matching a per-component glob, sorted, listing only what it needs."""
     candidates = [""]
     for component in validate_repository_pattern(pattern):
-        candidates = [name for prefix in candidates for name in _expand(driver, prefix, component)]
-    return sorted(name for name in candidates if _is_repository(driver, name))
+        candidates = [
+            name for prefix in candidates for name in _expand(driver, prefix, component, errors)
+        ]
+    return sorted(name for name in candidates if _is_repository(driver, name, errors))
+
+
+@dataclass
+class Inventory:
+    """What ``scrape list`` shows: repositories with their tags, and what could not be read."""
+
+    #: (repository, its tags), sorted within each pattern, patterns in the order given.
+    repositories: list[tuple[str, list[str]]]
+    #: One line per directory or repository that could not be listed, each once.
+    errors: list[str]
+
+
+def take_inventory(driver: CheckedDriver, patterns: Sequence[str] = ()) -> Inventory:
+    """Repositories matching any of ``patterns`` (all of them without one) and their tags.
+
+    Every pattern is checked before anything is listed (:class:`InvalidReferenceError`).
+    """
+    for pattern in patterns:
+        validate_repository_pattern(pattern)
+    errors: list[str] = []
+    names: dict[str, None] = {}
+    for pattern in patterns or [""]:
+        if pattern:
+            names.update(dict.fromkeys(match_repositories(driver, pattern, errors)))
+        else:
+            names.update(dict.fromkeys(list_repositories(driver, errors)))
+    repositories: list[tuple[str, list[str]]] = []
+    for name in names:
+        try:
+            repositories.append((name, list_tags(driver, name)))
+        except ScraperError as exc:
+            errors.append(str(exc))
+    # Overlapping patterns meet the same broken directory: one line for it.
+    return Inventory(repositories, list(dict.fromkeys(errors)))
+
+
+def validate_tag_pattern(pattern: str) -> None:
+    """:class:`InvalidReferenceError` unless ``pattern`` is a tag or a glob over tag
+    characters."""
+    if not _TAG_PATTERN.fullmatch(pattern):
+        raise InvalidReferenceError(f"invalid tag pattern: {pattern[:200]!r}")
 
 
 def match_tags(driver: CheckedDriver, name: str, pattern: str) -> list[str]:
     """Tags of ``name`` matching a glob (fnmatch, case-sensitive), sorted."""
-    if not _TAG_PATTERN.fullmatch(pattern):
-        raise InvalidReferenceError(f"invalid tag pattern: {pattern[:200]!r}")
+    validate_tag_pattern(pattern)
     return [tag for tag in list_tags(driver, name) if fnmatch.fnmatchcase(tag, pattern)]

@@ -50,3 +50,13 @@ def tag_current_link_path(name: str, tag: str) -> str:
 
 def tag_index_link_path(name: str, tag: str, digest: Digest) -> str:
     return f"{tags_path(name)}/{tag}/index/{digest.algorithm}/{digest.hex}/link"
+
+
+#: Receipts of the runs that wrote this storage, beside ``docker/`` (a registry never reads
+#: them): one JSON document per run, named so that runs never overwrite each other's.
+RECEIPTS_ROOT = "/scrape-receipts"
+
+
+def receipt_path(name: str) -> str:
+    """``name`` is the run's own file name, e.g. ``20261130T021336Z-3f9a.json``."""
+    return f"{RECEIPTS_ROOT}/{name}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scraper_core.digest import Digest
+from scraper_core.driver import CheckedDriver
 from scraper_core.errors import InvalidReferenceError, ManifestError
 
 DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
@@ -27,6 +28,15 @@ IMAGE_TYPES = frozenset({DOCKER_SCHEMA2, OCI_MANIFEST})
 
 #: distribution refuses manifests above this size on push (``maxManifestBodySize``).
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024
+
+#: Arrays and objects nested deeper than this are refused before decoding. Real manifests
+#: nest five or six levels; a registry stores far deeper ones (Go's decoder allows 10,000),
+#: where Python's recursive decoder would overflow its recursion limit, or a thread's stack.
+MAX_JSON_DEPTH = 100
+
+# Both kinds of bracket as one, everything else dropped: the depth is all that is left.
+_ONE_BRACKET = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 
 _FOREIGN_LAYER_TYPES = frozenset(
     {
@@ -132,14 +142,54 @@ def _detect_media_type(document: dict[str, Any], where: str) -> str:
     raise ManifestError(f"{where}: not a manifest (no mediaType, manifests or config)")
 
 
+def read_manifest_bytes(driver: CheckedDriver, path: str, size: int | None = None) -> bytes:
+    """A stored manifest's bytes, never more than ``MAX_MANIFEST_SIZE + 1`` of them whatever
+    the storage holds there (a device, a file that grew): :func:`parse_manifest` refuses the
+    byte too many. ``size``, what a stat said, keeps the read short; a byte more than it is
+    asked for, so content longer than that still shows (and fails its digest)."""
+    limit = MAX_MANIFEST_SIZE if size is None else min(size, MAX_MANIFEST_SIZE)
+    return driver.read_head(path, limit + 1)
+
+
+def nesting_depth_exceeds(data: bytes, limit: int) -> bool:
+    """Whether arrays and objects in UTF-8 JSON ``data`` may nest deeper than ``limit``.
+
+    No recursion and no loop per byte: escapes removed, strings cut out (their brackets are
+    text), then innermost pairs peeled one level per pass. Invalid JSON may be judged deeper
+    than it is; it fails to decode all the same.
+    """
+    unescaped = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside_strings = b"".join(unescaped.split(b'"')[0::2])
+    brackets = outside_strings.translate(_ONE_BRACKET, _NOT_BRACKETS)
+    levels = 0
+    while brackets.count(b"[") + levels > limit:
+        if b"[" * (limit + 1 - levels) in brackets or b"[]" not in brackets:
+            # A run of openers that long nests too deep; unmatched ones are a level each.
+            return True
+        brackets = brackets.replace(b"[]", b"")
+        levels += 1
+    return False
+
+
+def decode_json(data: bytes, where: str) -> Any:
+    """Decode stored JSON; any failure, however deep the nesting, is one
+    :class:`ManifestError` naming ``where``.
+
+    Invalid UTF-8 in strings becomes U+FFFD, as Go's decoder (the registry's) has it.
+    """
+    if nesting_depth_exceeds(data, MAX_JSON_DEPTH):
+        raise ManifestError(f"{where}: invalid JSON (nested deeper than {MAX_JSON_DEPTH} levels)")
+    try:
+        return json.loads(data.decode("utf-8", "replace"))
+    except (ValueError, RecursionError) as exc:
+        raise ManifestError(f"{where}: invalid JSON ({exc})") from None
+
+
 def parse_manifest(data: bytes, where: str) -> Manifest:
     """Parse stored manifest bytes; ``where`` names the manifest in every error."""
     if len(data) > MAX_MANIFEST_SIZE:
         raise ManifestError(f"{where}: manifest of {len(data)} bytes exceeds the 4 MiB limit")
-    try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ManifestError(f"{where}: invalid JSON ({exc})") from None
+    document = decode_json(data, where)
     if not isinstance(document, dict):
         raise ManifestError(f"{where}: manifest is not a JSON object")
     version = document.get("schemaVersion")

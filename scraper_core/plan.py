@@ -32,6 +32,7 @@ from scraper_core.manifest import (
     Manifest,
     Platform,
     parse_manifest,
+    read_manifest_bytes,
 )
 from scraper_core.memo import Memo
 from scraper_core.reference import Reference
@@ -203,7 +204,7 @@ class Planner:
             assert reference.tag is not None
             digest = self._resolve_tag(name, reference.tag)
         digest = self._digests.get(digest, partial(_same, digest))
-        content = self._contents.get((name, digest), partial(self._content, name, digest))
+        content = self._contents.get((name, digest), partial(self._content, reference, digest))
         plan = ImagePlan(reference, digest, content)
         if reference.digest is None and reference.tag is not None:
             tag = reference.tag
@@ -242,14 +243,14 @@ class Planner:
         if found != expected:
             raise ManifestError(f"link {path} names {found}, expected {expected}")
 
-    def _content(self, name: str, digest: Digest) -> ImageContent:
-        content = ImageContent()
-        self._add_manifest(content, name, digest, depth=0, seen=set())
-        return content
+    def _content(self, reference: Reference, digest: Digest) -> ImageContent:
+        """What the image needs, planned once for the first reference that leads to it."""
+        first = ImagePlan(reference, digest)
+        self._add_manifest(first, digest, depth=0, seen=set())
+        return first.content
 
-    def _add_manifest(
-        self, plan: ImageContent, name: str, digest: Digest, depth: int, seen: set[Digest]
-    ) -> None:
+    def _add_manifest(self, plan: ImagePlan, digest: Digest, depth: int, seen: set[Digest]) -> None:
+        name = plan.reference.name
         if digest in seen:
             return
         if depth > MAX_INDEX_DEPTH:
@@ -265,12 +266,14 @@ class Planner:
         blob, manifest = self._manifests.get(digest, lambda: self._load_manifest(name, digest))
         plan.add_blob(blob)
         plan.manifest_digests.append(digest)
-        for child in self._chosen_children(name, digest, manifest):
-            self._add_manifest(plan, name, child.digest, depth + 1, seen)
-        self._add_blobs(plan, name, manifest)
+        for child in self._chosen_children(plan, digest, manifest):
+            self._add_manifest(plan, child.digest, depth + 1, seen)
+        self._add_blobs(plan, manifest)
         plan.add_link(LinkWrite(revision, digest))
 
-    def _chosen_children(self, name: str, digest: Digest, manifest: Manifest) -> list[Descriptor]:
+    def _chosen_children(
+        self, plan: ImagePlan, digest: Digest, manifest: Manifest
+    ) -> list[Descriptor]:
         if not self.platforms:
             return list(manifest.children)
         chosen = [
@@ -282,7 +285,7 @@ class Planner:
         if manifest.children and not chosen:
             available = ", ".join(str(c.platform) for c in manifest.children if c.platform)
             raise ImageNotFoundError(
-                f"{name}@{digest.short} has no manifest for "
+                f"{plan.reference.name}@{digest.short} has no manifest for "
                 f"{', '.join(map(str, self.platforms))} (it has: {available or 'none'})"
             )
         return chosen
@@ -303,13 +306,14 @@ class Planner:
             ) from None
         if size > MAX_MANIFEST_SIZE:
             raise ManifestError(f"manifest {name}@{digest.short}: {size} bytes exceeds 4 MiB")
-        content = self.source.get_content(path)
+        content = read_manifest_bytes(self.source, path, size)
         actual = Digest.of(content, digest.algorithm)
         if actual != digest:
             raise DigestMismatchError(f"blob {digest} is corrupt: its content hashes to {actual}")
         return content
 
-    def _add_blobs(self, plan: ImageContent, name: str, manifest: Manifest) -> None:
+    def _add_blobs(self, plan: ImagePlan, manifest: Manifest) -> None:
+        name = plan.reference.name
         for descriptor in manifest.blobs:
             if plan.has_blob(descriptor.digest):
                 continue

@@ -3,7 +3,8 @@
 Entry points are loaded one by one, never with pluggy's ``load_setuptools_entrypoints``: that
 stops at the first plugin that fails to import without naming it. Here a broken plugin becomes a
 one-line warning naming it and its distribution, and the others keep working. Building the one
-driver named on the command line loads only that plugin.
+driver named on the command line loads only that plugin; reading a registry's config.yml loads
+every plugin (cheap: they import no SDK) to find the one serving its storage driver name.
 
 Environment:
 
@@ -25,6 +26,7 @@ import pluggy
 from scraper_core import hookspecs
 from scraper_core.driver import CheckedDriver, DriverClass
 from scraper_core.errors import PluginError
+from scraper_core.registry_config import ConfigTranslator
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -63,6 +65,19 @@ class DriverInfo:
     driver_class: DriverClass
 
 
+@dataclass(frozen=True)
+class ConfigSectionInfo:
+    """A registry driver name (``storage.<name>`` in config.yml) a plugin serves."""
+
+    name: str
+    plugin: PluginInfo
+    translate: ConfigTranslator
+
+
+#: Said when a registry config names a driver no installed plugin serves.
+INSTALL_HINT = "install a plugin that serves it (pip install registry-scraper-<plugin>)"
+
+
 def _plugin_info(entry_point: EntryPoint) -> PluginInfo:
     dist = entry_point.dist
     return PluginInfo(
@@ -91,6 +106,8 @@ class DriverRegistry:
         self.strict = os.environ.get(STRICT_ENV) == "1" if strict is None else strict
         self.warnings: list[str] = []
         self._loaded: dict[str, list[DriverInfo]] = {}
+        self._sections: dict[str, list[ConfigSectionInfo]] = {}
+        self._failed: list[str] = []
 
     @staticmethod
     def _allowed(found: list[EntryPoint]) -> list[EntryPoint]:
@@ -123,6 +140,14 @@ class DriverRegistry:
         if key in self._loaded:
             return self._loaded[key]
         drivers: list[DriverInfo] = []
+        sections: list[ConfigSectionInfo] = []
+
+        def register_section(name: str, translate: ConfigTranslator) -> None:
+            if not isinstance(name, str) or not name or not callable(translate):
+                raise PluginError(
+                    f"plugin {info.describe()} registered an invalid config section translator"
+                )
+            sections.append(ConfigSectionInfo(name, info, translate))
 
         def register(driver_class: DriverClass) -> None:
             name = getattr(driver_class, "name", None)
@@ -141,13 +166,16 @@ class DriverRegistry:
             module = entry_point.load()
             manager.register(module, name=key)
             manager.hook.registry_scraper_register_drivers(register=register)
+            manager.hook.registry_scraper_register_config_sections(register=register_section)
         except Exception as exc:
             if self.strict:
                 raise
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
             self.warnings.append(f"plugin {info.describe()} failed to load: {reason}")
-            drivers = []
+            self._failed.append(info.name)
+            drivers, sections = [], []
         self._loaded[key] = drivers
+        self._sections[key] = sections
         return drivers
 
     def drivers(self) -> list[DriverInfo]:
@@ -173,6 +201,33 @@ class DriverRegistry:
             raise PluginError(f"storage driver {name!r} {problem} (installed drivers: {installed})")
         return drivers[0]
 
+    def config_sections(self) -> list[ConfigSectionInfo]:
+        """Every registry driver name the allowed plugins serve (loads them all)."""
+        self.drivers()
+        found = [section for sections in self._sections.values() for section in sections]
+        return sorted(found, key=lambda s: s.name)
+
+    def config_translator(self, registry_driver: str) -> ConfigTranslator:
+        """The translator of the plugin serving ``storage.<registry_driver>`` in a registry
+        config; PluginError in one line when none or several do."""
+        sections = self.config_sections()
+        claims = [section for section in sections if section.name == registry_driver]
+        plugins = {section.plugin for section in claims}
+        if len(plugins) > 1:
+            claimed = ", ".join(sorted(plugin.describe() for plugin in plugins))
+            raise PluginError(
+                f"storage driver {registry_driver!r} is served by more than one plugin: "
+                f"{claimed}; uninstall all but one"
+            )
+        if not claims:
+            served = ", ".join(sorted({section.name for section in sections})) or "none"
+            failed = f"; failed to load: {', '.join(self._failed)}" if self._failed else ""
+            raise PluginError(
+                f"storage driver {registry_driver!r} is served by no installed plugin "
+                f"(served: {served}{failed}); {INSTALL_HINT}"
+            )
+        return claims[0].translate
+
     def open(
         self,
         name: str,
@@ -184,4 +239,7 @@ class DriverRegistry:
         """Build driver ``name`` on ``location``, wrapped so the core can use it safely."""
         info = self.driver(name)
         raw = info.driver_class.open(location, dict(options or {}), read_only=read_only)
+        # What the driver decided while opening (azure: which blob naming it found), one line
+        # each; the CLI prints them with the plugin warnings.
+        self.warnings.extend(str(note) for note in getattr(raw, "notes", ()))
         return CheckedDriver(raw, read_only=read_only)

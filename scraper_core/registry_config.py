@@ -1,70 +1,93 @@
 """Read the storage section of a registry's own config.yml, as distribution reads it.
 
 ``--registry-config /etc/docker/registry/config.yml`` picks the driver and its parameters, so
-an operator need not translate them. Environment overrides follow distribution's
-``configuration/parser.go``: variables are applied sorted by name (``REGISTRY_STORAGE`` before
-``REGISTRY_STORAGE_S3_BUCKET``), split on ``_``; ``REGISTRY_STORAGE=s3`` replaces the whole
-storage section with an empty ``s3`` one, ``REGISTRY_STORAGE_S3_BUCKET=x`` sets parameter
-``bucket`` (lower-cased), creating the driver section when it is missing. Values are YAML, so
-``true`` is a boolean, as in the registry.
+an operator need not translate them. The core does what distribution's ``configuration``
+package does: it reads the YAML, applies the environment, and picks the one storage driver
+section. Turning that section into a driver, location and options is the job of the plugin that
+serves the driver name, as distribution's ``factory.Create(name, parameters)`` hands the section
+to whichever driver registered the name (hook ``registry_scraper_register_config_sections``).
 
-Pure: the caller reads the file and passes the environment. Secrets (keys) never appear in
-an error message or a repr.
+Environment overrides follow distribution's ``configuration/parser.go``: variables are applied
+sorted by name (``REGISTRY_STORAGE`` before ``REGISTRY_STORAGE_S3_BUCKET``), split on ``_``;
+``REGISTRY_STORAGE=s3`` replaces the whole storage section with an empty ``s3`` one,
+``REGISTRY_STORAGE_S3_BUCKET=x`` sets parameter ``bucket`` (lower-cased), creating the driver
+section when it is missing. Values are YAML, so ``true`` is a boolean, as in the registry.
+
+Secrets (keys) never appear in an error message or a repr: a plugin says which of its options
+are secret.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from scraper_core.errors import ConfigurationError
 
 #: Keys under ``storage:`` that configure the registry, not a driver (distribution skips them).
 NON_DRIVER_KEYS = frozenset({"delete", "cache", "maintenance", "redirect", "tag"})
-DEFAULT_FILESYSTEM_ROOT = "/var/lib/registry"
-#: Our options that hold credentials: shown masked.
-SECRET_OPTIONS = frozenset({"access_key", "secret_key", "account_key", "sas_token"})
 MASK = "***"
 _ENV_PATH = ("REGISTRY", "STORAGE")
 # Go's strconv.ParseBool, which distribution uses for flags given as strings.
 _TRUE_TEXT = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE_TEXT = frozenset({"0", "f", "F", "FALSE", "false", "False"})
-#: azure parameters that only distribution 3 knows (2.x named blobs with a leading "/").
-_AZURE_V3_KEYS = ("rootdirectory", "serviceurl", "credentials", "connectionstring")
 
 Parameters = dict[Any, Any]
 
 
 @dataclass(frozen=True)
 class StorageConfig:
-    """What ``--storage``, ``--data-dir`` and ``--storage-option`` would have said."""
+    """What ``--storage``, ``--data-dir`` and ``--storage-option`` would have said.
+
+    ``secret_options`` names the options shown masked; the plugin that made the config knows
+    them (see :func:`secret_option_names`).
+    """
 
     driver: str
     location: str
     options: dict[str, str] = field(default_factory=dict)
+    secret_options: frozenset[str] = field(default=frozenset(), compare=False)
 
     def __repr__(self) -> str:
         shown = {
-            key: (MASK if key in SECRET_OPTIONS else value) for key, value in self.options.items()
+            key: (MASK if key in self.secret_options else value)
+            for key, value in self.options.items()
         }
         return (
             f"StorageConfig(driver={self.driver!r}, location={self.location!r}, options={shown!r})"
         )
 
 
+def secret_option_names(options_class: type[Any]) -> frozenset[str]:
+    """The fields of an options dataclass declared ``option(..., secret=True)``.
+
+    (:func:`scraper_core.options.option` keeps a secret out of the dataclass's repr.)
+    """
+    return frozenset(item.name for item in dataclasses.fields(options_class) if not item.repr)
+
+
 @dataclass(frozen=True)
-class _Section:
-    """One driver's parameters, read with distribution's conversions."""
+class RegistrySection:
+    """One storage driver's parameters from a registry config, read with distribution's
+    conversions: what a plugin's translator receives.
+
+    ``driver`` is the name under ``storage:`` (``s3``, ``filesystem``...), ``parameters`` the
+    raw mapping below it (after the environment overrides), ``source`` the file, for errors.
+    """
 
     source: str
     driver: str
     parameters: Mapping[Any, Any]
+    #: Set for a nested map such as ``credentials``: its key path below the driver.
+    path: str = ""
 
     def error(self, detail: str) -> ConfigurationError:
-        return ConfigurationError(f"{self.source}: storage.{self.driver}{detail}")
+        """An error naming the file and the parameter: ``config.yml: storage.s3<detail>``."""
+        return ConfigurationError(f"{self.source}: storage.{self.driver}{self.path}{detail}")
 
     def has(self, key: str) -> bool:
         return self.parameters.get(key) is not None
@@ -97,108 +120,36 @@ class _Section:
             return text in _TRUE_TEXT
         raise self.error(f".{key} must be true or false")
 
+    def section(self, key: str) -> RegistrySection | None:
+        """A nested map (``credentials: {type: ...}``) read the same way; None when absent."""
+        value = self.parameters.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.error(f".{key} must be a mapping")
+        return dataclasses.replace(self, parameters=value, path=f"{self.path}.{key}")
 
-def _location(section: _Section, container_key: str) -> str:
-    """``CONTAINER[/ROOT]`` as our object-store drivers take it."""
-    root = section.text("rootdirectory").strip("/")
-    container = section.required(container_key)
-    return f"{container}/{root}" if root else container
-
-
-def _filesystem(section: _Section) -> StorageConfig:
-    return StorageConfig("local", section.text("rootdirectory") or DEFAULT_FILESYSTEM_ROOT)
-
-
-def _with_scheme(endpoint: str, secure: bool) -> str:
-    # The AWS SDK distribution uses adds the scheme when the endpoint has none.
-    if "://" in endpoint:
-        return endpoint
-    return f"{'https' if secure else 'http'}://{endpoint}"
+    def location(self, container_key: str) -> str:
+        """``CONTAINER[/ROOT]`` as the object-store drivers take it, from ``container_key``
+        (``bucket``, ``container``) and ``rootdirectory``."""
+        root = self.text("rootdirectory").strip("/")
+        container = self.required(container_key)
+        return f"{container}/{root}" if root else container
 
 
-def _addressing_style(section: _Section, has_endpoint: bool) -> str | None:
-    """distribution 2.8 forces path style by default, and only for a custom endpoint."""
-    force = section.flag("forcepathstyle")
-    if force:
-        return "path"
-    if not has_endpoint:
-        return None
-    return "virtual" if force is False else "path"
+#: What a plugin registers for a registry driver name: the section in, our config out.
+#: Raise :class:`~scraper_core.errors.ConfigurationError` (``section.error(...)``) for a
+#: section it cannot use; never quote a parameter's value in it.
+ConfigTranslator = Callable[[RegistrySection], StorageConfig]
 
 
-def _s3(section: _Section) -> StorageConfig:
-    options: dict[str, str] = {}
-    if region := section.text("region"):
-        options["region"] = region
-    endpoint = section.text("regionendpoint")
-    if endpoint:
-        options["endpoint_url"] = _with_scheme(endpoint, section.flag("secure") is not False)
-    if style := _addressing_style(section, bool(endpoint)):
-        options["addressing_style"] = style
-    access_key, secret_key = section.text("accesskey"), section.text("secretkey")
-    # distribution uses static keys only when both are set; else the usual AWS chain.
-    if access_key and secret_key:
-        options["access_key"] = access_key
-        options["secret_key"] = secret_key
-    return StorageConfig("s3", _location(section, "bucket"), options)
+class ConfigTranslators(Protocol):
+    """Who serves a registry driver name (the plugin host, or a test's stand-in)."""
 
-
-def _gcs(section: _Section) -> StorageConfig:
-    if section.has("credentials"):
-        raise section.error(
-            ".credentials (inline) is not supported: give a keyfile, or set "
-            "GOOGLE_APPLICATION_CREDENTIALS"
-        )
-    options: dict[str, str] = {}
-    if keyfile := section.text("keyfile"):
-        options["credentials_file"] = keyfile
-    return StorageConfig("gcs", _location(section, "bucket"), options)
-
-
-def _azure_legacy_root_prefix(section: _Section) -> bool:
-    """Whether blob names start with "/": always in distribution 2.x, never in 3 unless
-    asked for (``legacyrootprefix``, a GitLab fork's parameter)."""
-    legacy, trim = section.flag("legacyrootprefix"), section.flag("trimlegacyrootprefix")
-    if legacy is not None or trim is not None:
-        return bool(legacy) and not trim
-    return not any(section.has(key) for key in _AZURE_V3_KEYS)
-
-
-def _azure(section: _Section) -> StorageConfig:
-    if section.has("connectionstring"):
-        raise section.error(
-            ".connectionstring is not supported: export it as AZURE_STORAGE_CONNECTION_STRING"
-        )
-    credentials = section.parameters.get("credentials")
-    kind = credentials.get("type") if isinstance(credentials, dict) else credentials
-    if kind not in (None, "default_credentials"):
-        raise section.error(
-            ".credentials: only default_credentials is supported (set AZURE_CLIENT_ID, "
-            "AZURE_TENANT_ID and AZURE_CLIENT_SECRET for a client secret)"
-        )
-    options: dict[str, str] = {}
-    for ours, theirs in (
-        ("account_name", "accountname"),
-        ("account_key", "accountkey"),
-        ("realm", "realm"),
-        ("account_url", "serviceurl"),
-    ):
-        if value := section.text(theirs):
-            options[ours] = value
-    if _azure_legacy_root_prefix(section):
-        options["legacy_root_prefix"] = "true"
-    return StorageConfig("azure", _location(section, "container"), options)
-
-
-#: distribution driver name -> how its parameters become ours (s3aws: 2.x's second name).
-_TRANSLATORS: dict[str, Callable[[_Section], StorageConfig]] = {
-    "filesystem": _filesystem,
-    "s3": _s3,
-    "s3aws": _s3,
-    "s3-aws": _s3,
-    "gcs": _gcs,
-    "azure": _azure,
-}
+    def config_translator(self, registry_driver: str) -> ConfigTranslator:
+        """The translator registered for ``registry_driver``; ConfigurationError (or
+        PluginError) in one line when no installed plugin serves it."""
+        ...
 
 
 def _yaml_problem(exc: Exception) -> str:
@@ -297,7 +248,7 @@ def _apply_environment(
     return storage
 
 
-def _driver_section(storage: Mapping[Any, Any], source: str) -> _Section:
+def _driver_section(storage: Mapping[Any, Any], source: str) -> RegistrySection:
     drivers = _drivers(storage)
     if not drivers:
         raise ConfigurationError(f"{source}: no storage driver configured")
@@ -308,12 +259,12 @@ def _driver_section(storage: Mapping[Any, Any], source: str) -> _Section:
         parameters = {}
     if not isinstance(parameters, dict):
         raise ConfigurationError(f"{source}: storage.{key} must be a mapping of parameters")
-    return _Section(source, str(key), parameters)
+    return RegistrySection(source, str(key), parameters)
 
 
-def load_storage_config(text: str, source_name: str, env: Mapping[str, str]) -> StorageConfig:
-    """The driver, location and options a registry config (plus its REGISTRY_STORAGE*
-    environment overrides) describes. ``source_name`` names the file in every error."""
+def read_storage_section(text: str, source_name: str, env: Mapping[str, str]) -> RegistrySection:
+    """The one storage driver section a registry config (plus its ``REGISTRY_STORAGE*``
+    environment overrides) chooses. Pure; ``source_name`` names the file in every error."""
     document = _parse_yaml(text, source_name)
     if document is None:
         document = {}
@@ -327,10 +278,47 @@ def load_storage_config(text: str, source_name: str, env: Mapping[str, str]) -> 
             f"{source_name}: storage driver 'inmemory' keeps images in the registry's memory: "
             "there is no storage to read"
         )
-    translate = _TRANSLATORS.get(section.driver)
-    if translate is None:
-        supported = ", ".join(sorted({"azure", "filesystem", "gcs", "s3"}))
-        raise ConfigurationError(
-            f"{source_name}: unsupported storage driver {section.driver!r} (supported: {supported})"
-        )
-    return translate(section)
+    return section
+
+
+def load_storage_config(
+    text: str,
+    source_name: str,
+    env: Mapping[str, str],
+    translators: ConfigTranslators | Mapping[str, ConfigTranslator] | None = None,
+) -> StorageConfig:
+    """The driver, location and options a registry config describes, as the plugin serving
+    its storage driver translates them.
+
+    ``translators`` defaults to the installed plugins (:class:`scraper_core.plugins.
+    DriverRegistry`); a plugin's own tests may pass ``{"name": translate}``.
+    """
+    section = read_storage_section(text, source_name, env)
+    if translators is None:
+        # Imported here: plugins imports hookspecs, which imports this module.
+        from scraper_core.plugins import DriverRegistry
+
+        translators = DriverRegistry()
+    try:
+        if isinstance(translators, Mapping):
+            translate = translators.get(section.driver)
+            if translate is None:
+                served = ", ".join(sorted(translators)) or "none"
+                raise ConfigurationError(
+                    f"storage driver {section.driver!r} is not served (served: {served})"
+                )
+        else:
+            translate = translators.config_translator(section.driver)
+    except ConfigurationError as exc:
+        # The same type (PluginError stays one), with the file named first.
+        raise type(exc)(f"{source_name}: {exc}") from None
+    try:
+        config = translate(section)
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        # A plugin's bug must not become a traceback; its message may quote a value (a key?).
+        raise section.error(f": the plugin serving it failed ({type(exc).__name__})") from exc
+    if not isinstance(config, StorageConfig):
+        raise section.error(": the plugin serving it returned no StorageConfig")
+    return config

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from scraper_core.errors import DestinationUnusableError
 from scraper_core.plan import BlobCopy
 from scraper_core.transfer import BlobOutcome, ImageResult
 
@@ -30,30 +31,47 @@ def human_bytes(count: int) -> str:
     return f"{size:.1f} TiB"
 
 
+def one_line(text: str | None) -> str | None:
+    """An error as one line, whatever a backend put in it (an SDK message with newlines)."""
+    return None if text is None else " ".join(text.split())
+
+
 def count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
-def result_json(result: ImageResult) -> dict[str, Any]:
-    return {
+def result_json(result: ImageResult, *, recheck: bool = False) -> dict[str, Any]:
+    document = {
         "reference": str(result.reference),
         "digest": str(result.digest) if result.digest else None,
         "ok": result.ok,
-        "error": result.error,
+        "error": one_line(result.error),
         "blobs_copied": result.blobs_copied,
         "bytes_copied": result.bytes_copied,
         "blobs_present": result.blobs_present,
         "skipped": result.skipped,
     }
+    if recheck:
+        document["blobs_rechecked"] = result.blobs_rechecked
+        document["blobs_replaced"] = result.blobs_replaced
+    return document
 
 
 class Reporter:
     """Formats results for the terminal, a log, or a program (``--json``)."""
 
     def __init__(
-        self, *, quiet: bool, verbose: bool, as_json: bool, dry_run: bool, live: bool
+        self,
+        *,
+        quiet: bool,
+        verbose: bool,
+        as_json: bool,
+        dry_run: bool,
+        live: bool,
+        recheck: bool = False,
     ) -> None:
         self.quiet = quiet
+        self.recheck = recheck
         self.verbose = verbose
         self.as_json = as_json
         self.dry_run = dry_run
@@ -61,6 +79,7 @@ class Reporter:
         self._bar: Any = None
         self._lock = threading.Lock()
         self._deferred: list[str] = []
+        self._unusable_said = False
         self._done = 0
         self._started = time.monotonic()
 
@@ -76,7 +95,7 @@ class Reporter:
 
     def image_done(self, result: ImageResult) -> None:
         if not result.ok:
-            click.echo(f"error: {result.reference}: {result.error}", err=True)
+            click.echo(f"error: {result.reference}: {one_line(result.error)}", err=True)
             return
         for note in result.skipped:
             self.warning(f"{result.reference}: {note}")
@@ -84,10 +103,13 @@ class Reporter:
             return
         verb = "would copy" if self.dry_run else "copied"
         digest = result.digest.short if result.digest else "?"
-        self._line(
+        line = (
             f"{result.reference} {digest}: {count(result.blobs_copied, 'blob')} {verb} "
             f"({human_bytes(result.bytes_copied)}), {result.blobs_present} already present"
         )
+        if self.recheck and not self.dry_run:
+            line += f" ({result.blobs_rechecked} re-checked, {result.blobs_replaced} replaced)"
+        self._line(line)
 
     def progress(self, total_bytes: int) -> AbstractContextManager[Any]:
         """A live byte counter on a terminal; nothing elsewhere."""
@@ -126,6 +148,19 @@ class Reporter:
             click.echo(text, err=self.as_json)
         self._deferred.clear()
 
+    def destination_unusable(self, error: DestinationUnusableError) -> None:
+        """The one line saying why a run stopped starting blobs (each image says less);
+        said once however often it is heard."""
+        with self._lock:
+            if self._unusable_said:
+                return
+            self._unusable_said = True
+        click.echo(
+            f"error: destination {error.driver} is unusable: {error}; no blob was started "
+            "after that, and nothing partial is at a final path",
+            err=True,
+        )
+
     def summary(
         self,
         results: Sequence[ImageResult],
@@ -134,22 +169,39 @@ class Reporter:
     ) -> None:
         failed = sum(1 for result in results if not result.ok)
         copied_bytes = sum(result.bytes_copied for result in results)
+        present = sum(result.blobs_present for result in results)
+        rechecked = sum(result.blobs_rechecked for result in results)
+        replaced = sum(result.blobs_replaced for result in results)
         if self.as_json:
             document = {
                 "destination": destination,
                 "dry_run": self.dry_run,
-                "images": [result_json(result) for result in results],
+                "images": [result_json(r, recheck=self.recheck) for r in results],
                 "images_ok": len(results) - failed,
                 "images_failed": failed,
-                "unresolved": [{"entry": e, "error": m} for e, m in unresolved],
+                "unresolved": [{"entry": e, "error": one_line(m)} for e, m in unresolved],
                 "bytes_copied": copied_bytes,
             }
+            if self.recheck:
+                document["blobs_rechecked"] = rechecked
+                document["blobs_replaced"] = replaced
             click.echo(json.dumps(document, indent=2))
         if self.quiet and not failed:
             return
         verb = "would be copied" if self.dry_run else "copied"
         click.echo(
             f"{len(results) - failed} of {count(len(results), 'image')} {verb} to {destination}"
-            f" ({human_bytes(copied_bytes)})",
+            f" ({human_bytes(copied_bytes)}){self._trust_note(present, rechecked, replaced)}",
             err=True,
         )
+
+    def _trust_note(self, present: int, rechecked: int, replaced: int) -> str:
+        """What the run trusted or checked of blobs already at the destination."""
+        if self.dry_run or present + replaced == 0:
+            return ""
+        if self.recheck:
+            return (
+                f"; {count(rechecked + replaced, 'present blob')} re-hashed, "
+                f"{replaced} damaged replaced"
+            )
+        return f"; {count(present, 'present blob')} trusted by size (--recheck re-hashes them)"

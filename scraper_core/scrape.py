@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
-from scraper_core.errors import ConfigurationError, ScraperError
+from scraper_core.errors import ConfigurationError, DestinationUnusableError, ScraperError
 from scraper_core.plan import ImagePlan, Planner, PlatformFilter
 from scraper_core.reference import Reference
 from scraper_core.transfer import (
@@ -22,6 +22,8 @@ from scraper_core.transfer import (
     NoEvents,
     Transfer,
     TransferEvents,
+    map_promptly,
+    unexpected,
 )
 
 
@@ -33,6 +35,9 @@ class ScrapeOptions:
     signatures: bool = True
     #: Hardlink blobs where the destination can (``--link``) instead of copying them.
     link: bool = False
+    #: Re-hash blobs already at the destination and replace damaged ones (``--recheck``);
+    #: otherwise a present blob of the right size is trusted.
+    recheck: bool = False
 
 
 PlannedItem = ImagePlan | ImageResult
@@ -49,19 +54,33 @@ class Scrape:
         self.dest = dest
         self.options = options
         self.planner = Planner(source, options.platforms)
+        #: Set by :meth:`copy` when the destination stopped taking writes (full, read-only):
+        #: the one cause behind every "not copied" image, for the caller to say once.
+        self.unusable: DestinationUnusableError | None = None
 
     def _plan_one(self, reference: Reference) -> PlannedItem:
         try:
             return self.planner.plan(reference)
         except ScraperError as exc:
             return ImageResult(reference, error=str(exc))
+        except Exception as exc:
+            # A bug, or content no check foresaw: this image fails, the others go on.
+            return ImageResult(reference, error=unexpected(exc))
 
     def _map(
         self, function: Callable[[Reference], PlannedItem], refs: list[Reference]
     ) -> list[PlannedItem]:
         # Planning is a few small reads per image: latency-bound, so it runs in parallel too.
-        with ThreadPoolExecutor(max(1, self.options.jobs), thread_name_prefix="plan") as pool:
-            return list(pool.map(function, refs))
+        pool = ThreadPoolExecutor(max(1, self.options.jobs), thread_name_prefix="plan")
+        try:
+            planned = map_promptly(pool, function, refs)
+        except BaseException:
+            # Ctrl-C: plans not started are dropped rather than waited for (a running one is
+            # a few bounded reads).
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return planned
 
     def plan(self, references: Sequence[Reference]) -> list[PlannedItem]:
         """A plan (or the error) for each reference, then for each signature found."""
@@ -77,10 +96,11 @@ class Scrape:
                 continue
             try:
                 found = self.planner.signature_references(item)
-            except ScraperError as exc:
+            except Exception as exc:
                 # The image itself is fine; its signatures could not be looked for.
                 probe = Reference(item.reference.name, f"sha256-{item.digest.hex}.sig")
-                failed.append(ImageResult(probe, error=f"looking for signatures: {exc}"))
+                reason = str(exc) if isinstance(exc, ScraperError) else unexpected(exc)
+                failed.append(ImageResult(probe, error=f"looking for signatures: {reason}"))
                 continue
             for reference in found:
                 if reference not in wanted:
@@ -100,16 +120,20 @@ class Scrape:
                 results.append(item)
                 continue
             result = ImageResult(item.reference, item.digest, skipped=list(item.skipped))
-            for blob in item.blobs:
-                if blob.digest in counted or blob.digest in present:
-                    result.blobs_present += 1
-                elif copier is not None and copier.is_present(blob):
-                    present.add(blob.digest)
-                    result.blobs_present += 1
-                else:
-                    counted.add(blob.digest)
-                    result.blobs_copied += 1
-                    result.bytes_copied += blob.size
+            try:
+                for blob in item.blobs:
+                    if blob.digest in counted or blob.digest in present:
+                        result.blobs_present += 1
+                    elif copier is not None and copier.is_present(blob):
+                        present.add(blob.digest)
+                        result.blobs_present += 1
+                    else:
+                        counted.add(blob.digest)
+                        result.blobs_copied += 1
+                        result.bytes_copied += blob.size
+            except ScraperError as exc:
+                # As a real run would: this image fails, the others are still previewed.
+                result.error = str(exc)
             results.append(result)
         return results
 
@@ -124,7 +148,15 @@ class Scrape:
             if isinstance(item, ImageResult):
                 events.image_done(item)
         transfer = Transfer(
-            self.source, self.dest, jobs=self.options.jobs, events=events, link=self.options.link
+            self.source,
+            self.dest,
+            jobs=self.options.jobs,
+            events=events,
+            link=self.options.link,
+            recheck=self.options.recheck,
         )
-        copied = iter(transfer.run(plans))
+        try:
+            copied = iter(transfer.run(plans))
+        finally:
+            self.unusable = transfer.unusable
         return [item if isinstance(item, ImageResult) else next(copied) for item in planned]

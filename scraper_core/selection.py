@@ -2,7 +2,8 @@
 
 ``team/app:1.*`` (tag glob), ``team/*`` (repository glob, per path component), ``--all-tags``
 and ``--images-file`` (one entry a line, ``#`` comments) all resolve by listing only the
-directories they need. A pattern that matches nothing is an error for that entry alone.
+directories they need. A pattern that matches nothing is an error for that entry alone; a
+repository that cannot be listed is an error of its own, and the entry's others still resolve.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from dataclasses import dataclass, field
 
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import InvalidReferenceError, ScraperError
-from scraper_core.inventory import is_pattern, list_tags, match_repositories, match_tags
+from scraper_core.inventory import (
+    is_pattern,
+    list_tags,
+    match_repositories,
+    match_tags,
+    validate_tag_pattern,
+)
 from scraper_core.reference import DEFAULT_TAG, Reference, parse_reference, validate_name
 
 
@@ -29,7 +36,8 @@ def read_images_file(text: str) -> list[str]:
 @dataclass
 class Selection:
     references: list[Reference] = field(default_factory=list)
-    #: (entry, message) for entries that resolved to nothing.
+    #: (entry, message) for entries that resolved to nothing, and for each part of an entry
+    #: that could not be listed (a repository, a directory).
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -47,26 +55,39 @@ def needs_storage(entries: Iterable[str], all_tags: bool) -> bool:
     return all_tags or any(is_pattern(entry) for entry in entries)
 
 
-def _resolve(driver: CheckedDriver, entry: str, all_tags: bool) -> list[Reference]:
+def _tags(driver: CheckedDriver, name: str, tag_part: str | None, all_tags: bool) -> list[str]:
+    if tag_part is None:
+        return list_tags(driver, name) if all_tags else [DEFAULT_TAG]
+    if is_pattern(tag_part):
+        return match_tags(driver, name, tag_part)
+    return [tag_part]
+
+
+def _resolve(
+    driver: CheckedDriver, entry: str, all_tags: bool, errors: list[str]
+) -> list[Reference]:
+    """The references ``entry`` names; what could not be listed goes to ``errors``."""
     if "@" in entry or not needs_storage([entry], all_tags):
         return [parse_reference(entry)]
     name_part, tag_part = _split(entry)
+    if tag_part is not None and is_pattern(tag_part):
+        validate_tag_pattern(tag_part)
     if is_pattern(name_part):
-        names = match_repositories(driver, name_part)
-        if not names:
+        names = match_repositories(driver, name_part, errors)
+        if not names and not errors:
             raise InvalidReferenceError(f"no repository matches {name_part!r}")
     else:
         names = [validate_name(name_part)]
     references: list[Reference] = []
     for name in names:
-        if tag_part is None:
-            tags = list_tags(driver, name) if all_tags else [DEFAULT_TAG]
-        elif is_pattern(tag_part):
-            tags = match_tags(driver, name, tag_part)
-        else:
-            tags = [tag_part]
+        try:
+            tags = _tags(driver, name, tag_part, all_tags)
+        except ScraperError as exc:
+            # This repository alone: the others the pattern matched still resolve.
+            errors.append(str(exc))
+            continue
         references.extend(parse_reference(f"{name}:{tag}") for tag in tags)
-    if not references:
+    if not references and not errors:
         raise InvalidReferenceError(f"no tag matches {entry!r}")
     return references
 
@@ -76,11 +97,13 @@ def select(driver: CheckedDriver, entries: Iterable[str], *, all_tags: bool) -> 
     # A set beside the list: 30,000 tags checked against the list cost 450 million compares.
     seen: set[Reference] = set()
     for entry in entries:
+        errors: list[str] = []
         try:
-            found = _resolve(driver, entry, all_tags)
+            found = _resolve(driver, entry, all_tags, errors)
         except ScraperError as exc:
-            selection.errors.append((entry, str(exc)))
-            continue
+            errors.append(str(exc))
+            found = []
+        selection.errors.extend((entry, message) for message in errors)
         for reference in found:
             if reference not in seen:
                 seen.add(reference)

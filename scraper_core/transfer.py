@@ -5,22 +5,30 @@ through and the destination writer commits only if size and digest match, so a c
 never reaches its final path. A blob shared by several images is copied once. An image's links
 are written only after all its blobs are in place, and its tag links last, so an interrupted
 run never leaves a tag that points at missing content. One image failing does not stop others.
+
+Two things stop a run early. An interrupt (Ctrl-C) drops queued copies and cancels running ones
+without waiting on anything unbounded. A destination that takes no more writes (full, over
+quota, read-only) stops new blobs from starting: every image not yet done fails with one short
+notice, and the cause is kept once, in :attr:`BlobCopier.unusable`, for the caller to report.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from scraper_core import layout
 from scraper_core.digest import Digest, link_content
-from scraper_core.driver import CheckedDriver, StagedCopy
+from scraper_core.driver import CheckedDriver, CheckedStagedCopy
 from scraper_core.errors import (
+    DestinationUnusableError,
     DigestMismatchError,
     InvalidPathError,
     PathNotFoundError,
@@ -42,11 +50,51 @@ KERNEL_COPY_MIN_SIZE = 1024 * 1024
 #: Tries per blob stream; drivers retry single requests, this covers a body broken mid-way.
 STREAM_ATTEMPTS = 3
 RETRY_DELAY = 0.1
-_PERMANENT_ERRORS = (PathNotFoundError, ReadOnlyError, InvalidPathError)
+_PERMANENT_ERRORS = (PathNotFoundError, ReadOnlyError, InvalidPathError, DestinationUnusableError)
+#: On an interrupt, how long running copies get to notice their cancel before the run gives
+#: up waiting for them (each stops at its next chunk; a hung backend is not waited for).
+INTERRUPT_GRACE = 5.0
+#: How often the main thread wakes while it waits for workers. A signal that lands just
+#: before it blocks (or on another thread) interrupts nothing; Python runs the Ctrl-C handler
+#: only when the main thread runs again, so it must never block for long.
+POLL_INTERVAL = 0.2
+
+T = TypeVar("T")
+A = TypeVar("A")
+
+
+def result_of(future: Future[T]) -> T:
+    """``future.result()``, waiting in short steps so that Ctrl-C is seen promptly."""
+    while not future.done():
+        wait_futures([future], timeout=POLL_INTERVAL)
+    return future.result()
+
+
+def map_promptly(
+    pool: ThreadPoolExecutor, function: Callable[[A], T], items: Iterable[A]
+) -> list[T]:
+    """``list(pool.map(function, items))``, interruptible by Ctrl-C at any moment."""
+    futures = [pool.submit(function, item) for item in items]
+    try:
+        return [result_of(future) for future in futures]
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+
+
+def unexpected(exc: Exception) -> str:
+    """One line for an exception no check foresaw (a bug, or a driver breaking its contract)."""
+    text = " ".join(str(exc).split()) or "no detail"
+    return f"unexpected error: {type(exc).__name__}: {text}"
 
 
 class TransferCancelledError(ScraperError):
     """The run was interrupted; in-flight blobs were discarded."""
+
+
+class NotCopiedError(ScraperError):
+    """A blob was not started (or was stopped) because the destination became unusable."""
 
 
 class BlobOutcome(enum.Enum):
@@ -56,7 +104,17 @@ class BlobOutcome(enum.Enum):
     LINKED = "linked"
     #: Copied inside the backend: content addressing is trusted, no byte passes through us.
     SERVER_SIDE = "copied server-side"
+    #: At the destination with the right size: kept without reading it.
     PRESENT = "present"
+    #: At the destination with the right size, re-hashed (``--recheck``) and sound.
+    RECHECKED = "present, re-checked"
+    #: At the destination with the right size but damaged (``--recheck``): replaced by a
+    #: fresh, verified copy.
+    REPLACED = "replaced (damaged at the destination)"
+
+
+#: Outcomes of blobs that were already at the destination and kept.
+KEPT = frozenset({BlobOutcome.PRESENT, BlobOutcome.RECHECKED})
 
 
 @dataclass
@@ -70,6 +128,10 @@ class ImageResult:
     bytes_copied: int = 0
     blobs_present: int = 0
     skipped: list[str] = field(default_factory=list)
+    #: Present blobs re-hashed and found sound (``--recheck``); counted in blobs_present.
+    blobs_rechecked: int = 0
+    #: Present blobs found damaged and copied again (``--recheck``); counted in blobs_copied.
+    blobs_replaced: int = 0
 
     @property
     def ok(self) -> bool:
@@ -111,16 +173,25 @@ class BlobCopier:
         events: TransferEvents | None = None,
         *,
         link: bool = False,
+        recheck: bool = False,
     ) -> None:
         self.source = source
         self.dest = dest
         self.events: TransferEvents = events or NoEvents()
         self.link = link
+        #: Re-hash blobs already present (``--recheck``) instead of trusting their size.
+        self.recheck = recheck
         #: Streams restarted after a transient failure (reported by fault tests).
         self.retries = 0
         self._retry_lock = threading.Lock()
         #: Set on interrupt: streams stop at the next chunk and discard their temp files.
         self.cancelled = threading.Event()
+        #: The first sign that the destination takes no more writes; then no blob starts.
+        self.unusable: DestinationUnusableError | None = None
+        self._unusable_lock = threading.Lock()
+        #: Kernel copies running now, so an interrupt can cancel them from outside.
+        self._staged: set[CheckedStagedCopy] = set()
+        self._staged_lock = threading.Lock()
 
     def is_present(self, blob: BlobCopy) -> bool:
         """A blob already at the destination with the right size is not copied again."""
@@ -129,16 +200,65 @@ class BlobCopier:
         except PathNotFoundError:
             return False
 
+    def mark_unusable(self, error: DestinationUnusableError) -> None:
+        """Remember the destination is unusable (the first cause wins); stop new blobs."""
+        with self._unusable_lock:
+            if self.unusable is None:
+                self.unusable = error
+
+    def check_go(self) -> None:
+        """Raise if no more work may start or go on: interrupted, or destination unusable."""
+        if self.cancelled.is_set():
+            raise TransferCancelledError("copy interrupted")
+        unusable = self.unusable
+        if unusable is not None:
+            raise NotCopiedError(unusable.notice())
+
+    def interrupt(self) -> None:
+        """Stop everything: nothing new starts, streams stop at their next chunk, and running
+        kernel copies are cancelled. Never blocks: each cancel runs in a thread of its own, so
+        a driver slow to cancel cannot hold up the caller."""
+        self.cancelled.set()
+        with self._staged_lock:
+            running = list(self._staged)
+        for staged in running:
+            threading.Thread(
+                target=self._cancel_quietly, args=(staged,), name="cancel-copy", daemon=True
+            ).start()
+
+    @staticmethod
+    def _cancel_quietly(staged: CheckedStagedCopy) -> None:
+        # The run is being interrupted: a cancel that fails has nobody left to tell.
+        with contextlib.suppress(ScraperError):
+            staged.cancel()
+
     def copy(self, blob: BlobCopy) -> BlobOutcome:
-        outcome = self._copy(blob)
+        self.check_go()
+        try:
+            outcome = self._copy(blob)
+        except DestinationUnusableError as exc:
+            self.mark_unusable(exc)
+            raise
         self.events.blob_done(blob, outcome)
         return outcome
 
     def _copy(self, blob: BlobCopy) -> BlobOutcome:
-        if self.is_present(blob):
-            self.events.bytes_done(blob.size)
-            return BlobOutcome.PRESENT
         path = layout.blob_data_path(blob.digest)
+        if self.is_present(blob):
+            if not self.recheck:
+                self.events.bytes_done(blob.size)
+                return BlobOutcome.PRESENT
+            if self._sound_at_destination(path, blob):
+                self.events.bytes_done(blob.size)
+                return BlobOutcome.RECHECKED
+            # Damaged in place: a fresh copy verified while it streams replaces it atomically
+            # (never a hardlink or a server-side copy, which would trust the bytes unread).
+            if blob.content is not None:
+                self.dest.put_content(path, blob.content)
+                self.events.bytes_done(blob.size)
+            else:
+                self._stream(path, blob)
+            return BlobOutcome.REPLACED
         if self.link and self.dest.link_blob(self.source, path):
             outcome = BlobOutcome.LINKED
         elif blob.content is not None:
@@ -162,6 +282,23 @@ class BlobCopier:
         self.events.bytes_done(blob.size)
         return outcome
 
+    def _sound_at_destination(self, path: str, blob: BlobCopy) -> bool:
+        """Whether the blob at the destination hashes to its digest (read in chunks, never
+        past its expected size); False when it does not or has vanished meanwhile."""
+        hasher = blob.digest.hasher()
+        size = 0
+        try:
+            with self.dest.reader(path) as reader:
+                while chunk := reader.read(min(CHUNK_SIZE, blob.size + 1 - size)):
+                    self.check_go()
+                    size += len(chunk)
+                    if size > blob.size:
+                        return False
+                    hasher.update(chunk)
+        except PathNotFoundError:
+            return False
+        return size == blob.size and hasher.hexdigest() == blob.digest.hex
+
     def _stream(self, path: str, blob: BlobCopy) -> None:
         """Stream with retries: a reset or truncated body mid-blob is retried from the start."""
         for attempt in range(1, STREAM_ATTEMPTS + 1):
@@ -170,8 +307,9 @@ class BlobCopier:
                 return
             except (StorageError, ShortReadError) as exc:
                 permanent = isinstance(exc, _PERMANENT_ERRORS)
-                if permanent or attempt == STREAM_ATTEMPTS or self.cancelled.is_set():
+                if permanent or attempt == STREAM_ATTEMPTS:
                     raise
+                self.check_go()
                 with self._retry_lock:
                     self.retries += 1
                 time.sleep(RETRY_DELAY * 2**attempt)
@@ -187,8 +325,7 @@ class BlobCopier:
         size = 0
         with self.source.reader(path) as reader, self.dest.writer(path) as writer:
             while chunk := reader.read(CHUNK_SIZE):
-                if self.cancelled.is_set():
-                    raise TransferCancelledError(f"blob {blob.digest}: copy interrupted")
+                self.check_go()
                 size += len(chunk)
                 if size > blob.size:
                     break
@@ -204,18 +341,30 @@ class BlobCopier:
                 )
             writer.commit()
 
-    def _hash_beside(self, path: str, blob: BlobCopy, staged: StagedCopy) -> None:
+    def _hash_beside(self, path: str, blob: BlobCopy, staged: CheckedStagedCopy) -> None:
         """Hash the source while the kernel copies it; commit only if both agree."""
+        with self._staged_lock:
+            self._staged.add(staged)
+        try:
+            self._hash_beside_tracked(path, blob, staged)
+        finally:
+            with self._staged_lock:
+                self._staged.discard(staged)
+
+    def _hash_beside_tracked(self, path: str, blob: BlobCopy, staged: CheckedStagedCopy) -> None:
         hasher = blob.digest.hasher()
         size = 0
         with staged, self.source.reader(path) as reader:
+            # An interrupt that came before the copy was tracked would not have cancelled it.
+            self.check_go()
             while chunk := reader.read(CHUNK_SIZE):
-                if self.cancelled.is_set():
-                    raise TransferCancelledError(f"blob {blob.digest}: copy interrupted")
+                self.check_go()
                 size += len(chunk)
                 hasher.update(chunk)
                 self.events.bytes_done(len(chunk))
+            # An interrupt meanwhile cancels the copy, which ends this wait.
             copied = staged.wait()
+            self.check_go()
             if size != blob.size or copied != blob.size:
                 raise ShortReadError(
                     f"blob {blob.digest}: read {size} and copied {copied} bytes, "
@@ -240,12 +389,18 @@ class Transfer:
         jobs: int,
         events: TransferEvents | None = None,
         link: bool = False,
+        recheck: bool = False,
     ) -> None:
-        self.copier = BlobCopier(source, dest, events, link=link)
+        self.copier = BlobCopier(source, dest, events, link=link, recheck=recheck)
         self.dest = dest
         self.jobs = max(1, jobs)
         self._blob_futures: dict[Digest, Future[BlobOutcome]] = {}
         self._lock = threading.Lock()
+
+    @property
+    def unusable(self) -> DestinationUnusableError | None:
+        """Why the destination stopped taking writes during :meth:`run`, if it did."""
+        return self.copier.unusable
 
     def _submit_blob(
         self, pool: ThreadPoolExecutor, blob: BlobCopy
@@ -268,7 +423,16 @@ class Transfer:
                 return False
         except PathNotFoundError:
             pass
-        self.dest.put_content(link.path, content)
+        # Links are still tried once the destination is unusable: an image whose blobs are all
+        # in place needs only a few bytes more (a full disk may still take them; a read-only
+        # one fails them, and the image says so).
+        if self.copier.cancelled.is_set():
+            raise TransferCancelledError("copy interrupted")
+        try:
+            self.dest.put_content(link.path, content)
+        except DestinationUnusableError as exc:
+            self.copier.mark_unusable(exc)
+            raise
         return True
 
     def run(self, plans: Sequence[ImagePlan]) -> list[ImageResult]:
@@ -282,14 +446,32 @@ class Transfer:
             for plan, futures in zip(plans, blob_futures, strict=True):
                 result = self._finish_image(pool, plan, futures)
                 results.append(result)
+                self._announce_unusable()
                 self.copier.events.image_done(result)
         except BaseException:
-            # Ctrl-C: drop queued copies, make running ones stop and clean up, then re-raise.
-            self.copier.cancelled.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+            # Ctrl-C: drop queued copies, cancel running ones, wait a bounded time for them
+            # to clean up, then re-raise.
+            self._stop(pool)
             raise
         pool.shutdown(wait=True)
         return results
+
+    def _announce_unusable(self) -> None:
+        """Tell the events (once they implement ``destination_unusable(error)``) why images
+        are failing, before the first image says it was not copied."""
+        unusable = self.unusable
+        announce = getattr(self.copier.events, "destination_unusable", None)
+        if unusable is not None and callable(announce):
+            announce(unusable)
+
+    def _stop(self, pool: ThreadPoolExecutor) -> None:
+        self.copier.interrupt()
+        pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            pending = [future for future in self._blob_futures.values() if not future.done()]
+        # Running copies stop at their next chunk (their cancel makes kernel copies return);
+        # one that does not within the grace period is left behind rather than waited for.
+        wait_futures(pending, timeout=INTERRUPT_GRACE)
 
     def _finish_image(
         self,
@@ -301,24 +483,48 @@ class Transfer:
         errors: list[str] = []
         for blob, future, owned in futures:
             try:
-                outcome = future.result()
+                outcome = result_of(future)
+            except (DestinationUnusableError, NotCopiedError):
+                # Said once for the whole run by the caller, not once per blob.
+                errors.append(self._unusable_notice())
+                continue
             except ScraperError as exc:
                 errors.append(str(exc))
                 continue
-            # A blob shared with an earlier image counts once, for the image that copied it.
-            if outcome is not BlobOutcome.PRESENT and owned:
-                result.blobs_copied += 1
-                result.bytes_copied += blob.size
-            else:
-                result.blobs_present += 1
+            except Exception as exc:
+                errors.append(unexpected(exc))
+                continue
+            self._count(result, blob, outcome, owned)
         if errors:
             # The first error names the blob; more would only repeat the image's failure.
             result.error = errors[0]
             return result
         try:
-            list(pool.map(self.write_link, plan.links))
+            map_promptly(pool, self.write_link, plan.links)
             for link in plan.tag_links:
                 self.write_link(link)
+        except (DestinationUnusableError, NotCopiedError):
+            result.error = self._unusable_notice()
         except ScraperError as exc:
             result.error = str(exc)
+        except Exception as exc:
+            result.error = unexpected(exc)
         return result
+
+    def _unusable_notice(self) -> str:
+        unusable = self.unusable
+        assert unusable is not None, "marked before any copy fails for it"
+        return unusable.notice()
+
+    @staticmethod
+    def _count(result: ImageResult, blob: BlobCopy, outcome: BlobOutcome, owned: bool) -> None:
+        # A blob shared with an earlier image counts once, for the image that copied it.
+        if outcome in KEPT or not owned:
+            result.blobs_present += 1
+            if outcome is BlobOutcome.RECHECKED and owned:
+                result.blobs_rechecked += 1
+            return
+        result.blobs_copied += 1
+        result.bytes_copied += blob.size
+        if outcome is BlobOutcome.REPLACED:
+            result.blobs_replaced += 1

@@ -13,6 +13,15 @@ would delete them), but space a shallow clone should not hold. A blob linked onl
 A ``_layers`` link whose blob is gone is a warning, not a problem: distribution's
 ``garbage-collect`` deletes blobs but never those links, so every collected registry has
 them, and a pull only reads the links of the blobs its manifest names (checked per image).
+
+``scrape --platform`` copies an index unchanged but only the chosen children, so an index
+child its repository does not link (no revision link) was left out by choice: a note, not a
+problem, and the registry answers 404 for it as for any manifest it does not hold. A child
+that is linked must be whole (its blob there, its own graph complete). Verifying with
+``platforms`` mirrors such a copy: the named platforms must be there, the others are not
+looked at.
+
+A directory that cannot be listed is one problem naming it; the rest is still checked.
 """
 
 from __future__ import annotations
@@ -26,13 +35,14 @@ from scraper_core import layout
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
+    ImageNotFoundError,
     InvalidReferenceError,
     PathNotFoundError,
     ScraperError,
     StorageError,
 )
 from scraper_core.inventory import list_repositories, tag_directories
-from scraper_core.manifest import MAX_MANIFEST_SIZE, Manifest, parse_manifest
+from scraper_core.manifest import Descriptor, Manifest, parse_manifest, read_manifest_bytes
 from scraper_core.plan import MAX_INDEX_DEPTH, ImagePlan, Planner, PlatformFilter
 from scraper_core.reference import TAG_RE, Reference
 from scraper_core.transfer import CHUNK_SIZE
@@ -57,6 +67,8 @@ class VerifyReport:
     orphans: list[Digest] = field(default_factory=list)
     #: Harmless to a pull, worth knowing (``_layers`` links left by garbage collection).
     warnings: list[str] = field(default_factory=list)
+    #: What was left out on purpose: index children of a ``--platform`` copy, foreign layers.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -85,6 +97,30 @@ class _NeededBlob:
     verified: bool
 
 
+class _CopyPlanner(Planner):
+    """The planner, reading an index the way a ``--platform`` copy holds it (module doc)."""
+
+    def _chosen_children(
+        self, plan: ImagePlan, digest: Digest, manifest: Manifest
+    ) -> list[Descriptor]:
+        chosen = super()._chosen_children(plan, digest, manifest)
+        if self.platforms:
+            return chosen
+        name = plan.reference.name
+        kept: list[Descriptor] = []
+        for child in chosen:
+            if self.source.exists(layout.revision_link_path(name, child.digest)):
+                kept.append(child)
+            else:
+                platform = child.platform or "a manifest without platform"
+                plan.skipped.append(f"left out {platform} ({child.digest}): not in {name}")
+        if chosen and not kept:
+            raise ImageNotFoundError(
+                f"{name}@{digest.short}: none of its {len(chosen)} manifests is in {name}"
+            )
+        return kept
+
+
 class _Verifier:
     def __init__(
         self,
@@ -96,7 +132,7 @@ class _Verifier:
     ) -> None:
         self.driver = driver
         self.jobs = max(1, jobs)
-        self.planner = Planner(driver, platforms)
+        self.planner = _CopyPlanner(driver, platforms)
         self.on_problem = on_problem
         self.report = VerifyReport()
         self.needed: dict[Digest, _NeededBlob] = {}
@@ -115,6 +151,7 @@ class _Verifier:
             self.problem(line)
         self.report.warnings.extend(findings.warnings)
         for needed_by, plan in findings.plans:
+            self.report.notes.extend(f"{needed_by}: {note}" for note in plan.skipped)
             for blob in plan.blobs:
                 known = self.needed.setdefault(
                     blob.digest, _NeededBlob(blob.size, needed_by, blob.content is not None)
@@ -158,11 +195,9 @@ class _Verifier:
                 pending.extend((child.digest, depth + 1) for child in manifest.children)
 
     def read_manifest_leniently(self, digest: Digest) -> Manifest | None:
-        path = layout.blob_data_path(digest)
         try:
-            if self.driver.stat(path).size > MAX_MANIFEST_SIZE:
-                return None
-            return parse_manifest(self.driver.get_content(path), str(digest))
+            content = read_manifest_bytes(self.driver, layout.blob_data_path(digest))
+            return parse_manifest(content, str(digest))
         except ScraperError:
             return None
 
@@ -325,15 +360,19 @@ class _Verifier:
     # Orphans.
 
     def find_orphans(self) -> None:
-        if not self.driver.exists(layout.BLOBS_ROOT):
-            return
         orphans: list[Digest] = []
-        for info in self.driver.walk(layout.BLOBS_ROOT):
-            digest = blob_digest_of(info.path)
-            if digest is None:
-                self.problem(f"unexpected file among the blobs: {info.path[:400]!r}")
-            elif digest not in self.referenced:
-                orphans.append(digest)
+        try:
+            if not self.driver.exists(layout.BLOBS_ROOT):
+                return
+            for info in self.driver.walk(layout.BLOBS_ROOT):
+                digest = blob_digest_of(info.path)
+                if digest is None:
+                    self.problem(f"unexpected file among the blobs: {info.path[:400]!r}")
+                elif digest not in self.referenced:
+                    orphans.append(digest)
+        except ScraperError as exc:
+            # What was found so far stands; the orphan list may be short.
+            self.problem(f"looking for orphan blobs: {exc}")
         self.report.orphans = sorted(orphans)
 
 
@@ -362,7 +401,10 @@ def verify_storage(
     ``platforms`` checks only those children of indexes, as a ``--platform`` copy holds.
     """
     verifier = _Verifier(driver, jobs=jobs, platforms=platforms, on_problem=on_problem)
-    names = list_repositories(driver)
+    listing_errors: list[str] = []
+    names = list_repositories(driver, listing_errors)
+    for line in listing_errors:
+        verifier.problem(line)
     verifier.report.repositories = len(names)
     verifier.run_parallel(verifier.check_repository, names)
     verifier.hash_blobs()

@@ -14,6 +14,7 @@ from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.cli import main
 from scraper_core.driver import CheckedDriver
+from scraper_core.errors import ConfigurationError
 from tests.synthetic import SyntheticImage, TreeWriter
 
 
@@ -173,7 +174,7 @@ def test_output_equal_to_source_is_refused(tmp_path: Path, source: TreeWriter) -
 def test_missing_source_is_one_line(tmp_path: Path) -> None:
     result = scrape(tmp_path, "app")
     assert result.exit_code == 2
-    assert result.stderr == f"error: local: not a directory: {tmp_path / 'data'}\n"
+    assert result.stderr == f"error: local: no such directory: {tmp_path / 'data'}\n"
 
 
 def test_unwritable_output_is_one_line(tmp_path: Path, source: TreeWriter) -> None:
@@ -189,7 +190,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     result = scrape(tmp_path, "--debug", "app")
     assert result.exit_code != 0
     assert result.exc_info is not None
-    assert type(result.exception).__name__ == "ConfigurationError"
+    assert isinstance(result.exception, ConfigurationError)
 
 
 def test_no_tag_means_latest(tmp_path: Path, source: TreeWriter) -> None:

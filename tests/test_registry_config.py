@@ -1,17 +1,22 @@
 """--registry-config: the registry's own config.yml (and REGISTRY_STORAGE_* variables) pick the
-source storage, translated the way distribution reads them. Secrets never show."""
+source storage; the core reads YAML and the environment, the plugin serving the driver name
+translates its section (each plugin's tests cover its own keys). Secrets never show."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from scraper_core import layout
 from scraper_core.cli import main
-from scraper_core.errors import ConfigurationError
-from scraper_core.registry_config import StorageConfig, load_storage_config
+from scraper_core.errors import ConfigurationError, PluginError
+from scraper_core.plugins import PLUGINS_ENV, DriverRegistry
+from scraper_core.registry_config import RegistrySection, StorageConfig, load_storage_config
 from tests.support.skopeo import PopulatedRegistry
+from tests.synthetic import TreeWriter
 
 ACCESS_KEY = "AKIAEXAMPLE0000KEYID"
 SECRET_KEY = "very-secret-0123456789"
@@ -69,74 +74,6 @@ def test_s3_config_maps_to_the_s3_driver() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("parameters", "style"),
-    [
-        # distribution 2.8 forces path style by default, and only for a custom endpoint.
-        ("regionendpoint: 'http://minio:9000'", "path"),
-        ("regionendpoint: 'http://minio:9000', forcepathstyle: false", "virtual"),
-        ("regionendpoint: 'http://minio:9000', forcepathstyle: 'false'", "virtual"),
-        ("forcepathstyle: true", "path"),
-        ("forcepathstyle: 'True'", "path"),
-        ("forcepathstyle: false", None),
-        ("region: us-east-1", None),
-    ],
-)
-def test_s3_addressing_style(parameters: str, style: str | None) -> None:
-    assert s3(parameters).options.get("addressing_style") == style
-
-
-@pytest.mark.parametrize(
-    ("parameters", "endpoint"),
-    [
-        ("regionendpoint: minio.internal:9000", "https://minio.internal:9000"),
-        ("regionendpoint: minio.internal:9000, secure: false", "http://minio.internal:9000"),
-        ("regionendpoint: 'https://s3.example:443', secure: false", "https://s3.example:443"),
-    ],
-)
-def test_s3_endpoint_gets_the_scheme_the_registry_would_use(parameters: str, endpoint: str) -> None:
-    assert s3(parameters).options["endpoint_url"] == endpoint
-
-
-def test_s3_static_keys_only_when_both_are_set() -> None:
-    assert "access_key" not in s3(f"accesskey: {ACCESS_KEY}").options
-    assert "secret_key" not in s3(f"secretkey: {SECRET_KEY}, accesskey: ''").options
-    both = s3(f"accesskey: {ACCESS_KEY}, secretkey: {SECRET_KEY}").options
-    assert (both["access_key"], both["secret_key"]) == (ACCESS_KEY, SECRET_KEY)
-
-
-@pytest.mark.parametrize("name", ["s3", "s3aws", "s3-aws"])
-def test_every_name_of_the_s3_driver(name: str) -> None:
-    config = load(f"storage:\n  {name}: {{bucket: reg, rootdirectory: /}}\n")
-    assert (config.driver, config.location, config.options) == ("s3", "reg", {})
-
-
-@pytest.mark.parametrize(
-    ("text", "location"),
-    [
-        ("storage:\n  filesystem: {rootdirectory: /srv/registry}\n", "/srv/registry"),
-        ("storage:\n  filesystem:\n", "/var/lib/registry"),
-        ("storage:\n  filesystem: {}\n  delete: {enabled: true}\n", "/var/lib/registry"),
-        ("storage: filesystem\n", "/var/lib/registry"),
-    ],
-)
-def test_filesystem_maps_to_local(text: str, location: str) -> None:
-    assert load(text) == StorageConfig("local", location, {})
-
-
-def test_gcs_mapping() -> None:
-    text = "storage:\n  gcs: {bucket: b, rootdirectory: /reg/, keyfile: /k.json, chunksize: 5}"
-    assert load(text) == StorageConfig("gcs", "b/reg", {"credentials_file": "/k.json"})
-    assert load("storage:\n  gcs: {bucket: b}\n") == StorageConfig("gcs", "b", {})
-
-
-def test_gcs_inline_credentials_are_refused_without_showing_them() -> None:
-    text = f"storage:\n  gcs:\n    bucket: b\n    credentials: {{private_key: {SECRET_KEY}}}\n"
-    with pytest.raises(ConfigurationError, match="credentials") as caught:
-        load(text)
-    assert SECRET_KEY not in str(caught.value)
-
-
 AZURE_2_8 = f"""
 storage:
   azure:
@@ -145,53 +82,6 @@ storage:
     container: registry
     realm: core.chinacloudapi.cn
 """
-
-
-def test_azure_2_8_config_reads_the_legacy_blob_names() -> None:
-    # distribution 2.x named every blob with a leading "/" and had no rootdirectory.
-    assert load(AZURE_2_8) == StorageConfig(
-        "azure",
-        "registry",
-        {
-            "account_name": "acc",
-            "account_key": ACCOUNT_KEY,
-            "realm": "core.chinacloudapi.cn",
-            "legacy_root_prefix": "true",
-        },
-    )
-
-
-@pytest.mark.parametrize(
-    ("extra", "location", "options"),
-    [
-        ("rootdirectory: /prod", "c/prod", {}),
-        (
-            "serviceurl: 'https://acc.blob.example'",
-            "c",
-            {"account_url": "https://acc.blob.example"},
-        ),
-        ("trimlegacyrootprefix: true", "c", {}),
-        ("legacyrootprefix: true, rootdirectory: r", "c/r", {"legacy_root_prefix": "true"}),
-        ("credentials: {type: default_credentials}", "c", {}),
-    ],
-)
-def test_azure_distribution_3_config(extra: str, location: str, options: dict[str, str]) -> None:
-    config = load(f"storage:\n  azure: {{accountname: acc, container: c, {extra}}}\n")
-    assert (config.driver, config.location) == ("azure", location)
-    assert config.options == {"account_name": "acc", **options}
-
-
-@pytest.mark.parametrize(
-    ("extra", "message"),
-    [
-        (f"connectionstring: 'AccountKey={ACCOUNT_KEY}'", "AZURE_STORAGE_CONNECTION_STRING"),
-        (f"credentials: {{type: client_secret, secret: {SECRET_KEY}}}", "AZURE_CLIENT_SECRET"),
-    ],
-)
-def test_azure_credentials_we_cannot_pass_are_refused(extra: str, message: str) -> None:
-    with pytest.raises(ConfigurationError, match=message) as caught:
-        load(f"storage:\n  azure: {{accountname: acc, container: c, {extra}}}\n")
-    assert ACCOUNT_KEY not in str(caught.value) and SECRET_KEY not in str(caught.value)
 
 
 def test_environment_overrides_a_parameter() -> None:
@@ -256,14 +146,9 @@ def test_environment_values_are_yaml_and_never_shown() -> None:
         ("- a\n- b\n", "config.yml: not a YAML mapping"),
         ("version: 0.1\n", "config.yml: no storage driver configured"),
         ("storage: [a, b]\n", "storage must be a mapping or a driver name"),
-        ("storage:\n  swift: {container: x}\n", "unsupported storage driver 'swift'"),
         ("storage:\n  inmemory:\n", "'inmemory' keeps images in the registry's memory"),
-        ("storage:\n  s3: {region: x}\n", "storage.s3 needs 'bucket'"),
-        ("storage:\n  azure: {accountname: a}\n", "storage.azure needs 'container'"),
         ("storage:\n  s3: {bucket: a}\n  gcs: {bucket: b}\n", "found s3, gcs"),
         ("storage:\n  filesystem: /data\n", "storage.filesystem must be a mapping"),
-        ("storage:\n  s3: {bucket: b, forcepathstyle: maybe}\n", "forcepathstyle must be true"),
-        ("storage:\n  s3: {bucket: [b]}\n", "storage.s3.bucket must be a single value"),
     ],
 )
 def test_bad_configs_name_the_problem_in_one_line(text: str, message: str) -> None:
@@ -309,3 +194,186 @@ def test_scrape_with_the_real_registrys_config(
     )
     assert result.exit_code == 0, result.output
     assert f"{plain.ref} {plain.digest[:19]}" in result.stdout
+
+
+# -- dispatch: the plugin that serves a registry driver name translates its section ---------
+
+SWIFT_PASSWORD = "swift-password-0123456789"
+
+#: A third party's plugin, as its own distribution would ship it: a driver named "swift"
+#: (a directory stands in for a Swift container) that serves storage.swift of config.yml.
+SWIFT_PLUGIN = """
+from registry_scraper_local.driver import LocalDriver
+
+from scraper_core import hookimpl
+from scraper_core.errors import ConfigurationError
+from scraper_core.registry_config import StorageConfig
+
+PASSWORD = "{password}"
+
+
+class SwiftDriver(LocalDriver):
+    name = "swift"
+    description = "test: a Swift container (a directory here)"
+
+    @classmethod
+    def open(cls, location, options, *, read_only):
+        if options.get("password") != PASSWORD:
+            raise ConfigurationError("swift: authentication failed")
+        return super().open(location, {{}}, read_only=read_only)
+
+
+def from_registry_config(section):
+    options = {{"password": section.required("password")}}
+    return StorageConfig("swift", section.required("container"), options, frozenset(options))
+
+
+@hookimpl
+def registry_scraper_register_drivers(register):
+    register(SwiftDriver)
+
+
+@hookimpl
+def registry_scraper_register_config_sections(register):
+    register("swift", from_registry_config)
+"""
+
+
+def _write_distribution(site: Path, dist: str, entry: str, module: str, source: str) -> None:
+    (site / f"{module}.py").write_text(source)
+    info = site / f"{dist.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[registry_scraper]\n{entry} = {module}\n")
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "site"
+    path.mkdir()
+    monkeypatch.syspath_prepend(str(path))
+    monkeypatch.delenv(PLUGINS_ENV, raising=False)
+    return path
+
+
+def _swift_config(tmp_path: Path, container: Path, password: str = SWIFT_PASSWORD) -> Path:
+    config = tmp_path / "config.yml"
+    config.write_text(
+        "version: 0.1\nstorage:\n  swift:\n"
+        f"    container: {container}\n    password: {password}\n    region: x\n"
+    )
+    return config
+
+
+def test_a_third_party_plugin_is_chosen_through_the_registry_config(
+    site: Path, tmp_path: Path
+) -> None:
+    _write_distribution(
+        site, "rs-swift", "swift", "rs_swift", SWIFT_PLUGIN.format(password=SWIFT_PASSWORD)
+    )
+    container = tmp_path / "container"
+    image = TreeWriter(DriverRegistry().open("local", str(container), read_only=False)).image(
+        "team/app", "v1"
+    )
+    config = _swift_config(tmp_path, container)
+    listed = CliRunner().invoke(main, ["list", "--registry-config", str(config)])
+    assert listed.exit_code == 0, listed.output
+    assert "team/app" in listed.stdout
+    copied = CliRunner().invoke(
+        main,
+        ["--registry-config", str(config), "--output-dir", str(tmp_path / "copy"), "team/app:v1"],
+    )
+    assert copied.exit_code == 0, copied.output
+    assert (tmp_path / "copy" / layout.blob_data_path(image.manifest).lstrip("/")).is_file()
+    # The plugin's own secret metadata masks its option; the core knows no "password".
+    loaded = load_storage_config(config.read_text(), "config.yml", {})
+    assert loaded == StorageConfig("swift", str(container), {"password": SWIFT_PASSWORD})
+    assert SWIFT_PASSWORD not in repr(loaded) and "'password': '***'" in repr(loaded)
+
+
+def test_a_refusing_third_party_driver_is_one_line_without_its_secret(
+    site: Path, tmp_path: Path
+) -> None:
+    _write_distribution(
+        site, "rs-swift", "swift", "rs_swift", SWIFT_PLUGIN.format(password=SWIFT_PASSWORD)
+    )
+    config = _swift_config(tmp_path, tmp_path, password="wrong-password-42")
+    result = CliRunner().invoke(main, ["list", "--registry-config", str(config)])
+    assert result.exit_code == 2
+    assert result.stderr == "error: swift: authentication failed\n"
+
+
+def test_an_unserved_driver_lists_the_served_ones_and_says_what_to_install(site: Path) -> None:
+    config = site / "config.yml"
+    config.write_text("storage:\n  swift: {container: x}\n")
+    result = CliRunner().invoke(main, ["list", "--registry-config", str(config)])
+    assert result.exit_code == 2
+    message = result.stderr
+    assert message.count("\n") == 1, message
+    assert f"{config}: storage driver 'swift' is served by no installed plugin" in message
+    assert "(served: azure, filesystem, gcs, s3, s3-aws, s3aws)" in message
+    assert "pip install" in message
+
+
+def test_a_broken_plugin_is_named_when_nothing_serves_the_driver(site: Path) -> None:
+    _write_distribution(site, "rs-bad", "swift", "rs_bad_swift", "import no_such_module_xyz\n")
+    with pytest.raises(ConfigurationError, match="failed to load: swift") as caught:
+        load("storage:\n  swift: {container: x}\n")
+    assert "\n" not in str(caught.value)
+
+
+def test_two_plugins_serving_one_driver_name_is_an_error(site: Path) -> None:
+    for dist, entry in (("rs-swift", "swift"), ("rs-swift2", "swift2")):
+        source = SWIFT_PLUGIN.format(password="p").replace('"swift"', f'"{entry}"')
+        source = source.replace(f'register("{entry}", from', 'register("swift", from')
+        _write_distribution(site, dist, entry, dist.replace("-", "_"), source)
+    with pytest.raises(PluginError, match=r"'swift' is served by more than one plugin.*rs-swift2"):
+        load("storage:\n  swift: {container: x, password: p}\n")
+
+
+def test_translators_can_be_given_as_a_mapping() -> None:
+    def translate(section: RegistrySection) -> StorageConfig:
+        return StorageConfig("mine", section.location("bucket"), {"k": section.text("k")})
+
+    text = "storage:\n  mine: {bucket: b, rootdirectory: /r/, k: 1}\n"
+    assert load_storage_config(text, "c.yml", {}, {"mine": translate}) == StorageConfig(
+        "mine", "b/r", {"k": "1"}
+    )
+    with pytest.raises(ConfigurationError, match=r"^c.yml: storage driver 'mine' is not served"):
+        load_storage_config(text, "c.yml", {}, {"other": translate})
+
+
+def test_a_nested_section_names_its_path_in_errors() -> None:
+    section = RegistrySection("c.yml", "azure", {"credentials": {"type": ["x"]}})
+    credentials = section.section("credentials")
+    assert credentials is not None
+    with pytest.raises(ConfigurationError, match=r"^c.yml: storage.azure.credentials.type must"):
+        credentials.text("type")
+    with pytest.raises(ConfigurationError, match=r"storage\.azure\.realm must be a mapping"):
+        RegistrySection("c.yml", "azure", {"realm": "x"}).section("realm")
+
+
+def test_the_plugin_guides_registry_config_example_works(site: Path) -> None:
+    guide = (Path(__file__).parent.parent / "docs" / "plugin-guide.md").read_text()
+    found = re.search(r"<!-- example: registry-config -->\n```python\n(.*?)```", guide, re.DOTALL)
+    assert found is not None
+    _write_distribution(site, "rs-guide", "example", "rs_guide_example", found.group(1))
+    text = "storage:\n  example: {store: s, rootdirectory: /prod/, token: t0k3n-secret}\n"
+    config = load(text)
+    assert config == StorageConfig("example", "s/prod", {"token": "t0k3n-secret"})
+    assert "t0k3n-secret" not in repr(config)
+
+
+def test_a_translator_that_breaks_is_one_line_without_its_message() -> None:
+    def broken(section: RegistrySection) -> StorageConfig:
+        raise KeyError(SECRET_KEY)
+
+    def confused(section: RegistrySection) -> StorageConfig:
+        return ("mine", "b")  # type: ignore[return-value]
+
+    text = "storage:\n  mine: {bucket: b}\n"
+    with pytest.raises(ConfigurationError) as caught:
+        load_storage_config(text, "c.yml", {}, {"mine": broken})
+    assert str(caught.value) == "c.yml: storage.mine: the plugin serving it failed (KeyError)"
+    with pytest.raises(ConfigurationError, match="returned no StorageConfig"):
+        load_storage_config(text, "c.yml", {}, {"mine": confused})

@@ -23,8 +23,11 @@ from scraper_core.options import (
     text,
 )
 from scraper_core.options import parse_options as parse_option_pairs
+from scraper_core.registry_config import RegistrySection, StorageConfig, secret_option_names
 
 DRIVER_NAME = "azure"
+#: distribution's name for its azure driver in a config.yml.
+REGISTRY_DRIVER_NAMES = ("azure",)
 
 DEFAULT_BLOCK_SIZE = 8 * MIB
 MIN_BLOCK_SIZE = 64 * KIB
@@ -87,6 +90,16 @@ def _sas(value: str) -> str:
     return text(value).lstrip("?")
 
 
+def _naming(value: str) -> bool | None:
+    """``auto`` (None: look at the container), or a flag."""
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        return flag(value)
+    except OptionValueError:
+        raise OptionValueError("must be auto, true or false") from None
+
+
 @dataclass(frozen=True)
 class AzureOptions:
     """``--storage-option`` values. With none of the account ones set, the driver uses
@@ -102,8 +115,18 @@ class AzureOptions:
     #: Shared key (a registry's accountkey) or SAS token; neither: DefaultAzureCredential.
     account_key: str | None = option(text, None, secret=True)
     sas_token: str | None = option(_sas, None, secret=True)
-    #: Blob names start with "/", as distribution 2.x wrote them.
-    legacy_root_prefix: bool = option(flag, False)
+    #: Instead of all the above: an account's connection string (a registry's
+    #: ``connectionstring``). Default: ``AZURE_STORAGE_CONNECTION_STRING``.
+    connection_string: str | None = option(text, None, secret=True)
+    #: A service principal's client secret (a registry's ``credentials: {type:
+    #: client_secret}``); needs azure-identity and account_url or account_name.
+    tenant_id: str | None = option(text, None)
+    client_id: str | None = option(text, None)
+    client_secret: str | None = option(text, None, secret=True)
+    #: Blob names start with "/", as distribution 2.x wrote them (true), or not, as 3.x writes
+    #: them (false). auto: the driver looks at the container when it opens and says what it
+    #: found; a container with no registry tree yet gets 3.x names.
+    legacy_root_prefix: bool | None = option(_naming, None)
     #: Upload block and read range size: the memory one open writer or reader holds.
     block_size: int = option(size(MIN_BLOCK_SIZE, MAX_BLOCK_SIZE), DEFAULT_BLOCK_SIZE)
     #: Attempts per request, the first included. Retries wait about 3, 5, 9, 17 s...:
@@ -129,10 +152,87 @@ OPTION_NAMES = option_names(AzureOptions)
 def parse_options(options: Mapping[str, str]) -> AzureOptions:
     """Validate ``--storage-option`` pairs; unknown keys are refused, all of them named."""
     parsed = parse_option_pairs(DRIVER_NAME, AzureOptions, options)
-    if parsed.account_key is not None and parsed.sas_token is not None:
-        raise ConfigurationError(f"{DRIVER_NAME}: give account_key or sas_token, not both")
-    if parsed.endpoint is None and (parsed.account_key or parsed.sas_token):
+    secrets = [
+        name
+        for name in ("account_key", "sas_token", "client_secret")
+        if getattr(parsed, name) is not None
+    ]
+    if len(secrets) > 1:
+        raise ConfigurationError(f"{DRIVER_NAME}: give one of {', '.join(secrets)}, not both")
+    if parsed.connection_string is not None and (secrets or parsed.endpoint is not None):
         raise ConfigurationError(
-            f"{DRIVER_NAME}: account_key and sas_token need account_url or account_name"
+            f"{DRIVER_NAME}: connection_string holds the account: give it alone, without "
+            "account_url, account_name, account_key, sas_token or client_secret"
+        )
+    if parsed.endpoint is None and secrets:
+        raise ConfigurationError(
+            f"{DRIVER_NAME}: account_key, sas_token and client_secret need account_url or "
+            "account_name"
+        )
+    service_principal = (parsed.tenant_id, parsed.client_id, parsed.client_secret)
+    if any(value is not None for value in service_principal) and None in service_principal:
+        raise ConfigurationError(
+            f"{DRIVER_NAME}: a client secret needs all of tenant_id, client_id and client_secret"
         )
     return parsed
+
+
+SECRET_OPTIONS = secret_option_names(AzureOptions)
+
+
+def _credentials(section: RegistrySection, options: dict[str, str]) -> None:
+    """distribution 3's ``credentials`` map (2.x had only accountname/accountkey).
+
+    As distribution 3 does, an ``accountkey`` is used whatever the type says; ``shared_key``
+    may carry the account name and key inside the map too; ``client_secret`` is a service
+    principal; ``default_credentials`` (or no type) is DefaultAzureCredential.
+    """
+    credentials = section.section("credentials")
+    kind = credentials.text("type") if credentials is not None else ""
+    if credentials is None or kind in ("", "default_credentials"):
+        return
+    if kind == "shared_key":
+        for ours, theirs in (("account_name", "accountname"), ("account_key", "accountkey")):
+            if value := credentials.text(theirs):
+                options.setdefault(ours, value)
+        if "account_key" not in options:
+            raise credentials.error(" of type shared_key needs 'accountkey'")
+        return
+    if kind == "client_secret":
+        if "account_key" in options:
+            return
+        options["tenant_id"] = credentials.required("tenantid")
+        options["client_id"] = credentials.required("clientid")
+        options["client_secret"] = credentials.required("secret")
+        return
+    raise credentials.error(".type must be shared_key, client_secret or default_credentials")
+
+
+def _naming_option(section: RegistrySection) -> str | None:
+    """Whether blob names start with "/" when the config says so (``legacyrootprefix``, a
+    GitLab fork's parameter, or ``trimlegacyrootprefix``); else None: the driver looks."""
+    legacy, trim = section.flag("legacyrootprefix"), section.flag("trimlegacyrootprefix")
+    if legacy is None and trim is None:
+        return None
+    return "true" if legacy and not trim else "false"
+
+
+def from_registry_config(section: RegistrySection) -> StorageConfig:
+    """``storage.azure`` of a registry config, distribution 2.x or 3.x, as this driver's
+    location and options."""
+    options: dict[str, str] = {}
+    if connection_string := section.text("connectionstring"):
+        options["connection_string"] = connection_string
+    else:
+        for ours, theirs in (
+            ("account_name", "accountname"),
+            ("account_key", "accountkey"),
+            ("realm", "realm"),
+            ("account_url", "serviceurl"),
+        ):
+            if value := section.text(theirs):
+                options[ours] = value
+        _credentials(section, options)
+    if (naming := _naming_option(section)) is not None:
+        options["legacy_root_prefix"] = naming
+    return StorageConfig(DRIVER_NAME, section.location("container"), options, SECRET_OPTIONS)

@@ -2,12 +2,15 @@
 
 Blob names are mapped as distribution maps them (see
 :func:`~registry_scraper_azure.config.key_map`), with option ``legacy_root_prefix`` for the
-leading ``/`` that distribution 2.x put in every name. A container has no directories: a
-directory is any prefix ``path/`` with a blob below it, and it goes with its last blob.
+leading ``/`` that distribution 2.x put in every name; left unset, the driver looks which
+naming the container's registry tree has (:func:`probe_naming`) and says what it chose. A
+container has no directories: a directory is any prefix ``path/`` with a blob below it, and it
+goes with its last blob.
 
-Credentials, in order: options ``account_url`` (or ``account_name``) with ``account_key`` or
-``sas_token``, or with DefaultAzureCredential when azure-identity is installed;
-else ``AZURE_STORAGE_CONNECTION_STRING``. azure-storage-blob is imported in
+Credentials, in order: option ``connection_string``; options ``account_url`` (or
+``account_name``) with ``account_key``, ``sas_token`` or a client secret, or with
+DefaultAzureCredential when azure-identity is installed; else
+``AZURE_STORAGE_CONNECTION_STRING``. azure-storage-blob is imported in
 :meth:`AzureDriver.open` only.
 """
 
@@ -77,6 +80,17 @@ _BUFFER_SIZE = 64 * 1024
 _FOLDER_METADATA = "hdi_isfolder"
 
 
+def _client_secret_credential(options: AzureOptions) -> Any:
+    try:
+        from azure.identity import ClientSecretCredential
+    except ImportError:
+        raise ConfigurationError(
+            f"{DRIVER_NAME}: a client secret needs azure-identity "
+            "(pip install 'registry-scraper-azure[identity]')"
+        ) from None
+    return ClientSecretCredential(options.tenant_id, options.client_id, options.client_secret)
+
+
 def _default_credential() -> Any:
     """DefaultAzureCredential if azure-identity is installed, else None (anonymous)."""
     try:
@@ -112,6 +126,8 @@ def make_service(options: AzureOptions) -> ServiceClient:
     }
     endpoint = options.endpoint
     try:
+        if options.connection_string is not None:
+            return BlobServiceClient.from_connection_string(options.connection_string, **settings)
         if endpoint is not None:
             credential: Any
             if options.account_key is not None:
@@ -125,6 +141,8 @@ def make_service(options: AzureOptions) -> ServiceClient:
                     }
             elif options.sas_token is not None:
                 credential = options.sas_token
+            elif options.client_secret is not None:
+                credential = _client_secret_credential(options)
             else:
                 credential = _default_credential()
             return BlobServiceClient(endpoint, credential=credential, **settings)
@@ -140,11 +158,12 @@ def make_service(options: AzureOptions) -> ServiceClient:
     )
 
 
-def _check_container(container: ContainerClient, location: Location, keys: KeyMap) -> None:
-    """Fail at open, with a plain message, on a missing container or unusable credentials."""
+def _first_name(container: ContainerClient, location: Location, prefix: str) -> str | None:
+    """The first blob name starting with ``prefix``; a missing container or unusable
+    credentials fail with a plain message."""
     try:
-        pages = container.list_blob_names(name_starts_with=keys.base, results_per_page=1)
-        next(iter(pages), None)
+        pages = container.list_blob_names(name_starts_with=prefix, results_per_page=1)
+        return next(iter(pages), None)
     except sdk_errors() as exc:
         code = error_code(exc)
         if code == "ContainerNotFound":
@@ -156,6 +175,47 @@ def _check_container(container: ContainerClient, location: Location, keys: KeyMa
         raise ConfigurationError(
             f"{DRIVER_NAME}: cannot open container {location.bucket!r}: {detail}"
         ) from exc
+
+
+def _check_container(container: ContainerClient, location: Location, keys: KeyMap) -> None:
+    """Fail at open, with a plain message, on a missing container or unusable credentials."""
+    _first_name(container, location, keys.base)
+
+
+#: The directory every registry tree holds (distribution's paths.go); the probe looks for it.
+_REGISTRY_TREE = "/docker/registry/v2"
+_NAMINGS = {True: "registry 2.x naming (names start with '/')", False: "registry 3.x naming"}
+
+
+def probe_naming(container: ContainerClient, location: Location) -> tuple[bool, str]:
+    """Which naming the registry tree under the root has, found by looking: whether a blob
+    name starts with ``/ROOT/docker/registry/v2/`` (2.x) or ``ROOT/docker/registry/v2/``
+    (3.x). Returns (legacy_root_prefix, a one-line note saying what was chosen and why).
+
+    A config need not say which registry wrote the container (issue 11: a minimal 3.x config
+    was taken for 2.x and every listing came back empty), so the container decides. With
+    neither tree (an empty destination), 3.x names; with both, the user must choose.
+    """
+    found = {
+        legacy: _first_name(
+            container,
+            location,
+            key_map(location, legacy_root_prefix=legacy).dir_prefix(_REGISTRY_TREE),
+        )
+        is not None
+        for legacy in (True, False)
+    }
+    where = f"{DRIVER_NAME}: container {str(location)!r}"
+    choose = "set option legacy_root_prefix=true or false to choose"
+    if found[True] and found[False]:
+        raise ConfigurationError(
+            f"{where} holds a registry tree in both namings (2.x, names starting with '/', "
+            f"and 3.x); {choose}"
+        )
+    if found[True] or found[False]:
+        legacy = found[True]
+        return legacy, f"{where}: blob names follow {_NAMINGS[legacy]}, found by looking"
+    return False, f"{where}: no registry tree found; using {_NAMINGS[False]}"
 
 
 def _is_folder(properties: Any) -> bool:
@@ -188,7 +248,9 @@ class AzureDriver:
         self.service = service
         self.container_name = location.bucket
         self.container = service.get_container_client(location.bucket)
-        self.keys = key_map(location, legacy_root_prefix=options.legacy_root_prefix)
+        self.keys = key_map(location, legacy_root_prefix=bool(options.legacy_root_prefix))
+        #: One line each about choices made while opening, for the user (see probe_naming).
+        self.notes: list[str] = []
         self.options = options
         self.read_only = read_only
         self._location = location
@@ -216,7 +278,12 @@ class AzureDriver:
         parsed_location = parse_location(location)
         service = make_service(parsed_options)
         driver = cls(service, parsed_location, parsed_options, read_only=read_only)
-        _check_container(driver.container, parsed_location, driver.keys)
+        if parsed_options.legacy_root_prefix is None:
+            legacy, note = probe_naming(driver.container, parsed_location)
+            driver.keys = key_map(parsed_location, legacy_root_prefix=legacy)
+            driver.notes.append(note)
+        else:
+            _check_container(driver.container, parsed_location, driver.keys)
         return driver
 
     def _writable(self, path: str) -> str:

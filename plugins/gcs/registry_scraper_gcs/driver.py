@@ -7,13 +7,15 @@ a directory is any prefix ``path/`` with an object below it, and it goes with it
 
 Credentials and endpoint come the way every google-cloud-storage user sets them:
 ``GOOGLE_APPLICATION_CREDENTIALS`` or the rest of the Application Default Credentials chain,
-or option ``credentials_file``; ``STORAGE_EMULATOR_HOST`` points the SDK at an emulator, which
-is then spoken to anonymously. google-cloud-storage is imported in :meth:`GcsDriver.open` only.
+or option ``credentials_file`` (or ``credentials_json``); ``STORAGE_EMULATOR_HOST`` points the
+SDK at an emulator, which is then spoken to anonymously. google-cloud-storage is imported in
+:meth:`GcsDriver.open` only.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -85,6 +87,12 @@ def make_client(options: GcsOptions, *, read_only: bool) -> Client:
             # never as whatever kind of configuration the file claims to be.
             load = service_account.Credentials.from_service_account_file
             key = load(options.credentials_file, scopes=scopes)  # type: ignore[no-untyped-call]
+            credentials, project = key, project or key.project_id
+        elif options.credentials_json is not None:
+            # A registry config's inline credentials map: a service account key, too.
+            parse = service_account.Credentials.from_service_account_info
+            info = json.loads(options.credentials_json)
+            key = parse(info, scopes=scopes)  # type: ignore[no-untyped-call]
             credentials, project = key, project or key.project_id
         elif os.environ.get("STORAGE_EMULATOR_HOST"):
             credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]

@@ -1,15 +1,21 @@
 """A storage driver over a local directory, like distribution's ``filesystem`` driver.
 
-Every storage path is resolved (symlinks included) and must stay under the root: a symlink in
-the tree that points elsewhere is refused rather than followed out. Directories found to be
-real directories are remembered, so a path costs one ``lstat`` of its last component instead
-of one per component; only a symlink met on the way is resolved in full.
+Every storage path must stay under the root, checked where it is used rather than once and
+remembered: a directory may be swapped for a symlink while a run goes on. Each path is opened
+with ``O_PATH`` (no read, no side effect even on a FIFO or a device) and the descriptor's real
+location (``/proc/self/fd``) must lie under the root before anything is read through it; a
+write is renamed into a parent directory held open and checked the same way. Symlinks that
+stay inside the root are followed; anything that leads out is :class:`InvalidPathError`.
 
-Writes are staged in one directory per process, ``<root>/.scrape-tmp/<host>-<pid>-<token>/``,
-and renamed into place on commit, so a reader (or a registry serving the tree) sees the old
-content or the new, never a partial file; a cancelled write leaves neither a temporary file nor
-an empty directory in the tree. A later run removes the staging directories of processes that
-died (SIGKILL, power loss), so an interrupted copy leaves nothing behind once rerun.
+Content is read only from regular files: a FIFO, a device, a socket or a directory where
+content is expected is refused by ``fstat`` before any read, so nothing blocks, and a read
+never goes past the size the file had when it was opened.
+
+Writes are staged in one directory per run, ``<root>/.scrape-tmp/<host>-<pid>-<token>/``, and
+renamed into place on commit, so a reader (or a registry serving the tree) sees the old content
+or the new, never a partial file; a cancelled write leaves neither a temporary file nor an
+empty directory in the tree. The run holds a lock in its staging directory; a later run removes
+the staging of runs that no longer hold theirs (SIGKILL, power loss; see :mod:`.staging`).
 """
 
 from __future__ import annotations
@@ -24,24 +30,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
+from registry_scraper_local import overlap
+from registry_scraper_local.kernel_copy import LocalStagedCopy
+from registry_scraper_local.kernel_copy import kernel_copy as _kernel_copy
+from registry_scraper_local.staging import STAGING_ROOT, TEMP_PREFIX, Staging, remove_stale
 from scraper_core.driver import CancelOnExit, Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
     InvalidOffsetError,
     InvalidPathError,
+    LocationNotFoundError,
     PathNotFoundError,
     ReadOnlyError,
     StorageError,
 )
 from scraper_core.options import flag, option, parse_options
 
-#: Names starting with this are ours and never part of the registry tree.
-TEMP_PREFIX = ".scrape-tmp"
-STAGING_ROOT = TEMP_PREFIX
-
+__all__ = ["STAGING_ROOT", "TEMP_PREFIX", "LocalDriver", "LocalStagedCopy", "_kernel_copy"]
 
 # socket, secrets and shutil are not imported: they cost ~13 ms of every run's start-up, for
 # gethostname, token_hex and an rmtree that is only needed when something was left behind.
+
+#: Opens a path for what the kernel can say about it, never for reading: no side effect on a
+#: FIFO or a device, and no permission needed on the file itself.
+_O_PATH = getattr(os, "O_PATH", os.O_RDONLY | os.O_NONBLOCK)
+_PROC_FD = "/proc/self/fd"
+#: A target reached through this many symlinks in a row is a loop.
+_MAX_LINKS = 16
+#: Bytes per read of :meth:`LocalDriver.get_content`.
+_READ_SIZE = 1024 * 1024
 
 
 def _hostname() -> str:
@@ -59,85 +76,48 @@ def _token(size: int) -> str:
     return os.urandom(size).hex()
 
 
-def _remove_tree(path: str) -> None:
-    import shutil
+def _kind(mode: int) -> str:
+    """What a non-regular file is, for an error message."""
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISLNK, "a symlink"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
 
-    shutil.rmtree(path, ignore_errors=True)
 
-
-def _process_alive(pid: int) -> bool:
+def _fd_location(fd: int) -> str | None:
+    """Where the open file ``fd`` is now, from the kernel; None without ``/proc``."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        location = os.readlink(f"{_PROC_FD}/{fd}")
+    except OSError:
+        return None
+    # Removed since it was opened: it was where it was.
+    return location.removesuffix(" (deleted)")
+
+
+def _reopen(path_fd: int, flags: int, full: str) -> int:
+    """Open for I/O the very file ``path_fd`` holds (``/proc`` re-opens that inode; no path is
+    looked up again). Without ``/proc``, by its path, then checked to be the same file."""
+    try:
+        return os.open(f"{_PROC_FD}/{path_fd}", flags | os.O_CLOEXEC | os.O_NOCTTY)
+    except FileNotFoundError:
+        if os.path.isdir(_PROC_FD):
+            raise
+    fd = os.open(full, flags | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    if not os.path.samestat(os.fstat(fd), os.fstat(path_fd)):
+        os.close(fd)
+        raise OSError(errno.ESTALE, "changed while it was being opened")
+    os.set_blocking(fd, True)
+    return fd
 
 
 def remove_stale_staging(root: str) -> list[str]:
-    """Remove staging directories of dead processes on this host; return what was removed."""
-    staging_root = os.path.join(root, STAGING_ROOT)
-    try:
-        entries = os.listdir(staging_root)
-    except FileNotFoundError:
-        return []
-    host = _hostname()
-    removed = []
-    for entry in entries:
-        # Named <host>-<pid>-<token>; a host name may itself hold dashes.
-        owner_host, _, pid_text = entry.rpartition("-")[0].rpartition("-")
-        # Another host's staging (a shared filesystem) cannot be judged from here.
-        if owner_host != host or not pid_text.isdigit() or _process_alive(int(pid_text)):
-            continue
-        _remove_tree(os.path.join(staging_root, entry))
-        removed.append(entry)
-    with contextlib.suppress(OSError):
-        os.rmdir(staging_root)
-    return removed
-
-
-def _publish(temp: str, target: str, durability: Durability | None) -> None:
-    """Move a finished staged file to its final path (the only moment it becomes visible)."""
-    try:
-        os.replace(temp, target)
-    except FileNotFoundError:
-        # The staged file exists, so the target's directory is missing: usually it is there
-        # already, and one rename beats a makedirs (three calls) for every file.
-        _make_dirs(os.path.dirname(target))
-        os.replace(temp, target)
-    if durability is not None:
-        durability.published(target)
-
-
-def _make_dirs(path: str) -> None:
-    """``os.makedirs(path, exist_ok=True)`` trying ``mkdir`` first: its ``exists`` checks of
-    every parent cost a call each when, in a fresh tree, most parents are already there."""
-    try:
-        os.mkdir(path)
-    except FileExistsError:
-        return
-    except FileNotFoundError:
-        parent = os.path.dirname(path)
-        if parent == path:
-            raise
-        _make_dirs(parent)
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(path)
-
-
-def _is_plain(path: str) -> bool:
-    """An absolute path of named components, none of them empty, ``.``, ``..`` or hidden.
-
-    Only these take the quick way through :meth:`LocalDriver._lookup`; anything else (which
-    the core's checks refuse before it gets here) is resolved in full.
-    """
-    return path.startswith("/") and "//" not in path and "/." not in path and path[-1] != "/"
-
-
-def _discard(temp: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(temp)
+    """Remove staging directories that no live run holds; return what was removed."""
+    return LocalDriver(Path(root), read_only=False).remove_stale_staging()
 
 
 @dataclass(frozen=True)
@@ -159,9 +139,10 @@ class Durability:
         self._directories: set[str] = set()
         self._lock = threading.Lock()
 
-    def published(self, target: str) -> None:
+    def published(self, directory: str) -> None:
+        """A file was renamed into ``directory`` (its real path)."""
         with self._lock:
-            self._directories.add(os.path.dirname(target))
+            self._directories.add(directory)
 
     def sync_directories(self) -> None:
         """Every directory written into, and each one up to the root (a new directory is an
@@ -184,13 +165,19 @@ class Durability:
 class LocalFileWriter(CancelOnExit):
     """Streams into a staged temporary file; :meth:`commit` renames it into place."""
 
-    def __init__(self, staging: str, target: str, durability: Durability | None = None) -> None:
-        self._durability = durability
-        self._target = target
+    def __init__(self, owner: LocalDriver, staging: Staging, path: str) -> None:
+        self._owner = owner
+        self._staging = staging
+        self._path = path
         # Not mkstemp: its 0600 would survive the rename and a registry running as another
         # user could not serve the file. 0666 less the umask is what distribution writes.
-        self._temp = os.path.join(staging, _token(8))
-        fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        self._temp = _token(8)
+        fd = os.open(
+            self._temp,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+            0o666,
+            dir_fd=staging.fd,
+        )
         self._file = os.fdopen(fd, "wb")
         self._size = 0
         self._done = False
@@ -205,11 +192,11 @@ class LocalFileWriter(CancelOnExit):
         return written
 
     def commit(self) -> None:
-        if self._durability is not None:
+        if self._owner.durability is not None:
             self._file.flush()
             os.fsync(self._file.fileno())
         self._file.close()
-        _publish(self._temp, self._target, self._durability)
+        self._owner.publish(self._staging, self._temp, self._path)
         self._done = True
 
     def cancel(self) -> None:
@@ -217,82 +204,12 @@ class LocalFileWriter(CancelOnExit):
             return
         self._done = True
         self._file.close()
-        _discard(self._temp)
+        _discard(self._staging, self._temp)
 
 
-def _kernel_copy(source_fd: int, dest_fd: int) -> int:
-    """Copy a whole file inside the kernel: copy_file_range (a reflink where the filesystem
-    shares extents), falling back to sendfile where it is refused (older kernels, some
-    cross-filesystem pairs). Returns the bytes copied."""
-    total = 0
-    use_range = True
-    while True:
-        try:
-            if use_range:
-                copied = os.copy_file_range(source_fd, dest_fd, 1 << 30)
-            else:
-                copied = os.sendfile(dest_fd, source_fd, None, 1 << 30)
-        except OSError as exc:
-            if use_range and exc.errno in (
-                errno.EXDEV,
-                errno.EINVAL,
-                errno.ENOSYS,
-                errno.EOPNOTSUPP,
-            ):
-                use_range = False
-                continue
-            raise
-        if copied == 0:
-            return total
-        total += copied
-
-
-class LocalStagedCopy(CancelOnExit):
-    """A kernel copy running in a thread into the staging directory."""
-
-    def __init__(
-        self, source_path: str, temp: str, target: str, durability: Durability | None = None
-    ) -> None:
-        self._durability = durability
-        self._temp = temp
-        self._target = target
-        self._copied = 0
-        self._error: BaseException | None = None
-        self._done = False
-        self._source_fd = os.open(source_path, os.O_RDONLY)
-        self._dest_fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        self._thread = threading.Thread(target=self._run, name="kernel-copy", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._copied = _kernel_copy(self._source_fd, self._dest_fd)
-            if self._durability is not None:
-                os.fsync(self._dest_fd)
-        except BaseException as exc:  # handed to the waiting thread
-            self._error = exc
-        finally:
-            os.close(self._source_fd)
-            os.close(self._dest_fd)
-
-    def wait(self) -> int:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._copied
-
-    def commit(self) -> None:
-        self.wait()
-        _publish(self._temp, self._target, self._durability)
-        self._done = True
-
-    def cancel(self) -> None:
-        if self._done:
-            return
-        self._done = True
-        # The copy cannot be interrupted midway; it is bounded by one blob, then removed.
-        self._thread.join()
-        _discard(self._temp)
+def _discard(staging: Staging, temp: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temp, dir_fd=staging.fd)
 
 
 class LocalDriver:
@@ -306,30 +223,56 @@ class LocalDriver:
 
     def __init__(self, root: Path, *, read_only: bool, fsync: bool = False) -> None:
         self.root = os.path.realpath(root)
+        self._root_prefix = self.root.rstrip(os.sep) + os.sep
         self.read_only = read_only
         self.durability = Durability(self.root) if fsync and not read_only else None
-        self._staging: str | None = None
+        self._staging: Staging | None = None
         self._staging_lock = threading.Lock()
-        #: Storage path of a directory -> its path on disk, for directories seen to be real
-        #: directories (not symlinks) below the root. A missing directory is never remembered:
-        #: what appears there later is looked at when it is used.
-        self._real_dirs: dict[str, str] = {"": self.root}
+
+    # -- staging ---------------------------------------------------------------------------
 
     @property
-    def staging(self) -> str:
-        """This process's staging directory, made on first use."""
+    def staging(self) -> Staging:
+        """This run's staging directory, made (and locked) on first use."""
         # Many copy threads ask at once; without the lock each could make its own directory.
         with self._staging_lock:
             if self._staging is None:
                 name = f"{_hostname()}-{os.getpid()}-{_token(4)}"
-                path = os.path.join(self.root, STAGING_ROOT, name)
-                os.makedirs(path, exist_ok=True)
-                self._staging = path
+                for attempt in range(5):
+                    parent_fd, parent_path = self._dir(f"/{STAGING_ROOT}", create=True)
+                    try:
+                        self._staging = Staging.create(parent_fd, parent_path, name)
+                        break
+                    except FileNotFoundError:
+                        # Another run removed the empty .scrape-tmp just now: make it again.
+                        if attempt == 4:
+                            raise
+                    finally:
+                        os.close(parent_fd)
+            assert self._staging is not None
             return self._staging
 
+    def remove_stale_staging(self) -> list[str]:
+        """Remove the staging directories no live run holds (see :mod:`.staging`)."""
+        try:
+            path_fd, _ = self._dir(f"/{STAGING_ROOT}", create=False)
+        except StorageError:
+            return []
+        try:
+            fd = _reopen(path_fd, os.O_RDONLY | os.O_DIRECTORY, "")
+        finally:
+            os.close(path_fd)
+        try:
+            removed = remove_stale(fd)
+        finally:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.join(self.root, STAGING_ROOT))
+        return removed
+
     def close(self) -> None:
-        """Sync what was written (option fsync), then remove this process's (by now empty)
-        staging directory."""
+        """Sync what was written (option fsync), then remove this run's (by now empty)
+        staging directory and let go of its lock."""
         if self.durability is not None:
             self.durability.sync_directories()
         self._remove_staging()
@@ -339,14 +282,10 @@ class LocalDriver:
         self._remove_staging()
 
     def _remove_staging(self) -> None:
-        if self._staging is not None:
-            try:
-                os.rmdir(self._staging)
-            except OSError:
-                _remove_tree(self._staging)
-            with contextlib.suppress(OSError):
-                os.rmdir(os.path.dirname(self._staging))
-            self._staging = None
+        with self._staging_lock:
+            if self._staging is not None:
+                self._staging.remove()
+                self._staging = None
 
     def __repr__(self) -> str:
         return f"LocalDriver({self.root!r})"
@@ -356,6 +295,9 @@ class LocalDriver:
         parsed = parse_options(cls.name, LocalOptions, options)
         root = Path(location).expanduser()
         if read_only:
+            if not root.exists():
+                # Options were checked above: a dry run into a new directory is fine.
+                raise LocationNotFoundError(f"local: no such directory: {location}")
             if not root.is_dir():
                 raise ConfigurationError(f"local: not a directory: {location}")
         else:
@@ -363,103 +305,231 @@ class LocalDriver:
                 root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise ConfigurationError(f"local: cannot create {location}: {exc}") from exc
-            remove_stale_staging(os.path.realpath(root))
-        return cls(root, read_only=read_only, fsync=parsed.fsync)
+        driver = cls(root, read_only=read_only, fsync=parsed.fsync)
+        if not read_only:
+            driver.remove_stale_staging()
+        return driver
 
-    def local_path(self, path: str) -> str:
-        """The filesystem path for a storage path, refused if it resolves outside the root."""
-        return self._lookup(path)[0]
+    @classmethod
+    def overlaps(cls, location: str, other: object) -> str | None:
+        """Why writing a tree at ``location`` could write into ``other``'s storage (or
+        ``location`` would hold it); None when it cannot, or ``other`` is not local."""
+        if not isinstance(other, LocalDriver):
+            return None
+        return overlap.output_overlap(location, other.root)
 
-    def _lookup(self, path: str) -> tuple[str, os.stat_result | None]:
-        """:meth:`local_path`, and the ``lstat`` of what is there (None: nothing is)."""
-        if not _is_plain(path):
-            return self._resolve(path), None
-        directory, _, name = path.rpartition("/")
-        parent, parent_exists = self._real_dir(directory)
-        full = os.path.join(parent, name)
-        if not parent_exists:
-            return full, None
-        try:
-            result = os.lstat(full)
-        except (FileNotFoundError, NotADirectoryError):
-            return full, None
-        if stat.S_ISLNK(result.st_mode):
-            return self._resolve(path), None
-        return full, result
+    # -- finding paths inside the root -----------------------------------------------------
 
-    def _real_dir(self, directory: str) -> tuple[str, bool]:
-        """The on-disk path of storage directory ``directory`` (``""`` is the root), and
-        whether it exists (below a missing directory nothing is looked up)."""
-        known = self._real_dirs.get(directory)
-        if known is not None:
-            return known, True
-        parent, _, name = directory.rpartition("/")
-        parent_path, parent_exists = self._real_dir(parent)
-        full = os.path.join(parent_path, name)
-        if not parent_exists:
-            return full, False
-        try:
-            result = os.lstat(full)
-        except (FileNotFoundError, NotADirectoryError):
-            return full, False
-        if stat.S_ISLNK(result.st_mode):
-            # Followed only if it stays inside the root, and never remembered: a link can be
-            # pointed elsewhere at any time.
-            real = self._resolve(directory)
-            return real, os.path.isdir(real)
-        if stat.S_ISDIR(result.st_mode):
-            self._real_dirs[directory] = full
-            return full, True
-        # A file where a directory should be: whatever is asked below it fails as it should.
-        return full, True
+    def _full(self, path: str) -> str:
+        """The path on disk, for a clean storage path (``/`` is the root)."""
+        if path in ("", "/"):
+            return self.root
+        if not path.startswith("/") or any(part in ("", ".", "..") for part in path[1:].split("/")):
+            raise InvalidPathError(self.name, path)
+        return self.root + path
 
-    def _resolve(self, path: str) -> str:
-        """Resolve every component (symlinks included); refused if it ends outside the root."""
-        joined = os.path.join(self.root, path.lstrip("/"))
-        real = os.path.realpath(joined)
-        if real != self.root and not real.startswith(self.root + os.sep):
+    def _inside(self, real: str) -> bool:
+        return real == self.root or real.startswith(self._root_prefix)
+
+    def _checked(self, fd: int, path: str, full: str) -> str:
+        """Where ``fd`` really is, refused (and closed) unless under the root."""
+        real = _fd_location(fd)
+        if real is None:  # no /proc: by its resolved path, which must be the same file
+            real = os.path.realpath(full)
+            try:
+                same = os.path.samestat(os.stat(real), os.fstat(fd))
+            except OSError:
+                same = False
+            if not same:
+                os.close(fd)
+                raise StorageError(self.name, path, "changed while it was being opened")
+        if not self._inside(real):
+            os.close(fd)
             raise InvalidPathError(self.name, path)
         return real
 
-    def _forget_dirs(self) -> None:
-        # A directory moved or deleted may come back as something else (a symlink).
-        self._real_dirs = {"": self.root}
+    def _os_error(self, path: str, exc: OSError) -> StorageError:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return PathNotFoundError(self.name, path)
+        if exc.errno == errno.ELOOP:
+            return StorageError(self.name, path, "symlink loop")
+        return StorageError(self.name, path, exc.strerror or str(exc))
 
-    def _writable(self, path: str) -> str:
+    def _open(self, path: str, flags: int = 0) -> tuple[int, str]:
+        """An ``O_PATH`` descriptor on what ``path`` leads to, and its real path, checked to
+        lie under the root. Nothing is read, so a FIFO or device costs nothing here."""
+        full = self._full(path)
+        try:
+            fd = os.open(full, _O_PATH | os.O_CLOEXEC | flags)
+        except OSError as exc:
+            raise self._os_error(path, exc) from exc
+        return fd, self._checked(fd, path, full)
+
+    def _open_regular(self, path: str) -> tuple[int, int]:
+        """A read descriptor on the regular file at ``path``, and its size then.
+
+        Anything else (a FIFO, a device, a socket, a directory) is refused before it is
+        opened for reading, so nothing blocks and nothing unbounded is read.
+        """
+        path_fd, real = self._open(path)
+        try:
+            result = os.fstat(path_fd)
+            if not stat.S_ISREG(result.st_mode):
+                raise StorageError(self.name, path, f"is {_kind(result.st_mode)}")
+            try:
+                return _reopen(path_fd, os.O_RDONLY, real), result.st_size
+            except OSError as exc:
+                raise self._os_error(path, exc) from exc
+        finally:
+            os.close(path_fd)
+
+    def _dir(self, directory: str, *, create: bool) -> tuple[int, str]:
+        """An ``O_PATH`` descriptor on storage directory ``directory`` (``""`` or ``/`` is
+        the root) and its real path, checked to lie under the root; with ``create``, what is
+        missing is made, each level inside a parent already checked."""
+        full = self._full(directory)
+        try:
+            fd = os.open(full, _O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            parent, _, name = directory.rpartition("/")
+            if not create or not name:
+                raise PathNotFoundError(self.name, directory or "/") from None
+            parent_fd, _ = self._dir(parent, create=True)
+            try:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, dir_fd=parent_fd)
+                fd = os.open(name, _O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=parent_fd)
+            except OSError as exc:
+                raise self._os_error(directory, exc) from exc
+            finally:
+                os.close(parent_fd)
+        except OSError as exc:
+            raise self._os_error(directory or "/", exc) from exc
+        return fd, self._checked(fd, directory or "/", full)
+
+    def _target(self, path: str, *, create: bool, links: int = 0) -> tuple[int, str, str]:
+        """Where a write to ``path`` lands: an ``O_PATH`` descriptor on its directory (checked,
+        made if ``create``), that directory's real path and the entry's name in it.
+
+        A symlink at ``path`` is followed only if it resolves under the root (the write then
+        lands where it points, as a write through the link would); elsewhere it is refused.
+        """
+        directory, _, name = path.rpartition("/")
+        if not name:
+            raise InvalidPathError(self.name, path)
+        dir_fd, dir_real = self._dir(directory, create=create)
+        try:
+            mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+        except FileNotFoundError:
+            return dir_fd, dir_real, name
+        except OSError as exc:
+            os.close(dir_fd)
+            raise self._os_error(path, exc) from exc
+        if not stat.S_ISLNK(mode):
+            return dir_fd, dir_real, name
+        os.close(dir_fd)
+        real = os.path.realpath(os.path.join(dir_real, name))
+        if real == self.root or not self._inside(real):
+            raise InvalidPathError(self.name, path)
+        if links >= _MAX_LINKS:
+            raise StorageError(self.name, path, "symlink loop")
+        return self._target(real[len(self.root) :], create=create, links=links + 1)
+
+    def _writable(self, path: str) -> None:
+        """Refuse a write before anything is made: read-only, or a target outside the root."""
         if self.read_only:
             raise ReadOnlyError(self.name, path)
-        return self.local_path(path)
+        try:
+            dir_fd, _, _ = self._target(path, create=False)
+        except PathNotFoundError:
+            return  # made on commit, checked again then
+        os.close(dir_fd)
+
+    def publish(self, staging: Staging, temp: str, path: str) -> None:
+        """Move a finished staged file to ``path`` (the only moment it becomes visible),
+        renamed into a directory held open and checked to lie under the root."""
+        dir_fd, dir_real, name = self._target(path, create=True)
+        try:
+            os.replace(temp, name, src_dir_fd=staging.fd, dst_dir_fd=dir_fd)
+            # The directory could have been moved out of the root while the file went in.
+            moved_to = _fd_location(dir_fd)
+            if moved_to is not None and not self._inside(moved_to):
+                with contextlib.suppress(OSError):
+                    os.unlink(name, dir_fd=dir_fd)
+                raise InvalidPathError(self.name, path)
+        finally:
+            os.close(dir_fd)
+        if self.durability is not None:
+            self.durability.published(dir_real)
+
+    def local_path(self, path: str) -> str:
+        """The real path on disk of what ``path`` holds now, refused outside the root
+        (for messages and tests: use it to open nothing, it may change at any time)."""
+        fd, real = self._open(path)
+        os.close(fd)
+        return real
+
+    # -- reading ---------------------------------------------------------------------------
 
     def get_content(self, path: str) -> bytes:
-        with open(self.local_path(path), "rb") as file:
-            return file.read()
+        fd, size = self._open_regular(path)
+        try:
+            # Never past the size it had when opened, however it grows meanwhile.
+            parts = []
+            remaining = size
+            while remaining > 0 and (data := os.read(fd, min(remaining, _READ_SIZE))):
+                parts.append(data)
+                remaining -= len(data)
+            return b"".join(parts)
+        finally:
+            os.close(fd)
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         if offset < 0:
             # Checked before opening: a failed seek would leak the open file.
             raise InvalidOffsetError(self.name, path, f"negative offset {offset}")
-        file = open(self.local_path(path), "rb")  # noqa: SIM115 - the caller closes it
+        fd, _ = self._open_regular(path)
+        file = os.fdopen(fd, "rb")
         if offset:
             file.seek(offset)
         return file
 
     def stat(self, path: str) -> FileInfo:
-        local, result = self._lookup(path)
-        if result is None:
-            result = os.stat(local)
-        is_dir = stat.S_ISDIR(result.st_mode)
-        return FileInfo(path, 0 if is_dir else result.st_size, is_dir, result.st_mtime)
+        fd, _ = self._open(path)
+        try:
+            result = os.fstat(fd)
+        finally:
+            os.close(fd)
+        if stat.S_ISDIR(result.st_mode):
+            return FileInfo(path, 0, True, result.st_mtime)
+        if not stat.S_ISREG(result.st_mode):
+            raise StorageError(self.name, path, f"is {_kind(result.st_mode)}")
+        return FileInfo(path, result.st_size, False, result.st_mtime)
+
+    def _open_listable(self, path: str) -> int:
+        """A readable descriptor on directory ``path``, checked to lie under the root."""
+        path_fd, real = self._open(path)
+        try:
+            if not stat.S_ISDIR(os.fstat(path_fd).st_mode):
+                raise StorageError(self.name, path, "not a directory")
+            try:
+                return _reopen(path_fd, os.O_RDONLY | os.O_DIRECTORY, real)
+            except OSError as exc:
+                raise self._os_error(path, exc) from exc
+        finally:
+            os.close(path_fd)
 
     def list_dir(self, path: str) -> list[str]:
-        target = self.local_path(path)
         try:
-            names = os.listdir(target)
-        except FileNotFoundError:
+            fd = self._open_listable(path)
+        except PathNotFoundError:
             if path == "/":
                 return []
-            raise PathNotFoundError(self.name, path) from None
-        except NotADirectoryError:
-            raise StorageError(self.name, path, "not a directory") from None
+            raise
+        try:
+            names = os.listdir(fd)
+        finally:
+            os.close(fd)
         prefix = "" if path == "/" else path
         children = sorted(f"{prefix}/{name}" for name in names if not name.startswith(TEMP_PREFIX))
         if not children and path != "/":
@@ -467,19 +537,33 @@ class LocalDriver:
         return children
 
     def walk(self, path: str) -> Iterator[FileInfo]:
-        top = self.local_path(path)
-        if not os.path.isdir(top):
-            raise PathNotFoundError(self.name, path)
-        for directory, dirs, files in os.walk(top):
-            dirs[:] = [name for name in dirs if not name.startswith(TEMP_PREFIX)]
-            relative = os.path.relpath(directory, self.root)
-            base = "" if relative == "." else "/" + relative.replace(os.sep, "/")
-            for file_name in files:
-                if file_name.startswith(TEMP_PREFIX):
-                    continue
-                full = os.path.join(directory, file_name)
-                result = os.lstat(full)
-                yield FileInfo(f"{base}/{file_name}", result.st_size, False, result.st_mtime)
+        try:
+            top = self._open_listable(path)
+        except StorageError as exc:
+            if isinstance(exc, InvalidPathError):
+                raise
+            raise PathNotFoundError(self.name, path) from exc
+        base = "" if path == "/" else path
+        try:
+            # fwalk goes by directory descriptors and never into a symlink: a directory
+            # swapped for one mid-walk is not followed out.
+            for directory, dirs, files, dir_fd in os.fwalk(".", dir_fd=top):
+                dirs[:] = [name for name in dirs if not name.startswith(TEMP_PREFIX)]
+                relative = directory[1:]  # "." or "./a/b"
+                for file_name in files:
+                    if file_name.startswith(TEMP_PREFIX):
+                        continue
+                    try:
+                        result = os.stat(file_name, dir_fd=dir_fd, follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    yield FileInfo(
+                        f"{base}{relative}/{file_name}", result.st_size, False, result.st_mtime
+                    )
+        finally:
+            os.close(top)
+
+    # -- writing ---------------------------------------------------------------------------
 
     def put_content(self, path: str, data: bytes) -> None:
         with self.writer(path) as writer:
@@ -487,16 +571,36 @@ class LocalDriver:
             writer.commit()
 
     def writer(self, path: str) -> LocalFileWriter:
-        target = self._writable(path)  # before self.staging: a read-only driver makes nothing
-        return LocalFileWriter(self.staging, target, self.durability)
+        self._writable(path)  # before self.staging: a refused write makes nothing
+        return LocalFileWriter(self, self.staging, path)
 
     def start_copy(self, source: object, src_path: str, dst_path: str) -> LocalStagedCopy | None:
         """Copy from another local root inside the kernel; None for any other source."""
         if not isinstance(source, LocalDriver):
             return None
-        target = self._writable(dst_path)
-        temp = os.path.join(self.staging, _token(8))
-        return LocalStagedCopy(source.local_path(src_path), temp, target, self.durability)
+        self._writable(dst_path)
+        source_fd, _ = source._open_regular(src_path)
+        try:
+            staging = self.staging
+            temp = _token(8)
+            dest_fd = os.open(
+                temp,
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                0o666,
+                dir_fd=staging.fd,
+            )
+        except BaseException:
+            os.close(source_fd)
+            raise
+        return LocalStagedCopy(
+            source_fd,
+            dest_fd,
+            dst_path,
+            publish=lambda: self.publish(staging, temp, dst_path),
+            discard=lambda: _discard(staging, temp),
+            fsync=self.durability is not None,
+            driver=self.name,
+        )
 
     def link_blob(self, source: object, src_path: str, dst_path: str) -> bool:
         """Hardlink an immutable blob from another local root; False if not possible here.
@@ -506,30 +610,56 @@ class LocalDriver:
         """
         if not isinstance(source, LocalDriver):
             return False
-        target = self._writable(dst_path)
-        temp = os.path.join(self.staging, _token(8))
+        self._writable(dst_path)
+        # The very file checked to be regular and inside the source root is linked.
+        source_fd, real = source._open(src_path)
         try:
-            os.link(source.local_path(src_path), temp)
-        except OSError as exc:
-            if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                return False
+            mode = os.fstat(source_fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise StorageError(self.name, src_path, f"is {_kind(mode)}")
+            staging = self.staging
+            temp = _token(8)
+            linked = f"{_PROC_FD}/{source_fd}" if os.path.isdir(_PROC_FD) else real
+            try:
+                os.link(linked, temp, dst_dir_fd=staging.fd)
+            except OSError as exc:
+                if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                    return False
+                raise
+        finally:
+            os.close(source_fd)
+        try:
+            self.publish(staging, temp, dst_path)
+        except BaseException:
+            _discard(staging, temp)
             raise
-        _publish(temp, target, self.durability)
         return True
 
     def move(self, source: str, dest: str) -> None:
-        source_path = self._writable(source)
-        dest_path = self._writable(dest)
-        os.makedirs(os.path.dirname(dest_path), exist_ok=True)
-        self._forget_dirs()
-        os.replace(source_path, dest_path)
+        if self.read_only:
+            raise ReadOnlyError(self.name, source)
+        source_fd, _, source_name = self._target(source, create=False)
+        try:
+            os.stat(source_name, dir_fd=source_fd, follow_symlinks=False)
+            dest_fd, _, dest_name = self._target(dest, create=True)
+            try:
+                os.replace(source_name, dest_name, src_dir_fd=source_fd, dst_dir_fd=dest_fd)
+            finally:
+                os.close(dest_fd)
+        finally:
+            os.close(source_fd)
 
     def delete(self, path: str) -> None:
-        target = self._writable(path)
-        self._forget_dirs()
-        if os.path.isdir(target) and not os.path.islink(target):
-            import shutil
+        if self.read_only:
+            raise ReadOnlyError(self.name, path)
+        dir_fd, _, name = self._target(path, create=False)
+        try:
+            if stat.S_ISDIR(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+                import shutil
 
-            shutil.rmtree(target)
-        else:
-            os.unlink(target)
+                # The descriptor-based rmtree: never follows a symlink met on the way.
+                shutil.rmtree(name, dir_fd=dir_fd)
+            else:
+                os.unlink(name, dir_fd=dir_fd)
+        finally:
+            os.close(dir_fd)

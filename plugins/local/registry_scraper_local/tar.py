@@ -1,40 +1,81 @@
-"""The ``tar`` destination driver: streams the shallow clone into one archive.
+"""The ``tar`` driver: the shallow clone as one archive, written (destination) or read (source).
 
-Extracting the archive gives a tree a stock registry serves (``tar -xf copy.tar -C root``).
-Each object is spooled (in memory up to a limit, then to a temporary file) until the copy
-engine commits it, so only verified blobs enter the archive, in commit order: blobs, then
-links, then tag links, exactly as on a filesystem. The archive is written under a temporary
-name and renamed into place by :meth:`TarDriver.close`; :meth:`TarDriver.abort` removes it.
+Writing streams: an object enters the archive when the copy engine commits it (verified), in
+commit order, so the order stays blobs, then links, then tag links, as on a filesystem. Until
+then a writer's bytes wait in a bounded memory buffer or, past that, in the archive's single
+:class:`~registry_scraper_local.blob_spool.BlobSpool` beside it. Nothing goes to ``$TMPDIR``.
+
+A file archive is built in a work directory beside it (``.FILE.scrape-tmp-*``) and published
+by :meth:`TarDriver.close`: the volume(s), ``FILE.receipt.json`` (the run's receipt, also stored
+inside) and, last, ``FILE.sha256``. :meth:`TarDriver.abort` and every failure of ``close``
+remove the work directory; nothing appears under a final name. ``FILE.lock`` keeps a second run
+off the same archive. ``-`` writes to standard output, which cannot be taken back: a failed run
+leaves a stream that ``tar -x`` refuses (see :meth:`ArchiveStream.poison`).
+
+Reading (``--storage tar``) is :class:`~registry_scraper_local.archive_reader.ArchiveReader`.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
-import tarfile
-import tempfile
+import re
+import secrets
+import shutil
+import stat
+import sys
 import threading
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, BinaryIO, ClassVar
+from typing import BinaryIO, ClassVar
 
-from scraper_core.driver import CancelOnExit, Capability, FileInfo
+from registry_scraper_local.archive_lock import ArchiveLock
+from registry_scraper_local.archive_writer import (
+    ArchiveStream,
+    FdSink,
+    Sink,
+    VolumeSink,
+    compression_for,
+    make_compressor,
+)
+from registry_scraper_local.blob_spool import BlobSpool
+from registry_scraper_local.overlap import archive_overlap
+from scraper_core.driver import CancelOnExit, Capability, FileInfo, StorageDriver
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
+from scraper_core.layout import BLOBS_ROOT, RECEIPTS_ROOT
 
-#: Objects up to this size stay in memory while they are written.
+#: Bytes one writer keeps in memory before it needs the spool beside the archive.
 SPOOL_LIMIT = 8 * 1024 * 1024
 #: Link files are kept so a later ``get_content`` can tell they are already there.
 KEEP_CONTENT_LIMIT = 4096
+STDOUT = "-"
+_SIZE_RE = re.compile(r"^(\d+)([KMGT]?)(i?B)?$", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+#: A volume must hold at least a few headers; smaller limits are surely a typo.
+MIN_SPLIT_SIZE = 4 * 1024
+_VOLUME_RE = re.compile(r"\.\d{3,}$")
+
+
+def parse_size(text: str) -> int:
+    """``4G``, ``100M``, ``512K`` (powers of 1024) or plain bytes."""
+    match = _SIZE_RE.match(text.strip())
+    if not match:
+        raise ConfigurationError(f"tar: split size {text!r}: expected bytes or e.g. 100M, 4G")
+    size = int(match.group(1)) * _UNITS[match.group(2).upper()]
+    if size < MIN_SPLIT_SIZE:
+        raise ConfigurationError(f"tar: split size {text!r} is under 4K")
+    return size
 
 
 class TarEntryWriter(CancelOnExit):
-    """Spools one object; :meth:`commit` appends it to the archive."""
+    """Holds one object until :meth:`commit` appends it to the archive."""
 
     def __init__(self, owner: TarDriver, path: str) -> None:
         self._owner = owner
         self._path = path
-        self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_LIMIT)  # noqa: SIM115
+        self._buffer = bytearray()
+        self._spooled = False
         self._size = 0
         self._done = False
 
@@ -43,103 +84,276 @@ class TarEntryWriter(CancelOnExit):
         return self._size
 
     def write(self, data: bytes) -> int:
-        written = self._spool.write(data)
-        self._size += written
-        return written
+        if self._done:
+            raise StorageError(self._owner.name, self._path, "writer already finished")
+        if not self._spooled and len(self._buffer) + len(data) > SPOOL_LIMIT:
+            self._owner.spool.take(self._path, self._owner.is_closed)
+            self._spooled = True
+            buffered, self._buffer = bytes(self._buffer), bytearray()
+            self._owner.spool.write(buffered)
+        if self._spooled:
+            self._owner.spool.write(data)
+        else:
+            self._buffer += data
+        self._size += len(data)
+        return len(data)
 
     def commit(self) -> None:
-        self._spool.seek(0)
-        self._owner.append(self._path, self._size, self._spool)
-        self.cancel()
+        if self._done:
+            raise StorageError(self._owner.name, self._path, "writer already finished")
+        try:
+            if self._spooled:
+                self._owner.append(self._path, self._size, self._owner.spool.chunks())
+            else:
+                self._owner.append(self._path, self._size, [bytes(self._buffer)])
+        finally:
+            self.cancel()
 
     def cancel(self) -> None:
-        if not self._done:
-            self._done = True
-            self._spool.close()
-
-
-def _open_stream(file: IO[bytes], target: str) -> tuple[tarfile.TarFile, IO[bytes] | None]:
-    """The tar stream for ``target``'s suffix, and the compressor to close after it."""
-    if target.endswith((".tar.zst", ".tzst")):
-        try:
-            import zstandard
-        except ImportError:
-            raise ConfigurationError(
-                "tar: .zst output needs the zstandard package (pip install zstandard)"
-            ) from None
-        compressor = zstandard.ZstdCompressor().stream_writer(file, closefd=False)
-        return tarfile.open(fileobj=compressor, mode="w|"), compressor
-    if target.endswith((".tar.gz", ".tgz")):
-        return tarfile.open(fileobj=file, mode="w|gz"), None
-    if target.endswith(".tar"):
-        return tarfile.open(fileobj=file, mode="w|"), None
-    raise ConfigurationError(f"tar: {target}: name must end in .tar, .tar.gz, .tgz or .tar.zst")
+        if self._done:
+            return
+        self._done = True
+        self._buffer = bytearray()
+        if self._spooled:
+            self._owner.spool.give_back()
 
 
 class TarDriver:
-    """Write-only: reads answer only for what this run has written."""
+    """Write an archive; see the module docstring. Reads answer what this run has written."""
 
     name: ClassVar[str] = "tar"
-    description: ClassVar[str] = "write the copy as one archive (.tar, .tar.gz, .tar.zst)"
+    description: ClassVar[str] = "an archive (.tar, .tar.gz, .tar.zst, split or not): write or read"
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
 
-    def __init__(self, target: str) -> None:
+    def __init__(
+        self,
+        target: str,
+        *,
+        compression: str | None,
+        split_size: int | None = None,
+        spool_dir: str | None = None,
+    ) -> None:
         self.target = target
-        directory = os.path.dirname(os.path.abspath(target))
-        fd, self._temp = tempfile.mkstemp(prefix=".scrape-tmp-", dir=directory)
-        self._file = os.fdopen(fd, "wb")
-        try:
-            self._tar, self._compressor = _open_stream(self._file, target)
-        except BaseException:
-            self.abort()
-            raise
+        self.split_size = split_size
+        #: Told the uncompressed bytes of each blob as it enters the archive (progress).
+        self.on_archived: Callable[[int], None] | None = None
         self._lock = threading.Lock()
         self._sizes: dict[str, int] = {}
         self._contents: dict[str, bytes] = {}
+        self._receipt: bytes | None = None
         self._closed = False
+        #: Why the stream is unusable: an entry failed half-way into it (a full disk, a
+        #: source longer than announced). Nothing more is added and nothing is published.
+        self._broken: str | None = None
+        self._archive_lock: ArchiveLock | None = None
+        self._workdir: str | None = None
+        self._volumes: VolumeSink | None = None
+        compressor = make_compressor(compression)
+        sink: Sink
+        if target == STDOUT:
+            self.spool = BlobSpool(spool_dir or os.getcwd(), self.name)
+            sink = FdSink(_take_stdout())
+        else:
+            self._archive_lock = ArchiveLock.acquire(target)
+            try:
+                directory = os.path.dirname(os.path.abspath(target))
+                self._workdir = os.path.join(
+                    directory, f".{os.path.basename(target)}.scrape-tmp-{secrets.token_hex(4)}"
+                )
+                os.mkdir(self._workdir, 0o700)
+                self.spool = BlobSpool(spool_dir or self._workdir, self.name)
+                self._volumes = sink = VolumeSink(self._workdir, split_size)
+            except BaseException:
+                self._discard()
+                raise
+        self._stream = ArchiveStream(sink, compressor, self._archived)
+        # A run that ends without close or abort (an uncaught error) still cleans up.
+        atexit.register(self.abort)
 
     @classmethod
-    def open(cls, location: str, options: Mapping[str, str], *, read_only: bool) -> TarDriver:
-        if options:
-            raise ConfigurationError(f"tar: unknown option(s): {', '.join(sorted(options))}")
+    def open(cls, location: str, options: Mapping[str, str], *, read_only: bool) -> StorageDriver:
         if read_only:
-            raise ConfigurationError("tar: an archive is write-only; it cannot be a source")
+            from registry_scraper_local.archive_reader import ArchiveReader
+
+            # A reader is not a StorageDriver; the core only reads through a read-only wrapper.
+            return ArchiveReader.open(location, options)  # type: ignore[return-value]
+        target, compression, split_size, spool_dir = cls._writing(location, options)
+        return cls(target, compression=compression, split_size=split_size, spool_dir=spool_dir)
+
+    @classmethod
+    def check_output(cls, location: str, options: Mapping[str, str]) -> None:
+        """What a dry run into an archive asks: would writing it here with these options work?
+        Nothing is written; an archive is written anew, so nothing in it counts as present."""
+        cls._writing(location, options)
+
+    @classmethod
+    def _writing(
+        cls, location: str, options: Mapping[str, str]
+    ) -> tuple[str, str | None, int | None, str | None]:
+        """Target, compression, split size and spool directory for writing at ``location``;
+        ConfigurationError for anything that would fail."""
+        unknown = set(options) - {"split-size", "spool-dir", "compression"}
+        if unknown:
+            raise ConfigurationError(f"tar: unknown option(s): {', '.join(sorted(unknown))}")
+        split = options.get("split-size")
+        split_size = parse_size(split) if split else None
+        spool_dir = options.get("spool-dir")
+        if spool_dir is not None and not os.path.isdir(spool_dir):
+            raise ConfigurationError(f"tar: spool-dir {spool_dir} is not a directory")
+        if location == STDOUT:
+            if split_size is not None:
+                raise ConfigurationError("tar: standard output cannot be split into volumes")
+            wanted = options.get("compression", "none")
+            if wanted not in ("none", "gz", "zst"):
+                raise ConfigurationError(f"tar: compression {wanted!r}: none, gz or zst")
+            return STDOUT, None if wanted == "none" else wanted, None, spool_dir
+        if "compression" in options:
+            raise ConfigurationError("tar: a file archive's compression comes from its name")
         if not Path(location).expanduser().parent.is_dir():
             raise ConfigurationError(f"tar: directory does not exist for {location}")
-        return cls(str(Path(location).expanduser()))
+        target = str(Path(location).expanduser())
+        compression = compression_for(target)
+        try:
+            mode = os.lstat(target).st_mode
+        except FileNotFoundError:
+            mode = None
+        # Replaced by a rename on close: only a regular file (or a symlink, itself replaced,
+        # never written through) may be there already.
+        if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise ConfigurationError(f"tar: {location} is {what}")
+        return target, compression, split_size, spool_dir
 
-    def append(self, path: str, size: int, data: IO[bytes]) -> None:
-        info = tarfile.TarInfo(path.lstrip("/"))
-        info.size = size
-        info.mtime = int(time.time())
-        info.mode = 0o644
+    @classmethod
+    def overlaps(cls, location: str, other: object) -> str | None:
+        """Why writing the archive at ``location`` (and its temporary files beside it) could
+        write into ``other``'s storage; None when it cannot, or ``other`` is not local."""
+        from registry_scraper_local.driver import LocalDriver
+
+        if not isinstance(other, LocalDriver) or location == STDOUT:
+            return None
+        return archive_overlap(location, other.root)
+
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def _archived(self, size: int) -> None:
+        if self.on_archived is not None:
+            self.on_archived(size)
+
+    def append(self, path: str, size: int, chunks: Iterable[bytes]) -> None:
         with self._lock:
             if self._closed:
                 raise StorageError(self.name, path, "archive already closed")
-            self._tar.addfile(info, data)
+            kept: list[bytes] = []
+
+            def keep(source: Iterable[bytes]) -> Iterator[bytes]:
+                for chunk in source:
+                    if size <= KEEP_CONTENT_LIMIT:
+                        kept.append(chunk)
+                    yield chunk
+
+            if self._broken is not None:
+                raise StorageError(self.name, path, f"archive unusable: {self._broken}")
+            try:
+                self._stream.add(path, size, keep(chunks), counted=path.startswith(BLOBS_ROOT))
+            except BaseException as exc:
+                self._broken = f"writing {path} failed: {exc}"
+                raise
             self._sizes[path] = size
             if size <= KEEP_CONTENT_LIMIT:
-                data.seek(0)
-                self._contents[path] = data.read()
+                self._contents[path] = b"".join(kept)
+
+    # -- finishing ------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Finish the archive and rename it to its final name."""
+        """Finish the archive and publish it with its receipt and checksums."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            self._tar.close()
-            if self._compressor is not None:
-                self._compressor.close()
-            self._file.close()
-            os.replace(self._temp, self.target)
+            try:
+                if self._broken is not None:
+                    raise StorageError(self.name, "/", f"archive unusable: {self._broken}")
+                self._stream.finish()
+                if self._volumes is not None:
+                    self._publish(self._volumes.finish())
+            except BaseException:
+                self._discard()
+                raise
+            self._discard()
 
     def abort(self) -> None:
-        """Drop the unfinished archive; nothing appears at the final name."""
-        self._closed = True
-        self._file.close()
+        """Drop the unfinished archive: nothing appears under a final name; on standard
+        output, the stream is left unusable. Safe to call more than once, from any state."""
+        if self._closed and self._workdir is None and self._archive_lock is None:
+            return
+        was_closed, self._closed = self._closed, True
+        if self._volumes is None and not was_closed and not self._stream.finished:
+            with contextlib.suppress(OSError):
+                self._stream.poison()
+        self._discard()
+
+    def _discard(self) -> None:
+        if self._volumes is not None:
+            self._volumes.discard()
+        with contextlib.suppress(AttributeError):
+            self.spool.close()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+        if self._archive_lock is not None:
+            self._archive_lock.release()
+            self._archive_lock = None
+        atexit.unregister(self.abort)
+
+    def _publish(self, volumes: list[tuple[str, int, str]]) -> None:
+        """Rename the finished files into place, ``FILE.sha256`` last: a set is complete
+        when its checksum file is there (an old one is removed first)."""
+        assert self._workdir is not None
+        target = self.target
+        directory = os.path.dirname(os.path.abspath(target))
+        base = os.path.basename(target)
+        split = self.split_size is not None
+        names = [f"{base}.{index:03d}" if split else base for index in range(len(volumes))]
+        pairs = zip(volumes, names, strict=True)
+        sums = "".join(f"{digest}  {name}\n" for (_, _, digest), name in pairs)
+        sums_temp = self._work_file("sha256", sums.encode())
+        receipt_temp = None
+        if self._receipt is not None:
+            receipt_temp = self._work_file("receipt.json", self._receipt)
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._temp)
+            os.unlink(f"{target}.sha256")
+        for (temp, _, _), name in zip(volumes, names, strict=True):
+            os.replace(temp, os.path.join(directory, name))
+        self._remove_stale_volumes(directory, base, len(names) if split else 0)
+        if receipt_temp is not None:
+            os.replace(receipt_temp, f"{target}.receipt.json")
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{target}.receipt.json")
+        os.replace(sums_temp, f"{target}.sha256")
+        _sync_directory(directory)
+
+    def _remove_stale_volumes(self, directory: str, base: str, kept: int) -> None:
+        """Volumes of an earlier, longer set under this name would spoil ``cat FILE.*``."""
+        for entry in os.listdir(directory):
+            suffix = entry[len(base) :]
+            if entry.startswith(base) and _VOLUME_RE.fullmatch(suffix) and int(suffix[1:]) >= kept:
+                os.unlink(os.path.join(directory, entry))
+
+    def _work_file(self, name: str, data: bytes) -> str:
+        assert self._workdir is not None
+        path = os.path.join(self._workdir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return path
+
+    # -- the storage contract -------------------------------------------------------------
 
     def get_content(self, path: str) -> bytes:
         with self._lock:
@@ -181,11 +395,14 @@ class TarDriver:
         yield from found
 
     def put_content(self, path: str, data: bytes) -> None:
-        with self.writer(path) as writer:
-            writer.write(data)
-            writer.commit()
+        if path.startswith(RECEIPTS_ROOT + "/"):
+            # Travels inside the archive and is published beside it as FILE.receipt.json.
+            self._receipt = data
+        self.append(path, len(data), [data])
 
     def writer(self, path: str) -> TarEntryWriter:
+        if self._closed:
+            raise StorageError(self.name, path, "archive already closed")
         return TarEntryWriter(self, path)
 
     def move(self, source: str, dest: str) -> None:
@@ -193,3 +410,20 @@ class TarDriver:
 
     def delete(self, path: str) -> None:
         raise StorageError(self.name, path, "an archive cannot delete entries")
+
+
+def _take_stdout() -> int:
+    """The archive gets standard output to itself: a duplicate of fd 1 is kept for it, and
+    fd 1 now goes to stderr, so no message printed later can mix into the archive."""
+    sys.stdout.flush()
+    archive_fd = os.dup(1)
+    os.dup2(2, 1)
+    return archive_fd
+
+
+def _sync_directory(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

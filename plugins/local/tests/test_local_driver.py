@@ -6,6 +6,7 @@ import errno
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from registry_scraper_local.driver import STAGING_ROOT, TEMP_PREFIX, LocalDriver
+from registry_scraper_local.staging import LOCK_NAME, UNLOCKED_STALE_AFTER
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
     ConfigurationError,
     InvalidPathError,
+    LocationNotFoundError,
     PathNotFoundError,
     ReadOnlyError,
     StorageError,
@@ -176,14 +179,19 @@ def test_read_only_open_refuses_writes_and_changes_nothing(
     assert _tree(root) == before
 
 
-def test_read_only_open_of_a_missing_directory_is_a_configuration_error(tmp_path: Path) -> None:
+def test_read_only_open_of_a_missing_directory_is_location_not_found(tmp_path: Path) -> None:
     missing = tmp_path / "missing"
-    with pytest.raises(ConfigurationError, match="not a directory"):
+    with pytest.raises(LocationNotFoundError, match="no such directory"):
         LocalDriver.open(str(missing), {}, read_only=True)
     assert not missing.exists()
+    # Options are checked first: a dry run into a new directory still reports bad ones.
+    with pytest.raises(ConfigurationError, match="bogus") as bad:
+        LocalDriver.open(str(missing), {"bogus": "1"}, read_only=True)
+    assert not isinstance(bad.value, LocationNotFoundError)
     (tmp_path / "file").write_bytes(b"x")
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match="not a directory") as file_there:
         LocalDriver.open(str(tmp_path / "file"), {}, read_only=True)
+    assert not isinstance(file_there.value, LocationNotFoundError)
 
 
 def test_writable_open_creates_the_directory(tmp_path: Path) -> None:
@@ -247,7 +255,9 @@ def test_temporary_files_are_hidden(root: Path, storage: CheckedDriver) -> None:
 
 def _staged_files(root: Path) -> list[Path]:
     staging = root / STAGING_ROOT
-    return [path for path in staging.rglob("*") if path.is_file()] if staging.exists() else []
+    if not staging.exists():
+        return []
+    return [path for path in staging.rglob("*") if path.is_file() and path.name != LOCK_NAME]
 
 
 def test_writes_are_staged_outside_the_tree_and_cancel_leaves_nothing(
@@ -273,23 +283,42 @@ def test_writes_are_staged_outside_the_tree_and_cancel_leaves_nothing(
     assert not (root / STAGING_ROOT).exists()
 
 
-def test_stale_staging_of_a_dead_process_is_removed_on_open(root: Path) -> None:
-    host = socket.gethostname()
-    # Above any pid_max Linux allows: no process can hold it.
-    stale = root / STAGING_ROOT / f"{host}-999999999-dead"
-    stale.mkdir(parents=True)
-    (stale / "half-written").write_bytes(b"x" * 100)
-    alive = root / STAGING_ROOT / f"{host}-{os.getpid()}-live"
-    alive.mkdir()
-    foreign = root / STAGING_ROOT / "otherhost-1-x"
-    foreign.mkdir()
-    LocalDriver.open(str(root), {}, read_only=False)
-    assert not stale.exists()
-    assert alive.exists() and foreign.exists()
+def _age(path: Path, seconds: float) -> None:
+    old = time.time() - seconds
+    os.utime(path, (old, old))
+
+
+def test_stale_staging_is_judged_by_its_lock_not_by_pid_or_host(root: Path) -> None:
+    live = LocalDriver.open(str(root), {}, read_only=False)
+    live.put_content("/f", b"x")  # makes and locks its staging directory
+    live_staging = Path(live.staging.path)
+    # A dead run's staging: its lock file is there, nobody holds it. Named as if by this very
+    # process, so that a judgement by PID would keep it.
+    dead = root / STAGING_ROOT / f"{socket.gethostname()}-{os.getpid()}-dead"
+    dead.mkdir()
+    (dead / LOCK_NAME).write_bytes(b"")
+    (dead / "half-written").write_bytes(b"x" * 100)
+    # Without a lock to ask (an older version, a crash while making one): by age.
+    unlocked_old = root / STAGING_ROOT / "otherhost-1-old"
+    unlocked_old.mkdir()
+    _age(unlocked_old, UNLOCKED_STALE_AFTER + 60)
+    unlocked_young = root / STAGING_ROOT / "otherhost-1-young"
+    unlocked_young.mkdir()
+    pending = root / STAGING_ROOT / "h-1-x.new"
+    pending.mkdir()
+    (pending / LOCK_NAME).write_bytes(b"")
     # A read-only open (the scrape source) never cleans: it never writes.
-    stale.mkdir()
     LocalDriver.open(str(root), {}, read_only=True)
-    assert stale.exists()
+    assert dead.exists()
+    LocalDriver.open(str(root), {}, read_only=False)
+    assert not dead.exists() and not unlocked_old.exists()
+    assert live_staging.exists(), "a live run's staging was removed"
+    assert unlocked_young.exists() and pending.exists()
+    _age(pending, UNLOCKED_STALE_AFTER + 60)
+    LocalDriver.open(str(root), {}, read_only=False)
+    assert not pending.exists() and live_staging.exists()
+    live.close()
+    assert not live_staging.exists()
 
 
 def test_link_blob_hardlinks_and_falls_back_for_other_drivers(
@@ -430,16 +459,6 @@ def test_commit_creates_missing_directories(root: Path, storage: CheckedDriver) 
     storage.put_content("/new/deep/dir/other", b"two")
     assert (root / "new" / "deep" / "dir" / "file").read_bytes() == b"one"
     assert (root / "new" / "deep" / "dir" / "other").read_bytes() == b"two"
-
-
-def test_make_dirs_creates_what_is_missing_and_accepts_what_exists(tmp_path: Path) -> None:
-    from registry_scraper_local.driver import _make_dirs
-
-    _make_dirs(str(tmp_path / "a" / "b" / "c"))
-    assert (tmp_path / "a" / "b" / "c").is_dir()
-    _make_dirs(str(tmp_path / "a" / "b" / "c"))
-    _make_dirs(str(tmp_path / "a" / "d"))
-    assert sorted(os.listdir(tmp_path / "a")) == ["b", "d"]
 
 
 def test_importing_the_driver_leaves_slow_modules_out() -> None:

@@ -22,10 +22,23 @@ from scraper_core.options import (
     text,
 )
 from scraper_core.options import parse_options as parse_option_pairs
+from scraper_core.registry_config import RegistrySection, StorageConfig, secret_option_names
 
-__all__ = ["GIB", "MIB", "KeyMap", "Location", "S3Options", "parse_location", "parse_options"]
+__all__ = [
+    "GIB",
+    "MIB",
+    "KeyMap",
+    "Location",
+    "S3Options",
+    "from_registry_config",
+    "parse_location",
+    "parse_options",
+]
 
 DRIVER_NAME = "s3"
+#: distribution's names for its S3 driver in a config.yml: 2.x registers s3aws too (and
+#: older documents spell it s3-aws).
+REGISTRY_DRIVER_NAMES = ("s3", "s3aws", "s3-aws")
 
 #: S3 refuses multipart parts under 5 MiB (except the last) and over 5 GiB.
 MIN_PART_SIZE = 5 * MIB
@@ -90,3 +103,46 @@ OPTION_NAMES = option_names(S3Options)
 def parse_options(options: Mapping[str, str]) -> S3Options:
     """Validate ``--storage-option`` pairs; unknown keys are refused, all of them named."""
     return parse_option_pairs(DRIVER_NAME, S3Options, options)
+
+
+SECRET_OPTIONS = secret_option_names(S3Options)
+
+
+def _with_scheme(endpoint: str, secure: bool) -> str:
+    # The AWS SDK distribution uses adds the scheme when the endpoint has none.
+    if "://" in endpoint:
+        return endpoint
+    return f"{'https' if secure else 'http'}://{endpoint}"
+
+
+def _addressing_style(section: RegistrySection, has_endpoint: bool) -> str | None:
+    """``forcepathstyle`` as both generations read it.
+
+    2.x forces path style for a custom endpoint unless told ``forcepathstyle: false``; 3.x
+    takes ``forcepathstyle`` as given (default false). Unset with an endpoint, path style is
+    kept: S3-compatible stores serve it, while virtual hosts need DNS for each bucket.
+    """
+    force = section.flag("forcepathstyle")
+    if force:
+        return "path"
+    if not has_endpoint:
+        return None
+    return "virtual" if force is False else "path"
+
+
+def from_registry_config(section: RegistrySection) -> StorageConfig:
+    """``storage.s3`` (``s3aws``) of a registry config, 2.x or 3.x, as this driver's options."""
+    options: dict[str, str] = {}
+    if region := section.text("region"):
+        options["region"] = region
+    endpoint = section.text("regionendpoint")
+    if endpoint:
+        options["endpoint_url"] = _with_scheme(endpoint, section.flag("secure") is not False)
+    if style := _addressing_style(section, bool(endpoint)):
+        options["addressing_style"] = style
+    access_key, secret_key = section.text("accesskey"), section.text("secretkey")
+    # distribution uses static keys only when both are set; else the usual AWS chain.
+    if access_key and secret_key:
+        options["access_key"] = access_key
+        options["secret_key"] = secret_key
+    return StorageConfig(DRIVER_NAME, section.location("bucket"), options, SECRET_OPTIONS)

@@ -1,0 +1,80 @@
+"""The one place beside an archive where a large blob waits for its digest to be checked.
+
+A tar header carries the entry's size and the copy engine only knows a blob is good after its
+last byte, so a blob cannot go straight into a stream that cannot be taken back. Small objects
+wait in memory (one bounded buffer per writer); a larger one waits here. There is one spool
+per archive, taken by one writer at a time, so the extra disk is at most one blob, next to the
+archive (never under ``$TMPDIR``). The file is unlinked as soon as it is created: whatever
+happens to the run, nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+
+from registry_scraper_local.archive_writer import write_all
+from scraper_core.errors import StorageError
+
+READ_CHUNK = 1024 * 1024
+_WAIT = 0.2
+
+
+class BlobSpool:
+    def __init__(self, directory: str, driver: str) -> None:
+        self.directory = directory
+        self.driver = driver
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._size = 0
+
+    def take(self, path: str, stop: Callable[[], bool]) -> None:
+        """Wait for the spool (until ``stop()``), then own it, empty."""
+        while not self._lock.acquire(timeout=_WAIT):
+            if stop():
+                raise StorageError(self.driver, path, "the archive was closed")
+        if self._fd is None:
+            try:
+                self._fd = self._create()
+            except BaseException:
+                self._lock.release()
+                raise
+        self._size = 0
+
+    def _create(self) -> int:
+        name = os.path.join(self.directory, f".scrape-spool-{secrets.token_hex(6)}")
+        fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        os.unlink(name)
+        return fd
+
+    def write(self, data: bytes) -> None:
+        assert self._fd is not None
+        write_all(self._fd, data)
+        self._size += len(data)
+
+    def chunks(self) -> Iterator[bytes]:
+        assert self._fd is not None
+        offset = 0
+        while offset < self._size:
+            chunk = os.pread(self._fd, min(READ_CHUNK, self._size - offset), offset)
+            if not chunk:
+                raise OSError(f"spool file shrank at {offset} of {self._size} bytes")
+            offset += len(chunk)
+            yield chunk
+
+    def give_back(self) -> None:
+        """Empty the spool (its disk space is freed) and let the next writer have it."""
+        try:
+            if self._fd is not None:
+                os.ftruncate(self._fd, 0)
+                os.lseek(self._fd, 0, os.SEEK_SET)
+        finally:
+            self._size = 0
+            self._lock.release()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

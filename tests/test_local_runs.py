@@ -1,0 +1,422 @@
+"""Real `scrape` runs on the local driver: containers sharing an output, Ctrl-C mid-copy, a full
+disk.
+
+Two runs from separate PID namespaces (as from two containers) into one output must not take
+each other's staging for dead; Ctrl-C must stop within seconds even inside a multi-GiB kernel
+copy; a destination that fills up must give one line per image, never a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from registry_scraper_local import kernel_copy
+from registry_scraper_local.driver import LocalDriver
+from registry_scraper_local.staging import LOCK_NAME, PENDING_SUFFIX
+from scraper_core import layout
+from scraper_core.digest import Digest
+from scraper_core.driver import CheckedDriver
+from scraper_core.errors import StorageError
+from scraper_core.manifest import OCI_MANIFEST
+from tests.support.components import require_binary
+from tests.support.registry import RegistryFactory
+from tests.support.reliability import record
+from tests.support.skopeo import pull
+from tests.synthetic import SyntheticImage, TreeWriter
+
+SCRAPE = str(Path(sys.executable).parent / "scrape")
+V2 = Path("docker/registry/v2")
+
+
+def _writer(root: Path) -> TreeWriter:
+    root.mkdir(parents=True, exist_ok=True)
+    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+
+
+def _scrape(source: Path, output: Path, jobs: int = 1) -> list[str]:
+    return [SCRAPE, "--data-dir", str(source), "--output-dir", str(output), "-j", str(jobs)]
+
+
+def _staging_dirs(output: Path) -> list[str]:
+    try:
+        names = os.listdir(output / ".scrape-tmp")
+    except FileNotFoundError:
+        return []
+    return [name for name in names if not name.endswith(PENDING_SUFFIX)]
+
+
+def _staged_files(output: Path) -> list[Path]:
+    staging = output / ".scrape-tmp"
+    if not staging.exists():
+        return []
+    return [path for path in staging.rglob("*") if path.is_file() and path.name != LOCK_NAME]
+
+
+def _leftovers(output: Path) -> list[Path]:
+    return [path for path in output.rglob("*") if ".scrape-tmp" in str(path)]
+
+
+# -- two runs from two PID namespaces into one output ------------------------------------------
+
+
+def _in_pid_namespace(argv: list[str], extra_processes: int) -> list[str]:
+    """``argv`` as PID ``2 + extra_processes`` of a new PID namespace (its own /proc), so the
+    two runs' PIDs differ and each is unknown in the other's namespace, as in containers."""
+    spawn = "/bin/true; " * extra_processes
+    return ["unshare", "-p", "-f", "--mount-proc", "sh", "-c", f'{spawn}"$@"; exit $?', "sh", *argv]
+
+
+@pytest.fixture
+def unshare() -> str:
+    binary = require_binary("unshare")
+    if os.geteuid() != 0:
+        pytest.skip("unshare -p needs root")
+    probe = subprocess.run([binary, "-p", "-f", "--mount-proc", "true"], capture_output=True)
+    if probe.returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"unshare -p failed: {probe.stderr!r}")
+        pytest.skip(f"unshare -p failed: {probe.stderr!r}")
+    return binary
+
+
+def _images(writer: TreeWriter, count: int, layer_mib: int) -> list[SyntheticImage]:
+    shared = os.urandom(2 << 20)
+    return [
+        writer.image(
+            f"team/app{number}",
+            "v1",
+            layers=[shared, *(os.urandom(layer_mib << 20) for _ in range(2))],
+        )
+        for number in range(count)
+    ]
+
+
+def test_two_runs_from_separate_pid_namespaces_share_one_output(
+    tmp_path: Path, unshare: str, filesystem_registry: RegistryFactory
+) -> None:
+    source, output = tmp_path / "data", tmp_path / "copy"
+    images = _images(_writer(source), count=6, layer_mib=48)
+    # Both want every image, in opposite orders: both copy while the other is running.
+    first = [f"{image.name}:v1" for image in images]
+    second = first[::-1]
+    runs = []
+    run_a = subprocess.Popen(
+        _in_pid_namespace(_scrape(source, output) + first, 0), stderr=subprocess.PIPE, text=True
+    )
+    runs.append(run_a)
+    try:
+        deadline = time.monotonic() + 120
+        while not _staging_dirs(output) and run_a.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _staging_dirs(output), "the first run never started copying"
+        run_b = subprocess.Popen(
+            _in_pid_namespace(_scrape(source, output) + second, 1),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        runs.append(run_b)
+        # The second run's clean-up runs before it makes its own staging: seeing both at once
+        # proves it judged the first run's live staging and kept it.
+        both_seen = False
+        while run_a.poll() is None and run_b.poll() is None and time.monotonic() < deadline:
+            if len(_staging_dirs(output)) >= 2:
+                both_seen = True
+                break
+            time.sleep(0.005)
+        results = [(run, *run.communicate(timeout=600)) for run in runs]
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+    for run, _out, err in results:
+        assert run.returncode == 0, err
+        assert "Traceback" not in err
+    assert both_seen, "the runs did not overlap; the test proved nothing (machine too slow?)"
+    assert _leftovers(output) == []
+    verify = subprocess.run(
+        [SCRAPE, "verify", "--data-dir", str(output), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert verify.returncode == 0, verify.stderr
+    report = json.loads(verify.stdout)
+    assert report["ok"] and report["tags"] == len(images) and not report["problems"]
+    server = filesystem_registry(rootdir=output)
+    for image in (images[0], images[-1]):
+        into = tmp_path / f"pulled-{image.name.replace('/', '-')}"
+        pulled = pull(server.url, f"{image.name}:v1", into)
+        assert pulled.digest == str(image.manifest)
+    record(
+        "local-pid-namespaces",
+        title="Two runs into one output from separate PID namespaces (containers)",
+        how="unshare -p -f --mount-proc, overlapping image sets, the second started while the "
+        "first copies; scrape verify and a registry pull afterwards",
+        held=True,
+        outcome="neither removed the other's staging; both exit 0; tree verifies and serves",
+    )
+
+
+# -- Ctrl-C inside a multi-GiB kernel copy -----------------------------------------------------
+
+
+def _sparse_image(source: Path, size: int) -> tuple[str, Digest]:
+    """An image whose one layer is a sparse file of ``size`` bytes.
+
+    Its digest is not the file's hash (hashing GiBs would take minutes here): the run is
+    interrupted long before the hash would be checked.
+    """
+    writer = _writer(source)
+    name = "big/sparse"
+    layer = Digest("sha256", hashlib.sha256(b"not the content").hexdigest())
+    data = source / layout.blob_data_path(layer).lstrip("/")
+    data.parent.mkdir(parents=True)
+    with open(data, "wb") as file:
+        file.truncate(size)
+    config_data = json.dumps({"architecture": "amd64", "os": "linux"}).encode()
+    config = writer.blob(config_data)
+    for digest in (config, layer):
+        writer.link(layout.layer_link_path(name, digest), digest)
+    manifest = writer.manifest(
+        name,
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": str(config),
+                "size": len(config_data),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": str(layer),
+                    "size": size,
+                }
+            ],
+        },
+    )
+    writer.tag(name, "v1", manifest)
+    return f"{name}:v1", layer
+
+
+def test_ctrl_c_inside_a_multi_gib_kernel_copy_stops_within_seconds(tmp_path: Path) -> None:
+    source, output = tmp_path / "data", tmp_path / "copy"
+    reference, layer = _sparse_image(source, 4 << 30)
+    layer_data = source / layout.blob_data_path(layer).lstrip("/")
+    before = os.stat(layer_data)
+    process = subprocess.Popen(
+        [*_scrape(source, output), reference], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        # Interrupt once the kernel copy of the big layer is well under way.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            staged = _staged_files(output)
+            if any(path.stat().st_size >= 64 << 20 for path in staged):
+                break
+            time.sleep(0.02)
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        copied = max(path.stat().st_size for path in _staged_files(output))
+        sent = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=60)
+        stopped_after = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("interrupted:"), err
+    # The copying thread stops at its next chunk; waiting out a whole copy (or the 2 s grace
+    # a cancel gives a stuck kernel) would fail this.
+    assert stopped_after < 1.5, f"Ctrl-C took {stopped_after:.1f} s"
+    assert not (output / layout.blob_data_path(layer).lstrip("/")).exists()
+    assert not (output / V2 / "repositories").exists(), "links written for an interrupted copy"
+    assert _leftovers(output) == [], "staging left behind"
+    after = os.stat(layer_data)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    record(
+        "local-ctrl-c-kernel-copy",
+        title="Ctrl-C inside a multi-GiB kernel copy",
+        how="SIGINT to scrape while copy_file_range copies a 4 GiB (sparse) layer, "
+        f"after {copied >> 20} MiB",
+        held=True,
+        outcome="exit 130 with one line, nothing at a final path, staging removed",
+        figures={"seconds to stop": round(stopped_after, 2)},
+    )
+
+
+def test_cancel_stops_the_kernel_copy_at_the_next_chunk(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    with open(tmp_path / "src" / "blob", "wb") as file:
+        file.truncate(4 << 30)
+    source = LocalDriver.open(str(tmp_path / "src"), {}, read_only=True)
+    dest = LocalDriver.open(str(tmp_path / "dst"), {}, read_only=False)
+    staged = dest.start_copy(source, "/blob", "/copy")
+    assert staged is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+        path.stat().st_size >= 32 << 20 for path in _staged_files(tmp_path / "dst")
+    ):
+        time.sleep(0.01)
+    # A caller polling for its own cancel flag is never stuck in wait().
+    with pytest.raises(TimeoutError):
+        staged.wait(timeout=0.05)
+    started = time.monotonic()
+    staged.cancel()
+    took = time.monotonic() - started
+    assert took < 1.5, f"cancel took {took:.1f} s"
+    assert not [t for t in threading.enumerate() if t.name == "kernel-copy"], "still copying"
+    assert _staged_files(tmp_path / "dst") == []
+    assert not (tmp_path / "dst" / "copy").exists()
+    dest.close()
+    assert _leftovers(tmp_path / "dst") == []
+
+
+# -- a kernel copy that fails: errors come out of wait()/commit() --------------------------------
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO, errno.EROFS])
+def test_kernel_copy_errors_surface_from_wait_and_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "blob").write_bytes(os.urandom(40 << 20))
+    source = LocalDriver.open(str(tmp_path / "src"), {}, read_only=True)
+    dest = LocalDriver.open(str(tmp_path / "dst"), {}, read_only=False)
+    real = os.copy_file_range
+    calls = []
+
+    def failing(source_fd: int, dest_fd: int, count: int) -> int:
+        calls.append(count)
+        if len(calls) == 2:  # after a first chunk went through
+            raise OSError(code, os.strerror(code))
+        return real(source_fd, dest_fd, count)
+
+    monkeypatch.setattr(kernel_copy.os, "copy_file_range", failing)
+    staged = dest.start_copy(source, "/blob", "/copy")
+    assert staged is not None
+    with pytest.raises(StorageError, match=os.strerror(code)) as caught:
+        staged.wait()
+    assert caught.value.path == "/copy" and "\n" not in str(caught.value)
+    with pytest.raises(StorageError):
+        staged.commit()
+    staged.cancel()
+    assert not (tmp_path / "dst" / "copy").exists()
+    assert _staged_files(tmp_path / "dst") == []
+    assert calls[0] <= 64 << 20, "a chunk larger than the cancel latency allows"
+    record(
+        "local-kernel-copy-errors",
+        title="Kernel copy failing mid-blob (ENOSPC, EIO, EROFS)",
+        how="copy_file_range raising after its first chunk",
+        held=True,
+        outcome=f"{errno.errorcode[code]}: StorageError from wait() and commit(), no partial file",
+    )
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"mount tmpfs failed: {done.stderr}")
+        pytest.skip(f"mount tmpfs failed: {done.stderr}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_full_disk_gives_one_line_per_image_and_no_traceback(
+    tmp_path: Path, small_tmpfs: Path
+) -> None:
+    source, output = tmp_path / "data", small_tmpfs / "copy"
+    writer = _writer(source)
+    small = writer.image("team/small", "v1", layer_sizes=(2000,))
+    writer.image("team/big", "v1", layer_sizes=(8 << 20,))  # kernel copy, does not fit
+    done = subprocess.run(
+        # One job, small image first: its blobs are in before the big one fills the disk, so
+        # "no new blob starts once the destination is full" cannot leave it half copied.
+        [*_scrape(source, output, jobs=1), "team/small:v1", "team/big:v1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "No space left on device" in done.stderr, done.stderr
+    assert (output / V2 / "repositories/team/small/_manifests/tags/v1/current/link").exists()
+    for digest in small.blobs:
+        assert (output / layout.blob_data_path(digest).lstrip("/")).exists()
+    assert not (output / V2 / "repositories/team/big/_manifests/tags").exists()
+    assert _leftovers(output) == []
+    shutil.rmtree(output)
+    record(
+        "local-enospc",
+        title="Destination filesystem full during a kernel copy (real scrape, 6 MiB tmpfs)",
+        how="an 8 MiB layer into a 6 MiB tmpfs beside a small image",
+        held=True,
+        outcome="one line naming ENOSPC, exit 1, the small image copied, no traceback",
+    )
+
+
+def test_sigkill_mid_copy_then_rerun_removes_the_dead_runs_staging(tmp_path: Path) -> None:
+    source, output = tmp_path / "data", tmp_path / "copy"
+    images = _images(_writer(source), count=3, layer_mib=32)
+    refs = [f"{image.name}:v1" for image in images]
+    killed = []
+    for _attempt in range(3):
+        process = subprocess.Popen([*_scrape(source, output), *refs], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not _staged_files(output) and process.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.005)
+        process.kill()
+        process.wait()
+        killed = _staging_dirs(output)
+        if killed:
+            break
+    assert killed, "no run was caught mid-copy"
+    # Left behind, its lock file there but held by nobody now.
+    assert all((output / ".scrape-tmp" / name / LOCK_NAME).exists() for name in killed)
+    rerun = subprocess.run(
+        [*_scrape(source, output), *refs], capture_output=True, text=True, timeout=600
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert _leftovers(output) == [], "the dead run's staging survived the rerun"
+    verify = subprocess.run(
+        [SCRAPE, "verify", "--data-dir", str(output)], capture_output=True, text=True, timeout=600
+    )
+    assert verify.returncode == 0, verify.stderr
+    record(
+        "local-sigkill-rerun",
+        title="SIGKILL mid kernel copy, then a rerun",
+        how="scrape killed while a staged file exists; the same command run again",
+        held=True,
+        outcome="the dead run's staging (lock free) removed by the rerun; tree verifies",
+    )
