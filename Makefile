@@ -20,8 +20,8 @@ STAMP := $(VENV)/.installed
 .PHONY: test-azure demo clean
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-28s %s\n", $$1, $$2}'
 
 system-deps: ## Install the registry, skopeo, umoci and Node.js (Debian packages) if missing
 	@missing=""; for pair in $(SYSTEM_COMMANDS); do \

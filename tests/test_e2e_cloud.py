@@ -112,7 +112,15 @@ def azure_source(
     return CloudSource("azure", f"{container_name}/prod", (), snapshot, config)
 
 
-@pytest.fixture(params=["gcs", "azure", "azure-legacy"])
+# Each backend carries its marker, so `make test-gcs` / `make test-azure` run its cases and
+# `make test-local` (which installs neither emulator) runs none.
+@pytest.fixture(
+    params=[
+        pytest.param("gcs", marks=pytest.mark.gcs),
+        pytest.param("azure", marks=pytest.mark.azure),
+        pytest.param("azure-legacy", marks=pytest.mark.azure),
+    ]
+)
 def cloud_source(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
