@@ -22,6 +22,7 @@ from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer
 from tests.support.s3server import SeaweedServer
 from tests.support.skopeo import PushedImage, pull, push_standard
+from tests.support.source_guard import SourceGuard, s3_snapshot
 from tests.test_interruptions import assert_tree_verifies, temp_files
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
@@ -85,9 +86,11 @@ def test_scrape_through_faults(
     tmp_path: Path,
     rate: float,
     seed: int,
+    source_unchanged: SourceGuard,
 ) -> None:
     server, bucket, pushed = seaweed_source
     server.use_environment(monkeypatch)
+    source_unchanged.watch(f"s3://{bucket}", s3_snapshot(server.client(), bucket))
     output = tmp_path / "copy"
     refs = [image.ref for image in pushed.values()]
     with FaultProxy(server.endpoint_url, rate=rate, seed=seed) as proxy:
