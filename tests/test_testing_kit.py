@@ -8,8 +8,10 @@ worse than none).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from collections.abc import Callable
 from textwrap import dedent
 
 import pytest
@@ -172,11 +174,12 @@ def test_an_honest_capability_passes(pytester: pytest.Pytester) -> None:
 def test_run_threads_reports_every_failure_first_cause_first() -> None:
     barrier = threading.Barrier(3, timeout=60)
 
-    def fails() -> None:
+    def fails() -> int:
         raise ValueError("the cause")
 
+    tasks: list[Callable[[], int]] = [barrier.wait, fails, barrier.wait]
     with pytest.raises(ThreadsFailedError) as failure:
-        run_threads([barrier.wait, fails, barrier.wait], timeout=60, on_error=barrier.abort)
+        run_threads(tasks, timeout=60, on_error=barrier.abort)
     message = str(failure.value)
     assert message.startswith("3 of 3 thread(s) failed")
     assert message.index("ValueError: the cause") < message.index("BrokenBarrierError")
@@ -184,4 +187,5 @@ def test_run_threads_reports_every_failure_first_cause_first() -> None:
 
 
 def test_run_threads_returns_results_in_order() -> None:
-    assert run_threads([lambda n=n: n * n for n in range(5)], timeout=60) == [0, 1, 4, 9, 16]
+    tasks = [functools.partial(pow, n, 2) for n in range(5)]
+    assert run_threads(tasks, timeout=60) == [0, 1, 4, 9, 16]
