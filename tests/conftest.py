@@ -12,11 +12,13 @@ other source they scrape.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import reliability
 from tests.support.components import require_binary
 from tests.support.images import StandardImages, build_standard_images
 from tests.support.registry import RegistryFactory, RegistryServer, S3Endpoint
@@ -44,8 +46,39 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     # A test that already failed keeps its own failure.
     yield
     guard = item.stash.get(_GUARD, None)
-    if guard is not None:
+    if guard is None:
+        return
+    try:
         guard.assert_unchanged()
+    finally:
+        if guard.checked:
+            reliability.record(
+                "source-never-written",
+                title="source never written",
+                how="every source a test scrapes, snapshotted before and compared after "
+                "(local trees: bytes, mode, mtime, listings; S3, GCS, Azure: keys, sizes, "
+                "etags or generations, mtimes), by the fixture `source_unchanged`",
+                held=not guard.written,
+                outcome="no source changed" if not guard.written else guard.written[0],
+                runs=len(guard.checked),
+                figures={"tests": 1},
+            )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write what the tests measured (tests/support/reliability.py says when the docs too)."""
+    measured = reliability.rows()
+    if not measured:
+        return
+    rows = reliability.save_results(measured)
+    whole_suite = (
+        session.config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and not session.config.option.keyword
+        and not session.config.option.markexpr
+        and exitstatus == 0
+    )
+    if whole_suite or os.environ.get("RELIABILITY_DOCS") == "1":
+        reliability.write_docs(rows)
 
 
 @pytest.fixture(scope="session")

@@ -118,8 +118,9 @@ class SourceGuard:
     """The sources one test promised not to write, with their snapshots."""
 
     watched: list[_Watched] = field(default_factory=list)
-    #: Labels compared so far (for reports and for tests of the guard itself).
+    #: Labels compared so far, and what was found written (for the reliability report).
     checked: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
 
     def watch(self, label: str, take: SnapshotFn, *, only_existing: bool = False) -> None:
         """Snapshot now; compare at :meth:`assert_unchanged`. With ``only_existing``, entries
@@ -145,6 +146,7 @@ class SourceGuard:
             if changes:
                 problems.append(f"the source {source.label} was written: {changes}")
         if problems:
+            self.written += problems
             raise AssertionError("\n".join(problems))
 
 
