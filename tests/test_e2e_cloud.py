@@ -22,6 +22,7 @@ from scraper_core.cli import main
 from tests.support.azurite import AzuriteServer
 from tests.support.gcsserver import FakeGcsServer
 from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
+from tests.support.reliability import measuring
 from tests.support.skopeo import PopulatedRegistry, pull
 from tests.support.source_guard import SnapshotFn, SourceGuard, azure_snapshot, gcs_snapshot
 
@@ -159,32 +160,44 @@ def test_cloud_to_local_serves_and_pulls(
     tmp_path: Path,
     source_unchanged: SourceGuard,
 ) -> None:
-    output = tmp_path / "copy"
-    refs = [populated_registry.pushed[key].ref for key in WANTED]
-    assert cloud_source.snapshot(), "the tree was not uploaded"
-    source_unchanged.watch(cloud_source.location, cloud_source.snapshot)
+    with measuring(
+        "cloud-end-to-end",
+        title="GCS and Azure, end to end",
+        how="a tree registry 2.8 wrote, uploaded to fake-gcs-server and to Azurite (distribution 3 "
+        "names, and 2.x names with a leading `/`); scraped, served, pulled back by tag and "
+        "digest, rerun, and read through the registry's own config.yml "
+        "(`tests/test_e2e_cloud.py`); one run per layout",
+        outcome="source unchanged, `garbage-collect --dry-run` finds nothing, the rerun "
+        "copies nothing",
+    ):
+        output = tmp_path / "copy"
+        refs = [populated_registry.pushed[key].ref for key in WANTED]
+        assert cloud_source.snapshot(), "the tree was not uploaded"
+        source_unchanged.watch(cloud_source.location, cloud_source.snapshot)
 
-    result = scrape_from(cloud_source, output, *refs)
+        result = scrape_from(cloud_source, output, *refs)
 
-    assert result.exit_code == 0, result.output
-    assert f"{len(WANTED)} of {len(WANTED)} images copied" in result.stderr
-    served = filesystem_registry(output)
-    pull_back(served, populated_registry, tmp_path)
-    not_wanted = populated_registry.pushed[NOT_WANTED]
-    assert served.get_manifest(not_wanted.repository, not_wanted.tag)[0] == 404
-    _marked, blobs_eligible, manifests_eligible = parse_gc_summary(served.garbage_collect_dry_run())
-    assert (blobs_eligible, manifests_eligible) == (0, 0)
-    rerun = scrape_from(cloud_source, output, *refs)
-    assert rerun.exit_code == 0, rerun.output
-    assert rerun.stdout.count(" 0 blobs copied") == len(WANTED)
-    # The registry's own config.yml says the same as the flags did.
-    config = tmp_path / "config.yml"
-    config.write_text(cloud_source.registry_config)
-    by_config = CliRunner().invoke(
-        main, ["--registry-config", str(config), "--output-dir", str(tmp_path / "c2"), *refs]
-    )
-    assert by_config.exit_code == 0, by_config.output
-    assert f"{len(WANTED)} of {len(WANTED)} images copied" in by_config.stderr
+        assert result.exit_code == 0, result.output
+        assert f"{len(WANTED)} of {len(WANTED)} images copied" in result.stderr
+        served = filesystem_registry(output)
+        pull_back(served, populated_registry, tmp_path)
+        not_wanted = populated_registry.pushed[NOT_WANTED]
+        assert served.get_manifest(not_wanted.repository, not_wanted.tag)[0] == 404
+        _marked, blobs_eligible, manifests_eligible = parse_gc_summary(
+            served.garbage_collect_dry_run()
+        )
+        assert (blobs_eligible, manifests_eligible) == (0, 0)
+        rerun = scrape_from(cloud_source, output, *refs)
+        assert rerun.exit_code == 0, rerun.output
+        assert rerun.stdout.count(" 0 blobs copied") == len(WANTED)
+        # The registry's own config.yml says the same as the flags did.
+        config = tmp_path / "config.yml"
+        config.write_text(cloud_source.registry_config)
+        by_config = CliRunner().invoke(
+            main, ["--registry-config", str(config), "--output-dir", str(tmp_path / "c2"), *refs]
+        )
+        assert by_config.exit_code == 0, by_config.output
+        assert f"{len(WANTED)} of {len(WANTED)} images copied" in by_config.stderr
 
 
 def test_list_and_verify_read_the_bucket_as_a_registry_would(

@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from scraper_core.cli import main
 from tests.support.images import build_image
 from tests.support.registry import RegistryFactory, parse_gc_summary
+from tests.support.reliability import measuring
 from tests.support.skopeo import PopulatedRegistry, PushedImage, pull, push
 from tests.support.source_guard import SourceGuard
 from tests.test_cli import snapshot
@@ -238,31 +239,40 @@ def test_scrape_while_the_source_receives_pushes(
     filesystem_registry: RegistryFactory, tmp_path: Path, source_unchanged: SourceGuard
 ) -> None:
     """Pushes of other tags into the live source registry do not disturb a scrape."""
-    layout = tmp_path / "layout"
-    wanted = build_image(layout, "wanted", seed="live-wanted", layer_sizes=(2_000_000, 500_000))
-    extra = [
-        build_image(layout, f"extra{n}", seed=f"live-{n}", layer_sizes=(300_000,)) for n in range(6)
-    ]
-    source = filesystem_registry()
-    digest = push(layout, "wanted", source.url, "live/app:stable", fmt="oci")
-    assert source.rootdir is not None
-    pusher = threading.Thread(
-        target=lambda: [
-            push(layout, f"extra{n}", source.url, f"live/app:v{n}", fmt="oci") for n in range(6)
+    with measuring(
+        "scrape-during-pushes",
+        title="scrape while the source takes pushes",
+        how="scrapes of one tag while pushes of other tags go into the live registry "
+        "(`tests/test_e2e_local.py`)",
+        outcome="every scrape exits 0; the copy holds exactly the tag asked for and pulls back",
+    ) as measured:
+        layout = tmp_path / "layout"
+        wanted = build_image(layout, "wanted", seed="live-wanted", layer_sizes=(2_000_000, 500_000))
+        extra = [
+            build_image(layout, f"extra{n}", seed=f"live-{n}", layer_sizes=(300_000,))
+            for n in range(6)
         ]
-    )
-    output = tmp_path / "copy"
-    # The pushes add files; nothing that was there may change.
-    source_unchanged.watch_local(source.rootdir, only_existing=True)
-    pusher.start()
-    results = [scrape(source.rootdir, output, "live/app:stable") for _ in range(5)]
-    pusher.join()
-    for result in results:
-        assert result.exit_code == 0, result.output
-    assert stored_blobs(output) == {digest, wanted.config_digest, *wanted.layer_digests}
-    assert not {d for image in extra for d in image.layer_digests} & stored_blobs(output)
-    served = filesystem_registry(output)
-    assert pull(served.url, "live/app:stable", tmp_path / "pulled").digest == digest
+        source = filesystem_registry()
+        digest = push(layout, "wanted", source.url, "live/app:stable", fmt="oci")
+        assert source.rootdir is not None
+        pusher = threading.Thread(
+            target=lambda: [
+                push(layout, f"extra{n}", source.url, f"live/app:v{n}", fmt="oci") for n in range(6)
+            ]
+        )
+        output = tmp_path / "copy"
+        # The pushes add files; nothing that was there may change.
+        source_unchanged.watch_local(source.rootdir, only_existing=True)
+        pusher.start()
+        results = [scrape(source.rootdir, output, "live/app:stable") for _ in range(5)]
+        pusher.join()
+        measured.figures.update({"scrapes": len(results), "pushes": len(extra)})
+        for result in results:
+            assert result.exit_code == 0, result.output
+        assert stored_blobs(output) == {digest, wanted.config_digest, *wanted.layer_digests}
+        assert not {d for image in extra for d in image.layer_digests} & stored_blobs(output)
+        served = filesystem_registry(output)
+        assert pull(served.url, "live/app:stable", tmp_path / "pulled").digest == digest
 
 
 def test_platform_filtered_copy_serves_only_that_platform(
