@@ -67,7 +67,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write what the tests measured (tests/support/reliability.py says when the docs too)."""
-    measured = reliability.rows()
+    measured = reliability.parts()
     if not measured:
         return
     rows = reliability.save_results(measured)
