@@ -14,20 +14,24 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn, TextIO
+from typing import BinaryIO, NoReturn, TextIO
 
 import click
 
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, ScraperError
+from scraper_core.have import check_delta
+from scraper_core.holdings import take_holdings
 from scraper_core.inventory import take_inventory
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.plugins import DriverRegistry
+from scraper_core.receipt import read_receipts
 from scraper_core.reference import parse_reference
 from scraper_core.registry_config import load_storage_config
 from scraper_core.report import Reporter, human_bytes
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage, read_images_file, select
+from scraper_core.shipping import load_have, record_receipt
 from scraper_core.transfer import DEFAULT_JOBS, ImageResult
 from scraper_core.verify import verify_images, verify_storage
 
@@ -167,7 +171,17 @@ def main() -> None:
 @click.option(
     "--no-signatures",
     is_flag=True,
-    help="Leave cosign signatures, attestations and SBOMs (sha256-<hex>.sig tags) behind.",
+    help="Leave cosign signatures, attestations and SBOMs (sha256-<hex>.sig tags) and OCI "
+    "referrers (sha256-<hex> tags) behind.",
+)
+@click.option(
+    "--have",
+    "have_files",
+    type=click.File("rb"),
+    multiple=True,
+    metavar="FILE",
+    help="Leave out every blob the far side already has, from its `scrape inventory` or a "
+    "receipt (repeatable): a delta shipment. Links and tags are still written.",
 )
 @click.option(
     "--jobs",
@@ -206,6 +220,7 @@ def copy_command(
     output_options: tuple[str, ...],
     platforms: tuple[str, ...],
     no_signatures: bool,
+    have_files: tuple[BinaryIO, ...],
     jobs: int,
     link: bool,
     dry_run: bool,
@@ -243,6 +258,7 @@ def copy_command(
             platforms=tuple(PlatformFilter.parse(text) for text in platforms),
             signatures=not no_signatures,
             link=link,
+            have=load_have(have_files),
         )
         storage, data_dir, source_opts = _source_location(
             storage, data_dir, registry_config, storage_options
@@ -255,11 +271,13 @@ def copy_command(
         dest = _open_destination(registry, output_storage, output_dir, dest_opts, dry_run)
         for warning in registry.warnings:
             reporter.warning(warning)
+        # A delta's receipts name blobs it left out: they must be at the destination already.
+        plan_source = _delta_source(source, dest)
     except ScraperError as exc:
         if debug:
             raise
         _fail(str(exc))
-    scrape = Scrape(source, dest, options)
+    scrape = Scrape(source, dest, options, plan_source)
     try:
         selection = select(source, entries, all_tags=all_tags)
         for entry, message in selection.errors:
@@ -272,7 +290,10 @@ def copy_command(
         else:
             results = _copy_with_progress(scrape, planned, reporter)
             assert dest is not None
+            record_receipt(scrape, planned, results, (storage, data_dir), dest)
             dest.close()
+        if options.have:
+            reporter.delta(scrape.relied_on)
     except KeyboardInterrupt:
         if dest is not None:
             dest.abort()
@@ -285,6 +306,15 @@ def copy_command(
     reporter.summary(results, output_dir, selection.errors)
     if selection.errors or any(not result.ok for result in results):
         sys.exit(EXIT_PARTIAL)
+
+
+def _delta_source(source: CheckedDriver, dest: CheckedDriver | None) -> CheckedDriver:
+    try:
+        return check_delta(source, dest, read_receipts(source))
+    except ScraperError:
+        if dest is not None:
+            dest.abort()
+        raise
 
 
 def _open_destination(
@@ -439,4 +469,26 @@ def list_command(
     for error in inventory.errors:
         click.echo(f"error: {error}", err=True)
     if inventory.errors:
+        sys.exit(EXIT_PARTIAL)
+
+
+@main.command("inventory")
+@source_storage_options
+def inventory_command(
+    storage: str,
+    data_dir: str | None,
+    registry_config: TextIO | None,
+    storage_options: tuple[str, ...],
+) -> None:
+    """Print what a storage holds as JSON (for --have): blobs with their sizes, repositories,
+    tags and their digests. Cheap: blobs are listed, never read."""
+    source = _open_source(storage, data_dir, registry_config, storage_options)
+    try:
+        holdings = take_holdings(source)
+    except ScraperError as exc:
+        _fail(str(exc), EXIT_PARTIAL)
+    click.echo(holdings.to_json(), nl=False)
+    for error in holdings.errors:
+        click.echo(f"error: {error}", err=True)
+    if holdings.errors:
         sys.exit(EXIT_PARTIAL)

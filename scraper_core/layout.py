@@ -51,6 +51,7 @@ def tag_current_link_path(name: str, tag: str) -> str:
 def tag_index_link_path(name: str, tag: str, digest: Digest) -> str:
     return f"{tags_path(name)}/{tag}/index/{digest.algorithm}/{digest.hex}/link"
 
+
 #: Receipts of the runs that wrote this storage, beside ``docker/`` (a registry never reads
 #: them): one JSON document per run, named so that runs never overwrite each other's.
 RECEIPTS_ROOT = "/scrape-receipts"

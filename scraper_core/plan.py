@@ -114,8 +114,10 @@ class ImagePlan:
             self.links.append(link)
 
 
-#: Tag suffixes cosign stores next to an image: ``sha256-<hex>.sig`` and friends.
-SIGNATURE_SUFFIXES = (".sig", ".att", ".sbom")
+#: Tag suffixes cosign stores next to an image: ``sha256-<hex>.sig`` and friends; and none:
+#: the OCI 1.1 referrers tag schema's ``sha256-<hex>``, an index of the manifests whose
+#: ``subject`` is the image (planned like any index, so those manifests come along).
+SIGNATURE_SUFFIXES = (".sig", ".att", ".sbom", "")
 
 
 class Planner:
@@ -130,7 +132,8 @@ class Planner:
         self.platforms = tuple(platforms)
 
     def signature_references(self, plan: ImagePlan) -> list[Reference]:
-        """cosign signatures, attestations and SBOMs stored as tags beside the image."""
+        """cosign signatures, attestations and SBOMs, and OCI referrers, stored as tags
+        beside the image."""
         found: list[Reference] = []
         for digest in plan.manifest_digests:
             for suffix in SIGNATURE_SUFFIXES:
