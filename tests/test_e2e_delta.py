@@ -113,9 +113,7 @@ def test_ship_reship_the_change_and_import(
         assert inspect_digest(served.url, ref) == digest == inspect_digest(source.url, ref)
         pulled = pull(served.url, ref, tmp_path / f"pulled-{slug(ref)}", all_platforms=every)
         assert pulled.digest == digest
-    _marked, blobs_eligible, manifests_eligible = parse_gc_summary(
-        served.garbage_collect_dry_run()
-    )
+    _marked, blobs_eligible, manifests_eligible = parse_gc_summary(served.garbage_collect_dry_run())
     assert (blobs_eligible, manifests_eligible) == (0, 0)
     record(
         "delta-shipment-e2e",

@@ -77,9 +77,7 @@ def test_inventory_of_a_bucket_then_a_delta_into_one(
     )  # fmt: skip
     assert shipped.exit_code == 0, shipped.output
     delta_keys = keys(moto, bucket, "delta/")
-    delta_blobs = {
-        f"sha256:{key.split('/')[-2]}" for key in delta_keys if key.endswith("/data")
-    }
+    delta_blobs = {f"sha256:{key.split('/')[-2]}" for key in delta_keys if key.endswith("/data")}
     assert delta_blobs and delta_blobs.isdisjoint(listed)
     [receipt_key] = [key for key in delta_keys if key.startswith("delta/scrape-receipts/")]
     body = moto.client().get_object(Bucket=bucket, Key=receipt_key)["Body"].read()

@@ -103,7 +103,7 @@ def test_names_and_locations() -> None:
     ],
 )
 def test_bad_receipts_are_refused(data: bytes) -> None:
-    with pytest.raises(ReceiptError, match="^bad.json: "):
+    with pytest.raises(ReceiptError, match=r"^bad\.json: "):
         parse_receipt(data, "bad.json")
 
 
