@@ -86,16 +86,19 @@ def _size_at(driver: CheckedDriver, digest: Digest) -> int | None:
 
 def missing_blobs(
     needed: Mapping[Digest, int], source: CheckedDriver, dest: CheckedDriver | None
-) -> list[Digest]:
-    """Blobs a delta relies on that neither the source nor the destination holds (one stat
-    each, sorted)."""
-    missing = []
+) -> tuple[list[Digest], list[Digest]]:
+    """Of the blobs a delta relies on: those neither the source nor the destination holds,
+    and those only the destination holds (one or two stats each; both sorted)."""
+    missing: list[Digest] = []
+    at_dest: list[Digest] = []
     for digest, size in sorted(needed.items()):
         if _size_at(source, digest) == size:
             continue
-        if dest is None or _size_at(dest, digest) != size:
+        if dest is not None and _size_at(dest, digest) == size:
+            at_dest.append(digest)
+        else:
             missing.append(digest)
-    return missing
+    return missing, at_dest
 
 
 def refusal(missing: list[Digest], total: int) -> str:
@@ -110,8 +113,8 @@ def refusal(missing: list[Digest], total: int) -> str:
 class DeltaSource:
     """A read-only source whose blobs the delta left out are read from the destination.
 
-    Only blob paths of digests the receipts name are redirected, and only when the source
-    lacks them; links and tags always come from the source.
+    Only blob paths of the digests given (those the receipts name and the source lacks) are
+    redirected; links and tags always come from the source.
     """
 
     name: ClassVar[str] = "delta"
@@ -123,9 +126,7 @@ class DeltaSource:
         self._redirect = {layout.blob_data_path(digest) for digest in relied}
 
     def _from(self, path: str) -> CheckedDriver:
-        if path in self._redirect and not self.source.exists(path):
-            return self.dest
-        return self.source
+        return self.dest if path in self._redirect else self.source
 
     def get_content(self, path: str) -> bytes:
         return self._from(path).get_content(path)
@@ -156,12 +157,12 @@ def check_delta(
         needed.update(parse_blob_list(document.get("relies_on"), path))
     if not needed:
         return source
-    missing = missing_blobs(needed, source, dest)
+    missing, at_dest = missing_blobs(needed, source, dest)
     if missing:
         raise DeltaRefusedError(refusal(missing, len(needed)))
-    if dest is None:
+    if dest is None or not at_dest:
         return source
-    view = CheckedDriver(DeltaSource(source, dest, needed), read_only=True)
+    view = CheckedDriver(DeltaSource(source, dest, at_dest), read_only=True)
     # Errors name the source's driver, as they would without the view.
     view.name = source.name
     return view

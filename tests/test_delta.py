@@ -279,3 +279,32 @@ def test_a_merged_site_migrates_with_its_receipts(
     result = copy(site, tmp_path / "moved", "--all-tags", "**")
     assert result.exit_code == 0, result.output
     assert blobs_in(tmp_path / "moved") == blobs_in(site)
+
+
+def test_a_broken_receipt_in_the_source_stops_the_run(
+    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
+) -> None:
+    _source, _images, tmp_path = shipped
+    inventory(tmp_path / "site", tmp_path / "site.json")
+    assert ship_delta(tmp_path).exit_code == 0
+    [path] = (tmp_path / "delta" / "scrape-receipts").iterdir()
+    path.write_text('{"format": "registry-scraper/receipt", "version": 1, "relies_on": "x"}')
+    before = snapshot(tmp_path / "site")
+    result = copy(tmp_path / "delta", tmp_path / "site", "--all-tags", "**")
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1 and path.name in result.stderr
+    assert snapshot(tmp_path / "site") == before
+
+
+def test_a_relied_on_blob_of_another_size_is_missing(
+    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
+) -> None:
+    _source, _images, tmp_path = shipped
+    inventory(tmp_path / "site", tmp_path / "site.json")
+    assert ship_delta(tmp_path).exit_code == 0
+    entry = receipt_of(tmp_path / "delta")["relies_on"][0]
+    data = tmp_path / "site" / layout.blob_data_path(Digest.parse(entry["digest"])).lstrip("/")
+    data.write_bytes(data.read_bytes()[:-1])
+    result = copy(tmp_path / "delta", tmp_path / "site", "--all-tags", "**")
+    assert result.exit_code == 2
+    assert f"not at the destination: {entry['digest']};" in result.stderr
