@@ -225,6 +225,13 @@ def test_a_bad_have_file_is_one_line(
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "site.json" in result.stderr
     assert not (tmp_path / "delta").exists()
+    record(
+        "delta-bad-have-file",
+        title="A --have file that is no inventory or receipt",
+        how="empty, {}, an inventory without blobs, a JSON list",
+        held=True,
+        outcome="one line naming the file, exit 2, no output tree made",
+    )
 
 
 def test_importing_a_delta_where_its_base_is_missing_is_refused(
@@ -294,6 +301,13 @@ def test_a_broken_receipt_in_the_source_stops_the_run(
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1 and path.name in result.stderr
     assert snapshot(tmp_path / "site") == before
+    record(
+        "delta-broken-receipt",
+        title="A delta whose receipt is broken",
+        how="relies_on replaced by a string in the shipped receipt, then imported",
+        held=True,
+        outcome="one line naming the receipt, exit 2, the site untouched",
+    )
 
 
 def test_a_relied_on_blob_of_another_size_is_missing(
