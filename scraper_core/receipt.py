@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -130,16 +130,6 @@ def write_receipt(dest: CheckedDriver, document: Mapping[str, Any], now: datetim
     return path
 
 
-@dataclass(frozen=True)
-class BlobSet:
-    """Blobs named by inventories and receipts: digest -> size."""
-
-    blobs: Mapping[Digest, int]
-
-    def __contains__(self, digest: object) -> bool:
-        return digest in self.blobs
-
-
 def parse_blob_list(raw: Any, where: str) -> dict[Digest, int]:
     """``[{"digest": ..., "size": ...}, ...]`` as a mapping; :class:`ReceiptError` if not."""
     if not isinstance(raw, list):
@@ -189,18 +179,3 @@ def read_receipts(driver: CheckedDriver) -> list[tuple[str, dict[str, Any]]]:
         found.append((path, parse_receipt(driver.get_content(path), path)))
     return found
 
-
-def relied_on(receipts: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[Digest, int]:
-    """The blobs receipts say the far side must already have."""
-    needed: dict[Digest, int] = {}
-    for path, document in receipts:
-        needed.update(parse_blob_list(document.get("relies_on"), path))
-    return needed
-
-
-def contained(receipts: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[Digest, int]:
-    """The blobs receipts say their storage holds."""
-    held: dict[Digest, int] = {}
-    for path, document in receipts:
-        held.update(parse_blob_list(document.get("blobs"), path))
-    return held
