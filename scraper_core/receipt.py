@@ -178,4 +178,3 @@ def read_receipts(driver: CheckedDriver) -> list[tuple[str, dict[str, Any]]]:
             raise ReceiptError(f"{path}: larger than {MAX_RECEIPT_SIZE} bytes")
         found.append((path, parse_receipt(driver.get_content(path), path)))
     return found
-
