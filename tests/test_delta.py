@@ -283,6 +283,8 @@ def test_a_merged_site_migrates_with_its_receipts(
     inventory(site, tmp_path / "site.json")
     assert ship_delta(tmp_path).exit_code == 0
     shutil.copytree(tmp_path / "delta", site, dirs_exist_ok=True)  # as `tar -x` would
+    verified = cli("verify", "--data-dir", str(site))
+    assert verified.exit_code == 0, verified.output
     result = copy(site, tmp_path / "moved", "--all-tags", "**")
     assert result.exit_code == 0, result.output
     assert blobs_in(tmp_path / "moved") == blobs_in(site)

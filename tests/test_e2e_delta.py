@@ -11,6 +11,7 @@ OCI 1.1 referrers index pushed through the HTTP API travels with its image.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,17 @@ def test_ship_reship_the_change_and_import(
     assert len(refused.stderr.splitlines()) == 1
     assert "error: the source is a delta:" in refused.stderr
     assert list(empty.iterdir()) == []
+
+    # Laid over a copy of the site as `tar -x` would, the delta serves every tag too.
+    overlaid = tmp_path / "overlaid"
+    shutil.copytree(site, overlaid)
+    shutil.copytree(delta, overlaid, dirs_exist_ok=True)
+    served = filesystem_registry(overlaid)
+    for ref, digest in refs.items():
+        assert inspect_digest(served.url, ref) == digest
+    # Its shared layer came from the site, the rest from the delta.
+    assert pull(served.url, "shared/a:2", tmp_path / "overlaid-pull").digest == refs["shared/a:2"]
+    served.stop()
 
     before = snapshot(delta)
     imported = copy(delta, site, "--all-tags", "**")
