@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 
 import click
 
@@ -176,7 +177,17 @@ def main() -> None:
 @click.option(
     "--no-signatures",
     is_flag=True,
-    help="Leave cosign signatures, attestations and SBOMs (sha256-<hex>.sig tags) behind.",
+    help="Leave cosign signatures, attestations and SBOMs (sha256-<hex>.sig tags) and OCI "
+    "referrers (sha256-<hex> tags) behind.",
+)
+@click.option(
+    "--have",
+    "have_files",
+    type=click.File("rb"),
+    multiple=True,
+    metavar="FILE",
+    help="Leave out every blob the far side already has, from its `scrape inventory` or a "
+    "receipt (repeatable): a delta shipment. Links and tags are still written.",
 )
 @click.option(
     "--jobs",
@@ -222,6 +233,7 @@ def copy_command(
     output_options: tuple[str, ...],
     platforms: tuple[str, ...],
     no_signatures: bool,
+    have_files: tuple[BinaryIO, ...],
     jobs: int,
     link: bool,
     dry_run: bool,
@@ -235,12 +247,15 @@ def copy_command(
     images: tuple[str, ...],
 ) -> None:
     """Copy IMAGE... (name, name:tag or name@sha256:...; no tag means latest)."""
+    from scraper_core.have import check_delta
     from scraper_core.plan import PlatformFilter
     from scraper_core.plugins import DriverRegistry
+    from scraper_core.receipt import read_receipts
     from scraper_core.reference import parse_reference
     from scraper_core.report import Reporter
     from scraper_core.scrape import ScrapeOptions
     from scraper_core.selection import needs_storage, read_images_file
+    from scraper_core.shipping import load_have
 
     reporter = Reporter(
         quiet=quiet,
@@ -276,6 +291,7 @@ def copy_command(
             signatures=not no_signatures,
             link=link,
             recheck=recheck,
+            have=load_have(have_files),
         )
         storage, data_dir, source_opts = _source_location(
             storage, data_dir, registry_config, storage_options
@@ -296,6 +312,8 @@ def copy_command(
         )
         for warning in registry.warnings:
             reporter.warning(warning)
+        # A delta's receipts name blobs it left out: they must be at the destination already.
+        plan_source = check_delta(source, opened.dest, read_receipts(source))
     except KeyboardInterrupt:
         _interrupted(opened)
     except ScraperError as exc:
@@ -307,15 +325,13 @@ def copy_command(
         _unexpected(exc, debug, EXIT_USAGE)
     try:
         _copy(
-            source,
+            _Run(source, plan_source, (storage, data_dir), output_dir, output_tar is not None),
             opened,
             options,
             entries,
             all_tags,
             dry_run,
             reporter,
-            output_dir,
-            archive=output_tar is not None,
         )
     except KeyboardInterrupt:
         _interrupted(opened)
@@ -367,26 +383,38 @@ def _interrupted(opened: _Opened) -> NoReturn:
     sys.exit(EXIT_INTERRUPTED)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """Where a copy reads and writes."""
+
+    source: CheckedDriver
+    #: What plans are read from: the source, or a delta's view of it over the destination.
+    plan_source: CheckedDriver
+    #: Driver name and location of the source, for the receipt (never its options).
+    source_label: tuple[str, str]
+    output_dir: str
+    archive: bool
+
+
 def _copy(
-    source: CheckedDriver,
+    run: _Run,
     opened: _Opened,
     options: ScrapeOptions,
     entries: list[str],
     all_tags: bool,
     dry_run: bool,
     reporter: Reporter,
-    output_dir: str,
-    *,
-    archive: bool = False,
 ) -> None:
     """List, plan, then preview or copy; exits 1 when anything failed."""
     from dataclasses import replace
 
     from scraper_core.scrape import Scrape
     from scraper_core.selection import select
+    from scraper_core.shipping import record_receipt
 
+    source, output_dir, archive = run.source, run.output_dir, run.archive
     dest = opened.dest
-    scrape = Scrape(source, dest, options)
+    scrape = Scrape(source, dest, options, run.plan_source)
     selection = select(source, entries, all_tags=all_tags)
     for entry, message in selection.errors:
         click.echo(f"error: {entry}: {_one_line(message)}", err=True)
@@ -404,6 +432,7 @@ def _copy(
             # The images finished before the disk filled are whole in the archive: it is
             # published with them if it can still be finished, else not at all.
             try:
+                record_receipt(scrape, planned, results, run.source_label, dest)
                 dest.close()
             except ScraperError as exc:
                 opened.abort_quietly()
@@ -411,6 +440,7 @@ def _copy(
                 notice = scrape.unusable.notice()
                 results = [replace(r, error=r.error or notice) for r in results]
         elif scrape.unusable is None and any(result.ok for result in results):
+            record_receipt(scrape, planned, results, run.source_label, dest)
             dest.close()
         else:
             # Staging is discarded; an archive is published only when an image made it in.
@@ -419,6 +449,8 @@ def _copy(
                 reporter.warning(problem)
             if archive:
                 click.echo(f"error: {output_dir} was not written", err=True)
+    if options.have:
+        reporter.delta(scrape.relied_on)
     reporter.summary(results, output_dir, selection.errors)
     if selection.errors or scrape.unusable is not None or any(not r.ok for r in results):
         sys.exit(EXIT_PARTIAL)
@@ -628,4 +660,28 @@ def list_command(
     for error in inventory.errors:
         click.echo(f"error: {error}", err=True)
     if inventory.errors:
+        sys.exit(EXIT_PARTIAL)
+
+
+@main.command("inventory")
+@source_storage_options
+def inventory_command(
+    storage: str,
+    data_dir: str | None,
+    registry_config: TextIO | None,
+    storage_options: tuple[str, ...],
+) -> None:
+    """Print what a storage holds as JSON (for --have): blobs with their sizes, repositories,
+    tags and their digests. Cheap: blobs are listed, never read."""
+    from scraper_core.holdings import take_holdings
+
+    source = _open_source(storage, data_dir, registry_config, storage_options)
+    try:
+        holdings = take_holdings(source)
+    except ScraperError as exc:
+        _fail(str(exc), EXIT_PARTIAL)
+    click.echo(holdings.to_json(), nl=False)
+    for error in holdings.errors:
+        click.echo(f"error: {error}", err=True)
+    if holdings.errors:
         sys.exit(EXIT_PARTIAL)
