@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from azurite_server import AzuriteServer
 
 from registry_scraper_azure.driver import AzureDriver
-from tests.support.azurite import AzuriteServer
 
 OpenDriver = Callable[..., AzureDriver]
 

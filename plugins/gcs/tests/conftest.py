@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from gcs_emulator import FakeGcsServer
 
 from registry_scraper_gcs.driver import GcsDriver
-from tests.support.gcsserver import FakeGcsServer
 
 OpenDriver = Callable[..., GcsDriver]
 

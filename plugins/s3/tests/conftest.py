@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from s3_servers import MotoServer, S3Server, SeaweedServer
 
 from registry_scraper_s3.driver import S3Driver
-from tests.support.s3server import MotoServer, S3Server, SeaweedServer
 
 OpenDriver = Callable[..., S3Driver]
 
