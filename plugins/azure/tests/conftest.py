@@ -1,6 +1,6 @@
 """Fixtures: one Azurite for the session; a fresh container and driver per test.
 
-Azurite is not installed: its tests are skipped, or fail on CI (see tests/support/azurite.py).
+Azurite is not installed: its tests are skipped, or fail on CI (see tests/azurite_server.py).
 """
 
 from __future__ import annotations

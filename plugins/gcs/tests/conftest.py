@@ -1,6 +1,6 @@
 """Fixtures: one fake-gcs-server for the session; a fresh bucket and driver per test.
 
-The server is not installed: its tests are skipped, or fail on CI (see tests/support).
+The server is not installed: its tests are skipped, or fail on CI (see gcs_emulator.py).
 """
 
 from __future__ import annotations
