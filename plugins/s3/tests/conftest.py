@@ -1,7 +1,7 @@
 """Fixtures: session-wide moto and SeaweedFS servers; a fresh bucket and driver per test.
 
 Tests that take ``s3_server`` (directly or through ``bucket``/``driver``) run once per server.
-A server that is not installed skips its tests, or fails them on CI (see tests/support).
+A server that is not installed skips its tests, or fails them on CI (see s3_servers.py).
 """
 
 from __future__ import annotations
