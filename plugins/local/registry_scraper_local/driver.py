@@ -489,6 +489,21 @@ class LocalDriver:
         finally:
             os.close(fd)
 
+    def read_head(self, path: str, size: int) -> bytes:
+        """At most ``size`` bytes from the start of the regular file at ``path`` (optional
+        driver method: a link is read with one ``read``, without a buffered file object; a
+        no-op rerun of 30,000 tags reads 60,000 links)."""
+        fd, length = self._open_regular(path)
+        try:
+            parts = []
+            remaining = min(size, length)
+            while remaining > 0 and (data := os.read(fd, remaining)):
+                parts.append(data)
+                remaining -= len(data)
+            return b"".join(parts)
+        finally:
+            os.close(fd)
+
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         if offset < 0:
             # Checked before opening: a failed seek would leak the open file.
