@@ -152,6 +152,12 @@ class S3Driver:
         _check_bucket(client, parsed_location)
         return cls(client, parsed_location, parsed_options, read_only=read_only)
 
+    def object_url(self, path: str) -> str:
+        """``s3://BUCKET/KEY`` of ``path`` (for a bulk engine's plan: ``--plan-format``)."""
+        if not is_valid_path(path):
+            raise InvalidPathError(self.name, path)
+        return f"s3://{self.bucket}/{self.keys.key(path)}"
+
     def _writable(self, path: str) -> str:
         if self.read_only:
             raise ReadOnlyError(self.name, path)
