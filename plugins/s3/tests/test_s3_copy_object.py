@@ -1,4 +1,4 @@
-"""Server-side copies are one CopyObject; boto3's managed copy only for what it refuses (> 5 GiB)."""
+"""Server-side copies are one CopyObject; boto3's managed copy only above 5 GiB."""
 
 from __future__ import annotations
 
