@@ -204,6 +204,16 @@ def main() -> None:
     "(blobs are immutable; their bytes are not re-verified).",
 )
 @click.option("--dry-run", is_flag=True, help="Print what would be copied; write nothing.")
+@click.option(
+    "--plan-format",
+    type=click.Choice(["s5cmd", "csv", "keys"]),
+    help="With --dry-run: write the blob copies a run would do (blobs missing at the "
+    "destination, never links) for a bulk engine, on stdout or --plan-file. s5cmd: "
+    "'cp SRC DST' lines for `s5cmd run`; csv: BUCKET,URL-ENCODED-KEY lines, no header (an S3 "
+    "Batch Operations manifest); keys: one source key a line (rclone copy --files-from). "
+    "Run scrape again after the engine: it writes the links.",
+)
+@click.option("--plan-file", type=click.File("w"), help="Where --plan-format writes (- stdout).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="Print errors and warnings only.")
 @click.option("--verbose", "-v", is_flag=True, help="Print more detail.")
@@ -237,6 +247,8 @@ def copy_command(
     jobs: int,
     link: bool,
     dry_run: bool,
+    plan_format: str | None,
+    plan_file: TextIO | None,
     as_json: bool,
     quiet: bool,
     verbose: bool,
@@ -271,6 +283,11 @@ def copy_command(
         _fail("--split-size needs --output-tar")
     if output_tar == "-" and as_json:
         _fail("--json and --output-tar - would both write to stdout")
+    if (plan_format and not dry_run) or (plan_file and not plan_format):
+        _fail("--plan-format needs --dry-run, and --plan-file needs --plan-format")
+    plan_out = plan_file or (sys.stdout if plan_format else None)
+    if plan_out is sys.stdout and as_json:
+        _fail("--json and --plan-format on stdout would both write to stdout")
     output_flag = "--output-dir"
     if output_tar is not None:
         output_storage, output_dir, output_flag = "tar", output_tar, "--output-tar"
@@ -332,6 +349,7 @@ def copy_command(
             all_tags,
             dry_run,
             reporter,
+            plan=(plan_format, plan_out) if plan_format and plan_out else None,
         )
     except KeyboardInterrupt:
         _interrupted(opened)
@@ -404,6 +422,8 @@ def _copy(
     all_tags: bool,
     dry_run: bool,
     reporter: Reporter,
+    *,
+    plan: tuple[str, TextIO] | None = None,
 ) -> None:
     """List, plan, then preview or copy; exits 1 when anything failed."""
     from dataclasses import replace
@@ -419,7 +439,9 @@ def _copy(
     for entry, message in selection.errors:
         click.echo(f"error: {entry}: {_one_line(message)}", err=True)
     planned = scrape.plan(selection.references)
-    if dry_run:
+    if dry_run and plan is not None:
+        results = _export_plan(scrape, planned, reporter, *plan)
+    elif dry_run:
         results = scrape.preview(planned)
         for result in results:
             reporter.image_done(result)
@@ -454,6 +476,29 @@ def _copy(
     reporter.summary(results, output_dir, selection.errors)
     if selection.errors or scrape.unusable is not None or any(not r.ok for r in results):
         sys.exit(EXIT_PARTIAL)
+
+
+def _export_plan(
+    scrape: Scrape, planned: list[PlannedItem], reporter: Reporter, plan_format: str, out: TextIO
+) -> list[ImageResult]:
+    """``--plan-format``: the blob copies for a bulk engine; the plan owns stdout, so the
+    per-image lines go to stderr."""
+    import contextlib
+
+    from scraper_core.planexport import missing_blobs, write_plan
+
+    if scrape.dest is None:
+        raise ConfigurationError(
+            "--plan-format needs a destination that exists (make the directory or bucket "
+            "first; an archive cannot be written by a bulk engine)"
+        )
+    write_plan(missing_blobs(scrape.source, scrape.dest, planned), plan_format, out)
+    out.flush()
+    results = scrape.preview(planned)
+    with contextlib.redirect_stdout(sys.stderr):
+        for result in results:
+            reporter.image_done(result)
+    return results
 
 
 def _refuse_overlap(

@@ -467,6 +467,11 @@ class LocalDriver:
         if self.durability is not None:
             self.durability.published(dir_real)
 
+    def object_url(self, path: str) -> str:
+        """The file ``path`` names, for a bulk engine's plan (``--plan-format``); it need not
+        exist yet."""
+        return self._full(path)
+
     def local_path(self, path: str) -> str:
         """The real path on disk of what ``path`` holds now, refused outside the root
         (for messages and tests: use it to open nothing, it may change at any time)."""

@@ -107,6 +107,15 @@ def _check_bucket(client: Client, location: Location) -> None:
         ) from exc
 
 
+def _too_large(client: Client, bucket: str, key: str) -> bool:
+    """Whether CopyObject refused ``key`` for its size (it takes at most 5 GiB)."""
+    try:
+        size = int(client.head_object(Bucket=bucket, Key=key)["ContentLength"])
+    except sdk_errors():
+        return False
+    return size > MAX_SINGLE_COPY
+
+
 class S3Driver:
     """The ``s3`` driver: ``--data-dir``/``--output-dir`` is ``BUCKET[/ROOTDIRECTORY]``."""
 
@@ -151,6 +160,12 @@ class S3Driver:
         client = make_client(parsed_options)
         _check_bucket(client, parsed_location)
         return cls(client, parsed_location, parsed_options, read_only=read_only)
+
+    def object_url(self, path: str) -> str:
+        """``s3://BUCKET/KEY`` of ``path`` (for a bulk engine's plan: ``--plan-format``)."""
+        if not is_valid_path(path):
+            raise InvalidPathError(self.name, path)
+        return f"s3://{self.bucket}/{self.keys.key(path)}"
 
     def _writable(self, path: str) -> str:
         if self.read_only:
@@ -311,7 +326,40 @@ class S3Driver:
         source_path: str,
         dest_path: str,
     ) -> None:
-        """Server-side copy: CopyObject, or parallel UploadPartCopy above 5 GiB."""
+        """Server-side copy: CopyObject, or parallel UploadPartCopy above 5 GiB.
+
+        One CopyObject first: boto3's managed copy would HEAD the source and start a thread
+        pool for every object (two calls and a pool per blob: s5cmd copies twice as fast).
+        The managed copy runs only when the server refuses a copy that large.
+        """
+        if self.multipart_copy_threshold > MAX_SINGLE_COPY:
+            try:
+                self.client.copy_object(
+                    CopySource={"Bucket": source_bucket, "Key": source_key},
+                    Bucket=self.bucket,
+                    Key=dest_key,
+                )
+                return
+            except sdk_errors() as exc:
+                if is_not_found(exc):
+                    raise PathNotFoundError(self.name, source_path) from exc
+                if error_code(exc) != "InvalidRequest" or not _too_large(
+                    source_client, source_bucket, source_key
+                ):
+                    raise to_storage_error(dest_path, exc) from exc
+        self._managed_copy(
+            source_client, source_bucket, source_key, dest_key, source_path, dest_path
+        )
+
+    def _managed_copy(
+        self,
+        source_client: Client,
+        source_bucket: str,
+        source_key: str,
+        dest_key: str,
+        source_path: str,
+        dest_path: str,
+    ) -> None:
         from boto3.s3.transfer import TransferConfig
 
         config = TransferConfig(
