@@ -44,6 +44,8 @@ from registry_scraper_azure.errors import (
     translated,
 )
 from registry_scraper_azure.streams import BlobStream, BlockWriter, content_settings
+from scraper_core.bucket.objectstore import KeyMap
+from scraper_core.bucket.options import MIB
 from scraper_core.driver import Capability, FileInfo, is_valid_path
 from scraper_core.errors import (
     ConfigurationError,
@@ -53,8 +55,6 @@ from scraper_core.errors import (
     ReadOnlyError,
     StorageError,
 )
-from scraper_core.objectstore import KeyMap
-from scraper_core.options import MIB
 
 #: ``azure.storage.blob`` clients (typed loosely: the driver touches a small part of them).
 ServiceClient = Any

@@ -1,7 +1,7 @@
 """A storage driver over a Google Cloud Storage bucket, laid out like distribution's ``gcs``.
 
 Object names are mapped as distribution maps them (see
-:class:`~scraper_core.objectstore.KeyMap`), so a registry configured with the same
+:class:`~scraper_core.bucket.objectstore.KeyMap`), so a registry configured with the same
 ``bucket`` and ``rootdirectory`` serves what this driver writes. A bucket has no directories:
 a directory is any prefix ``path/`` with an object below it, and it goes with its last object.
 
@@ -41,6 +41,7 @@ from registry_scraper_gcs.errors import (
     translated,
 )
 from registry_scraper_gcs.streams import ObjectReader, ObjectWriter
+from scraper_core.bucket.objectstore import KeyMap
 from scraper_core.driver import Capability, FileInfo, is_valid_path
 from scraper_core.errors import (
     ConfigurationError,
@@ -50,7 +51,6 @@ from scraper_core.errors import (
     ReadOnlyError,
     StorageError,
 )
-from scraper_core.objectstore import KeyMap
 
 #: A ``google.cloud.storage.Client`` and its ``Blob`` (the SDK ships no type information).
 Client = Any

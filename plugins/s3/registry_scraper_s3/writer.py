@@ -18,7 +18,7 @@ from registry_scraper_s3.errors import (
     to_storage_error,
     translated,
 )
-from scraper_core.partwriter import PartWriter
+from scraper_core.bucket.partwriter import PartWriter
 
 #: S3's limit on parts per upload.
 MAX_PARTS = 10_000
