@@ -311,18 +311,13 @@ class CheckedDriver:
         return children
 
     def walk(self, path: str) -> Iterator[FileInfo]:
-        """Every file below ``path``; nothing below a path other than the root is
-        :class:`PathNotFoundError`, as for :meth:`list_dir`."""
+        """Every file below ``path``; below a missing directory, nothing or
+        :class:`PathNotFoundError` (callers take both: a bucket driver need not tell)."""
         self._check(path, allow_root=True)
-        found = False
         try:
-            for info in self.driver.walk(path):
-                found = True
-                yield info
+            yield from self.driver.walk(path)
         except Exception as exc:
             raise self.wrap_error(path, exc) from exc
-        if not found and path != "/":
-            raise PathNotFoundError(self.name, path)
 
     def close(self) -> None:
         """Finish writing (:class:`Closable` drivers: archives and buffered backends)."""

@@ -199,7 +199,9 @@ class StorageReader(Protocol):
         ...
 
     def walk(self, path: str) -> Iterator[FileInfo]:
-        """Every file (not directory) below ``path``, recursively, in no promised order."""
+        """Every file (not directory) below ``path``, recursively, in no promised order.
+
+        Below a missing directory: nothing, or :class:`PathNotFoundError`."""
         ...
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from scraper_core.contract import is_valid_path
 from scraper_core.errors import ConfigurationError
 
 # Lenient on purpose: S3-compatible stores and emulators accept names the clouds refuse;
@@ -58,6 +59,14 @@ class KeyMap:
         if not key.startswith(self.base) or len(key) == len(self.base):
             return None
         return "/" + key[len(self.base) :]
+
+    def listed_path(self, key: str) -> str | None:
+        """The storage path to list for an object name; None for names no storage path
+        gives: outside the root, "dir/" placeholders other tools create, "a//b", or names
+        outside distribution's path grammar. Those cannot be read back through a path, so
+        listing them would only make the caller fail on them."""
+        path = self.path(key)
+        return path if path is not None and is_valid_path(path) else None
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,6 @@ from scraper_core.errors import (
     InvalidPathError,
     LocationNotFoundError,
     PathNotFoundError,
-    ReadOnlyError,
     StorageError,
 )
 
@@ -436,9 +435,8 @@ class LocalDriver:
         return self._target(real[len(self.root) :], create=create, links=links + 1)
 
     def _writable(self, path: str) -> None:
-        """Refuse a write before anything is made: read-only, or a target outside the root."""
-        if self.read_only:
-            raise ReadOnlyError(self.name, path)
+        """Refuse a write before anything is made: a target outside the root. (Read-only
+        opens are refused by the wrapper, which never calls a write method on them.)"""
         try:
             dir_fd, _, _ = self._target(path, create=False)
         except PathNotFoundError:
@@ -531,10 +529,8 @@ class LocalDriver:
         finally:
             os.close(fd)
         prefix = "" if path == "/" else path
-        children = sorted(f"{prefix}/{name}" for name in names if not name.startswith(TEMP_PREFIX))
-        if not children and path != "/":
-            raise PathNotFoundError(self.name, path)
-        return children
+        # An empty directory lists nothing: the wrapper makes that PathNotFoundError.
+        return sorted(f"{prefix}/{name}" for name in names if not name.startswith(TEMP_PREFIX))
 
     def walk(self, path: str) -> Iterator[FileInfo]:
         try:
@@ -636,8 +632,6 @@ class LocalDriver:
         return True
 
     def move(self, source: str, dest: str) -> None:
-        if self.read_only:
-            raise ReadOnlyError(self.name, source)
         source_fd, _, source_name = self._target(source, create=False)
         try:
             os.stat(source_name, dir_fd=source_fd, follow_symlinks=False)
@@ -650,8 +644,6 @@ class LocalDriver:
             os.close(source_fd)
 
     def delete(self, path: str) -> None:
-        if self.read_only:
-            raise ReadOnlyError(self.name, path)
         dir_fd, _, name = self._target(path, create=False)
         try:
             if stat.S_ISDIR(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):

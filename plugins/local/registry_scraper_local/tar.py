@@ -384,8 +384,7 @@ class TarDriver:
                 for known in self._sizes
                 if known.startswith(prefix + "/")
             }
-        if not children and path != "/":
-            raise PathNotFoundError(self.name, path)
+        # Nothing listed: the wrapper makes that PathNotFoundError (the root excepted).
         return sorted(children)
 
     def walk(self, path: str) -> Iterator[FileInfo]:
