@@ -14,11 +14,10 @@ import errno
 import os
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import BinaryIO, Self
+from typing import BinaryIO, ParamSpec, Self, TypeVar
 
 from scraper_core.contract import (
     Abortable,
-    CancelOnExit,
     Capability,
     Closable,
     FileInfo,
@@ -44,6 +43,19 @@ from scraper_core.errors import (
     ReadOnlyError,
     StorageError,
 )
+
+__all__ = [
+    "UNUSABLE_ERRNOS",
+    "CheckedDriver",
+    "CheckedReader",
+    "CheckedStagedCopy",
+    "CheckedWriter",
+    "check_capabilities",
+    "unusable_cause",
+]
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 #: OS errors that say a destination takes no more writes at all, whatever the path: a run
 #: stops starting blobs rather than failing each one the same way.
@@ -87,32 +99,19 @@ def _methods(protocol: type) -> str:
 
 
 class _CheckedStream:
-    """Names the driver and path on errors raised mid-stream (a reset, a full disk)."""
+    """Names the driver and path on errors raised mid-stream (a reset, a full disk), and
+    finishes the stream on the way out of a ``with`` block: a reader closes, a writer or a
+    staged copy cancels (a no-op once committed)."""
 
     def __init__(self, owner: CheckedDriver, path: str) -> None:
         self._owner = owner
         self._path = path
 
-    def _error(self, exc: Exception) -> StorageError:
-        return self._owner.wrap_error(self._path, exc)
+    def _call(self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return self._owner.call(self._path, function, *args, **kwargs)
 
-
-class CheckedReader(_CheckedStream):
-    def __init__(self, owner: CheckedDriver, path: str, stream: BinaryIO) -> None:
-        super().__init__(owner, path)
-        self._stream = stream
-
-    def read(self, size: int = -1) -> bytes:
-        try:
-            return self._stream.read(size)
-        except Exception as exc:
-            raise self._error(exc) from exc
-
-    def close(self) -> None:
-        try:
-            self._stream.close()
-        except Exception as exc:
-            raise self._error(exc) from exc
+    def _on_exit(self) -> None:
+        raise NotImplementedError
 
     def __enter__(self) -> Self:
         return self
@@ -124,31 +123,29 @@ class CheckedReader(_CheckedStream):
         tb: TracebackType | None,
     ) -> None:
         try:
-            self.close()
+            self._on_exit()
         except StorageError:
-            # Leaving on an error already: that one says more than a failed close.
+            # Leaving on an error already: that one says more than a failed close or cancel.
             if exc is None:
                 raise
 
 
-class _CancelOnExitChecked(CancelOnExit):
-    """Cancels on the way out; a cancel that fails while an error is already leaving the block
-    does not hide that error."""
+class CheckedReader(_CheckedStream):
+    def __init__(self, owner: CheckedDriver, path: str, stream: BinaryIO) -> None:
+        super().__init__(owner, path)
+        self._stream = stream
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            self.cancel()
-        except StorageError:
-            if exc is None:
-                raise
+    def read(self, size: int = -1) -> bytes:
+        return self._call(self._stream.read, size)
+
+    def close(self) -> None:
+        self._call(self._stream.close)
+
+    def _on_exit(self) -> None:
+        self.close()
 
 
-class CheckedWriter(_CancelOnExitChecked, _CheckedStream):
+class CheckedWriter(_CheckedStream):
     def __init__(self, owner: CheckedDriver, path: str, writer: FileWriter) -> None:
         super().__init__(owner, path)
         self._writer = writer
@@ -158,25 +155,19 @@ class CheckedWriter(_CancelOnExitChecked, _CheckedStream):
         return self._writer.size
 
     def write(self, data: bytes) -> int:
-        try:
-            return self._writer.write(data)
-        except Exception as exc:
-            raise self._error(exc) from exc
+        return self._call(self._writer.write, data)
 
     def commit(self) -> None:
-        try:
-            self._writer.commit()
-        except Exception as exc:
-            raise self._error(exc) from exc
+        self._call(self._writer.commit)
 
     def cancel(self) -> None:
-        try:
-            self._writer.cancel()
-        except Exception as exc:
-            raise self._error(exc) from exc
+        self._call(self._writer.cancel)
+
+    def _on_exit(self) -> None:
+        self.cancel()
 
 
-class CheckedStagedCopy(_CancelOnExitChecked, _CheckedStream):
+class CheckedStagedCopy(_CheckedStream):
     """A driver's :class:`StagedCopy`, its errors named as every other driver error."""
 
     def __init__(self, owner: CheckedDriver, path: str, staged: StagedCopy) -> None:
@@ -184,22 +175,16 @@ class CheckedStagedCopy(_CancelOnExitChecked, _CheckedStream):
         self._staged = staged
 
     def wait(self) -> int:
-        try:
-            return self._staged.wait()
-        except Exception as exc:
-            raise self._error(exc) from exc
+        return self._call(self._staged.wait)
 
     def commit(self) -> None:
-        try:
-            self._staged.commit()
-        except Exception as exc:
-            raise self._error(exc) from exc
+        self._call(self._staged.commit)
 
     def cancel(self) -> None:
-        try:
-            self._staged.cancel()
-        except Exception as exc:
-            raise self._error(exc) from exc
+        self._call(self._staged.cancel)
+
+    def _on_exit(self) -> None:
+        self.cancel()
 
 
 class CheckedDriver:
@@ -247,22 +232,26 @@ class CheckedDriver:
         detail = str(exc) or type(exc).__name__
         return StorageError(self.name, path, detail)
 
-    def get_content(self, path: str) -> bytes:
-        self._check(path)
+    def call(
+        self, path: str, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        """``function(*args, **kwargs)``, any error it raises made one naming this driver
+        and ``path`` (:meth:`wrap_error`)."""
         try:
-            return self.driver.get_content(path)
+            return function(*args, **kwargs)
         except Exception as exc:
             raise self.wrap_error(path, exc) from exc
+
+    def get_content(self, path: str) -> bytes:
+        self._check(path)
+        return self.call(path, self.driver.get_content, path)
 
     def read_head(self, path: str, size: int) -> bytes:
         """At most ``size`` bytes from the start of ``path``: a bounded read of a small file
         (a link), whatever a hostile storage put there."""
         self._check(path)
         if isinstance(self.driver, SupportsReadHead):
-            try:
-                head = self.driver.read_head(path, size)
-            except Exception as exc:
-                raise self.wrap_error(path, exc) from exc
+            head = self.call(path, self.driver.read_head, path, size)
             return head[:size]
         content = b""
         with self.reader(path) as stream:
@@ -279,17 +268,11 @@ class CheckedDriver:
         self._check(path)
         if offset < 0:
             raise InvalidOffsetError(self.name, path, f"negative offset {offset}")
-        try:
-            return CheckedReader(self, path, self.driver.reader(path, offset))
-        except Exception as exc:
-            raise self.wrap_error(path, exc) from exc
+        return CheckedReader(self, path, self.call(path, self.driver.reader, path, offset))
 
     def stat(self, path: str) -> FileInfo:
         self._check(path, allow_root=True)
-        try:
-            return self.driver.stat(path)
-        except Exception as exc:
-            raise self.wrap_error(path, exc) from exc
+        return self.call(path, self.driver.stat, path)
 
     def exists(self, path: str) -> bool:
         try:
@@ -302,10 +285,7 @@ class CheckedDriver:
         """Direct children of ``path``; a directory with none (missing, on an object store)
         is :class:`PathNotFoundError`, except the root, so drivers may return ``[]``."""
         self._check(path, allow_root=True)
-        try:
-            children = self.driver.list_dir(path)
-        except Exception as exc:
-            raise self.wrap_error(path, exc) from exc
+        children = self.call(path, self.driver.list_dir, path)
         if not children and path != "/":
             raise PathNotFoundError(self.name, path)
         return children
@@ -322,18 +302,12 @@ class CheckedDriver:
     def close(self) -> None:
         """Finish writing (:class:`Closable` drivers: archives and buffered backends)."""
         if isinstance(self.driver, Closable):
-            try:
-                self.driver.close()
-            except Exception as exc:
-                raise self.wrap_error("/", exc) from exc
+            self.call("/", self.driver.close)
 
     def abort(self) -> None:
         """Discard unfinished output (:class:`Abortable` drivers), e.g. after an interrupt."""
         if isinstance(self.driver, Abortable):
-            try:
-                self.driver.abort()
-            except Exception as exc:
-                raise self.wrap_error("/", exc) from exc
+            self.call("/", self.driver.abort)
 
     def report_archived(self, callback: Callable[[int], None]) -> bool:
         """Have ``callback`` told the bytes archived (:class:`ReportsArchiveProgress`);
@@ -357,10 +331,7 @@ class CheckedDriver:
             return False
         if not isinstance(self.driver, SupportsHardlink):
             return False
-        try:
-            return bool(self.driver.link_blob(source.driver, path, path))
-        except Exception as exc:
-            raise self.wrap_error(path, exc) from exc
+        return bool(self.call(path, self.driver.link_blob, source.driver, path, path))
 
     def server_side_copy(self, source: CheckedDriver, path: str) -> bool:
         """Copy ``path`` inside the backend (Capability.SERVER_SIDE_COPY); False: not here."""
@@ -368,10 +339,7 @@ class CheckedDriver:
             return False
         if not isinstance(self.driver, SupportsServerSideCopy):
             return False
-        try:
-            return bool(self.driver.server_side_copy(source.driver, path, path))
-        except Exception as exc:
-            raise self.wrap_error(path, exc) from exc
+        return bool(self.call(path, self.driver.server_side_copy, source.driver, path, path))
 
     def start_copy(self, source: CheckedDriver, path: str) -> CheckedStagedCopy | None:
         """Start a kernel copy of ``path`` from ``source`` (Capability.KERNEL_COPY)."""
@@ -379,37 +347,22 @@ class CheckedDriver:
             return None
         if not isinstance(self.driver, SupportsKernelCopy):
             return None
-        try:
-            staged = self.driver.start_copy(source.driver, path, path)
-        except Exception as exc:
-            raise self.wrap_error(path, exc) from exc
+        staged = self.call(path, self.driver.start_copy, source.driver, path, path)
         return None if staged is None else CheckedStagedCopy(self, path, staged)
 
     def put_content(self, path: str, data: bytes) -> None:
         driver = self._writable(path)
-        try:
-            driver.put_content(path, data)
-        except Exception as exc:
-            raise self.wrap_error(path, exc) from exc
+        self.call(path, driver.put_content, path, data)
 
     def writer(self, path: str) -> CheckedWriter:
         driver = self._writable(path)
-        try:
-            return CheckedWriter(self, path, driver.writer(path))
-        except Exception as exc:
-            raise self.wrap_error(path, exc) from exc
+        return CheckedWriter(self, path, self.call(path, driver.writer, path))
 
     def move(self, source: str, dest: str) -> None:
         self._writable(source)
         driver = self._writable(dest)
-        try:
-            driver.move(source, dest)
-        except Exception as exc:
-            raise self.wrap_error(source, exc) from exc
+        self.call(source, driver.move, source, dest)
 
     def delete(self, path: str) -> None:
         driver = self._writable(path)
-        try:
-            driver.delete(path)
-        except Exception as exc:
-            raise self.wrap_error(path, exc) from exc
+        self.call(path, driver.delete, path)

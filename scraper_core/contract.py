@@ -30,6 +30,29 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import BinaryIO, ClassVar, Protocol, Self, runtime_checkable
 
+__all__ = [
+    "CAPABILITY_PROTOCOLS",
+    "Abortable",
+    "CancelOnExit",
+    "Capability",
+    "Closable",
+    "DriverClass",
+    "FileInfo",
+    "FileWriter",
+    "ReportsArchiveProgress",
+    "StagedCopy",
+    "StorageDriver",
+    "StorageReader",
+    "SupportsHardlink",
+    "SupportsKernelCopy",
+    "SupportsOutputCheck",
+    "SupportsOverlapCheck",
+    "SupportsReadHead",
+    "SupportsServerSideCopy",
+    "is_valid_path",
+    "missing_capabilities",
+]
+
 # distribution's PathRegexp: one or more "/component", components of [A-Za-z0-9._-]. We also
 # refuse "." and ".." components, which that regexp admits but which mean "up" on a filesystem.
 _PATH_RE = re.compile(r"^(/[A-Za-z0-9._-]+)+$")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 import textwrap
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import ClassVar, cast
 
@@ -85,7 +85,7 @@ def test_read_only_wrapper_refuses_writes_the_driver_would_accept() -> None:
     source.put_content("/blob", b"blob")
     guarded = CheckedDriver(raw, read_only=True)
     other = CheckedDriver(source, read_only=True)
-    writes = {
+    writes: dict[str, Callable[[], object]] = {
         "put_content": lambda: guarded.put_content("/new", b"x"),
         "overwrite": lambda: guarded.put_content(FILE, b"x"),
         "writer": lambda: guarded.writer("/new"),
