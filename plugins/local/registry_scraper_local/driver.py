@@ -35,7 +35,7 @@ from registry_scraper_local.kernel_copy import LocalStagedCopy
 from registry_scraper_local.kernel_copy import kernel_copy as _kernel_copy
 from registry_scraper_local.staging import STAGING_ROOT, TEMP_PREFIX, Staging, remove_stale
 from scraper_core.bucket.options import flag, option, parse_options
-from scraper_core.driver import CancelOnExit, Capability, FileInfo
+from scraper_core.contract import CancelOnExit, Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
     InvalidOffsetError,

@@ -41,7 +41,7 @@ from registry_scraper_local.archive_writer import (
 )
 from registry_scraper_local.blob_spool import BlobSpool
 from registry_scraper_local.overlap import archive_overlap
-from scraper_core.driver import CancelOnExit, Capability, FileInfo, StorageDriver
+from scraper_core.contract import CancelOnExit, Capability, FileInfo, StorageDriver
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 from scraper_core.layout import BLOBS_ROOT, RECEIPTS_ROOT
 
