@@ -391,6 +391,11 @@ class LocalDriver:
             fd = os.open(full, _O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
             parent, _, name = directory.rpartition("/")
+            if create and not name and not self.read_only:
+                # The root itself, on a writable driver built directly rather than through
+                # open() (which makes it): made on the first write, as open() would have.
+                os.makedirs(self.root, exist_ok=True)
+                return self._dir(directory, create=False)
             if not create or not name:
                 raise PathNotFoundError(self.name, directory or "/") from None
             parent_fd, _ = self._dir(parent, create=True)
