@@ -23,7 +23,7 @@ from scraper_core.errors import ConfigurationError, LocationNotFoundError, Scrap
 # The core is imported by the commands that use it, not here: `scrape --help` loads click and
 # this module only (issue 13: --help within 1.5x of importing click and pluggy).
 if TYPE_CHECKING:
-    from scraper_core.driver import CheckedDriver
+    from scraper_core.checked import CheckedDriver
     from scraper_core.plugins import DriverRegistry
     from scraper_core.report import Reporter
     from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
@@ -506,11 +506,13 @@ def _refuse_overlap(
 ) -> None:
     """Fail (exit 2) when writing at ``location`` could write into the source, in the words
     of the destination driver's ``overlaps`` (drivers without it: the spelling check only)."""
-    overlaps = getattr(registry.driver(name).driver_class, "overlaps", None)
-    if not callable(overlaps):
+    from scraper_core.contract import SupportsOverlapCheck
+
+    driver_class = registry.driver(name).driver_class
+    if not isinstance(driver_class, SupportsOverlapCheck):
         return
     try:
-        reason = overlaps(location, source.driver)
+        reason = driver_class.overlaps(location, source.driver)
     except ScraperError:
         raise
     except Exception as exc:
@@ -534,12 +536,14 @@ def _open_destination(
     """
     if not dry_run:
         return registry.open(name, location, options, read_only=False)
-    check_output = getattr(registry.driver(name).driver_class, "check_output", None)
-    if callable(check_output):
+    from scraper_core.contract import SupportsOutputCheck
+
+    driver_class = registry.driver(name).driver_class
+    if isinstance(driver_class, SupportsOutputCheck):
         # A destination written anew as a whole (an archive): checked, never opened, and
         # nothing in it counts as present.
         try:
-            check_output(location, options)
+            driver_class.check_output(location, options)
         except ScraperError:
             raise
         except Exception as exc:
@@ -566,10 +570,8 @@ def _copy_with_progress(
         for blob in item.blobs
     }
     total = sum(unique.values())
-    archive = scrape.dest.driver if scrape.dest is not None else None
-    if hasattr(archive, "on_archived"):
+    if scrape.dest is not None and scrape.dest.report_archived(reporter.bytes_done):
         # Writing (and compressing) the archive is half the work: the bar counts it too.
-        setattr(archive, "on_archived", reporter.bytes_done)  # noqa: B010
         total *= 2
     try:
         with reporter.progress(total):

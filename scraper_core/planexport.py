@@ -31,6 +31,7 @@ from typing import TextIO
 from urllib.parse import quote
 
 from scraper_core import layout
+from scraper_core.contract import SupportsObjectUrl
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, ScraperError
@@ -52,13 +53,13 @@ class BlobTransfer:
 
 def object_namer(driver: CheckedDriver, role: str) -> Callable[[str], str]:
     """The driver's own ``object_url``; a ConfigurationError when it has none."""
-    name = getattr(driver.driver, "object_url", None)
-    if not callable(name):
+    named = driver.driver
+    if not isinstance(named, SupportsObjectUrl):
         raise ConfigurationError(
             f"--plan-format: the {driver.name} driver cannot name its objects for a bulk "
             f"engine (no object_url), so it cannot be the {role}"
         )
-    return lambda path: str(name(path))
+    return named.object_url
 
 
 def missing_blobs(
