@@ -53,6 +53,13 @@ class RecordingDriver:
         self.opened.append(path)
         return cast(BinaryIO, RecordingReader(self.inner.reader(path, offset), self.read_sizes))
 
+    def read_head(self, path: str, size: int) -> bytes:
+        # The local driver's one-read path for links and manifests: an open all the same.
+        self.opened.append(path)
+        head: bytes = self.inner.read_head(path, size)
+        self.read_sizes.append(len(head))
+        return head
+
 
 @dataclass
 class Tree:
