@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from registry_scraper_local.driver import LocalDriver
-from scraper_core import cli
+from scraper_core import run
 from scraper_core.cli import main
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import LocationNotFoundError
@@ -101,9 +101,14 @@ class FillingDriver(MemoryDriver):
 
 
 class FillingArchive(FillingDriver):
-    """The same, standing in for ``--output-tar``."""
+    """The same, standing in for ``--output-tar``: written anew as a whole, as the tar
+    driver declares with ``check_output``."""
 
     name: ClassVar[str] = "tar"
+
+    @classmethod
+    def check_output(cls, location: str, options: Mapping[str, str]) -> None:
+        pass
 
 
 FAKE_DRIVERS: dict[str, type[MemoryDriver]] = {
@@ -133,7 +138,7 @@ class FakeRegistry(DriverRegistry):
 
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "DriverRegistry", FakeRegistry)
+    monkeypatch.setattr(run, "DriverRegistry", FakeRegistry)
     OverlapAwareDriver.opened.clear()
     OverlapAwareDriver.seen_other.clear()
 
@@ -347,7 +352,7 @@ def test_ctrl_c_anywhere_is_130_in_one_line(
 ) -> None:
     target = {
         "opening": (DriverRegistry, "open"),
-        "listing": (cli, "select"),
+        "listing": (run, "select"),
         "planning": (Scrape, "plan"),
         # Blobs are in (the staging directory exists), links not yet.
         "copying": (Transfer, "write_link"),
@@ -373,7 +378,7 @@ def test_ctrl_c_anywhere_is_130_in_one_line(
 def test_an_unexpected_error_is_one_line_unless_debug(
     local_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    target = (cli, "select") if where == "listing" else (Scrape, "plan")
+    target = (run, "select") if where == "listing" else (Scrape, "plan")
     monkeypatch.setattr(*target, _raise(RuntimeError("boom\nsecond line")))
     output = tmp_path / "copy"
     result = scrape(local_source, "--output-dir", str(output))
