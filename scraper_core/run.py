@@ -29,10 +29,10 @@ from scraper_core.errors import (
 )
 from scraper_core.inventory import Inventory, take_inventory
 from scraper_core.plan import ImagePlan, PlatformFilter
-from scraper_core.plugins import DriverRegistry
+from scraper_core import plugins, selection
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
-from scraper_core.selection import needs_storage, read_images_file, select
+from scraper_core.selection import needs_storage, read_images_file
 from scraper_core.transfer import DEFAULT_JOBS, BlobTally, ImageResult, TransferEvents
 from scraper_core.verify import VerifyReport, verify_images, verify_storage
 
@@ -201,7 +201,7 @@ class CopyRun:
 
     def __init__(self, request: CopyRequest) -> None:
         self.request = request
-        self.registry: DriverRegistry | None = None
+        self.registry: plugins.DriverRegistry | None = None
         self.source: CheckedDriver | None = None
         #: The destination once opened; None before, and for a dry run into nothing yet.
         self.dest: CheckedDriver | None = None
@@ -239,7 +239,7 @@ class CopyRun:
             dest.location
         ):
             raise OutputOverlapsSourceError(dest.location, None)
-        self.registry = registry = DriverRegistry()
+        self.registry = registry = plugins.DriverRegistry()
         self.source = registry.open(source.driver, source.location, source.options, read_only=True)
         dest_class = registry.driver(dest.driver).driver_class
         self.whole_output = isinstance(dest_class, WrittenWhole)
@@ -265,7 +265,7 @@ class CopyRun:
             raise OutputOverlapsSourceError(location, _one_line(str(reason)))
 
     def _open_destination(
-        self, registry: DriverRegistry, dest_class: object
+        self, registry: plugins.DriverRegistry, dest_class: object
     ) -> CheckedDriver | None:
         """The destination; for a dry run, read-only, and None when it does not exist yet.
 
@@ -303,16 +303,16 @@ class CopyRun:
     def _execute(self, events: RunEvents) -> CopyOutcome:
         assert self.source is not None, "open() first"
         scrape = Scrape(self.source, self.dest, self.options)
-        selection = select(self.source, self.request.entries, all_tags=self.request.all_tags)
-        for entry, message in selection.errors:
+        chosen = selection.select(self.source, self.request.entries, all_tags=self.request.all_tags)
+        for entry, message in chosen.errors:
             events.entry_failed(entry, message)
-        planned = scrape.plan(selection.references)
+        planned = scrape.plan(chosen.references)
         if self.request.dry_run:
             results = scrape.preview(planned)
             for result in results:
                 events.image_done(result)
-            return CopyOutcome(results, selection.errors)
-        outcome = CopyOutcome(self._copy(scrape, planned, events), selection.errors)
+            return CopyOutcome(results, chosen.errors)
+        outcome = CopyOutcome(self._copy(scrape, planned, events), chosen.errors)
         outcome.unusable = scrape.unusable
         if scrape.unusable is not None:
             events.destination_unusable(scrape.unusable)
@@ -383,7 +383,7 @@ class SourceRun:
         """Check the arguments and open the source read-only; the plugins' warnings return."""
         self.check()
         resolved = self.request.resolve()
-        registry = DriverRegistry()
+        registry = plugins.DriverRegistry()
         self._source = registry.open(
             resolved.driver, resolved.location, resolved.options, read_only=True
         )

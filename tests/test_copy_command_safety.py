@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from registry_scraper_local.driver import LocalDriver
-from scraper_core import run
+from scraper_core import plugins, selection
 from scraper_core.cli import main
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import LocationNotFoundError
@@ -138,7 +138,8 @@ class FakeRegistry(DriverRegistry):
 
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(run, "DriverRegistry", FakeRegistry)
+    # The CLI imports the registry when a command runs (a fast --help): patch it at home.
+    monkeypatch.setattr(plugins, "DriverRegistry", FakeRegistry)
     OverlapAwareDriver.opened.clear()
     OverlapAwareDriver.seen_other.clear()
 
@@ -352,7 +353,7 @@ def test_ctrl_c_anywhere_is_130_in_one_line(
 ) -> None:
     target = {
         "opening": (DriverRegistry, "open"),
-        "listing": (run, "select"),
+        "listing": (selection, "select"),
         "planning": (Scrape, "plan"),
         # Blobs are in (the staging directory exists), links not yet.
         "copying": (Transfer, "write_link"),
@@ -378,7 +379,7 @@ def test_ctrl_c_anywhere_is_130_in_one_line(
 def test_an_unexpected_error_is_one_line_unless_debug(
     local_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    target = (run, "select") if where == "listing" else (Scrape, "plan")
+    target = (selection, "select") if where == "listing" else (Scrape, "plan")
     monkeypatch.setattr(*target, _raise(RuntimeError("boom\nsecond line")))
     output = tmp_path / "copy"
     result = scrape(local_source, "--output-dir", str(output))
