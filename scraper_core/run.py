@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
+from scraper_core import plugins, selection
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
     ConfigurationError,
@@ -29,7 +30,6 @@ from scraper_core.errors import (
 )
 from scraper_core.inventory import Inventory, take_inventory
 from scraper_core.plan import ImagePlan, PlatformFilter
-from scraper_core import plugins, selection
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage, read_images_file
@@ -52,11 +52,12 @@ __all__ = [
 ]
 
 
-# Driver-class capabilities the run uses when a driver has them (see DriverClass).
+# Driver-class capabilities the run uses when a driver has them (see DriverClass). Named as
+# the contract module of the wrapper split names them: once that lands, they come from there.
 
 
 @runtime_checkable
-class ChecksOverlap(Protocol):
+class SupportsOverlapCheck(Protocol):
     """A driver class that can tell whether writing at a location could write into another
     (opened, unwrapped) driver's storage."""
 
@@ -64,7 +65,7 @@ class ChecksOverlap(Protocol):
 
 
 @runtime_checkable
-class WrittenWhole(Protocol):
+class SupportsOutputCheck(Protocol):
     """A driver class whose output is written anew as a whole (an archive): a dry run checks
     it instead of opening it, and it is published only when an image made it in."""
 
@@ -72,7 +73,7 @@ class WrittenWhole(Protocol):
 
 
 @runtime_checkable
-class ReportsArchiving(Protocol):
+class ReportsArchiveProgress(Protocol):
     """An opened driver that says how many blob bytes it has archived (compressed, written):
     half the work of a run into it, so progress counts it too."""
 
@@ -242,7 +243,7 @@ class CopyRun:
         self.registry = registry = plugins.DriverRegistry()
         self.source = registry.open(source.driver, source.location, source.options, read_only=True)
         dest_class = registry.driver(dest.driver).driver_class
-        self.whole_output = isinstance(dest_class, WrittenWhole)
+        self.whole_output = isinstance(dest_class, SupportsOutputCheck)
         # Before the destination is opened: opening a local one creates its directory.
         self._refuse_overlap(dest_class, self.source)
         self.dest = self._open_destination(registry, dest_class)
@@ -251,7 +252,7 @@ class CopyRun:
     def _refuse_overlap(self, dest_class: object, source: CheckedDriver) -> None:
         """Refuse a destination whose driver says writing there could write into the source
         (drivers that cannot tell: the same-location check only)."""
-        if not isinstance(dest_class, ChecksOverlap):
+        if not isinstance(dest_class, SupportsOverlapCheck):
             return
         location = self.request.destination.location
         try:
@@ -275,7 +276,7 @@ class CopyRun:
         dest = self.request.destination
         if not self.request.dry_run:
             return registry.open(dest.driver, dest.location, dest.options, read_only=False)
-        if isinstance(dest_class, WrittenWhole):
+        if isinstance(dest_class, SupportsOutputCheck):
             # Written anew as a whole: checked, never opened, and nothing in it is present.
             try:
                 dest_class.check_output(dest.location, dest.options)
@@ -324,7 +325,7 @@ class CopyRun:
     ) -> list[ImageResult]:
         total = BlobTally.unique_bytes(item for item in planned if isinstance(item, ImagePlan))
         driver = self.dest.driver if self.dest is not None else None
-        if isinstance(driver, ReportsArchiving):
+        if isinstance(driver, ReportsArchiveProgress):
             # Writing (and compressing) the archive is half the work: the bar counts it too.
             driver.on_archived = events.bytes_done
             total *= 2
