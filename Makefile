@@ -20,8 +20,8 @@ STAMP := $(VENV)/.installed
 .PHONY: test-azure demo clean dist
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-28s %s\n", $$1, $$2}'
 
 system-deps: ## Install the registry, skopeo, umoci and Node.js (Debian packages) if missing
 	@missing=""; for pair in $(SYSTEM_COMMANDS); do \
@@ -60,7 +60,7 @@ lint: $(STAMP) ## ruff, mypy --strict, and the 100-character limit on every trac
 		xargs -r awk 'length > 100 {print FILENAME":"FNR}'); \
 	if [ -n "$$long" ]; then echo "lines over 100 characters:"; echo "$$long"; exit 1; fi
 
-test: system-deps npm-deps $(STAMP) lint ## Lint, then every test (unit, drivers, end to end)
+test: system-deps npm-deps $(STAMP) lint ## Lint, every test; rewrites docs/reliability.md figures
 	$(BIN)/pytest -q
 
 test-unit: $(STAMP) ## Unit tests only (no registry, no object store)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 
 import click
 
@@ -157,7 +157,17 @@ def main() -> None:
 @click.option(
     "--no-signatures",
     is_flag=True,
-    help="Leave cosign signatures, attestations and SBOMs (sha256-<hex>.sig tags) behind.",
+    help="Leave cosign signatures, attestations and SBOMs (sha256-<hex>.sig tags) and OCI "
+    "referrers (sha256-<hex> tags) behind.",
+)
+@click.option(
+    "--have",
+    "have_files",
+    type=click.File("rb"),
+    multiple=True,
+    metavar="FILE",
+    help="Leave out every blob the far side already has, from its `scrape inventory` or a "
+    "receipt (repeatable): a delta shipment. Links and tags are still written.",
 )
 @click.option(
     "--jobs",
@@ -203,6 +213,7 @@ def copy_command(
     output_options: tuple[str, ...],
     platforms: tuple[str, ...],
     no_signatures: bool,
+    have_files: tuple[BinaryIO, ...],
     jobs: int,
     link: bool,
     dry_run: bool,
@@ -259,6 +270,7 @@ def copy_command(
             signatures=not no_signatures,
             link=link,
             recheck=recheck,
+            have=have_files,
         )
         run = CopyRun(request)
         for warning in run.open():
@@ -279,7 +291,7 @@ def copy_command(
         _fail(_one_line(str(exc)), EXIT_PARTIAL)
     except Exception as exc:
         _unexpected(exc, debug, EXIT_PARTIAL)
-    _render_outcome(outcome, reporter, output_dir)
+    _render_outcome(outcome, reporter, output_dir, delta=bool(have_files))
 
 
 def _fail_setup(exc: ScraperError, output_flag: str, debug: bool) -> NoReturn:
@@ -295,13 +307,17 @@ def _fail_setup(exc: ScraperError, output_flag: str, debug: bool) -> NoReturn:
     _fail(_one_line(str(exc)))
 
 
-def _render_outcome(outcome: CopyOutcome, reporter: Reporter, output_dir: str) -> None:
+def _render_outcome(
+    outcome: CopyOutcome, reporter: Reporter, output_dir: str, *, delta: bool
+) -> None:
     """What a copy did, after its per-image lines; exits 1 when anything failed."""
     if outcome.cleanup_problem is not None:
         reporter.warning(outcome.cleanup_problem)
     if outcome.output_missing:
         why = f": {outcome.output_error}" if outcome.output_error else ""
         click.echo(f"error: {output_dir} was not written{why}", err=True)
+    if delta:
+        reporter.delta(outcome.relied_on)
     reporter.summary(outcome.results, output_dir, outcome.unresolved)
     if not outcome.ok:
         sys.exit(EXIT_PARTIAL)
@@ -416,4 +432,28 @@ def list_command(
         _fail(str(exc))
     render_inventory(inventory)
     if inventory.errors:
+        sys.exit(EXIT_PARTIAL)
+
+
+@main.command("inventory")
+@source_storage_options
+def inventory_command(
+    storage: str,
+    data_dir: str | None,
+    registry_config: TextIO | None,
+    storage_options: tuple[str, ...],
+) -> None:
+    """Print what a storage holds as JSON (for --have): blobs with their sizes, repositories,
+    tags and their digests. Cheap: blobs are listed, never read."""
+    from scraper_core.report import render_holdings
+    from scraper_core.run import HoldingsRun
+
+    run = HoldingsRun(_source_request(storage, data_dir, registry_config, storage_options))
+    _open_source(run)
+    try:
+        holdings = run.execute()
+    except ScraperError as exc:
+        _fail(str(exc), EXIT_PARTIAL)
+    render_holdings(holdings)
+    if holdings.errors:
         sys.exit(EXIT_PARTIAL)

@@ -5,7 +5,8 @@ distribution's catalog walk); repositories nest (``team/app`` and ``team/app/sub
 starting with ``_`` (``_manifests``, ``_layers``, ``_uploads``) are never entered.
 
 Patterns match one path component at a time (``*`` never crosses ``/``), so ``team/*`` lists
-``repositories/team`` and nothing above or beside it.
+``repositories/team`` and nothing above or beside it; a ``**`` component matches any depth
+(see :mod:`scraper_core.globstar`).
 
 A directory that cannot be listed (a symlink out of the root or in a loop, a dangling one, no
 permission) spoils only what is below it: given an ``errors`` list, the walks add one line
@@ -19,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scraper_core import layout
+from scraper_core import globstar, layout
 from scraper_core.driver import CheckedDriver, FileInfo
 from scraper_core.errors import (
     InvalidReferenceError,
@@ -113,14 +114,16 @@ def _loops_back(driver: CheckedDriver, visit: _Visit) -> str | None:
     return None
 
 
-def list_repositories(driver: CheckedDriver, errors: list[str] | None = None) -> list[str]:
-    """Every repository name in the storage, sorted."""
+def list_repositories(
+    driver: CheckedDriver, errors: list[str] | None = None, under: str = ""
+) -> list[str]:
+    """Every repository name in the storage (``under`` and below it, if given), sorted."""
     found: list[str] = []
-    pending: list[tuple[str, _Visit | None]] = [("", None)]
+    pending: list[tuple[str, _Visit | None]] = [(under, None)]
     while pending:
         prefix, parent = pending.pop()
         path = layout.repositories_path(prefix)
-        children = _child_names(driver, path, errors, listed=bool(prefix))
+        children = _child_names(driver, path, errors, listed=parent is not None)
         visit = _Visit(prefix, tuple(children), parent)
         if parent is not None and (again := _loops_back(driver, visit)) is not None:
             shown = layout.repositories_path(again)
@@ -215,9 +218,15 @@ def _is_repository(driver: CheckedDriver, name: str, errors: list[str] | None) -
 def match_repositories(
     driver: CheckedDriver, pattern: str, errors: list[str] | None = None
 ) -> list[str]:
-    """Repository names matching a per-component glob, sorted, listing only what it needs."""
+    """Repository names matching a per-component glob, sorted, listing only what it needs.
+    A ``**`` component matches any depth: the walk starts below the literal prefix."""
+    components = validate_repository_pattern(pattern)
+    if globstar.has_globstar(components):
+        under = globstar.literal_prefix(components)
+        names = list_repositories(driver, errors, under)
+        return [name for name in names if globstar.matches(components, name)]
     candidates = [""]
-    for component in validate_repository_pattern(pattern):
+    for component in components:
         candidates = [
             name for prefix in candidates for name in _expand(driver, prefix, component, errors)
         ]

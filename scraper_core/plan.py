@@ -161,8 +161,10 @@ def _same(digest: Digest) -> Digest:
     return digest
 
 
-#: Tag suffixes cosign stores next to an image: ``sha256-<hex>.sig`` and friends.
-SIGNATURE_SUFFIXES = (".sig", ".att", ".sbom")
+#: Tag suffixes cosign stores next to an image: ``sha256-<hex>.sig`` and friends; and none:
+#: the OCI 1.1 referrers tag schema's ``sha256-<hex>``, an index of the manifests whose
+#: ``subject`` is the image (planned like any index, so those manifests come along).
+SIGNATURE_SUFFIXES = (".sig", ".att", ".sbom", "")
 
 
 class Planner:
@@ -186,7 +188,8 @@ class Planner:
         self._digests: Memo[Digest, Digest] = Memo()
 
     def signature_references(self, plan: ImagePlan) -> list[Reference]:
-        """cosign signatures, attestations and SBOMs stored as tags beside the image."""
+        """cosign signatures, attestations and SBOMs, and OCI referrers, stored as tags
+        beside the image."""
         found: list[Reference] = []
         for digest in plan.manifest_digests:
             for suffix in SIGNATURE_SUFFIXES:

@@ -11,17 +11,19 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from scraper_core.digest import Digest
 from scraper_core.errors import DestinationUnusableError
 from scraper_core.plan import BlobCopy
 from scraper_core.transfer import BlobOutcome, ImageResult
 
 if TYPE_CHECKING:
+    from scraper_core.holdings import Holdings
     from scraper_core.inventory import Inventory
     from scraper_core.verify import VerifyReport
 
@@ -118,6 +120,17 @@ class Reporter:
         if self.recheck and not self.dry_run:
             line += f" ({result.blobs_rechecked} re-checked, {result.blobs_replaced} replaced)"
         self._line(line)
+
+    def delta(self, left_out: Mapping[Digest, int]) -> None:
+        """What ``--have`` saved: the blobs left out because the far side has them."""
+        if self.quiet:
+            return
+        verb = "would leave" if self.dry_run else "left"
+        click.echo(
+            f"delta: {verb} out {count(len(left_out), 'blob')} "
+            f"({human_bytes(sum(left_out.values()))}) the far side has",
+            err=True,
+        )
 
     def progress(self, total_bytes: int) -> AbstractContextManager[Any]:
         """A live byte counter on a terminal; nothing elsewhere."""
@@ -253,4 +266,11 @@ def render_inventory(inventory: Inventory) -> None:
     for name, tags in inventory.repositories:
         click.echo(f"{name}  {' '.join(tags)}".rstrip())
     for error in inventory.errors:
+        click.echo(f"error: {error}", err=True)
+
+
+def render_holdings(holdings: Holdings) -> None:
+    """``inventory``: the JSON document on stdout, errors on stderr."""
+    click.echo(holdings.to_json(), nl=False)
+    for error in holdings.errors:
         click.echo(f"error: {error}", err=True)

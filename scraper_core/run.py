@@ -18,9 +18,10 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from scraper_core import plugins, selection
+from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
     ConfigurationError,
@@ -28,11 +29,15 @@ from scraper_core.errors import (
     LocationNotFoundError,
     ScraperError,
 )
+from scraper_core.have import check_delta
+from scraper_core.holdings import Holdings, take_holdings
 from scraper_core.inventory import Inventory, take_inventory
 from scraper_core.plan import ImagePlan, PlatformFilter
+from scraper_core.receipt import read_receipts
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage, read_images_file
+from scraper_core.shipping import load_have, record_receipt
 from scraper_core.transfer import DEFAULT_JOBS, BlobTally, ImageResult, TransferEvents
 from scraper_core.verify import VerifyReport, verify_images, verify_storage
 
@@ -40,6 +45,7 @@ __all__ = [
     "CopyOutcome",
     "CopyRequest",
     "CopyRun",
+    "HoldingsRun",
     "ListRun",
     "OutputOverlapsSourceError",
     "RegistryConfigText",
@@ -140,6 +146,9 @@ class CopyRequest:
     signatures: bool = True
     link: bool = False
     recheck: bool = False
+    #: ``--have`` documents (inventories or receipts) of what the far side holds: the blobs
+    #: they name are left out (a delta shipment).
+    have: Sequence[BinaryIO] = ()
 
 
 class OutputOverlapsSourceError(ConfigurationError):
@@ -170,6 +179,8 @@ class CopyOutcome:
     output_error: str | None = None
     #: Discarding the staging after a failure did not work, in one line.
     cleanup_problem: str | None = None
+    #: Blobs left out because the far side has them (``have``): digest -> size.
+    relied_on: Mapping[Digest, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -233,8 +244,9 @@ class CopyRun:
             signatures=request.signatures,
             link=request.link,
             recheck=request.recheck,
+            have=load_have(request.have),
         )
-        source = request.source.resolve()
+        source = self.source_storage = request.source.resolve()
         dest = request.destination
         if source.driver == dest.driver and os.path.normpath(source.location) == os.path.normpath(
             dest.location
@@ -247,6 +259,8 @@ class CopyRun:
         # Before the destination is opened: opening a local one creates its directory.
         self._refuse_overlap(dest_class, self.source)
         self.dest = self._open_destination(registry, dest_class)
+        # A delta's receipts name blobs it left out: they must be at the destination already.
+        self.plan_source = check_delta(self.source, self.dest, read_receipts(self.source))
         return list(registry.warnings)
 
     def _refuse_overlap(self, dest_class: object, source: CheckedDriver) -> None:
@@ -303,7 +317,7 @@ class CopyRun:
 
     def _execute(self, events: RunEvents) -> CopyOutcome:
         assert self.source is not None, "open() first"
-        scrape = Scrape(self.source, self.dest, self.options)
+        scrape = Scrape(self.source, self.dest, self.options, self.plan_source)
         chosen = selection.select(self.source, self.request.entries, all_tags=self.request.all_tags)
         for entry, message in chosen.errors:
             events.entry_failed(entry, message)
@@ -312,13 +326,22 @@ class CopyRun:
             results = scrape.preview(planned)
             for result in results:
                 events.image_done(result)
-            return CopyOutcome(results, chosen.errors)
+            return CopyOutcome(results, chosen.errors, relied_on=scrape.relied_on)
         outcome = CopyOutcome(self._copy(scrape, planned, events), chosen.errors)
         outcome.unusable = scrape.unusable
         if scrape.unusable is not None:
             events.destination_unusable(scrape.unusable)
-        self._finish(outcome)
+        self._finish(outcome, lambda: self._record_receipt(scrape, planned, outcome.results))
+        outcome.relied_on = scrape.relied_on
         return outcome
+
+    def _record_receipt(
+        self, scrape: Scrape, planned: list[PlannedItem], results: list[ImageResult]
+    ) -> None:
+        """The run's receipt, written into the destination just before it is closed."""
+        assert self.dest is not None
+        source = (self.source_storage.driver, self.source_storage.location)
+        record_receipt(scrape, planned, results, source, self.dest)
 
     def _copy(
         self, scrape: Scrape, planned: list[PlannedItem], events: RunEvents
@@ -335,14 +358,16 @@ class CopyRun:
         finally:
             events.finish_progress()
 
-    def _finish(self, outcome: CopyOutcome) -> None:
-        """Close the destination when an image made it in, else discard what was staged."""
+    def _finish(self, outcome: CopyOutcome, before_close: Callable[[], None]) -> None:
+        """Close the destination when an image made it in (``before_close`` first), else
+        discard what was staged."""
         assert self.dest is not None
         any_ok = any(result.ok for result in outcome.results)
         if self.whole_output and outcome.unusable is not None and any_ok:
             # The images finished before the disk filled are whole in the archive: it is
             # published with them if it can still be finished, else not at all.
             try:
+                before_close()
                 self.dest.close()
             except ScraperError as exc:
                 self.abort()
@@ -350,6 +375,7 @@ class CopyRun:
                 notice = outcome.unusable.notice()
                 outcome.results = [replace(r, error=r.error or notice) for r in outcome.results]
         elif outcome.unusable is None and any_ok:
+            before_close()
             self.dest.close()
         else:
             outcome.cleanup_problem = self.abort()
@@ -415,6 +441,13 @@ class VerifyRun(SourceRun):
                 self.source, self.references, jobs=self.jobs, platforms=self.platforms
             )
         return verify_storage(self.source, jobs=self.jobs, platforms=self.platforms)
+
+
+class HoldingsRun(SourceRun):
+    """``inventory``: what a storage holds, for a later ``--have`` (blobs listed, not read)."""
+
+    def execute(self) -> Holdings:
+        return take_holdings(self.source)
 
 
 class ListRun(SourceRun):

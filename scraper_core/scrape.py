@@ -6,13 +6,14 @@ can list every reference exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, DestinationUnusableError, ScraperError
+from scraper_core.have import leave_out
 from scraper_core.plan import ImagePlan, Planner, PlatformFilter
 from scraper_core.reference import Reference
 from scraper_core.transfer import (
@@ -40,34 +41,53 @@ class ScrapeOptions:
     #: Re-hash blobs already at the destination and replace damaged ones (``--recheck``);
     #: otherwise a present blob of the right size is trusted.
     recheck: bool = False
+    #: Blobs the far side already has (``--have``): digest -> size. They are left out.
+    have: Mapping[Digest, int] = field(default_factory=dict)
 
 
 PlannedItem = ImagePlan | ImageResult
+#: Signatures of signatures of ...: a chain longer than this is not followed further.
+MAX_ARTIFACT_ROUNDS = 4
 
 
 class Scrape:
     """Plans and copies a set of references from ``source`` to ``dest``."""
 
     def __init__(
-        self, source: CheckedDriver, dest: CheckedDriver | None, options: ScrapeOptions
+        self,
+        source: CheckedDriver,
+        dest: CheckedDriver | None,
+        options: ScrapeOptions,
+        plan_source: CheckedDriver | None = None,
     ) -> None:
-        """``dest`` is None only for a preview of a destination that does not exist yet."""
+        """``dest`` is None only for a preview of a destination that does not exist yet.
+        ``plan_source``, when given, is what plans are read from (a delta's view, see
+        :class:`scraper_core.have.DeltaSource`); blobs are still copied from ``source``."""
         self.source = source
         self.dest = dest
         self.options = options
-        self.planner = Planner(source, options.platforms)
+        self.planner = Planner(plan_source or source, options.platforms)
+        # Signatures and referrers carry no platforms: --platform does not apply to them.
+        self.artifact_planner = Planner(plan_source or source)
+        #: Blobs the last preview or copy left out because the far side has them.
+        self.relied_on: dict[Digest, int] = {}
+        #: The plans as the last preview or copy carried them out, in order.
+        self.shipped: list[ImagePlan] = []
         #: Set by :meth:`copy` when the destination stopped taking writes (full, read-only):
         #: the one cause behind every "not copied" image, for the caller to say once.
         self.unusable: DestinationUnusableError | None = None
 
     def _plan_one(self, reference: Reference) -> PlannedItem:
-        try:
-            return self.planner.plan(reference)
-        except ScraperError as exc:
-            return ImageResult(reference, error=str(exc))
-        except Exception as exc:
-            # A bug, or content no check foresaw: this image fails, the others go on.
-            return ImageResult(reference, error=unexpected(exc))
+        return _planned(self.planner, reference)
+
+    def _plan_artifact(self, reference: Reference) -> PlannedItem:
+        return _planned(self.artifact_planner, reference)
+
+    def _trim(self, plans: list[ImagePlan]) -> list[ImagePlan]:
+        """Leave out what the far side has (``--have``), noting it in :attr:`relied_on`."""
+        trimmed, self.relied_on = leave_out(plans, self.options.have)
+        self.shipped = trimmed
+        return trimmed
 
     def _map(
         self, function: Callable[[Reference], PlannedItem], refs: list[Reference]
@@ -85,30 +105,38 @@ class Scrape:
         return planned
 
     def plan(self, references: Sequence[Reference]) -> list[PlannedItem]:
-        """A plan (or the error) for each reference, then for each signature found."""
+        """A plan (or the error) for each reference, then for each signature or referrer
+        found (and theirs in turn: a signed SBOM brings its signature)."""
         unique = list(dict.fromkeys(references))
         planned = self._map(self._plan_one, unique)
         if not self.options.signatures:
             return planned
         wanted = set(unique)
-        extra: list[Reference] = []
         failed: list[PlannedItem] = []
-        for item in planned:
-            if not isinstance(item, ImagePlan):
-                continue
-            try:
-                found = self.planner.signature_references(item)
-            except Exception as exc:
-                # The image itself is fine; its signatures could not be looked for.
-                probe = Reference(item.reference.name, f"sha256-{item.digest.hex}.sig")
-                reason = str(exc) if isinstance(exc, ScraperError) else unexpected(exc)
-                failed.append(ImageResult(probe, error=f"looking for signatures: {reason}"))
-                continue
-            for reference in found:
-                if reference not in wanted:
-                    wanted.add(reference)
-                    extra.append(reference)
-        return planned + self._map(self._plan_one, extra) + failed
+        frontier = planned
+        extras: list[PlannedItem] = []
+        for _round in range(MAX_ARTIFACT_ROUNDS):
+            found_now: list[Reference] = []
+            for item in frontier:
+                if not isinstance(item, ImagePlan):
+                    continue
+                try:
+                    found = self.planner.signature_references(item)
+                except Exception as exc:
+                    # The image itself is fine; its signatures could not be looked for.
+                    probe = Reference(item.reference.name, f"sha256-{item.digest.hex}.sig")
+                    reason = str(exc) if isinstance(exc, ScraperError) else unexpected(exc)
+                    failed.append(ImageResult(probe, error=f"looking for signatures: {reason}"))
+                    continue
+                for reference in found:
+                    if reference not in wanted:
+                        wanted.add(reference)
+                        found_now.append(reference)
+            if not found_now:
+                break
+            frontier = self._map(self._plan_artifact, found_now)
+            extras.extend(frontier)
+        return planned + extras + failed
 
     def preview(self, planned: Sequence[PlannedItem]) -> list[ImageResult]:
         """What a copy would do (``--dry-run``): nothing is written."""
@@ -117,7 +145,10 @@ class Scrape:
         tally = BlobTally()
         # Each blob is looked up once at the destination, however many tags share it.
         present: set[Digest] = set()
+        trimmed = iter(self._trim([item for item in planned if isinstance(item, ImagePlan)]))
         for item in planned:
+            if isinstance(item, ImagePlan):
+                item = next(trimmed)
             if isinstance(item, ImageResult):
                 results.append(item)
                 continue
@@ -144,7 +175,7 @@ class Scrape:
     ) -> list[ImageResult]:
         if self.dest is None:
             raise ConfigurationError("no destination to copy to")
-        plans = [item for item in planned if isinstance(item, ImagePlan)]
+        plans = self._trim([item for item in planned if isinstance(item, ImagePlan)])
         events = events or NoEvents()
         for item in planned:
             if isinstance(item, ImageResult):
@@ -162,3 +193,14 @@ class Scrape:
         finally:
             self.unusable = transfer.unusable
         return [item if isinstance(item, ImageResult) else next(copied) for item in planned]
+
+
+def _planned(planner: Planner, reference: Reference) -> PlannedItem:
+    """The plan of ``reference``, or the one-line error that fails it alone."""
+    try:
+        return planner.plan(reference)
+    except ScraperError as exc:
+        return ImageResult(reference, error=str(exc))
+    except Exception as exc:
+        # A bug, or content no check foresaw: this image fails, the others go on.
+        return ImageResult(reference, error=unexpected(exc))

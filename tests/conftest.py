@@ -2,20 +2,83 @@
 
 Every server binds 127.0.0.1 on a free port and is stopped at teardown. A missing component
 skips the test on a workstation and fails it in CI (CI=true).
+
+Every test has a source guard (``source_unchanged``, tests/support/source_guard.py): what it
+watches is compared right after the test body, while the test's servers still run, and a
+change fails the test. It watches ``populated_registry``'s tree by itself; tests watch any
+other source they scrape.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import reliability
 from tests.support.components import require_binary
 from tests.support.images import StandardImages, build_standard_images
 from tests.support.registry import RegistryFactory, RegistryServer, S3Endpoint
 from tests.support.skopeo import PopulatedRegistry, push_standard
+from tests.support.source_guard import SourceGuard
+
+_GUARD = pytest.StashKey[SourceGuard]()
+
+
+@pytest.fixture(autouse=True)
+def source_unchanged(request: pytest.FixtureRequest) -> SourceGuard:
+    """The test's source guard: ``source_unchanged.watch_local(root)`` (or ``.watch(label,
+    snapshot)`` for a bucket) once a source is set up; checked after the test body."""
+    guard = SourceGuard()
+    request.node.stash[_GUARD] = guard
+    if "populated_registry" in request.fixturenames:
+        populated: PopulatedRegistry = request.getfixturevalue("populated_registry")
+        guard.watch_local(populated.root)
+    return guard
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    # After the body and before any teardown: fixtures' servers are still there to list.
+    # A test that already failed keeps its own failure.
+    yield
+    guard = item.stash.get(_GUARD, None)
+    if guard is None:
+        return
+    try:
+        guard.assert_unchanged()
+    finally:
+        if guard.checked:
+            reliability.record(
+                "source-never-written",
+                title="source never written",
+                how="every source a test scrapes, snapshotted before and compared after "
+                "(local trees: bytes, mode, mtime, listings; S3, GCS, Azure: keys, sizes, "
+                "etags or generations, mtimes), by the fixture `source_unchanged`",
+                held=not guard.written,
+                outcome="no source changed" if not guard.written else guard.written[0],
+                runs=len(guard.checked),
+                figures={"tests": 1},
+            )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write what the tests measured (tests/support/reliability.py says when the docs too)."""
+    measured = reliability.parts()
+    if not measured:
+        return
+    rows = reliability.save_results(measured)
+    whole_suite = (
+        session.config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and not session.config.option.keyword
+        and not session.config.option.markexpr
+        and exitstatus == 0
+    )
+    if whole_suite or os.environ.get("RELIABILITY_DOCS") == "1":
+        reliability.write_docs(rows)
 
 
 @pytest.fixture(scope="session")

@@ -88,8 +88,9 @@ def test_archive_is_published_whole_with_checksums(
     finally:
         os.umask(old_umask)
     assert result.exit_code == 0, result.output
-    assert sorted(os.listdir(out)) == sorted([archive.name, f"{archive.name}.sha256"]), (
-        "no receipt was written by the core: none beside"
+    # The core's receipt travels inside and is published beside, with the checksums.
+    assert sorted(os.listdir(out)) == sorted(
+        [archive.name, f"{archive.name}.sha256", f"{archive.name}.receipt.json"]
     )
     assert archive.stat().st_mode & 0o777 == 0o644
     check = subprocess.run(["sha256sum", "-c", f"{archive.name}.sha256"], cwd=out, check=False)
@@ -97,6 +98,9 @@ def test_archive_is_published_whole_with_checksums(
     extract([archive], tmp_path / "site", suffix)
     assert set(snapshot(tmp_path / "site")) == expected_files(image, "v1")
     names = members(archive)
+    # The run's receipt comes last, after the tag links it describes.
+    assert names[-1].startswith(layout.RECEIPTS_ROOT.lstrip("/") + "/")
+    names = names[:-1]
     assert names[-1] == layout.tag_current_link_path("app", "v1").lstrip("/")
     blobs = [n for n in names if n.startswith("docker/registry/v2/blobs/")]
     assert names[: len(blobs)] == blobs, "blobs first, then links"

@@ -111,7 +111,7 @@ def test_full_disk_publishes_nothing_when_no_image_fits(
     done = run([*ship_command(source, small / "ship.tar"), "tiny:v1", "big:v1"])
     assert done.returncode == 1, done.stderr
     assert "No space left on device" in done.stderr and "Traceback" not in done.stderr
-    assert sorted(os.listdir(small)) == ["ship.tar", "ship.tar.sha256"]
+    assert sorted(os.listdir(small)) == ["ship.tar", "ship.tar.receipt.json", "ship.tar.sha256"]
     record(
         "archive-enospc",
         title="Archive's filesystem full (6 MiB tmpfs)",
@@ -212,7 +212,12 @@ def test_a_second_run_on_one_archive_fails_fast_naming_the_holder(tmp_path: Path
     assert len(second.stderr.strip().splitlines()) == 1
     assert first.returncode == 0, err
     assert took < 30
-    assert sorted(os.listdir(tmp_path)) == ["data", "ship.tar.gz", "ship.tar.gz.sha256"]
+    assert sorted(os.listdir(tmp_path)) == [
+        "data",
+        "ship.tar.gz",
+        "ship.tar.gz.receipt.json",
+        "ship.tar.gz.sha256",
+    ]
     record(
         "archive-second-run",
         title="Two runs writing one archive",

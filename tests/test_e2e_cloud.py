@@ -10,7 +10,7 @@ the copy, and skopeo pulls every image back by tag and by digest, verifying ever
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,9 @@ from scraper_core.cli import main
 from tests.support.azurite import AzuriteServer
 from tests.support.gcsserver import FakeGcsServer
 from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
+from tests.support.reliability import measuring
 from tests.support.skopeo import PopulatedRegistry, pull
+from tests.support.source_guard import SnapshotFn, SourceGuard, azure_snapshot, gcs_snapshot
 
 pytestmark = pytest.mark.e2e
 
@@ -37,8 +39,8 @@ class CloudSource:
     storage: str
     location: str
     options: tuple[str, ...]
-    #: Every object name with a version marker: proves the source was never written.
-    snapshot: Callable[[], dict[str, str]]
+    #: Every object with its size and version: for the source guard (source_unchanged).
+    snapshot: SnapshotFn
     #: The storage section of a registry config.yml for this tree (credentials from env).
     registry_config: str = ""
 
@@ -76,9 +78,7 @@ def gcs_source(
     for path, file in tree_files(registry_root):
         bucket.blob("prod" + path).upload_from_filename(str(file))
 
-    def snapshot() -> dict[str, str]:
-        return {b.name: f"{b.generation}/{b.size}" for b in client.list_blobs(bucket_name)}
-
+    snapshot = gcs_snapshot(client, bucket_name)
     config = f"storage:\n  gcs:\n    bucket: {bucket_name}\n    rootdirectory: /prod\n"
     return CloudSource("gcs", f"{bucket_name}/prod", (), snapshot, config)
 
@@ -100,9 +100,7 @@ def azure_source(
         with file.open("rb") as data:
             container.upload_blob(prefix + path, data)
 
-    def snapshot() -> dict[str, str]:
-        return {b.name: f"{b.etag}/{b.size}" for b in container.list_blobs()}
-
+    snapshot = azure_snapshot(container)
     # A 2.x config has no rootdirectory (its names carry the leading slash); a 3.x one may.
     config = f"storage:\n  azure:\n    container: {container_name}\n"
     if legacy:
@@ -112,7 +110,15 @@ def azure_source(
     return CloudSource("azure", f"{container_name}/prod", (), snapshot, config)
 
 
-@pytest.fixture(params=["gcs", "azure", "azure-legacy"])
+# Each backend carries its marker, so `make test-gcs` / `make test-azure` run its cases and
+# `make test-local` (which installs neither emulator) runs none.
+@pytest.fixture(
+    params=[
+        pytest.param("gcs", marks=pytest.mark.gcs),
+        pytest.param("azure", marks=pytest.mark.azure),
+        pytest.param("azure-legacy", marks=pytest.mark.azure),
+    ]
+)
 def cloud_source(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
@@ -152,39 +158,52 @@ def test_cloud_to_local_serves_and_pulls(
     populated_registry: PopulatedRegistry,
     filesystem_registry: RegistryFactory,
     tmp_path: Path,
+    source_unchanged: SourceGuard,
 ) -> None:
-    output = tmp_path / "copy"
-    refs = [populated_registry.pushed[key].ref for key in WANTED]
-    before = cloud_source.snapshot()
-    assert before, "the tree was not uploaded"
+    with measuring(
+        "cloud-end-to-end",
+        title="GCS and Azure, end to end",
+        how="a tree registry 2.8 wrote, uploaded to fake-gcs-server and to Azurite (distribution 3 "
+        "names, and 2.x names with a leading `/`); scraped, served, pulled back by tag and "
+        "digest, rerun, and read through the registry's own config.yml "
+        "(`tests/test_e2e_cloud.py`); one run per layout",
+        outcome="source unchanged, `garbage-collect --dry-run` finds nothing, the rerun "
+        "copies nothing",
+    ):
+        output = tmp_path / "copy"
+        refs = [populated_registry.pushed[key].ref for key in WANTED]
+        assert cloud_source.snapshot(), "the tree was not uploaded"
+        source_unchanged.watch(cloud_source.location, cloud_source.snapshot)
 
-    result = scrape_from(cloud_source, output, *refs)
+        result = scrape_from(cloud_source, output, *refs)
 
-    assert result.exit_code == 0, result.output
-    assert f"{len(WANTED)} of {len(WANTED)} images copied" in result.stderr
-    assert cloud_source.snapshot() == before, "the source was written"
-    served = filesystem_registry(output)
-    pull_back(served, populated_registry, tmp_path)
-    not_wanted = populated_registry.pushed[NOT_WANTED]
-    assert served.get_manifest(not_wanted.repository, not_wanted.tag)[0] == 404
-    _marked, blobs_eligible, manifests_eligible = parse_gc_summary(served.garbage_collect_dry_run())
-    assert (blobs_eligible, manifests_eligible) == (0, 0)
-    rerun = scrape_from(cloud_source, output, *refs)
-    assert rerun.exit_code == 0, rerun.output
-    assert rerun.stdout.count(" 0 blobs copied") == len(WANTED)
-    # The registry's own config.yml says the same as the flags did.
-    config = tmp_path / "config.yml"
-    config.write_text(cloud_source.registry_config)
-    by_config = CliRunner().invoke(
-        main, ["--registry-config", str(config), "--output-dir", str(tmp_path / "c2"), *refs]
-    )
-    assert by_config.exit_code == 0, by_config.output
-    assert f"{len(WANTED)} of {len(WANTED)} images copied" in by_config.stderr
+        assert result.exit_code == 0, result.output
+        assert f"{len(WANTED)} of {len(WANTED)} images copied" in result.stderr
+        served = filesystem_registry(output)
+        pull_back(served, populated_registry, tmp_path)
+        not_wanted = populated_registry.pushed[NOT_WANTED]
+        assert served.get_manifest(not_wanted.repository, not_wanted.tag)[0] == 404
+        _marked, blobs_eligible, manifests_eligible = parse_gc_summary(
+            served.garbage_collect_dry_run()
+        )
+        assert (blobs_eligible, manifests_eligible) == (0, 0)
+        rerun = scrape_from(cloud_source, output, *refs)
+        assert rerun.exit_code == 0, rerun.output
+        assert rerun.stdout.count(" 0 blobs copied") == len(WANTED)
+        # The registry's own config.yml says the same as the flags did.
+        config = tmp_path / "config.yml"
+        config.write_text(cloud_source.registry_config)
+        by_config = CliRunner().invoke(
+            main, ["--registry-config", str(config), "--output-dir", str(tmp_path / "c2"), *refs]
+        )
+        assert by_config.exit_code == 0, by_config.output
+        assert f"{len(WANTED)} of {len(WANTED)} images copied" in by_config.stderr
 
 
 def test_list_and_verify_read_the_bucket_as_a_registry_would(
-    cloud_source: CloudSource, populated_registry: PopulatedRegistry
+    cloud_source: CloudSource, populated_registry: PopulatedRegistry, source_unchanged: SourceGuard
 ) -> None:
+    source_unchanged.watch(cloud_source.location, cloud_source.snapshot)
     listed = CliRunner().invoke(main, ["list", *source_args(cloud_source)])
     assert listed.exit_code == 0, listed.output
     for pushed in populated_registry.pushed.values():
@@ -204,6 +223,7 @@ def test_local_to_cloud_and_back(
     populated_registry: PopulatedRegistry,
     filesystem_registry: RegistryFactory,
     tmp_path: Path,
+    source_unchanged: SourceGuard,
 ) -> None:
     """scrape writes a bucket/container the same driver then reads back into a servable tree."""
     refs = [populated_registry.pushed[key].ref for key in ("schema2", "multiarch")]
@@ -218,6 +238,8 @@ def test_local_to_cloud_and_back(
     )  # fmt: skip
     assert writes.exit_code == 0, writes.output
     back = CloudSource(cloud_source.storage, location, (), cloud_source.snapshot)
+    # From here the bucket is the source of the second scrape.
+    source_unchanged.watch(location, cloud_source.snapshot)
     output = tmp_path / "copy"
     result = scrape_from(back, output, *refs)
     assert result.exit_code == 0, result.output

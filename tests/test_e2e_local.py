@@ -20,7 +20,9 @@ from click.testing import CliRunner, Result
 from scraper_core.cli import main
 from tests.support.images import build_image
 from tests.support.registry import RegistryFactory, parse_gc_summary
+from tests.support.reliability import measuring
 from tests.support.skopeo import PopulatedRegistry, PushedImage, pull, push
+from tests.support.source_guard import SourceGuard
 from tests.test_cli import snapshot
 
 pytestmark = pytest.mark.e2e
@@ -62,12 +64,15 @@ def scraped(
     populated_registry: PopulatedRegistry, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, Result, dict[str, tuple[bytes, int]]]:
     output = tmp_path_factory.mktemp("copy")
+    # Module-wide, so set up before any test's own guard: the same check, by hand.
+    guard = SourceGuard()
+    guard.watch_local(populated_registry.root)
     before = snapshot(populated_registry.root)
     refs = [populated_registry.pushed[key].ref for key in WANTED]
     # No tag means latest: team/schema2 was pushed as :latest.
     refs[1] = populated_registry.pushed["schema2"].repository
     result = scrape(populated_registry.root, output, *refs)
-    assert snapshot(populated_registry.root) == before, "the source was written"
+    guard.assert_unchanged()
     return output, result, before
 
 
@@ -173,7 +178,7 @@ def test_rerun_is_a_no_op(
 
 
 def test_odd_names_and_a_tag_pushed_twice(
-    filesystem_registry: RegistryFactory, tmp_path: Path
+    filesystem_registry: RegistryFactory, tmp_path: Path, source_unchanged: SourceGuard
 ) -> None:
     layout = tmp_path / "layout"
     first = build_image(layout, "first", seed="twice-1", layer_sizes=(3000,))
@@ -187,6 +192,7 @@ def test_odd_names_and_a_tag_pushed_twice(
     assert len(list(tag_index.iterdir())) == 2, "the tag's history should hold both pushes"
 
     output = tmp_path / "copy"
+    source_unchanged.watch_local(source.rootdir)
     result = scrape(source.rootdir, output, f"{name}:v-1.0")
     assert result.exit_code == 0, result.output
     copied_index = output / V2 / "repositories" / name / "_manifests/tags/v-1.0/index/sha256"
@@ -199,7 +205,10 @@ def test_odd_names_and_a_tag_pushed_twice(
 
 
 def test_corrupt_source_blob_fails_only_that_image(
-    populated_registry: PopulatedRegistry, tmp_path: Path, filesystem_registry: RegistryFactory
+    populated_registry: PopulatedRegistry,
+    tmp_path: Path,
+    filesystem_registry: RegistryFactory,
+    source_unchanged: SourceGuard,
 ) -> None:
     source = tmp_path / "source"
     shutil.copytree(populated_registry.root, source)
@@ -209,6 +218,7 @@ def test_corrupt_source_blob_fails_only_that_image(
     data[len(data) // 2] ^= 0x01
     blob.write_bytes(bytes(data))
     os.sync()
+    source_unchanged.watch_local(source)
     plain = populated_registry.pushed["plain"]
     good = populated_registry.pushed["shared_a"]
     output = tmp_path / "copy"
@@ -226,32 +236,43 @@ def test_corrupt_source_blob_fails_only_that_image(
 
 
 def test_scrape_while_the_source_receives_pushes(
-    filesystem_registry: RegistryFactory, tmp_path: Path
+    filesystem_registry: RegistryFactory, tmp_path: Path, source_unchanged: SourceGuard
 ) -> None:
     """Pushes of other tags into the live source registry do not disturb a scrape."""
-    layout = tmp_path / "layout"
-    wanted = build_image(layout, "wanted", seed="live-wanted", layer_sizes=(2_000_000, 500_000))
-    extra = [
-        build_image(layout, f"extra{n}", seed=f"live-{n}", layer_sizes=(300_000,)) for n in range(6)
-    ]
-    source = filesystem_registry()
-    digest = push(layout, "wanted", source.url, "live/app:stable", fmt="oci")
-    assert source.rootdir is not None
-    pusher = threading.Thread(
-        target=lambda: [
-            push(layout, f"extra{n}", source.url, f"live/app:v{n}", fmt="oci") for n in range(6)
+    with measuring(
+        "scrape-during-pushes",
+        title="scrape while the source takes pushes",
+        how="scrapes of one tag while pushes of other tags go into the live registry "
+        "(`tests/test_e2e_local.py`)",
+        outcome="every scrape exits 0; the copy holds exactly the tag asked for and pulls back",
+    ) as measured:
+        layout = tmp_path / "layout"
+        wanted = build_image(layout, "wanted", seed="live-wanted", layer_sizes=(2_000_000, 500_000))
+        extra = [
+            build_image(layout, f"extra{n}", seed=f"live-{n}", layer_sizes=(300_000,))
+            for n in range(6)
         ]
-    )
-    output = tmp_path / "copy"
-    pusher.start()
-    results = [scrape(source.rootdir, output, "live/app:stable") for _ in range(5)]
-    pusher.join()
-    for result in results:
-        assert result.exit_code == 0, result.output
-    assert stored_blobs(output) == {digest, wanted.config_digest, *wanted.layer_digests}
-    assert not {d for image in extra for d in image.layer_digests} & stored_blobs(output)
-    served = filesystem_registry(output)
-    assert pull(served.url, "live/app:stable", tmp_path / "pulled").digest == digest
+        source = filesystem_registry()
+        digest = push(layout, "wanted", source.url, "live/app:stable", fmt="oci")
+        assert source.rootdir is not None
+        pusher = threading.Thread(
+            target=lambda: [
+                push(layout, f"extra{n}", source.url, f"live/app:v{n}", fmt="oci") for n in range(6)
+            ]
+        )
+        output = tmp_path / "copy"
+        # The pushes add files; nothing that was there may change.
+        source_unchanged.watch_local(source.rootdir, only_existing=True)
+        pusher.start()
+        results = [scrape(source.rootdir, output, "live/app:stable") for _ in range(5)]
+        pusher.join()
+        measured.figures.update({"scrapes": len(results), "pushes": len(extra)})
+        for result in results:
+            assert result.exit_code == 0, result.output
+        assert stored_blobs(output) == {digest, wanted.config_digest, *wanted.layer_digests}
+        assert not {d for image in extra for d in image.layer_digests} & stored_blobs(output)
+        served = filesystem_registry(output)
+        assert pull(served.url, "live/app:stable", tmp_path / "pulled").digest == digest
 
 
 def test_platform_filtered_copy_serves_only_that_platform(

@@ -18,6 +18,7 @@ from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
 from tests.support.s3server import MotoServer, S3Server, SeaweedServer
 from tests.support.skopeo import PopulatedRegistry, pull, push_standard
+from tests.support.source_guard import SourceGuard, s3_snapshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
 
@@ -51,16 +52,6 @@ def s3_options(server: S3Server, flag: str = "--storage-option") -> list[str]:
     return [flag, f"endpoint_url={server.endpoint_url}"]
 
 
-def bucket_snapshot(server: S3Server, bucket: str) -> dict[str, tuple[int, str]]:
-    """Every key with its size and modification time: proves the source bucket was not written."""
-    found: dict[str, tuple[int, str]] = {}
-    pages = server.client().get_paginator("list_objects_v2").paginate(Bucket=bucket)
-    for page in pages:
-        for item in page.get("Contents", []):
-            found[item["Key"]] = (item["Size"], str(item["LastModified"]))
-    return found
-
-
 def pull_all(
     server: RegistryServer, populated: PopulatedRegistry, tmp_path: Path, keys: tuple[str, ...]
 ) -> None:
@@ -80,6 +71,7 @@ def test_s3_to_local_with_rootdirectory(
     image_layout: StandardImages,
     filesystem_registry: RegistryFactory,
     tmp_path: Path,
+    source_unchanged: SourceGuard,
 ) -> None:
     bucket = s3.make_bucket()
     source = s3_registry(s3, bucket, "/prod")  # type: ignore[operator]
@@ -87,14 +79,13 @@ def test_s3_to_local_with_rootdirectory(
     populated = PopulatedRegistry(source, tmp_path, image_layout, pushed)
     output = tmp_path / "copy"
     refs = [pushed[key].ref for key in WANTED]
-    before = bucket_snapshot(s3, bucket)
+    source_unchanged.watch(f"s3://{bucket}", s3_snapshot(s3.client(), bucket))
     result = scrape(
         "--storage", "s3", "--data-dir", f"{bucket}/prod", *s3_options(s3),
         "--output-dir", str(output), *refs,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "5 of 5 images copied" in result.stderr
-    assert bucket_snapshot(s3, bucket) == before
     served = filesystem_registry(output)
     pull_all(served, populated, tmp_path, WANTED)
     not_wanted = pushed["shared_b"]
@@ -119,6 +110,7 @@ def test_local_to_s3_then_s3_to_s3(
     s3_registry: object,
     populated_registry: PopulatedRegistry,
     tmp_path: Path,
+    source_unchanged: SourceGuard,
 ) -> None:
     bucket = s3.make_bucket()
     refs = [populated_registry.pushed[key].ref for key in WANTED]
@@ -133,6 +125,7 @@ def test_local_to_s3_then_s3_to_s3(
     assert served.get_manifest("shared/b", "1")[0] == 404
 
     # S3 -> S3 on the same endpoint: server-side copies, no blob byte through this machine.
+    source_unchanged.watch(f"s3://{bucket}", s3_snapshot(s3.client(), bucket))
     other = s3.make_bucket()
     s3_to_s3 = scrape(
         "--storage", "s3", "--data-dir", f"{bucket}/shipped", *s3_options(s3),

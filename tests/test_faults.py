@@ -20,13 +20,13 @@ from scraper_core.cli import main
 from tests.support.faultproxy import FaultProxy
 from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer
+from tests.support.reliability import Figure, measuring
 from tests.support.s3server import SeaweedServer
 from tests.support.skopeo import PushedImage, pull, push_standard
+from tests.support.source_guard import SourceGuard, s3_snapshot
 from tests.test_interruptions import assert_tree_verifies, temp_files
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
-
-REPORT = Path(__file__).parent / "fault-report.json"
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,17 @@ def check_fault_run(
 
 
 RUNS = [(0.15, seed) for seed in range(4)] + [(0.4, seed) for seed in range(4, 7)]
-_results: list[dict[str, object]] = []
+
+
+def fault_figures(proxy: FaultProxy) -> dict[str, Figure]:
+    """What the proxy saw and did, for the reliability report (summed over the runs)."""
+    faults = proxy.injected
+    return {
+        "requests": proxy.requests,
+        "500s/SlowDowns": faults["error500"] + faults["slowdown"],
+        "resets/truncations": faults["reset"] + faults["truncate"],
+        "delays": faults["latency"],
+    }
 
 
 @pytest.mark.parametrize(("rate", "seed"), RUNS)
@@ -85,30 +95,34 @@ def test_scrape_through_faults(
     tmp_path: Path,
     rate: float,
     seed: int,
+    source_unchanged: SourceGuard,
 ) -> None:
     server, bucket, pushed = seaweed_source
     server.use_environment(monkeypatch)
+    source_unchanged.watch(f"s3://{bucket}", s3_snapshot(server.client(), bucket))
     output = tmp_path / "copy"
     refs = [image.ref for image in pushed.values()]
-    with FaultProxy(server.endpoint_url, rate=rate, seed=seed) as proxy:
-        result = CliRunner().invoke(
-            main,
-            [
-                "--storage", "s3", "--data-dir", bucket,
-                "-o", f"endpoint_url={proxy.endpoint_url}", "-o", "max_attempts=4",
-                "--output-dir", str(output), "--json", *refs,
-            ],
-        )  # fmt: skip
-    assert sum(proxy.injected.values()) > 0, "no fault was injected: the test proves nothing"
-    ok = check_fault_run(result, output, pushed, filesystem_registry, tmp_path)
-    _results.append(
-        {
-            "rate": rate,
-            "seed": seed,
-            "requests": proxy.requests,
-            "faults": dict(proxy.injected),
-            "images_ok": len(ok),
-            "images_failed": len(json.loads(result.stdout)["images"]) - len(ok),
-        }
-    )
-    REPORT.write_text(json.dumps(_results, indent=2) + "\n")
+    percent = round(rate * 100)
+    with measuring(
+        f"faults-s3-{percent:02d}",
+        title=f"S3 faults at {percent}% of requests",
+        how="a proxy between scrape and SeaweedFS (written by registry 2.8) answers 500 or "
+        "SlowDown, resets or truncates bodies, adds latency (`tests/test_faults.py`); seeds "
+        "are runs",
+        outcome="every image reported copied verifies and pulls back from a registry serving "
+        "the copy; the others failed with one-line errors; nothing corrupt or partial",
+    ) as measured:
+        with FaultProxy(server.endpoint_url, rate=rate, seed=seed) as proxy:
+            result = CliRunner().invoke(
+                main,
+                [
+                    "--storage", "s3", "--data-dir", bucket,
+                    "-o", f"endpoint_url={proxy.endpoint_url}", "-o", "max_attempts=4",
+                    "--output-dir", str(output), "--json", *refs,
+                ],
+            )  # fmt: skip
+        assert sum(proxy.injected.values()) > 0, "no fault was injected: the test proves nothing"
+        measured.figures.update(fault_figures(proxy))
+        ok = check_fault_run(result, output, pushed, filesystem_registry, tmp_path)
+        measured.figures["images copied"] = len(ok)
+        measured.figures["images failed"] = len(json.loads(result.stdout)["images"]) - len(ok)

@@ -21,9 +21,11 @@ from tests.support.azurite import AzuriteServer
 from tests.support.faultproxy import FaultProxy
 from tests.support.gcsserver import FakeGcsServer
 from tests.support.registry import RegistryFactory
+from tests.support.reliability import measuring
 from tests.support.skopeo import PopulatedRegistry
+from tests.support.source_guard import SourceGuard
 from tests.test_e2e_cloud import CloudSource, azure_source, gcs_source, source_args
-from tests.test_faults import check_fault_run
+from tests.test_faults import check_fault_run, fault_figures
 
 pytestmark = pytest.mark.e2e
 
@@ -36,8 +38,6 @@ RUNS = [
         ("azure", 0.3, 2),
     ]
 ]
-REPORT = Path(__file__).parent / "fault-report-cloud.json"
-_results: list[dict[str, object]] = []
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +84,7 @@ def test_scrape_through_faults(
     backend: str,
     rate: float,
     seed: int,
+    source_unchanged: SourceGuard,
 ) -> None:
     upstream: FakeGcsServer | AzuriteServer = request.getfixturevalue(
         "gcs_server" if backend == "gcs" else "azurite_server"
@@ -91,31 +92,30 @@ def test_scrape_through_faults(
     output = tmp_path / "copy"
     pushed = populated_registry.pushed
     refs = [image.ref for image in pushed.values()]
-    # Upload first, with no fault: the proxy only ever sees scrape's requests.
-    with FaultProxy(upstream.base_url, rate=0.0, seed=seed) as proxy:
-        source = through_proxy(request, monkeypatch, populated_registry, backend, proxy)
-        before = source.snapshot()
-        proxy.rate = rate
-        result = CliRunner().invoke(
-            main, [*source_args(source), "--output-dir", str(output), "--json", *refs]
-        )
-        proxy.rate = 0.0
-        after = source.snapshot()
-    assert sum(proxy.injected.values()) > 0, "no fault was injected: the test proves nothing"
-    assert after == before, "the source was written"
-    ok = check_fault_run(result, output, pushed, filesystem_registry, tmp_path)
-    # At 15% the SDKs' retries must carry every image through.
-    if rate <= 0.15:
-        assert len(ok) == len(refs), result.stdout
-    _results.append(
-        {
-            "backend": backend,
-            "rate": rate,
-            "seed": seed,
-            "requests": proxy.requests,
-            "faults": dict(proxy.injected),
-            "images_ok": len(ok),
-            "images_failed": len(json.loads(result.stdout)["images"]) - len(ok),
-        }
-    )
-    REPORT.write_text(json.dumps(_results, indent=2) + "\n")
+    with measuring(
+        "faults-gcs-azure",
+        title="GCS and Azure faults at 15% and 30% of requests",
+        how="the same proxy between scrape and fake-gcs-server or Azurite, holding a "
+        "registry-written tree (`tests/test_faults_cloud.py`); one run per backend and rate",
+        outcome="every image reported copied verifies and pulls back; at 15% all of them; "
+        "failures are one line each",
+    ) as measured:
+        # Upload first, with no fault: the proxy only ever sees scrape's requests.
+        with FaultProxy(upstream.base_url, rate=0.0, seed=seed) as proxy:
+            source = through_proxy(request, monkeypatch, populated_registry, backend, proxy)
+            source_unchanged.watch(source.location, source.snapshot)
+            proxy.rate = rate
+            result = CliRunner().invoke(
+                main, [*source_args(source), "--output-dir", str(output), "--json", *refs]
+            )
+            proxy.rate = 0.0
+            # Now, while the proxy still runs (the listing may go through it).
+            source_unchanged.assert_unchanged()
+        assert sum(proxy.injected.values()) > 0, "no fault was injected: the test proves nothing"
+        measured.figures.update(fault_figures(proxy))
+        ok = check_fault_run(result, output, pushed, filesystem_registry, tmp_path)
+        measured.figures["images copied"] = len(ok)
+        measured.figures["images failed"] = len(json.loads(result.stdout)["images"]) - len(ok)
+        # At 15% the SDKs' retries must carry every image through.
+        if rate <= 0.15:
+            assert len(ok) == len(refs), result.stdout

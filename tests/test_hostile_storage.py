@@ -21,6 +21,8 @@ from scraper_core import layout
 from scraper_core.digest import MAX_LINK_SIZE, Digest, parse_link
 from scraper_core.driver import CheckedDriver, is_valid_path
 from scraper_core.errors import InvalidLinkError
+from tests.support.reliability import measuring
+from tests.support.source_guard import SourceGuard
 from tests.synthetic import SyntheticImage, TreeWriter
 from tests.test_cli import expected_files, scrape, snapshot
 
@@ -92,37 +94,53 @@ BREAKERS: dict[str, tuple[Breaker, str]] = {
 
 
 @pytest.mark.parametrize("case", sorted(BREAKERS))
-def test_broken_object_fails_its_image_only(tmp_path: Path, case: str) -> None:
-    root = tmp_path / "data"
-    root.mkdir()
+def test_broken_object_fails_its_image_only(
+    tmp_path: Path, case: str, source_unchanged: SourceGuard
+) -> None:
+    with measuring(
+        "broken-storage-objects",
+        title="broken storage objects",
+        how="invalid JSON, unknown media type, missing fields, digest traversal, 5 MiB manifest, "
+        "empty, newline, md5, traversal, garbage and 64 MiB links, a blob symlinked out of "
+        "the root (`tests/test_hostile_storage.py`); one run per kind",
+        outcome="one line naming the object; the other image copied; nothing outside the output "
+        "changed",
+    ):
+        root = tmp_path / "data"
+        root.mkdir()
 
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
-    broken = writer.image("broken")
-    good = writer.image("good")
-    breaker, message = BREAKERS[case]
-    breaker(root, broken)
-    before = snapshot(tmp_path)
-    result = scrape(tmp_path, "broken", "good")
-    assert result.exit_code == 1, result.output
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and errors[0].startswith("error: broken:latest: "), result.stderr
-    assert message in errors[0]
-    assert "Traceback" not in result.output
-    assert set(snapshot(tmp_path / "copy")) == expected_files(good, "latest")
-    after = snapshot(tmp_path)
-    # Outside the output nothing changed: not the source, not the file a symlink points at.
-    assert {p: v for p, v in after.items() if not p.startswith("copy/")} == before
+        writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+        broken = writer.image("broken")
+        good = writer.image("good")
+        breaker, message = BREAKERS[case]
+        breaker(root, broken)
+        # Not the source, nor a file a symlink in it points at: nothing outside the output.
+        source_unchanged.watch_local(tmp_path, exclude=["copy"])
+        result = scrape(tmp_path, "broken", "good")
+        assert result.exit_code == 1, result.output
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and errors[0].startswith("error: broken:latest: "), result.stderr
+        assert message in errors[0]
+        assert "Traceback" not in result.output
+        assert set(snapshot(tmp_path / "copy")) == expected_files(good, "latest")
 
 
 @given(st.binary(max_size=200))
 def test_no_link_content_builds_a_path_outside_the_blobs(content: bytes) -> None:
-    try:
-        digest = parse_link(content, "/x")
-    except InvalidLinkError:
-        return
-    path = layout.blob_data_path(digest)
-    assert is_valid_path(path) and path.startswith(layout.BLOBS_ROOT + "/")
-    assert content == f"{digest}".encode()
+    with measuring(
+        "hostile-link-bytes",
+        title="any bytes as a link",
+        how="hypothesis: up to 200 arbitrary bytes parsed as a link file "
+        "(`tests/test_hostile_storage.py`); examples are runs",
+        outcome="no path outside the blobs is ever built",
+    ):
+        try:
+            digest = parse_link(content, "/x")
+        except InvalidLinkError:
+            return
+        path = layout.blob_data_path(digest)
+        assert is_valid_path(path) and path.startswith(layout.BLOBS_ROOT + "/")
+        assert content == f"{digest}".encode()
 
 
 def test_a_link_is_read_no_further_than_a_link_can_be_long(tmp_path: Path) -> None:

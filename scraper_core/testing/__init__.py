@@ -2,7 +2,9 @@
 
 :class:`DriverSuite` is the conformance suite a driver must pass; :class:`PluginSuite` checks
 the plugin around it (entry point, registration, no SDK imported on load); :class:`MemoryDriver`
-is a complete in-memory driver for unit tests. Importing this package imports pytest, which is why
+is a complete in-memory driver for unit tests. The capability suites (:class:`ServerSideCopySuite`,
+:class:`HardlinkSuite`, :class:`KernelCopySuite`, all part of DriverSuite) exercise each copy
+capability a driver declares. Importing this package imports pytest, which is why
 nothing else in :mod:`scraper_core` imports it.
 """
 
@@ -12,10 +14,28 @@ import pytest
 
 # Before the suite module is imported: a failing check in the shipped suite then shows the
 # values compared, as assertions in the plugin's own test files do.
-pytest.register_assert_rewrite("scraper_core.testing.suite", "scraper_core.testing.plugin_suite")
+pytest.register_assert_rewrite(
+    "scraper_core.testing.suite",
+    "scraper_core.testing.plugin_suite",
+    "scraper_core.testing.capabilities",
+)
 
+from scraper_core.testing.capabilities import (  # noqa: E402
+    CapabilitySuite,
+    HardlinkSuite,
+    KernelCopySuite,
+    ServerSideCopySuite,
+)
 from scraper_core.testing.memory import MemoryDriver  # noqa: E402
 from scraper_core.testing.plugin_suite import PluginSuite  # noqa: E402
 from scraper_core.testing.suite import DriverSuite  # noqa: E402
 
-__all__ = ["DriverSuite", "MemoryDriver", "PluginSuite"]
+__all__ = [
+    "CapabilitySuite",
+    "DriverSuite",
+    "HardlinkSuite",
+    "KernelCopySuite",
+    "MemoryDriver",
+    "PluginSuite",
+    "ServerSideCopySuite",
+]

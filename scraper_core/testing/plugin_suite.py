@@ -84,6 +84,8 @@ class PluginSuite:
             capture_output=True,
             text=True,
             check=False,
+            # Bounded like every wait of the kit: a plugin that blocks on import fails here.
+            timeout=120,
         )
         assert result.returncode == 0, result.stderr
         report = json.loads(result.stdout.strip().splitlines()[-1])

@@ -20,13 +20,16 @@ test writes ``/docker`` and deletes it itself. After every test the root must be
 so a driver that leaves something behind (temporary objects, half a delete) fails there.
 
 Class attributes tune the load for slow backends: ``many_children`` (kept above 1000 so that
-paginated listings are exercised), ``large_size`` and ``threads``. A backend whose driver is
+paginated listings are exercised), ``large_size``, ``threads``
+and ``wait_timeout`` (no wait of the suite is unbounded: a thread that raises or hangs fails its
+test, naming the thread, instead of hanging the run). A backend whose driver is
 costly to build may give ``driver`` a wider scope, as long as each root starts out empty.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import random
@@ -34,7 +37,6 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO, ClassVar, Protocol, cast
 
 import pytest
@@ -58,6 +60,8 @@ from scraper_core.errors import (
     StorageError,
 )
 from scraper_core.manifest import OCI_MANIFEST, parse_manifest
+from scraper_core.testing.capabilities import HardlinkSuite, KernelCopySuite, ServerSideCopySuite
+from scraper_core.testing.threads import DEFAULT_TIMEOUT, run_threads
 
 #: Paths CheckedDriver must refuse for every operation: relative, dot segments, empty
 #: components, trailing slash, characters outside distribution's path grammar.
@@ -181,8 +185,10 @@ _OPERATIONS: dict[str, Callable[[CheckedDriver, str], object]] = {
 _ROOT_REFUSED = ("get_content", "reader", "put_content", "writer", "move-from", "move-to", "delete")
 
 
-class DriverSuite:
-    """Subclass as ``Test<Driver>Conformance`` and provide ``driver`` and ``open_read_only``."""
+class DriverSuite(ServerSideCopySuite, HardlinkSuite, KernelCopySuite):
+    """Subclass as ``Test<Driver>Conformance`` and provide ``driver`` and ``open_read_only``
+    (and ``open_copy_source`` when the driver declares a copy capability: the capability
+    suites inherited here exercise each declared capability for real)."""
 
     #: Files put in one directory for the listing test; keep it above 1000 (a common page).
     many_children: ClassVar[int] = 1100
@@ -190,6 +196,8 @@ class DriverSuite:
     large_size: ClassVar[int] = (1 << 20) + 4099
     #: Threads in the concurrency tests.
     threads: ClassVar[int] = 8
+    #: Seconds any wait of the suite (threads, barriers) may take before the test fails.
+    wait_timeout: ClassVar[float] = DEFAULT_TIMEOUT
 
     # Hooks for the plugin author.
 
@@ -801,9 +809,10 @@ class DriverSuite:
                 assert _read_all(stream) == data[index:]
             storage.delete(put_path)
 
-        with ThreadPoolExecutor(self.threads) as pool:
-            for future in [pool.submit(work, index) for index in range(self.threads)]:
-                future.result()
+        run_threads(
+            [functools.partial(work, index) for index in range(self.threads)],
+            timeout=self.wait_timeout,
+        )
         expected = {f"{base}/stream/{index}": 50_000 + index for index in range(self.threads)}
         assert _files(storage) == expected
 
@@ -812,10 +821,13 @@ class DriverSuite:
         values = [random.Random(index).randbytes(40_000 + index) for index in range(self.threads)]
         writers = [storage.writer(path) for _ in values]
         # Fill every writer at once, so their temporary state interleaves.
-        with ThreadPoolExecutor(self.threads) as pool:
-            list(
-                pool.map(lambda writer, data: _write_in_chunks(writer, data, 1000), writers, values)
-            )
+        run_threads(
+            [
+                functools.partial(_write_in_chunks, writer, data, 1000)
+                for writer, data in zip(writers, values, strict=True)
+            ],
+            timeout=self.wait_timeout,
+        )
         order = list(range(len(values)))
         random.Random(0).shuffle(order)
         for index in order:
@@ -832,15 +844,26 @@ class DriverSuite:
             for index in range(self.threads * rounds)
         ]
         allowed = set(values)
-        barrier = threading.Barrier(self.threads)
+        # Every wait is bounded: a writer that raises aborts the barrier (see run_threads), so
+        # the others fail at once instead of waiting for it forever.
+        barrier = threading.Barrier(self.threads, timeout=self.wait_timeout)
         done = threading.Event()
+        writing = [self.threads]
+        lock = threading.Lock()
 
         def write(thread: int) -> None:
-            for round_number in range(rounds):
-                with storage.writer(path) as writer:
-                    _write_in_chunks(writer, values[round_number * self.threads + thread], 8192)
-                    barrier.wait()
-                    writer.commit()
+            try:
+                for round_number in range(rounds):
+                    with storage.writer(path) as writer:
+                        data = values[round_number * self.threads + thread]
+                        _write_in_chunks(writer, data, 8192)
+                        barrier.wait()
+                        writer.commit()
+            finally:
+                with lock:
+                    writing[0] -= 1
+                    if writing[0] == 0:
+                        done.set()
 
         def watch() -> list[str]:
             # A reader mid-race sees nothing (before the first commit) or one whole value,
@@ -859,13 +882,14 @@ class DriverSuite:
                     problems.append(f"torn content of {len(observed)} bytes")
             return problems
 
-        with ThreadPoolExecutor(self.threads + 1) as pool:
-            watcher = pool.submit(watch)
-            writes = [pool.submit(write, thread) for thread in range(self.threads)]
-            for future in writes:
-                future.result()
+        def release() -> None:
+            barrier.abort()
             done.set()
-            assert watcher.result() == []
+
+        tasks: list[Callable[[], object]] = [watch]
+        tasks += [functools.partial(write, thread) for thread in range(self.threads)]
+        results = run_threads(tasks, timeout=self.wait_timeout, on_error=release)
+        assert results[0] == []
         assert storage.get_content(path) in values[-self.threads :]
         assert list(_files(storage)) == [path]
 
@@ -879,8 +903,10 @@ class DriverSuite:
             with storage.reader(path, index * step) as stream:
                 return _read_all(stream, _CHUNK)
 
-        with ThreadPoolExecutor(self.threads) as pool:
-            results = list(pool.map(read, range(self.threads)))
+        results = run_threads(
+            [functools.partial(read, index) for index in range(self.threads)],
+            timeout=self.wait_timeout,
+        )
         for index, result in enumerate(results):
             assert result == data[index * step :], f"reader {index}"
 

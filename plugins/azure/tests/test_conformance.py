@@ -43,3 +43,8 @@ class TestAzureConformance(DriverSuite):
         assert isinstance(driver, AzureDriver)
         # The environment is the class fixture's: Azurite's, set while it is alive.
         return AzureDriver.open(driver.location, OPTIONS, read_only=True)
+
+    def open_copy_source(self, driver: StorageDriver) -> StorageDriver:
+        # A sibling root in the same container: server-side copies can reach it.
+        assert isinstance(driver, AzureDriver)
+        return AzureDriver.open(f"{driver.location}-copy-source", OPTIONS, read_only=False)

@@ -40,3 +40,8 @@ class TestGcsConformance(DriverSuite):
         assert isinstance(driver, GcsDriver)
         # The environment is the class fixture's: the emulator's, set while it is alive.
         return GcsDriver.open(driver.location, OPTIONS, read_only=True)
+
+    def open_copy_source(self, driver: StorageDriver) -> StorageDriver:
+        # A sibling root in the same bucket: server-side copies can reach it.
+        assert isinstance(driver, GcsDriver)
+        return GcsDriver.open(f"{driver.location}-copy-source", OPTIONS, read_only=False)

@@ -20,3 +20,8 @@ class TestLocalConformance(DriverSuite):
     def open_read_only(self, driver: StorageDriver) -> StorageReader:
         assert isinstance(driver, LocalDriver)
         return LocalDriver.open(driver.root, {}, read_only=True)
+
+    def open_copy_source(self, driver: StorageDriver) -> StorageDriver:
+        # A sibling root on the same filesystem: hardlinks and kernel copies can reach it.
+        assert isinstance(driver, LocalDriver)
+        return LocalDriver.open(f"{driver.root}-copy-source", {}, read_only=False)

@@ -6,7 +6,10 @@ A server that is not installed skips its tests, or fails them on CI (see tests/s
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -56,3 +59,52 @@ def open_driver(s3_server: S3Server) -> OpenDriver:
 def driver(open_driver: OpenDriver, bucket: str) -> S3Driver:
     """A writable driver on a fresh, empty bucket."""
     return open_driver(bucket)
+
+
+@dataclass(frozen=True)
+class S3Request:
+    """One request a driver's client sent: operation, method, URL, copy-source header."""
+
+    operation: str
+    method: str
+    url: str
+    copy_source: str | None
+
+
+class RequestLog:
+    """Every request the watched drivers' boto3 clients send (a botocore event hook), so a
+    test can tell a server-side copy (UploadPartCopy with x-amz-copy-source) from bytes
+    streamed through this machine (GetObject then UploadPart/PutObject)."""
+
+    def __init__(self) -> None:
+        self.requests: list[S3Request] = []
+        self._lock = threading.Lock()
+        self._clients: list[Any] = []
+
+    def watch(self, *drivers: object) -> None:
+        for driver in drivers:
+            client = getattr(driver, "driver", driver).client
+            client.meta.events.register("request-created.s3", self._record, unique_id=id(self))
+            self._clients.append(client)
+
+    def _record(self, request: Any, operation_name: str, **_kwargs: Any) -> None:
+        copy_source = request.headers.get("x-amz-copy-source")
+        with self._lock:
+            self.requests.append(
+                S3Request(operation_name, request.method, request.url, copy_source)
+            )
+
+    def of(self, operation: str, key_part: str = "") -> list[S3Request]:
+        with self._lock:
+            return [r for r in self.requests if r.operation == operation and key_part in r.url]
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.meta.events.unregister("request-created.s3", unique_id=id(self))
+
+
+@pytest.fixture
+def request_log() -> Iterator[RequestLog]:
+    log = RequestLog()
+    yield log
+    log.close()

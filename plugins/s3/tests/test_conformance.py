@@ -46,6 +46,13 @@ class _S3Suite(DriverSuite):
         options = {"endpoint_url": driver.endpoint_url}
         return S3Driver.open(driver.location, options, read_only=True)
 
+    def open_copy_source(self, driver: StorageDriver) -> StorageDriver:
+        # A sibling root in the same bucket: server-side copies can reach it.
+        assert isinstance(driver, S3Driver)
+        return S3Driver.open(
+            f"{driver.location}-copy-source", {"endpoint_url": driver.endpoint_url}, read_only=False
+        )
+
 
 class TestMotoConformance(_S3Suite):
     server_fixture = "moto_server"

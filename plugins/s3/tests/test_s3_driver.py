@@ -284,12 +284,26 @@ def test_move(driver: S3Driver) -> None:
     assert caught.value.path == "/src/blob"
 
 
-def test_multipart_copy(driver: S3Driver) -> None:
+def assert_copied_in_parts(log: Any, parts: int) -> None:
+    """The copy was UploadPartCopy of ``parts`` parts, each naming its source, and no byte
+    of the object went through this machine (no GetObject, UploadPart or PutObject)."""
+    copies = log.of("UploadPartCopy")
+    assert len(copies) == parts, [r.operation for r in log.requests]
+    assert all(request.copy_source for request in copies), copies
+    assert len(log.of("CreateMultipartUpload")) == len(log.of("CompleteMultipartUpload")) == 1
+    streamed = [r for r in log.requests if r.operation in ("GetObject", "UploadPart", "PutObject")]
+    assert streamed == []
+
+
+def test_multipart_copy(open_driver: OpenDriver, bucket: str, request_log: Any) -> None:
     # S3 copies over 5 GiB only with UploadPartCopy; a low threshold exercises that path.
+    driver = open_driver(bucket, part_size="5MiB")
     driver.multipart_copy_threshold = 5 * MIB
     data = _random(11 * MIB + 7)
     driver.put_content("/big", data)
+    request_log.watch(driver)
     driver.move("/big", "/moved")
+    assert_copied_in_parts(request_log, 3)
     assert driver.get_content("/moved") == data
     assert _uploads(driver) == []
 
@@ -334,15 +348,31 @@ def test_server_side_copy(s3_server: S3Server, open_driver: OpenDriver, bucket: 
 
 
 def test_server_side_copy_multipart(
-    s3_server: S3Server, open_driver: OpenDriver, bucket: str
+    s3_server: S3Server, open_driver: OpenDriver, bucket: str, request_log: Any
 ) -> None:
     source = open_driver(bucket)
     data = _random(11 * MIB)
     source.put_content("/blob", data)
-    dest = open_driver(s3_server.make_bucket())
+    dest = open_driver(s3_server.make_bucket(), part_size="5MiB")
     dest.multipart_copy_threshold = 5 * MIB
+    request_log.watch(source, dest)
     assert dest.server_side_copy(source, "/blob", "/blob")
+    assert_copied_in_parts(request_log, 3)
     assert dest.get_content("/blob") == data
+
+
+def test_server_side_copy_below_the_threshold_is_one_copy_object(
+    s3_server: S3Server, open_driver: OpenDriver, bucket: str, request_log: Any
+) -> None:
+    source = open_driver(bucket)
+    source.put_content("/blob", _random(70_000))
+    dest = open_driver(s3_server.make_bucket())
+    request_log.watch(source, dest)
+    assert dest.server_side_copy(source, "/blob", "/blob")
+    assert [r.operation for r in request_log.requests if r.operation != "HeadObject"] == [
+        "CopyObject"
+    ]
+    assert request_log.of("CopyObject")[0].copy_source
 
 
 def test_server_side_copy_declines_other_backends(

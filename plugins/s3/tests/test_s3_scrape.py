@@ -5,11 +5,13 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from registry_scraper_local.driver import LocalDriver
 from registry_scraper_s3.driver import S3Driver
+from scraper_core import layout
 from scraper_core.driver import CheckedDriver
 from scraper_core.plan import BlobCopy
 from scraper_core.reference import parse_reference
@@ -77,3 +79,26 @@ def test_s3_to_s3_copies_server_side(
     assert copied == {path: reader.get_content(path) for path in copied}
     again = _scrape(reader, dest, "team/app:v1")
     assert again.counts == {BlobOutcome.PRESENT: len(wanted.blobs)}
+
+
+def test_s3_to_s3_large_layer_goes_by_upload_part_copy(
+    s3_server: S3Server, open_driver: OpenDriver, bucket: str, request_log: Any
+) -> None:
+    """Through the whole core: the large layer is copied part by part inside the store, and
+    no byte of a layer or config is downloaded (only the manifest, read while planning)."""
+    writable = CheckedDriver(open_driver(f"{bucket}/registry"), read_only=False)
+    image = TreeWriter(writable).image("team/big", "v1", layer_sizes=(11 * 1024 * 1024, 5000))
+    reader = CheckedDriver(open_driver(f"{bucket}/registry", read_only=True), read_only=True)
+    raw_dest = open_driver(s3_server.make_bucket(), part_size="5MiB")
+    raw_dest.multipart_copy_threshold = 5 * 1024 * 1024
+    dest = CheckedDriver(raw_dest, read_only=False)
+    request_log.watch(reader, dest)
+    outcomes = _scrape(reader, dest, "team/big:v1")
+    assert outcomes.counts[BlobOutcome.SERVER_SIDE] == len(image.blobs) - 1
+    big = layout.blob_data_path(image.layers[0])
+    assert len(request_log.of("UploadPartCopy", big)) == 3
+    for digest in (image.config, *image.layers):
+        data = layout.blob_data_path(digest)
+        assert request_log.of("GetObject", data) == [], f"{digest} was downloaded"
+    assert request_log.of("UploadPart") == [] and request_log.of("PutObject", big) == []
+    assert dest.get_content(big) == reader.get_content(big)

@@ -1,0 +1,176 @@
+"""Delta shipments: what the far side has, leaving it out, and checking it on arrival.
+
+``--have FILE`` takes an inventory (``scrape inventory``) or a receipt; for a receipt, the
+blobs it contains and the blobs it relies on both count as present at the far side. A planned
+blob the far side has (same digest, same size) is left out of the run: its bytes are never
+read. Its links and the tags are still written, so the shipment, laid over the site, serves
+every image.
+
+On arrival a source holding receipts that rely on blobs is a delta: before anything is
+written, every such blob must be at the destination (or in the source itself).
+:class:`DeltaSource` then lets the planner read the manifests the delta left out from the
+destination, where they already are; the copier finds those blobs present and skips them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, BinaryIO, ClassVar
+
+from scraper_core import layout
+from scraper_core.digest import Digest
+from scraper_core.driver import Capability, CheckedDriver, FileInfo
+from scraper_core.errors import PathNotFoundError, ScraperError
+from scraper_core.holdings import INVENTORY_FORMAT, INVENTORY_VERSION
+from scraper_core.plan import ImageContent, ImagePlan
+from scraper_core.receipt import RECEIPT_FORMAT, ReceiptError, parse_blob_list, parse_receipt
+
+#: How many missing digests a refusal names; the count says how many more there are.
+SHOWN_MISSING = 3
+
+
+def parse_have(data: bytes, where: str) -> dict[Digest, int]:
+    """The blobs an inventory or a receipt says the far side has."""
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ReceiptError(f"{where}: not JSON ({exc})") from None
+    kind = document.get("format") if isinstance(document, dict) else None
+    if kind == INVENTORY_FORMAT:
+        if document.get("version") != INVENTORY_VERSION:
+            raise ReceiptError(f"{where}: inventory version {document.get('version')!r} unknown")
+        return parse_blob_list(document.get("blobs"), where)
+    if kind == RECEIPT_FORMAT:
+        receipt = parse_receipt(data, where)
+        held = parse_blob_list(receipt.get("relies_on"), where)
+        held.update(parse_blob_list(receipt.get("blobs"), where))
+        return held
+    raise ReceiptError(f"{where}: neither a scrape inventory nor a receipt")
+
+
+def leave_out(
+    plans: Iterable[ImagePlan], have: Mapping[Digest, int]
+) -> tuple[list[ImagePlan], dict[Digest, int]]:
+    """The plans without the blobs the far side has, and those blobs (digest -> size).
+
+    A blob counts as there only with the size the plan expects: a different size is another
+    object (or a broken one) and is shipped.
+    """
+    trimmed: list[ImagePlan] = []
+    left: dict[Digest, int] = {}
+    # Plans of tags on one image share their content: it is trimmed once, and shared again.
+    kept_contents: dict[int, ImageContent] = {}
+    for plan in plans:
+        kept = kept_contents.get(id(plan.content))
+        if kept is None:
+            kept = ImageContent(
+                links=list(plan.links),
+                skipped=list(plan.skipped),
+                manifest_digests=list(plan.manifest_digests),
+            )
+            for blob in plan.blobs:
+                if have.get(blob.digest) == blob.size:
+                    left[blob.digest] = blob.size
+                else:
+                    kept.add_blob(blob)
+            kept_contents[id(plan.content)] = kept
+        trimmed.append(
+            ImagePlan(plan.reference, plan.digest, content=kept, tag_links=list(plan.tag_links))
+        )
+    return trimmed, left
+
+
+def _size_at(driver: CheckedDriver, digest: Digest) -> int | None:
+    try:
+        return driver.stat(layout.blob_data_path(digest)).size
+    except PathNotFoundError:
+        return None
+
+
+def missing_blobs(
+    needed: Mapping[Digest, int], source: CheckedDriver, dest: CheckedDriver | None
+) -> tuple[list[Digest], list[Digest]]:
+    """Of the blobs a delta relies on: those neither the source nor the destination holds,
+    and those only the destination holds (one or two stats each; both sorted)."""
+    missing: list[Digest] = []
+    at_dest: list[Digest] = []
+    for digest, size in sorted(needed.items()):
+        if _size_at(source, digest) == size:
+            continue
+        if dest is not None and _size_at(dest, digest) == size:
+            at_dest.append(digest)
+        else:
+            missing.append(digest)
+    return missing, at_dest
+
+
+def refusal(missing: list[Digest], total: int) -> str:
+    shown = ", ".join(str(digest) for digest in missing[:SHOWN_MISSING])
+    more = f" and {len(missing) - SHOWN_MISSING} more" if len(missing) > SHOWN_MISSING else ""
+    return (
+        f"the source is a delta: {len(missing)} of the {total} blobs it relies on are not at "
+        f"the destination: {shown}{more}; import the earlier shipment first"
+    )
+
+
+class DeltaSource:
+    """A read-only source whose blobs the delta left out are read from the destination.
+
+    Only blob paths of the digests given (those the receipts name and the source lacks) are
+    redirected; links and tags always come from the source.
+    """
+
+    name: ClassVar[str] = "delta"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init__(self, source: CheckedDriver, dest: CheckedDriver, relied: Iterable[Digest]):
+        self.source = source
+        self.dest = dest
+        self._redirect = {layout.blob_data_path(digest) for digest in relied}
+
+    def _from(self, path: str) -> CheckedDriver:
+        return self.dest if path in self._redirect else self.source
+
+    def get_content(self, path: str) -> bytes:
+        return self._from(path).get_content(path)
+
+    def read_head(self, path: str, size: int) -> bytes:
+        return self._from(path).read_head(path, size)
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        return self._from(path).reader(path, offset)  # type: ignore[return-value]
+
+    def stat(self, path: str) -> FileInfo:
+        return self._from(path).stat(path)
+
+    def list_dir(self, path: str) -> list[str]:
+        return self.source.list_dir(path)
+
+    def walk(self, path: str) -> Iterator[FileInfo]:
+        return self.source.walk(path)
+
+
+def check_delta(
+    source: CheckedDriver, dest: CheckedDriver | None, receipts: list[tuple[str, Any]]
+) -> CheckedDriver:
+    """The source to plan from: ``source`` itself, or, for a delta whose blobs are all at
+    the destination, a :class:`DeltaSource`. :class:`DeltaRefusedError` if any is missing."""
+    needed: dict[Digest, int] = {}
+    for path, document in receipts:
+        needed.update(parse_blob_list(document.get("relies_on"), path))
+    if not needed:
+        return source
+    missing, at_dest = missing_blobs(needed, source, dest)
+    if missing:
+        raise DeltaRefusedError(refusal(missing, len(needed)))
+    if dest is None or not at_dest:
+        return source
+    view = CheckedDriver(DeltaSource(source, dest, at_dest), read_only=True)
+    # Errors name the source's driver, as they would without the view.
+    view.name = source.name
+    return view
+
+
+class DeltaRefusedError(ScraperError):
+    """A delta whose relied-on blobs are not at the destination: nothing was written."""

@@ -1,0 +1,180 @@
+"""Receipts: what one writing run put into a storage, for the far side to check on arrival.
+
+A receipt is a JSON document written once per run at ``layout.receipt_path(name)`` (beside
+``docker/``, where a registry never looks), after the tag links and before the destination is
+closed. It names the tool version, the time, the source (driver and location only: options
+may hold secrets and are never written), each image copied, every blob the storage now holds
+for them, and every blob the run left out because the far side already has it (``--have``):
+the blobs a delta *relies on*. A run in which no image succeeded writes none.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from scraper_core import layout
+from scraper_core.digest import Digest
+from scraper_core.driver import CheckedDriver
+from scraper_core.errors import InvalidReferenceError, PathNotFoundError, ScraperError
+from scraper_core.manifest import parse_manifest
+from scraper_core.plan import ImagePlan
+
+RECEIPT_FORMAT = "registry-scraper/receipt"
+RECEIPT_VERSION = 1
+#: A receipt lists one line per blob; far above any real one, far below memory trouble.
+MAX_RECEIPT_SIZE = 256 * 1024 * 1024
+
+
+class ReceiptError(ScraperError):
+    """A receipt (or a file given as one) that cannot be read."""
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version("registry-scraper")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def public_location(location: str) -> str:
+    """``location`` without credentials a URL may carry (``https://user:key@host/...``)."""
+    parts = urlsplit(location)
+    if parts.scheme and "@" in parts.netloc:
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return location
+
+
+def receipt_name(now: datetime, token: str | None = None) -> str:
+    """A file name no other run picks: UTC time to the second plus a random token."""
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{token or secrets.token_hex(4)}.json"
+
+
+@dataclass
+class RunRecord:
+    """What a run wrote, gathered while it ran; :meth:`document` makes the receipt."""
+
+    source_driver: str
+    source_location: str
+    #: Plans of the images that succeeded, as they were carried out (blobs left out removed).
+    plans: list[ImagePlan] = field(default_factory=list)
+    #: Blobs left out because the far side has them (``--have``): digest -> size.
+    relied_on: dict[Digest, int] = field(default_factory=dict)
+
+    def document(self, now: datetime) -> dict[str, Any]:
+        blobs: dict[Digest, int] = {}
+        for plan in self.plans:
+            for blob in plan.blobs:
+                blobs[blob.digest] = blob.size
+        relied = {d: s for d, s in self.relied_on.items() if d not in blobs}
+        return {
+            "format": RECEIPT_FORMAT,
+            "version": RECEIPT_VERSION,
+            "tool": {"name": "registry-scraper", "version": tool_version()},
+            "created": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "source": {
+                "driver": self.source_driver,
+                "location": public_location(self.source_location),
+            },
+            "images": [_image(plan) for plan in self.plans],
+            "blobs": _blob_list(blobs),
+            "relies_on": _blob_list(relied),
+            "totals": {
+                "images": len(self.plans),
+                "blobs": len(blobs),
+                "bytes": sum(blobs.values()),
+                "relies_on_blobs": len(relied),
+                "relies_on_bytes": sum(relied.values()),
+            },
+        }
+
+
+def _blob_list(blobs: Mapping[Digest, int]) -> list[dict[str, Any]]:
+    return [{"digest": str(d), "size": blobs[d]} for d in sorted(blobs, key=str)]
+
+
+def _manifest_content(plan: ImagePlan) -> bytes | None:
+    for blob in plan.blobs:
+        if blob.digest == plan.digest:
+            return blob.content
+    return None
+
+
+def _image(plan: ImagePlan) -> dict[str, Any]:
+    entry: dict[str, Any] = {"reference": str(plan.reference), "digest": str(plan.digest)}
+    content = _manifest_content(plan)
+    if content is None:
+        # Left out (the far side has the manifest): its kind is not needed to name it.
+        entry["media_type"] = None
+        return entry
+    manifest = parse_manifest(content, f"manifest {plan.digest.short}")
+    entry["media_type"] = manifest.media_type
+    if manifest.is_index:
+        entry["platforms"] = [
+            str(child.platform) for child in manifest.children if child.platform is not None
+        ]
+    return entry
+
+
+def write_receipt(dest: CheckedDriver, document: Mapping[str, Any], now: datetime) -> str:
+    """Write the receipt; the storage path it went to."""
+    path = layout.receipt_path(receipt_name(now))
+    dest.put_content(path, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode())
+    return path
+
+
+def parse_blob_list(raw: Any, where: str) -> dict[Digest, int]:
+    """``[{"digest": ..., "size": ...}, ...]`` as a mapping; :class:`ReceiptError` if not."""
+    if not isinstance(raw, list):
+        raise ReceiptError(f"{where}: expected a list of blobs")
+    found: dict[Digest, int] = {}
+    for item in raw:
+        if not isinstance(item, dict):
+            raise ReceiptError(f"{where}: a blob entry is not an object")
+        size = item.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ReceiptError(f"{where}: invalid blob size {str(size)[:40]!r}")
+        try:
+            digest = Digest.parse(str(item.get("digest")))
+        except InvalidReferenceError as exc:
+            raise ReceiptError(f"{where}: {exc}") from None
+        found[digest] = size
+    return found
+
+
+def parse_receipt(data: bytes, where: str) -> dict[str, Any]:
+    """A receipt document, checked for its format, version and blob lists."""
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ReceiptError(f"{where}: not JSON ({exc})") from None
+    if not isinstance(document, dict) or document.get("format") != RECEIPT_FORMAT:
+        raise ReceiptError(f"{where}: not a registry-scraper receipt")
+    if document.get("version") != RECEIPT_VERSION:
+        raise ReceiptError(f"{where}: receipt version {document.get('version')!r} is unknown")
+    parse_blob_list(document.get("blobs"), where)
+    parse_blob_list(document.get("relies_on"), where)
+    return document
+
+
+def read_receipts(driver: CheckedDriver) -> list[tuple[str, dict[str, Any]]]:
+    """Every receipt a storage holds, (path, document), by path; none when it has none."""
+    try:
+        paths = driver.list_dir(layout.RECEIPTS_ROOT)
+    except PathNotFoundError:
+        return []
+    found = []
+    for path in sorted(paths):
+        if not path.endswith(".json"):
+            continue
+        if driver.stat(path).size > MAX_RECEIPT_SIZE:
+            raise ReceiptError(f"{path}: larger than {MAX_RECEIPT_SIZE} bytes")
+        found.append((path, parse_receipt(driver.get_content(path), path)))
+    return found

@@ -1,0 +1,64 @@
+"""The shipping steps of a copy run, kept out of the CLI: ``--have`` files in, receipt out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import BinaryIO
+
+from scraper_core.digest import Digest
+from scraper_core.driver import CheckedDriver
+from scraper_core.have import parse_have
+from scraper_core.plan import ImagePlan
+from scraper_core.receipt import MAX_RECEIPT_SIZE, ReceiptError, RunRecord, write_receipt
+from scraper_core.scrape import PlannedItem, Scrape
+from scraper_core.transfer import ImageResult
+
+
+def load_have(files: Iterable[BinaryIO]) -> dict[Digest, int]:
+    """Every blob the ``--have`` files (inventories or receipts) say the far side has."""
+    have: dict[Digest, int] = {}
+    for stream in files:
+        name = getattr(stream, "name", "--have")
+        data = stream.read(MAX_RECEIPT_SIZE + 1)
+        if len(data) > MAX_RECEIPT_SIZE:
+            raise ReceiptError(f"{name}: larger than {MAX_RECEIPT_SIZE} bytes")
+        have.update(parse_have(data, name))
+    return have
+
+
+def succeeded(
+    scrape: Scrape, planned: Sequence[PlannedItem], results: Sequence[ImageResult]
+) -> list[ImagePlan]:
+    """The plans (as shipped, blobs left out removed) of the images that were copied."""
+    shipped = iter(scrape.shipped)
+    done: list[ImagePlan] = []
+    for item, result in zip(planned, results, strict=True):
+        if isinstance(item, ImagePlan):
+            plan = next(shipped)
+            if result.ok:
+                done.append(plan)
+    return done
+
+
+def record_receipt(
+    scrape: Scrape,
+    planned: Sequence[PlannedItem],
+    results: Sequence[ImageResult],
+    source: tuple[str, str],
+    dest: CheckedDriver,
+    now: datetime | None = None,
+) -> str | None:
+    """Write the run's receipt into ``dest``; None (and nothing written) when no image was
+    copied. ``source`` is (driver, location): never the options, which may hold secrets."""
+    plans = succeeded(scrape, planned, results)
+    if not plans:
+        return None
+    kept = {blob.digest for plan in plans for blob in plan.blobs}
+    # What the copied images need, left out or not (a failed image relies on nothing).
+    untrimmed = {item.reference: item for item in planned if isinstance(item, ImagePlan)}
+    needed = {blob.digest for plan in plans for blob in untrimmed[plan.reference].blobs}
+    relied = {d: s for d, s in scrape.relied_on.items() if d in needed and d not in kept}
+    record = RunRecord(source[0], source[1], plans, relied)
+    moment = now or datetime.now(UTC)
+    return write_receipt(dest, record.document(moment), moment)

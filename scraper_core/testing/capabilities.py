@@ -1,0 +1,295 @@
+"""Suites that exercise each optional capability a driver declares, for real.
+
+Declaring a :class:`~scraper_core.driver.Capability` makes the copy engine call a method on the
+destination driver instead of streaming. A declaration with no working method behind it would
+otherwise only show in production, so each capability has a class here that copies blobs
+between two drivers of the same backend through :class:`~scraper_core.driver.CheckedDriver`,
+as the engine does, and checks the bytes, that nothing appears at the final path before the
+copy is complete, that nothing is left behind, and that the source is untouched.
+
+:class:`~scraper_core.testing.DriverSuite` inherits every class here, so a driver's conformance
+run covers the capabilities it declares; for a capability it does not declare the tests skip.
+A driver that declares any copy capability overrides :meth:`CapabilitySuite.open_copy_source`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import secrets
+from collections.abc import Callable, Iterator
+from typing import ClassVar
+
+import pytest
+
+from scraper_core.driver import Capability, CheckedDriver, StorageDriver
+from scraper_core.errors import PathNotFoundError, StorageError
+from scraper_core.testing.memory import MemoryDriver
+
+#: The raw method behind each capability (see Capability's documentation).
+METHODS = {
+    Capability.SERVER_SIDE_COPY: "server_side_copy",
+    Capability.HARDLINK: "link_blob",
+    Capability.KERNEL_COPY: "start_copy",
+}
+
+
+def _files(storage: CheckedDriver) -> dict[str, int]:
+    try:
+        return {info.path: info.size for info in storage.walk("/") if not info.is_dir}
+    except PathNotFoundError:
+        return {}
+
+
+def _contents(storage: CheckedDriver) -> dict[str, bytes]:
+    return {path: storage.get_content(path) for path in _files(storage)}
+
+
+def _put(storage: CheckedDriver, path: str, data: bytes) -> None:
+    with storage.writer(path) as writer:
+        for start in range(0, len(data), 1 << 16):
+            writer.write(data[start : start + (1 << 16)])
+        writer.commit()
+
+
+def _sample(size: int, seed: str) -> bytes:
+    return random.Random(f"{seed}-{size}").randbytes(size)
+
+
+class CapabilitySuite:
+    """Shared fixtures. Needs the ``driver`` and ``storage`` fixtures of DriverSuite."""
+
+    #: Sizes of the blobs copied: a small one, and one over 1 MiB that is no multiple of a
+    #: chunk, so multipart and chunked copies are exercised too.
+    copy_sizes: ClassVar[tuple[int, ...]] = (4099, (1 << 20) + 4099)
+
+    def open_copy_source(self, driver: StorageDriver) -> StorageDriver:
+        """A writable raw driver of the same backend as ``driver`` on another empty root,
+        which ``driver``'s copy methods accept as a source (same filesystem, endpoint or
+        account). Override it when the driver declares any copy capability."""
+        declared = sorted(c.name for c in getattr(driver, "capabilities", ()) if c in METHODS)
+        raise NotImplementedError(
+            f"{type(self).__name__}: the driver declares {', '.join(declared)}: override "
+            "open_copy_source() to give a second root of the same backend"
+        )
+
+    @pytest.fixture
+    def copy_source(self, driver: StorageDriver) -> Iterator[CheckedDriver]:
+        if not set(getattr(driver, "capabilities", ())) & set(METHODS):
+            pytest.skip("the driver declares no copy capability")
+        source = CheckedDriver(self.open_copy_source(driver), read_only=False)
+        assert _files(source) == {}, "open_copy_source() must give a driver on an empty root"
+        try:
+            yield source
+        finally:
+            for name in source.list_dir("/"):
+                with contextlib.suppress(PathNotFoundError):
+                    source.delete(name)
+
+    @pytest.fixture
+    def blob_dir(self, storage: CheckedDriver) -> Iterator[str]:
+        """A directory of the test's own, the same on both sides (copies keep their path);
+        deleted from the destination afterwards, whatever the test did."""
+        path = f"/capability-{secrets.token_hex(4)}"
+        yield path
+        with contextlib.suppress(PathNotFoundError):
+            storage.delete(path)
+
+    @staticmethod
+    def _require(storage: CheckedDriver, capability: Capability) -> None:
+        if capability not in storage.capabilities:
+            pytest.skip(f"the driver does not declare {capability.name}")
+
+    def test_declared_copy_capabilities_have_their_method(self, driver: StorageDriver) -> None:
+        for capability in getattr(driver, "capabilities", frozenset()):
+            method = METHODS.get(capability)
+            if method is not None:
+                assert callable(getattr(driver, method, None)), (
+                    f"declares {capability.name} but has no {method}() method"
+                )
+
+
+#: A fast copy as CheckedDriver offers it: (destination, source, path) -> done.
+FastCopy = Callable[[CheckedDriver, CheckedDriver, str], bool]
+
+
+class _FastCopyChecks:
+    """The checks shared by the two copies that are done when their method returns.
+
+    Explicit arguments, not class attributes: DriverSuite inherits every capability class, so
+    an attribute such as ``capability`` would resolve to one class's value for all of them.
+    """
+
+    def __init__(self, suite: CapabilitySuite, capability: Capability, copy: FastCopy) -> None:
+        self.suite = suite
+        self.capability = capability
+        self.copy = copy
+
+    def copies_every_size(
+        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
+    ) -> None:
+        self.suite._require(storage, self.capability)
+        paths = {f"{blob_dir}/{size}/data": _sample(size, "copy") for size in self.suite.copy_sizes}
+        for path, data in paths.items():
+            _put(copy_source, path, data)
+        before = _contents(copy_source)
+        for path, data in paths.items():
+            assert self.copy(storage, copy_source, path), (
+                f"declares {self.capability.name} but {METHODS[self.capability]}() declined a "
+                "source of the same backend"
+            )
+            assert storage.get_content(path) == data, path
+        # Nothing else appeared (no temporary object left) and the source is as it was.
+        assert _files(storage) == {path: len(data) for path, data in paths.items()}
+        assert _contents(copy_source) == before, "the copy changed its source"
+
+    def replaces_whole(
+        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
+    ) -> None:
+        self.suite._require(storage, self.capability)
+        path = f"{blob_dir}/data"
+        data = _sample(self.suite.copy_sizes[-1], "new")
+        _put(copy_source, path, data)
+        storage.put_content(path, b"previous content")
+        assert self.copy(storage, copy_source, path)
+        assert storage.get_content(path) == data
+        assert _files(storage) == {path: len(data)}
+
+    def declines_foreign_source(self, storage: CheckedDriver, blob_dir: str) -> None:
+        self.suite._require(storage, self.capability)
+        path = f"{blob_dir}/data"
+        foreign = CheckedDriver(MemoryDriver(), read_only=False)
+        foreign.put_content(path, b"from another backend")
+        assert not self.copy(storage, foreign, path), (
+            "a source of another backend must be declined (False), so the engine streams"
+        )
+        assert _files(storage) == {}
+
+    def missing_source_writes_nothing(
+        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
+    ) -> None:
+        self.suite._require(storage, self.capability)
+        path = f"{blob_dir}/data"
+        copy_source.put_content(f"{blob_dir}/other", b"keeps the directory")
+        copied = False
+        with contextlib.suppress(StorageError):
+            copied = self.copy(storage, copy_source, path)
+        assert not copied, "a copy of a missing source reported success"
+        assert _files(storage) == {}, "a failed copy left something behind"
+
+
+class ServerSideCopySuite(CapabilitySuite):
+    """Capability.SERVER_SIDE_COPY: ``server_side_copy`` copies inside the backend."""
+
+    def _server_side(self) -> _FastCopyChecks:
+        return _FastCopyChecks(self, Capability.SERVER_SIDE_COPY, CheckedDriver.server_side_copy)
+
+    def test_server_side_copy_copies_bytes_and_keeps_the_source(
+        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
+    ) -> None:
+        self._server_side().copies_every_size(storage, copy_source, blob_dir)
+
+    def test_server_side_copy_replaces_whole(
+        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
+    ) -> None:
+        self._server_side().replaces_whole(storage, copy_source, blob_dir)
+
+    def test_server_side_copy_declines_another_backend(
+        self, storage: CheckedDriver, blob_dir: str
+    ) -> None:
+        self._server_side().declines_foreign_source(storage, blob_dir)
+
+    def test_server_side_copy_of_a_missing_source_writes_nothing(
+        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
+    ) -> None:
+        self._server_side().missing_source_writes_nothing(storage, copy_source, blob_dir)
+
+
+class HardlinkSuite(CapabilitySuite):
+    """Capability.HARDLINK: ``link_blob`` links an immutable blob from the source."""
+
+    def _hardlink(self) -> _FastCopyChecks:
+        return _FastCopyChecks(self, Capability.HARDLINK, CheckedDriver.link_blob)
+
+    def test_link_blob_gives_the_bytes_and_keeps_the_source(
+        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
+    ) -> None:
+        self._hardlink().copies_every_size(storage, copy_source, blob_dir)
+
+    def test_link_blob_replaces_whole(
+        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
+    ) -> None:
+        self._hardlink().replaces_whole(storage, copy_source, blob_dir)
+
+    def test_link_blob_declines_another_backend(
+        self, storage: CheckedDriver, blob_dir: str
+    ) -> None:
+        self._hardlink().declines_foreign_source(storage, blob_dir)
+
+    def test_link_blob_of_a_missing_source_writes_nothing(
+        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
+    ) -> None:
+        self._hardlink().missing_source_writes_nothing(storage, copy_source, blob_dir)
+
+
+class KernelCopySuite(CapabilitySuite):
+    """Capability.KERNEL_COPY: ``start_copy`` stages a copy, published only by commit()."""
+
+    def test_kernel_copy_is_published_only_on_commit(
+        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
+    ) -> None:
+        self._require(storage, Capability.KERNEL_COPY)
+        paths = {f"{blob_dir}/{size}/data": _sample(size, "kc") for size in self.copy_sizes}
+        for path, data in paths.items():
+            _put(copy_source, path, data)
+        before = _contents(copy_source)
+        for path, data in paths.items():
+            staged = storage.start_copy(copy_source, path)
+            assert staged is not None, (
+                "declares KERNEL_COPY but start_copy() declined a source of the same backend"
+            )
+            with staged:
+                assert staged.wait() == len(data)
+                assert not storage.exists(path), "a staged copy is visible before commit()"
+                staged.commit()
+            assert storage.get_content(path) == data, path
+        assert _files(storage) == {path: len(data) for path, data in paths.items()}
+        assert _contents(copy_source) == before, "the copy changed its source"
+
+    def test_kernel_copy_cancelled_leaves_nothing(
+        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
+    ) -> None:
+        self._require(storage, Capability.KERNEL_COPY)
+        path = f"{blob_dir}/data"
+        _put(copy_source, path, _sample(self.copy_sizes[-1], "cancel"))
+        staged = storage.start_copy(copy_source, path)
+        assert staged is not None
+        with staged:
+            staged.wait()
+        # Leaving the block without commit() cancels.
+        assert _files(storage) == {}
+        assert copy_source.exists(path)
+
+    def test_kernel_copy_declines_another_backend(
+        self, storage: CheckedDriver, blob_dir: str
+    ) -> None:
+        self._require(storage, Capability.KERNEL_COPY)
+        path = f"{blob_dir}/data"
+        foreign = CheckedDriver(MemoryDriver(), read_only=False)
+        foreign.put_content(path, b"from another backend")
+        assert storage.start_copy(foreign, path) is None
+        assert _files(storage) == {}
+
+    def test_kernel_copy_of_a_missing_source_writes_nothing(
+        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
+    ) -> None:
+        self._require(storage, Capability.KERNEL_COPY)
+        path = f"{blob_dir}/data"
+        copy_source.put_content(f"{blob_dir}/other", b"keeps the directory")
+        with contextlib.suppress(StorageError, OSError):
+            staged = storage.start_copy(copy_source, path)
+            if staged is not None:
+                with staged:
+                    staged.wait()
+                    staged.commit()
+        assert _files(storage) == {}, "a failed kernel copy left something behind"

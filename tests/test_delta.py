@@ -1,0 +1,326 @@
+"""Inventories, delta shipments (``--have``) and the check on import (issue 14, items 5-6).
+
+Synthetic trees through the real CLI: a "site" holds a full shipment, the source moves on,
+a delta leaves out what the site's inventory lists, and importing the delta into the site
+(or refusing to, when the site lacks what the delta relies on) works from the delta alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pytest
+from click.testing import CliRunner, Result
+
+from plugins.local.registry_scraper_local.driver import LocalDriver
+from scraper_core import layout
+from scraper_core.cli import main
+from scraper_core.digest import Digest
+from scraper_core.driver import CheckedDriver
+from scraper_core.holdings import INVENTORY_FORMAT, take_holdings
+from tests.support.reliability import record
+from tests.synthetic import SyntheticImage, TreeWriter
+from tests.test_cli import snapshot
+
+
+def writer(root: Path) -> TreeWriter:
+    root.mkdir(exist_ok=True)
+    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+
+
+def cli(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def copy(source: Path, output: Path, *args: str) -> Result:
+    return cli("--data-dir", str(source), "--output-dir", str(output), *args)
+
+
+def inventory(root: Path, path: Path) -> dict[str, Any]:
+    result = cli("inventory", "--data-dir", str(root))
+    assert result.exit_code == 0, result.output
+    path.write_text(result.stdout)
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def blobs_in(root: Path) -> set[str]:
+    return {f"sha256:{p.parent.name}" for p in (root / "docker/registry/v2/blobs").rglob("data")}
+
+
+def receipt_of(root: Path) -> dict[str, Any]:
+    [path] = (root / "scrape-receipts").iterdir()
+    document: dict[str, Any] = json.loads(path.read_bytes())
+    return document
+
+
+@pytest.fixture
+def shipped(tmp_path: Path) -> tuple[TreeWriter, dict[str, SyntheticImage], Path]:
+    """A source with two images fully shipped to ``site``, then moved on: a new tag of one
+    image sharing its first layer, and a new image."""
+    source = writer(tmp_path / "data")
+    shared = os.urandom(5000)
+    images = {
+        "app": source.image("team/app", "v1", layers=[shared, os.urandom(3000)]),
+        "db": source.image("db", "v1"),
+    }
+    result = copy(tmp_path / "data", tmp_path / "site", "team/app:v1", "db:v1")
+    assert result.exit_code == 0, result.output
+    images["app2"] = source.image("team/app", "v2", layers=[shared, os.urandom(2000)])
+    images["new"] = source.image("tools/new", "v1")
+    return source, images, tmp_path
+
+
+def test_inventory_lists_blobs_repositories_and_tags(
+    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
+) -> None:
+    _source, images, tmp_path = shipped
+    site = tmp_path / "site"
+    document = inventory(site, tmp_path / "site.json")
+    assert document["format"] == INVENTORY_FORMAT and document["version"] == 1
+    assert {entry["digest"] for entry in document["blobs"]} == blobs_in(site)
+    for entry in document["blobs"]:
+        data = site / layout.blob_data_path(Digest.parse(entry["digest"])).lstrip("/")
+        assert entry["size"] == data.stat().st_size
+    assert document["repositories"] == [
+        {"name": "db", "tags": {"v1": str(images["db"].manifest)}},
+        {"name": "team/app", "tags": {"v1": str(images["app"].manifest)}},
+    ]
+    # Deterministic: a second inventory is the same bytes.
+    again = cli("inventory", "--data-dir", str(site))
+    assert again.stdout == (tmp_path / "site.json").read_text()
+
+
+class NoBlobReads(LocalDriver):
+    """A local driver that fails any read of blob bytes: an inventory must only list."""
+
+    def get_content(self, path: str) -> bytes:
+        assert not path.startswith(layout.BLOBS_ROOT), path
+        return super().get_content(path)
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        assert not path.startswith(layout.BLOBS_ROOT), path
+        return super().reader(path, offset)
+
+
+def test_inventory_reads_no_blob(
+    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
+) -> None:
+    _source, _images, tmp_path = shipped
+    driver = CheckedDriver(NoBlobReads(tmp_path / "site", read_only=True), read_only=True)
+    holdings = take_holdings(driver)
+    assert set(map(str, holdings.blobs)) == blobs_in(tmp_path / "site")
+    assert holdings.errors == []
+
+
+def test_inventory_of_an_empty_storage(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    document = inventory(tmp_path / "empty", tmp_path / "empty.json")
+    assert document["blobs"] == [] and document["repositories"] == []
+
+
+def ship_delta(tmp_path: Path, *extra: str) -> Result:
+    return copy(
+        tmp_path / "data",
+        tmp_path / "delta",
+        "--have",
+        str(tmp_path / "site.json"),
+        "team/app:v1",
+        "team/app:v2",
+        "db:v1",
+        "tools/new:v1",
+        *extra,
+    )
+
+
+def test_delta_leaves_out_what_the_site_has_and_imports(
+    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
+) -> None:
+    _source, images, tmp_path = shipped
+    site = tmp_path / "site"
+    have = inventory(site, tmp_path / "site.json")
+    site_blobs = {entry["digest"] for entry in have["blobs"]}
+    preview = ship_delta(tmp_path, "--dry-run")
+    assert preview.exit_code == 0, preview.output
+    assert "delta: would leave out 8 blobs" in preview.stderr
+    result = ship_delta(tmp_path)
+    assert result.exit_code == 0, result.output
+    delta = tmp_path / "delta"
+    shipped_blobs = blobs_in(delta)
+    assert shipped_blobs.isdisjoint(site_blobs)
+    new = {str(d) for key in ("app2", "new") for d in images[key].blobs} - site_blobs
+    assert shipped_blobs == new
+    receipt = receipt_of(delta)
+    assert {entry["digest"] for entry in receipt["relies_on"]} == site_blobs
+    assert {entry["digest"] for entry in receipt["blobs"]} == shipped_blobs
+    # Links and tags of every requested image are in the delta.
+    for image in images.values():
+        for tag in image.tags:
+            link = delta / layout.tag_current_link_path(image.name, tag).lstrip("/")
+            assert link.read_text() == str(image.manifest)
+
+    before = snapshot(delta)
+    imported = copy(delta, site, "--all-tags", "**")
+    assert imported.exit_code == 0, imported.output
+    assert snapshot(delta) == before
+    assert "4 of 4 images copied" in imported.stderr
+    verified = cli("verify", "--data-dir", str(site))
+    assert verified.exit_code == 0, verified.output
+    assert "4 tags in 3 repositories" in verified.stderr
+    assert "0 orphan blobs" in verified.stderr
+
+
+def test_left_out_blobs_are_never_read(
+    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
+) -> None:
+    _source, images, tmp_path = shipped
+    inventory(tmp_path / "site", tmp_path / "site.json")
+    # The db layer the site has is corrupted in the source (same size): a delta that read
+    # it would fail on its digest.
+    layer = images["db"].layers[0]
+    data = tmp_path / "data" / layout.blob_data_path(layer).lstrip("/")
+    data.write_bytes(os.urandom(data.stat().st_size))
+    result = ship_delta(tmp_path)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_receipt_works_as_have(
+    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
+) -> None:
+    _source, _images, tmp_path = shipped
+    [site_receipt] = (tmp_path / "site" / "scrape-receipts").iterdir()
+    shutil.copy(site_receipt, tmp_path / "site.json")
+    result = ship_delta(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert blobs_in(tmp_path / "delta").isdisjoint(blobs_in(tmp_path / "site"))
+    assert "delta: left out 8 blobs" in result.stderr
+
+
+def test_a_size_mismatch_is_shipped(
+    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
+) -> None:
+    _source, images, tmp_path = shipped
+    have = inventory(tmp_path / "site", tmp_path / "site.json")
+    for entry in have["blobs"]:
+        entry["size"] += 1
+    (tmp_path / "site.json").write_text(json.dumps(have))
+    result = ship_delta(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert {str(d) for d in images["db"].blobs} <= blobs_in(tmp_path / "delta")
+
+
+@pytest.mark.parametrize(
+    "content", ["", "{}", '{"format": "registry-scraper/inventory", "version": 1}', "[1]"]
+)
+def test_a_bad_have_file_is_one_line(
+    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path], content: str
+) -> None:
+    _source, _images, tmp_path = shipped
+    (tmp_path / "site.json").write_text(content)
+    result = ship_delta(tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "site.json" in result.stderr
+    assert not (tmp_path / "delta").exists()
+    record(
+        "delta-bad-have-file",
+        title="A --have file that is no inventory or receipt",
+        how="empty, {}, an inventory without blobs, a JSON list",
+        held=True,
+        outcome="one line naming the file, exit 2, no output tree made",
+    )
+
+
+def test_importing_a_delta_where_its_base_is_missing_is_refused(
+    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
+) -> None:
+    _source, _images, tmp_path = shipped
+    inventory(tmp_path / "site", tmp_path / "site.json")
+    assert ship_delta(tmp_path).exit_code == 0
+    relied = len(receipt_of(tmp_path / "delta")["relies_on"])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = copy(tmp_path / "delta", empty, "--all-tags", "**")
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"error: the source is a delta: {relied} of the {relied} blobs")
+    assert f"and {relied - 3} more" in lines[0]
+    assert list(empty.iterdir()) == []
+    # One blob the site lacks is enough, and named.
+    site = tmp_path / "site"
+    missing = Digest.parse(receipt_of(tmp_path / "delta")["relies_on"][0]["digest"])
+    (site / layout.blob_data_path(missing).lstrip("/")).unlink()
+    before = snapshot(site)
+    result = copy(tmp_path / "delta", site, "--all-tags", "**")
+    assert result.exit_code == 2
+    assert f"1 of the {relied} blobs it relies on are not at the destination: {missing};" in (
+        result.stderr
+    )
+    assert snapshot(site) == before
+    dry = copy(tmp_path / "delta", site, "--all-tags", "**", "--dry-run")
+    assert dry.exit_code == 2
+    record(
+        "delta-import-missing-base",
+        title="Delta imported where its base is missing",
+        how="a --have delta copied into an empty tree, and into a site lacking one blob",
+        held=True,
+        outcome="refused in one line naming the count and digests, exit 2, nothing written",
+        runs=3,
+    )
+
+
+def test_a_merged_site_migrates_with_its_receipts(
+    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
+) -> None:
+    """Receipts extracted onto the site rely on blobs the site itself holds: a migration of
+    the whole site elsewhere is no delta import and is not refused."""
+    _source, _images, tmp_path = shipped
+    site = tmp_path / "site"
+    inventory(site, tmp_path / "site.json")
+    assert ship_delta(tmp_path).exit_code == 0
+    shutil.copytree(tmp_path / "delta", site, dirs_exist_ok=True)  # as `tar -x` would
+    verified = cli("verify", "--data-dir", str(site))
+    assert verified.exit_code == 0, verified.output
+    result = copy(site, tmp_path / "moved", "--all-tags", "**")
+    assert result.exit_code == 0, result.output
+    assert blobs_in(tmp_path / "moved") == blobs_in(site)
+
+
+def test_a_broken_receipt_in_the_source_stops_the_run(
+    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
+) -> None:
+    _source, _images, tmp_path = shipped
+    inventory(tmp_path / "site", tmp_path / "site.json")
+    assert ship_delta(tmp_path).exit_code == 0
+    [path] = (tmp_path / "delta" / "scrape-receipts").iterdir()
+    path.write_text('{"format": "registry-scraper/receipt", "version": 1, "relies_on": "x"}')
+    before = snapshot(tmp_path / "site")
+    result = copy(tmp_path / "delta", tmp_path / "site", "--all-tags", "**")
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1 and path.name in result.stderr
+    assert snapshot(tmp_path / "site") == before
+    record(
+        "delta-broken-receipt",
+        title="A delta whose receipt is broken",
+        how="relies_on replaced by a string in the shipped receipt, then imported",
+        held=True,
+        outcome="one line naming the receipt, exit 2, the site untouched",
+    )
+
+
+def test_a_relied_on_blob_of_another_size_is_missing(
+    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
+) -> None:
+    _source, _images, tmp_path = shipped
+    inventory(tmp_path / "site", tmp_path / "site.json")
+    assert ship_delta(tmp_path).exit_code == 0
+    entry = receipt_of(tmp_path / "delta")["relies_on"][0]
+    data = tmp_path / "site" / layout.blob_data_path(Digest.parse(entry["digest"])).lstrip("/")
+    data.write_bytes(data.read_bytes()[:-1])
+    result = copy(tmp_path / "delta", tmp_path / "site", "--all-tags", "**")
+    assert result.exit_code == 2
+    assert f"not at the destination: {entry['digest']};" in result.stderr

@@ -1,0 +1,225 @@
+"""Delta shipments end to end through registry 2.8 and skopeo (issue 14, items 4-7).
+
+A full shipment of two images goes to a "site" tree that a registry serves; the source gets
+a new tag of one image (sharing its layers) and a new image; the site's inventory drives a
+delta holding none of the site's blobs; the delta, imported into the site with one command,
+makes the site serve old and new tags byte for byte, and garbage-collect finds nothing to
+delete. Importing the delta into an empty site is refused before anything is written. An
+OCI 1.1 referrers index pushed through the HTTP API travels with its image.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from scraper_core.cli import main
+from scraper_core.digest import Digest
+from tests.support.images import StandardImages
+from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
+from tests.support.reliability import record
+from tests.support.skopeo import inspect_digest, pull, push
+from tests.test_cli import snapshot
+from tests.test_e2e_local import stored_blobs
+
+pytestmark = pytest.mark.e2e
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def cli(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def copy(source: Path, output: Path, *args: str) -> Result:
+    return cli("--data-dir", str(source), "--output-dir", str(output), *args)
+
+
+def slug(ref: str) -> str:
+    return ref.replace("/", "_").replace(":", "_")
+
+
+def root_of(server: RegistryServer) -> Path:
+    assert server.rootdir is not None
+    return server.rootdir
+
+
+def test_ship_reship_the_change_and_import(
+    filesystem_registry: RegistryFactory,
+    image_layout: StandardImages,
+    skopeo_binary: str,
+    tmp_path: Path,
+) -> None:
+    source = filesystem_registry()
+    layout = image_layout.layout
+    refs = {
+        "shared/a:1": push(layout, "shared-a", source.url, "shared/a:1"),
+        "library/plain:1.0": push(layout, "plain", source.url, "library/plain:1.0"),
+    }
+    site = tmp_path / "site"
+    full = copy(root_of(source), site, *refs)
+    assert full.exit_code == 0, full.output
+    served = filesystem_registry(site)
+    for ref, digest in refs.items():
+        assert pull(served.url, ref, tmp_path / f"first-{slug(ref)}").digest == digest
+    served.stop()
+
+    # The source moves on: a new tag sharing a layer with shared/a:1, and a new image.
+    refs["shared/a:2"] = push(layout, "shared-b", source.url, "shared/a:2")
+    refs["team/multiarch:v1"] = push(
+        layout, "multiarch", source.url, "team/multiarch:v1", all_platforms=True
+    )
+    shared_layer = image_layout.shared_layer.digest
+
+    taken = cli("inventory", "--data-dir", str(site))
+    assert taken.exit_code == 0, taken.output
+    (tmp_path / "site.json").write_text(taken.stdout)
+    inventory: dict[str, Any] = json.loads(taken.stdout)
+    site_blobs = {entry["digest"] for entry in inventory["blobs"]}
+    assert site_blobs == stored_blobs(site) and shared_layer in site_blobs
+
+    delta = tmp_path / "delta"
+    shipped = copy(
+        root_of(source), delta, "--have", str(tmp_path / "site.json"), "--all-tags", "**"
+    )
+    assert shipped.exit_code == 0, shipped.output
+    assert stored_blobs(delta).isdisjoint(site_blobs)
+    assert stored_blobs(delta) == stored_blobs(root_of(source)) - site_blobs
+    [receipt_path] = (delta / "scrape-receipts").iterdir()
+    receipt = json.loads(receipt_path.read_bytes())
+    assert shared_layer in {entry["digest"] for entry in receipt["relies_on"]}
+
+    # An empty site: refused before any write.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = copy(delta, empty, "--all-tags", "**")
+    assert refused.exit_code == 2
+    assert len(refused.stderr.splitlines()) == 1
+    assert "error: the source is a delta:" in refused.stderr
+    assert list(empty.iterdir()) == []
+
+    # Laid over a copy of the site as `tar -x` would, the delta serves every tag too.
+    overlaid = tmp_path / "overlaid"
+    shutil.copytree(site, overlaid)
+    shutil.copytree(delta, overlaid, dirs_exist_ok=True)
+    served = filesystem_registry(overlaid)
+    for ref, digest in refs.items():
+        assert inspect_digest(served.url, ref) == digest
+    # Its shared layer came from the site, the rest from the delta.
+    assert pull(served.url, "shared/a:2", tmp_path / "overlaid-pull").digest == refs["shared/a:2"]
+    served.stop()
+
+    before = snapshot(delta)
+    imported = copy(delta, site, "--all-tags", "**")
+    assert imported.exit_code == 0, imported.output
+    assert snapshot(delta) == before
+    served = filesystem_registry(site)
+    for ref, digest in refs.items():
+        every = ref.startswith("team/multiarch")
+        assert inspect_digest(served.url, ref) == digest == inspect_digest(source.url, ref)
+        pulled = pull(served.url, ref, tmp_path / f"pulled-{slug(ref)}", all_platforms=every)
+        assert pulled.digest == digest
+    _marked, blobs_eligible, manifests_eligible = parse_gc_summary(served.garbage_collect_dry_run())
+    assert (blobs_eligible, manifests_eligible) == (0, 0)
+    record(
+        "delta-shipment-e2e",
+        title="Delta shipment imported into a served site",
+        how="full ship of 2 images, new tag + new image, `--have` inventory delta, import "
+        "with `--all-tags '**'`, skopeo pulls, garbage-collect --dry-run",
+        held=True,
+        outcome=f"delta held {len(stored_blobs(delta))} blobs, none of the site's "
+        f"{len(site_blobs)}; every tag pulled; gc deletes nothing; empty site refused",
+        figures={"delta_blobs": len(stored_blobs(delta)), "site_blobs": len(site_blobs)},
+    )
+
+
+def upload(server: RegistryServer, name: str, data: bytes) -> dict[str, Any]:
+    """A blob pushed with the HTTP API (monolithic POST + PUT): its descriptor."""
+    digest = str(Digest.of(data))
+    status, headers, body = server.http_request("POST", f"/v2/{name}/blobs/uploads/")
+    assert status == 202, body
+    location = headers["Location"]
+    path = location.split("/v2/", 1)[1]
+    separator = "&" if "?" in path else "?"
+    status, _headers, body = server.http_request(
+        "PUT",
+        f"/v2/{path}{separator}digest={digest}",
+        headers={"Content-Type": "application/octet-stream"},
+        body=data,
+    )
+    assert status == 201, body
+    return {"digest": digest, "size": len(data)}
+
+
+def put_manifest(server: RegistryServer, name: str, ref: str, document: dict[str, Any]) -> str:
+    data = json.dumps(document).encode()
+    status, _headers, body = server.http_request(
+        "PUT",
+        f"/v2/{name}/manifests/{ref}",
+        headers={"Content-Type": document["mediaType"]},
+        body=data,
+    )
+    assert status == 201, body
+    return str(Digest.of(data))
+
+
+def test_referrers_index_travels_with_its_image(
+    filesystem_registry: RegistryFactory,
+    image_layout: StandardImages,
+    skopeo_binary: str,
+    tmp_path: Path,
+) -> None:
+    source = filesystem_registry()
+    digest = push(image_layout.layout, "plain", source.url, "app:v1")
+    subject_size = len(source.get_manifest("app", "v1")[2])
+    empty = upload(source, "app", b"{}")
+    sbom = upload(source, "app", b'{"sbom": true}')
+    referrer = put_manifest(
+        source,
+        "app",
+        "sbom-of-v1",
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", **empty},
+            "layers": [{"mediaType": "application/spdx+json", **sbom}],
+            "subject": {"mediaType": OCI_MANIFEST, "digest": digest, "size": subject_size},
+        },
+    )
+    referrer_size = len(source.get_manifest("app", referrer)[2])
+    tag = f"sha256-{digest.removeprefix('sha256:')}"
+    index = put_manifest(
+        source,
+        "app",
+        tag,
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": referrer,
+                    "size": referrer_size,
+                    "artifactType": "application/spdx+json",
+                }
+            ],
+        },
+    )
+    result = copy(root_of(source), tmp_path / "copy", "app:v1")
+    assert result.exit_code == 0, result.output
+    served = filesystem_registry(tmp_path / "copy")
+    assert served.tags("app") == sorted(["v1", tag])
+    status, _headers, body = served.get_manifest("app", tag)
+    assert status == 200 and str(Digest.of(body)) == index
+    status, _headers, body = served.get_manifest("app", referrer)
+    assert status == 200 and json.loads(body)["subject"]["digest"] == digest
+    status, _headers, blob = served.http_get(f"/v2/app/blobs/{sbom['digest']}")
+    assert status == 200 and blob == b'{"sbom": true}'
+    # The sbom-of-v1 tag was not asked for: only what the referrers index names came along.
+    assert "sbom-of-v1" not in served.tags("app")
