@@ -29,7 +29,7 @@ from scraper_core.errors import (
     LocationNotFoundError,
     ScraperError,
 )
-from scraper_core.have import check_delta
+from scraper_core.have import check_delta, leave_out
 from scraper_core.holdings import Holdings, take_holdings
 from scraper_core.inventory import Inventory, take_inventory
 from scraper_core.plan import ImagePlan, PlatformFilter
@@ -346,7 +346,9 @@ class CopyRun:
     def _copy(
         self, scrape: Scrape, planned: list[PlannedItem], events: RunEvents
     ) -> list[ImageResult]:
-        total = BlobTally.unique_bytes(item for item in planned if isinstance(item, ImagePlan))
+        plans = [item for item in planned if isinstance(item, ImagePlan)]
+        # What is shipped: a delta leaves out the blobs the far side has.
+        total = BlobTally.unique_bytes(leave_out(plans, self.options.have)[0])
         driver = self.dest.driver if self.dest is not None else None
         if isinstance(driver, ReportsArchiveProgress):
             # Writing (and compressing) the archive is half the work: the bar counts it too.

@@ -197,3 +197,19 @@ def test_an_archive_no_image_made_it_into_is_not_published(source: Path, tmp_pat
     outcome, _ = run_copy(copy_request)
     assert outcome.output_missing and not outcome.ok
     assert sorted(os.listdir(tmp_path)) == ["data"]
+
+
+def test_a_delta_counts_only_what_it_ships(source: Path, tmp_path: Path) -> None:
+    from scraper_core.holdings import take_holdings
+
+    first = tmp_path / "first"
+    run_copy(request(source, first, "a:v1"))
+    held = take_holdings(CheckedDriver(LocalDriver(first, read_only=True), read_only=True))
+    have = tmp_path / "have.json"
+    have.write_text(held.to_json())
+    with have.open("rb") as stream:
+        outcome, events = run_copy(request(source, tmp_path / "delta", "b:v1", have=[stream]))
+    assert outcome.ok and outcome.relied_on
+    shipped = sum(result.bytes_copied for result in outcome.results)
+    assert events.totals == [shipped]
+    assert shipped + sum(outcome.relied_on.values()) > shipped
