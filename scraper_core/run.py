@@ -213,10 +213,15 @@ class CopyRun:
 
     def __init__(self, request: CopyRequest) -> None:
         self.request = request
-        self.registry: plugins.DriverRegistry | None = None
+        self.options = ScrapeOptions()
+        #: The source as resolved (flags or a registry config) and opened.
+        self.source_storage: StorageRequest | None = None
         self.source: CheckedDriver | None = None
+        #: What plans are read from: the source, or a delta's view of it over the destination.
+        self.plan_source: CheckedDriver | None = None
         #: The destination once opened; None before, and for a dry run into nothing yet.
         self.dest: CheckedDriver | None = None
+        #: The destination is written anew as a whole (an archive), see SupportsOutputCheck.
         self.whole_output = False
         self.cleanup_problem: str | None = None
 
@@ -252,7 +257,7 @@ class CopyRun:
             dest.location
         ):
             raise OutputOverlapsSourceError(dest.location, None)
-        self.registry = registry = plugins.DriverRegistry()
+        registry = plugins.DriverRegistry()
         self.source = registry.open(source.driver, source.location, source.options, read_only=True)
         dest_class = registry.driver(dest.driver).driver_class
         self.whole_output = isinstance(dest_class, SupportsOutputCheck)
@@ -339,7 +344,7 @@ class CopyRun:
         self, scrape: Scrape, planned: list[PlannedItem], results: list[ImageResult]
     ) -> None:
         """The run's receipt, written into the destination just before it is closed."""
-        assert self.dest is not None
+        assert self.dest is not None and self.source_storage is not None
         source = (self.source_storage.driver, self.source_storage.location)
         record_receipt(scrape, planned, results, source, self.dest)
 
