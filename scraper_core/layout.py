@@ -202,6 +202,16 @@ def tag_entry_of(path: str) -> TagEntry | None:
     return TagEntry(name, parts[0], join(*parts[1:]))
 
 
+def tag_entry_in(name: str, path: str) -> TagEntry | None:
+    """:func:`tag_entry_of` for a path found under ``tags_path(name)`` (a walk of one
+    repository's tags): only the part below is parsed, cheap for thousands of tags."""
+    below = f"{tags_path(name)}/"
+    if not path.startswith(below):
+        return None
+    tag, _, rest = path[len(below) :].partition("/")
+    return TagEntry(name, tag, rest) if tag else None
+
+
 # Receipts.
 
 

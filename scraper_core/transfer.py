@@ -434,6 +434,11 @@ class Transfer:
         self._blob_futures: dict[Digest, Future[BlobOutcome]] = {}
         self._lock = threading.Lock()
         self.tally = BlobTally()
+        #: Revision and layer links written or found right this run. The images of many tags
+        #: share them (30,000 tags on 4 manifests name the same dozen links), so each is
+        #: checked at the destination once per run, not once per tag. Bounded by the distinct
+        #: content copied. Tag links are never remembered: each tag's are checked.
+        self._links_done: set[LinkWrite] = set()
 
     @property
     def unusable(self) -> DestinationUnusableError | None:
@@ -535,7 +540,7 @@ class Transfer:
             result.error = errors[0]
             return result
         try:
-            map_promptly(pool, self.write_link, plan.links)
+            self._write_shared_links(pool, plan.links)
             for link in plan.tag_links:
                 self.write_link(link)
         except (DestinationUnusableError, NotCopiedError):
@@ -545,6 +550,19 @@ class Transfer:
         except Exception as exc:
             result.error = unexpected(exc)
         return result
+
+    def _write_shared_links(self, pool: ThreadPoolExecutor, links: Sequence[LinkWrite]) -> None:
+        """Write an image's revision and layer links, skipping those already written or found
+        right earlier in this run (another tag of the same image, or an image sharing layers)."""
+        with self._lock:
+            todo = [link for link in links if link not in self._links_done]
+        if not todo:
+            return
+        map_promptly(pool, self.write_link, todo)
+        # Only once every link of the image is in place: a failure leaves them to be checked
+        # again by the next image that needs them.
+        with self._lock:
+            self._links_done.update(todo)
 
     def _unusable_notice(self) -> str:
         unusable = self.unusable

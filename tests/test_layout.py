@@ -62,6 +62,9 @@ def test_tag_paths_parse_back_to_name_and_tag(name: str, tag: str, digest: Diges
     assert not index.is_current_link
     assert layout.tag_entry_of(layout.tag_path(name, tag)) == layout.TagEntry(name, tag, "")
     assert layout.tag_entry_of(layout.tags_path(name)) is None
+    for path in (layout.tag_current_link_path(name, tag), layout.tag_path(name, tag)):
+        assert layout.tag_entry_in(name, path) == layout.tag_entry_of(path)
+    assert layout.tag_entry_in(name, layout.tags_path(name)) is None
 
 
 @quick

@@ -2,9 +2,12 @@
 
 :class:`DriverSuite` is the conformance suite a driver must pass; :class:`PluginSuite` checks
 the plugin around it (entry point, registration, no SDK imported on load); :class:`MemoryDriver`
-is a complete in-memory driver for unit tests. The capability suites (:class:`ServerSideCopySuite`,
-:class:`HardlinkSuite`, :class:`KernelCopySuite`, all part of DriverSuite) exercise each copy
-capability a driver declares. Importing this package imports pytest, which is why
+is a complete in-memory driver for unit tests. :class:`TreeWriter` puts a registry tree into any
+driver; :class:`RoundTripSuite` scrapes one out of (and into) a driver with the real ``scrape``;
+:class:`ServerProcess` runs an emulator a driver's tests need, every wait bounded. The
+capability suites (:class:`ServerSideCopySuite`, :class:`HardlinkSuite`,
+:class:`KernelCopySuite`, all part of DriverSuite) exercise each copy capability a driver
+declares. Importing this package imports pytest, which is why
 nothing else in :mod:`scraper_core` imports it.
 """
 
@@ -18,6 +21,7 @@ pytest.register_assert_rewrite(
     "scraper_core.testing.suite",
     "scraper_core.testing.plugin_suite",
     "scraper_core.testing.capabilities",
+    "scraper_core.testing.roundtrip",
 )
 
 from scraper_core.testing.capabilities import (  # noqa: E402
@@ -28,7 +32,10 @@ from scraper_core.testing.capabilities import (  # noqa: E402
 )
 from scraper_core.testing.memory import MemoryDriver  # noqa: E402
 from scraper_core.testing.plugin_suite import PluginSuite  # noqa: E402
+from scraper_core.testing.process import ServerProcess, missing_component  # noqa: E402
+from scraper_core.testing.roundtrip import RoundTripSuite, StorageLocation  # noqa: E402
 from scraper_core.testing.suite import DriverSuite  # noqa: E402
+from scraper_core.testing.tree import SyntheticImage, TreeWriter  # noqa: E402
 
 __all__ = [
     "CapabilitySuite",
@@ -37,5 +44,11 @@ __all__ = [
     "KernelCopySuite",
     "MemoryDriver",
     "PluginSuite",
+    "RoundTripSuite",
+    "ServerProcess",
     "ServerSideCopySuite",
+    "StorageLocation",
+    "SyntheticImage",
+    "TreeWriter",
+    "missing_component",
 ]

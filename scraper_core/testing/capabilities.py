@@ -17,14 +17,16 @@ from __future__ import annotations
 import contextlib
 import random
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 import pytest
 
-from scraper_core.driver import Capability, CheckedDriver, StorageDriver
+from scraper_core.driver import Capability, CheckedDriver, CheckedStagedCopy, StorageDriver
 from scraper_core.errors import PathNotFoundError, StorageError
 from scraper_core.testing.memory import MemoryDriver
+from scraper_core.testing.threads import DEFAULT_TIMEOUT
 
 #: The raw method behind each capability (see Capability's documentation).
 METHODS = {
@@ -62,6 +64,30 @@ class CapabilitySuite:
     #: Sizes of the blobs copied: a small one, and one over 1 MiB that is no multiple of a
     #: chunk, so multipart and chunked copies are exercised too.
     copy_sizes: ClassVar[tuple[int, ...]] = (4099, (1 << 20) + 4099)
+    #: Seconds a staged copy's wait() may take; then it is cancelled (from another thread,
+    #: as an interrupt does) and the test fails instead of hanging the run.
+    wait_timeout: ClassVar[float] = DEFAULT_TIMEOUT
+
+    def _wait(self, staged: CheckedStagedCopy) -> int:
+        """``staged.wait()``, bounded by :attr:`wait_timeout`; what it raises is raised here."""
+        outcome: list[int | BaseException] = []
+        done = threading.Event()
+
+        def wait() -> None:
+            try:
+                outcome.append(staged.wait())
+            except BaseException as exc:
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=wait, name="staged-copy-wait", daemon=True).start()
+        if not done.wait(self.wait_timeout):
+            staged.cancel()
+            pytest.fail(f"StagedCopy.wait() still running after {self.wait_timeout:g} s")
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
 
     def open_copy_source(self, driver: StorageDriver) -> StorageDriver:
         """A writable raw driver of the same backend as ``driver`` on another empty root,
@@ -249,7 +275,7 @@ class KernelCopySuite(CapabilitySuite):
                 "declares KERNEL_COPY but start_copy() declined a source of the same backend"
             )
             with staged:
-                assert staged.wait() == len(data)
+                assert self._wait(staged) == len(data)
                 assert not storage.exists(path), "a staged copy is visible before commit()"
                 staged.commit()
             assert storage.get_content(path) == data, path
@@ -265,7 +291,7 @@ class KernelCopySuite(CapabilitySuite):
         staged = storage.start_copy(copy_source, path)
         assert staged is not None
         with staged:
-            staged.wait()
+            self._wait(staged)
         # Leaving the block without commit() cancels.
         assert _files(storage) == {}
         assert copy_source.exists(path)
@@ -290,6 +316,6 @@ class KernelCopySuite(CapabilitySuite):
             staged = storage.start_copy(copy_source, path)
             if staged is not None:
                 with staged:
-                    staged.wait()
+                    self._wait(staged)
                     staged.commit()
         assert _files(storage) == {}, "a failed kernel copy left something behind"

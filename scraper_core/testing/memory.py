@@ -22,6 +22,7 @@ from scraper_core.errors import (
     ConfigurationError,
     InvalidOffsetError,
     InvalidPathError,
+    LocationNotFoundError,
     PathNotFoundError,
     ReadOnlyError,
     StorageError,
@@ -177,8 +178,9 @@ class MemoryDriver:
             store = cls._named_stores.get(location)
             if store is None:
                 if read_only:
-                    # Like opening a missing directory as a source: nothing there to read.
-                    raise ConfigurationError(f"memory: no store named {location!r}")
+                    # Like opening a missing directory as a source: nothing there to read
+                    # (options were checked above, as the contract asks).
+                    raise LocationNotFoundError(f"memory: no store named {location!r}")
                 store = cls._named_stores[location] = MemoryStore(location)
         return cls(store, read_only=read_only)
 

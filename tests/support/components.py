@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
-import socket
-import subprocess
-import urllib.error
-import urllib.request
-from typing import NoReturn
 
-import pytest
+from scraper_core.testing.process import (
+    free_port,
+    http_open,
+    in_ci,
+    missing_component,
+    stop_process,
+)
 
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
-def missing_component(message: str) -> NoReturn:
-    """Fail in CI, skip elsewhere: CI must never go green by skipping what it could not run."""
-    if in_ci():
-        pytest.fail(f"{message} (CI=true: a missing component is a failure)", pytrace=False)
-    pytest.skip(message)
+__all__ = [
+    "free_port",
+    "http_open",
+    "in_ci",
+    "missing_component",
+    "require_binary",
+    "require_module",
+    "stop_process",
+]
 
 
 def require_binary(name: str) -> str:
@@ -36,39 +35,3 @@ def require_module(name: str) -> None:
     """Like require_binary, for a Python package a test drives (e.g. moto's S3 server)."""
     if importlib.util.find_spec(name) is None:
         missing_component(f"Python package {name} is not installed (pip install -e '.[dev]')")
-
-
-def free_port() -> int:
-    # The port is released before the server binds it, so another process can take it in
-    # between; RegistryServer and ServerProcess retry on a fresh port when their server dies
-    # at start-up.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-# Local servers only: an HTTP(S)_PROXY set for package downloads must not capture them.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def http_open(
-    request: urllib.request.Request, timeout: float = 10.0
-) -> tuple[int, dict[str, str], bytes]:
-    """(status, headers, body) for any status: error answers are results here, not raises."""
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return response.status, dict(response.headers.items()), response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, dict(error.headers.items()), error.read()
-
-
-def stop_process(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=grace)

@@ -1,6 +1,6 @@
 """Fixtures: one Azurite for the session; a fresh container and driver per test.
 
-Azurite is not installed: its tests are skipped, or fail on CI (see tests/support/azurite.py).
+Azurite is not installed: its tests are skipped, or fail on CI (see tests/azurite_server.py).
 """
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from azurite_server import AzuriteServer
 
 from registry_scraper_azure.driver import AzureDriver
-from tests.support.azurite import AzuriteServer
 
 OpenDriver = Callable[..., AzureDriver]
 

@@ -12,18 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azurite_server import AzuriteServer
 
 from registry_scraper_azure.driver import AzureDriver
-from registry_scraper_local.driver import LocalDriver
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 from scraper_core.plan import BlobCopy
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import Scrape, ScrapeOptions
-from scraper_core.testing import MemoryDriver
+from scraper_core.testing import MemoryDriver, TreeWriter
 from scraper_core.transfer import BlobOutcome, ImageResult, NoEvents
-from tests.support.azurite import AzuriteServer
-from tests.synthetic import TreeWriter
 
 pytestmark = pytest.mark.azure
 
@@ -482,6 +480,6 @@ def test_scrape_azure_to_azure_server_side_and_to_local(
     again = _scrape(source, mirror, "team/app:v1")
     assert again.counts == {BlobOutcome.PRESENT: len(wanted.blobs)}
 
-    local = CheckedDriver(LocalDriver(tmp_path / "copy", read_only=False), read_only=False)
+    local = CheckedDriver(MemoryDriver(), read_only=False)
     assert _scrape(mirror, local, "team/app:v1").counts[BlobOutcome.COPIED] == len(wanted.blobs)
     assert {info.path for info in local.walk("/")} == copied

@@ -14,11 +14,11 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+from azurite_server import AzuriteServer
 
 from registry_scraper_azure.driver import AzureDriver
 from scraper_core.driver import StorageDriver, StorageReader
 from scraper_core.testing import DriverSuite
-from tests.support.azurite import AzuriteServer
 
 pytestmark = pytest.mark.azure
 

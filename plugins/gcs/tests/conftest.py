@@ -1,6 +1,6 @@
 """Fixtures: one fake-gcs-server for the session; a fresh bucket and driver per test.
 
-The server is not installed: its tests are skipped, or fail on CI (see tests/support).
+The server is not installed: its tests are skipped, or fail on CI (see gcs_emulator.py).
 """
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from gcs_emulator import FakeGcsServer
 
 from registry_scraper_gcs.driver import GcsDriver
-from tests.support.gcsserver import FakeGcsServer
 
 OpenDriver = Callable[..., GcsDriver]
 

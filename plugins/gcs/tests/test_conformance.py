@@ -11,11 +11,11 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+from gcs_emulator import FakeGcsServer
 
 from registry_scraper_gcs.driver import GcsDriver
 from scraper_core.driver import StorageDriver, StorageReader
 from scraper_core.testing import DriverSuite
-from tests.support.gcsserver import FakeGcsServer
 
 pytestmark = pytest.mark.gcs
 

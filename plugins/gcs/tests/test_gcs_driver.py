@@ -11,19 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gcs_emulator import FakeGcsServer
 
 from registry_scraper_gcs.config import UPLOAD_SESSION_CONTENT_TYPE
 from registry_scraper_gcs.driver import GcsDriver
-from registry_scraper_local.driver import LocalDriver
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 from scraper_core.plan import BlobCopy
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import Scrape, ScrapeOptions
-from scraper_core.testing import MemoryDriver
+from scraper_core.testing import MemoryDriver, TreeWriter
 from scraper_core.transfer import BlobOutcome, ImageResult, NoEvents
-from tests.support.gcsserver import FakeGcsServer
-from tests.synthetic import TreeWriter
 
 pytestmark = pytest.mark.gcs
 
@@ -392,6 +390,6 @@ def test_scrape_gcs_to_gcs_server_side_and_to_local(
     assert all(mirror.get_content(path) == source.get_content(path) for path in copied)
     assert _scrape(source, mirror, "team/app:v1").counts == {BlobOutcome.PRESENT: len(wanted.blobs)}
 
-    local = CheckedDriver(LocalDriver(tmp_path / "copy", read_only=False), read_only=False)
+    local = CheckedDriver(MemoryDriver(), read_only=False)
     assert _scrape(mirror, local, "team/app:v1").counts[BlobOutcome.COPIED] == len(wanted.blobs)
     assert {info.path for info in local.walk("/")} == copied

@@ -59,6 +59,11 @@ _PROC_FD = "/proc/self/fd"
 _MAX_LINKS = 16
 #: Bytes per read of :meth:`LocalDriver.get_content`.
 _READ_SIZE = 1024 * 1024
+#: How :meth:`LocalDriver.walk_names` opens a directory below one already checked: by one name,
+#: never through a symlink, never blocking (``O_DIRECTORY`` fails on a FIFO before opening it).
+_WALK_DIRECTORY_FLAGS = (
+    os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+)
 
 
 def _hostname() -> str:
@@ -484,6 +489,21 @@ class LocalDriver:
         finally:
             os.close(fd)
 
+    def read_head(self, path: str, size: int) -> bytes:
+        """At most ``size`` bytes from the start of the regular file at ``path`` (optional
+        driver method: a link is read with one ``read``, without a buffered file object; a
+        no-op rerun of 30,000 tags reads 60,000 links)."""
+        fd, length = self._open_regular(path)
+        try:
+            parts = []
+            remaining = min(size, length)
+            while remaining > 0 and (data := os.read(fd, remaining)):
+                parts.append(data)
+                remaining -= len(data)
+            return b"".join(parts)
+        finally:
+            os.close(fd)
+
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         if offset < 0:
             # Checked before opening: a failed seek would leak the open file.
@@ -562,6 +582,85 @@ class LocalDriver:
                     )
         finally:
             os.close(top)
+
+    def walk_names(self, path: str) -> Iterator[str]:
+        """The paths :meth:`walk` yields, without a ``stat`` per file (optional driver method:
+        listing tags needs names only; issue 13, 10,000 repositories).
+
+        The same safety as :meth:`walk`: the top directory is checked to lie under the root,
+        each directory below is opened by one name from its parent's descriptor with
+        ``O_NOFOLLOW`` (a directory swapped for a symlink is not entered) and checked again
+        (one moved out of the root mid-walk is :class:`InvalidPathError`). Like ``os.fwalk``,
+        a symlink to a directory is neither entered nor listed.
+        """
+        try:
+            top = self._open_listable(path)
+        except StorageError as exc:
+            if isinstance(exc, InvalidPathError):
+                raise
+            raise PathNotFoundError(self.name, path) from exc
+        base = "" if path == "/" else path
+        # Depth first, one open descriptor per level: (descriptor, path, subdirectories left).
+        frames: list[tuple[int, str, list[str]]] = []
+        try:
+            files, subdirectories = self._scan_names(top, base)
+            yield from files
+            frames.append((top, base, subdirectories))
+            while frames:
+                fd, prefix, subdirectories = frames[-1]
+                if not subdirectories:
+                    frames.pop()
+                    if fd != top:
+                        os.close(fd)
+                    continue
+                name = subdirectories.pop()
+                below = f"{prefix}/{name}"
+                try:
+                    child = os.open(name, _WALK_DIRECTORY_FLAGS, dir_fd=fd)
+                except OSError:
+                    continue  # gone, no permission, or swapped for a symlink: not followed
+                try:
+                    real = _fd_location(child)
+                    if real is not None and not self._inside(real):
+                        raise InvalidPathError(self.name, below)
+                    files, subdirectories = self._scan_names(child, below)
+                except OSError:
+                    os.close(child)
+                    continue
+                except BaseException:
+                    os.close(child)
+                    raise
+                frames.append((child, below, subdirectories))
+                yield from files
+        finally:
+            for fd, _, _ in frames:
+                if fd != top:
+                    os.close(fd)
+            os.close(top)
+
+    @staticmethod
+    def _scan_names(fd: int, prefix: str) -> tuple[list[str], list[str]]:
+        """Files (full storage paths) and subdirectory names of the open directory ``fd``;
+        subdirectories in reverse order, so that popping them goes in listing order."""
+        files: list[str] = []
+        subdirectories: list[str] = []
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith(TEMP_PREFIX):
+                    continue
+                try:
+                    # The kind from the listing (d_type): no stat, except for a symlink.
+                    if entry.is_dir(follow_symlinks=False):
+                        subdirectories.append(name)
+                        continue
+                    if entry.is_symlink() and entry.is_dir():
+                        continue  # as os.fwalk: a link to a directory is neither file nor walked
+                except OSError:
+                    pass
+                files.append(f"{prefix}/{name}")
+        subdirectories.reverse()
+        return files, subdirectories
 
     # -- writing ---------------------------------------------------------------------------
 

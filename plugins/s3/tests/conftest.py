@@ -1,7 +1,7 @@
 """Fixtures: session-wide moto and SeaweedFS servers; a fresh bucket and driver per test.
 
 Tests that take ``s3_server`` (directly or through ``bucket``/``driver``) run once per server.
-A server that is not installed skips its tests, or fails them on CI (see tests/support).
+A server that is not installed skips its tests, or fails them on CI (see s3_servers.py).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from s3_servers import MotoServer, S3Server, SeaweedServer
 
 from registry_scraper_s3.driver import S3Driver
-from tests.support.s3server import MotoServer, S3Server, SeaweedServer
 
 OpenDriver = Callable[..., S3Driver]
 

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 import pytest
+from s3_servers import S3Server
 
 from registry_scraper_s3.driver import S3Driver
 from scraper_core.driver import StorageDriver, StorageReader
 from scraper_core.testing import DriverSuite
-from tests.support.s3server import S3Server
 
 pytestmark = pytest.mark.s3
 

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from s3_servers import S3Server, SeaweedServer, unique_bucket_name
 
 from registry_scraper_s3.config import parse_location, parse_options
 from registry_scraper_s3.driver import S3Driver, make_client
@@ -21,7 +22,6 @@ from scraper_core.errors import (
     ReadOnlyError,
     StorageError,
 )
-from tests.support.s3server import S3Server, SeaweedServer, unique_bucket_name
 
 pytestmark = pytest.mark.s3
 

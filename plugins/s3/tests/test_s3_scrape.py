@@ -8,17 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from s3_servers import S3Server
 
-from registry_scraper_local.driver import LocalDriver
 from registry_scraper_s3.driver import S3Driver
 from scraper_core import layout
 from scraper_core.driver import CheckedDriver
 from scraper_core.plan import BlobCopy
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import Scrape, ScrapeOptions
+from scraper_core.testing import MemoryDriver, SyntheticImage, TreeWriter
 from scraper_core.transfer import BlobOutcome, ImageResult, NoEvents
-from tests.support.s3server import S3Server
-from tests.synthetic import SyntheticImage, TreeWriter
 
 pytestmark = pytest.mark.s3
 
@@ -58,7 +57,7 @@ def source(open_driver: OpenDriver, bucket: str) -> tuple[CheckedDriver, Synthet
 
 def test_s3_to_local(source: tuple[CheckedDriver, SyntheticImage], tmp_path: Path) -> None:
     reader, wanted = source
-    dest = CheckedDriver(LocalDriver(tmp_path / "copy", read_only=False), read_only=False)
+    dest = CheckedDriver(MemoryDriver(), read_only=False)
     outcomes = _scrape(reader, dest, "team/app:v1")
     assert outcomes.counts[BlobOutcome.COPIED] == len(wanted.blobs)
     copied = _files(dest)

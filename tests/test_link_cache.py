@@ -1,0 +1,138 @@
+"""A copy checks each revision and layer link at the destination once a run (issue 13).
+
+30,000 tags on 4 manifests name the same dozen revision and layer links; a no-op rerun read
+each of them again for every tag (150,000 reads where 60,000 are tag links). Through the real
+CLI on a synthetic tree, every destination call is counted by method and path: each shared
+link is read (and written, if needed) once a run, each tag's own links once per tag.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from registry_scraper_local.driver import LocalDriver
+from scraper_core import layout
+from scraper_core.cli import main
+from scraper_core.digest import Digest, link_content
+from scraper_core.driver import CheckedDriver
+from tests.synthetic import SyntheticImage, TreeWriter
+
+TAGS = 40
+METHODS = ("read_head", "put_content", "get_content")
+
+Calls = Counter[tuple[str, str]]
+
+
+@contextmanager
+def counting_destination_calls() -> Iterator[Calls]:
+    """Count the core's calls on writable drivers (the destination), by (method, path)."""
+    calls: Calls = Counter()
+    lock = threading.Lock()
+    originals = {name: getattr(CheckedDriver, name) for name in METHODS}
+
+    def wrap(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(self: CheckedDriver, path: str, *args: Any, **kwargs: Any) -> Any:
+            if not self.read_only:
+                with lock:
+                    calls[name, path] += 1
+            return original(self, path, *args, **kwargs)
+
+        return counted
+
+    for name, original in originals.items():
+        setattr(CheckedDriver, name, wrap(name, original))
+    try:
+        yield calls
+    finally:
+        for name, original in originals.items():
+            setattr(CheckedDriver, name, original)
+
+
+def _tree(root: Path) -> list[SyntheticImage]:
+    """``app`` with TAGS tags over two images sharing a layer."""
+    root.mkdir(exist_ok=True)
+    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    shared = b"a base layer both images have"
+    images = [
+        writer.image("app", None, layers=[shared, f"own {n}".encode()], arch=f"arch{n}")
+        for n in range(2)
+    ]
+    for number in range(TAGS):
+        writer.tag("app", f"build-{number:03d}", images[number % 2].manifest)
+    return images
+
+
+def _scrape(*args: str) -> None:
+    result = CliRunner().invoke(main, ["-q", "--jobs", "8", *args])
+    assert result.exit_code == 0, result.output
+
+
+def _shared_links(images: list[SyntheticImage]) -> list[str]:
+    paths = [layout.revision_link_path("app", image.manifest) for image in images]
+    layers = {digest for image in images for digest in (image.config, *image.layers)}
+    return paths + [layout.layer_link_path("app", digest) for digest in sorted(layers, key=str)]
+
+
+def _tag_links(images: list[SyntheticImage]) -> list[str]:
+    paths = []
+    for number in range(TAGS):
+        tag, digest = f"build-{number:03d}", images[number % 2].manifest
+        paths.append(layout.tag_current_link_path("app", tag))
+        paths.append(layout.tag_index_link_path("app", tag, digest))
+    return paths
+
+
+def test_a_copy_checks_and_writes_each_shared_link_once(tmp_path: Path) -> None:
+    images = _tree(tmp_path / "src")
+    args = ["--data-dir", str(tmp_path / "src"), "--output-dir", str(tmp_path / "out")]
+    with counting_destination_calls() as calls:
+        _scrape(*args, "--all-tags", "app")
+    for path in _shared_links(images):
+        assert calls["read_head", path] == 1, path
+        assert calls["put_content", path] == 1, path
+    for path in _tag_links(images):
+        assert calls["read_head", path] == 1, path
+        assert calls["put_content", path] == 1, path
+
+
+def test_a_no_op_rerun_reads_each_shared_link_once_and_each_tag_link(tmp_path: Path) -> None:
+    images = _tree(tmp_path / "src")
+    args = ["--data-dir", str(tmp_path / "src"), "--output-dir", str(tmp_path / "out")]
+    _scrape(*args, "--all-tags", "app")
+    with counting_destination_calls() as calls:
+        _scrape(*args, "--all-tags", "app")
+    for path in _shared_links(images):
+        assert calls["read_head", path] == 1, path
+    # Each tag's own links are checked, every one of them, every run.
+    for path in _tag_links(images):
+        assert calls["read_head", path] == 1, path
+    assert [key for key in calls if key[0] == "put_content"] == []
+    link_reads = sum(n for (method, path), n in calls.items() if method == "read_head")
+    assert link_reads == len(_shared_links(images)) + len(_tag_links(images))
+
+
+def test_a_rerun_repairs_shared_and_tag_links_damaged_at_the_destination(tmp_path: Path) -> None:
+    images = _tree(tmp_path / "src")
+    out = tmp_path / "out"
+    args = ["--data-dir", str(tmp_path / "src"), "--output-dir", str(out)]
+    _scrape(*args, "--all-tags", "app")
+    wrong = link_content(Digest("sha256", "0" * 64))
+    revision = layout.revision_link_path("app", images[0].manifest)
+    tag = layout.tag_current_link_path("app", "build-002")
+    for path in (revision, tag):
+        (out / path.lstrip("/")).write_bytes(wrong)
+    with counting_destination_calls() as calls:
+        _scrape(*args, "--all-tags", "app")
+    # Found wrong once, rewritten once, and then trusted for the other tags of the image.
+    assert calls["read_head", revision] == 1
+    assert calls["put_content", revision] == 1
+    assert calls["put_content", tag] == 1
+    assert (out / revision.lstrip("/")).read_bytes() == link_content(images[0].manifest)
+    assert (out / tag.lstrip("/")).read_bytes() == link_content(images[0].manifest)

@@ -1,0 +1,114 @@
+"""Listing many repositories costs what their directories cost (issue 13).
+
+Through the real CLI on a synthetic tree of many small repositories, the local driver's calls
+are counted: tags are listed by ``walk_names`` (no stat per file), one per repository, never by
+``walk``; each repository directory is listed once. A driver without ``walk_names`` still
+lists the same tags through ``walk``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from click.testing import CliRunner
+
+from registry_scraper_local.driver import LocalDriver
+from scraper_core.cli import main
+from scraper_core.driver import Capability, CheckedDriver
+from scraper_core.inventory import list_repositories, tag_directories
+from tests.synthetic import TreeWriter
+
+REPOSITORIES = 12
+TAGS_EACH = 3
+COUNTED = ("walk", "walk_names", "list_dir", "stat")
+
+
+@contextmanager
+def counting_local_calls() -> Iterator[Counter[str]]:
+    calls: Counter[str] = Counter()
+    lock = threading.Lock()
+    originals = {name: getattr(LocalDriver, name) for name in COUNTED}
+
+    def wrap(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(self: LocalDriver, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                calls[name] += 1
+            return original(self, *args, **kwargs)
+
+        return counted
+
+    for name, original in originals.items():
+        setattr(LocalDriver, name, wrap(name, original))
+    try:
+        yield calls
+    finally:
+        for name, original in originals.items():
+            setattr(LocalDriver, name, original)
+
+
+def _tree(root: Path) -> None:
+    root.mkdir(exist_ok=True)
+    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    for number in range(REPOSITORIES):
+        name = f"branch-{number:03d}"
+        image = writer.image(name, "latest", layer_sizes=(10,))
+        for tag in range(1, TAGS_EACH):
+            writer.tag(name, f"build-{tag}", image.manifest)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["list"], ["--dry-run", "branch-*"], ["--dry-run", "--all-tags", "*"]],
+    ids=["list", "glob", "all-tags"],
+)
+def test_tags_are_listed_by_name_once_per_repository(tmp_path: Path, args: list[str]) -> None:
+    _tree(tmp_path / "src")
+    where = ["--data-dir", str(tmp_path / "src")]
+    if args[0] != "list":
+        where += ["--output-dir", str(tmp_path / "out"), "-q"]
+    with counting_local_calls() as calls:
+        command = [*args, *where] if args[0] == "list" else [*where, *args]
+        result = CliRunner().invoke(main, command)
+    assert result.exit_code == 0, result.output
+    assert calls["walk"] == 0
+    # A glob without --all-tags takes each repository's latest: no tag listing at all.
+    assert calls["walk_names"] == (0 if "branch-*" in args else REPOSITORIES)
+    # repositories/ once (a glob and a full listing alike), then each repository once.
+    assert calls["list_dir"] <= REPOSITORIES + 1
+
+
+class WalkOnly:
+    """A driver class without ``walk_names`` (forwarding everything else to a local one)."""
+
+    name: ClassVar[str] = "local"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init__(self, root: Path) -> None:
+        self.inner = LocalDriver(root, read_only=True)
+        self.walked = 0
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.inner, attribute)
+
+    def walk(self, path: str) -> Any:
+        self.walked += 1
+        return self.inner.walk(path)
+
+
+def test_a_driver_without_walk_names_lists_the_same_tags_by_walk(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    local = CheckedDriver(LocalDriver(tmp_path, read_only=True), read_only=True)
+    walk_only = WalkOnly(tmp_path)
+    other = CheckedDriver(walk_only, read_only=True)
+    names = list_repositories(local)
+    assert len(names) == REPOSITORIES
+    for name in names:
+        assert tag_directories(other, name) == tag_directories(local, name)
+        assert set(tag_directories(local, name)) == {"latest", "build-1", "build-2"}
+    assert walk_only.walked == REPOSITORIES
