@@ -10,6 +10,7 @@ set-up (nothing was copied); 130 interrupted.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -80,7 +81,21 @@ def _source_request(
 
 
 def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
-    """The options that name a source storage, shared by every command that reads one."""
+    """The options that name a source storage, shared by every command that reads one; the
+    command gets them as one ``source`` (:class:`scraper_core.run.SourceRequest`)."""
+
+    @functools.wraps(command)
+    def with_source(
+        *args: object,
+        storage: str,
+        data_dir: str | None,
+        registry_config: TextIO | None,
+        storage_options: tuple[str, ...],
+        **kwargs: object,
+    ) -> None:
+        source = _source_request(storage, data_dir, registry_config, storage_options)
+        command(*args, source=source, **kwargs)
+
     for decorator in reversed(
         [
             click.option("--storage", default="local", show_default=True, help="Storage driver."),
@@ -100,8 +115,8 @@ def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
             ),
         ]
     ):
-        command = decorator(command)
-    return command
+        with_source = decorator(with_source)
+    return with_source
 
 
 def _open_source(run: SourceRun) -> None:
@@ -202,10 +217,7 @@ def main() -> None:
 )
 @click.argument("images", nargs=-1)
 def copy_command(
-    storage: str,
-    data_dir: str | None,
-    registry_config: TextIO | None,
-    storage_options: tuple[str, ...],
+    source: SourceRequest,
     output_storage: str,
     output_dir: str | None,
     output_tar: str | None,
@@ -256,7 +268,7 @@ def copy_command(
         if not entries:
             _fail("no images given (IMAGE arguments or --images-file)")
         request = CopyRequest(
-            source=_source_request(storage, data_dir, registry_config, storage_options),
+            source=source,
             destination=StorageRequest(
                 output_storage,
                 output_dir,
@@ -378,10 +390,7 @@ def drivers_command() -> None:
 )
 @click.argument("images", nargs=-1)
 def verify_command(
-    storage: str,
-    data_dir: str | None,
-    registry_config: TextIO | None,
-    storage_options: tuple[str, ...],
+    source: SourceRequest,
     jobs: int,
     as_json: bool,
     platforms: tuple[str, ...],
@@ -395,7 +404,6 @@ def verify_command(
     from scraper_core.report import render_verify
     from scraper_core.run import VerifyRun
 
-    source = _source_request(storage, data_dir, registry_config, storage_options)
     run = VerifyRun(source, images, platforms, jobs)
     _open_source(run)
     try:
@@ -411,10 +419,7 @@ def verify_command(
 @source_storage_options
 @click.argument("patterns", nargs=-1)
 def list_command(
-    storage: str,
-    data_dir: str | None,
-    registry_config: TextIO | None,
-    storage_options: tuple[str, ...],
+    source: SourceRequest,
     patterns: tuple[str, ...],
 ) -> None:
     """List repositories and their tags (PATTERN... like team/* narrows the listing).
@@ -424,7 +429,7 @@ def list_command(
     from scraper_core.report import render_inventory
     from scraper_core.run import ListRun
 
-    run = ListRun(_source_request(storage, data_dir, registry_config, storage_options), patterns)
+    run = ListRun(source, patterns)
     _open_source(run)
     try:
         inventory = run.execute()
@@ -438,17 +443,14 @@ def list_command(
 @main.command("inventory")
 @source_storage_options
 def inventory_command(
-    storage: str,
-    data_dir: str | None,
-    registry_config: TextIO | None,
-    storage_options: tuple[str, ...],
+    source: SourceRequest,
 ) -> None:
     """Print what a storage holds as JSON (for --have): blobs with their sizes, repositories,
     tags and their digests. Cheap: blobs are listed, never read."""
     from scraper_core.report import render_holdings
     from scraper_core.run import HoldingsRun
 
-    run = HoldingsRun(_source_request(storage, data_dir, registry_config, storage_options))
+    run = HoldingsRun(source)
     _open_source(run)
     try:
         holdings = run.execute()
