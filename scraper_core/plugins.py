@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 from scraper_core import hookspecs
-from scraper_core.driver import CheckedDriver, DriverClass
+from scraper_core.checked import CheckedDriver, check_capabilities
+from scraper_core.contract import DriverClass
 from scraper_core.errors import PluginError
 from scraper_core.registry_config import ConfigTranslator
 
@@ -242,4 +243,7 @@ class DriverRegistry:
         # What the driver decided while opening (azure: which blob naming it found), one line
         # each; the CLI prints them with the plugin warnings.
         self.warnings.extend(str(note) for note in getattr(raw, "notes", ()))
+        # A declared capability with no method behind it is a broken plugin: refused here,
+        # before any run, rather than silently streamed around (or failing mid-run).
+        check_capabilities(raw)
         return CheckedDriver(raw, read_only=read_only)

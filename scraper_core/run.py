@@ -18,11 +18,12 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any, BinaryIO, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, TextIO
 
 from scraper_core import plugins, selection
+from scraper_core.checked import CheckedDriver
+from scraper_core.contract import SupportsOutputCheck, SupportsOverlapCheck
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
     ConfigurationError,
     DestinationUnusableError,
@@ -56,34 +57,6 @@ __all__ = [
     "VerifyRun",
     "read_images_file",
 ]
-
-
-# Driver-class capabilities the run uses when a driver has them (see DriverClass). Named as
-# the contract module of the wrapper split names them: once that lands, they come from there.
-
-
-@runtime_checkable
-class SupportsOverlapCheck(Protocol):
-    """A driver class that can tell whether writing at a location could write into another
-    (opened, unwrapped) driver's storage."""
-
-    def overlaps(self, location: str, other: object) -> str | None: ...
-
-
-@runtime_checkable
-class SupportsOutputCheck(Protocol):
-    """A driver class whose output is written anew as a whole (an archive): a dry run checks
-    it instead of opening it, and it is published only when an image made it in."""
-
-    def check_output(self, location: str, options: Mapping[str, str]) -> None: ...
-
-
-@runtime_checkable
-class ReportsArchiveProgress(Protocol):
-    """An opened driver that says how many blob bytes it has archived (compressed, written):
-    half the work of a run into it, so progress counts it too."""
-
-    on_archived: Callable[[int], None] | None
 
 
 # Requests.
@@ -149,6 +122,10 @@ class CopyRequest:
     #: ``--have`` documents (inventories or receipts) of what the far side holds: the blobs
     #: they name are left out (a delta shipment).
     have: Sequence[BinaryIO] = ()
+    #: With ``dry_run``: write the blob copies a run would do, for a bulk engine, in this
+    #: format (see :mod:`scraper_core.planexport`) to ``plan_out``.
+    plan_format: str | None = None
+    plan_out: TextIO | None = None
 
 
 class OutputOverlapsSourceError(ConfigurationError):
@@ -327,6 +304,8 @@ class CopyRun:
         for entry, message in chosen.errors:
             events.entry_failed(entry, message)
         planned = scrape.plan(chosen.references)
+        if self.request.dry_run and self.request.plan_format:
+            self._export_plan(scrape, planned)
         if self.request.dry_run:
             results = scrape.preview(planned)
             for result in results:
@@ -339,6 +318,22 @@ class CopyRun:
         self._finish(outcome, lambda: self._record_receipt(scrape, planned, outcome.results))
         outcome.relied_on = scrape.relied_on
         return outcome
+
+    def _export_plan(self, scrape: Scrape, planned: list[PlannedItem]) -> None:
+        """The blob copies a run would do, for a bulk engine (``plan_format``)."""
+        from scraper_core.planexport import missing_blobs, write_plan
+
+        request = self.request
+        assert request.plan_format is not None and request.plan_out is not None
+        if self.dest is None:
+            raise ConfigurationError(
+                "--plan-format needs a destination that exists (make the directory or bucket "
+                "first; an archive cannot be written by a bulk engine)"
+            )
+        write_plan(
+            missing_blobs(scrape.source, self.dest, planned), request.plan_format, request.plan_out
+        )
+        request.plan_out.flush()
 
     def _record_receipt(
         self, scrape: Scrape, planned: list[PlannedItem], results: list[ImageResult]
@@ -354,10 +349,8 @@ class CopyRun:
         plans = [item for item in planned if isinstance(item, ImagePlan)]
         # What is shipped: a delta leaves out the blobs the far side has.
         total = BlobTally.unique_bytes(leave_out(plans, self.options.have)[0])
-        driver = self.dest.driver if self.dest is not None else None
-        if isinstance(driver, ReportsArchiveProgress):
+        if self.dest is not None and self.dest.report_archived(events.bytes_done):
             # Writing (and compressing) the archive is half the work: the bar counts it too.
-            driver.on_archived = events.bytes_done
             total *= 2
         try:
             with events.progress(total):

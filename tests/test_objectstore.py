@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from scraper_core.bucket.objectstore import BucketLocation, KeyMap, parse_bucket_location
 from scraper_core.errors import ConfigurationError
-from scraper_core.objectstore import BucketLocation, KeyMap, parse_bucket_location
 
 
 @pytest.mark.parametrize(

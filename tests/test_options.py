@@ -7,8 +7,7 @@ from typing import Literal
 
 import pytest
 
-from scraper_core.errors import ConfigurationError
-from scraper_core.options import (
+from scraper_core.bucket.options import (
     GIB,
     KIB,
     MIB,
@@ -23,6 +22,7 @@ from scraper_core.options import (
     size,
     text,
 )
+from scraper_core.errors import ConfigurationError
 
 Mode = Literal["fast", "safe"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from scraper_core.bucket.partwriter import PartWriter, WriterState
 from scraper_core.errors import StorageError
-from scraper_core.partwriter import PartWriter, WriterState
 
 
 class RecordingWriter(PartWriter):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from scraper_core.bucket.sdkerrors import ErrorTranslator, one_line
 from scraper_core.errors import PathNotFoundError, StorageError
-from scraper_core.sdkerrors import ErrorTranslator, one_line
 
 
 class SdkError(Exception):

@@ -9,9 +9,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from scraper_core.errors import ConfigurationError
-from scraper_core.objectstore import BucketLocation, KeyMap, parse_bucket_location
-from scraper_core.options import (
+from scraper_core.bucket.objectstore import BucketLocation, KeyMap, parse_bucket_location
+from scraper_core.bucket.options import (
     KIB,
     MIB,
     OptionValueError,
@@ -22,7 +21,8 @@ from scraper_core.options import (
     size,
     text,
 )
-from scraper_core.options import parse_options as parse_option_pairs
+from scraper_core.bucket.options import parse_options as parse_option_pairs
+from scraper_core.errors import ConfigurationError
 from scraper_core.registry_config import RegistrySection, StorageConfig, secret_option_names
 
 DRIVER_NAME = "azure"

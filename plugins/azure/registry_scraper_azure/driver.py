@@ -44,17 +44,15 @@ from registry_scraper_azure.errors import (
     translated,
 )
 from registry_scraper_azure.streams import BlobStream, BlockWriter, content_settings
-from scraper_core.driver import Capability, FileInfo, is_valid_path
+from scraper_core.bucket.objectstore import KeyMap
+from scraper_core.bucket.options import MIB
+from scraper_core.contract import Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
     InvalidOffsetError,
-    InvalidPathError,
     PathNotFoundError,
-    ReadOnlyError,
     StorageError,
 )
-from scraper_core.objectstore import KeyMap
-from scraper_core.options import MIB
 
 #: ``azure.storage.blob`` clients (typed loosely: the driver touches a small part of them).
 ServiceClient = Any
@@ -286,18 +284,11 @@ class AzureDriver:
             _check_container(driver.container, parsed_location, driver.keys)
         return driver
 
-    def _writable(self, path: str) -> str:
-        if self.read_only:
-            raise ReadOnlyError(self.name, path)
-        return self.keys.key(path)
-
     def _blob(self, key: str) -> BlobClient:
         return self.container.get_blob_client(key)
 
     def _storage_path(self, name: str) -> str | None:
-        """The storage path of a blob; None for names no storage path gives ("a//b")."""
-        path = self.keys.path(name)
-        return path if path is not None and is_valid_path(path) else None
+        return self.keys.listed_path(name)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -374,12 +365,10 @@ class AzureDriver:
                     child = self._storage_path(item.name)
                 if child is not None:
                     children.add(child)
-        if not children and path != "/":
-            raise PathNotFoundError(self.name, path)
+        # Nothing listed: the wrapper makes that PathNotFoundError (the root excepted).
         return sorted(children)
 
     def walk(self, path: str) -> Iterator[FileInfo]:
-        found = False
         with translated(path):
             blobs = self.container.list_blobs(
                 name_starts_with=self.keys.dir_prefix(path),
@@ -390,29 +379,26 @@ class AzureDriver:
                 child = self._storage_path(blob.name)
                 if child is None or _is_folder(blob):
                     continue
-                found = True
                 yield FileInfo(child, int(blob.size), False, _mod_time(blob))
-        if not found and path != "/":
-            raise PathNotFoundError(self.name, path)
 
     # -- writing ----------------------------------------------------------------------------
 
     def put_content(self, path: str, data: bytes) -> None:
-        blob = self._blob(self._writable(path))
+        blob = self._blob(self.keys.key(path))
         with translated(path):
             blob.upload_blob(data, overwrite=True, content_settings=content_settings())
 
     def writer(self, path: str) -> BlockWriter:
         return BlockWriter(
-            self._blob(self._writable(path)),
+            self._blob(self.keys.key(path)),
             path,
             self.options.block_size,
             parallel_parts=self.options.write_concurrency,
         )
 
     def move(self, source: str, dest: str) -> None:
-        source_key = self._writable(source)
-        dest_key = self._writable(dest)
+        source_key = self.keys.key(source)
+        dest_key = self.keys.key(dest)
         if source_key == dest_key:
             self.stat(source)
             return
@@ -426,7 +412,7 @@ class AzureDriver:
                     raise
 
     def delete(self, path: str) -> None:
-        key = self._writable(path)
+        key = self.keys.key(path)
         deleted = 0
         with translated(path):
             try:
@@ -539,21 +525,18 @@ class AzureDriver:
         Returns False, having written nothing, when ``source`` is not an azure driver on this
         storage account, or when the service refuses the copy (these credentials cannot read
         the source, or the service lacks copy from URL); the caller then streams the blob.
+        The wrapper validated both paths, refuses the copy on a read-only open, and hands over
+        the source driver itself, never its wrapper.
         """
-        for path in (src_path, dst_path):
-            if not is_valid_path(path):
-                raise InvalidPathError(self.name, path)
-        dest_key = self._writable(dst_path)
-        # The core may hand over its CheckedDriver wrapper rather than the driver itself.
-        other = getattr(source, "driver", source)
-        if not isinstance(other, AzureDriver) or other.account != self.account:
+        dest_key = self.keys.key(dst_path)
+        if not isinstance(source, AzureDriver) or source.account != self.account:
             return False
-        source_key = other.keys.key(src_path)
-        if (other.container_name, source_key) == (self.container_name, dest_key):
-            other.stat(src_path)
+        source_key = source.keys.key(src_path)
+        if (source.container_name, source_key) == (self.container_name, dest_key):
+            source.stat(src_path)
             return True
         try:
-            self._copy_from(other, source_key, dest_key, src_path, dst_path)
+            self._copy_from(source, source_key, dest_key, src_path, dst_path)
         except StorageError as exc:
             cause = exc.__cause__
             if cause is not None and (is_refused(cause) or is_unsupported(cause)):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 from registry_scraper_azure.config import DRIVER_NAME
-from scraper_core.sdkerrors import ErrorTranslator, one_line
+from scraper_core.bucket.sdkerrors import ErrorTranslator, one_line
 
 #: A 404 with these codes is about the container or account, never about one path.
 _NOT_A_PATH = frozenset({"ContainerNotFound", "ContainerBeingDeleted", "ResourceNotFound"})

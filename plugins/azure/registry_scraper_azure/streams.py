@@ -29,8 +29,8 @@ from registry_scraper_azure.errors import (
     to_storage_error,
     translated,
 )
+from scraper_core.bucket.partwriter import PartWriter
 from scraper_core.errors import StorageError
-from scraper_core.partwriter import PartWriter
 
 #: ``azure.storage.blob.BlobClient`` and ``StorageStreamDownloader`` (typed loosely here).
 BlobClient = Any

@@ -2,7 +2,7 @@
 
 Nothing here imports google-cloud-storage, so all of it is cheap to import and easy to test.
 Object names map as distribution's gcs driver maps them (``pathToKey``: the root directory
-trimmed of its slashes, then the path): the core's :class:`~scraper_core.objectstore.KeyMap`.
+trimmed of its slashes, then the path): the core's :class:`~scraper_core.bucket.objectstore.KeyMap`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from scraper_core.errors import ConfigurationError
-from scraper_core.objectstore import BucketLocation, parse_bucket_location
-from scraper_core.options import (
+from scraper_core.bucket.objectstore import BucketLocation, parse_bucket_location
+from scraper_core.bucket.options import (
     GIB,
     KIB,
     MIB,
@@ -24,7 +23,8 @@ from scraper_core.options import (
     size,
     text,
 )
-from scraper_core.options import parse_options as parse_option_pairs
+from scraper_core.bucket.options import parse_options as parse_option_pairs
+from scraper_core.errors import ConfigurationError
 from scraper_core.registry_config import RegistrySection, StorageConfig, secret_option_names
 
 DRIVER_NAME = "gcs"

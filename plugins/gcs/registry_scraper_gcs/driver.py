@@ -1,7 +1,7 @@
 """A storage driver over a Google Cloud Storage bucket, laid out like distribution's ``gcs``.
 
 Object names are mapped as distribution maps them (see
-:class:`~scraper_core.objectstore.KeyMap`), so a registry configured with the same
+:class:`~scraper_core.bucket.objectstore.KeyMap`), so a registry configured with the same
 ``bucket`` and ``rootdirectory`` serves what this driver writes. A bucket has no directories:
 a directory is any prefix ``path/`` with an object below it, and it goes with its last object.
 
@@ -41,16 +41,14 @@ from registry_scraper_gcs.errors import (
     translated,
 )
 from registry_scraper_gcs.streams import ObjectReader, ObjectWriter
-from scraper_core.driver import Capability, FileInfo, is_valid_path
+from scraper_core.bucket.objectstore import KeyMap
+from scraper_core.contract import Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
     InvalidOffsetError,
-    InvalidPathError,
     PathNotFoundError,
-    ReadOnlyError,
     StorageError,
 )
-from scraper_core.objectstore import KeyMap
 
 #: A ``google.cloud.storage.Client`` and its ``Blob`` (the SDK ships no type information).
 Client = Any
@@ -187,19 +185,8 @@ class GcsDriver:
         _check_bucket(client, parsed_location)
         return cls(client, parsed_location, parsed_options, read_only=read_only)
 
-    def _writable(self, path: str) -> str:
-        if self.read_only:
-            raise ReadOnlyError(self.name, path)
-        return self.keys.key(path)
-
     def _storage_path(self, name: str) -> str | None:
-        """The storage path of an object; None for names no storage path gives.
-
-        Those are "dir/" placeholders that consoles create, "a//b", or names outside
-        distribution's path grammar: listing them would only make the caller fail on them.
-        """
-        path = self.keys.path(name)
-        return path if path is not None and is_valid_path(path) else None
+        return self.keys.listed_path(name)
 
     def _retry(self) -> Any:
         from google.cloud.storage.retry import DEFAULT_RETRY
@@ -293,12 +280,10 @@ class GcsDriver:
                 child = self._storage_path(directory.removesuffix("/"))
                 if child is not None:
                     children.add(child)
-        if not children and path != "/":
-            raise PathNotFoundError(self.name, path)
+        # Nothing listed: the wrapper makes that PathNotFoundError (the root excepted).
         return sorted(children)
 
     def walk(self, path: str) -> Iterator[FileInfo]:
-        found = False
         with listing(path):
             blobs = self.client.list_blobs(
                 self.bucket_name,
@@ -310,26 +295,23 @@ class GcsDriver:
                 child = self._storage_path(blob.name)
                 if child is None or _is_upload_session(blob):
                     continue
-                found = True
                 yield FileInfo(child, int(blob.size), False, _mod_time(blob))
-        if not found and path != "/":
-            raise PathNotFoundError(self.name, path)
 
     # -- writing ----------------------------------------------------------------------------
 
     def put_content(self, path: str, data: bytes) -> None:
-        blob = self.bucket.blob(self._writable(path))
+        blob = self.bucket.blob(self.keys.key(path))
         with translated(path):
             # Writing the same bytes twice is harmless, so the upload may be retried.
             blob.upload_from_string(data, content_type=CONTENT_TYPE, retry=self._retry())
 
     def writer(self, path: str) -> ObjectWriter:
-        blob = self.bucket.blob(self._writable(path))
+        blob = self.bucket.blob(self.keys.key(path))
         return ObjectWriter(blob, path, self.options.chunk_size)
 
     def move(self, source: str, dest: str) -> None:
-        source_key = self._writable(source)
-        dest_key = self._writable(dest)
+        source_key = self.keys.key(source)
+        dest_key = self.keys.key(dest)
         if source_key == dest_key:
             self.stat(source)
             return
@@ -362,7 +344,7 @@ class GcsDriver:
             raise to_storage_error(dest_path, exc) from exc
 
     def delete(self, path: str) -> None:
-        key = self._writable(path)
+        key = self.keys.key(path)
         deleted = 0
         with translated(path):
             try:
@@ -403,22 +385,18 @@ class GcsDriver:
 
         Returns False, having written nothing, when ``source`` is not a gcs driver on this
         endpoint or this driver's credentials may not read the source object; the caller then
-        streams the object instead.
+        streams the object instead. The wrapper validated both paths, refuses the copy on a
+        read-only open, and hands over the source driver itself, never its wrapper.
         """
-        for path in (src_path, dst_path):
-            if not is_valid_path(path):
-                raise InvalidPathError(self.name, path)
-        dest_key = self._writable(dst_path)
-        # The core may hand over its CheckedDriver wrapper rather than the driver itself.
-        other = getattr(source, "driver", source)
-        if not isinstance(other, GcsDriver) or other.endpoint != self.endpoint:
+        dest_key = self.keys.key(dst_path)
+        if not isinstance(source, GcsDriver) or source.endpoint != self.endpoint:
             return False
-        source_key = other.keys.key(src_path)
-        if (other.bucket_name, source_key) == (self.bucket_name, dest_key):
-            other.stat(src_path)
+        source_key = source.keys.key(src_path)
+        if (source.bucket_name, source_key) == (self.bucket_name, dest_key):
+            source.stat(src_path)
             return True
         # The source named through this client: the rewrite runs with these credentials.
-        source_blob = self.client.bucket(other.bucket_name).blob(source_key)
+        source_blob = self.client.bucket(source.bucket_name).blob(source_key)
         try:
             self._rewrite(source_blob, dest_key, src_path, dst_path)
         except StorageError as exc:

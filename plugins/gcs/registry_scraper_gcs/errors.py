@@ -11,7 +11,7 @@ import functools
 import re
 
 from registry_scraper_gcs.config import DRIVER_NAME
-from scraper_core.sdkerrors import ErrorTranslator, one_line
+from scraper_core.bucket.sdkerrors import ErrorTranslator, one_line
 
 # "GET https://storage.googleapis.com/...: " at the head of GoogleAPICallError messages.
 _REQUEST_RE = re.compile(r"^[A-Z]+ \S+: ")

@@ -23,8 +23,8 @@ from registry_scraper_gcs.errors import (
     to_storage_error,
     translated,
 )
+from scraper_core.bucket.partwriter import PartWriter
 from scraper_core.errors import StorageError
-from scraper_core.partwriter import PartWriter
 
 #: A ``google.cloud.storage.Blob`` (the SDK ships no type information).
 Blob = Any

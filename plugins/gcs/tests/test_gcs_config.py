@@ -14,8 +14,8 @@ from registry_scraper_gcs.config import (
     parse_options,
 )
 from registry_scraper_gcs.errors import describe, listing, to_storage_error
+from scraper_core.bucket.objectstore import KeyMap
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
-from scraper_core.objectstore import KeyMap
 
 BLOB = "/docker/registry/v2/blobs/sha256/ab/" + "ab" * 32 + "/data"
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar
 
 from registry_scraper_local.archive_writer import write_all
-from scraper_core.driver import Capability, FileInfo, is_valid_path
+from scraper_core.contract import Capability, FileInfo, is_valid_path
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 
 NAME = "tar"

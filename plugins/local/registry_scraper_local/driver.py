@@ -34,17 +34,16 @@ from registry_scraper_local import overlap
 from registry_scraper_local.kernel_copy import LocalStagedCopy
 from registry_scraper_local.kernel_copy import kernel_copy as _kernel_copy
 from registry_scraper_local.staging import STAGING_ROOT, TEMP_PREFIX, Staging, remove_stale
-from scraper_core.driver import CancelOnExit, Capability, FileInfo
+from scraper_core.bucket.options import flag, option, parse_options
+from scraper_core.contract import CancelOnExit, Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
     InvalidOffsetError,
     InvalidPathError,
     LocationNotFoundError,
     PathNotFoundError,
-    ReadOnlyError,
     StorageError,
 )
-from scraper_core.options import flag, option, parse_options
 
 __all__ = ["STAGING_ROOT", "TEMP_PREFIX", "LocalDriver", "LocalStagedCopy", "_kernel_copy"]
 
@@ -397,6 +396,11 @@ class LocalDriver:
             fd = os.open(full, _O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
             parent, _, name = directory.rpartition("/")
+            if create and not name and not self.read_only:
+                # The root itself, on a writable driver built directly rather than through
+                # open() (which makes it): made on the first write, as open() would have.
+                os.makedirs(self.root, exist_ok=True)
+                return self._dir(directory, create=False)
             if not create or not name:
                 raise PathNotFoundError(self.name, directory or "/") from None
             parent_fd, _ = self._dir(parent, create=True)
@@ -441,9 +445,8 @@ class LocalDriver:
         return self._target(real[len(self.root) :], create=create, links=links + 1)
 
     def _writable(self, path: str) -> None:
-        """Refuse a write before anything is made: read-only, or a target outside the root."""
-        if self.read_only:
-            raise ReadOnlyError(self.name, path)
+        """Refuse a write before anything is made: a target outside the root. (Read-only
+        opens are refused by the wrapper, which never calls a write method on them.)"""
         try:
             dir_fd, _, _ = self._target(path, create=False)
         except PathNotFoundError:
@@ -466,6 +469,11 @@ class LocalDriver:
             os.close(dir_fd)
         if self.durability is not None:
             self.durability.published(dir_real)
+
+    def object_url(self, path: str) -> str:
+        """The file ``path`` names, for a bulk engine's plan (``--plan-format``); it need not
+        exist yet."""
+        return self._full(path)
 
     def local_path(self, path: str) -> str:
         """The real path on disk of what ``path`` holds now, refused outside the root
@@ -551,10 +559,8 @@ class LocalDriver:
         finally:
             os.close(fd)
         prefix = "" if path == "/" else path
-        children = sorted(f"{prefix}/{name}" for name in names if not name.startswith(TEMP_PREFIX))
-        if not children and path != "/":
-            raise PathNotFoundError(self.name, path)
-        return children
+        # An empty directory lists nothing: the wrapper makes that PathNotFoundError.
+        return sorted(f"{prefix}/{name}" for name in names if not name.startswith(TEMP_PREFIX))
 
     def walk(self, path: str) -> Iterator[FileInfo]:
         try:
@@ -735,8 +741,6 @@ class LocalDriver:
         return True
 
     def move(self, source: str, dest: str) -> None:
-        if self.read_only:
-            raise ReadOnlyError(self.name, source)
         source_fd, _, source_name = self._target(source, create=False)
         try:
             os.stat(source_name, dir_fd=source_fd, follow_symlinks=False)
@@ -749,8 +753,6 @@ class LocalDriver:
             os.close(source_fd)
 
     def delete(self, path: str) -> None:
-        if self.read_only:
-            raise ReadOnlyError(self.name, path)
         dir_fd, _, name = self._target(path, create=False)
         try:
             if stat.S_ISDIR(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):

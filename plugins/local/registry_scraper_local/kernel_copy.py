@@ -7,7 +7,7 @@ import os
 import threading
 from collections.abc import Callable
 
-from scraper_core.driver import CancelOnExit
+from scraper_core.contract import CancelOnExit
 from scraper_core.errors import StorageError
 
 #: Bytes per copy_file_range/sendfile call: a cancel waits for one chunk at most (a fraction

@@ -41,7 +41,7 @@ from registry_scraper_local.archive_writer import (
 )
 from registry_scraper_local.blob_spool import BlobSpool
 from registry_scraper_local.overlap import archive_overlap
-from scraper_core.driver import CancelOnExit, Capability, FileInfo, StorageDriver
+from scraper_core.contract import CancelOnExit, Capability, FileInfo, StorageDriver
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 from scraper_core.layout import BLOBS_ROOT, RECEIPTS_ROOT
 
@@ -384,8 +384,7 @@ class TarDriver:
                 for known in self._sizes
                 if known.startswith(prefix + "/")
             }
-        if not children and path != "/":
-            raise PathNotFoundError(self.name, path)
+        # Nothing listed: the wrapper makes that PathNotFoundError (the root excepted).
         return sorted(children)
 
     def walk(self, path: str) -> Iterator[FileInfo]:

@@ -163,7 +163,7 @@ def test_read_only_open_refuses_writes_and_changes_nothing(
 ) -> None:
     storage.put_content("/dir/file", b"content")
     before = _tree(root)
-    raw = LocalDriver.open(str(root), {}, read_only=True)
+    raw = CheckedDriver(LocalDriver.open(str(root), {}, read_only=True), read_only=True)
     writes: dict[str, Callable[[], object]] = {
         "put_content": lambda: raw.put_content("/dir/new", b"x"),
         "overwrite": lambda: raw.put_content("/dir/file", b"x"),

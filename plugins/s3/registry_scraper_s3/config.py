@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from scraper_core.objectstore import BucketLocation, KeyMap, parse_bucket_location
-from scraper_core.options import (
+from scraper_core.bucket.objectstore import BucketLocation, KeyMap, parse_bucket_location
+from scraper_core.bucket.options import (
     GIB,
     MIB,
     choice,
@@ -21,7 +21,7 @@ from scraper_core.options import (
     size,
     text,
 )
-from scraper_core.options import parse_options as parse_option_pairs
+from scraper_core.bucket.options import parse_options as parse_option_pairs
 from scraper_core.registry_config import RegistrySection, StorageConfig, secret_option_names
 
 __all__ = [

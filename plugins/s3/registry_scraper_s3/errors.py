@@ -10,7 +10,7 @@ import functools
 import re
 
 from registry_scraper_s3.config import DRIVER_NAME
-from scraper_core.sdkerrors import ErrorTranslator, one_line
+from scraper_core.bucket.sdkerrors import ErrorTranslator, one_line
 
 #: Codes meaning "no such object" (HEAD has no body, so botocore reports the status code).
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "NotFound", "404"})

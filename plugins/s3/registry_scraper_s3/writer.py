@@ -1,4 +1,4 @@
-"""A :class:`~scraper_core.driver.FileWriter` over S3 multipart upload.
+"""A :class:`~scraper_core.contract.FileWriter` over S3 multipart upload.
 
 Up to one part is buffered. Content smaller than a part is sent with one PutObject on commit;
 larger content goes out part by part as it is written and becomes an object only when
@@ -18,7 +18,7 @@ from registry_scraper_s3.errors import (
     to_storage_error,
     translated,
 )
-from scraper_core.partwriter import PartWriter
+from scraper_core.bucket.partwriter import PartWriter
 
 #: S3's limit on parts per upload.
 MAX_PARTS = 10_000

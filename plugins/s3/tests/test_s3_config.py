@@ -17,8 +17,8 @@ from registry_scraper_s3.config import (
 )
 from registry_scraper_s3.driver import make_client
 from registry_scraper_s3.errors import describe, to_storage_error
+from scraper_core.bucket.objectstore import KeyMap
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
-from scraper_core.objectstore import KeyMap
 
 BLOB = "/docker/registry/v2/blobs/sha256/ab/abcd/data"
 

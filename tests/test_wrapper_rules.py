@@ -1,0 +1,258 @@
+"""The rules the wrapper owns for every driver (issue 12, item 3), and the typed capabilities.
+
+Each test uses a driver that does *not* follow the rule itself, so only the wrapper can make
+the test pass: drivers need not repeat these checks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import ClassVar, cast
+
+import pytest
+
+from scraper_core.checked import CheckedDriver, check_capabilities
+from scraper_core.contract import (
+    Capability,
+    FileInfo,
+    StorageReader,
+    SupportsHardlink,
+    SupportsServerSideCopy,
+)
+from scraper_core.errors import PathNotFoundError, PluginError, ReadOnlyError
+from scraper_core.plugins import PLUGINS_ENV, DriverRegistry
+from scraper_core.testing.memory import MemoryDriver
+
+FILE = "/dir/file"
+
+
+class Permissive(MemoryDriver):
+    """Writes whatever it is asked, read-only or not, and copies from any memory driver."""
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.SERVER_SIDE_COPY, Capability.HARDLINK}
+    )
+
+    def __init__(self) -> None:
+        super().__init__(read_only=False)
+        self.sources: list[object] = []
+
+    def server_side_copy(self, source: object, src_path: str, dst_path: str) -> bool:
+        self.sources.append(source)
+        self.put_content(dst_path, cast(MemoryDriver, source).get_content(src_path))
+        return True
+
+    link_blob = server_side_copy
+
+
+class EmptyLister:
+    """A bucket-like driver: a prefix with nothing below it lists as ``[]``."""
+
+    name: ClassVar[str] = "emptylister"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def get_content(self, path: str) -> bytes:
+        raise PathNotFoundError(self.name, path)
+
+    def reader(self, path: str, offset: int = 0) -> object:
+        raise PathNotFoundError(self.name, path)
+
+    def stat(self, path: str) -> FileInfo:
+        raise PathNotFoundError(self.name, path)
+
+    def list_dir(self, path: str) -> list[str]:
+        return []
+
+    def walk(self, path: str) -> Iterator[FileInfo]:
+        return iter(())
+
+
+def _contents(driver: MemoryDriver) -> dict[str, bytes]:
+    return {info.path: driver.get_content(info.path) for info in driver.walk("/")}
+
+
+# Read-only.
+
+
+def test_read_only_wrapper_refuses_writes_the_driver_would_accept() -> None:
+    raw = Permissive()
+    raw.put_content(FILE, b"content")
+    source = MemoryDriver()
+    source.put_content("/blob", b"blob")
+    guarded = CheckedDriver(raw, read_only=True)
+    other = CheckedDriver(source, read_only=True)
+    writes: dict[str, Callable[[], object]] = {
+        "put_content": lambda: guarded.put_content("/new", b"x"),
+        "overwrite": lambda: guarded.put_content(FILE, b"x"),
+        "writer": lambda: guarded.writer("/new"),
+        "move": lambda: guarded.move(FILE, "/moved"),
+        "delete": lambda: guarded.delete(FILE),
+        "server_side_copy": lambda: guarded.server_side_copy(other, "/blob"),
+        "link_blob": lambda: guarded.link_blob(other, "/blob"),
+    }
+    for operation, write in writes.items():
+        with pytest.raises(ReadOnlyError) as caught:
+            write()
+        assert caught.value.driver == "memory", operation
+    assert _contents(raw) == {FILE: b"content"}
+    assert raw.sources == []
+
+
+def test_the_same_driver_wrapped_writable_accepts_them() -> None:
+    # The counterpart: nothing in the driver refuses, so the refusals above are the wrapper's.
+    raw = Permissive()
+    source = MemoryDriver()
+    source.put_content("/blob", b"blob")
+    storage = CheckedDriver(raw, read_only=False)
+    storage.put_content(FILE, b"content")
+    assert storage.server_side_copy(CheckedDriver(source, read_only=True), "/blob")
+    assert _contents(raw) == {FILE: b"content", "/blob": b"blob"}
+
+
+# Copy methods get the driver, never the wrapper.
+
+
+def test_copy_methods_receive_the_unwrapped_source() -> None:
+    raw = Permissive()
+    source = MemoryDriver()
+    source.put_content("/blob", b"blob")
+    storage = CheckedDriver(raw, read_only=False)
+    wrapped_source = CheckedDriver(source, read_only=True)
+    assert storage.server_side_copy(wrapped_source, "/blob")
+    assert storage.link_blob(wrapped_source, "/blob")
+    assert raw.sources == [source, source]
+
+
+# An empty listing means not found.
+
+
+def test_empty_listing_is_path_not_found_except_at_the_root() -> None:
+    storage = CheckedDriver(cast(StorageReader, EmptyLister()), read_only=True)
+    with pytest.raises(PathNotFoundError) as caught:
+        storage.list_dir("/docker/registry/v2/repositories")
+    assert (caught.value.driver, caught.value.path) == (
+        "emptylister",
+        "/docker/registry/v2/repositories",
+    )
+    assert storage.list_dir("/") == []
+
+
+# Declared capabilities must have their method: refused when the driver is opened.
+
+LIAR_PLUGIN = """
+from scraper_core import hookimpl
+from scraper_core.contract import Capability
+from scraper_core.testing import MemoryDriver
+
+
+class Liar(MemoryDriver):
+    name = "liar"
+    description = "declares copies it cannot do"
+    capabilities = frozenset({Capability.SERVER_SIDE_COPY, Capability.HARDLINK})
+
+    def link_blob(self, source, src_path, dst_path):
+        return False
+
+
+@hookimpl
+def registry_scraper_register_drivers(register):
+    register(Liar)
+"""
+
+
+@pytest.fixture
+def liar_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv(PLUGINS_ENV, raising=False)
+    (tmp_path / "rs_liar.py").write_text(textwrap.dedent(LIAR_PLUGIN))
+    info = tmp_path / "rs_liar-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: rs-liar\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[registry_scraper]\nliar = rs_liar\n")
+    return tmp_path
+
+
+def test_a_declared_capability_without_its_method_is_refused_at_open(
+    liar_site: Path, tmp_path: Path
+) -> None:
+    registry = DriverRegistry(strict=True)
+    with pytest.raises(PluginError) as caught:
+        registry.open("liar", str(tmp_path / "store"), {}, read_only=False)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "'liar'" in message
+    assert "SERVER_SIDE_COPY without server_side_copy()" in message
+    # link_blob is there: HARDLINK is not named.
+    assert "HARDLINK" not in message
+
+
+def test_a_driver_with_its_declared_methods_opens() -> None:
+    check_capabilities(Permissive())
+    assert isinstance(Permissive(), SupportsServerSideCopy)
+    assert isinstance(Permissive(), SupportsHardlink)
+    assert not isinstance(MemoryDriver(), SupportsServerSideCopy)
+
+
+# Optional companions are found by type, not by name.
+
+
+class Companions(MemoryDriver):
+    def __init__(self) -> None:
+        super().__init__(read_only=False)
+        self.calls: list[str] = []
+        self.on_archived: object = None
+
+    def read_head(self, path: str, size: int) -> bytes:
+        self.calls.append("read_head")
+        return b"x" * (size + 10)  # more than asked: the wrapper cuts it
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+    def abort(self) -> None:
+        self.calls.append("abort")
+
+
+def test_optional_companions_are_called_when_present() -> None:
+    raw = Companions()
+    storage = CheckedDriver(raw, read_only=False)
+    assert storage.read_head(FILE, 4) == b"xxxx"
+    storage.close()
+    storage.abort()
+    sizes: list[int] = []
+    assert storage.report_archived(sizes.append)
+    assert raw.on_archived == sizes.append
+    assert raw.calls == ["read_head", "close", "abort"]
+
+
+def test_drivers_without_companions_work_the_same() -> None:
+    raw = MemoryDriver()
+    raw.put_content(FILE, b"0123456789")
+    storage = CheckedDriver(raw, read_only=False)
+    assert storage.read_head(FILE, 4) == b"0123"
+    storage.close()
+    storage.abort()
+    assert not storage.report_archived(lambda size: None)
+
+
+# The bucket helpers' old import paths.
+
+
+@pytest.mark.parametrize("module", ["objectstore", "options", "partwriter", "sdkerrors"])
+def test_old_bucket_helper_paths_warn_and_give_the_same_objects(module: str) -> None:
+    sys.modules.pop(f"scraper_core.{module}", None)
+    with pytest.warns(DeprecationWarning, match=f"scraper_core.bucket.{module}"):
+        old = importlib.import_module(f"scraper_core.{module}")
+    new = importlib.import_module(f"scraper_core.bucket.{module}")
+    public: Mapping[str, object] = {
+        name: value
+        for name, value in vars(new).items()
+        if not name.startswith("_") and getattr(value, "__module__", None) == new.__name__
+    }
+    assert public
+    for name, value in public.items():
+        assert getattr(old, name) is value, name
