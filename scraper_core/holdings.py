@@ -15,7 +15,7 @@ from typing import Any
 from scraper_core import layout
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
-from scraper_core.errors import InvalidReferenceError, PathNotFoundError, ScraperError
+from scraper_core.errors import PathNotFoundError, ScraperError
 from scraper_core.inventory import list_repositories, list_tags
 
 INVENTORY_FORMAT = "registry-scraper/inventory"
@@ -52,25 +52,13 @@ class Holdings:
         return json.dumps(self.document(), indent=1, sort_keys=True) + "\n"
 
 
-def _blob_digest(path: str) -> Digest | None:
-    """The digest a ``blobs/<alg>/<xx>/<hex>/data`` path stores, or None for anything else."""
-    parts = path[len(layout.BLOBS_ROOT) + 1 :].split("/")
-    if len(parts) != 4 or parts[3] != "data" or parts[1] != parts[2][:2]:
-        return None
-    try:
-        digest = Digest.parse(f"{parts[0]}:{parts[2]}")
-    except InvalidReferenceError:
-        return None
-    return digest if layout.blob_data_path(digest) == path else None
-
-
 def list_blobs(driver: CheckedDriver, errors: list[str]) -> dict[Digest, int]:
     found: dict[Digest, int] = {}
     try:
         for info in driver.walk(layout.BLOBS_ROOT):
             if info.is_dir:
                 continue
-            digest = _blob_digest(info.path)
+            digest = layout.blob_digest_of(info.path)
             if digest is not None:
                 found[digest] = info.size
     except PathNotFoundError as exc:

@@ -31,7 +31,6 @@ from scraper_core.errors import (
 from scraper_core.reference import MAX_NAME_LENGTH, NAME_RE, TAG_RE, validate_name
 
 GLOB_CHARACTERS = frozenset("*?[")
-REPOSITORY_MARKER = "_manifests"
 #: distribution's name characters plus the glob ones; ``!`` (negation) is not among them.
 _REPOSITORY_PATTERN_COMPONENT = re.compile(r"[a-z0-9._\-*?\[\]]+")
 _TAG_PATTERN = re.compile(r"[A-Za-z0-9_.\-*?\[\]]{1,255}")
@@ -42,11 +41,7 @@ def is_pattern(text: str) -> bool:
 
 
 def _join(prefix: str, child: str) -> str:
-    return f"{prefix}/{child}" if prefix else child
-
-
-def _directory(name: str) -> str:
-    return layout.repository_path(name) if name else layout.REPOSITORIES_ROOT
+    return layout.join(prefix, child) if prefix else child
 
 
 def _report(errors: list[str] | None, error: ScraperError) -> None:
@@ -109,8 +104,8 @@ def _loops_back(driver: CheckedDriver, visit: _Visit) -> str | None:
     while ancestor is not None:
         if ancestor.children == visit.children:
             try:
-                here = driver.stat(_directory(visit.name)).mod_time
-                there = driver.stat(_directory(ancestor.name)).mod_time
+                here = driver.stat(layout.repositories_path(visit.name)).mod_time
+                there = driver.stat(layout.repositories_path(ancestor.name)).mod_time
             except ScraperError:
                 return None
             if here is not None and here == there:
@@ -127,14 +122,14 @@ def list_repositories(
     pending: list[tuple[str, _Visit | None]] = [(under, None)]
     while pending:
         prefix, parent = pending.pop()
-        path = _directory(prefix)
+        path = layout.repositories_path(prefix)
         children = _child_names(driver, path, errors, listed=parent is not None)
         visit = _Visit(prefix, tuple(children), parent)
         if parent is not None and (again := _loops_back(driver, visit)) is not None:
-            shown = _directory(again)
+            shown = layout.repositories_path(again)
             _report(errors, StorageError(driver.name, path, f"a loop back to {shown}; skipped"))
             continue
-        if prefix and REPOSITORY_MARKER in children:
+        if prefix and layout.MANIFESTS_DIR in children:
             found.append(prefix)
         for child in children:
             name = _join(prefix, child)
@@ -152,18 +147,16 @@ def tag_directories(driver: CheckedDriver, name: str) -> dict[str, bool]:
     """
     base = layout.tags_path(validate_name(name))
     found: dict[str, bool] = {}
-    below = f"{base}/"
-    start = len(below)
     try:
         for path in _file_paths(driver, base):
-            if not path.startswith(below):
+            entry = layout.tag_entry_in(name, path)
+            if entry is None:
                 raise StorageError(driver.name, base, f"walk gave {path[:400]!r}, not below")
-            tag, _, rest = path[start:].partition("/")
-            found[tag] = found.get(tag, False) or rest == "current/link"
+            found[entry.tag] = found.get(entry.tag, False) or entry.is_current_link
     except PathNotFoundError as exc:
         if exc.path != base:
             raise
-        _no_file_on_the_way(driver, base)
+        _no_file_on_the_way(driver, name)
         return {}
     return dict(sorted(found.items()))
 
@@ -186,10 +179,10 @@ def _file_paths(driver: CheckedDriver, base: str) -> Iterator[str]:
         raise driver.wrap_error(base, exc) from exc
 
 
-def _no_file_on_the_way(driver: CheckedDriver, tags: str) -> None:
+def _no_file_on_the_way(driver: CheckedDriver, name: str) -> None:
     """No tags, unless ``_manifests`` or ``tags`` is a file: then the registry cannot list
     them either, and neither can we."""
-    for path in (tags, tags.rsplit("/", 1)[0]):
+    for path in (layout.tags_path(name), layout.manifests_path(name)):
         try:
             if not driver.stat(path).is_dir:
                 raise StorageError(driver.name, path, "not a directory")
@@ -227,14 +220,14 @@ def _expand(
         return [_join(prefix, component)]
     return [
         _join(prefix, child)
-        for child in _child_names(driver, _directory(prefix), errors)
+        for child in _child_names(driver, layout.repositories_path(prefix), errors)
         if _is_name_component(child) and fnmatch.fnmatchcase(child, component)
     ]
 
 
 def _is_repository(driver: CheckedDriver, name: str, errors: list[str] | None) -> bool:
     try:
-        return driver.exists(f"{layout.repository_path(name)}/{REPOSITORY_MARKER}")
+        return driver.exists(layout.manifests_path(name))
     except ScraperError as exc:
         _report(errors, exc)
         return False

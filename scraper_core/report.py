@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,11 @@ from scraper_core.digest import Digest
 from scraper_core.errors import DestinationUnusableError
 from scraper_core.plan import BlobCopy
 from scraper_core.transfer import BlobOutcome, ImageResult
+
+if TYPE_CHECKING:
+    from scraper_core.holdings import Holdings
+    from scraper_core.inventory import Inventory
+    from scraper_core.verify import VerifyReport
 
 
 def human_bytes(count: int) -> str:
@@ -93,6 +98,10 @@ class Reporter:
             self._deferred.append(text)
         else:
             click.echo(text, err=self.as_json)
+
+    def entry_failed(self, entry: str, message: str) -> None:
+        """An IMAGE entry that named nothing copyable."""
+        click.echo(f"error: {entry}: {one_line(message) or 'error'}", err=True)
 
     def image_done(self, result: ImageResult) -> None:
         if not result.ok:
@@ -217,3 +226,51 @@ class Reporter:
                 f"{replaced} damaged replaced"
             )
         return f"; {count(present, 'present blob')} trusted by size (--recheck re-hashes them)"
+
+
+def render_verify(report: VerifyReport, *, as_json: bool) -> None:
+    """``verify``'s findings: notes, warnings and problems on stderr, one line each; orphans
+    (or the JSON document) on stdout; a closing count on stderr."""
+    for prefix, lines in (("note", report.notes), ("warning", report.warnings)):
+        for line in lines:
+            click.echo(f"{prefix}: {line}", err=True)
+    for problem in report.problems:
+        click.echo(f"error: {problem}", err=True)
+    if as_json:
+        document = {
+            "ok": report.ok,
+            "repositories": report.repositories,
+            "tags": report.tags,
+            "blobs_verified": report.blobs_verified,
+            "bytes_verified": report.bytes_verified,
+            "problems": report.problems,
+            "warnings": report.warnings,
+            "notes": report.notes,
+            "orphans": [str(digest) for digest in report.orphans],
+        }
+        click.echo(json.dumps(document, indent=2))
+    else:
+        for digest in report.orphans:
+            click.echo(f"orphan blob {digest}")
+    click.echo(
+        f"{report.tags} tags in {report.repositories} repositories, "
+        f"{report.blobs_verified} blobs ({human_bytes(report.bytes_verified)}) verified, "
+        f"{len(report.problems)} problems, {len(report.warnings)} warnings, "
+        f"{len(report.notes)} notes, {len(report.orphans)} orphan blobs",
+        err=True,
+    )
+
+
+def render_inventory(inventory: Inventory) -> None:
+    """``list``: a line per repository with its tags on stdout, errors on stderr."""
+    for name, tags in inventory.repositories:
+        click.echo(f"{name}  {' '.join(tags)}".rstrip())
+    for error in inventory.errors:
+        click.echo(f"error: {error}", err=True)
+
+
+def render_holdings(holdings: Holdings) -> None:
+    """``inventory``: the JSON document on stdout, errors on stderr."""
+    click.echo(holdings.to_json(), nl=False)
+    for error in holdings.errors:
+        click.echo(f"error: {error}", err=True)

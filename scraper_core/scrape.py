@@ -20,6 +20,8 @@ from scraper_core.reference import Reference
 from scraper_core.transfer import (
     DEFAULT_JOBS,
     BlobCopier,
+    BlobOutcome,
+    BlobTally,
     ImageResult,
     NoEvents,
     Transfer,
@@ -151,7 +153,7 @@ class Scrape:
         """What a copy would do (``--dry-run``): nothing is written."""
         copier = BlobCopier(self.source, self.dest) if self.dest is not None else None
         results: list[ImageResult] = []
-        counted: set[Digest] = set()
+        tally = BlobTally()
         # Each blob is looked up once at the destination, however many tags share it.
         present: set[Digest] = set()
         trimmed = iter(self._trim([item for item in planned if isinstance(item, ImagePlan)]))
@@ -164,15 +166,15 @@ class Scrape:
             result = ImageResult(item.reference, item.digest, skipped=list(item.skipped))
             try:
                 for blob in item.blobs:
-                    if blob.digest in counted or blob.digest in present:
-                        result.blobs_present += 1
-                    elif copier is not None and copier.is_present(blob):
+                    outcome = BlobOutcome.COPIED
+                    if blob.digest in present or (
+                        copier is not None
+                        and not tally.counted(blob.digest)
+                        and copier.is_present(blob)
+                    ):
                         present.add(blob.digest)
-                        result.blobs_present += 1
-                    else:
-                        counted.add(blob.digest)
-                        result.blobs_copied += 1
-                        result.bytes_copied += blob.size
+                        outcome = BlobOutcome.PRESENT
+                    tally.count(result, blob, outcome)
             except ScraperError as exc:
                 # As a real run would: this image fails, the others are still previewed.
                 result.error = str(exc)

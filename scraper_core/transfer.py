@@ -138,6 +138,43 @@ class ImageResult:
         return self.error is None
 
 
+class BlobTally:
+    """The one rule for counting a run's blobs: a blob shared by several images is copied
+    once, so it counts once, as copied (or present) for the first image counted that holds
+    it, and as present for every later one. Previews, copies and progress totals all count
+    through here, in the order the images were requested."""
+
+    def __init__(self) -> None:
+        self._counted: set[Digest] = set()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def unique_bytes(plans: Iterable[ImagePlan]) -> int:
+        """The bytes the blobs of ``plans`` hold, each distinct blob once."""
+        return sum({blob.digest: blob.size for plan in plans for blob in plan.blobs}.values())
+
+    def counted(self, digest: Digest) -> bool:
+        """Whether an earlier image already counted ``digest``."""
+        with self._lock:
+            return digest in self._counted
+
+    def count(self, result: ImageResult, blob: BlobCopy, outcome: BlobOutcome) -> None:
+        """Add ``blob``'s ``outcome`` to ``result``: to this image if it is the first to
+        count the blob, else as a blob already present."""
+        with self._lock:
+            first = blob.digest not in self._counted
+            self._counted.add(blob.digest)
+        if outcome in KEPT or not first:
+            result.blobs_present += 1
+            if outcome is BlobOutcome.RECHECKED and first:
+                result.blobs_rechecked += 1
+            return
+        result.blobs_copied += 1
+        result.bytes_copied += blob.size
+        if outcome is BlobOutcome.REPLACED:
+            result.blobs_replaced += 1
+
+
 class TransferEvents(Protocol):
     """What a progress display hears about. Blob and byte events come from worker threads."""
 
@@ -396,6 +433,7 @@ class Transfer:
         self.jobs = max(1, jobs)
         self._blob_futures: dict[Digest, Future[BlobOutcome]] = {}
         self._lock = threading.Lock()
+        self.tally = BlobTally()
         #: Revision and layer links written or found right this run. The images of many tags
         #: share them (30,000 tags on 4 manifests name the same dozen links), so each is
         #: checked at the destination once per run, not once per tag. Bounded by the distinct
@@ -407,17 +445,14 @@ class Transfer:
         """Why the destination stopped taking writes during :meth:`run`, if it did."""
         return self.copier.unusable
 
-    def _submit_blob(
-        self, pool: ThreadPoolExecutor, blob: BlobCopy
-    ) -> tuple[Future[BlobOutcome], bool]:
-        """The blob's copy, queued once; True when this call queued it (it owns the count)."""
+    def _submit_blob(self, pool: ThreadPoolExecutor, blob: BlobCopy) -> Future[BlobOutcome]:
+        """The blob's copy, queued once however many images share it."""
         with self._lock:
             future = self._blob_futures.get(blob.digest)
-            if future is not None:
-                return future, False
-            future = pool.submit(self.copier.copy, blob)
-            self._blob_futures[blob.digest] = future
-            return future, True
+            if future is None:
+                future = pool.submit(self.copier.copy, blob)
+                self._blob_futures[blob.digest] = future
+            return future
 
     def write_link(self, link: LinkWrite) -> bool:
         """Write a link unless it already holds exactly these bytes; True if written."""
@@ -446,7 +481,7 @@ class Transfer:
         try:
             # Every blob of every image is queued first so the pool stays busy across images.
             blob_futures = [
-                [(blob, *self._submit_blob(pool, blob)) for blob in plan.blobs] for plan in plans
+                [(blob, self._submit_blob(pool, blob)) for blob in plan.blobs] for plan in plans
             ]
             for plan, futures in zip(plans, blob_futures, strict=True):
                 result = self._finish_image(pool, plan, futures)
@@ -482,11 +517,11 @@ class Transfer:
         self,
         pool: ThreadPoolExecutor,
         plan: ImagePlan,
-        futures: list[tuple[BlobCopy, Future[BlobOutcome], bool]],
+        futures: list[tuple[BlobCopy, Future[BlobOutcome]]],
     ) -> ImageResult:
         result = ImageResult(plan.reference, plan.digest, skipped=list(plan.skipped))
         errors: list[str] = []
-        for blob, future, owned in futures:
+        for blob, future in futures:
             try:
                 outcome = result_of(future)
             except (DestinationUnusableError, NotCopiedError):
@@ -499,7 +534,7 @@ class Transfer:
             except Exception as exc:
                 errors.append(unexpected(exc))
                 continue
-            self._count(result, blob, outcome, owned)
+            self.tally.count(result, blob, outcome)
         if errors:
             # The first error names the blob; more would only repeat the image's failure.
             result.error = errors[0]
@@ -533,16 +568,3 @@ class Transfer:
         unusable = self.unusable
         assert unusable is not None, "marked before any copy fails for it"
         return unusable.notice()
-
-    @staticmethod
-    def _count(result: ImageResult, blob: BlobCopy, outcome: BlobOutcome, owned: bool) -> None:
-        # A blob shared with an earlier image counts once, for the image that copied it.
-        if outcome in KEPT or not owned:
-            result.blobs_present += 1
-            if outcome is BlobOutcome.RECHECKED and owned:
-                result.blobs_rechecked += 1
-            return
-        result.blobs_copied += 1
-        result.bytes_copied += blob.size
-        if outcome is BlobOutcome.REPLACED:
-            result.blobs_replaced += 1

@@ -36,7 +36,6 @@ from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
     ImageNotFoundError,
-    InvalidReferenceError,
     PathNotFoundError,
     ScraperError,
     StorageError,
@@ -216,8 +215,9 @@ class _Verifier:
         planned: dict[Digest, ImagePlan | None] = {}
         for tag, has_current in tag_directories(self.driver, name).items():
             self.check_tag(findings, planned, name, tag, has_current)
-        revisions = self.check_links(findings, name, "_manifests/revisions", planned)
-        self.check_links(findings, name, "_layers", planned)
+        revisions = self.check_links(findings, layout.revisions_path(name), planned)
+        # See the module docstring: garbage collection leaves dangling layer links behind.
+        self.check_links(findings, layout.layers_path(name), planned, dangling_is_problem=False)
         covered = {digest for plan in planned.values() if plan for digest in plan.manifest_digests}
         for digest in revisions:
             if digest not in planned and digest not in covered:
@@ -259,17 +259,17 @@ class _Verifier:
     def check_links(
         self,
         findings: _Findings,
-        name: str,
-        kind: str,
+        base: str,
         planned: dict[Digest, ImagePlan | None],
+        *,
+        dangling_is_problem: bool = True,
     ) -> list[Digest]:
-        """Check every link under ``kind``; return the digests of those that are sound."""
+        """Check every link under ``base``; return the digests of those that are sound."""
         existing = {blob.digest for plan in planned.values() if plan for blob in plan.blobs}
-        base = f"{layout.repository_path(name)}/{kind}"
         sound: list[Digest] = []
         for algorithm_dir in self.list_paths(findings, base):
             for entry in self.list_paths(findings, algorithm_dir):
-                digest = self.check_link(findings, entry, existing, kind)
+                digest = self.check_link(findings, entry, existing, dangling_is_problem)
                 if digest is not None:
                     sound.append(digest)
         return sound
@@ -284,16 +284,14 @@ class _Verifier:
             return []
 
     def check_link(
-        self, findings: _Findings, entry: str, existing: set[Digest], kind: str
+        self, findings: _Findings, entry: str, existing: set[Digest], dangling_is_problem: bool
     ) -> Digest | None:
         """One ``<algorithm>/<hex>`` link directory: the link names it and its blob exists."""
-        algorithm, hex_digest = entry.rsplit("/", 2)[1:]
-        try:
-            expected = Digest.parse(f"{algorithm}:{hex_digest}")
-        except InvalidReferenceError:
+        expected = layout.link_directory_digest_of(entry)
+        if expected is None:
             findings.problems.append(f"not a digest directory: {entry[:400]!r}")
             return None
-        path = f"{entry}/link"
+        path = layout.link_path(entry)
         try:
             digest = self.driver.read_link(path)
         except PathNotFoundError:
@@ -307,8 +305,7 @@ class _Verifier:
             return None
         if digest not in existing and not self.driver.exists(layout.blob_data_path(digest)):
             line = f"dangling link {path}: blob {digest} is missing"
-            # See the module docstring: garbage collection leaves these behind.
-            (findings.warnings if kind == "_layers" else findings.problems).append(line)
+            (findings.problems if dangling_is_problem else findings.warnings).append(line)
             return None
         return digest
 
@@ -365,7 +362,7 @@ class _Verifier:
             if not self.driver.exists(layout.BLOBS_ROOT):
                 return
             for info in self.driver.walk(layout.BLOBS_ROOT):
-                digest = blob_digest_of(info.path)
+                digest = layout.blob_digest_of(info.path)
                 if digest is None:
                     self.problem(f"unexpected file among the blobs: {info.path[:400]!r}")
                 elif digest not in self.referenced:
@@ -374,18 +371,6 @@ class _Verifier:
             # What was found so far stands; the orphan list may be short.
             self.problem(f"looking for orphan blobs: {exc}")
         self.report.orphans = sorted(orphans)
-
-
-def blob_digest_of(path: str) -> Digest | None:
-    """The digest a ``blobs/<alg>/<hex[:2]>/<hex>/data`` path stores, None for other paths."""
-    parts = path.removeprefix(f"{layout.BLOBS_ROOT}/").split("/")
-    if len(parts) != 4:
-        return None
-    try:
-        digest = Digest.parse(f"{parts[0]}:{parts[2]}")
-    except InvalidReferenceError:
-        return None
-    return digest if layout.blob_data_path(digest) == path else None
 
 
 def verify_storage(

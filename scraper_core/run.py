@@ -1,0 +1,461 @@
+"""The use cases behind the commands: a request goes in, results come out.
+
+A :class:`CopyRun` owns one copy from start to end: it checks the request, opens the source
+and the destination (refusing one that could write into the source), selects the images,
+plans them, previews or copies them, and closes the destination, or discards everything it
+staged when the run fails, is interrupted, or no image made it in. The command line only
+turns options into a :class:`CopyRequest` and renders what comes back; exit codes follow the
+two phases: :meth:`CopyRun.open` (nothing written yet) and :meth:`CopyRun.execute`.
+
+:class:`SourceRun` does the same for the commands that only read a storage (verify, list).
+
+New run options go into :class:`CopyRequest` (with a default) and are read here only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from typing import Any, BinaryIO, Protocol, TextIO
+
+from scraper_core import plugins, selection
+from scraper_core.checked import CheckedDriver
+from scraper_core.contract import SupportsOutputCheck, SupportsOverlapCheck
+from scraper_core.digest import Digest
+from scraper_core.errors import (
+    ConfigurationError,
+    DestinationUnusableError,
+    LocationNotFoundError,
+    ScraperError,
+)
+from scraper_core.have import check_delta, leave_out
+from scraper_core.holdings import Holdings, take_holdings
+from scraper_core.inventory import Inventory, take_inventory
+from scraper_core.plan import ImagePlan, PlatformFilter
+from scraper_core.receipt import read_receipts
+from scraper_core.reference import parse_reference
+from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
+from scraper_core.selection import needs_storage, read_images_file
+from scraper_core.shipping import load_have, record_receipt
+from scraper_core.transfer import DEFAULT_JOBS, BlobTally, ImageResult, TransferEvents
+from scraper_core.verify import VerifyReport, verify_images, verify_storage
+
+__all__ = [
+    "CopyOutcome",
+    "CopyRequest",
+    "CopyRun",
+    "HoldingsRun",
+    "ListRun",
+    "OutputOverlapsSourceError",
+    "RegistryConfigText",
+    "RunEvents",
+    "SourceRequest",
+    "SourceRun",
+    "StorageRequest",
+    "VerifyRun",
+    "read_images_file",
+]
+
+
+# Requests.
+
+
+@dataclass(frozen=True)
+class StorageRequest:
+    """A storage named by driver, location and driver options."""
+
+    driver: str
+    location: str
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RegistryConfigText:
+    """A registry's ``config.yml`` as read, with the environment its ``REGISTRY_STORAGE_*``
+    variables come from."""
+
+    text: str
+    #: How the user named it, for messages.
+    name: str
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourceRequest:
+    """The source: a driver and location, or a registry's config (options given here win)."""
+
+    driver: str = "local"
+    location: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+    registry_config: RegistryConfigText | None = None
+
+    def resolve(self) -> StorageRequest:
+        if self.registry_config is None:
+            if self.location is None:
+                raise ConfigurationError("no source location given")
+            return StorageRequest(self.driver, self.location, self.options)
+        from scraper_core.registry_config import load_storage_config
+
+        config = self.registry_config
+        loaded = load_storage_config(config.text, config.name, config.environ)
+        return StorageRequest(loaded.driver, loaded.location, {**loaded.options, **self.options})
+
+
+@dataclass(frozen=True)
+class CopyRequest:
+    """Everything one copy run needs; defaults are those of ``scrape copy``."""
+
+    source: SourceRequest
+    destination: StorageRequest
+    #: IMAGE entries: references, or patterns matched against the source.
+    entries: Sequence[str]
+    all_tags: bool = False
+    dry_run: bool = False
+    jobs: int = DEFAULT_JOBS
+    #: ``os/arch[/variant]`` texts: only these platforms of multi-platform images.
+    platforms: Sequence[str] = ()
+    signatures: bool = True
+    link: bool = False
+    recheck: bool = False
+    #: ``--have`` documents (inventories or receipts) of what the far side holds: the blobs
+    #: they name are left out (a delta shipment).
+    have: Sequence[BinaryIO] = ()
+    #: With ``dry_run``: write the blob copies a run would do, for a bulk engine, in this
+    #: format (see :mod:`scraper_core.planexport`) to ``plan_out``.
+    plan_format: str | None = None
+    plan_out: TextIO | None = None
+
+
+class OutputOverlapsSourceError(ConfigurationError):
+    """Writing the destination could write into the source; ``reason`` is the destination
+    driver's words, None when both name the same storage."""
+
+    def __init__(self, location: str, reason: str | None) -> None:
+        self.location = location
+        self.reason = reason
+        super().__init__(reason or f"{location} is the source storage")
+
+
+# Results.
+
+
+@dataclass
+class CopyOutcome:
+    """What a copy run did: every image once, in the order asked."""
+
+    results: list[ImageResult]
+    #: (entry, why) for entries that named nothing copyable.
+    unresolved: list[tuple[str, str]]
+    #: Why the destination stopped taking writes, when it did (said once for every image).
+    unusable: DestinationUnusableError | None = None
+    #: The output was written anew as a whole and is not there (nothing made it in, or it
+    #: could not be finished); ``output_error`` says why when there is more to say.
+    output_missing: bool = False
+    output_error: str | None = None
+    #: Discarding the staging after a failure did not work, in one line.
+    cleanup_problem: str | None = None
+    #: Blobs left out because the far side has them (``have``): digest -> size.
+    relied_on: Mapping[Digest, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.unresolved and self.unusable is None and all(r.ok for r in self.results)
+
+
+class RunEvents(TransferEvents, Protocol):
+    """What a copy run tells its user while it runs (the report module implements it)."""
+
+    def entry_failed(self, entry: str, message: str) -> None: ...
+
+    def destination_unusable(self, error: DestinationUnusableError) -> None: ...
+
+    def progress(self, total_bytes: int) -> AbstractContextManager[Any]: ...
+
+    def finish_progress(self) -> None: ...
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "error"
+
+
+# The copy use case.
+
+
+class CopyRun:
+    """One copy, from request to outcome. Whatever fails or is interrupted, the destination's
+    staging is discarded before the exception leaves (:attr:`cleanup_problem` says when that
+    did not work)."""
+
+    def __init__(self, request: CopyRequest) -> None:
+        self.request = request
+        self.options = ScrapeOptions()
+        #: The source as resolved (flags or a registry config) and opened.
+        self.source_storage: StorageRequest | None = None
+        self.source: CheckedDriver | None = None
+        #: What plans are read from: the source, or a delta's view of it over the destination.
+        self.plan_source: CheckedDriver | None = None
+        #: The destination once opened; None before, and for a dry run into nothing yet.
+        self.dest: CheckedDriver | None = None
+        #: The destination is written anew as a whole (an archive), see SupportsOutputCheck.
+        self.whole_output = False
+        self.cleanup_problem: str | None = None
+
+    # Phase one: nothing is written.
+
+    def open(self) -> list[str]:
+        """Check the request and open both storages; the plugins' warnings come back."""
+        try:
+            return self._open()
+        except BaseException:
+            self.cleanup_problem = self.abort()
+            raise
+
+    def _open(self) -> list[str]:
+        request = self.request
+        if not request.entries:
+            raise ConfigurationError("no images given")
+        # Plain references are checked before any storage is touched; patterns when listed.
+        for entry in request.entries:
+            if "@" in entry or not needs_storage([entry], request.all_tags):
+                parse_reference(entry)
+        self.options = ScrapeOptions(
+            jobs=request.jobs,
+            platforms=tuple(PlatformFilter.parse(text) for text in request.platforms),
+            signatures=request.signatures,
+            link=request.link,
+            recheck=request.recheck,
+            have=load_have(request.have),
+        )
+        source = self.source_storage = request.source.resolve()
+        dest = request.destination
+        if source.driver == dest.driver and os.path.normpath(source.location) == os.path.normpath(
+            dest.location
+        ):
+            raise OutputOverlapsSourceError(dest.location, None)
+        registry = plugins.DriverRegistry()
+        self.source = registry.open(source.driver, source.location, source.options, read_only=True)
+        dest_class = registry.driver(dest.driver).driver_class
+        self.whole_output = isinstance(dest_class, SupportsOutputCheck)
+        # Before the destination is opened: opening a local one creates its directory.
+        self._refuse_overlap(dest_class, self.source)
+        self.dest = self._open_destination(registry, dest_class)
+        # A delta's receipts name blobs it left out: they must be at the destination already.
+        self.plan_source = check_delta(self.source, self.dest, read_receipts(self.source))
+        return list(registry.warnings)
+
+    def _refuse_overlap(self, dest_class: object, source: CheckedDriver) -> None:
+        """Refuse a destination whose driver says writing there could write into the source
+        (drivers that cannot tell: the same-location check only)."""
+        if not isinstance(dest_class, SupportsOverlapCheck):
+            return
+        location = self.request.destination.location
+        try:
+            reason = dest_class.overlaps(location, source.driver)
+        except ScraperError:
+            raise
+        except Exception as exc:
+            # Unknown is not "no": the source is never risked on a check that could not be made.
+            reason = f"cannot tell whether it overlaps the source ({type(exc).__name__}: {exc})"
+        if reason:
+            raise OutputOverlapsSourceError(location, _one_line(str(reason)))
+
+    def _open_destination(
+        self, registry: plugins.DriverRegistry, dest_class: object
+    ) -> CheckedDriver | None:
+        """The destination; for a dry run, read-only, and None when it does not exist yet.
+
+        A dry run reports what a real run would: bad options are an error even when the
+        destination is not there yet.
+        """
+        dest = self.request.destination
+        if not self.request.dry_run:
+            return registry.open(dest.driver, dest.location, dest.options, read_only=False)
+        if isinstance(dest_class, SupportsOutputCheck):
+            # Written anew as a whole: checked, never opened, and nothing in it is present.
+            try:
+                dest_class.check_output(dest.location, dest.options)
+            except ScraperError:
+                raise
+            except Exception as exc:
+                raise ConfigurationError(f"{dest.driver}: {dest.location}: {exc}") from exc
+            return None
+        try:
+            return registry.open(dest.driver, dest.location, dest.options, read_only=True)
+        except LocationNotFoundError:
+            # Nothing there yet (the driver checked the options first): everything would be
+            # copied. Any other ConfigurationError is reported, as a real run would report it.
+            return None
+
+    # Phase two: select, plan, preview or copy, close.
+
+    def execute(self, events: RunEvents) -> CopyOutcome:
+        try:
+            return self._execute(events)
+        except BaseException:
+            self.cleanup_problem = self.abort()
+            raise
+
+    def _execute(self, events: RunEvents) -> CopyOutcome:
+        assert self.source is not None, "open() first"
+        scrape = Scrape(self.source, self.dest, self.options, self.plan_source)
+        chosen = selection.select(self.source, self.request.entries, all_tags=self.request.all_tags)
+        for entry, message in chosen.errors:
+            events.entry_failed(entry, message)
+        planned = scrape.plan(chosen.references)
+        if self.request.dry_run and self.request.plan_format:
+            self._export_plan(scrape, planned)
+        if self.request.dry_run:
+            results = scrape.preview(planned)
+            for result in results:
+                events.image_done(result)
+            return CopyOutcome(results, chosen.errors, relied_on=scrape.relied_on)
+        outcome = CopyOutcome(self._copy(scrape, planned, events), chosen.errors)
+        outcome.unusable = scrape.unusable
+        if scrape.unusable is not None:
+            events.destination_unusable(scrape.unusable)
+        self._finish(outcome, lambda: self._record_receipt(scrape, planned, outcome.results))
+        outcome.relied_on = scrape.relied_on
+        return outcome
+
+    def _export_plan(self, scrape: Scrape, planned: list[PlannedItem]) -> None:
+        """The blob copies a run would do, for a bulk engine (``plan_format``)."""
+        from scraper_core.planexport import missing_blobs, write_plan
+
+        request = self.request
+        assert request.plan_format is not None and request.plan_out is not None
+        if self.dest is None:
+            raise ConfigurationError(
+                "--plan-format needs a destination that exists (make the directory or bucket "
+                "first; an archive cannot be written by a bulk engine)"
+            )
+        write_plan(
+            missing_blobs(scrape.source, self.dest, planned), request.plan_format, request.plan_out
+        )
+        request.plan_out.flush()
+
+    def _record_receipt(
+        self, scrape: Scrape, planned: list[PlannedItem], results: list[ImageResult]
+    ) -> None:
+        """The run's receipt, written into the destination just before it is closed."""
+        assert self.dest is not None and self.source_storage is not None
+        source = (self.source_storage.driver, self.source_storage.location)
+        record_receipt(scrape, planned, results, source, self.dest)
+
+    def _copy(
+        self, scrape: Scrape, planned: list[PlannedItem], events: RunEvents
+    ) -> list[ImageResult]:
+        plans = [item for item in planned if isinstance(item, ImagePlan)]
+        # What is shipped: a delta leaves out the blobs the far side has.
+        total = BlobTally.unique_bytes(leave_out(plans, self.options.have)[0])
+        if self.dest is not None and self.dest.report_archived(events.bytes_done):
+            # Writing (and compressing) the archive is half the work: the bar counts it too.
+            total *= 2
+        try:
+            with events.progress(total):
+                return scrape.copy(planned, events)
+        finally:
+            events.finish_progress()
+
+    def _finish(self, outcome: CopyOutcome, before_close: Callable[[], None]) -> None:
+        """Close the destination when an image made it in (``before_close`` first), else
+        discard what was staged."""
+        assert self.dest is not None
+        any_ok = any(result.ok for result in outcome.results)
+        if self.whole_output and outcome.unusable is not None and any_ok:
+            # The images finished before the disk filled are whole in the archive: it is
+            # published with them if it can still be finished, else not at all.
+            try:
+                before_close()
+                self.dest.close()
+            except ScraperError as exc:
+                self.abort()
+                outcome.output_missing, outcome.output_error = True, _one_line(str(exc))
+                notice = outcome.unusable.notice()
+                outcome.results = [replace(r, error=r.error or notice) for r in outcome.results]
+        elif outcome.unusable is None and any_ok:
+            before_close()
+            self.dest.close()
+        else:
+            outcome.cleanup_problem = self.abort()
+            outcome.output_missing = self.whole_output
+
+    def abort(self) -> str | None:
+        """Discard unfinished output; a failure to is said in the returned line, not raised."""
+        if self.dest is None or self.dest.read_only:
+            return None
+        try:
+            self.dest.abort()
+        except (ScraperError, KeyboardInterrupt) as exc:
+            return f"could not clean up the destination's staging: {_one_line(str(exc))}"
+        return None
+
+
+# The read-only use cases.
+
+
+class SourceRun:
+    """A command that reads one storage: :meth:`open` checks the arguments and opens it
+    (nothing read yet), then the command runs."""
+
+    def __init__(self, source: SourceRequest) -> None:
+        self.request = source
+        self._source: CheckedDriver | None = None
+
+    def check(self) -> None:
+        """Refuse bad arguments before the storage is touched."""
+
+    def open(self) -> list[str]:
+        """Check the arguments and open the source read-only; the plugins' warnings return."""
+        self.check()
+        resolved = self.request.resolve()
+        registry = plugins.DriverRegistry()
+        self._source = registry.open(
+            resolved.driver, resolved.location, resolved.options, read_only=True
+        )
+        return list(registry.warnings)
+
+    @property
+    def source(self) -> CheckedDriver:
+        assert self._source is not None, "open() first"
+        return self._source
+
+
+class VerifyRun(SourceRun):
+    """``verify``: only what ``images`` need, or (none given) the whole storage."""
+
+    def __init__(
+        self, source: SourceRequest, images: Sequence[str], platforms: Sequence[str], jobs: int
+    ) -> None:
+        super().__init__(source)
+        self.images, self.platform_texts, self.jobs = images, platforms, jobs
+
+    def check(self) -> None:
+        self.references = [parse_reference(image) for image in self.images]
+        self.platforms = [PlatformFilter.parse(text) for text in self.platform_texts]
+
+    def execute(self) -> VerifyReport:
+        if self.references:
+            return verify_images(
+                self.source, self.references, jobs=self.jobs, platforms=self.platforms
+            )
+        return verify_storage(self.source, jobs=self.jobs, platforms=self.platforms)
+
+
+class HoldingsRun(SourceRun):
+    """``inventory``: what a storage holds, for a later ``--have`` (blobs listed, not read)."""
+
+    def execute(self) -> Holdings:
+        return take_holdings(self.source)
+
+
+class ListRun(SourceRun):
+    """``list``: repositories matching ``patterns`` (all without one) and their tags."""
+
+    def __init__(self, source: SourceRequest, patterns: Sequence[str]) -> None:
+        super().__init__(source)
+        self.patterns = patterns
+
+    def execute(self) -> Inventory:
+        return take_inventory(self.source, self.patterns)
