@@ -431,7 +431,9 @@ def verify_command(
     try:
         report = run.execute()
     except ScraperError as exc:
+        run.close()
         _fail(str(exc), EXIT_PARTIAL)
+    run.close()
     render_verify(report, as_json=as_json)
     if not report.ok:
         sys.exit(EXIT_PARTIAL)
@@ -456,7 +458,9 @@ def list_command(
     try:
         inventory = run.execute()
     except ScraperError as exc:
+        run.close()
         _fail(str(exc))
+    run.close()
     render_inventory(inventory)
     if inventory.errors:
         sys.exit(EXIT_PARTIAL)
@@ -477,7 +481,9 @@ def inventory_command(
     try:
         holdings = run.execute()
     except ScraperError as exc:
+        run.close()
         _fail(str(exc), EXIT_PARTIAL)
+    run.close()
     render_holdings(holdings)
     if holdings.errors:
         sys.exit(EXIT_PARTIAL)

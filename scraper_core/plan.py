@@ -62,8 +62,8 @@ class PlatformFilter:
         return self.variant is None or platform.variant == self.variant
 
     def __str__(self) -> str:
-        base = f"{self.os}/{self.architecture}"
-        return f"{base}/{self.variant}" if self.variant else base
+        # Written as the platform it matches is: os/arch[/variant].
+        return str(Platform(self.os, self.architecture, self.variant))
 
 
 @dataclass(frozen=True)

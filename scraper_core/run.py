@@ -14,6 +14,7 @@ New run options go into :class:`CopyRequest` (with a default) and are read here 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -296,6 +297,8 @@ class CopyRun:
         except BaseException:
             self.cleanup_problem = self.abort()
             raise
+        finally:
+            _close_quietly(self.source)
 
     def _execute(self, events: RunEvents) -> CopyOutcome:
         assert self.source is not None, "open() first"
@@ -392,6 +395,13 @@ class CopyRun:
         return None
 
 
+def _close_quietly(source: CheckedDriver | None) -> None:
+    """Close a source driver; a source that fails to close has lost nothing of the run."""
+    if source is not None:
+        with contextlib.suppress(ScraperError):
+            source.close()
+
+
 # The read-only use cases.
 
 
@@ -420,6 +430,10 @@ class SourceRun:
     def source(self) -> CheckedDriver:
         assert self._source is not None, "open() first"
         return self._source
+
+    def close(self) -> None:
+        """Let the source go (a driver may hold connections or a spool file)."""
+        _close_quietly(self._source)
 
 
 class VerifyRun(SourceRun):

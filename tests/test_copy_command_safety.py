@@ -389,3 +389,35 @@ def test_an_unexpected_error_is_one_line_unless_debug(
     )
     debug = scrape(local_source, "--output-dir", str(output), "--debug")
     assert isinstance(debug.exception, RuntimeError)
+
+
+# Source drivers are let go too.
+
+
+class ClosingSource(MemoryDriver):
+    """Remembers whether a read-only open of it was closed."""
+
+    name: ClassVar[str] = "closing-source"
+    closed: ClassVar[list[bool]] = []
+
+    def close(self) -> None:
+        if self.read_only:
+            ClosingSource.closed.append(True)
+
+
+@pytest.mark.parametrize("command", [[], ["--dry-run"], ["verify"], ["list"], ["inventory"]])
+def test_source_drivers_are_closed(
+    fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setitem(FAKE_DRIVERS, "closing-source", ClosingSource)
+    ClosingSource.closed.clear()
+    source = f"{tmp_path}/src"
+    memory_source(source)
+    if command and command[0] != "--dry-run":
+        args = [*command, "--storage", "closing-source", "--data-dir", source]
+    else:
+        args = ["--storage", "closing-source", "--data-dir", source, *command]
+        args += ["--output-storage", "plain-memory", "--output-dir", f"{tmp_path}/out", "app:v1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert ClosingSource.closed == [True]
