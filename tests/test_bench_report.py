@@ -4,6 +4,9 @@ timing."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from bench.markdown import paired_ratios, render
@@ -82,3 +85,17 @@ def test_paired_ratios_need_the_same_number_of_samples() -> None:
     row = ROWS[0].as_json()
     assert paired_ratios(row) == [1.0, 1.5, 4.0]
     assert paired_ratios(ROWS[1].as_json()) == []
+
+
+def test_the_harness_imports_outside_pytest() -> None:
+    """`make bench` runs `python -m bench.run`: no pytest `pythonpath` helps it find the
+    plugins' own test helpers (the S3 emulator), so they must import without it."""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", "import bench.run, bench.scalecalls, bench.machine"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr

@@ -1,11 +1,15 @@
 """The gcs plugin's emulator, from its own tests (plugins/gcs/tests/gcs_emulator.py).
 
 The plugin's tests own it, as a third party's would; the host's end-to-end tests start the
-same server rather than keep a copy (pyproject's pytest ``pythonpath`` makes it importable).
+same server rather than keep a copy (importable through
+:mod:`tests.support.plugin_tests`, with or without pytest).
 """
 
 from __future__ import annotations
 
-from gcs_emulator import FakeGcsServer
+from tests.support.plugin_tests import make_importable
+
+make_importable("gcs")
+from gcs_emulator import FakeGcsServer  # noqa: E402
 
 __all__ = ["FakeGcsServer"]
