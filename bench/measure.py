@@ -126,11 +126,13 @@ def scrape_args(source: Path | str, output: Path, images: Sequence[str], *extra:
 
 
 def tree_files(root: Path) -> list[str]:
-    """Files below ``root``, relative and sorted (the staging area is not part of a tree)."""
+    """Files below ``root``, relative and sorted. Neither the staging area nor the run's
+    receipts (``scrape-receipts/``, written by scrape only) are part of the registry tree."""
     found = []
     for path in root.rglob("*"):
         relative = path.relative_to(root)
-        if path.is_file() and not relative.parts[0].startswith(".scrape-tmp"):
+        top = relative.parts[0]
+        if path.is_file() and not top.startswith(".scrape-tmp") and top != "scrape-receipts":
             found.append(str(relative))
     return sorted(found)
 
