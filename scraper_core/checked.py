@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable, Iterator
-from types import TracebackType
 from typing import BinaryIO, ParamSpec, Self, TypeVar
 
 from scraper_core.contract import (
@@ -116,17 +115,12 @@ class _CheckedStream:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         try:
             self._on_exit()
         except StorageError:
             # Leaving on an error already: that one says more than a failed close or cancel.
-            if exc is None:
+            if exc_type is None:
                 raise
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "CancelOnExit",
     "Capability",
     "Closable",
+    "Committable",
     "DriverClass",
     "FileInfo",
     "FileWriter",
@@ -88,22 +89,16 @@ class Capability(enum.Enum):
 
 
 @runtime_checkable
-class StagedCopy(Protocol):
-    """A copy running in the background into a staging area; nothing is at the final path
-    until :meth:`commit`. Leaving the ``with`` block without committing cancels it."""
-
-    def wait(self) -> int:
-        """Block until the copy is done; return the bytes copied (raises if it failed)."""
-        ...
+class Committable(Protocol):
+    """Content on its way to one final path, where nothing is until :meth:`commit`; leaving
+    the ``with`` block without committing cancels it."""
 
     def commit(self) -> None:
-        """Move the finished copy to its final path, atomically."""
+        """Make the content visible at the final path, atomically, replacing what was there."""
         ...
 
     def cancel(self) -> None:
-        """Stop the copy and discard it. Safe to call twice, and from another thread while
-        :meth:`wait` blocks (an interrupt does so): ``wait`` must then return or raise
-        promptly, so copy in bounded chunks and check for the cancel between them."""
+        """Discard the content; the final path is left as it was. Safe to call twice."""
         ...
 
     def __enter__(self) -> Self: ...
@@ -113,7 +108,23 @@ class StagedCopy(Protocol):
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None: ...
+    ) -> None:
+        """Cancel unless committed."""
+        ...
+
+
+@runtime_checkable
+class StagedCopy(Committable, Protocol):
+    """A copy running in the background into a staging area.
+
+    :meth:`cancel` may come from another thread while :meth:`wait` blocks (an interrupt does
+    so): ``wait`` must then return or raise promptly, so copy in bounded chunks and check for
+    the cancel between them.
+    """
+
+    def wait(self) -> int:
+        """Block until the copy is done; return the bytes copied (raises if it failed)."""
+        ...
 
 
 class CancelOnExit:
@@ -141,12 +152,9 @@ class FileInfo:
 
 
 @runtime_checkable
-class FileWriter(Protocol):
-    """A stream to one path that appears there only on :meth:`commit`.
-
-    Until ``commit`` returns, nothing is visible at the final path; ``cancel`` (or leaving the
-    ``with`` block without committing) discards every byte written.
-    """
+class FileWriter(Committable, Protocol):
+    """A stream to one path that appears there only on :meth:`commit`: until then nothing is
+    visible at the final path, and ``cancel`` discards every byte written."""
 
     def write(self, data: bytes) -> int:
         """Append ``data``; return how many bytes were taken (all of them)."""
@@ -155,25 +163,6 @@ class FileWriter(Protocol):
     @property
     def size(self) -> int:
         """Bytes written so far."""
-        ...
-
-    def commit(self) -> None:
-        """Make the content visible at the final path, atomically, replacing what was there."""
-        ...
-
-    def cancel(self) -> None:
-        """Discard the content; the final path is left as it was. Safe to call twice."""
-        ...
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Cancel unless committed."""
         ...
 
 
