@@ -15,7 +15,7 @@ from pathlib import Path
 
 from scraper_core import layout
 from scraper_core.digest import Digest, link_content
-from scraper_core.manifest import OCI_MANIFEST
+from scraper_core.testing.tree import image_manifest
 
 
 @dataclass(frozen=True)
@@ -62,22 +62,7 @@ def _image(writer: _Writer, seed: str) -> _Image:
     config_data = json.dumps({"architecture": "amd64", "os": "linux", "seed": seed}).encode()
     layer_data = f"layer of {seed}".encode() * 8
     config, layer = writer.blob(config_data), writer.blob(layer_data)
-    document = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": str(config),
-            "size": len(config_data),
-        },
-        "layers": [
-            {
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": str(layer),
-                "size": len(layer_data),
-            }
-        ],
-    }
+    document = image_manifest((config, len(config_data)), [(layer, len(layer_data))])
     manifest = writer.blob(json.dumps(document, indent=3).encode())
     return _Image(manifest, (config, layer))
 

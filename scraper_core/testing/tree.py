@@ -19,6 +19,29 @@ from scraper_core.driver import CheckedDriver, StorageDriver
 from scraper_core.manifest import OCI_INDEX, OCI_MANIFEST
 
 
+def image_manifest(
+    config: tuple[Digest, int], layers: list[tuple[Digest, int]]
+) -> dict[str, object]:
+    """An OCI image manifest naming ``config`` and ``layers`` (digest, size), as pushed."""
+    return {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": str(config[0]),
+            "size": config[1],
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                "digest": str(digest),
+                "size": size,
+            }
+            for digest, size in layers
+        ],
+    }
+
+
 @dataclass
 class SyntheticImage:
     name: str
@@ -77,23 +100,10 @@ class TreeWriter:
         layer_digests = [self.blob(data) for data in contents]
         for digest in (config, *layer_digests):
             self.link(layout.layer_link_path(name, digest), digest)
-        document = {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": str(config),
-                "size": len(config_data),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": str(digest),
-                    "size": len(data),
-                }
-                for digest, data in zip(layer_digests, contents, strict=True)
-            ],
-        }
+        sizes = [len(data) for data in contents]
+        document = image_manifest(
+            (config, len(config_data)), list(zip(layer_digests, sizes, strict=True))
+        )
         manifest = self.manifest(name, document)
         image = SyntheticImage(name, manifest, config, layer_digests)
         if tag is not None:
