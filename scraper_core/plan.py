@@ -3,7 +3,9 @@
 A plan lists the blobs to copy and the link files to write, in the order they must be written:
 layer and revision links before the tag links, so an interrupted copy never leaves a tag that
 points at missing content. Planning reads only the image's own links and manifests: the work
-grows with the images chosen, never with the size of the registry.
+grows with the images chosen, never with the size of the registry. (One exception, taken only
+where it costs less: signatures of a repository with several images to look up are found in one
+listing of its tags, see :meth:`Planner.list_tags_for_signatures`.)
 
 Within a run each manifest, blob size and link is read once, however many tags lead to it
 (issue 13: 30,000 tags on 4 manifests read and hashed the same 4 manifests 30,000 times), and
@@ -12,7 +14,7 @@ the plans share the objects read: a manifest's bytes are held once, not once per
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -25,7 +27,9 @@ from scraper_core.errors import (
     InvalidReferenceError,
     ManifestError,
     PathNotFoundError,
+    ScraperError,
 )
+from scraper_core.inventory import tag_directories
 from scraper_core.manifest import (
     MAX_MANIFEST_SIZE,
     Descriptor,
@@ -174,9 +178,20 @@ class Planner:
     index itself is copied unchanged, so the other platforms answer 404 from the copy.
     """
 
-    def __init__(self, source: CheckedDriver, platforms: Sequence[PlatformFilter] = ()) -> None:
+    def __init__(
+        self,
+        source: CheckedDriver,
+        platforms: Sequence[PlatformFilter] = (),
+        *,
+        sizes_from_manifests: bool = False,
+    ) -> None:
+        """``sizes_from_manifests``: take a blob's size from the manifest that names it rather
+        than a stat of the source (a request per blob on an object store). For a copy, which
+        reads every byte and checks size and digest as it goes: a missing or resized blob
+        fails its image then. Previews keep the stat, so they name such blobs up front."""
         self.source = source
         self.platforms = tuple(platforms)
+        self.sizes_from_manifests = sizes_from_manifests
         # What this run has read, by what names it: bounded by the distinct content planned
         # (which the plans hold anyway), never by the number of tags.
         self._links: Memo[str, Digest | None] = Memo()
@@ -186,17 +201,46 @@ class Planner:
         self._contents: Memo[tuple[str, Digest], ImageContent] = Memo()
         # One Digest object per digest: 30,000 tag links naming 4 manifests hold 4.
         self._digests: Memo[Digest, Digest] = Memo()
+        # Repositories whose signatures are looked up in one listing of their tags, and
+        # those listings (None: the listing failed, so each candidate is stat'ed instead).
+        self._list_tags_of: set[str] = set()
+        self._tag_listings: Memo[str, frozenset[str] | None] = Memo()
+
+    def list_tags_for_signatures(self, names: Iterable[str]) -> None:
+        """Look signatures up in ``names`` with one listing of each repository's tags rather
+        than four stats per manifest: cheaper once a repository has a few manifests to look
+        up (on an object store a stat of a missing tag is two requests; a listing, one per
+        thousand keys)."""
+        self._list_tags_of.update(names)
+
+    def _tag_listing(self, name: str) -> frozenset[str] | None:
+        def listing() -> frozenset[str] | None:
+            try:
+                found = tag_directories(self.source, name)
+            except ScraperError:
+                # A listing spoilt by one bad entry must not hide every signature: ask again
+                # tag by tag, as without a listing.
+                return None
+            return frozenset(tag for tag, current in found.items() if current)
+
+        return self._tag_listings.get(name, listing)
 
     def signature_references(self, plan: ImagePlan) -> list[Reference]:
         """cosign signatures, attestations and SBOMs, and OCI referrers, stored as tags
         beside the image."""
+        name = plan.reference.name
+        listed = self._tag_listing(name) if name in self._list_tags_of else None
         found: list[Reference] = []
         for digest in plan.manifest_digests:
             for suffix in SIGNATURE_SUFFIXES:
                 tag = f"{digest.algorithm}-{digest.hex}{suffix}"
-                path = layout.tag_current_link_path(plan.reference.name, tag)
-                if self._exists.get(path, partial(self.source.exists, path)):
-                    found.append(Reference(plan.reference.name, tag))
+                if listed is not None:
+                    present = tag in listed
+                else:
+                    path = layout.tag_current_link_path(name, tag)
+                    present = self._exists.get(path, partial(self.source.exists, path))
+                if present:
+                    found.append(Reference(name, tag))
         return found
 
     def plan(self, reference: Reference) -> ImagePlan:
@@ -301,15 +345,15 @@ class Planner:
 
     def _read_manifest(self, name: str, digest: Digest) -> bytes:
         path = layout.blob_data_path(digest)
+        # No stat first: the bounded read says both whether it exists and if it is too long.
         try:
-            size = self.source.stat(path).size
+            content = read_manifest_bytes(self.source, path)
         except PathNotFoundError:
             raise ImageNotFoundError(
                 f"blob missing from source: {digest} (manifest of {name})"
             ) from None
-        if size > MAX_MANIFEST_SIZE:
-            raise ManifestError(f"manifest {name}@{digest.short}: {size} bytes exceeds 4 MiB")
-        content = read_manifest_bytes(self.source, path, size)
+        if len(content) > MAX_MANIFEST_SIZE:
+            raise ManifestError(f"manifest {name}@{digest.short}: it exceeds 4 MiB")
         actual = Digest.of(content, digest.algorithm)
         if actual != digest:
             raise DigestMismatchError(f"blob {digest} is corrupt: its content hashes to {actual}")
@@ -320,7 +364,7 @@ class Planner:
         for descriptor in manifest.blobs:
             if plan.has_blob(descriptor.digest):
                 continue
-            blob = self._blob(descriptor.digest)
+            blob = self._blob(descriptor)
             if blob is None:
                 if descriptor.foreign:
                     plan.skipped.append(f"foreign layer {descriptor.digest} is not stored")
@@ -340,8 +384,13 @@ class Planner:
             plan.add_blob(blob)
             plan.add_link(LinkWrite(link, descriptor.digest))
 
-    def _blob(self, digest: Digest) -> BlobCopy | None:
-        """The blob to copy (its size from the source), shared by every plan; None: missing."""
+    def _blob(self, descriptor: Descriptor) -> BlobCopy | None:
+        """The blob to copy, shared by every plan; None: missing. Its size is the source's,
+        or the manifest's (``sizes_from_manifests``: the copy checks it)."""
+        digest = descriptor.digest
+        # A foreign layer may be absent on purpose: only a look at the source tells.
+        if self.sizes_from_manifests and descriptor.size is not None and not descriptor.foreign:
+            return self._blobs.get(digest, partial(BlobCopy, digest, descriptor.size))
 
         def stat() -> BlobCopy | None:
             try:

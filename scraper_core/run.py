@@ -228,6 +228,7 @@ class CopyRun:
             link=request.link,
             recheck=request.recheck,
             have=load_have(request.have),
+            stat_blobs=request.dry_run or request.link,
         )
         source = self.source_storage = request.source.resolve()
         dest = request.destination

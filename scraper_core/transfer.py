@@ -30,6 +30,7 @@ from scraper_core.driver import CheckedDriver, CheckedStagedCopy
 from scraper_core.errors import (
     DestinationUnusableError,
     DigestMismatchError,
+    ImageNotFoundError,
     InvalidPathError,
     PathNotFoundError,
     ReadOnlyError,
@@ -276,8 +277,20 @@ class BlobCopier:
         except DestinationUnusableError as exc:
             self.mark_unusable(exc)
             raise
+        except PathNotFoundError:
+            # Plans of copies take sizes from manifests, so a blob missing from the source
+            # shows only now; it is the image's problem, named as a preview names it.
+            if self._missing_at_source(blob):
+                raise ImageNotFoundError(f"blob missing from source: {blob.digest}") from None
+            raise
         self.events.blob_done(blob, outcome)
         return outcome
+
+    def _missing_at_source(self, blob: BlobCopy) -> bool:
+        try:
+            return not self.source.exists(layout.blob_data_path(blob.digest))
+        except ScraperError:
+            return False
 
     def _copy(self, blob: BlobCopy) -> BlobOutcome:
         path = layout.blob_data_path(blob.digest)
@@ -365,7 +378,7 @@ class BlobCopier:
                 self.check_go()
                 size += len(chunk)
                 if size > blob.size:
-                    break
+                    raise _longer_than_said(blob)
                 hasher.update(chunk)
                 writer.write(chunk)
                 self.events.bytes_done(len(chunk))
@@ -397,6 +410,9 @@ class BlobCopier:
             while chunk := reader.read(CHUNK_SIZE):
                 self.check_go()
                 size += len(chunk)
+                if size > blob.size:
+                    # Leaving the block cancels the kernel copy: no longer file is read on.
+                    raise _longer_than_said(blob)
                 hasher.update(chunk)
                 self.events.bytes_done(len(chunk))
             # An interrupt meanwhile cancels the copy, which ends this wait.
@@ -413,6 +429,14 @@ class BlobCopier:
                     f"blob {blob.digest} is corrupt in the source: its content hashes to {actual}"
                 )
             staged.commit()
+
+
+def _longer_than_said(blob: BlobCopy) -> DigestMismatchError:
+    # Not a ShortReadError: a blob longer than its manifest says is no broken connection, and
+    # reading it again would find it as long.
+    return DigestMismatchError(
+        f"blob {blob.digest} is longer than the {blob.size} bytes its manifest says"
+    )
 
 
 class Transfer:

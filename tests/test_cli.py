@@ -140,6 +140,42 @@ def test_missing_blob_is_named(tmp_path: Path, source: TreeWriter) -> None:
     assert f"blob missing from source: {image.layers[0]}" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("change", "copy_says", "preview_says"),
+    [
+        (b"more", "is longer than the 3000 bytes its manifest says", "its manifest says 3000"),
+        (b"", "read 2999 ", "its manifest says 3000"),
+    ],
+    ids=["longer", "shorter"],
+)
+@pytest.mark.parametrize("layer_size", [3000, 2 << 20], ids=["streamed", "kernel-copied"])
+def test_blob_size_unlike_its_manifest_fails_the_image(
+    tmp_path: Path,
+    source: TreeWriter,
+    change: bytes,
+    copy_says: str,
+    preview_says: str,
+    layer_size: int,
+) -> None:
+    # A copy takes sizes from the manifest and checks them while it streams; a preview stats.
+    image = source.image("app", layer_sizes=(1000, layer_size))
+    copy_says = copy_says.replace("3000", str(layer_size)).replace("2999", str(layer_size - 1))
+    preview_says = preview_says.replace("3000", str(layer_size))
+    blob = tmp_path / "data" / layout.blob_data_path(image.layers[1]).lstrip("/")
+    data = blob.read_bytes()
+    blob.write_bytes(data + change if change else data[:-1])
+    preview = scrape(tmp_path, "--dry-run", "app")
+    assert preview.exit_code == 1
+    assert f"blob {image.layers[1]} is {len(data) + len(change) - (not change)} bytes" in (
+        preview.stderr
+    )
+    assert preview_says in preview.stderr
+    result = scrape(tmp_path, "app")
+    assert result.exit_code == 1
+    assert copy_says in result.stderr and str(image.layers[1]) in result.stderr
+    assert not (tmp_path / "copy" / layout.tag_current_link_path("app", "latest")[1:]).exists()
+
+
 @pytest.mark.parametrize("content", [b"", b"sha256:abc\n", b"garbage", b"../../../etc/passwd"])
 def test_corrupt_tag_link_is_named(tmp_path: Path, source: TreeWriter, content: bytes) -> None:
     source.image("app")
