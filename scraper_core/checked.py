@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, ParamSpec, Self, TypeVar
+from typing import BinaryIO, ParamSpec, Self, TypeVar, cast
 
 from scraper_core.contract import (
     Abortable,
@@ -30,6 +30,7 @@ from scraper_core.contract import (
     SupportsReadHead,
     SupportsServerSideCopy,
     is_valid_path,
+    latency_bound,
     missing_capabilities,
 )
 from scraper_core.digest import MAX_LINK_SIZE, Digest, parse_link
@@ -199,6 +200,12 @@ class CheckedDriver:
         self.capabilities: frozenset[Capability] = frozenset(
             getattr(driver, "capabilities", frozenset())
         )
+        # Checked once: an isinstance against a runtime protocol inspects every member each
+        # time (10 us; a no-op rerun of 30,000 tags reads 60,000 links and checks as often).
+        self._writes = isinstance(driver, StorageDriver)
+        self._reads_head = isinstance(driver, SupportsReadHead)
+        #: See :func:`scraper_core.contract.latency_bound`.
+        self.latency_bound = latency_bound(driver)
 
     def __repr__(self) -> str:
         return f"CheckedDriver({self.driver!r}, read_only={self.read_only})"
@@ -209,9 +216,9 @@ class CheckedDriver:
 
     def _writable(self, path: str) -> StorageDriver:
         self._check(path)
-        if self.read_only or not isinstance(self.driver, StorageDriver):
+        if self.read_only or not self._writes:
             raise ReadOnlyError(self.name, path)
-        return self.driver
+        return cast(StorageDriver, self.driver)
 
     def wrap_error(self, path: str, exc: Exception) -> StorageError:
         if not self.read_only and not isinstance(exc, DestinationUnusableError):
@@ -244,8 +251,9 @@ class CheckedDriver:
         """At most ``size`` bytes from the start of ``path``: a bounded read of a small file
         (a link), whatever a hostile storage put there."""
         self._check(path)
-        if isinstance(self.driver, SupportsReadHead):
-            head = self.call(path, self.driver.read_head, path, size)
+        if self._reads_head:
+            driver = cast(SupportsReadHead, self.driver)
+            head = self.call(path, driver.read_head, path, size)
             return head[:size]
         content = b""
         with self.reader(path) as stream:

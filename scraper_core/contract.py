@@ -166,6 +166,17 @@ class FileWriter(Committable, Protocol):
         ...
 
 
+def latency_bound(driver: object) -> bool:
+    """Whether ``driver``'s calls mostly wait (on a network, a remote service) rather than
+    work (syscalls on a local filesystem): its optional attribute ``latency_bound`` (a class
+    attribute, or a property for a driver that wraps another), True when absent.
+
+    The core plans in parallel only from a driver whose calls wait: on a filesystem, threads
+    only contend for the interpreter and the kernel's descriptor table (10,000 repositories
+    planned by 8 threads took 1.9x as long as by one)."""
+    return bool(getattr(driver, "latency_bound", True))
+
+
 @runtime_checkable
 class StorageReader(Protocol):
     """The read half of a driver: all a scrape needs from its source."""

@@ -129,6 +129,10 @@ class DeltaSource:
         self.dest = dest
         self._redirect = {layout.blob_data_path(digest) for digest in relied}
 
+    @property
+    def latency_bound(self) -> bool:
+        return self.source.latency_bound or self.dest.latency_bound
+
     def _from(self, path: str) -> CheckedDriver:
         return self.dest if path in self._redirect else self.source
 

@@ -23,7 +23,9 @@ class Memo(Generic[K, V]):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: dict[K, V] = {}
-        self._pending: dict[K, threading.Event] = {}
+        # Keys being computed, with the event their waiters wait on: made by the first
+        # waiter only (planning one thread at a time, an event per key was a tenth of it).
+        self._pending: dict[K, threading.Event | None] = {}
 
     def __len__(self) -> int:
         return len(self._values)
@@ -33,10 +35,12 @@ class Memo(Generic[K, V]):
             with self._lock:
                 if key in self._values:
                     return self._values[key]
-                running = self._pending.get(key)
+                if key not in self._pending:
+                    self._pending[key] = None
+                    break
+                running = self._pending[key]
                 if running is None:
                     running = self._pending[key] = threading.Event()
-                    break
             # Someone else is computing it: wait, then take the value or, if that failed,
             # try in turn.
             running.wait()
@@ -47,5 +51,6 @@ class Memo(Generic[K, V]):
             return value
         finally:
             with self._lock:
-                del self._pending[key]
-            running.set()
+                waiting = self._pending.pop(key)
+            if waiting is not None:
+                waiting.set()

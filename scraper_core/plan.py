@@ -14,7 +14,7 @@ the plans share the objects read: a manifest's bytes are held once, not once per
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -165,6 +165,10 @@ def _same(digest: Digest) -> Digest:
     return digest
 
 
+def _same_tags(tags: frozenset[str]) -> frozenset[str] | None:
+    return tags
+
+
 #: Tag suffixes cosign stores next to an image: ``sha256-<hex>.sig`` and friends; and none:
 #: the OCI 1.1 referrers tag schema's ``sha256-<hex>``, an index of the manifests whose
 #: ``subject`` is the image (planned like any index, so those manifests come along).
@@ -212,6 +216,12 @@ class Planner:
         up (on an object store a stat of a missing tag is two requests; a listing, one per
         thousand keys)."""
         self._list_tags_of.update(names)
+
+    def know_tags(self, listings: Mapping[str, frozenset[str]]) -> None:
+        """Tags listed already (``--all-tags``, a tag glob): signatures are looked up there."""
+        for name, tags in listings.items():
+            self._tag_listings.get(name, partial(_same_tags, tags))
+        self.list_tags_for_signatures(listings)
 
     def _tag_listing(self, name: str) -> frozenset[str] | None:
         def listing() -> frozenset[str] | None:

@@ -83,7 +83,7 @@ class RunRecord:
                 "driver": self.source_driver,
                 "location": public_location(self.source_location),
             },
-            "images": [_image(plan) for plan in self.plans],
+            "images": _images(self.plans),
             "blobs": _blob_list(blobs),
             "relies_on": _blob_list(relied),
             "totals": {
@@ -107,20 +107,31 @@ def _manifest_content(plan: ImagePlan) -> bytes | None:
     return None
 
 
-def _image(plan: ImagePlan) -> dict[str, Any]:
-    entry: dict[str, Any] = {"reference": str(plan.reference), "digest": str(plan.digest)}
+def _images(plans: list[ImagePlan]) -> list[dict[str, Any]]:
+    # What a manifest says, worked out once per manifest: 30,000 tags name a handful.
+    kinds: dict[Digest, dict[str, Any]] = {}
+    entries = []
+    for plan in plans:
+        kind = kinds.get(plan.digest)
+        if kind is None:
+            kind = kinds[plan.digest] = _kind(plan)
+        entries.append({"reference": str(plan.reference), "digest": str(plan.digest), **kind})
+    return entries
+
+
+def _kind(plan: ImagePlan) -> dict[str, Any]:
+    """The manifest's media type, and platforms for an index."""
     content = _manifest_content(plan)
     if content is None:
         # Left out (the far side has the manifest): its kind is not needed to name it.
-        entry["media_type"] = None
-        return entry
+        return {"media_type": None}
     manifest = parse_manifest(content, f"manifest {plan.digest.short}")
-    entry["media_type"] = manifest.media_type
+    kind: dict[str, Any] = {"media_type": manifest.media_type}
     if manifest.is_index:
-        entry["platforms"] = [
+        kind["platforms"] = [
             str(child.platform) for child in manifest.children if child.platform is not None
         ]
-    return entry
+    return kind
 
 
 def write_receipt(dest: CheckedDriver, document: Mapping[str, Any], now: datetime) -> str:

@@ -307,7 +307,7 @@ class CopyRun:
         chosen = selection.select(self.source, self.request.entries, all_tags=self.request.all_tags)
         for entry, message in chosen.errors:
             events.entry_failed(entry, message)
-        planned = scrape.plan(chosen.references)
+        planned = scrape.plan(chosen.references, chosen.tag_listings)
         if self.request.dry_run and self.request.plan_format:
             self._export_plan(scrape, planned)
         if self.request.dry_run:

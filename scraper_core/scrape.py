@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
 
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
@@ -59,6 +61,11 @@ MAX_ARTIFACT_ROUNDS = 4
 #: once instead: each manifest costs four stats (eight requests on S3 when, as usual, there is
 #: no signature), and a listing a request per thousand keys (a tag is two or more).
 SIGNATURE_LISTING_MIN = 8
+#: At most this many references planned by one task of the planning pool.
+PLAN_CHUNK = 64
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Scrape:
@@ -78,6 +85,7 @@ class Scrape:
         self.dest = dest
         self.options = options
         manifest_sizes = not options.stat_blobs
+        self._plan_source = plan_source or source
         self.planner = Planner(
             plan_source or source, options.platforms, sizes_from_manifests=manifest_sizes
         )
@@ -103,24 +111,36 @@ class Scrape:
         self.shipped = trimmed
         return trimmed
 
-    def _map(
-        self, function: Callable[[Reference], PlannedItem], refs: list[Reference]
-    ) -> list[PlannedItem]:
-        # Planning is a few small reads per image: latency-bound, so it runs in parallel too.
-        pool = ThreadPoolExecutor(max(1, self.options.jobs), thread_name_prefix="plan")
+    def _map(self, function: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """``function`` of each item, in order, run in a pool: planning is a few small reads
+        per image, latency-bound on an object store. Items go in chunks, so 30,000 tags make
+        a few hundred tasks, not 30,000: on a filesystem a task cost what reading a link does.
+        """
+        # A source whose calls work rather than wait (a filesystem) is planned by one thread:
+        # more only contend (see contract.latency_bound).
+        jobs = max(1, self.options.jobs) if self._plan_source.latency_bound else 1
+        size = max(1, min(PLAN_CHUNK, len(items) // (jobs * 4)))
+        chunks = [items[start : start + size] for start in range(0, len(items), size)]
+        pool = ThreadPoolExecutor(jobs, thread_name_prefix="plan")
         try:
-            planned = map_promptly(pool, function, refs)
+            done = map_promptly(pool, partial(_each, function), chunks)
         except BaseException:
-            # Ctrl-C: plans not started are dropped rather than waited for (a running one is
-            # a few bounded reads).
+            # Ctrl-C: chunks not started are dropped rather than waited for (a running one is
+            # a few dozen bounded reads).
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
-        return planned
+        return [result for chunk in done for result in chunk]
 
-    def plan(self, references: Sequence[Reference]) -> list[PlannedItem]:
+    def plan(
+        self,
+        references: Sequence[Reference],
+        tag_listings: Mapping[str, frozenset[str]] | None = None,
+    ) -> list[PlannedItem]:
         """A plan (or the error) for each reference, then for each signature or referrer
-        found (and theirs in turn: a signed SBOM brings its signature)."""
+        found (and theirs in turn: a signed SBOM brings its signature). ``tag_listings``:
+        the tags of repositories listed already, where signatures are looked up then."""
+        self.planner.know_tags(tag_listings or {})
         unique = list(dict.fromkeys(references))
         planned = self._map(self._plan_one, unique)
         if not self.options.signatures:
@@ -130,15 +150,16 @@ class Scrape:
         frontier = planned
         extras: list[PlannedItem] = []
         for _round in range(MAX_ARTIFACT_ROUNDS):
-            self.planner.list_tags_for_signatures(_crowded_repositories(frontier))
+            # The tags of one image share its manifests, so their signatures are the same:
+            # looked up once per image, not once per tag (30,000 tags on 4 manifests: 4).
+            images = _distinct_images(frontier)
+            self.planner.list_tags_for_signatures(_crowded_repositories(images))
             # Each lookup is a few stats (two calls each on S3): asked image after image, they
             # were 60% of copying 2,000 small blobs from S3. The pool fills the planner's memo
             # first; the loop below then reads it, and meets (and reports) failures again.
-            self._map(self._look_for_signatures, list(frontier))  # type: ignore[arg-type]
+            self._map(self._look_for_signatures, images)
             found_now: list[Reference] = []
-            for item in frontier:
-                if not isinstance(item, ImagePlan):
-                    continue
+            for item in images:
                 try:
                     found = self.planner.signature_references(item)
                 except Exception as exc:
@@ -157,11 +178,9 @@ class Scrape:
             extras.extend(frontier)
         return planned + extras + failed
 
-    def _look_for_signatures(self, item: PlannedItem) -> PlannedItem:
-        if isinstance(item, ImagePlan):
-            with contextlib.suppress(Exception):
-                self.planner.signature_references(item)
-        return item
+    def _look_for_signatures(self, item: ImagePlan) -> None:
+        with contextlib.suppress(Exception):
+            self.planner.signature_references(item)
 
     def preview(self, planned: Sequence[PlannedItem]) -> list[ImageResult]:
         """What a copy would do (``--dry-run``): nothing is written."""
@@ -220,14 +239,24 @@ class Scrape:
         return [item if isinstance(item, ImageResult) else next(copied) for item in planned]
 
 
-def _crowded_repositories(planned: Sequence[PlannedItem]) -> list[str]:
+def _each(function: Callable[[T], R], chunk: Sequence[T]) -> list[R]:
+    return [function(item) for item in chunk]
+
+
+def _distinct_images(planned: Sequence[PlannedItem]) -> list[ImagePlan]:
+    """One plan per repository and set of manifests, the first one met."""
+    images: dict[tuple[str, tuple[Digest, ...]], ImagePlan] = {}
+    for item in planned:
+        if isinstance(item, ImagePlan):
+            images.setdefault((item.reference.name, tuple(item.manifest_digests)), item)
+    return list(images.values())
+
+
+def _crowded_repositories(images: Sequence[ImagePlan]) -> list[str]:
     """Repositories with at least :data:`SIGNATURE_LISTING_MIN` distinct manifests to look
-    up (30,000 tags on 4 manifests are 16 stats, memoized: no reason to list 30,000 tags)."""
+    up (30,000 tags on 4 manifests are 16 stats: no reason to list 30,000 tags)."""
     distinct = {
-        (item.reference.name, digest)
-        for item in planned
-        if isinstance(item, ImagePlan)
-        for digest in item.manifest_digests
+        (item.reference.name, digest) for item in images for digest in item.manifest_digests
     }
     manifests = Counter(name for name, _digest in distinct)
     return [name for name, count in manifests.items() if count >= SIGNATURE_LISTING_MIN]

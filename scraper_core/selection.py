@@ -8,6 +8,7 @@ repository that cannot be listed is an error of its own, and the entry's others 
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -17,7 +18,6 @@ from scraper_core.inventory import (
     is_pattern,
     list_tags,
     match_repositories,
-    match_tags,
     validate_tag_pattern,
 )
 from scraper_core.reference import DEFAULT_TAG, Reference, parse_reference, validate_name
@@ -39,6 +39,9 @@ class Selection:
     #: (entry, message) for entries that resolved to nothing, and for each part of an entry
     #: that could not be listed (a repository, a directory).
     errors: list[tuple[str, str]] = field(default_factory=list)
+    #: Every tag (with a ``current/link``) of each repository whose tags were listed
+    #: (``--all-tags``, a tag glob): where signature tags are looked up without a stat.
+    tag_listings: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _split(entry: str) -> tuple[str, str | None]:
@@ -55,16 +58,30 @@ def needs_storage(entries: Iterable[str], all_tags: bool) -> bool:
     return all_tags or any(is_pattern(entry) for entry in entries)
 
 
-def _tags(driver: CheckedDriver, name: str, tag_part: str | None, all_tags: bool) -> list[str]:
+def _tags(
+    driver: CheckedDriver,
+    name: str,
+    tag_part: str | None,
+    all_tags: bool,
+    listings: dict[str, frozenset[str]],
+) -> list[str]:
+    if tag_part is None and not all_tags:
+        return [DEFAULT_TAG]
+    if tag_part is not None and not is_pattern(tag_part):
+        return [tag_part]
+    listed = list_tags(driver, name)
+    listings[name] = frozenset(listed)
     if tag_part is None:
-        return list_tags(driver, name) if all_tags else [DEFAULT_TAG]
-    if is_pattern(tag_part):
-        return match_tags(driver, name, tag_part)
-    return [tag_part]
+        return listed
+    return [tag for tag in listed if fnmatch.fnmatchcase(tag, tag_part)]
 
 
 def _resolve(
-    driver: CheckedDriver, entry: str, all_tags: bool, errors: list[str]
+    driver: CheckedDriver,
+    entry: str,
+    all_tags: bool,
+    errors: list[str],
+    listings: dict[str, frozenset[str]],
 ) -> list[Reference]:
     """The references ``entry`` names; what could not be listed goes to ``errors``."""
     if "@" in entry or not needs_storage([entry], all_tags):
@@ -81,7 +98,7 @@ def _resolve(
     references: list[Reference] = []
     for name in names:
         try:
-            tags = _tags(driver, name, tag_part, all_tags)
+            tags = _tags(driver, name, tag_part, all_tags, listings)
         except ScraperError as exc:
             # This repository alone: the others the pattern matched still resolve.
             errors.append(str(exc))
@@ -99,7 +116,7 @@ def select(driver: CheckedDriver, entries: Iterable[str], *, all_tags: bool) -> 
     for entry in entries:
         errors: list[str] = []
         try:
-            found = _resolve(driver, entry, all_tags, errors)
+            found = _resolve(driver, entry, all_tags, errors, selection.tag_listings)
         except ScraperError as exc:
             errors.append(str(exc))
             found = []

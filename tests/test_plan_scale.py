@@ -120,6 +120,8 @@ def test_each_manifest_link_and_blob_is_read_once_a_run(tmp_path: Path, dry_run:
     tags = [f"build-{n:03d}" for n in range(TAGS)] + ["multi"]
     for tag in tags:
         assert calls["read_head", layout.tag_current_link_path("app", tag)] == 1, tag
+    # --all-tags listed every tag: signature tags are looked up there, without a stat.
+    assert not [path for method, path in calls if "/sha256-" in path], calls
     # Nothing else read more than once, so the total is what the content needs, not the tags.
     repeated = {key: n for key, n in calls.items() if n > 1 and key[0] != "reader"}
     assert repeated == {}
@@ -192,6 +194,28 @@ def test_memo_forgets_a_failure_and_lets_the_next_asker_try() -> None:
     assert len(attempts) == 2
 
 
+def test_memo_wakes_a_waiter_when_the_compute_it_waited_for_fails() -> None:
+    memo: Memo[str, int] = Memo()
+    started, release = threading.Event(), threading.Event()
+
+    def failing() -> int:
+        started.set()
+        release.wait(5)
+        raise OSError("transient")
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(memo.get, "key", failing)
+        assert started.wait(5)
+        second = pool.submit(memo.get, "key", lambda: 9)
+        time.sleep(0.05)  # the second asker is waiting on the first one's compute
+        assert not second.done()
+        release.set()
+        with pytest.raises(OSError, match="transient"):
+            first.result(5)
+        assert second.result(5) == 9
+    assert memo.get("key", failing) == 9
+
+
 def test_a_dry_run_over_a_copy_looks_each_blob_up_once_at_the_destination(
     tmp_path: Path,
 ) -> None:
@@ -207,3 +231,39 @@ def test_a_dry_run_over_a_copy_looks_each_blob_up_once_at_the_destination(
         # destination in the preview.
         stats = 1 if digest in manifests else 2
         assert calls["stat", layout.blob_data_path(digest)] == stats, digest
+
+
+class _WaitingDriver(LocalDriver):
+    """A local tree read as if over a network: each link read waits a little."""
+
+    latency_bound = True
+
+    def read_head(self, path: str, size: int) -> bytes:
+        time.sleep(0.002)
+        return super().read_head(path, size)
+
+
+@pytest.mark.parametrize("driver_class", [LocalDriver, _WaitingDriver], ids=["local", "waiting"])
+def test_only_a_source_whose_calls_wait_is_planned_in_parallel(
+    tmp_path: Path, driver_class: type[LocalDriver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scraper_core.scrape import Scrape, ScrapeOptions
+
+    _tree(tmp_path)
+    source = CheckedDriver(driver_class(tmp_path, read_only=True), read_only=True)
+    threads: set[str] = set()
+    original = Planner.plan
+
+    def recording(self: Planner, reference: Reference) -> ImagePlan:
+        threads.add(threading.current_thread().name)
+        return original(self, reference)
+
+    refs = [Reference("app", f"build-{number:03d}") for number in range(TAGS)]
+    monkeypatch.setattr(Planner, "plan", recording)
+    planned = Scrape(source, None, ScrapeOptions(jobs=8)).plan(refs)
+    assert all(isinstance(item, ImagePlan) for item in planned)
+    # A filesystem's calls are syscalls: threads would only contend (see latency_bound).
+    if driver_class is LocalDriver:
+        assert len(threads) == 1
+    else:
+        assert len(threads) > 1

@@ -211,6 +211,8 @@ class ArchiveReader:
 
     name: ClassVar[str] = NAME
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: Reads from a local file: the core plans from it with one thread.
+    latency_bound: ClassVar[bool] = False
 
     def __init__(self, data: Concatenation, location: str) -> None:
         self.location = location

@@ -224,6 +224,8 @@ class LocalDriver:
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.HARDLINK, Capability.KERNEL_COPY}
     )
+    #: Calls are syscalls, not round trips: the core plans from it with one thread.
+    latency_bound: ClassVar[bool] = False
 
     def __init__(self, root: Path, *, read_only: bool, fsync: bool = False) -> None:
         self.root = os.path.realpath(root)
