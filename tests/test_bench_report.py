@@ -99,3 +99,12 @@ def test_the_harness_imports_outside_pytest() -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_many_uncommitted_files_keep_the_commit_line_within_the_limit() -> None:
+    result = _result(ROWS)
+    names = ", ".join(f"plugins/s3/registry_scraper_s3/module{n}.py" for n in range(3))
+    result["code"] = {"commit": "abc1234", "uncommitted": names}
+    lines = render(result).splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert "| commit | abc1234 (uncommitted: 3 files, named in the JSON results) |" in lines
