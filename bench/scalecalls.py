@@ -1,19 +1,15 @@
 """S3 requests against repositories + tags (issue 13): on SeaweedFS, trees of N and 2N
 repositories (a few tags each) are listed and dry-run with `--all-tags '*'`; every S3 API call
-the driver makes is counted (botocore's ``before-call`` event on the clients it builds).
+the driver makes is counted (tests.support.s3calls, on the clients it builds).
 Proportional means the calls per (repository + tag) stay the same when the tree doubles.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 from unittest import mock
 
 from click.testing import CliRunner
@@ -23,32 +19,11 @@ from bench.report import Row, Target, skipped
 from bench.s3 import unavailable
 from bench.scaletree import Tree, many_repositories
 from scraper_core.cli import main
+from tests.support.s3calls import by_operation, counting_requests
 from tests.support.s3server import SeaweedServer
 
 NAME = "S3 calls per repository + tag"
 UPLOAD_THREADS = 16
-
-
-@contextmanager
-def counting_requests() -> Iterator[Counter[str]]:
-    """Count S3 API calls by operation on every client the s3 driver builds meanwhile."""
-    import registry_scraper_s3.driver as s3_driver
-
-    calls: Counter[str] = Counter()
-    lock = threading.Lock()
-    original = s3_driver.make_client
-
-    def count(model: Any, **_: Any) -> None:
-        with lock:
-            calls[model.name] += 1
-
-    def make_client(options: Any) -> Any:
-        client = original(options)
-        client.meta.events.register("before-call.s3", count)
-        return client
-
-    with mock.patch.object(s3_driver, "make_client", make_client):
-        yield calls
 
 
 def _upload(server: SeaweedServer, bucket: str, tree: Tree) -> None:
@@ -70,7 +45,7 @@ def _calls(server: SeaweedServer, bucket: str, args: list[str]) -> Counter[str]:
         result = CliRunner().invoke(main, [args[0], *source, *args[1:]])
     if result.exit_code != 0:
         raise CommandError(f"in-process scrape {args[0]} failed: {result.output[-500:]}")
-    return calls
+    return by_operation(calls)
 
 
 def _commands(work: Path) -> dict[str, list[str]]:

@@ -7,10 +7,7 @@ images to look up there; a dry run still stats every blob, to name a missing one
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -22,11 +19,10 @@ from scraper_core import layout
 from scraper_core.cli import main
 from scraper_core.scrape import SIGNATURE_LISTING_MIN
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
+from tests.support.s3calls import Calls, by_operation, counting_requests
 from tests.support.s3server import MotoServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
-
-Calls = Counter[tuple[str, str]]
 
 
 @pytest.fixture(scope="module")
@@ -38,28 +34,6 @@ def moto() -> Iterator[MotoServer]:
 @pytest.fixture(autouse=True)
 def _credentials(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
     moto.use_environment(monkeypatch)
-
-
-@contextmanager
-def counting_requests() -> Iterator[Calls]:
-    """(operation, key) of every request of every client the s3 driver builds meanwhile."""
-    import registry_scraper_s3.driver as s3_driver
-
-    calls: Calls = Counter()
-    lock = threading.Lock()
-    original = s3_driver.make_client
-
-    def count(params: dict[str, Any], model: Any, **_: Any) -> None:
-        with lock:
-            calls[model.name, str(params.get("Key") or params.get("Prefix") or "")] += 1
-
-    def make_client(options: Any) -> Any:
-        client = original(options)
-        client.meta.events.register("provide-client-params.s3", count)
-        return client
-
-    with mock.patch.object(s3_driver, "make_client", make_client):
-        yield calls
 
 
 def _bucket_with(moto: MotoServer, images: int, name: str = "crowd") -> tuple[str, list[Any]]:
@@ -81,13 +55,6 @@ def _copy(moto: MotoServer, bucket: str, out: Path, *args: str) -> tuple[Calls, 
     return calls, result.output
 
 
-def _ops(calls: Calls) -> Counter[str]:
-    ops: Counter[str] = Counter()
-    for (operation, _key), count in calls.items():
-        ops[operation] += count
-    return ops
-
-
 def test_a_copy_of_many_images_costs_a_get_per_object_it_needs(
     moto: MotoServer, tmp_path: Path
 ) -> None:
@@ -95,7 +62,7 @@ def test_a_copy_of_many_images_costs_a_get_per_object_it_needs(
     bucket, (_writer, *images) = _bucket_with(moto, count)
     refs = [f"crowd:{image.tags[0]}" for image in images]
     calls, _ = _copy(moto, bucket, tmp_path / "out", "-q", *refs)
-    ops = _ops(calls)
+    ops = by_operation(calls)
     # Per image: tag link, revision link, manifest; per config and layer: its link and its
     # bytes. No HEAD of a blob, no stat of a missing signature tag: one listing of the tags.
     needed = sum(3 + 2 * (1 + len(image.layers)) for image in images)
@@ -126,7 +93,7 @@ def test_a_signature_is_found_in_the_listing(moto: MotoServer, tmp_path: Path) -
     signature = writer.image("crowd", f"sha256-{signed.manifest.hex}.sig")
     refs = [f"crowd:{image.tags[0]}" for image in images]
     calls, _ = _copy(moto, bucket, tmp_path / "out", *refs)
-    assert _ops(calls)["HeadObject"] == 0
+    assert by_operation(calls)["HeadObject"] == 0
     copied = tmp_path / "out" / layout.tag_current_link_path("crowd", signature.tags[0])[1:]
     assert copied.read_text() == str(signature.manifest)
 
@@ -168,5 +135,5 @@ def test_many_tags_of_one_image_are_not_a_reason_to_list(moto: MotoServer, tmp_p
         writer.tag("crowd", tag, image.manifest)
     calls, _ = _copy(moto, bucket, tmp_path / "out", "-q", *(f"crowd:{tag}" for tag in tags))
     # One manifest: its four candidate signature tags are stat'ed once each, never listed.
-    assert _ops(calls)["HeadObject"] == 4
+    assert by_operation(calls)["HeadObject"] == 4
     assert calls["ListObjectsV2", layout.tags_path("crowd").lstrip("/") + "/"] == 0
