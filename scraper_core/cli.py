@@ -15,7 +15,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
+from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO, TypeVar
 
 import click
 
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 #: scraper_core.transfer.DEFAULT_JOBS, which --help must not import to show it (checked by
 #: tests/test_cli_startup.py).
 DEFAULT_JOBS = 8
+R = TypeVar("R")
+
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -128,6 +130,18 @@ def _open_source(run: SourceRun) -> None:
         _fail(str(exc))
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
+
+
+def _run_on_source(run: SourceRun, execute: Callable[[], R], failure_code: int) -> R:
+    """Open ``run``'s source, ``execute``, and let the source go whatever happened; a
+    :class:`ScraperError` meanwhile is one line and exit ``failure_code``."""
+    _open_source(run)
+    try:
+        return execute()
+    except ScraperError as exc:
+        _fail(str(exc), failure_code)
+    finally:
+        run.close()
 
 
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -427,13 +441,7 @@ def verify_command(
     from scraper_core.run import VerifyRun
 
     run = VerifyRun(source, images, platforms, jobs)
-    _open_source(run)
-    try:
-        report = run.execute()
-    except ScraperError as exc:
-        run.close()
-        _fail(str(exc), EXIT_PARTIAL)
-    run.close()
+    report = _run_on_source(run, run.execute, EXIT_PARTIAL)
     render_verify(report, as_json=as_json)
     if not report.ok:
         sys.exit(EXIT_PARTIAL)
@@ -454,13 +462,7 @@ def list_command(
     from scraper_core.run import ListRun
 
     run = ListRun(source, patterns)
-    _open_source(run)
-    try:
-        inventory = run.execute()
-    except ScraperError as exc:
-        run.close()
-        _fail(str(exc))
-    run.close()
+    inventory = _run_on_source(run, run.execute, EXIT_USAGE)
     render_inventory(inventory)
     if inventory.errors:
         sys.exit(EXIT_PARTIAL)
@@ -477,13 +479,7 @@ def inventory_command(
     from scraper_core.run import HoldingsRun
 
     run = HoldingsRun(source)
-    _open_source(run)
-    try:
-        holdings = run.execute()
-    except ScraperError as exc:
-        run.close()
-        _fail(str(exc), EXIT_PARTIAL)
-    run.close()
+    holdings = _run_on_source(run, run.execute, EXIT_PARTIAL)
     render_holdings(holdings)
     if holdings.errors:
         sys.exit(EXIT_PARTIAL)

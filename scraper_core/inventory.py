@@ -295,4 +295,10 @@ def validate_tag_pattern(pattern: str) -> None:
 def match_tags(driver: CheckedDriver, name: str, pattern: str) -> list[str]:
     """Tags of ``name`` matching a glob (fnmatch, case-sensitive), sorted."""
     validate_tag_pattern(pattern)
-    return [tag for tag in list_tags(driver, name) if fnmatch.fnmatchcase(tag, pattern)]
+    return tags_matching(list_tags(driver, name), pattern)
+
+
+def tags_matching(tags: Sequence[str], pattern: str) -> list[str]:
+    """Those of ``tags`` a glob matches (fnmatch, case-sensitive), in their order; the
+    pattern checked by the caller (:func:`validate_tag_pattern`), before any listing."""
+    return [tag for tag in tags if fnmatch.fnmatchcase(tag, pattern)]

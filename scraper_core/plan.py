@@ -29,7 +29,7 @@ from scraper_core.errors import (
     PathNotFoundError,
     ScraperError,
 )
-from scraper_core.inventory import tag_directories
+from scraper_core.inventory import list_tags
 from scraper_core.manifest import (
     MAX_MANIFEST_SIZE,
     Descriptor,
@@ -226,12 +226,11 @@ class Planner:
     def _tag_listing(self, name: str) -> frozenset[str] | None:
         def listing() -> frozenset[str] | None:
             try:
-                found = tag_directories(self.source, name)
+                return frozenset(list_tags(self.source, name))
             except ScraperError:
                 # A listing spoilt by one bad entry must not hide every signature: ask again
                 # tag by tag, as without a listing.
                 return None
-            return frozenset(tag for tag, current in found.items() if current)
 
         return self._tag_listings.get(name, listing)
 

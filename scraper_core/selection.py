@@ -8,7 +8,6 @@ repository that cannot be listed is an error of its own, and the entry's others 
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ from scraper_core.inventory import (
     is_pattern,
     list_tags,
     match_repositories,
+    tags_matching,
     validate_tag_pattern,
 )
 from scraper_core.reference import DEFAULT_TAG, Reference, parse_reference, validate_name
@@ -73,7 +73,7 @@ def _tags(
     listings[name] = frozenset(listed)
     if tag_part is None:
         return listed
-    return [tag for tag in listed if fnmatch.fnmatchcase(tag, tag_part)]
+    return tags_matching(listed, tag_part)
 
 
 def _resolve(

@@ -564,13 +564,18 @@ class LocalDriver:
         # An empty directory lists nothing: the wrapper makes that PathNotFoundError.
         return sorted(f"{prefix}/{name}" for name in names if not name.startswith(TEMP_PREFIX))
 
-    def walk(self, path: str) -> Iterator[FileInfo]:
+    def _open_walk_top(self, path: str) -> int:
+        """The checked descriptor a walk starts from; anything but a bad path is "not found"
+        (nothing below it to walk)."""
         try:
-            top = self._open_listable(path)
+            return self._open_listable(path)
         except StorageError as exc:
             if isinstance(exc, InvalidPathError):
                 raise
             raise PathNotFoundError(self.name, path) from exc
+
+    def walk(self, path: str) -> Iterator[FileInfo]:
+        top = self._open_walk_top(path)
         base = "" if path == "/" else path
         try:
             # fwalk goes by directory descriptors and never into a symlink: a directory
@@ -601,12 +606,7 @@ class LocalDriver:
         (one moved out of the root mid-walk is :class:`InvalidPathError`). Like ``os.fwalk``,
         a symlink to a directory is neither entered nor listed.
         """
-        try:
-            top = self._open_listable(path)
-        except StorageError as exc:
-            if isinstance(exc, InvalidPathError):
-                raise
-            raise PathNotFoundError(self.name, path) from exc
+        top = self._open_walk_top(path)
         base = "" if path == "/" else path
         # Depth first, one open descriptor per level: (descriptor, path, subdirectories left).
         frames: list[tuple[int, str, list[str]]] = []
