@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from registry_scraper_local import tar as tar_module
+from registry_scraper_local.archive_index import INDEX_MEMBER
 from registry_scraper_local.archive_lock import ArchiveLock
 from registry_scraper_local.driver import LocalDriver
 from registry_scraper_local.tar import TarDriver
@@ -98,7 +99,9 @@ def test_archive_is_published_whole_with_checksums(
     extract([archive], tmp_path / "site", suffix)
     assert set(snapshot(tmp_path / "site")) == expected_files(image, "v1")
     names = members(archive)
-    # The run's receipt comes last, after the tag links it describes.
+    # The member index comes last, then (before it) the run's receipt, after the tag links
+    # it describes.
+    assert names.pop() == INDEX_MEMBER
     assert names[-1].startswith(layout.RECEIPTS_ROOT.lstrip("/") + "/")
     names = names[:-1]
     assert names[-1] == layout.tag_current_link_path("app", "v1").lstrip("/")
@@ -229,7 +232,7 @@ def test_receipt_travels_inside_and_beside(tmp_path: Path) -> None:
     driver.put_content(layout.receipt_path("20261130T000000Z-abcd.json"), receipt)
     driver.close()
     assert (tmp_path / "ship.tar.zst.receipt.json").read_bytes() == receipt
-    assert members(archive)[-1] == "scrape-receipts/20261130T000000Z-abcd.json"
+    assert members(archive)[-2:] == ["scrape-receipts/20261130T000000Z-abcd.json", INDEX_MEMBER]
     assert sorted(os.listdir(tmp_path)) == [
         "ship.tar.zst", "ship.tar.zst.receipt.json", "ship.tar.zst.sha256"
     ]  # fmt: skip

@@ -17,16 +17,18 @@ from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError
 from tests.synthetic import SyntheticImage, TreeWriter
 
+SCRAPE_OWN_DIRECTORIES = ("scrape-receipts", "scrape-archive")
+
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under root with its bytes and mtime: proves a tree was not touched.
 
-    Run receipts (``scrape-receipts/``) are left out: each writing run adds one, and
-    tests/test_receipts.py checks them."""
+    Run receipts (``scrape-receipts/``) and an archive's member index (``scrape-archive/``)
+    are left out: each writing run adds one, and their own tests check them."""
     files: dict[str, tuple[bytes, int]] = {}
     for directory, dirs, names in os.walk(root):
         if directory == str(root):
-            dirs[:] = [name for name in dirs if name != "scrape-receipts"]
+            dirs[:] = [name for name in dirs if name not in SCRAPE_OWN_DIRECTORIES]
         for name in names:
             path = Path(directory, name)
             files[str(path.relative_to(root))] = (path.read_bytes(), path.stat().st_mtime_ns)

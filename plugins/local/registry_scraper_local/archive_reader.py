@@ -214,8 +214,10 @@ class ArchiveReader:
     #: Reads from a local file: the core plans from it with one thread.
     latency_bound: ClassVar[bool] = False
 
-    def __init__(self, data: Concatenation, location: str) -> None:
+    def __init__(self, data: Concatenation, location: str, volumes: list[str]) -> None:
         self.location = location
+        #: The file(s) read, in order: a writer must never replace or remove one of them.
+        self.volumes = volumes
         self._data = data
         #: storage path -> (offset of the data, size)
         self._files: dict[str, tuple[int, int]] = {}
@@ -227,7 +229,8 @@ class ArchiveReader:
         unknown = set(options) - {"spool-dir"}
         if unknown:
             raise ConfigurationError(f"tar: unknown option(s): {', '.join(sorted(unknown))}")
-        raw = Concatenation(_open_parts(volumes_of(os.path.expanduser(location))))
+        volumes = volumes_of(os.path.expanduser(location))
+        raw = Concatenation(_open_parts(volumes))
         try:
             magic = raw.pread(4, 0)
             if magic.startswith(GZIP_MAGIC) or magic == ZSTD_MAGIC:
@@ -237,7 +240,7 @@ class ArchiveReader:
                 raw.close()
             else:
                 data = raw
-            return cls(data, location)
+            return cls(data, location, volumes)
         except BaseException:
             raw.close()
             raise

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import os
 import re
 import secrets
@@ -30,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
+from registry_scraper_local.archive_index import INDEX_MEMBER, IndexEntry, render
 from registry_scraper_local.archive_lock import ArchiveLock
 from registry_scraper_local.archive_writer import (
     ArchiveStream,
@@ -43,7 +45,7 @@ from registry_scraper_local.blob_spool import BlobSpool
 from registry_scraper_local.overlap import archive_overlap
 from scraper_core.contract import CancelOnExit, Capability, FileInfo, StorageDriver
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
-from scraper_core.layout import BLOBS_ROOT, RECEIPTS_ROOT
+from scraper_core.layout import BLOBS_ROOT, RECEIPTS_ROOT, blob_digest_of
 
 #: Bytes one writer keeps in memory before it needs the spool beside the archive.
 SPOOL_LIMIT = 8 * 1024 * 1024
@@ -140,6 +142,8 @@ class TarDriver:
         self._lock = threading.Lock()
         self._sizes: dict[str, int] = {}
         self._contents: dict[str, bytes] = {}
+        #: Every member so far, in archive order: the index written last lists them.
+        self._members: list[IndexEntry] = []
         self._receipt: bytes | None = None
         self._closed = False
         #: Why the stream is unusable: an entry failed half-way into it (a full disk, a
@@ -245,24 +249,36 @@ class TarDriver:
         with self._lock:
             if self._closed:
                 raise StorageError(self.name, path, "archive already closed")
-            kept: list[bytes] = []
+            self._append(path, size, chunks)
 
-            def keep(source: Iterable[bytes]) -> Iterator[bytes]:
-                for chunk in source:
-                    if size <= KEEP_CONTENT_LIMIT:
-                        kept.append(chunk)
-                    yield chunk
+    def _append(self, path: str, size: int, chunks: Iterable[bytes]) -> None:
+        kept: list[bytes] = []
+        # A sha256 blob's data was verified against the digest its path names before the
+        # engine committed it: hashing it again here would only cost time.
+        named = blob_digest_of(path)
+        sha256 = named.hex if named is not None and named.algorithm == "sha256" else None
+        hasher = hashlib.sha256() if sha256 is None else None
 
-            if self._broken is not None:
-                raise StorageError(self.name, path, f"archive unusable: {self._broken}")
-            try:
-                self._stream.add(path, size, keep(chunks), counted=path.startswith(BLOBS_ROOT))
-            except BaseException as exc:
-                self._broken = f"writing {path} failed: {exc}"
-                raise
-            self._sizes[path] = size
-            if size <= KEEP_CONTENT_LIMIT:
-                self._contents[path] = b"".join(kept)
+        def keep(source: Iterable[bytes]) -> Iterator[bytes]:
+            for chunk in source:
+                if size <= KEEP_CONTENT_LIMIT:
+                    kept.append(chunk)
+                if hasher is not None:
+                    hasher.update(chunk)
+                yield chunk
+
+        if self._broken is not None:
+            raise StorageError(self.name, path, f"archive unusable: {self._broken}")
+        try:
+            self._stream.add(path, size, keep(chunks), counted=path.startswith(BLOBS_ROOT))
+        except BaseException as exc:
+            self._broken = f"writing {path} failed: {exc}"
+            raise
+        self._sizes[path] = size
+        if size <= KEEP_CONTENT_LIMIT:
+            self._contents[path] = b"".join(kept)
+        digest = sha256 if hasher is None else hasher.hexdigest()
+        self._members.append(IndexEntry(path.lstrip("/"), size, digest))
 
     # -- finishing ------------------------------------------------------------------------
 
@@ -275,6 +291,9 @@ class TarDriver:
             try:
                 if self._broken is not None:
                     raise StorageError(self.name, "/", f"archive unusable: {self._broken}")
+                # Last member: the proof of what the archive must contain (archive_index).
+                index = render(self._members)
+                self._append("/" + INDEX_MEMBER, len(index), [index])
                 self._stream.finish()
                 if self._volumes is not None:
                     self._publish(self._volumes.finish())

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from registry_scraper_local import tar as tar_module
+from registry_scraper_local.archive_index import INDEX_MEMBER
 from registry_scraper_local.tar import TarDriver
 from scraper_core.errors import ConfigurationError
 
@@ -62,6 +63,7 @@ def test_concurrent_writers_produce_whole_entries(
             stream = tar.extractfile(member)
             assert stream is not None
             found[member.name] = hashlib.sha256(stream.read()).hexdigest()
+    assert found.pop(INDEX_MEMBER)
     assert found == committed
     assert sorted(os.listdir(tmp_path)) == ["many.tar", "many.tar.sha256"]
 
