@@ -277,7 +277,8 @@ class TarDriver:
         self._sizes[path] = size
         if size <= KEEP_CONTENT_LIMIT:
             self._contents[path] = b"".join(kept)
-        digest = sha256 if hasher is None else hasher.hexdigest()
+        digest = hasher.hexdigest() if hasher is not None else sha256
+        assert digest is not None, "a hasher whenever the path names no sha256"
         self._members.append(IndexEntry(path.lstrip("/"), size, digest))
 
     # -- finishing ------------------------------------------------------------------------
