@@ -9,8 +9,9 @@ every header checked, the end-of-archive marker required, a cut or a damaged hea
 is one line naming the byte), and what was found is checked against the member index the
 writer stores last (:mod:`archive_contents`). An archive without one (``tar -c`` of a tree, an
 older scrape) is refused unless ``-o allow-unindexed=true``; it is then read as found, a name
-stored twice meaning its last copy, as ``tar -x`` would leave it. Only regular files whose
-names are clean storage paths are seen (no links, sparse files, devices or ``..``).
+stored twice meaning its last copy, as ``tar -x`` would leave it. Only regular files are seen
+(no links, sparse files, devices), and only those under the storage tree (unindexed: any clean
+path, never ``..``); nothing else is read or spooled.
 
 Reads are random access by offset (``pread``, so concurrent streams need no lock). A
 compressed archive cannot be read at an offset: it is decompressed once, a bounded chunk at a
@@ -25,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import BinaryIO, ClassVar
 
 from registry_scraper_local.archive_contents import (
@@ -34,6 +35,7 @@ from registry_scraper_local.archive_contents import (
     File,
     Stored,
     check_against_index,
+    is_storage_path,
     member_path,
 )
 from registry_scraper_local.archive_index import (
@@ -237,7 +239,7 @@ class _Opening:
 
     def files(self, allow_unindexed: bool) -> dict[str, File]:
         try:
-            stored, twice = self._walk()
+            stored, twice = self._walk(is_valid_path if allow_unindexed else is_storage_path)
             data = self.raw if self.spool is None else self.spool.contents()
             index = stored.pop(INDEX_PATH, None)
             if index is None:
@@ -260,9 +262,9 @@ class _Opening:
                 f"tar: {self.location} has a damaged member index: {exc}"
             ) from None
 
-    def _walk(self) -> tuple[dict[str, Stored], set[str]]:
-        """Regular members with storage-path names (the last copy of each), and the names
-        stored more than once."""
+    def _walk(self, keep: Callable[[str], bool]) -> tuple[dict[str, Stored], set[str]]:
+        """Regular members whose paths are worth keeping (the last copy of each), and the
+        paths stored more than once."""
         stored: dict[str, Stored] = {}
         twice: set[str] = set()
         source: Source
@@ -273,7 +275,7 @@ class _Opening:
         try:
             for member in walk(source):
                 path = member_path(member.name)
-                if not member.regular or not is_valid_path(path):
+                if not member.regular or not keep(path):
                     continue
                 if path in stored:
                     twice.add(path)
