@@ -21,7 +21,7 @@ CHUNK = 1024 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 #: Compressed bytes handed to zlib at once.
-_GZIP_INPUT = 64 * 1024
+_GZIP_INPUT = 256 * 1024
 #: A zstd frame asking for a larger window is refused (zstd(1) refuses it without --long).
 ZSTD_WINDOW_LIMIT = 1 << 27
 
