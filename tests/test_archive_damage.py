@@ -212,6 +212,9 @@ def test_flipped_bits_through_the_cli(
         line = assert_one_line_failure(result)
         assert str(archive) in line, (what, line)
         assert not out.exists(), what
+        # verify reads through the same reader: never "0 problems" over damage.
+        checked = run_scrape("verify", "--storage", "tar", "--data-dir", str(archive))
+        assert assert_one_line_failure(checked) == line, what
 
 
 def test_a_cut_at_any_block_is_an_error(small_archive: tuple[Path, dict[str, bytes]]) -> None:
