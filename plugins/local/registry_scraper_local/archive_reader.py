@@ -1,197 +1,89 @@
 """A shipped archive as a read-only storage (``--storage tar --data-dir ship.tar.zst``).
 
 The location is the archive (``ship.tar``), a split set by its base name or first volume
-(``ship.tar`` or ``ship.tar.000``: volumes ``.000``, ``.001``, ... are read in order as one
-stream). Compression is told from the first bytes, not the name.
+(``ship.tar`` or ``ship.tar.000``, see :mod:`archive_volumes`: a missing volume is named).
+Compression is told from the first bytes, not the name.
 
-Members are indexed in one pass over the headers; regular files whose names are clean storage
-paths are kept, everything else (links, devices, ``..``) is ignored, and a name stored twice
-means its last copy, as ``tar -x`` would leave it. Reads are random access by offset
-(``pread``, so concurrent streams need no lock). A compressed archive cannot be read at an
-offset: it is decompressed once into a spool file beside the archive, or in the directory
-given by ``-o spool-dir=DIR`` (for read-only media); the spool is unlinked as soon as it is
-made, so it vanishes with the process whatever happens, and needs as much room as the
-uncompressed archive. Memory holds the index only. The core still hashes every blob it reads.
+Completeness is proven, not assumed: the members are walked strictly (:mod:`archive_walk`:
+every header checked, the end-of-archive marker required, a cut or a damaged header anywhere
+is one line naming the byte), and what was found is checked against the member index the
+writer stores last (:mod:`archive_contents`). An archive without one (``tar -c`` of a tree, an
+older scrape) is refused unless ``-o allow-unindexed=true``; it is then read as found, a name
+stored twice meaning its last copy, as ``tar -x`` would leave it. Only regular files are seen
+(no links, sparse files, devices), and only those under the storage tree (unindexed: any clean
+path, never ``..``); nothing else is read or spooled.
+
+Reads are random access by offset (``pread``, so concurrent streams need no lock). A
+compressed archive cannot be read at an offset: it is decompressed once, a bounded chunk at a
+time (:mod:`archive_inflate`), and its kept members go into a spool beside it or in
+``-o spool-dir=DIR`` (:mod:`archive_spool`), hashed on the way in. A plain archive is read in
+place: its members up to :data:`SMALL_MEMBER` are hashed when it is opened, larger ones as
+they are read. Memory holds the index of members only. The core still hashes every blob.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
-import secrets
-import tarfile
-import zlib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, BinaryIO, ClassVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import BinaryIO, ClassVar
 
-from registry_scraper_local.archive_writer import write_all
+from registry_scraper_local.archive_contents import (
+    INDEX_PATH,
+    ContentsError,
+    File,
+    Stored,
+    check_against_index,
+    is_storage_path,
+    member_path,
+)
+from registry_scraper_local.archive_index import (
+    MAX_INDEX_SIZE,
+    MAX_LINE,
+    IndexEntry,
+    MemberIndexError,
+    parse,
+)
+from registry_scraper_local.archive_inflate import (
+    CHUNK,
+    PlainSource,
+    StreamSource,
+    inflate,
+    is_compressed,
+)
+from registry_scraper_local.archive_spool import MemberSpool
+from registry_scraper_local.archive_volumes import (
+    Concatenation,
+    VolumeSet,
+    open_volumes,
+    volumes_of,
+)
+from registry_scraper_local.archive_walk import DamagedArchiveError, Source, walk
 from scraper_core.contract import Capability, FileInfo, is_valid_path
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 
 NAME = "tar"
-CHUNK = 1024 * 1024
-GZIP_MAGIC = b"\x1f\x8b"
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-
-
-@dataclass(frozen=True)
-class Part:
-    fd: int
-    start: int
-    size: int
-
-
-class Concatenation:
-    """Several files read as one: ``pread`` over the part holding each offset."""
-
-    def __init__(self, parts: list[Part]) -> None:
-        self.parts = parts
-        self.size = sum(part.size for part in parts)
-
-    def pread(self, size: int, offset: int) -> bytes:
-        out = bytearray()
-        for part in self.parts:
-            if size <= 0:
-                break
-            if offset >= part.start + part.size or offset + size <= part.start:
-                continue
-            within = offset - part.start
-            chunk = os.pread(part.fd, min(size, part.size - within), within)
-            if not chunk:
-                raise OSError(f"archive volume shorter than when it was indexed at {offset}")
-            out += chunk
-            offset += len(chunk)
-            size -= len(chunk)
-        return bytes(out)
-
-    def close(self) -> None:
-        for part in self.parts:
-            os.close(part.fd)
-        self.parts = []
-
-
-class _SeekableView(io.RawIOBase):
-    """A file object over a :class:`Concatenation`, for :mod:`tarfile`'s index pass."""
-
-    def __init__(self, data: Concatenation, start: int = 0, end: int | None = None) -> None:
-        self._data = data
-        self._start = start
-        self._end = data.size if end is None else end
-        self._pos = start
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos - self._start
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: self._start, io.SEEK_CUR: self._pos, io.SEEK_END: self._end}
-        self._pos = max(self._start, base[whence] + offset)
-        return self._pos - self._start
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        want = min(len(buffer), max(0, self._end - self._pos))
-        chunk = self._data.pread(want, self._pos) if want else b""
-        buffer[: len(chunk)] = chunk
-        self._pos += len(chunk)
-        return len(chunk)
-
-
-def volumes_of(location: str) -> list[str]:
-    """The file(s) holding the archive named by ``location``."""
-    base = location[:-4] if location.endswith(".000") else location
-    if os.path.isfile(location) and not location.endswith(".000"):
-        return [location]
-    found: list[str] = []
-    while os.path.isfile(f"{base}.{len(found):03d}"):
-        found.append(f"{base}.{len(found):03d}")
-    if not found:
-        raise ConfigurationError(f"tar: no archive at {location} (nor volumes {base}.000, ...)")
-    return found
-
-
-def _open_parts(paths: list[str]) -> list[Part]:
-    parts: list[Part] = []
-    start = 0
-    try:
-        for path in paths:
-            fd = os.open(path, os.O_RDONLY)
-            size = os.fstat(fd).st_size
-            parts.append(Part(fd, start, size))
-            start += size
-    except OSError as exc:
-        for part in parts:
-            os.close(part.fd)
-        raise ConfigurationError(f"tar: cannot read {path}: {exc.strerror}") from exc
-    return parts
-
-
-def _decompressor_chunks(raw: Concatenation, magic: bytes) -> Iterator[bytes]:
-    """The decompressed bytes of the whole (gzip or zstd) stream, a chunk at a time."""
-    if magic.startswith(GZIP_MAGIC):
-        offset = 0
-        member: Any = None  # the gzip member being decompressed, None between members
-        while offset < raw.size:
-            data = raw.pread(CHUNK, offset)
-            offset += len(data)
-            while data:
-                member = member or zlib.decompressobj(47)
-                yield member.decompress(data)
-                # Concatenated gzip members (pigz, cat a.gz b.gz) continue in a new one.
-                data, member = (member.unused_data, None) if member.eof else (b"", member)
-        if member is not None:
-            raise ConfigurationError("tar: the gzip stream is truncated")
-        return
-    try:
-        import zstandard
-    except ImportError:
-        raise ConfigurationError(
-            "tar: .zst needs the zstandard package (pip install 'registry-scraper-local[zst]')"
-        ) from None
-    reader = zstandard.ZstdDecompressor().stream_reader(
-        io.BufferedReader(_SeekableView(raw), CHUNK), read_across_frames=True
-    )
-    try:
-        while chunk := reader.read(CHUNK):
-            yield chunk
-    except zstandard.ZstdError as exc:
-        raise ConfigurationError(f"tar: the zstd stream is damaged: {exc}") from exc
-
-
-def _spool(raw: Concatenation, magic: bytes, directory: str) -> Concatenation:
-    name = os.path.join(directory, f".scrape-unpacked-{secrets.token_hex(6)}")
-    try:
-        fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"tar: cannot make the decompression spool in {directory} ({exc.strerror}); "
-            "give another with -o spool-dir=DIR"
-        ) from exc
-    os.unlink(name)
-    size = 0
-    try:
-        for chunk in _decompressor_chunks(raw, magic):
-            write_all(fd, chunk)
-            size += len(chunk)
-    except OSError as exc:
-        os.close(fd)
-        raise ConfigurationError(f"tar: decompressing into {directory}: {exc}") from exc
-    except BaseException:
-        os.close(fd)
-        raise
-    return Concatenation([Part(fd, 0, size)])
+#: Members up to this size (links, receipts) are checked against the index when a plain
+#: archive is opened; larger ones as they are read.
+SMALL_MEMBER = 64 * 1024
+OPTIONS = {"spool-dir", "allow-unindexed"}
+UNINDEXED_HINT = "read it anyway with -o allow-unindexed=true"
 
 
 class _RangeReader(io.RawIOBase):
-    def __init__(self, data: Concatenation, start: int, end: int) -> None:
+    """Bytes ``start`` to ``end`` of the archive; with ``sha256``, the read that reaches
+    ``end`` raises StorageError if they were not the bytes the index lists."""
+
+    def __init__(
+        self, data: Concatenation, start: int, end: int, path: str, sha256: str | None
+    ) -> None:
         self._data = data
         self._pos = start
         self._end = end
+        self._path = path
+        self._expected = sha256
+        self._hasher = hashlib.sha256() if sha256 is not None else None
 
     def readable(self) -> bool:
         return True
@@ -203,7 +95,15 @@ class _RangeReader(io.RawIOBase):
         chunk = self._data.pread(want, self._pos)
         buffer[: len(chunk)] = chunk
         self._pos += len(chunk)
+        if self._hasher is not None:
+            self._hasher.update(chunk)
+            if self._pos >= self._end and self._hasher.hexdigest() != self._expected:
+                raise _damaged(self._path)
         return len(chunk)
+
+
+def _damaged(path: str) -> StorageError:
+    return StorageError(NAME, path, "is damaged: its sha256 is not the one the archive lists")
 
 
 class ArchiveReader:
@@ -214,66 +114,57 @@ class ArchiveReader:
     #: Reads from a local file: the core plans from it with one thread.
     latency_bound: ClassVar[bool] = False
 
-    def __init__(self, data: Concatenation, location: str, volumes: list[str]) -> None:
+    def __init__(
+        self, data: Concatenation, location: str, volumes: list[str], files: dict[str, File]
+    ) -> None:
         self.location = location
         #: The file(s) read, in order: a writer must never replace or remove one of them.
         self.volumes = volumes
         self._data = data
-        #: storage path -> (offset of the data, size)
-        self._files: dict[str, tuple[int, int]] = {}
+        self._files = files
         self._children: dict[str, set[str]] = {"/": set()}
-        self._index()
+        for path in files:
+            child = path
+            while child != "/":
+                parent = os.path.dirname(child)
+                if parent in files:
+                    raise ConfigurationError(
+                        f"tar: {location} stores {parent} as a file and a directory"
+                    )
+                self._children.setdefault(parent, set()).add(child)
+                child = parent
 
     @classmethod
     def open(cls, location: str, options: Mapping[str, str]) -> ArchiveReader:
-        unknown = set(options) - {"spool-dir"}
+        unknown = set(options) - OPTIONS
         if unknown:
             raise ConfigurationError(f"tar: unknown option(s): {', '.join(sorted(unknown))}")
-        volumes = volumes_of(os.path.expanduser(location))
-        raw = Concatenation(_open_parts(volumes))
+        allow_unindexed = _flag(options, "allow-unindexed")
+        path = os.path.expanduser(location)
+        volumes = volumes_of(path)
+        raw = open_volumes(volumes)
+        spool: MemberSpool | None = None
         try:
             magic = raw.pread(4, 0)
-            if magic.startswith(GZIP_MAGIC) or magic == ZSTD_MAGIC:
-                beside = os.path.dirname(os.path.abspath(os.path.expanduser(location)))
-                directory = options.get("spool-dir") or beside
-                data = _spool(raw, magic, directory)
-                raw.close()
-            else:
-                data = raw
-            return cls(data, location, volumes)
+            if is_compressed(magic):
+                directory = options.get("spool-dir") or os.path.dirname(os.path.abspath(path))
+                spool = MemberSpool(directory)
+            files = _Opening(location, volumes, raw, spool, magic).files(allow_unindexed)
+            data = raw if spool is None else spool.contents()
+            reader = cls(data, location, volumes.paths, files)
         except BaseException:
+            if spool is not None:
+                spool.close()
             raw.close()
             raise
-
-    def _index(self) -> None:
-        try:
-            with tarfile.open(fileobj=_SeekableView(self._data), mode="r:") as archive:
-                for member in archive:
-                    if not member.isreg():
-                        continue
-                    path = "/" + member.name.removeprefix("./").strip("/")
-                    if is_valid_path(path):
-                        self._add(path, member.offset_data, member.size)
-        except tarfile.TarError as exc:
-            raise ConfigurationError(f"tar: {self.location} is not a readable tar: {exc}") from exc
-        for path, (offset, size) in self._files.items():
-            if offset + size > self._data.size:
-                raise ConfigurationError(f"tar: {self.location} is truncated inside {path}")
-
-    def _add(self, path: str, offset: int, size: int) -> None:
-        if path in self._children:
-            return  # a directory already: the registry tree never has a file there
-        self._files[path] = (offset, size)
-        child = path
-        while child != "/":
-            parent = os.path.dirname(child)
-            self._children.setdefault(parent, set()).add(child)
-            child = parent
+        if spool is not None:
+            raw.close()  # everything needed is in the spool now
+        return reader
 
     def close(self) -> None:
         self._data.close()
 
-    def _entry(self, path: str) -> tuple[int, int]:
+    def _entry(self, path: str) -> File:
         entry = self._files.get(path)
         if entry is None:
             if path in self._children:
@@ -282,21 +173,26 @@ class ArchiveReader:
         return entry
 
     def get_content(self, path: str) -> bytes:
-        offset, size = self._entry(path)
-        return self._data.pread(size, offset)
+        entry = self._entry(path)
+        data = self._data.pread(entry.size, entry.offset)
+        if entry.unchecked_sha256 and hashlib.sha256(data).hexdigest() != entry.unchecked_sha256:
+            raise _damaged(path)
+        return data
 
     def read_head(self, path: str, size: int) -> bytes:
-        offset, length = self._entry(path)
-        return self._data.pread(min(size, length), offset)
+        entry = self._entry(path)
+        return self._data.pread(min(size, entry.size), entry.offset)
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        start, size = self._entry(path)
-        raw = _RangeReader(self._data, start + min(offset, size), start + size)
-        return io.BufferedReader(raw, CHUNK)
+        entry = self._entry(path)
+        start = entry.offset + min(offset, entry.size)
+        end = entry.offset + entry.size
+        sha256 = entry.unchecked_sha256 if offset == 0 else None
+        return io.BufferedReader(_RangeReader(self._data, start, end, path, sha256), CHUNK)
 
     def stat(self, path: str) -> FileInfo:
         if path in self._files:
-            return FileInfo(path, self._files[path][1])
+            return FileInfo(path, self._files[path].size)
         if path in self._children:
             return FileInfo(path, 0, is_dir=True)
         raise PathNotFoundError(NAME, path)
@@ -312,6 +208,121 @@ class ArchiveReader:
         if path != "/" and path not in self._children:
             raise PathNotFoundError(NAME, path)
         prefix = "" if path == "/" else path
-        for name, (_, size) in self._files.items():
+        for name, entry in self._files.items():
             if name.startswith(prefix + "/"):
-                yield FileInfo(name, size)
+                yield FileInfo(name, entry.size)
+
+
+def _flag(options: Mapping[str, str], name: str) -> bool:
+    value = options.get(name, "false").strip().lower()
+    if value not in ("true", "false"):
+        raise ConfigurationError(f"tar: -o {name}={options[name]}: true or false")
+    return value == "true"
+
+
+class _Opening:
+    """One archive being indexed and checked; every failure is one ConfigurationError."""
+
+    def __init__(
+        self,
+        location: str,
+        volumes: VolumeSet,
+        raw: Concatenation,
+        spool: MemberSpool | None,
+        magic: bytes,
+    ) -> None:
+        self.location = location
+        self.volumes = volumes
+        self.raw = raw
+        self.spool = spool
+        self.magic = magic
+
+    def files(self, allow_unindexed: bool) -> dict[str, File]:
+        try:
+            stored, twice = self._walk(is_valid_path if allow_unindexed else is_storage_path)
+            data = self.raw if self.spool is None else self.spool.contents()
+            index = stored.pop(INDEX_PATH, None)
+            if index is None:
+                if not allow_unindexed:
+                    raise ContentsError(
+                        f"has no member index ({INDEX_PATH[1:]}): not written "
+                        f"by this scraper, or by an older one; {UNINDEXED_HINT}"
+                    )
+                return {path: File(s.offset, s.size) for path, s in stored.items()}
+            if INDEX_PATH in twice:
+                raise ContentsError("stores its member index twice")
+            files = check_against_index(stored, twice, self._index_entries(data, index))
+            return self._check_small(data, files)
+        except DamagedArchiveError as exc:
+            raise ConfigurationError(self._describe(exc)) from None
+        except ContentsError as exc:
+            raise ConfigurationError(f"tar: {self.location} {exc}") from None
+        except MemberIndexError as exc:
+            raise ConfigurationError(
+                f"tar: {self.location} has a damaged member index: {exc}"
+            ) from None
+
+    def _walk(self, keep: Callable[[str], bool]) -> tuple[dict[str, Stored], set[str]]:
+        """Regular members whose paths are worth keeping (the last copy of each), and the
+        paths stored more than once."""
+        stored: dict[str, Stored] = {}
+        twice: set[str] = set()
+        source: Source
+        if self.spool is None:
+            source = PlainSource(self.raw)
+        else:
+            source = stream = StreamSource(inflate(self.raw, self.magic))
+        try:
+            for member in walk(source):
+                path = member_path(member.name)
+                if not member.regular or not keep(path):
+                    continue
+                if path in stored:
+                    twice.add(path)
+                if self.spool is None:
+                    stored[path] = Stored(member.data_offset, member.size)
+                else:
+                    # A cut inside the data leaves fewer bytes: the walk then fails on it.
+                    offset, sha256, _ = self.spool.take(source, member.size, path)
+                    stored[path] = Stored(offset, member.size, sha256)
+        finally:
+            if self.spool is not None:
+                stream.close()
+        return stored, twice
+
+    def _index_entries(self, data: Concatenation, index: Stored) -> Iterator[IndexEntry]:
+        if index.size > MAX_INDEX_SIZE:
+            raise ContentsError(
+                f"has a member index of {index.size} bytes (at most {MAX_INDEX_SIZE})"
+            )
+        stream = io.BufferedReader(
+            _RangeReader(data, index.offset, index.offset + index.size, INDEX_PATH, None), CHUNK
+        )
+        lines = iter(lambda: stream.readline(MAX_LINE + 1), b"")
+        return parse(lines)
+
+    def _check_small(self, data: Concatenation, files: dict[str, File]) -> dict[str, File]:
+        for path, entry in files.items():
+            if entry.unchecked_sha256 is None or entry.size > SMALL_MEMBER:
+                continue
+            content = data.pread(entry.size, entry.offset)
+            if hashlib.sha256(content).hexdigest() != entry.unchecked_sha256:
+                raise ContentsError(
+                    f"has {path} damaged: its sha256 is not the one its index lists"
+                )
+            files[path] = File(entry.offset, entry.size)
+        return files
+
+    def _describe(self, exc: DamagedArchiveError) -> str:
+        where = f"at byte {exc.offset}"
+        if exc.stream is not None:
+            where += f" of its {exc.stream} stream"
+        elif self.spool is not None:
+            where += " of its uncompressed stream"
+        elif self.volumes.split:
+            where += f" (in volume {self.raw.volume_at(exc.offset)})"
+        line = f"tar: {self.location} {exc.what} {where}"
+        if exc.at_end and self.volumes.split and not self.volumes.listed:
+            last = os.path.basename(self.volumes.paths[-1])
+            line += f"; the set may be missing volumes after {last}"
+        return line
