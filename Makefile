@@ -42,8 +42,8 @@ $(AZURITE): | system-deps
 
 $(STAMP): pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]' -e 'plugins/local[zst]' \
+	$(BIN)/pip install -q --upgrade 'pip>=25.1'  # 25.1: --group
+	$(BIN)/pip install -q --group dev -e . -e 'plugins/local[zst]' \
 		$(foreach p,$(filter-out plugins/local,$(PLUGINS)),-e $(p))
 	touch $(STAMP)
 
