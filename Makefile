@@ -42,8 +42,8 @@ $(AZURITE): | system-deps
 
 $(STAMP): pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]' -e 'plugins/local[zst]' \
+	$(BIN)/pip install -q --upgrade 'pip>=25.1'  # 25.1: --group
+	$(BIN)/pip install -q --group dev -e . -e 'plugins/local[zst]' \
 		$(foreach p,$(filter-out plugins/local,$(PLUGINS)),-e $(p))
 	touch $(STAMP)
 
@@ -78,10 +78,23 @@ test-gcs: system-deps $(STAMP) ## GCS driver and GCS end-to-end tests (fake-gcs-
 test-azure: system-deps npm-deps $(STAMP) ## Azure driver and Azure end-to-end tests (Azurite)
 	$(BIN)/pytest -q -m azure
 
+# The wheels need only the build backend pyproject.toml names: installed once into a folder of
+# its own (no venv, no dev environment), and put first on the path of pip's in-tree builds.
 DIST ?= dist
-dist: $(STAMP) ## Build wheels of the core and every plugin into DIST (default ./dist)
-	rm -rf $(DIST)/*.whl
-	$(BIN)/pip wheel -q --no-deps -w $(DIST) . $(PLUGINS)
+BUILD_BACKEND ?= .build-backend
+BUILD_STAMP := $(BUILD_BACKEND)/.installed
+$(BUILD_STAMP): pyproject.toml
+	rm -rf $(BUILD_BACKEND)
+	set -o pipefail; $(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", \
+		"rb"))["build-system"]["requires"], sep="\n")' | PIP_ROOT_USER_ACTION=ignore \
+		$(PYTHON) -m pip install -q --target $(BUILD_BACKEND) -r /dev/stdin
+	touch $(BUILD_STAMP)
+
+# setuptools builds in each project's build/: a module deleted since the last build would ship.
+dist: $(BUILD_STAMP) ## Build wheels of the core and every plugin into DIST (default ./dist)
+	rm -rf $(DIST)/*.whl build $(addsuffix /build,$(PLUGINS))
+	PYTHONPATH=$(abspath $(BUILD_BACKEND)) $(PYTHON) -m pip wheel -q --no-deps \
+		--no-build-isolation -w $(DIST) . $(PLUGINS)
 	@ls $(DIST)/*.whl
 
 demo: system-deps $(STAMP) ## Build a sample registry, scrape one image, serve the copy, pull it
@@ -101,4 +114,4 @@ run-s3-storage-registry: system-deps ## Serve BUCKET[/ROOT] (AWS_* env) on 127.0
 	scripts/serve-registry.sh s3 $(BUCKET) $(PORT)
 
 clean: ## Remove the venv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build *.egg-info dist
+	rm -rf $(VENV) $(BUILD_BACKEND) .pytest_cache .ruff_cache .mypy_cache build *.egg-info dist

