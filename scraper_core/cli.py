@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 #: scraper_core.transfer.DEFAULT_JOBS, which --help must not import to show it (checked by
 #: tests/test_cli_startup.py).
 DEFAULT_JOBS = 8
+# The caps of option files in the help texts are scraper_core.optfile's, which --help does not
+# import either (kept equal by tests/test_option_files.py).
 R = TypeVar("R")
 
 EXIT_PARTIAL = 1

@@ -30,7 +30,13 @@ from click.testing import CliRunner, Result
 from plugins.local.registry_scraper_local.driver import LocalDriver
 from scraper_core.cli import main
 from scraper_core.driver import CheckedDriver
-from scraper_core.optfile import HAVE_FILE_CAP, MIB, REGISTRY_CONFIG_CAP
+from scraper_core.optfile import (
+    HAVE_FILE_CAP,
+    IMAGES_FILE_CAP,
+    MIB,
+    REGISTRY_CONFIG_CAP,
+    cap_text,
+)
 from tests.support.cli_process import scrape_command
 from tests.support.reliability import record
 from tests.synthetic import TreeWriter
@@ -188,9 +194,13 @@ def test_a_file_past_the_cap_is_refused_unread(tmp_path: Path, source: Path) -> 
 
 
 def test_the_caps_are_in_the_help() -> None:
-    assert "1 MiB" in cli("list", "--help").output
+    """--help must not import optfile (tests/test_cli_startup.py): the CLI says the caps in
+    its own words, and this keeps them equal."""
+    text = " ".join(cli("list", "--help").output.split())
+    assert f"at most {cap_text(REGISTRY_CONFIG_CAP)}, or -" in text
     text = " ".join(cli("copy", "--help").output.split())
-    assert "at most 256 MiB, or -" in text and "at most 64 MiB, or -" in text
+    assert f"at most {cap_text(HAVE_FILE_CAP)}, or -" in text
+    assert f"at most {cap_text(IMAGES_FILE_CAP)}, or -" in text
 
 
 def test_standard_input_works_for_each_option(tmp_path: Path, source: Path) -> None:
@@ -277,7 +287,7 @@ def test_the_probe_sees_the_child_reading() -> None:
         os.close(write_end)
 
 
-def test_a_child_that_ignores_nothing_is_started(tmp_path: Path) -> None:
+def test_children_get_the_default_sigint_action() -> None:
     """The children get SIGINT's default action even when this process ignores it."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
