@@ -8,6 +8,7 @@ read up to the same cap. Text must be UTF-8; where it is not is named by line an
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import stat
@@ -120,12 +121,15 @@ def _regular_size(stream: BinaryIO) -> int:
 def decode_utf8(data: bytes, where: str) -> str:
     """``data`` as text; :class:`TextDecodeError` naming ``where``, the line and the column."""
     try:
-        return data.decode("utf-8")
+        # A byte order mark (some Windows editors write one) is not part of the text.
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        # Positions count from after the mark.
+        start = exc.start + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
+        line = data.count(b"\n", 0, start) + 1
+        column = start - (data.rfind(b"\n", 0, start) + 1) + 1
         raise TextDecodeError(
-            f"{where}: not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}, column {column}"
+            f"{where}: not UTF-8 text: byte 0x{data[start]:02x} at line {line}, column {column}"
         ) from None
 
 

@@ -233,6 +233,22 @@ def test_text_that_is_not_utf8_is_one_line_naming_where(
     assert "Traceback" not in result.output
 
 
+def test_a_byte_order_mark_is_not_part_of_the_text(tmp_path: Path, source: Path) -> None:
+    bom = b"\xef\xbb\xbf"
+    images, have = tmp_path / "images.txt", tmp_path / "have.json"
+    images.write_bytes(bom + IMAGE.encode() + b"\n")
+    have.write_bytes(bom + cli("inventory", "--data-dir", str(source)).stdout_bytes)
+    args = command("--images-file", str(images), source, tmp_path / "copy")
+    result = cli(*args, "--have", str(have))
+    assert result.exit_code == 0, result.output
+    assert "0 blobs would copy (0 B)" in result.stdout, result.stdout
+    images.write_bytes(bom + b"# caf\xe9\n")
+    result = cli(*args)
+    assert result.stderr == (
+        f"error: --images-file {images}: not UTF-8 text: byte 0xe9 at line 1, column 9\n"
+    )
+
+
 # Ctrl-C.
 
 
