@@ -23,7 +23,7 @@ from scraper_core import layout
 from scraper_core.bloblist import BlobSizes, ReceiptError, load_document, parse_blob_list
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
-from scraper_core.errors import PathNotFoundError, StorageError
+from scraper_core.errors import NotRegularFileError, PathNotFoundError
 from scraper_core.manifest import parse_manifest
 from scraper_core.plan import ImagePlan
 
@@ -183,9 +183,8 @@ def read_receipts(driver: CheckedDriver) -> tuple[list[Receipt], list[str]]:
             continue
         try:
             info = driver.stat(path)
-        except StorageError as exc:
-            # The driver refuses what is not a regular file (a FIFO, a device) at stat.
-            skipped.append(f"{path} skipped: not a regular file ({one_line_reason(exc)})")
+        except NotRegularFileError as exc:
+            skipped.append(f"{path} skipped: not a regular file ({exc})")
             continue
         if info.is_dir:
             skipped.append(f"{path} skipped: a directory, not a receipt")
@@ -194,7 +193,3 @@ def read_receipts(driver: CheckedDriver) -> tuple[list[Receipt], list[str]]:
             raise ReceiptError(f"{path}: larger than {MAX_RECEIPT_SIZE} bytes")
         found.append(parse_receipt(driver.get_content(path), path))
     return found, skipped
-
-
-def one_line_reason(exc: StorageError) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -23,7 +23,7 @@ from click.testing import CliRunner, Result
 from plugins.local.registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.driver import CheckedDriver, FileInfo
-from scraper_core.errors import StorageError
+from scraper_core.errors import NotRegularFileError, StorageError
 from scraper_core.holdings import INVENTORY_FORMAT
 from scraper_core.receipt import RECEIPT_FORMAT, ReceiptError, read_receipts
 from scraper_core.testing.memory import MemoryDriver
@@ -244,13 +244,17 @@ def test_a_damaged_receipt_in_a_source_fails_in_one_line(
 
 
 class RefusingStat(MemoryDriver):
-    """A driver that refuses one member at stat, as an archive reader refuses a sparse one."""
+    """A driver that refuses one member at stat, as an archive reader refuses a sparse one,
+    and fails on another (a storage error, not a verdict on what is there)."""
 
     refused = f"{layout.RECEIPTS_ROOT}/sparse.json"
+    failing = f"{layout.RECEIPTS_ROOT}/0-unreachable.json"
 
     def stat(self, path: str) -> FileInfo:
         if path == self.refused:
-            raise StorageError(self.name, path, "is a sparse member, not a regular file")
+            raise NotRegularFileError(self.name, path, "is a sparse member, not a regular file")
+        if path == self.failing:
+            raise StorageError(self.name, path, "HTTP 503")
         return super().stat(path)
 
 
@@ -269,4 +273,8 @@ def test_read_receipts_skips_what_the_driver_refuses_as_not_regular() -> None:
     ]
     driver.put_content(f"{layout.RECEIPTS_ROOT}/torn.json", sound[:-10])
     with pytest.raises(ReceiptError, match=r"/torn\.json: not JSON"):
+        read_receipts(CheckedDriver(driver, read_only=True))
+    # A receipt that cannot be read is never taken for one that is not there.
+    driver.put_content(RefusingStat.failing, sound)
+    with pytest.raises(StorageError, match=r"0-unreachable\.json: HTTP 503"):
         read_receipts(CheckedDriver(driver, read_only=True))
