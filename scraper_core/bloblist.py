@@ -5,7 +5,8 @@ A receipt or an inventory of a big registry lists a million blobs. Read as plain
 entry becomes a dict of two strings and an int, then a :class:`Digest` (two more strings and
 an instance dict): about 700 bytes of memory for 100 bytes of file. Here the text is decoded
 once (the bytes dropped before parsing), each entry becomes a ``(key, size)`` tuple as it is
-parsed, and the mapping kept is :class:`BlobSizes`, keyed by the digest's raw bytes.
+parsed, objects no caller reads are dropped as they are parsed, and the mapping kept is
+:class:`BlobSizes`, keyed by the digest's raw bytes.
 """
 
 from __future__ import annotations
@@ -74,19 +75,27 @@ def valid_size(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < SIZE_LIMIT
 
 
-def _entry_or_object(pairs: list[tuple[str, Any]]) -> Any:
-    """A JSON object as it is parsed: a sound blob entry as a ``(key, size)`` tuple, anything
-    else as a dict (a damaged entry is refused, naming the file, when its list is read)."""
-    if len(pairs) == 2 and {pairs[0][0], pairs[1][0]} == _ENTRY_KEYS:
-        fields = dict(pairs)
-        size, text = fields["size"], fields["digest"]
-        if valid_size(size) and isinstance(text, str):
-            try:
-                return (_key(Digest.parse(text)), size)
-            except InvalidReferenceError:
-                pass
-        return fields
-    return dict(pairs)
+def _kept_part(pairs: list[tuple[str, Any]]) -> Any:
+    """A JSON object as it is parsed, kept only if it is what these documents are read for:
+    a sound blob entry (``digest`` and ``size``, other keys ignored) as a ``(key, size)``
+    tuple; the document itself (the object naming its ``format``) and a damaged blob entry
+    (no key but ``digest`` and ``size``: refused, naming the file, when its list is read) as
+    a dict. Others (images, repositories and their tags, totals) are dropped at once (None):
+    an inventory's tags would otherwise outweigh its blobs."""
+    keys = {key for key, _value in pairs}
+    if "format" in keys:
+        return dict(pairs)
+    if not keys & _ENTRY_KEYS:
+        return None
+    fields = dict(pairs)
+    size, text = fields.get("size"), fields.get("digest")
+    if valid_size(size) and isinstance(text, str):
+        try:
+            return (_key(Digest.parse(text)), size)
+        except InvalidReferenceError:
+            pass
+    # An image entry names a digest too, with other keys: not kept.
+    return fields if keys <= _ENTRY_KEYS else None
 
 
 def _bounded_int(where: str) -> Callable[[str], int]:
@@ -107,7 +116,7 @@ def load_document(data: bytes, where: str) -> Any:
     text = decode_utf8(data, where)
     del data
     try:
-        return json.loads(text, object_pairs_hook=_entry_or_object, parse_int=_bounded_int(where))
+        return json.loads(text, object_pairs_hook=_kept_part, parse_int=_bounded_int(where))
     except (json.JSONDecodeError, RecursionError) as exc:
         raise ReceiptError(f"{where}: not JSON ({exc})") from None
 

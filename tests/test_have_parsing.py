@@ -22,10 +22,12 @@ from click.testing import CliRunner, Result
 
 from plugins.local.registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.bloblist import load_document
+from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver, FileInfo
 from scraper_core.errors import NotRegularFileError, StorageError
 from scraper_core.holdings import INVENTORY_FORMAT
-from scraper_core.receipt import RECEIPT_FORMAT, ReceiptError, read_receipts
+from scraper_core.receipt import RECEIPT_FORMAT, ReceiptError, parse_receipt, read_receipts
 from scraper_core.testing.memory import MemoryDriver
 from tests.support.cli_process import scrape_command
 from tests.support.reliability import record
@@ -278,3 +280,14 @@ def test_read_receipts_skips_what_the_driver_refuses_as_not_regular() -> None:
     driver.put_content(RefusingStat.failing, sound)
     with pytest.raises(StorageError, match=r"0-unreachable\.json: HTTP 503"):
         read_receipts(CheckedDriver(driver, read_only=True))
+
+
+def test_only_the_document_and_its_blob_entries_are_kept() -> None:
+    document = receipt([{"digest": digest(1), "size": 5, "urls": ["https://x"]}], [])
+    document["images"] = [{"reference": "a:1", "digest": digest(2), "media_type": "m"}]
+    data = json.dumps(document).encode()
+    loaded = load_document(data, "r.json")
+    # Parsed and dropped: images, tool, source and totals are never held.
+    assert loaded["images"] == [None] and loaded["tool"] is None
+    # A later version's extra keys on a blob entry do not make it unreadable.
+    assert dict(parse_receipt(data, "r.json").blobs) == {Digest.parse(digest(1)): 5}
