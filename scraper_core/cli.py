@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 #: scraper_core.transfer.DEFAULT_JOBS, which --help must not import to show it (checked by
 #: tests/test_cli_startup.py).
 DEFAULT_JOBS = 8
+# The caps of option files in the help texts are scraper_core.optfile's, which --help does not
+# import either (kept equal by tests/test_option_files.py).
 R = TypeVar("R")
 
 EXIT_PARTIAL = 1
@@ -68,17 +70,24 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 def _source_request(
     storage: str,
     data_dir: str | None,
-    registry_config: TextIO | None,
+    registry_config: str | None,
     storage_options: Sequence[str],
 ) -> SourceRequest:
     """The source named by flags, or by the registry's config.yml (flags' options win)."""
+    from scraper_core.optfile import REGISTRY_CONFIG_CAP, read_option_text, shown_name
     from scraper_core.run import RegistryConfigText, SourceRequest
 
     if data_dir is None and registry_config is None:
         _fail("give --data-dir or --registry-config")
     config = None
     if registry_config is not None:
-        config = RegistryConfigText(registry_config.read(), registry_config.name, os.environ)
+        try:
+            text = read_option_text(registry_config, "--registry-config", REGISTRY_CONFIG_CAP)
+        except KeyboardInterrupt:
+            _fail(f"interrupted while reading --registry-config {registry_config}", 130)
+        except ScraperError as exc:
+            _fail(str(exc))
+        config = RegistryConfigText(text, shown_name(registry_config), os.environ)
     options = _parse_options(storage_options, "--storage-option")
     return SourceRequest(storage, data_dir, options, config)
 
@@ -92,7 +101,7 @@ def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
         *args: object,
         storage: str,
         data_dir: str | None,
-        registry_config: TextIO | None,
+        registry_config: str | None,
         storage_options: tuple[str, ...],
         **kwargs: object,
     ) -> None:
@@ -105,8 +114,9 @@ def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
             click.option("--data-dir", help="Registry storage root (driver-specific)."),
             click.option(
                 "--registry-config",
-                type=click.File("r"),
-                help="Take the storage from the registry's config.yml (and REGISTRY_STORAGE_*).",
+                metavar="FILE",
+                help="Take the storage from the registry's config.yml (and REGISTRY_STORAGE_*): "
+                "a regular file of at most 1 MiB, or - for standard input.",
             ),
             click.option(
                 "--storage-option",
@@ -193,11 +203,11 @@ def main() -> None:
 @click.option(
     "--have",
     "have_files",
-    type=click.File("rb"),
     multiple=True,
     metavar="FILE",
     help="Leave out every blob the far side already has, from its `scrape inventory` or a "
-    "receipt (repeatable): a delta shipment. Links and tags are still written.",
+    "receipt (repeatable; a regular file of at most 256 MiB, or -): a delta shipment. Links "
+    "and tags are still written.",
 )
 @click.option(
     "--jobs",
@@ -230,8 +240,9 @@ def main() -> None:
 @click.option("--debug", is_flag=True, envvar=DEBUG_ENV, help="Show tracebacks for errors.")
 @click.option(
     "--images-file",
-    type=click.File("r"),
-    help="Read IMAGE entries from a file: one a line, # starts a comment.",
+    metavar="FILE",
+    help="Read IMAGE entries from a file: one a line, # starts a comment (a regular file of at "
+    "most 64 MiB, or -).",
 )
 @click.option("--all-tags", is_flag=True, help="Every tag of each named repository.")
 @click.option(
@@ -250,7 +261,7 @@ def copy_command(
     output_options: tuple[str, ...],
     platforms: tuple[str, ...],
     no_signatures: bool,
-    have_files: tuple[BinaryIO, ...],
+    have_files: tuple[str, ...],
     jobs: int,
     link: bool,
     dry_run: bool,
@@ -260,14 +271,14 @@ def copy_command(
     quiet: bool,
     verbose: bool,
     debug: bool,
-    images_file: TextIO | None,
+    images_file: str | None,
     all_tags: bool,
     recheck: bool,
     images: tuple[str, ...],
 ) -> None:
     """Copy IMAGE... (name, name:tag or name@sha256:...; no tag means latest)."""
     from scraper_core.report import Reporter
-    from scraper_core.run import CopyRequest, CopyRun, StorageRequest, read_images_file
+    from scraper_core.run import CopyRequest, CopyRun, StorageRequest
 
     reporter = Reporter(
         quiet=quiet,
@@ -295,10 +306,12 @@ def copy_command(
         output_options += (f"split-size={split_size}",) if split_size else ()
     assert output_dir is not None
     run: CopyRun | None = None
+    have: list[BinaryIO] = []
     try:
-        entries = list(images) + (read_images_file(images_file.read()) if images_file else [])
+        entries = list(images) + _images_from(images_file)
         if not entries:
             _fail("no images given (IMAGE arguments or --images-file)")
+        have = _open_have(have_files)
         request = CopyRequest(
             source=source,
             destination=StorageRequest(
@@ -314,7 +327,7 @@ def copy_command(
             signatures=not no_signatures,
             link=link,
             recheck=recheck,
-            have=have_files,
+            have=have,
             plan_format=plan_format,
             plan_out=plan_out,
         )
@@ -327,6 +340,8 @@ def copy_command(
         _fail_setup(exc, output_flag, debug)
     except Exception as exc:
         _unexpected(exc, debug, EXIT_USAGE)
+    finally:
+        _close_have(have)
     try:
         # An exported plan owns stdout (or a file): the per-image lines go to stderr.
         with contextlib.redirect_stdout(sys.stderr) if plan_format else contextlib.nullcontext():
@@ -340,6 +355,36 @@ def copy_command(
     except Exception as exc:
         _unexpected(exc, debug, EXIT_PARTIAL)
     _render_outcome(outcome, reporter, output_dir, delta=bool(have_files))
+
+
+def _images_from(path: str | None) -> list[str]:
+    """The entries of ``--images-file`` (none without it)."""
+    from scraper_core.optfile import IMAGES_FILE_CAP, read_option_text
+    from scraper_core.run import read_images_file
+
+    if path is None:
+        return []
+    return read_images_file(read_option_text(path, "--images-file", IMAGES_FILE_CAP))
+
+
+def _open_have(paths: Sequence[str]) -> list[BinaryIO]:
+    """The ``--have`` files, opened (never blocking, regular files only): the run reads them."""
+    from scraper_core.optfile import open_option_file
+
+    opened: list[BinaryIO] = []
+    try:
+        for path in paths:
+            opened.append(open_option_file(path, "--have"))
+    except BaseException:
+        _close_have(opened)
+        raise
+    return opened
+
+
+def _close_have(streams: Sequence[BinaryIO]) -> None:
+    for stream in streams:
+        if stream is not sys.stdin.buffer:
+            stream.close()
 
 
 def _fail_setup(exc: ScraperError, output_flag: str, debug: bool) -> NoReturn:

@@ -202,7 +202,8 @@ class StorageReader(Protocol):
         ...
 
     def stat(self, path: str) -> FileInfo:
-        """Size of the object at ``path`` or a directory marker; missing: PathNotFoundError.
+        """Size of the object at ``path`` or a directory marker; missing: PathNotFoundError;
+        something else (a FIFO, a device, a sparse archive member): NotRegularFileError.
 
         On object stores a "directory" is any prefix ``path/`` that has objects below it.
         """

@@ -53,6 +53,11 @@ class PathNotFoundError(StorageError):
         return f"{self.driver}: path not found: {self.path}"
 
 
+class NotRegularFileError(StorageError):
+    """Something is at the path that is neither a regular file nor a directory (a FIFO, a
+    device, a socket, a sparse archive member): it has no content a driver reads."""
+
+
 class InvalidPathError(StorageError):
     """The path is not an absolute, clean, ``/``-separated storage path."""
 

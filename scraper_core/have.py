@@ -14,37 +14,37 @@ destination, where they already are; the copier finds those blobs present and sk
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, BinaryIO, ClassVar
+from typing import BinaryIO, ClassVar
 
 from scraper_core import layout
+from scraper_core.bloblist import BlobSizes, ReceiptError, load_document, parse_blob_list
 from scraper_core.digest import Digest
 from scraper_core.driver import Capability, CheckedDriver, FileInfo
 from scraper_core.errors import PathNotFoundError, ScraperError
 from scraper_core.holdings import INVENTORY_FORMAT, INVENTORY_VERSION
 from scraper_core.plan import ImageContent, ImagePlan
-from scraper_core.receipt import RECEIPT_FORMAT, ReceiptError, parse_blob_list, parse_receipt
+from scraper_core.receipt import RECEIPT_FORMAT, Receipt, receipt_of
 
 #: How many missing digests a refusal names; the count says how many more there are.
 SHOWN_MISSING = 3
 
 
-def parse_have(data: bytes, where: str) -> dict[Digest, int]:
-    """The blobs an inventory or a receipt says the far side has."""
-    try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ReceiptError(f"{where}: not JSON ({exc})") from None
+def parse_have(data: bytes, where: str) -> BlobSizes:
+    """The blobs an inventory or a receipt says the far side has. ``data`` is dropped once
+    decoded: the caller must not keep it (see :mod:`scraper_core.bloblist`)."""
+    document = load_document(data, where)
+    del data
     kind = document.get("format") if isinstance(document, dict) else None
     if kind == INVENTORY_FORMAT:
         if document.get("version") != INVENTORY_VERSION:
             raise ReceiptError(f"{where}: inventory version {document.get('version')!r} unknown")
-        return parse_blob_list(document.get("blobs"), where)
+        return parse_blob_list(document.pop("blobs", None), where)
     if kind == RECEIPT_FORMAT:
-        receipt = parse_receipt(data, where)
-        held = parse_blob_list(receipt.get("relies_on"), where)
-        held.update(parse_blob_list(receipt.get("blobs"), where))
+        receipt = receipt_of(document, where)
+        del document
+        held = receipt.relies_on
+        held.merge(receipt.blobs)
         return held
     raise ReceiptError(f"{where}: neither a scrape inventory nor a receipt")
 
@@ -156,13 +156,13 @@ class DeltaSource:
 
 
 def check_delta(
-    source: CheckedDriver, dest: CheckedDriver | None, receipts: list[tuple[str, Any]]
+    source: CheckedDriver, dest: CheckedDriver | None, receipts: Iterable[Receipt]
 ) -> CheckedDriver:
     """The source to plan from: ``source`` itself, or, for a delta whose blobs are all at
     the destination, a :class:`DeltaSource`. :class:`DeltaRefusedError` if any is missing."""
-    needed: dict[Digest, int] = {}
-    for path, document in receipts:
-        needed.update(parse_blob_list(document.get("relies_on"), path))
+    needed = BlobSizes()
+    for receipt in receipts:
+        needed.merge(receipt.relies_on)
     if not needed:
         return source
     missing, at_dest = missing_blobs(needed, source, dest)

@@ -20,9 +20,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from scraper_core import layout
+from scraper_core.bloblist import BlobSizes, ReceiptError, load_document, parse_blob_list
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
-from scraper_core.errors import InvalidReferenceError, PathNotFoundError, ScraperError
+from scraper_core.errors import NotRegularFileError, PathNotFoundError
 from scraper_core.manifest import parse_manifest
 from scraper_core.plan import ImagePlan
 
@@ -30,10 +31,6 @@ RECEIPT_FORMAT = "registry-scraper/receipt"
 RECEIPT_VERSION = 1
 #: A receipt lists one line per blob; far above any real one, far below memory trouble.
 MAX_RECEIPT_SIZE = 256 * 1024 * 1024
-
-
-class ReceiptError(ScraperError):
-    """A receipt (or a file given as one) that cannot be read."""
 
 
 def tool_version() -> str:
@@ -141,51 +138,58 @@ def write_receipt(dest: CheckedDriver, document: Mapping[str, Any], now: datetim
     return path
 
 
-def parse_blob_list(raw: Any, where: str) -> dict[Digest, int]:
-    """``[{"digest": ..., "size": ...}, ...]`` as a mapping; :class:`ReceiptError` if not."""
-    if not isinstance(raw, list):
-        raise ReceiptError(f"{where}: expected a list of blobs")
-    found: dict[Digest, int] = {}
-    for item in raw:
-        if not isinstance(item, dict):
-            raise ReceiptError(f"{where}: a blob entry is not an object")
-        size = item.get("size")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise ReceiptError(f"{where}: invalid blob size {str(size)[:40]!r}")
-        try:
-            digest = Digest.parse(str(item.get("digest")))
-        except InvalidReferenceError as exc:
-            raise ReceiptError(f"{where}: {exc}") from None
-        found[digest] = size
-    return found
+@dataclass(frozen=True)
+class Receipt:
+    """What a delta and a ``--have`` need of a receipt: the blobs it lists (what the storage
+    holds for its images) and those it relies on (left out, at the far side)."""
+
+    where: str
+    blobs: BlobSizes
+    relies_on: BlobSizes
 
 
-def parse_receipt(data: bytes, where: str) -> dict[str, Any]:
-    """A receipt document, checked for its format, version and blob lists."""
-    try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ReceiptError(f"{where}: not JSON ({exc})") from None
+def parse_receipt(data: bytes, where: str) -> Receipt:
+    """A receipt, checked for its format, version and blob lists; :class:`ReceiptError` in one
+    line naming ``where``. ``data`` is dropped once decoded: the caller must not keep it."""
+    document = load_document(data, where)
+    del data
     if not isinstance(document, dict) or document.get("format") != RECEIPT_FORMAT:
         raise ReceiptError(f"{where}: not a registry-scraper receipt")
+    return receipt_of(document, where)
+
+
+def receipt_of(document: dict[str, Any], where: str) -> Receipt:
+    """The :class:`Receipt` in a document :func:`load_document` read (its format checked)."""
     if document.get("version") != RECEIPT_VERSION:
         raise ReceiptError(f"{where}: receipt version {document.get('version')!r} is unknown")
-    parse_blob_list(document.get("blobs"), where)
-    parse_blob_list(document.get("relies_on"), where)
-    return document
+    # Each list is dropped from the document once converted: one copy of it at a time.
+    blobs = parse_blob_list(document.pop("blobs", None), where)
+    relies_on = parse_blob_list(document.pop("relies_on", None), where)
+    return Receipt(where, blobs, relies_on)
 
 
-def read_receipts(driver: CheckedDriver) -> list[tuple[str, dict[str, Any]]]:
-    """Every receipt a storage holds, (path, document), by path; none when it has none."""
+def read_receipts(driver: CheckedDriver) -> tuple[list[Receipt], list[str]]:
+    """Every receipt a storage holds, by path, and a warning for each ``*.json`` entry that is
+    not a regular file (skipped: a directory, a FIFO, a sparse archive member). A damaged
+    receipt is a :class:`ReceiptError`."""
     try:
         paths = driver.list_dir(layout.RECEIPTS_ROOT)
     except PathNotFoundError:
-        return []
-    found = []
+        return [], []
+    found: list[Receipt] = []
+    skipped: list[str] = []
     for path in sorted(paths):
         if not path.endswith(".json"):
             continue
-        if driver.stat(path).size > MAX_RECEIPT_SIZE:
+        try:
+            info = driver.stat(path)
+        except NotRegularFileError as exc:
+            skipped.append(f"{path} skipped: not a regular file ({exc})")
+            continue
+        if info.is_dir:
+            skipped.append(f"{path} skipped: a directory, not a receipt")
+            continue
+        if info.size > MAX_RECEIPT_SIZE:
             raise ReceiptError(f"{path}: larger than {MAX_RECEIPT_SIZE} bytes")
-        found.append((path, parse_receipt(driver.get_content(path), path)))
-    return found
+        found.append(parse_receipt(driver.get_content(path), path))
+    return found, skipped

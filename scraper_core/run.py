@@ -244,8 +244,9 @@ class CopyRun:
         self._refuse_overlap(dest_class, self.source)
         self.dest = self._open_destination(registry, dest_class)
         # A delta's receipts name blobs it left out: they must be at the destination already.
-        self.plan_source = check_delta(self.source, self.dest, read_receipts(self.source))
-        return list(registry.warnings)
+        receipts, skipped = read_receipts(self.source)
+        self.plan_source = check_delta(self.source, self.dest, receipts)
+        return [*registry.warnings, *skipped]
 
     def _refuse_overlap(self, dest_class: object, source: CheckedDriver) -> None:
         """Refuse a destination whose driver says writing there could write into the source

@@ -6,24 +6,26 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from scraper_core.digest import Digest
+from scraper_core.bloblist import BlobSizes
 from scraper_core.driver import CheckedDriver
 from scraper_core.have import parse_have
+from scraper_core.optfile import HAVE_FILE_CAP, STDIN, read_capped, shown_name
 from scraper_core.plan import ImagePlan
-from scraper_core.receipt import MAX_RECEIPT_SIZE, ReceiptError, RunRecord, write_receipt
+from scraper_core.receipt import RunRecord, write_receipt
 from scraper_core.scrape import PlannedItem, Scrape
 from scraper_core.transfer import ImageResult
 
 
-def load_have(files: Iterable[BinaryIO]) -> dict[Digest, int]:
-    """Every blob the ``--have`` files (inventories or receipts) say the far side has."""
-    have: dict[Digest, int] = {}
+def load_have(files: Iterable[BinaryIO]) -> BlobSizes:
+    """Every blob the ``--have`` files (inventories or receipts) say the far side has; each
+    read up to :data:`HAVE_FILE_CAP`, parsed once, its text dropped before the next."""
+    have = BlobSizes()
     for stream in files:
-        name = getattr(stream, "name", "--have")
-        data = stream.read(MAX_RECEIPT_SIZE + 1)
-        if len(data) > MAX_RECEIPT_SIZE:
-            raise ReceiptError(f"{name}: larger than {MAX_RECEIPT_SIZE} bytes")
-        have.update(parse_have(data, name))
+        name = getattr(stream, "name", STDIN)
+        path = name if isinstance(name, str) and name != "<stdin>" else STDIN
+        # Passed on, not kept: parse_have drops the bytes once decoded.
+        where = f"--have {shown_name(path)}"
+        have.merge(parse_have(read_capped(stream, path, "--have", HAVE_FILE_CAP), where))
     return have
 
 

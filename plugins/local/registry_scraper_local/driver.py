@@ -41,6 +41,7 @@ from scraper_core.errors import (
     InvalidOffsetError,
     InvalidPathError,
     LocationNotFoundError,
+    NotRegularFileError,
     PathNotFoundError,
     StorageError,
 )
@@ -381,7 +382,7 @@ class LocalDriver:
         try:
             result = os.fstat(path_fd)
             if not stat.S_ISREG(result.st_mode):
-                raise StorageError(self.name, path, f"is {_kind(result.st_mode)}")
+                raise NotRegularFileError(self.name, path, f"is {_kind(result.st_mode)}")
             try:
                 return _reopen(path_fd, os.O_RDONLY, real), result.st_size
             except OSError as exc:
@@ -533,7 +534,7 @@ class LocalDriver:
         if stat.S_ISDIR(result.st_mode):
             return FileInfo(path, 0, True, result.st_mtime)
         if not stat.S_ISREG(result.st_mode):
-            raise StorageError(self.name, path, f"is {_kind(result.st_mode)}")
+            raise NotRegularFileError(self.name, path, f"is {_kind(result.st_mode)}")
         return FileInfo(path, result.st_size, False, result.st_mtime)
 
     def _open_listable(self, path: str) -> int:
