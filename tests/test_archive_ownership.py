@@ -90,7 +90,7 @@ def ship(tmp_path: Path, source: Path) -> Path:
 
 #: (what to prepare in the ship directory, --data-dir, --output-tar and extra options), all
 #: relative to the ship directory, which is the working directory.
-ALIASES: dict[str, tuple[Callable[[Path], None], str, str, tuple[str, ...]]] = {
+ALIASES: dict[str, tuple[Callable[[Path], object], str, str, tuple[str, ...]]] = {
     "split set into its own base name": (lambda d: None, "s.tar.000", "s.tar", ()),
     "split set into its own base name, split again": (
         lambda d: None,
