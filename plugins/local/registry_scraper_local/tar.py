@@ -3,7 +3,8 @@
 Writing streams: an object enters the archive when the copy engine commits it (verified), in
 commit order, so the order stays blobs, then links, then tag links, as on a filesystem. Until
 then a writer's bytes wait in a bounded memory buffer or, past that, in the archive's single
-:class:`~registry_scraper_local.blob_spool.BlobSpool` beside it. Nothing goes to ``$TMPDIR``.
+:class:`~registry_scraper_local.blob_spool.BlobSpool` beside it (for standard output, in the
+temp directory or ``spool-dir``: never the current directory, which may be the source).
 
 A file archive is built in a work directory beside it (``.FILE.scrape-tmp-*``) and published
 by :meth:`TarDriver.close`: the volume(s), ``FILE.receipt.json`` (the run's receipt, also stored
