@@ -321,6 +321,20 @@ def test_a_beside_name_that_is_not_a_file_is_one_line(
     )
 
 
+@pytest.mark.parametrize("kind", ["directory", "FIFO"])
+def test_a_volume_name_that_is_not_a_file_is_one_line(
+    tmp_path: Path, source: Path, kind: str
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    _make_special(kind, out / "ship.tar.001")
+    done = run("-q", "--data-dir", str(source), "--output-tar", str(out / "ship.tar"),
+               "--split-size", "4K", "app:1")  # fmt: skip
+    line = one_line_error(done)
+    assert "ship.tar.001" in line and kind in line, line
+    assert os.listdir(out) == ["ship.tar.001"]
+
+
 def test_an_output_where_no_work_directory_can_be_made_is_one_line(source: Path) -> None:
     line = one_line_error(run("--data-dir", str(source), "--output-tar", "/proc/ship.tar", "app:1"))
     assert "/proc/ship.tar" in line, line

@@ -23,6 +23,7 @@ from scraper_core.errors import ConfigurationError
 MAX_SUMS_SIZE = 1024 * 1024
 _SUMS_LINE_RE = re.compile(r"[0-9a-f]{64}  (\S+)")
 _VOLUME_SUFFIX_RE = re.compile(r"\.\d{3,}")
+_FIRST_VOLUMES_RE = re.compile(r"\.\d{3}")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,18 @@ class ArchiveFiles:
             return False
         suffix = name[len(self.base) :]
         return not suffix or _VOLUME_SUFFIX_RE.fullmatch(suffix) is not None
+
+    def check_volume_names(self) -> None:
+        """Refuse, before anything is written, a name a split set's volume would be renamed
+        over (``FILE.000`` to ``FILE.999``) that is not a file; later volumes are checked
+        when the set is published."""
+        try:
+            entries = os.listdir(self.directory)
+        except OSError as exc:
+            raise ConfigurationError(f"tar: cannot list {self.directory}: {exc.strerror}") from None
+        for name in entries:
+            if name.startswith(self.base) and _FIRST_VOLUMES_RE.fullmatch(name[len(self.base) :]):
+                check_replaceable(os.path.join(self.directory, name), "volume")
 
     def replaced(self) -> list[str]:
         """Names a run replaces by ``rename`` whatever it writes (volumes aside)."""

@@ -278,6 +278,8 @@ class TarDriver:
         files = ArchiveFiles(os.path.abspath(target))
         check_replaceable(files.sums, "checksum file")
         check_replaceable(files.receipt, "receipt")
+        if split_size is not None:
+            files.check_volume_names()
         return target, compression, split_size, spool_dir
 
     @classmethod
