@@ -194,10 +194,9 @@ def test_the_same_command_twice_gives_the_same_bytes(
         if digest(first / entry) != digest(second / entry)
     ]
     if different:
-        # Everything but the receipt is already the same, header for header.
-        assert members(first, name, suffix) == members(second, name, suffix)
-        receipts = [(d / f"{name}.receipt.json").read_bytes() for d in (first, second)]
-        assert receipts[0] != receipts[1], f"differ beyond the receipt: {different}"
+        # Everything but the receipt (its name and content inside, the index that lists it)
+        # is already the same, header for header.
+        assert members(first, name, suffix) == members(second, name, suffix), different
         pytest.xfail("the core's receipt does not honour SOURCE_DATE_EPOCH yet")
     if extra:
         # A lost volume, made again alone by the same command, matches the original sums.

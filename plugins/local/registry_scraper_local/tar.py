@@ -292,6 +292,8 @@ class TarDriver:
         from registry_scraper_local.archive_reader import ArchiveReader
         from registry_scraper_local.driver import LocalDriver
 
+        # Without the options (a caller that does not pass them), assume volumes may be cut.
+        split = options is None or "split-size" in options
         options = options or {}
         spool_dir = options.get("spool-dir")
         if location == STDOUT:
@@ -304,7 +306,7 @@ class TarDriver:
             files = ArchiveFiles(os.path.abspath(os.path.expanduser(location)))
             return archive_overlap(location, other.root, cls._written_beside(files))
         if isinstance(other, ArchiveReader) and location != STDOUT:
-            return cls._archive_overlap(location, other, split="split-size" in options)
+            return cls._archive_overlap(location, other, split=split)
         return None
 
     @staticmethod
