@@ -303,7 +303,7 @@ def copy_command(
     if output_tar is not None:
         # An archive is a destination like any other, written by the driver of that name.
         output_storage, output_dir, output_flag = "tar", output_tar, "--output-tar"
-        output_options += (f"split-size={split_size}",) if split_size else ()
+        output_options += (f"split-size={split_size}",) if split_size is not None else ()
     assert output_dir is not None
     run: CopyRun | None = None
     have: list[BinaryIO] = []

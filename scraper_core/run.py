@@ -254,8 +254,11 @@ class CopyRun:
         if not isinstance(dest_class, SupportsOverlapCheck):
             return
         location = self.request.destination.location
+        # A driver that also places files by its options (a spool directory) is given them.
+        with_options = getattr(dest_class, "overlap_reads_options", False) is True
+        extra = {"options": self.request.destination.options} if with_options else {}
         try:
-            reason = dest_class.overlaps(location, source.driver)
+            reason = dest_class.overlaps(location, source.driver, **extra)
         except ScraperError:
             raise
         except Exception as exc:

@@ -333,7 +333,7 @@ def test_output_tar_extracts_to_the_same_tree(
         tar.extractall(tmp_path / "extracted", filter="data")
         names = tar.getnames()
     assert set(snapshot(tmp_path / "extracted")) == expected_files(image, "v1")
-    # Tag links come last (only the run's receipt follows them), so a truncated archive
+    # Tag links come last (only the receipt and the member index follow), so a truncated archive
     # never holds a tag without its content.
     names = [name for name in names if not name.startswith(SCRAPE_OWN_DIRECTORIES)]
     assert names[-1] == layout.tag_current_link_path("app", "v1").lstrip("/")

@@ -5,6 +5,9 @@ who has it. ``flock`` is released by the kernel when the holder dies, so a kille
 leaves a stale lock, only a stale file, which the next run takes over. The file is removed on
 release; a run that opened the file just before the removal notices that the path no longer
 names what it locked and tries again.
+
+The file is opened without following a symlink and must be a regular file: a run (often as
+root) never writes through a ``FILE.lock`` someone placed there, nor blocks on a FIFO.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import socket
 import time
 
+from registry_scraper_local.archive_files import open_regular
 from scraper_core.errors import ConfigurationError
 
 _ATTEMPTS = 5
@@ -29,7 +33,7 @@ class ArchiveLock:
     def acquire(cls, archive: str) -> ArchiveLock:
         path = archive + ".lock"
         for _ in range(_ATTEMPTS):
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = open_regular(path, os.O_RDWR | os.O_CREAT, "lock")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -41,8 +45,14 @@ class ArchiveLock:
             except BaseException:
                 os.close(fd)
                 raise
+            if os.fstat(fd).st_nlink > 1:
+                # A hard link: truncating it would rewrite another name's content.
+                os.close(fd)
+                raise ConfigurationError(f"tar: lock {path} has other hard links; remove it first")
             try:
-                same = os.fstat(fd).st_ino == os.stat(path).st_ino
+                now = os.lstat(path)
+                locked = os.fstat(fd)
+                same = (now.st_dev, now.st_ino) == (locked.st_dev, locked.st_ino)
             except FileNotFoundError:
                 same = False
             if not same:

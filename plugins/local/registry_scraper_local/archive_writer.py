@@ -9,6 +9,11 @@ zstandard's ``compressobj``): memory stays at one chunk plus the compressor's wi
 A :class:`VolumeSink` writes into files in a work directory beside the archive, cutting a new
 volume every ``split_size`` bytes of the final (compressed) stream, so ``cat`` of the volumes
 is the archive. Each volume is hashed as it is written, for the ``.sha256`` file.
+
+Everything that could vary between two runs over the same content is fixed, so volumes can be
+made again byte for byte: headers carry one given time, owner 0/0 without names, mode 0644 and
+no atime/ctime records; gzip's header has no name and time 0 (zlib's gzip mode); zstd runs
+single-threaded at one level with the checksum flag set and no content size.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tarfile
-import time
 import zlib
 from collections.abc import Callable, Iterable
 from typing import Protocol
@@ -29,6 +33,7 @@ RECORD = 20 * BLOCK
 #: Written data is forced to disk every this many bytes, so closing (fsync before the
 #: rename) waits for little, and the progress bar, which counts writes, stays honest.
 SYNC_EVERY = 64 * 1024 * 1024
+ZSTD_LEVEL = 3
 COMPRESSED_SUFFIXES = {".tar.gz": "gz", ".tgz": "gz", ".tar.zst": "zst", ".tzst": "zst"}
 
 
@@ -52,15 +57,19 @@ def make_compressor(kind: str | None) -> Compressor | None:
     if kind is None:
         return None
     if kind == "gz":
-        # wbits 31: the gzip container. Level 6 as gzip(1); 9 costs much time for little.
-        return zlib.compressobj(6, zlib.DEFLATED, 31)
+        # wbits 31: the gzip container, written by zlib without a name and with time 0.
+        # Level 6 as gzip(1); 9 costs much time for little.
+        return zlib.compressobj(6, zlib.DEFLATED, 31, 8, zlib.Z_DEFAULT_STRATEGY)
     try:
         import zstandard
     except ImportError:
         raise ConfigurationError(
             "tar: .zst needs the zstandard package (pip install 'registry-scraper-local[zst]')"
         ) from None
-    compressor: Compressor = zstandard.ZstdCompressor(level=3).compressobj()
+    zstd = zstandard.ZstdCompressor(
+        level=ZSTD_LEVEL, write_checksum=True, write_content_size=False, threads=0
+    )
+    compressor: Compressor = zstd.compressobj()
     return compressor
 
 
@@ -71,6 +80,8 @@ def entry_header(path: str, size: int, mtime: int) -> bytes:
     info.mtime = mtime
     info.mode = 0o644
     info.type = tarfile.REGTYPE
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
@@ -168,10 +179,13 @@ class ArchiveStream:
         self,
         sink: Sink,
         compressor: Compressor | None,
+        mtime: int,
         on_bytes: Callable[[int], None] | None = None,
     ) -> None:
         self.sink = sink
         self.compressor = compressor
+        #: The time of every header (see :func:`~registry_scraper_local.tar.archive_time`).
+        self.mtime = mtime
         self.on_bytes = on_bytes
         self.written = 0
         self.finished = False
@@ -186,7 +200,7 @@ class ArchiveStream:
     def add(self, path: str, size: int, chunks: Iterable[bytes], *, counted: bool) -> None:
         """Append one regular file of exactly ``size`` bytes; ``counted`` data is reported
         to ``on_bytes`` as it goes in (blobs: the progress bar counts them)."""
-        self._emit(entry_header(path, size, int(time.time())))
+        self._emit(entry_header(path, size, self.mtime))
         done = 0
         for chunk in chunks:
             done += len(chunk)
@@ -211,6 +225,6 @@ class ArchiveStream:
         """Make a stream that cannot be taken back fail on extraction: a header announcing
         more bytes than will ever come, so ``tar -x`` ends with "Unexpected EOF" (and a
         compressed stream is left unfinished, which its decompressor reports too)."""
-        header = entry_header("/SCRAPE-RUN-FAILED-ARCHIVE-INCOMPLETE", 1 << 30, int(time.time()))
+        header = entry_header("/SCRAPE-RUN-FAILED-ARCHIVE-INCOMPLETE", 1 << 30, self.mtime)
         data = header if self.compressor is None else self.compressor.compress(header)
         self.sink.write(data)

@@ -4,8 +4,9 @@ A tar header carries the entry's size and the copy engine only knows a blob is g
 last byte, so a blob cannot go straight into a stream that cannot be taken back. Small objects
 wait in memory (one bounded buffer per writer); a larger one waits here. There is one spool
 per archive, taken by one writer at a time, so the extra disk is at most one blob, next to the
-archive (never under ``$TMPDIR``). The file is unlinked as soon as it is created: whatever
-happens to the run, nothing is left behind.
+archive (an archive on standard output has no "next to": the temp directory, or ``spool-dir``).
+The file is made with ``O_EXCL`` (no link at its name is followed) and unlinked as soon as it
+is created: whatever happens to the run, nothing is left behind.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class BlobSpool:
 
     def _create(self) -> int:
         name = os.path.join(self.directory, f".scrape-spool-{secrets.token_hex(6)}")
-        fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(name, flags, 0o600)
         os.unlink(name)
         return fd
 

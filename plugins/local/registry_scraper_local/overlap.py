@@ -9,7 +9,7 @@ nearest existing ancestor (a directory made there later is made inside that ance
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 
 def _identity(path: str) -> tuple[int, int] | None:
@@ -64,12 +64,53 @@ def output_overlap(output: str, source: str) -> str | None:
     return None
 
 
-def archive_overlap(archive: str, source: str) -> str | None:
-    """Why an archive written at ``archive`` (and its temporary files beside it) could touch
-    the tree at ``source``."""
+def archive_overlap(archive: str, source: str, beside: Iterable[str] = ()) -> str | None:
+    """Why an archive written at ``archive`` (and the files ``beside`` it that the run writes,
+    replaces or removes) could touch the tree at ``source``."""
     written_in = os.path.dirname(os.path.abspath(os.path.expanduser(archive)))
     if contains(source, written_in) or contains(source, archive):
         return f"the archive {archive} would be written inside the source directory {source}"
     if contains(archive, source):
         return f"the archive {archive} is the source directory {source}"
+    for path in beside:
+        if contains(source, path):
+            return f"{path}, written beside the archive, is inside the source directory {source}"
     return None
+
+
+def _keys(path: str) -> set[tuple[object, ...]]:
+    """What makes two spellings one file: its resolved path; the device and inode of what it
+    names (a hardlink, a symlink); the device and inode of its directory with its name (the
+    same name reached through a bind mount, whether the file exists yet or not). Both the
+    name as spelt and the file it resolves to count."""
+    spelt = os.path.abspath(os.path.expanduser(path))
+    real = os.path.realpath(spelt)
+    keys: set[tuple[object, ...]] = {("path", real)}
+    identity = _identity(real)
+    if identity is not None:
+        keys.add(("inode", *identity))
+    for name in (spelt, real):
+        directory = _identity(os.path.dirname(name))
+        if directory is not None:
+            keys.add(("slot", *directory, os.path.basename(name)))
+    return keys
+
+
+def same_file(written: Iterable[str], read: Iterable[str]) -> tuple[str, str] | None:
+    """The first pair (a path written, a path read) that are one file however each is spelt;
+    None when no path written can reach a file read."""
+    read_keys = [(path, _keys(path)) for path in read]
+    for path in written:
+        keys = _keys(path)
+        for source, source_keys in read_keys:
+            if keys & source_keys:
+                return path, source
+    return None
+
+
+def same_directory(first: str, second: str) -> bool:
+    """``first`` and ``second`` name one directory (resolved path, or device and inode)."""
+    if _resolved(first) == _resolved(second):
+        return True
+    identity = _identity(_resolved(first))
+    return identity is not None and identity == _identity(_resolved(second))

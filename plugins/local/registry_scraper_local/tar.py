@@ -3,14 +3,22 @@
 Writing streams: an object enters the archive when the copy engine commits it (verified), in
 commit order, so the order stays blobs, then links, then tag links, as on a filesystem. Until
 then a writer's bytes wait in a bounded memory buffer or, past that, in the archive's single
-:class:`~registry_scraper_local.blob_spool.BlobSpool` beside it. Nothing goes to ``$TMPDIR``.
+:class:`~registry_scraper_local.blob_spool.BlobSpool` beside it (for standard output, in the
+temp directory or ``spool-dir``: never the current directory, which may be the source).
 
 A file archive is built in a work directory beside it (``.FILE.scrape-tmp-*``) and published
 by :meth:`TarDriver.close`: the volume(s), ``FILE.receipt.json`` (the run's receipt, also stored
-inside) and, last, ``FILE.sha256``. :meth:`TarDriver.abort` and every failure of ``close``
-remove the work directory; nothing appears under a final name. ``FILE.lock`` keeps a second run
-off the same archive. ``-`` writes to standard output, which cannot be taken back: a failed run
-leaves a stream that ``tar -x`` refuses (see :meth:`ArchiveStream.poison`).
+inside) and, last, ``FILE.sha256``, which lists all of them. :meth:`TarDriver.abort` and every
+failure of ``close`` remove the work directory; nothing appears under a final name.
+``FILE.lock`` keeps a second run off the same archive. Every file beside the archive is made
+without following links (:mod:`~registry_scraper_local.archive_files`), and before anything is
+opened :meth:`TarDriver.overlaps` refuses a run whose files are, by identity, the source's.
+``-`` writes to standard output, which cannot be taken back: a failed run leaves a stream that
+``tar -x`` refuses (see :meth:`ArchiveStream.poison`).
+
+The same content and the same command give the same bytes: entries in commit order (the core
+commits in plan order for a destination with ``commits_in_order``), every header at one instant
+(:func:`archive_time`), fixed owners and modes, fixed compression parameters.
 
 Reading (``--storage tar``) is :class:`~registry_scraper_local.archive_reader.ArchiveReader`.
 """
@@ -26,11 +34,18 @@ import secrets
 import shutil
 import stat
 import sys
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
+from registry_scraper_local.archive_files import (
+    ArchiveFiles,
+    check_replaceable,
+    remove_listed,
+)
 from registry_scraper_local.archive_index import INDEX_MEMBER, IndexEntry, render
 from registry_scraper_local.archive_lock import ArchiveLock
 from registry_scraper_local.archive_writer import (
@@ -42,7 +57,7 @@ from registry_scraper_local.archive_writer import (
     make_compressor,
 )
 from registry_scraper_local.blob_spool import BlobSpool
-from registry_scraper_local.overlap import archive_overlap
+from registry_scraper_local.overlap import archive_overlap, contains, same_directory, same_file
 from scraper_core.contract import CancelOnExit, Capability, FileInfo, StorageDriver
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 from scraper_core.layout import BLOBS_ROOT, RECEIPTS_ROOT, blob_digest_of
@@ -56,7 +71,8 @@ _SIZE_RE = re.compile(r"^(\d+)([KMGT]?)(i?B)?$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 #: A volume must hold at least a few headers; smaller limits are surely a typo.
 MIN_SPLIT_SIZE = 4 * 1024
-_VOLUME_RE = re.compile(r"\.\d{3,}$")
+#: The latest time a tar header holds without an extended record (11 octal digits).
+MAX_EPOCH = 8**11 - 1
 
 
 def parse_size(text: str) -> int:
@@ -68,6 +84,19 @@ def parse_size(text: str) -> int:
     if size < MIN_SPLIT_SIZE:
         raise ConfigurationError(f"tar: split size {text!r} is under 4K")
     return size
+
+
+def archive_time() -> int:
+    """The one instant every header carries: ``SOURCE_DATE_EPOCH`` when set (so a volume can
+    be made again, byte for byte), else now."""
+    text = os.environ.get("SOURCE_DATE_EPOCH")
+    if text is None:
+        return int(time.time())
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_EPOCH:
+        raise ConfigurationError(
+            f"SOURCE_DATE_EPOCH {text[:40]!r} is not a whole number of seconds since 1970"
+        )
+    return int(text)
 
 
 class TarEntryWriter(CancelOnExit):
@@ -126,6 +155,12 @@ class TarDriver:
     name: ClassVar[str] = "tar"
     description: ClassVar[str] = "an archive (.tar, .tar.gz, .tar.zst, split or not): write or read"
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: Same content, same command, same archive: the core commits in plan order.
+    commits_in_order: ClassVar[bool] = True
+    #: A writer holds this much in memory before the spool (the core plans around it).
+    stages_in_memory_up_to: ClassVar[int] = SPOOL_LIMIT
+    #: :meth:`overlaps` is given the destination's options (where the spool goes).
+    overlap_reads_options: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -152,27 +187,40 @@ class TarDriver:
         self._archive_lock: ArchiveLock | None = None
         self._workdir: str | None = None
         self._volumes: VolumeSink | None = None
+        self._files = ArchiveFiles(os.path.abspath(target))
+        mtime = archive_time()
         compressor = make_compressor(compression)
         sink: Sink
         if target == STDOUT:
-            self.spool = BlobSpool(spool_dir or os.getcwd(), self.name)
+            # Never the current directory: it may be the source tree, or read-only.
+            self.spool = BlobSpool(spool_dir or tempfile.gettempdir(), self.name)
             sink = FdSink(_take_stdout())
         else:
-            self._archive_lock = ArchiveLock.acquire(target)
+            self._archive_lock = ArchiveLock.acquire(self._files.target)
             try:
-                directory = os.path.dirname(os.path.abspath(target))
-                self._workdir = os.path.join(
-                    directory, f".{os.path.basename(target)}.scrape-tmp-{secrets.token_hex(4)}"
-                )
-                os.mkdir(self._workdir, 0o700)
+                self._make_workdir()
+                assert self._workdir is not None
                 self.spool = BlobSpool(spool_dir or self._workdir, self.name)
                 self._volumes = sink = VolumeSink(self._workdir, split_size)
             except BaseException:
                 self._discard()
                 raise
-        self._stream = ArchiveStream(sink, compressor, self._archived)
+        self._stream = ArchiveStream(sink, compressor, mtime, self._archived)
         # A run that ends without close or abort (an uncaught error) still cleans up.
         atexit.register(self.abort)
+
+    def _make_workdir(self) -> None:
+        files = self._files
+        name = f".{files.base}.scrape-tmp-{secrets.token_hex(4)}"
+        # Named before it is made: an interrupt right after mkdir still finds it to remove.
+        self._workdir = os.path.join(files.directory, name)
+        try:
+            os.mkdir(self._workdir, 0o700)
+        except OSError as exc:
+            self._workdir = None  # not made, so not ours to remove
+            raise ConfigurationError(
+                f"tar: cannot make the work directory beside {self.target} ({exc.strerror})"
+            ) from None
 
     @classmethod
     def open(cls, location: str, options: Mapping[str, str], *, read_only: bool) -> StorageDriver:
@@ -189,6 +237,7 @@ class TarDriver:
         """What a dry run into an archive asks: would writing it here with these options work?
         Nothing is written; an archive is written anew, so nothing in it counts as present."""
         cls._writing(location, options)
+        archive_time()
 
     @classmethod
     def _writing(
@@ -200,7 +249,7 @@ class TarDriver:
         if unknown:
             raise ConfigurationError(f"tar: unknown option(s): {', '.join(sorted(unknown))}")
         split = options.get("split-size")
-        split_size = parse_size(split) if split else None
+        split_size = None if split is None else parse_size(split)
         spool_dir = options.get("spool-dir")
         if spool_dir is not None and not os.path.isdir(spool_dir):
             raise ConfigurationError(f"tar: spool-dir {spool_dir} is not a directory")
@@ -226,17 +275,68 @@ class TarDriver:
         if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
             what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
             raise ConfigurationError(f"tar: {location} is {what}")
+        files = ArchiveFiles(os.path.abspath(target))
+        check_replaceable(files.sums, "checksum file")
+        check_replaceable(files.receipt, "receipt")
+        if split_size is not None:
+            files.check_volume_names()
         return target, compression, split_size, spool_dir
 
     @classmethod
-    def overlaps(cls, location: str, other: object) -> str | None:
-        """Why writing the archive at ``location`` (and its temporary files beside it) could
-        write into ``other``'s storage; None when it cannot, or ``other`` is not local."""
+    def overlaps(
+        cls, location: str, other: object, options: Mapping[str, str] | None = None
+    ) -> str | None:
+        """Why writing the archive at ``location`` (its volumes, the files beside it, the work
+        directory and the spool) could write, replace or remove a file of ``other``, a local
+        tree or an archive being read; None when it cannot, or ``other`` is neither."""
+        from registry_scraper_local.archive_reader import ArchiveReader
         from registry_scraper_local.driver import LocalDriver
 
-        if not isinstance(other, LocalDriver) or location == STDOUT:
-            return None
-        return archive_overlap(location, other.root)
+        # Without the options (a caller that does not pass them), assume volumes may be cut.
+        split = options is None or "split-size" in options
+        options = options or {}
+        spool_dir = options.get("spool-dir")
+        if location == STDOUT:
+            spool_dir = spool_dir or tempfile.gettempdir()
+        if isinstance(other, LocalDriver):
+            if spool_dir is not None and contains(other.root, spool_dir):
+                return f"its spool directory {spool_dir} is inside the source {other.root}"
+            if location == STDOUT:
+                return None
+            files = ArchiveFiles(os.path.abspath(os.path.expanduser(location)))
+            return archive_overlap(location, other.root, cls._written_beside(files))
+        if isinstance(other, ArchiveReader) and location != STDOUT:
+            return cls._archive_overlap(location, other, split=split)
+        return None
+
+    @staticmethod
+    def _written_beside(files: ArchiveFiles) -> list[str]:
+        """Existing names the run replaces or removes beside the archive (volumes of the set
+        it replaces, checksums, receipt, lock); new names are judged by their directory."""
+        listed = [os.path.join(files.directory, name) for name in files.listed_volumes()]
+        return [files.target, *files.replaced(), files.lock, *listed]
+
+    @classmethod
+    def _archive_overlap(cls, location: str, reader: object, *, split: bool) -> str | None:
+        """The archive being read (its volumes and the files beside them) against every file
+        this run writes, replaces or removes, compared by identity both ways."""
+        volumes: list[str] = list(getattr(reader, "volumes", []))
+        files = ArchiveFiles(os.path.abspath(os.path.expanduser(location)))
+        read = [*volumes, *_beside_read(volumes)]
+        found = same_file(cls._written_beside(files), read)
+        if found is not None:
+            written, source = found
+            return f"it would replace or remove {written}, which is the source's {source}"
+        # New volumes FILE.000, ... (their count is known only at the end): any volume-like
+        # name of the source in the archive's directory is one the run may replace.
+        for source in read if split else []:
+            for path in (os.path.abspath(source), os.path.realpath(source)):
+                name = os.path.basename(path)
+                if files.is_volume_name(name) and same_directory(
+                    os.path.dirname(path), files.directory
+                ):
+                    return f"its volumes would replace {source}, which the source reads"
+        return None
 
     def is_closed(self) -> bool:
         return self._closed
@@ -329,38 +429,35 @@ class TarDriver:
 
     def _publish(self, volumes: list[tuple[str, int, str]]) -> None:
         """Rename the finished files into place, ``FILE.sha256`` last: a set is complete
-        when its checksum file is there (an old one is removed first)."""
+        when its checksum file is there (an old one is removed first). Every rename replaces
+        a name (a symlink there is replaced, not followed)."""
         assert self._workdir is not None
-        target = self.target
-        directory = os.path.dirname(os.path.abspath(target))
-        base = os.path.basename(target)
-        split = self.split_size is not None
-        names = [f"{base}.{index:03d}" if split else base for index in range(len(volumes))]
-        pairs = zip(volumes, names, strict=True)
-        sums = "".join(f"{digest}  {name}\n" for (_, _, digest), name in pairs)
-        sums_temp = self._work_file("sha256", sums.encode())
+        files = self._files
+        names = files.volume_names(len(volumes), split=self.split_size is not None)
+        for name in names:
+            check_replaceable(os.path.join(files.directory, name), "volume")
+        # Read before anything is replaced: the old set's own list of its files.
+        listed = files.listed_volumes()
+        sums = [(digest, name) for (_, _, digest), name in zip(volumes, names, strict=True)]
         receipt_temp = None
         if self._receipt is not None:
             receipt_temp = self._work_file("receipt.json", self._receipt)
+            receipt_name = os.path.basename(files.receipt)
+            sums.append((hashlib.sha256(self._receipt).hexdigest(), receipt_name))
+        text = "".join(f"{digest}  {name}\n" for digest, name in sums)
+        sums_temp = self._work_file("sha256", text.encode())
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(f"{target}.sha256")
+            os.unlink(files.sums)
         for (temp, _, _), name in zip(volumes, names, strict=True):
-            os.replace(temp, os.path.join(directory, name))
-        self._remove_stale_volumes(directory, base, len(names) if split else 0)
+            os.replace(temp, os.path.join(files.directory, name))
+        remove_listed(files, listed, names)
         if receipt_temp is not None:
-            os.replace(receipt_temp, f"{target}.receipt.json")
+            os.replace(receipt_temp, files.receipt)
         else:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{target}.receipt.json")
-        os.replace(sums_temp, f"{target}.sha256")
-        _sync_directory(directory)
-
-    def _remove_stale_volumes(self, directory: str, base: str, kept: int) -> None:
-        """Volumes of an earlier, longer set under this name would spoil ``cat FILE.*``."""
-        for entry in os.listdir(directory):
-            suffix = entry[len(base) :]
-            if entry.startswith(base) and _VOLUME_RE.fullmatch(suffix) and int(suffix[1:]) >= kept:
-                os.unlink(os.path.join(directory, entry))
+                os.unlink(files.receipt)
+        os.replace(sums_temp, files.sums)
+        _sync_directory(files.directory)
 
     def _work_file(self, name: str, data: bytes) -> str:
         assert self._workdir is not None
@@ -429,6 +526,17 @@ class TarDriver:
 
     def delete(self, path: str) -> None:
         raise StorageError(self.name, path, "an archive cannot delete entries")
+
+
+def _beside_read(volumes: list[str]) -> list[str]:
+    """The files beside an archive being read (its checksums, receipt and lock), under its
+    name as spelt and as resolved: a run writing them would spoil the source set."""
+    found: list[str] = []
+    for first in volumes[:1]:
+        for path in (os.path.abspath(first), os.path.realpath(first)):
+            base = path[:-4] if path.endswith(".000") else path
+            found += [base + ".sha256", base + ".receipt.json", base + ".lock"]
+    return found
 
 
 def _take_stdout() -> int:
