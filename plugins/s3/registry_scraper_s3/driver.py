@@ -133,8 +133,6 @@ class S3Driver:
         self.keys: KeyMap = location.keys
         self.options = options
         self.read_only = read_only
-        #: Attempts per request as the client resolved them (option, env, profile, default).
-        self.attempts = attempts(client)
         #: Tuning knobs (tests lower them to exercise the multi-range paths on small objects).
         self.read_range_size = options.part_size
         # Shared by every reader: ``read_concurrency`` connections in all, open readers
@@ -147,6 +145,11 @@ class S3Driver:
 
     def __repr__(self) -> str:
         return f"S3Driver({self.location!r}, endpoint={self.endpoint_url!r})"
+
+    @property
+    def attempts(self) -> int:
+        """Attempts per request as the client resolved them (option, env, profile, default)."""
+        return attempts(self.client)
 
     @property
     def location(self) -> str:
