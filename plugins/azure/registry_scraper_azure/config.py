@@ -102,8 +102,8 @@ def _naming(value: str) -> bool | None:
 
 @dataclass(frozen=True)
 class AzureOptions:
-    """``--storage-option`` values. With none of the account ones set, the driver uses
-    ``AZURE_STORAGE_CONNECTION_STRING``."""
+    """``--storage-option`` values. What they leave unset comes from the environment, as the
+    Azure CLI takes it (see registry_scraper_azure.credentials)."""
 
     #: The blob endpoint, ``https://ACCOUNT.blob.core.windows.net`` (Azurite:
     #: ``http://127.0.0.1:10000/devstoreaccount1``).
@@ -123,6 +123,8 @@ class AzureOptions:
     tenant_id: str | None = option(text, None)
     client_id: str | None = option(text, None)
     client_secret: str | None = option(text, None, secret=True)
+    #: No credentials at all, for a public container: only when asked, never as a fallback.
+    anonymous: bool = option(flag, False)
     #: Blob names start with "/", as distribution 2.x wrote them (true), or not, as 3.x writes
     #: them (false). auto: the driver looks at the container when it opens and says what it
     #: found; a container with no registry tree yet gets 3.x names.
@@ -163,6 +165,11 @@ def parse_options(options: Mapping[str, str]) -> AzureOptions:
         raise ConfigurationError(
             f"{DRIVER_NAME}: connection_string holds the account: give it alone, without "
             "account_url, account_name, account_key, sas_token or client_secret"
+        )
+    if parsed.anonymous and (secrets or parsed.connection_string is not None):
+        raise ConfigurationError(
+            f"{DRIVER_NAME}: anonymous=true takes no account_key, sas_token, client_secret or "
+            "connection_string"
         )
     if parsed.endpoint is None and secrets:
         raise ConfigurationError(

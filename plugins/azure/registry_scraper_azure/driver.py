@@ -7,10 +7,8 @@ naming the container's registry tree has (:func:`probe_naming`) and says what it
 container has no directories: a directory is any prefix ``path/`` with a blob below it, and it
 goes with its last blob.
 
-Credentials, in order: option ``connection_string``; options ``account_url`` (or
-``account_name``) with ``account_key``, ``sas_token`` or a client secret, or with
-DefaultAzureCredential when azure-identity is installed; else
-``AZURE_STORAGE_CONNECTION_STRING``. azure-storage-blob is imported in
+The account and its credential are found as the Azure CLI finds them (see
+:mod:`registry_scraper_azure.credentials`). azure-storage-blob is imported in
 :meth:`AzureDriver.open` only.
 """
 
@@ -32,6 +30,7 @@ from registry_scraper_azure.config import (
     parse_location,
     parse_options,
 )
+from registry_scraper_azure.credentials import STORAGE_SCOPE, ConnectionString, find_account
 from registry_scraper_azure.errors import (
     describe,
     error_code,
@@ -59,7 +58,6 @@ ServiceClient = Any
 ContainerClient = Any
 BlobClient = Any
 
-CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 #: Copy Blob From URL (synchronous, so atomic at the destination) takes up to this much.
 SYNC_COPY_LIMIT = 256 * MIB
 #: Put Blob sends at most this much at once; the SDK stages blocks above it.
@@ -70,32 +68,11 @@ _COPY_SAS_LIFETIME = timedelta(hours=24)
 _CLOCK_SKEW = timedelta(minutes=5)
 #: An asynchronous copy still pending after this long is aborted.
 _COPY_TIMEOUT = 3600.0
-_STORAGE_SCOPE = "https://storage.azure.com/.default"
 #: Names deleted per Blob Batch request (the service's limit).
 _BATCH = 256
 _BUFFER_SIZE = 64 * 1024
 #: Set by ADLS Gen2 (hierarchical namespace) on the blob that stands for a directory.
 _FOLDER_METADATA = "hdi_isfolder"
-
-
-def _client_secret_credential(options: AzureOptions) -> Any:
-    try:
-        from azure.identity import ClientSecretCredential
-    except ImportError:
-        raise ConfigurationError(
-            f"{DRIVER_NAME}: a client secret needs azure-identity "
-            "(pip install 'registry-scraper-azure[identity]')"
-        ) from None
-    return ClientSecretCredential(options.tenant_id, options.client_id, options.client_secret)
-
-
-def _default_credential() -> Any:
-    """DefaultAzureCredential if azure-identity is installed, else None (anonymous)."""
-    try:
-        from azure.identity import DefaultAzureCredential
-    except ImportError:
-        return None
-    return DefaultAzureCredential()
 
 
 #: Backoff before retry n (n >= 1): initial + base ** n, +- jitter (azure-core's formula).
@@ -105,7 +82,8 @@ RETRY_JITTER = 1
 
 
 def make_service(options: AzureOptions) -> ServiceClient:
-    """A BlobServiceClient from the options, else from AZURE_STORAGE_CONNECTION_STRING."""
+    """A BlobServiceClient for the account and credential the options and the environment
+    give (see registry_scraper_azure.credentials)."""
     from azure.storage.blob import BlobServiceClient, ExponentialRetry
 
     # Reads fetch, and the SDK's own uploads send, one block-sized range per request.
@@ -122,38 +100,14 @@ def make_service(options: AzureOptions) -> ServiceClient:
         "max_single_put_size": min(_MAX_SINGLE_PUT, max(64 * MIB, options.block_size)),
         "user_agent": "registry-scraper-azure",
     }
-    endpoint = options.endpoint
+    account = find_account(options, os.environ)
     try:
-        if options.connection_string is not None:
-            return BlobServiceClient.from_connection_string(options.connection_string, **settings)
-        if endpoint is not None:
-            credential: Any
-            if options.account_key is not None:
-                # A bare key: the SDK takes the account name from the URL. A custom domain
-                # hides it, so the account_name option then says it.
-                credential = options.account_key
-                if options.account_name is not None:
-                    credential = {
-                        "account_name": options.account_name,
-                        "account_key": options.account_key,
-                    }
-            elif options.sas_token is not None:
-                credential = options.sas_token
-            elif options.client_secret is not None:
-                credential = _client_secret_credential(options)
-            else:
-                credential = _default_credential()
-            return BlobServiceClient(endpoint, credential=credential, **settings)
-        connection_string = os.environ.get(CONNECTION_STRING_ENV)
-        if connection_string:
-            return BlobServiceClient.from_connection_string(connection_string, **settings)
+        if isinstance(account, ConnectionString):
+            return BlobServiceClient.from_connection_string(account.text, **settings)
+        return BlobServiceClient(account.url, credential=account.credential, **settings)
     except (ValueError, TypeError) as exc:
         # The SDK's parse errors name the faulty part, never the key it holds.
         raise ConfigurationError(f"{DRIVER_NAME}: {describe(exc)}") from exc
-    raise ConfigurationError(
-        f"{DRIVER_NAME}: no account: set {CONNECTION_STRING_ENV}, or option account_url "
-        "(or account_name) with account_key or sas_token"
-    )
 
 
 def _first_name(container: ContainerClient, location: Location, prefix: str) -> str | None:
@@ -472,7 +426,7 @@ class AzureDriver:
             )
             return f"{url}?{sas}", {}
         if hasattr(credential, "get_token"):
-            token = credential.get_token(_STORAGE_SCOPE).token
+            token = credential.get_token(STORAGE_SCOPE).token
             return url, {"source_authorization": f"Bearer {token}"}
         # A SAS client's URLs carry the SAS already; an anonymous one's need none.
         return url, {}

@@ -4,7 +4,9 @@ SDK's configuration, server-side copy and whole scrapes, against Azurite."""
 from __future__ import annotations
 
 import collections
+import importlib.util
 import os
+import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -356,14 +358,94 @@ def test_malformed_connection_string(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "SECRETKEY" not in str(caught.value)
 
 
-def test_without_azure_identity_no_key_means_anonymous(
-    azurite: AzuriteServer, container: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # None in sys.modules makes the import fail, as when azure-identity is not installed.
+@pytest.fixture
+def no_identity(azurite: AzuriteServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Azurite's environment without its connection string, and no azure-identity (None in
+    sys.modules fails the import)."""
     monkeypatch.setitem(sys.modules, "azure.identity", None)
     monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")
-    with pytest.raises(ConfigurationError, match="access denied"):
+
+
+@pytest.mark.usefixtures("no_identity")
+def test_account_and_key_from_the_environment(
+    azurite: AzuriteServer, container: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT", azurite.account_name)
+    monkeypatch.setenv("AZURE_STORAGE_KEY", azurite.account_key)
+    driver = AzureDriver.open(container, {"account_url": azurite.account_url}, read_only=False)
+    driver.put_content("/a", b"a")
+    assert driver.get_content("/a") == b"a"
+
+
+@pytest.mark.usefixtures("no_identity")
+def test_sas_token_from_the_environment(
+    azurite: AzuriteServer, container: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT", azurite.account_name)
+    monkeypatch.setenv(
+        "AZURE_STORAGE_SAS_TOKEN", "?" + _container_sas(azurite, container, list=True)
+    )
+    driver = AzureDriver.open(container, {"account_url": azurite.account_url}, read_only=True)
+    assert driver.list_dir("/") == []
+
+
+@pytest.mark.usefixtures("no_identity")
+def test_no_credentials_is_one_line_naming_what_was_looked_for(
+    azurite: AzuriteServer, container: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
         AzureDriver.open(container, {"account_url": azurite.account_url}, read_only=True)
+    message = str(caught.value)
+    assert message.startswith("azure: no credentials: looked for ")
+    for source in (
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "AZURE_STORAGE_KEY",
+        "AZURE_STORAGE_SAS_TOKEN",
+        "DefaultAzureCredential (azure-identity is not installed",
+        "anonymous=true",
+    ):
+        assert source in message
+    assert "\n" not in message
+
+
+@pytest.mark.usefixtures("no_identity")
+def test_anonymous_only_when_asked(azurite: AzuriteServer) -> None:
+    public = azurite.make_container()
+    azurite.service_client().get_container_client(public).set_container_access_policy(
+        signed_identifiers={}, public_access="container"
+    )
+    azurite.service_client().get_blob_client(public, "docker/registry/v2/a").upload_blob(b"a")
+    options = {"account_url": azurite.account_url}
+    with pytest.raises(ConfigurationError, match="no credentials"):
+        AzureDriver.open(public, options, read_only=True)
+    driver = AzureDriver.open(public, {**options, "anonymous": "true"}, read_only=True)
+    assert driver.get_content("/docker/registry/v2/a") == b"a"
+    # Asked for, anonymous access to a private container is refused, not taken as empty.
+    with pytest.raises(ConfigurationError, match="access denied"):
+        private = azurite.make_container()
+        AzureDriver.open(private, {**options, "anonymous": "true"}, read_only=True)
+
+
+@pytest.mark.usefixtures("no_identity")
+def test_the_cli_says_no_credentials_in_one_line_and_exits_2(
+    azurite: AzuriteServer, container: str
+) -> None:
+    # Its own process: the dev environment has no azure-identity, as no_identity says here.
+    assert importlib.util.find_spec("azure.identity") is None, "expects no azure-identity"
+    scrape = Path(sys.executable).with_name("scrape")
+    args = ["list", "--storage", "azure", "--data-dir", container]
+    result = subprocess.run(
+        [str(scrape), *args, "-o", f"account_url={azurite.account_url}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "azure: no credentials: looked for" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
 
 
 # -- server-side copy -----------------------------------------------------------------------

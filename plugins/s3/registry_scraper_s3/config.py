@@ -76,14 +76,14 @@ class S3Options:
     #: Static keys, as a registry config's accesskey/secretkey give them; never shown.
     access_key: str | None = option(text, None, secret=True)
     secret_key: str | None = option(text, None, secret=True)
-    addressing_style: AddressingStyle = option(choice(AddressingStyle), "auto")
-    # boto3 >= 1.36 adds CRC checksums to every upload by default, which many S3-compatible
-    # stores reject; only send them where the API requires one.
-    checksum: Checksum = option(choice(Checksum), "when_required")
+    # Unset, these four come from the environment, then the profile, then the driver's
+    # defaults (registry_scraper_s3.settings): as the AWS CLI and SDKs find them.
+    addressing_style: AddressingStyle | None = option(choice(AddressingStyle), None)
+    #: Sets both request_checksum_calculation and response_checksum_validation.
+    checksum: Checksum | None = option(choice(Checksum), None)
     #: Attempts per request, the first included.
-    max_attempts: int = option(positive_int, 10)
-    # botocore's own default is still "legacy", which retries fewer errors.
-    retry_mode: RetryMode = option(choice(RetryMode), "standard")
+    max_attempts: int | None = option(positive_int, None)
+    retry_mode: RetryMode | None = option(choice(RetryMode), None)
     # One client serves every copy thread, and each large read holds several connections.
     max_pool_connections: int = option(positive_int, 32)
     part_size: int = option(size(MIN_PART_SIZE, MAX_PART_SIZE), 16 * MIB)

@@ -34,6 +34,7 @@ from registry_scraper_s3.errors import (
     translated,
 )
 from registry_scraper_s3.reader import ObjectSource, ReadAhead, open_object
+from registry_scraper_s3.settings import attempts, client_config, use_driver_defaults
 from registry_scraper_s3.writer import CONTENT_TYPE, MultipartWriter
 from scraper_core.contract import Capability, FileInfo
 from scraper_core.errors import (
@@ -56,12 +57,12 @@ _COPY_UNSUPPORTED = ACCESS_DENIED_CODES | {"NotImplemented", "InvalidRequest"}
 
 
 def make_client(options: S3Options) -> Client:
-    """An S3 client configured from options, then the usual AWS sources (env, profile)."""
+    """An S3 client: each setting from the options, else the usual AWS sources (env, profile),
+    else the driver's default (see registry_scraper_s3.settings)."""
     import os
 
     import boto3
     import botocore.session
-    from botocore.config import Config
     from botocore.exceptions import BotoCoreError
 
     from registry_scraper_s3.timestamps import parse_timestamp
@@ -79,19 +80,12 @@ def make_client(options: S3Options) -> Client:
             aws_access_key_id=options.access_key,
             aws_secret_access_key=options.secret_key,
         )
+        use_driver_defaults(core)
     except BotoCoreError as exc:
         raise ConfigurationError(f"{DRIVER_NAME}: {describe(exc)}") from exc
     # botocore reads only AWS_DEFAULT_REGION; the other SDKs prefer AWS_REGION.
     region = options.region or os.environ.get("AWS_REGION") or session.region_name
-    config = Config(
-        region_name=region,
-        retries={"total_max_attempts": options.max_attempts, "mode": options.retry_mode},
-        max_pool_connections=options.max_pool_connections,
-        s3={"addressing_style": options.addressing_style},
-        request_checksum_calculation=options.checksum,
-        response_checksum_validation=options.checksum,
-        user_agent_extra="registry-scraper-s3",
-    )
+    config = client_config(options, region)
     try:
         return session.client("s3", endpoint_url=options.endpoint_url, config=config)
     except (BotoCoreError, ValueError) as exc:
@@ -153,6 +147,11 @@ class S3Driver:
         return f"S3Driver({self.location!r}, endpoint={self.endpoint_url!r})"
 
     @property
+    def attempts(self) -> int:
+        """Attempts per request as the client resolved them (option, env, profile, default)."""
+        return attempts(self.client)
+
+    @property
     def location(self) -> str:
         """``BUCKET[/ROOT]``: what :meth:`open` takes to open this same root again."""
         return str(Location(self.bucket, self.keys))
@@ -182,9 +181,7 @@ class S3Driver:
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         if offset < 0:
             raise InvalidOffsetError(self.name, path, f"negative offset {offset}")
-        source = ObjectSource(
-            self.client, self.bucket, self.keys.key(path), path, self.options.max_attempts
-        )
+        source = ObjectSource(self.client, self.bucket, self.keys.key(path), path, self.attempts)
         return open_object(
             source,
             offset,

@@ -6,9 +6,11 @@ A server that is not installed skips its tests, or fails them on CI (see s3_serv
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,29 @@ from s3_servers import MotoServer, S3Server, SeaweedServer
 from registry_scraper_s3.driver import S3Driver
 
 OpenDriver = Callable[..., S3Driver]
+_CHECKSUM = "x-amz-checksum-"
+
+
+#: The profile every ``aws_files`` config file holds (more may be appended by a test).
+AWS_PROFILE_CONFIG = """\
+[profile registry]
+region = eu-central-1
+aws_access_key_id = AKIDPROFILE
+aws_secret_access_key = profile-secret
+"""
+
+
+@pytest.fixture
+def aws_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An AWS config file of the test's own; nothing from ~/.aws or the caller's env."""
+    config = tmp_path / "config"
+    config.write_text(AWS_PROFILE_CONFIG)
+    for key in [key for key in os.environ if key.startswith("AWS_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return config
 
 
 @pytest.fixture(scope="session")
@@ -63,12 +88,14 @@ def driver(open_driver: OpenDriver, bucket: str) -> S3Driver:
 
 @dataclass(frozen=True)
 class S3Request:
-    """One request a driver's client sent: operation, method, URL, copy-source header."""
+    """One request a driver's client sent: operation, method, URL, copy-source header, the
+    name of its checksum header (``x-amz-checksum-crc32``...)."""
 
     operation: str
     method: str
     url: str
     copy_source: str | None
+    checksum: str | None = None
 
 
 class RequestLog:
@@ -89,9 +116,11 @@ class RequestLog:
 
     def _record(self, request: Any, operation_name: str, **_kwargs: Any) -> None:
         copy_source = request.headers.get("x-amz-copy-source")
+        checksums = [name for name in request.headers if name.lower().startswith(_CHECKSUM)]
+        checksum = checksums[0].lower() if checksums else None
         with self._lock:
             self.requests.append(
-                S3Request(operation_name, request.method, request.url, copy_source)
+                S3Request(operation_name, request.method, request.url, copy_source, checksum)
             )
 
     def of(self, operation: str, key_part: str = "") -> list[S3Request]:

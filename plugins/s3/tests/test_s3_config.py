@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -65,8 +64,9 @@ def test_parse_location_refuses(location: str) -> None:
 def test_default_options() -> None:
     options = parse_options({})
     assert options == S3Options()
-    assert options.checksum == "when_required"
-    assert options.retry_mode == "standard"
+    # Unset: the environment, the profile or the driver's default decides (test_s3_settings).
+    assert options.checksum is None and options.retry_mode is None
+    assert options.max_attempts is None and options.addressing_style is None
     assert options.part_size == 16 * MIB
     assert options.endpoint_url is None and options.region is None and options.profile is None
 
@@ -185,39 +185,6 @@ def test_describe_redacts_userinfo_and_bounds_length() -> None:
     detail = describe(exc)
     assert "hunter2" not in detail and "***@store.example" in detail
     assert len(describe(_client_error("Slow", "x" * 1000))) <= 200
-
-
-_PROFILE_CONFIG = """\
-[profile registry]
-region = eu-central-1
-aws_access_key_id = AKIDPROFILE
-aws_secret_access_key = profile-secret
-"""
-
-
-@pytest.fixture
-def aws_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An AWS config file of the test's own; nothing from ~/.aws or the caller's env."""
-    config = tmp_path / "config"
-    config.write_text(_PROFILE_CONFIG)
-    for key in [key for key in os.environ if key.startswith("AWS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return config
-
-
-def test_client_settings(aws_files: Path) -> None:
-    options = parse_options(
-        {"max_attempts": "4", "retry_mode": "adaptive", "max_pool_connections": "7"}
-    )
-    config = make_client(options).meta.config
-    assert config.retries == {"total_max_attempts": 4, "mode": "adaptive"}
-    assert config.max_pool_connections == 7
-    assert config.s3 == {"addressing_style": "auto"}
-    assert config.request_checksum_calculation == "when_required"
-    assert config.response_checksum_validation == "when_required"
 
 
 def test_region_sources_in_order(aws_files: Path, monkeypatch: pytest.MonkeyPatch) -> None:
