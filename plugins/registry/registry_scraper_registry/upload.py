@@ -120,9 +120,7 @@ class BlobUpload:
                 if len(chunk) < wanted:
                     got = session.offset + len(chunk)
                     self._refuse(session, f"source holds {got} bytes, not {self._size}")
-                hasher = session.hasher.copy()
-                hasher.update(chunk)
-                session = self._patch(session, chunk, hasher)
+                self._patch(session, chunk)
             self._check(session, session.hasher, stream)
             self._commit(session, None)
 
@@ -133,14 +131,17 @@ class BlobUpload:
         self._check(session, hasher, stream, read=len(data))
         self._commit(session, data)
 
-    def _patch(self, session: _Session, chunk: bytes, hasher: hashlib._Hash) -> _Session:
+    def _patch(self, session: _Session, chunk: bytes) -> None:
+        """Send one chunk; the session (kept by the caller across a drop) moves past it."""
         end = session.offset + len(chunk)
         headers = {**OCTETS, "Content-Range": f"{session.offset}-{end - 1}"}
         answer = self._request("PATCH", session.url, headers=headers, body=chunk)
         if answer.status != 202:
             self._cancel(session)
             raise self._transport.fail(f"{self._what}: sending bytes", answer)
-        return _Session(answer.headers.get("Location") or session.url, end, hasher)
+        session.hasher.update(chunk)
+        session.url = answer.headers.get("Location") or session.url
+        session.offset = end
 
     def _check(
         self, session: _Session, hasher: hashlib._Hash, stream: BinaryIO, read: int | None = None
