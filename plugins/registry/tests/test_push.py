@@ -116,3 +116,13 @@ def test_schema1_refused_is_one_line_naming_the_repository(schema1_refusing_targ
 
 def _stream(data: bytes, offset: int) -> Any:
     return io.BytesIO(data[offset:])
+
+
+def test_a_token_the_registry_refuses_is_fetched_again(
+    token_target: Any, image: Any, push: Any
+) -> None:
+    destination = token_target.open()
+    token_target.issuer.stale_tokens = 1
+    push(destination, "refreshed", "v1", image)
+    assert token_target.issuer.stale_tokens == 0
+    assert token_target.skopeo_digest("refreshed:v1") == image.digest
