@@ -7,6 +7,7 @@ digest, children before their index, then tags. It never sends what the registry
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Self
 
@@ -88,8 +89,11 @@ class RegistryDestination:
         if answer.status == 201:
             return True
         if answer.status == 202 and answer.headers.get("Location"):
-            # The registry opened an upload session instead: close it, the caller uploads.
-            self._transport.request("DELETE", answer.headers["Location"], scopes=scopes, what=what)
+            # The registry opened an upload session instead: close it (best effort: the
+            # registry purges what is left), the caller uploads.
+            with contextlib.suppress(StorageError):
+                location = answer.headers["Location"]
+                self._transport.request("DELETE", location, scopes=scopes, what=what)
             return False
         raise self._transport.fail(what, answer)
 

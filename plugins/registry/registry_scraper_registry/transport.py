@@ -26,8 +26,13 @@ TIMEOUT = urllib3.Timeout(connect=15.0, read=300.0)
 #: Error answers are a few hundred bytes of JSON; more is never read.
 MAX_ANSWER = 64 * 1024
 #: HEAD and GET change nothing: urllib3 retries them on a dropped connection or a 5xx.
+#: A TLS failure ("other" to urllib3) is not retried: it will not mend in a second.
 IDEMPOTENT_RETRY = urllib3.Retry(
-    total=4, backoff_factor=0.2, status_forcelist=(429, 502, 503, 504), raise_on_status=False
+    total=4,
+    other=0,
+    backoff_factor=0.2,
+    status_forcelist=(429, 502, 503, 504),
+    raise_on_status=False,
 )
 
 
@@ -96,12 +101,30 @@ class Transport:
         what: str,
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        resumable: bool = False,
     ) -> Answer:
         """Send, answering one 401 with fresh credentials; ConfigurationError if that fails.
 
-        :class:`ConnectionDroppedError` is raised for a non-idempotent request whose connection
-        broke: only the caller knows how to go on (an upload asks where it stands).
+        A broken connection is a :class:`StorageError` naming ``what``, or with ``resumable``
+        a :class:`ConnectionDroppedError`: an upload knows how to go on (it asks the registry
+        where it stands).
         """
+        try:
+            return self._authorized(method, path_or_url, scopes, what, headers, body)
+        except ConnectionDroppedError as error:
+            if resumable:
+                raise
+            raise StorageError("registry", what, f"connection failed: {error}") from None
+
+    def _authorized(
+        self,
+        method: str,
+        path_or_url: str,
+        scopes: tuple[str, ...],
+        what: str,
+        headers: Mapping[str, str] | None,
+        body: bytes | None,
+    ) -> Answer:
         url = self.url(path_or_url)
         answer = self._send(method, url, headers or {}, body, self.auth.header(scopes))
         if answer.status == 401:

@@ -61,6 +61,8 @@ class BlobUpload:
                 self._send_from(session)
                 return
             except ConnectionDroppedError:
+                if self._committed():
+                    return  # the commit went through; only its answer was lost
                 session = self._where_is(session)
         raise StorageError(
             "registry", self._what, f"upload failed {MAX_ATTEMPTS} times on dropped connections"
@@ -78,6 +80,13 @@ class BlobUpload:
                 return _Session(answer.headers["Location"], 0, self._digest.hasher())
             raise self._transport.fail(f"{self._what}: starting upload", answer)
         raise StorageError("registry", self._what, "no upload session: connections dropped")
+
+    def _committed(self) -> bool:
+        try:
+            answer = self._request("HEAD", f"/v2/{self._repository}/blobs/{self._digest}")
+        except ConnectionDroppedError:
+            return False
+        return answer.status == 200 and answer.headers.get("Content-Length") == str(self._size)
 
     def _where_is(self, session: _Session) -> _Session:
         """The session as the registry has it, or a new one when it lost (or never had) it."""
@@ -180,6 +189,7 @@ class BlobUpload:
             what=self._what,
             headers=headers,
             body=body if method in ("PUT", "PATCH", "POST") else None,
+            resumable=True,
         )
 
 

@@ -126,3 +126,12 @@ def test_a_token_the_registry_refuses_is_fetched_again(
     push(destination, "refreshed", "v1", image)
     assert token_target.issuer.stale_tokens == 0
     assert token_target.skopeo_digest("refreshed:v1") == image.digest
+
+
+def test_a_registry_gone_away_is_one_line_not_a_traceback(htpasswd_target: Any) -> None:
+    destination = htpasswd_target.open()
+    htpasswd_target.registry.stop()
+    htpasswd_target.proxy.stop()
+    with pytest.raises(StorageError) as raised:
+        destination.has_blob("gone", "sha256:" + "0" * 64)
+    assert "connection failed" in str(raised.value) and "\n" not in str(raised.value)
