@@ -12,7 +12,7 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import urllib3
 
@@ -36,9 +36,14 @@ def basic_header(credentials: Credentials) -> str:
 
 class Authenticator:
     def __init__(
-        self, host: str, credentials: Credentials | None, pool: urllib3.PoolManager
+        self,
+        host: str,
+        credentials: Credentials | None,
+        pool: urllib3.PoolManager,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._host = host
+        self._clock = clock
         self._credentials = credentials
         self._pool = pool
         self._lock = threading.Lock()
@@ -83,11 +88,11 @@ class Authenticator:
         key = frozenset(scopes)
         with self._lock:
             cached = self._tokens.get(key)
-        if cached is not None and cached[1] > time.monotonic():
+        if cached is not None and cached[1] > self._clock():
             return f"Bearer {cached[0]}"
         token, lifetime = self._fetch_token(challenge, sorted(key))
         with self._lock:
-            self._tokens[key] = (token, time.monotonic() + lifetime - EXPIRY_MARGIN)
+            self._tokens[key] = (token, self._clock() + lifetime - EXPIRY_MARGIN)
         return f"Bearer {token}"
 
     def _fetch_token(self, challenge: Challenge, scopes: list[str]) -> tuple[str, float]:

@@ -408,6 +408,16 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
 
 
 @pytest.fixture
+def token_issuer(tmp_path: Path) -> Iterator[tuple[TokenIssuer, str]]:
+    """A token issuer alone, and its realm."""
+    issuer = TokenIssuer.create(tmp_path)
+    try:
+        yield issuer, issuer.start()
+    finally:
+        issuer.stop()
+
+
+@pytest.fixture
 def token_target(tmp_path: Path) -> Iterator[Target]:
     yield from _target("token", tmp_path)
 
