@@ -16,7 +16,7 @@ from registry_scraper_registry.location import RegistryLocation, parse_location
 from registry_scraper_registry.transport import Answer, NotAuthorizedError, Transport
 from registry_scraper_registry.upload import BlobUpload, OpenStream
 from scraper_core.digest import Digest
-from scraper_core.errors import StorageError
+from scraper_core.errors import ScraperError, StorageError
 
 #: Every manifest type: without it a registry may convert or refuse to show what it holds.
 MANIFEST_TYPES = ", ".join(
@@ -90,8 +90,8 @@ class RegistryDestination:
             return True
         if answer.status == 202 and answer.headers.get("Location"):
             # The registry opened an upload session instead: close it (best effort: the
-            # registry purges what is left), the caller uploads.
-            with contextlib.suppress(StorageError):
+            # registry purges what is left, and may want a "delete" right), the caller uploads.
+            with contextlib.suppress(ScraperError):
                 location = answer.headers["Location"]
                 self._transport.request("DELETE", location, scopes=scopes, what=what)
             return False

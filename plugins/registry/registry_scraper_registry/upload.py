@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from registry_scraper_registry.transport import Answer, ConnectionDroppedError, Transport
 from scraper_core.digest import Digest
-from scraper_core.errors import DigestMismatchError, ShortReadError, StorageError
+from scraper_core.errors import DigestMismatchError, ScraperError, ShortReadError, StorageError
 
 OpenStream = Callable[[int], BinaryIO]
 
@@ -56,17 +56,23 @@ class BlobUpload:
 
     def run(self) -> None:
         session = self._start()
-        for _attempt in range(MAX_ATTEMPTS):
-            try:
-                self._send_from(session)
-                return
-            except ConnectionDroppedError:
-                if self._committed():
-                    return  # the commit went through; only its answer was lost
-                session = self._where_is(session)
-        raise StorageError(
-            "registry", self._what, f"upload failed {MAX_ATTEMPTS} times on dropped connections"
-        )
+        try:
+            for _attempt in range(MAX_ATTEMPTS):
+                try:
+                    self._send_from(session)
+                    return
+                except ConnectionDroppedError:
+                    if self._committed():
+                        return  # the commit went through; only its answer was lost
+                    session = self._where_is(session)
+            raise StorageError(
+                "registry", self._what, f"upload failed {MAX_ATTEMPTS} times on dropped connections"
+            )
+        except BaseException:
+            # Whatever stopped it (bytes that are not the blob, a source that failed, a refusal),
+            # nothing is committed and the session is not left open.
+            self._cancel(session)
+            raise
 
     # Sessions ---------------------------------------------------------------------------------
 
@@ -146,7 +152,6 @@ class BlobUpload:
         headers = {**OCTETS, "Content-Range": f"{session.offset}-{end - 1}"}
         answer = self._request("PATCH", session.url, headers=headers, body=chunk)
         if answer.status != 202:
-            self._cancel(session)
             raise self._transport.fail(f"{self._what}: sending bytes", answer)
         session.hasher.update(chunk)
         session.url = answer.headers.get("Location") or session.url
@@ -164,7 +169,6 @@ class BlobUpload:
             self._refuse(session, f"source bytes hash to {actual.short}, not the digest")
 
     def _refuse(self, session: _Session, why: str) -> None:
-        self._cancel(session)
         raise DigestMismatchError(f"registry: {self._what}: {why}; nothing committed")
 
     def _commit(self, session: _Session, data: bytes | None) -> None:
@@ -175,8 +179,9 @@ class BlobUpload:
             raise self._transport.fail(f"{self._what}: committing", answer)
 
     def _cancel(self, session: _Session) -> None:
-        # Best effort: a session left behind is purged by the registry, never served.
-        with contextlib.suppress(ConnectionDroppedError, StorageError):
+        # Best effort: a session left behind is purged by the registry, never served, and
+        # distribution wants a "delete" right to cancel one, which a pusher may lack.
+        with contextlib.suppress(ConnectionDroppedError, ScraperError):
             self._request("DELETE", session.url)
 
     def _request(

@@ -53,6 +53,11 @@ def test_blob_in_another_repository_is_mounted_not_uploaded(
         assert destination.has_blob("second", digest) == len(data)
     writes = token_target.proxy.writes()
     assert writes and all(method == "POST" and "mount=" in path for method, path in writes)
+    # A blob the source repository lacks is not mounted; the session opened instead is closed.
+    token_target.proxy.clear()
+    assert not destination.mount_blob("second", "sha256:" + "1" * 64, "first")
+    methods = [method for method, _path in token_target.proxy.writes()]
+    assert methods[0] == "POST" and set(methods[1:]) == {"DELETE"}
     # The token asked for covers the mount's source too.
     assert any("repository:first:pull" in scopes for scopes in token_target.issuer.issued)
 
@@ -79,17 +84,17 @@ def test_connection_cut_mid_upload_is_resumed_where_the_registry_stands(
 @pytest.mark.parametrize("chunk_size", ["64KiB", "1MiB"], ids=["chunked", "monolithic"])
 @pytest.mark.parametrize("fault", ["other-bytes", "short", "long"])
 def test_bytes_that_are_not_the_digest_commit_nothing(
-    htpasswd_target: Any, chunk_size: str, fault: str
+    target: Any, chunk_size: str, fault: str
 ) -> None:
     data = b"x" * 150_000
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     sent = {"other-bytes": b"y" * 150_000, "short": data[:-1], "long": data + b"z"}[fault]
-    destination = htpasswd_target.open(**{"chunk-size": chunk_size})
+    destination = target.open(**{"chunk-size": chunk_size})
     with pytest.raises(DigestMismatchError) as raised:
         destination.put_blob("bad", digest, len(data), lambda offset: _stream(sent, offset))
     assert "\n" not in str(raised.value) and "nothing committed" in str(raised.value)
     assert destination.has_blob("bad", digest) is None
-    commits = [p for m, p in htpasswd_target.proxy.writes() if m == "PUT"]
+    commits = [p for m, p in target.proxy.writes() if m == "PUT"]
     assert commits == []
 
 
