@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PLUGINS := plugins/local plugins/s3 plugins/gcs plugins/azure
+PLUGINS := plugins/local plugins/s3 plugins/gcs plugins/azure plugins/registry
 # command:Debian package. Only missing commands are installed: a Node.js from elsewhere
 # (nodesource ships npm inside nodejs) must not be fought over.
 SYSTEM_COMMANDS := docker-registry:docker-registry skopeo:skopeo umoci:umoci node:nodejs npm:npm

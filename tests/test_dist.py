@@ -27,6 +27,7 @@ CORE_AND_PLUGINS = {
     "registry_scraper",
     "registry_scraper_local",
     "registry_scraper_s3",
+    "registry_scraper_registry",
     "registry_scraper_gcs",
     "registry_scraper_azure",
 }

@@ -34,8 +34,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
-from registry_scraper_registry.destination import RegistryDestination
 
+from registry_scraper_registry.destination import RegistryDestination
 from tests.support import skopeo
 from tests.support.registry import RegistryServer
 

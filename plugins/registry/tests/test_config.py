@@ -9,10 +9,10 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from registry_scraper_registry.challenge import parse_challenge
 from registry_scraper_registry.credentials import Credentials, auth_files, find_credentials
 from registry_scraper_registry.location import DEFAULT_CHUNK_SIZE, parse_location
-
 from scraper_core.errors import ConfigurationError
 
 

@@ -16,8 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from registry_scraper_registry.destination import RegistryDestination
 
+from registry_scraper_registry.destination import RegistryDestination
 from scraper_core.errors import ConfigurationError
 
 

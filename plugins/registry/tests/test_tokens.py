@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import urllib3
+
 from registry_scraper_registry.auth import Authenticator
 from registry_scraper_registry.challenge import Challenge
 from registry_scraper_registry.credentials import Credentials
