@@ -101,6 +101,15 @@ class TransferCancelledError(ScraperError):
     """The run was interrupted; in-flight blobs were discarded."""
 
 
+class WrongSizeError(DigestMismatchError):
+    """The blob's bytes match its digest at a size no manifest of the run declares: each
+    image that needs it fails, stating the true size against its own declaration."""
+
+    def __init__(self, digest: Digest, true_size: int, declared: str) -> None:
+        super().__init__(declared_size_error(digest, true_size, declared))
+        self.true_size = true_size
+
+
 class NotCopiedError(ScraperError):
     """A blob was not started (or was stopped) because the destination became unusable."""
 
@@ -493,7 +502,7 @@ class BlobCopier:
         actual = Digest(job.digest.algorithm, hexdigest)
         if actual == job.digest:
             if size not in job.sizes:
-                raise DigestMismatchError(declared_size_error(job.digest, size, job.expected))
+                raise WrongSizeError(job.digest, size, job.expected)
             return
         if size not in job.sizes:
             raise ShortReadError(f"blob {job.digest}: read {size} bytes, expected {job.expected}")
@@ -548,7 +557,7 @@ class BlobCopier:
         except ScraperError:
             true_size = 0
         if true_size > job.limit:
-            return DigestMismatchError(declared_size_error(job.digest, true_size, job.expected))
+            return WrongSizeError(job.digest, true_size, job.expected)
         return DigestMismatchError(
             f"blob {job.digest} is longer than the {job.expected} bytes its manifest says"
         )
@@ -670,6 +679,9 @@ class Transfer:
             except (DestinationUnusableError, NotCopiedError):
                 # Said once for the whole run by the caller, not once per blob.
                 errors.append(self._unusable_notice())
+                continue
+            except WrongSizeError as exc:
+                errors.append(declared_size_error(blob.digest, exc.true_size, blob.size))
                 continue
             except ScraperError as exc:
                 errors.append(str(exc))
