@@ -32,6 +32,8 @@ class CommitOrder:
             while self._first_open < place:
                 check_go()
                 self._changed.wait(POLL_INTERVAL)
+        # Nor once it has come, if the run stopped meanwhile: nothing is committed after that.
+        check_go()
 
     def end(self, place: int) -> None:
         """``place`` committed or gave up its turn: the next one may go."""
