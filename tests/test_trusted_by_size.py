@@ -1,4 +1,4 @@
-""""N present blobs trusted by size" counts blobs that were at the destination before the run,
+""" "N present blobs trusted by size" counts blobs that were at the destination before the run,
 never blobs shared by images of the same run (issue 18: it was printed for a layer two images
 share inside one new archive, where nothing was present). A shared blob is still "already
 present" for the second image in its own line: it was copied once, for the first."""
@@ -30,9 +30,7 @@ def scrape(tmp_path: Path, *output: str) -> Result:
 
 
 @pytest.mark.parametrize("output", ["--output-dir", "--output-tar"])
-def test_blobs_shared_in_one_new_copy_are_not_trusted_by_size(
-    tmp_path: Path, output: str
-) -> None:
+def test_blobs_shared_in_one_new_copy_are_not_trusted_by_size(tmp_path: Path, output: str) -> None:
     two_images_sharing_a_layer(tmp_path / "data")
     suffix = ".tar" if output == "--output-tar" else ""
     result = scrape(tmp_path, output, str(tmp_path / f"copy{suffix}"))
