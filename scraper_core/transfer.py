@@ -6,6 +6,15 @@ never reaches its final path. A blob shared by several images is copied once. An
 are written only after all its blobs are in place, and its tag links last, so an interrupted
 run never leaves a tag that points at missing content. One image failing does not stop others.
 
+Each image is judged on its own manifests. A blob is copied once, checked against its digest
+and read no further than the largest size any image declares; each image then compares what
+its manifests declare with the size the bytes have, so one image's wrong declaration fails it
+alone, whatever order the images came in.
+
+A destination that commits in order (an archive, see :mod:`scraper_core.commit_order`) still
+gets its blobs copied in parallel, but committed in plan order, then every link from one
+thread, image by image.
+
 Two things stop a run early. An interrupt (Ctrl-C) drops queued copies and cancels running ones
 without waiting on anything unbounded. A destination that takes no more writes (full, over
 quota, read-only) stops new blobs from starting: every image not yet done fails with one short
