@@ -29,9 +29,11 @@ from scraper_core.contract import (
     SupportsKernelCopy,
     SupportsReadHead,
     SupportsServerSideCopy,
+    commits_in_order,
     is_valid_path,
     latency_bound,
     missing_capabilities,
+    stages_in_memory_up_to,
 )
 from scraper_core.digest import MAX_LINK_SIZE, Digest, parse_link
 from scraper_core.errors import (
@@ -206,6 +208,9 @@ class CheckedDriver:
         self._reads_head = isinstance(driver, SupportsReadHead)
         #: See :func:`scraper_core.contract.latency_bound`.
         self.latency_bound = latency_bound(driver)
+        #: See :func:`scraper_core.contract.commits_in_order` and its companion.
+        self.commits_in_order = commits_in_order(driver)
+        self.stages_in_memory_up_to = stages_in_memory_up_to(driver)
 
     def __repr__(self) -> str:
         return f"CheckedDriver({self.driver!r}, read_only={self.read_only})"

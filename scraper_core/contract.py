@@ -177,6 +177,24 @@ def latency_bound(driver: object) -> bool:
     return bool(getattr(driver, "latency_bound", True))
 
 
+def commits_in_order(driver: object) -> bool:
+    """Whether ``driver``, as a destination, needs its blobs committed in a fixed order: its
+    optional class attribute ``commits_in_order``, False when absent. An archive's bytes are
+    the order of its members, so the same content and command give the same archive only if
+    commits come in plan order (the order blobs were first asked for), links after every
+    blob, image by image. The copy engine still reads and hashes blobs in parallel."""
+    return bool(getattr(driver, "commits_in_order", False))
+
+
+def stages_in_memory_up_to(driver: object) -> int:
+    """For a driver that :func:`commits_in_order`: the bytes one writer holds on its own
+    (optional class attribute ``stages_in_memory_up_to``, 0 when absent). A larger blob may
+    need a resource writers share (one spool file), so it opens its writer only once its
+    turn to commit has come: two large blobs each holding the resource out of turn would
+    wait on each other for ever."""
+    return max(0, int(getattr(driver, "stages_in_memory_up_to", 0)))
+
+
 @runtime_checkable
 class StorageReader(Protocol):
     """The read half of a driver: all a scrape needs from its source."""

@@ -103,16 +103,20 @@ class ImageContent:
     manifest_digests: list[Digest] = field(default_factory=list)
     # Membership beside the ordered lists: an index of many platforms sharing many layers
     # would otherwise cost a scan per descriptor.
-    _blob_digests: set[Digest] = field(default_factory=set, repr=False, compare=False)
+    _blob_by_digest: dict[Digest, BlobCopy] = field(default_factory=dict, repr=False, compare=False)
     _link_set: set[LinkWrite] = field(default_factory=set, repr=False, compare=False)
 
     def has_blob(self, digest: Digest) -> bool:
-        return digest in self._blob_digests
+        return digest in self._blob_by_digest
+
+    def blob(self, digest: Digest) -> BlobCopy | None:
+        """The blob listed for ``digest``, if any."""
+        return self._blob_by_digest.get(digest)
 
     def add_blob(self, blob: BlobCopy) -> None:
         # Indexes share layers between platforms; each blob is listed once.
-        if blob.digest not in self._blob_digests:
-            self._blob_digests.add(blob.digest)
+        if blob.digest not in self._blob_by_digest:
+            self._blob_by_digest[blob.digest] = blob
             self.blobs.append(blob)
 
     def add_link(self, link: LinkWrite) -> None:
@@ -153,6 +157,9 @@ class ImagePlan:
 
     def has_blob(self, digest: Digest) -> bool:
         return self.content.has_blob(digest)
+
+    def blob(self, digest: Digest) -> BlobCopy | None:
+        return self.content.blob(digest)
 
     def add_blob(self, blob: BlobCopy) -> None:
         self.content.add_blob(blob)
@@ -201,6 +208,10 @@ class Planner:
         self._links: Memo[str, Digest | None] = Memo()
         self._manifests: Memo[Digest, tuple[BlobCopy, Manifest]] = Memo()
         self._blobs: Memo[Digest, BlobCopy | None] = Memo()
+        # Blobs as manifests declare them (``sizes_from_manifests``): one object per digest
+        # and size, so images that declare a blob alike share it, and those that do not
+        # are each checked against their own declaration.
+        self._declared: Memo[tuple[Digest, int], BlobCopy] = Memo()
         self._exists: Memo[str, bool] = Memo()
         self._contents: Memo[tuple[str, Digest], ImageContent] = Memo()
         # One Digest object per digest: 30,000 tag links naming 4 manifests hold 4.
@@ -305,7 +316,15 @@ class Planner:
         self._add_manifest(first, digest, depth=0, seen=set())
         return first.content
 
-    def _add_manifest(self, plan: ImagePlan, digest: Digest, depth: int, seen: set[Digest]) -> None:
+    def _add_manifest(
+        self,
+        plan: ImagePlan,
+        digest: Digest,
+        depth: int,
+        seen: set[Digest],
+        declared_size: int | None = None,
+    ) -> None:
+        """``declared_size``: what the index naming this manifest says its size is."""
         name = plan.reference.name
         if digest in seen:
             return
@@ -320,10 +339,14 @@ class Planner:
                 raise ImageNotFoundError(f"repository not found: {name}") from None
             raise
         blob, manifest = self._manifests.get(digest, lambda: self._load_manifest(name, digest))
+        if declared_size is not None and declared_size != blob.size:
+            raise DigestMismatchError(
+                f"manifest {digest} is {blob.size} bytes, its index says {declared_size}"
+            )
         plan.add_blob(blob)
         plan.manifest_digests.append(digest)
         for child in self._chosen_children(plan, digest, manifest):
-            self._add_manifest(plan, child.digest, depth + 1, seen)
+            self._add_manifest(plan, child.digest, depth + 1, seen, child.size)
         self._add_blobs(plan, manifest)
         plan.add_link(LinkWrite(revision, digest))
 
@@ -371,7 +394,11 @@ class Planner:
     def _add_blobs(self, plan: ImagePlan, manifest: Manifest) -> None:
         name = plan.reference.name
         for descriptor in manifest.blobs:
-            if plan.has_blob(descriptor.digest):
+            listed = plan.blob(descriptor.digest)
+            if listed is not None:
+                # Listed by another manifest of the same image (an index's children share
+                # layers): what this manifest declares is still checked.
+                self._check_declared(descriptor, listed)
                 continue
             blob = self._blob(descriptor)
             if blob is None:
@@ -381,11 +408,7 @@ class Planner:
                 raise ImageNotFoundError(
                     f"blob missing from source: {descriptor.digest} (needed by {name})"
                 )
-            if descriptor.size is not None and descriptor.size != blob.size:
-                raise DigestMismatchError(
-                    f"blob {descriptor.digest} is {blob.size} bytes, "
-                    f"its manifest says {descriptor.size}"
-                )
+            self._check_declared(descriptor, blob)
             link = layout.layer_link_path(name, descriptor.digest)
             self._read_link(
                 link, descriptor.digest, f"blob {descriptor.digest} is not linked into {name}"
@@ -393,13 +416,38 @@ class Planner:
             plan.add_blob(blob)
             plan.add_link(LinkWrite(link, descriptor.digest))
 
+    def _check_declared(self, descriptor: Descriptor, listed: BlobCopy) -> None:
+        """Fail the image if ``descriptor`` declares a size other than the blob's.
+
+        ``listed`` holds the source's size, or (``sizes_from_manifests``) what another
+        manifest of the same image declared: then two manifests of one image disagree, and
+        a stat of the source tells which is wrong, so the message states the true size."""
+        declared = descriptor.size
+        if declared is None or declared == listed.size:
+            return
+        true_size = listed.size
+        if self.sizes_from_manifests:
+            found = self._stat(descriptor.digest)
+            if found is None:
+                raise ImageNotFoundError(f"blob missing from source: {descriptor.digest}")
+            true_size = found.size
+            if listed.size != true_size:
+                declared = listed.size
+        raise DigestMismatchError(declared_size_error(descriptor.digest, true_size, declared))
+
     def _blob(self, descriptor: Descriptor) -> BlobCopy | None:
-        """The blob to copy, shared by every plan; None: missing. Its size is the source's,
-        or the manifest's (``sizes_from_manifests``: the copy checks it)."""
+        """The blob to copy, shared by every plan that declares it alike; None: missing. Its
+        size is the source's, or the manifest's (``sizes_from_manifests``: then each image
+        carries what its own manifests declare, and the copy checks it against the bytes)."""
         digest = descriptor.digest
+        size = descriptor.size
         # A foreign layer may be absent on purpose: only a look at the source tells.
-        if self.sizes_from_manifests and descriptor.size is not None and not descriptor.foreign:
-            return self._blobs.get(digest, partial(BlobCopy, digest, descriptor.size))
+        if self.sizes_from_manifests and size is not None and not descriptor.foreign:
+            return self._declared.get((digest, size), partial(BlobCopy, digest, size))
+        return self._stat(digest)
+
+    def _stat(self, digest: Digest) -> BlobCopy | None:
+        """The blob with the source's size, stat'ed once a run; None: missing."""
 
         def stat() -> BlobCopy | None:
             try:
@@ -408,3 +456,8 @@ class Planner:
                 return None
 
         return self._blobs.get(digest, stat)
+
+
+def declared_size_error(digest: Digest, true_size: int, declared: int | str) -> str:
+    """The one wording of a manifest declaring a size its blob does not have."""
+    return f"blob {digest} is {true_size} bytes, its manifest says {declared}"

@@ -6,11 +6,17 @@ closed. It names the tool version, the time, the source (driver and location onl
 may hold secrets and are never written), each image copied, every blob the storage now holds
 for them, and every blob the run left out because the far side already has it (``--have``):
 the blobs a delta *relies on*. A run in which no image succeeded writes none.
+
+With ``SOURCE_DATE_EPOCH`` set (the reproducible-builds convention), the receipt's time is that
+instant and its name's token is drawn from its content, not at random: the same content and
+command give the same receipt, byte for byte (an archive holding it can then be re-made).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,7 +29,11 @@ from scraper_core import layout
 from scraper_core.bloblist import BlobSizes, ReceiptError, load_document, parse_blob_list
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
-from scraper_core.errors import NotRegularFileError, PathNotFoundError
+from scraper_core.errors import (
+    ConfigurationError,
+    NotRegularFileError,
+    PathNotFoundError,
+)
 from scraper_core.manifest import parse_manifest
 from scraper_core.plan import ImagePlan
 
@@ -31,6 +41,10 @@ RECEIPT_FORMAT = "registry-scraper/receipt"
 RECEIPT_VERSION = 1
 #: A receipt lists one line per blob; far above any real one, far below memory trouble.
 MAX_RECEIPT_SIZE = 256 * 1024 * 1024
+#: The reproducible-builds variable: seconds since the epoch, used instead of the clock.
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+#: The last second a receipt name (``%Y``: four digits) can hold: 9999-12-31T23:59:59Z.
+_LAST_EPOCH = 253402300799
 
 
 def tool_version() -> str:
@@ -47,6 +61,25 @@ def public_location(location: str) -> str:
         host = parts.netloc.rsplit("@", 1)[1]
         return urlunsplit((parts.scheme, host, parts.path, "", ""))
     return location
+
+
+def fixed_time() -> datetime | None:
+    """The instant ``SOURCE_DATE_EPOCH`` names, None when it is unset or empty;
+    :class:`ConfigurationError` when it is not a whole number of seconds in range."""
+    text = os.environ.get(SOURCE_DATE_EPOCH, "")
+    if not text:
+        return None
+    # Digits only, and few: int() would take " 1_0 " or 5,000 digits.
+    if not (text.isascii() and text.isdigit() and len(text) <= 12) or int(text) > _LAST_EPOCH:
+        raise ConfigurationError(
+            f"{SOURCE_DATE_EPOCH}={text[:40]!r}: expected seconds since 1970 (0 to {_LAST_EPOCH})"
+        )
+    return datetime.fromtimestamp(int(text), UTC)
+
+
+def receipt_time(now: datetime) -> datetime:
+    """The time a receipt states: ``SOURCE_DATE_EPOCH``'s where set, else ``now``."""
+    return fixed_time() or now
 
 
 def receipt_name(now: datetime, token: str | None = None) -> str:
@@ -66,6 +99,7 @@ class RunRecord:
     relied_on: dict[Digest, int] = field(default_factory=dict)
 
     def document(self, now: datetime) -> dict[str, Any]:
+        now = receipt_time(now)
         blobs: dict[Digest, int] = {}
         for plan in self.plans:
             for blob in plan.blobs:
@@ -133,8 +167,13 @@ def _kind(plan: ImagePlan) -> dict[str, Any]:
 
 def write_receipt(dest: CheckedDriver, document: Mapping[str, Any], now: datetime) -> str:
     """Write the receipt; the storage path it went to."""
-    path = layout.receipt_path(receipt_name(now))
-    dest.put_content(path, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode())
+    content = (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
+    token = None
+    if fixed_time() is not None:
+        # Same content, same name: still unique to what the run wrote.
+        token = hashlib.sha256(content).hexdigest()[:8]
+    path = layout.receipt_path(receipt_name(receipt_time(now), token))
+    dest.put_content(path, content)
     return path
 
 

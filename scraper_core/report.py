@@ -190,7 +190,8 @@ class Reporter:
     ) -> None:
         failed = sum(1 for result in results if not result.ok)
         copied_bytes = sum(result.bytes_copied for result in results)
-        present = sum(result.blobs_present for result in results)
+        # Kept for their size: not blobs shared by images of this run (copied once, for one).
+        trusted = sum(result.blobs_trusted for result in results)
         rechecked = sum(result.blobs_rechecked for result in results)
         replaced = sum(result.blobs_replaced for result in results)
         if self.as_json:
@@ -212,20 +213,20 @@ class Reporter:
         verb = "would be copied" if self.dry_run else "copied"
         click.echo(
             f"{len(results) - failed} of {count(len(results), 'image')} {verb} to {destination}"
-            f" ({human_bytes(copied_bytes)}){self._trust_note(present, rechecked, replaced)}",
+            f" ({human_bytes(copied_bytes)}){self._trust_note(trusted, rechecked, replaced)}",
             err=True,
         )
 
-    def _trust_note(self, present: int, rechecked: int, replaced: int) -> str:
+    def _trust_note(self, trusted: int, rechecked: int, replaced: int) -> str:
         """What the run trusted or checked of blobs already at the destination."""
-        if self.dry_run or present + replaced == 0:
+        if self.dry_run or trusted + rechecked + replaced == 0:
             return ""
         if self.recheck:
             return (
                 f"; {count(rechecked + replaced, 'present blob')} re-hashed, "
                 f"{replaced} damaged replaced"
             )
-        return f"; {count(present, 'present blob')} trusted by size (--recheck re-hashes them)"
+        return f"; {count(trusted, 'present blob')} trusted by size (--recheck re-hashes them)"
 
 
 def render_verify(report: VerifyReport, *, as_json: bool) -> None:

@@ -35,7 +35,7 @@ from scraper_core.have import check_delta, leave_out
 from scraper_core.holdings import Holdings, take_holdings
 from scraper_core.inventory import Inventory, take_inventory
 from scraper_core.plan import ImagePlan, PlatformFilter
-from scraper_core.receipt import read_receipts
+from scraper_core.receipt import fixed_time, read_receipts
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage, read_images_file
@@ -217,6 +217,8 @@ class CopyRun:
         request = self.request
         if not request.entries:
             raise ConfigurationError("no images given")
+        # A bad SOURCE_DATE_EPOCH is said before anything is copied, not at the receipt.
+        fixed_time()
         # Plain references are checked before any storage is touched; patterns when listed.
         for entry in request.entries:
             if "@" in entry or not needs_storage([entry], request.all_tags):

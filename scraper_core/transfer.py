@@ -6,6 +6,15 @@ never reaches its final path. A blob shared by several images is copied once. An
 are written only after all its blobs are in place, and its tag links last, so an interrupted
 run never leaves a tag that points at missing content. One image failing does not stop others.
 
+Each image is judged on its own manifests. A blob is copied once, checked against its digest
+and read no further than the largest size any image declares; each image then compares what
+its manifests declare with the size the bytes have, so one image's wrong declaration fails it
+alone, whatever order the images came in.
+
+A destination that commits in order (an archive, see :mod:`scraper_core.commit_order`) still
+gets its blobs copied in parallel, but committed in plan order, then every link from one
+thread, image by image.
+
 Two things stop a run early. An interrupt (Ctrl-C) drops queued copies and cancels running ones
 without waiting on anything unbounded. A destination that takes no more writes (full, over
 quota, read-only) stops new blobs from starting: every image not yet done fails with one short
@@ -25,6 +34,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from scraper_core import layout
+from scraper_core.commit_order import CommitOrder, Turn, no_turn
+from scraper_core.contract import Capability
 from scraper_core.digest import Digest, link_content
 from scraper_core.driver import CheckedDriver, CheckedStagedCopy
 from scraper_core.errors import (
@@ -38,7 +49,7 @@ from scraper_core.errors import (
     ShortReadError,
     StorageError,
 )
-from scraper_core.plan import BlobCopy, ImagePlan, LinkWrite
+from scraper_core.plan import BlobCopy, ImagePlan, LinkWrite, declared_size_error
 from scraper_core.reference import Reference
 
 #: Read size while streaming: large enough for throughput, small enough to bound memory
@@ -66,9 +77,14 @@ A = TypeVar("A")
 
 def result_of(future: Future[T]) -> T:
     """``future.result()``, waiting in short steps so that Ctrl-C is seen promptly."""
+    finished(future)
+    return future.result()
+
+
+def finished(future: Future[T]) -> None:
+    """Wait, in short steps so that Ctrl-C is seen promptly, until ``future`` is done."""
     while not future.done():
         wait_futures([future], timeout=POLL_INTERVAL)
-    return future.result()
 
 
 def map_promptly(
@@ -92,6 +108,15 @@ def unexpected(exc: Exception) -> str:
 
 class TransferCancelledError(ScraperError):
     """The run was interrupted; in-flight blobs were discarded."""
+
+
+class WrongSizeError(DigestMismatchError):
+    """The blob's bytes match its digest at a size no manifest of the run declares: each
+    image that needs it fails, stating the true size against its own declaration."""
+
+    def __init__(self, digest: Digest, true_size: int, declared: str) -> None:
+        super().__init__(declared_size_error(digest, true_size, declared))
+        self.true_size = true_size
 
 
 class NotCopiedError(ScraperError):
@@ -118,6 +143,60 @@ class BlobOutcome(enum.Enum):
 KEPT = frozenset({BlobOutcome.PRESENT, BlobOutcome.RECHECKED})
 
 
+@dataclass(frozen=True)
+class BlobJob:
+    """One blob as a run copies it: once, for every image that needs it.
+
+    Images may declare different sizes for one blob (one of them wrong): the copy checks the
+    bytes against the digest alone, never reads past the largest size declared, and tells the
+    true size, against which each image then checks what its own manifests say."""
+
+    digest: Digest
+    #: Every size the chosen manifests declare (or the source's, where it was stat'ed).
+    sizes: frozenset[int]
+    #: The bytes, already read and verified while planning (manifests).
+    content: bytes | None = None
+
+    @classmethod
+    def of(cls, blob: BlobCopy) -> BlobJob:
+        return cls(blob.digest, frozenset({blob.size}), blob.content)
+
+    @property
+    def limit(self) -> int:
+        """No stream of it grows past this many bytes."""
+        return max(self.sizes)
+
+    @property
+    def expected(self) -> str:
+        """The sizes declared, as a message states them."""
+        return " or ".join(str(size) for size in sorted(self.sizes))
+
+
+def blob_jobs(plans: Iterable[ImagePlan]) -> list[BlobJob]:
+    """One job per distinct blob of ``plans``, in the order the blobs first appear."""
+    sizes: dict[Digest, set[int]] = {}
+    contents: dict[Digest, bytes] = {}
+    seen: set[int] = set()
+    for plan in plans:
+        # The tags of one image share its content: 30,000 tags on 4 manifests are read 4 times.
+        if id(plan.content) in seen:
+            continue
+        seen.add(id(plan.content))
+        for blob in plan.blobs:
+            sizes.setdefault(blob.digest, set()).add(blob.size)
+            if blob.content is not None:
+                contents.setdefault(blob.digest, blob.content)
+    return [BlobJob(digest, frozenset(of), contents.get(digest)) for digest, of in sizes.items()]
+
+
+@dataclass(frozen=True)
+class BlobDone:
+    """How a blob got to the destination, and its true size (its bytes match its digest)."""
+
+    outcome: BlobOutcome
+    size: int
+
+
 @dataclass
 class ImageResult:
     """What happened to one requested reference."""
@@ -133,6 +212,9 @@ class ImageResult:
     blobs_rechecked: int = 0
     #: Present blobs found damaged and copied again (``--recheck``); counted in blobs_copied.
     blobs_replaced: int = 0
+    #: Blobs found at the destination before this run and kept for their size alone;
+    #: counted in blobs_present (which also counts blobs an earlier image of the run brought).
+    blobs_trusted: int = 0
 
     @property
     def ok(self) -> bool:
@@ -169,6 +251,8 @@ class BlobTally:
             result.blobs_present += 1
             if outcome is BlobOutcome.RECHECKED and first:
                 result.blobs_rechecked += 1
+            if outcome is BlobOutcome.PRESENT and first:
+                result.blobs_trusted += 1
             return
         result.blobs_copied += 1
         result.bytes_copied += blob.size
@@ -233,10 +317,16 @@ class BlobCopier:
 
     def is_present(self, blob: BlobCopy) -> bool:
         """A blob already at the destination with the right size is not copied again."""
+        return self.present_size(BlobJob.of(blob)) is not None
+
+    def present_size(self, job: BlobJob) -> int | None:
+        """The size of the blob at the destination if it is one of those declared (then it
+        is kept without reading it); None: absent, or of a size no image expects."""
         try:
-            return self.dest.stat(layout.blob_data_path(blob.digest)).size == blob.size
+            size = self.dest.stat(layout.blob_data_path(job.digest)).size
         except PathNotFoundError:
-            return False
+            return None
+        return size if size in job.sizes else None
 
     def mark_unusable(self, error: DestinationUnusableError) -> None:
         """Remember the destination is unusable (the first cause wins); stop new blobs."""
@@ -271,90 +361,112 @@ class BlobCopier:
             staged.cancel()
 
     def copy(self, blob: BlobCopy) -> BlobOutcome:
+        """Copy one blob of the size ``blob`` says (see :meth:`copy_job`)."""
+        return self.copy_job(BlobJob.of(blob)).outcome
+
+    def copy_job(self, job: BlobJob, turn: Turn | None = None) -> BlobDone:
+        """Bring ``job``'s blob to the destination, verified against its digest, and say
+        its true size (one of those declared, else it fails). ``turn``: when this blob may
+        write, for a destination that commits in order."""
         self.check_go()
         try:
-            outcome = self._copy(blob)
+            done = self._copy(job, turn or no_turn())
         except DestinationUnusableError as exc:
             self.mark_unusable(exc)
             raise
         except PathNotFoundError:
             # Plans of copies take sizes from manifests, so a blob missing from the source
             # shows only now; it is the image's problem, named as a preview names it.
-            if self._missing_at_source(blob):
-                raise ImageNotFoundError(f"blob missing from source: {blob.digest}") from None
+            if self._missing_at_source(job.digest):
+                raise ImageNotFoundError(f"blob missing from source: {job.digest}") from None
             raise
-        self.events.blob_done(blob, outcome)
-        return outcome
+        self.events.blob_done(BlobCopy(job.digest, done.size, job.content), done.outcome)
+        return done
 
-    def _missing_at_source(self, blob: BlobCopy) -> bool:
+    def _missing_at_source(self, digest: Digest) -> bool:
         try:
-            return not self.source.exists(layout.blob_data_path(blob.digest))
+            return not self.source.exists(layout.blob_data_path(digest))
         except ScraperError:
             return False
 
-    def _copy(self, blob: BlobCopy) -> BlobOutcome:
-        path = layout.blob_data_path(blob.digest)
-        if self.is_present(blob):
+    def _can(self, capability: Capability) -> bool:
+        return capability in self.dest.capabilities
+
+    def _copy(self, job: BlobJob, turn: Turn) -> BlobDone:
+        path = layout.blob_data_path(job.digest)
+        present = self.present_size(job)
+        if present is not None:
             if not self.recheck:
-                self.events.bytes_done(blob.size)
-                return BlobOutcome.PRESENT
-            if self._sound_at_destination(path, blob):
-                self.events.bytes_done(blob.size)
-                return BlobOutcome.RECHECKED
+                self.events.bytes_done(present)
+                return BlobDone(BlobOutcome.PRESENT, present)
+            if self._sound_at_destination(path, job.digest, present):
+                self.events.bytes_done(present)
+                return BlobDone(BlobOutcome.RECHECKED, present)
             # Damaged in place: a fresh copy verified while it streams replaces it atomically
             # (never a hardlink or a server-side copy, which would trust the bytes unread).
-            if blob.content is not None:
-                self.dest.put_content(path, blob.content)
-                self.events.bytes_done(blob.size)
-            else:
-                self._stream(path, blob)
-            return BlobOutcome.REPLACED
+            if job.content is not None:
+                turn.wait()
+                self.dest.put_content(path, job.content)
+                self.events.bytes_done(len(job.content))
+                return BlobDone(BlobOutcome.REPLACED, len(job.content))
+            return BlobDone(BlobOutcome.REPLACED, self._stream(path, job, turn))
+        if self.link and self._can(Capability.HARDLINK):
+            turn.wait()
         if self.link and self.dest.link_blob(self.source, path):
-            outcome = BlobOutcome.LINKED
-        elif blob.content is not None:
+            # Content addressing is trusted: the size is the file's, for images to check.
+            outcome, size = BlobOutcome.LINKED, self.dest.stat(path).size
+        elif job.content is not None:
             # Manifests were read and verified while planning.
-            self.dest.put_content(path, blob.content)
-            outcome = BlobOutcome.COPIED
-        elif self.dest.server_side_copy(self.source, path):
-            # Content addressing is trusted (no byte passes through here); a wrong size is
-            # still caught, and the copy removed, so a truncated source blob never ships.
-            copied_size = self.dest.stat(path).size
-            if copied_size != blob.size:
-                self.dest.delete(path)
-                raise DigestMismatchError(
-                    f"blob {blob.digest}: server-side copy has {copied_size} bytes, "
-                    f"expected {blob.size}"
-                )
-            outcome = BlobOutcome.SERVER_SIDE
+            turn.wait()
+            self.dest.put_content(path, job.content)
+            outcome, size = BlobOutcome.COPIED, len(job.content)
+        elif self._server_side_copy(path, job, turn):
+            outcome, size = BlobOutcome.SERVER_SIDE, self._server_side_size(path, job)
         else:
-            self._stream(path, blob)
-            return BlobOutcome.COPIED
-        self.events.bytes_done(blob.size)
-        return outcome
+            return BlobDone(BlobOutcome.COPIED, self._stream(path, job, turn))
+        self.events.bytes_done(size)
+        return BlobDone(outcome, size)
 
-    def _sound_at_destination(self, path: str, blob: BlobCopy) -> bool:
+    def _server_side_copy(self, path: str, job: BlobJob, turn: Turn) -> bool:
+        if self._can(Capability.SERVER_SIDE_COPY):
+            turn.wait()
+        return self.dest.server_side_copy(self.source, path)
+
+    def _server_side_size(self, path: str, job: BlobJob) -> int:
+        """Content addressing is trusted (no byte passes through here); a size no image
+        declares is still caught, and the copy removed, so a truncated blob never ships."""
+        copied_size = self.dest.stat(path).size
+        if copied_size not in job.sizes:
+            self.dest.delete(path)
+            raise DigestMismatchError(
+                f"blob {job.digest}: server-side copy has {copied_size} bytes, "
+                f"expected {job.expected}"
+            )
+        return copied_size
+
+    def _sound_at_destination(self, path: str, digest: Digest, expected: int) -> bool:
         """Whether the blob at the destination hashes to its digest (read in chunks, never
         past its expected size); False when it does not or has vanished meanwhile."""
-        hasher = blob.digest.hasher()
+        hasher = digest.hasher()
         size = 0
         try:
             with self.dest.reader(path) as reader:
-                while chunk := reader.read(min(CHUNK_SIZE, blob.size + 1 - size)):
+                while chunk := reader.read(min(CHUNK_SIZE, expected + 1 - size)):
                     self.check_go()
                     size += len(chunk)
-                    if size > blob.size:
+                    if size > expected:
                         return False
                     hasher.update(chunk)
         except PathNotFoundError:
             return False
-        return size == blob.size and hasher.hexdigest() == blob.digest.hex
+        return size == expected and hasher.hexdigest() == digest.hex
 
-    def _stream(self, path: str, blob: BlobCopy) -> None:
-        """Stream with retries: a reset or truncated body mid-blob is retried from the start."""
+    def _stream(self, path: str, job: BlobJob, turn: Turn) -> int:
+        """Stream with retries: a reset or truncated body mid-blob is retried from the start.
+        Returns the blob's size."""
         for attempt in range(1, STREAM_ATTEMPTS + 1):
             try:
-                self._stream_once(path, blob)
-                return
+                return self._stream_once(path, job, turn)
             except (StorageError, ShortReadError) as exc:
                 permanent = isinstance(exc, _PERMANENT_ERRORS)
                 if permanent or attempt == STREAM_ATTEMPTS:
@@ -363,80 +475,101 @@ class BlobCopier:
                 with self._retry_lock:
                     self.retries += 1
                 time.sleep(RETRY_DELAY * 2**attempt)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _stream_once(self, path: str, blob: BlobCopy) -> None:
+    def _stream_once(self, path: str, job: BlobJob, turn: Turn) -> int:
+        if job.limit > self.dest.stages_in_memory_up_to:
+            # Its writer may need what writers share (an archive's one spool file): taken
+            # only in turn, or two large blobs could each wait for the other's.
+            turn.wait()
         staged = None
-        if blob.size >= KERNEL_COPY_MIN_SIZE:
+        if job.limit >= KERNEL_COPY_MIN_SIZE:
             staged = self.dest.start_copy(self.source, path)
         if staged is not None:
-            self._hash_beside(path, blob, staged)
-            return
-        hasher = blob.digest.hasher()
+            return self._hash_beside(path, job, staged, turn)
+        hasher = job.digest.hasher()
         size = 0
         with self.source.reader(path) as reader, self.dest.writer(path) as writer:
-            while chunk := reader.read(CHUNK_SIZE):
+            # Never a byte past the largest size declared, whatever the source holds.
+            while chunk := reader.read(min(CHUNK_SIZE, job.limit + 1 - size)):
                 self.check_go()
                 size += len(chunk)
-                if size > blob.size:
-                    raise _longer_than_said(blob)
+                if size > job.limit:
+                    raise self._longer_than_said(path, job)
                 hasher.update(chunk)
                 writer.write(chunk)
                 self.events.bytes_done(len(chunk))
-            if size != blob.size:
-                raise ShortReadError(f"blob {blob.digest}: read {size} bytes, expected {blob.size}")
-            actual = Digest(blob.digest.algorithm, hasher.hexdigest())
-            if actual != blob.digest:
-                raise DigestMismatchError(
-                    f"blob {blob.digest} is corrupt in the source: its content hashes to {actual}"
-                )
+            self._check_whole(job, size, hasher.hexdigest())
+            turn.wait()
             writer.commit()
+        return size
 
-    def _hash_beside(self, path: str, blob: BlobCopy, staged: CheckedStagedCopy) -> None:
+    def _check_whole(self, job: BlobJob, size: int, hexdigest: str) -> None:
+        """Raise unless ``size`` bytes hashing to ``hexdigest`` are the blob at a declared
+        size. The digest is the judge: bytes that match it are the blob, whatever was
+        declared; bytes that do not, at a size nobody declared, may be a body cut short."""
+        actual = Digest(job.digest.algorithm, hexdigest)
+        if actual == job.digest:
+            if size not in job.sizes:
+                raise WrongSizeError(job.digest, size, job.expected)
+            return
+        if size not in job.sizes:
+            raise ShortReadError(f"blob {job.digest}: read {size} bytes, expected {job.expected}")
+        raise DigestMismatchError(
+            f"blob {job.digest} is corrupt in the source: its content hashes to {actual}"
+        )
+
+    def _hash_beside(self, path: str, job: BlobJob, staged: CheckedStagedCopy, turn: Turn) -> int:
         """Hash the source while the kernel copies it; commit only if both agree."""
         with self._staged_lock:
             self._staged.add(staged)
         try:
-            self._hash_beside_tracked(path, blob, staged)
+            return self._hash_beside_tracked(path, job, staged, turn)
         finally:
             with self._staged_lock:
                 self._staged.discard(staged)
 
-    def _hash_beside_tracked(self, path: str, blob: BlobCopy, staged: CheckedStagedCopy) -> None:
-        hasher = blob.digest.hasher()
+    def _hash_beside_tracked(
+        self, path: str, job: BlobJob, staged: CheckedStagedCopy, turn: Turn
+    ) -> int:
+        hasher = job.digest.hasher()
         size = 0
         with staged, self.source.reader(path) as reader:
             # An interrupt that came before the copy was tracked would not have cancelled it.
             self.check_go()
-            while chunk := reader.read(CHUNK_SIZE):
+            while chunk := reader.read(min(CHUNK_SIZE, job.limit + 1 - size)):
                 self.check_go()
                 size += len(chunk)
-                if size > blob.size:
+                if size > job.limit:
                     # Leaving the block cancels the kernel copy: no longer file is read on.
-                    raise _longer_than_said(blob)
+                    raise self._longer_than_said(path, job)
                 hasher.update(chunk)
                 self.events.bytes_done(len(chunk))
             # An interrupt meanwhile cancels the copy, which ends this wait.
             copied = staged.wait()
             self.check_go()
-            if size != blob.size or copied != blob.size:
+            if copied != size:
                 raise ShortReadError(
-                    f"blob {blob.digest}: read {size} and copied {copied} bytes, "
-                    f"expected {blob.size}"
+                    f"blob {job.digest}: read {size} and copied {copied} bytes, "
+                    f"expected {job.expected}"
                 )
-            actual = Digest(blob.digest.algorithm, hasher.hexdigest())
-            if actual != blob.digest:
-                raise DigestMismatchError(
-                    f"blob {blob.digest} is corrupt in the source: its content hashes to {actual}"
-                )
+            self._check_whole(job, size, hasher.hexdigest())
+            turn.wait()
             staged.commit()
+        return size
 
-
-def _longer_than_said(blob: BlobCopy) -> DigestMismatchError:
-    # Not a ShortReadError: a blob longer than its manifest says is no broken connection, and
-    # reading it again would find it as long.
-    return DigestMismatchError(
-        f"blob {blob.digest} is longer than the {blob.size} bytes its manifest says"
-    )
+    def _longer_than_said(self, path: str, job: BlobJob) -> DigestMismatchError:
+        """The blob is longer than any manifest says: its true size, where a stat tells it.
+        Not a ShortReadError: no broken connection, and reading again would find it as long."""
+        try:
+            true_size = self.source.stat(path).size
+        except ScraperError:
+            true_size = 0
+        if true_size > job.limit:
+            return WrongSizeError(job.digest, true_size, job.expected)
+        return DigestMismatchError(
+            f"blob {job.digest} is longer than the {job.expected} bytes its manifest says"
+        )
 
 
 class Transfer:
@@ -455,7 +588,7 @@ class Transfer:
         self.copier = BlobCopier(source, dest, events, link=link, recheck=recheck)
         self.dest = dest
         self.jobs = max(1, jobs)
-        self._blob_futures: dict[Digest, Future[BlobOutcome]] = {}
+        self._blob_futures: dict[Digest, Future[BlobDone]] = {}
         self._lock = threading.Lock()
         self.tally = BlobTally()
         #: Revision and layer links written or found right this run. The images of many tags
@@ -469,14 +602,12 @@ class Transfer:
         """Why the destination stopped taking writes during :meth:`run`, if it did."""
         return self.copier.unusable
 
-    def _submit_blob(self, pool: ThreadPoolExecutor, blob: BlobCopy) -> Future[BlobOutcome]:
-        """The blob's copy, queued once however many images share it."""
-        with self._lock:
-            future = self._blob_futures.get(blob.digest)
-            if future is None:
-                future = pool.submit(self.copier.copy, blob)
-                self._blob_futures[blob.digest] = future
-            return future
+    def _copy_in_turn(self, job: BlobJob, turn: Turn) -> BlobDone:
+        try:
+            return self.copier.copy_job(job, turn)
+        finally:
+            # Committed, failed, found present or cancelled: the next blob's turn.
+            turn.end()
 
     def write_link(self, link: LinkWrite) -> bool:
         """Write a link unless it already holds exactly these bytes; True if written."""
@@ -502,13 +633,21 @@ class Transfer:
     def run(self, plans: Sequence[ImagePlan]) -> list[ImageResult]:
         results: list[ImageResult] = []
         pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="scrape")
+        # A destination that commits in order gets blobs in plan order, then every link.
+        order = CommitOrder() if self.dest.commits_in_order else None
         try:
-            # Every blob of every image is queued first so the pool stays busy across images.
-            blob_futures = [
-                [(blob, self._submit_blob(pool, blob)) for blob in plan.blobs] for plan in plans
-            ]
-            for plan, futures in zip(plans, blob_futures, strict=True):
-                result = self._finish_image(pool, plan, futures)
+            # Every blob of every image is queued first so the pool stays busy across images;
+            # the pool starts them in this order, so a blob waiting for its turn waits only
+            # on blobs already running.
+            for place, job in enumerate(blob_jobs(plans)):
+                turn = Turn(order, place, self.copier.check_go)
+                with self._lock:
+                    self._blob_futures[job.digest] = pool.submit(self._copy_in_turn, job, turn)
+            if order is not None:
+                for future in self._blob_futures.values():
+                    finished(future)
+            for plan in plans:
+                result = self._finish_image(pool, plan, in_order=order is not None)
                 results.append(result)
                 self._announce_unusable()
                 self.copier.events.image_done(result)
@@ -538,19 +677,20 @@ class Transfer:
         wait_futures(pending, timeout=INTERRUPT_GRACE)
 
     def _finish_image(
-        self,
-        pool: ThreadPoolExecutor,
-        plan: ImagePlan,
-        futures: list[tuple[BlobCopy, Future[BlobOutcome]]],
+        self, pool: ThreadPoolExecutor, plan: ImagePlan, *, in_order: bool
     ) -> ImageResult:
+        """``in_order``: links are written by this thread alone, in plan order."""
         result = ImageResult(plan.reference, plan.digest, skipped=list(plan.skipped))
         errors: list[str] = []
-        for blob, future in futures:
+        for blob in plan.blobs:
             try:
-                outcome = result_of(future)
+                done = result_of(self._blob_futures[blob.digest])
             except (DestinationUnusableError, NotCopiedError):
                 # Said once for the whole run by the caller, not once per blob.
                 errors.append(self._unusable_notice())
+                continue
+            except WrongSizeError as exc:
+                errors.append(declared_size_error(blob.digest, exc.true_size, blob.size))
                 continue
             except ScraperError as exc:
                 errors.append(str(exc))
@@ -558,13 +698,17 @@ class Transfer:
             except Exception as exc:
                 errors.append(unexpected(exc))
                 continue
-            self.tally.count(result, blob, outcome)
+            if done.size != blob.size:
+                # Another image declared the size the blob has; this one's manifest is wrong.
+                errors.append(declared_size_error(blob.digest, done.size, blob.size))
+                continue
+            self.tally.count(result, blob, done.outcome)
         if errors:
             # The first error names the blob; more would only repeat the image's failure.
             result.error = errors[0]
             return result
         try:
-            self._write_shared_links(pool, plan.links)
+            self._write_shared_links(pool, plan.links, in_order=in_order)
             for link in plan.tag_links:
                 self.write_link(link)
         except (DestinationUnusableError, NotCopiedError):
@@ -575,14 +719,21 @@ class Transfer:
             result.error = unexpected(exc)
         return result
 
-    def _write_shared_links(self, pool: ThreadPoolExecutor, links: Sequence[LinkWrite]) -> None:
+    def _write_shared_links(
+        self, pool: ThreadPoolExecutor, links: Sequence[LinkWrite], *, in_order: bool
+    ) -> None:
         """Write an image's revision and layer links, skipping those already written or found
-        right earlier in this run (another tag of the same image, or an image sharing layers)."""
+        right earlier in this run (another tag of the same image, or an image sharing layers).
+        ``in_order``: one after the other, in plan order, by this thread."""
         with self._lock:
             todo = [link for link in links if link not in self._links_done]
         if not todo:
             return
-        map_promptly(pool, self.write_link, todo)
+        if in_order:
+            for link in todo:
+                self.write_link(link)
+        else:
+            map_promptly(pool, self.write_link, todo)
         # Only once every link of the image is in place: a failure leaves them to be checked
         # again by the next image that needs them.
         with self._lock:

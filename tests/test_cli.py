@@ -145,7 +145,7 @@ def test_missing_blob_is_named(tmp_path: Path, source: TreeWriter) -> None:
 @pytest.mark.parametrize(
     ("change", "copy_says", "preview_says"),
     [
-        (b"more", "is longer than the 3000 bytes its manifest says", "its manifest says 3000"),
+        (b"more", "is 3004 bytes, its manifest says 3000", "its manifest says 3000"),
         (b"", "read 2999 ", "its manifest says 3000"),
     ],
     ids=["longer", "shorter"],
@@ -162,6 +162,7 @@ def test_blob_size_unlike_its_manifest_fails_the_image(
     # A copy takes sizes from the manifest and checks them while it streams; a preview stats.
     image = source.image("app", layer_sizes=(1000, layer_size))
     copy_says = copy_says.replace("3000", str(layer_size)).replace("2999", str(layer_size - 1))
+    copy_says = copy_says.replace("3004", str(layer_size + 4))
     preview_says = preview_says.replace("3000", str(layer_size))
     blob = tmp_path / "data" / layout.blob_data_path(image.layers[1]).lstrip("/")
     data = blob.read_bytes()
