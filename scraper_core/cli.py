@@ -469,23 +469,34 @@ def drivers_command() -> None:
     help="As a copy made with --platform: these platforms of multi-platform images must be "
     "complete, the others are not looked at (repeatable).",
 )
+@click.option(
+    "--have",
+    "have_files",
+    multiple=True,
+    metavar="FILE",
+    help="The site's `scrape inventory` (or a receipt): say whether this delta completes it, "
+    "every blob the delta relies on there with the same size (repeatable; a regular file of "
+    "at most 256 MiB, or -).",
+)
 @click.argument("images", nargs=-1)
 def verify_command(
     source: SourceRequest,
     jobs: int,
     as_json: bool,
     platforms: tuple[str, ...],
+    have_files: tuple[str, ...],
     images: tuple[str, ...],
 ) -> None:
     """Check a storage as a registry would use it: every tag, link and blob byte.
 
     With IMAGE... only those images; without, the whole storage, orphan blobs included.
-    Index children a repository does not hold (a --platform copy) are noted as left out.
+    Index children a repository does not hold (a --platform copy) are noted as left out; the
+    blobs a delta relies on (its receipts say which) are counted, not problems.
     """
     from scraper_core.report import render_verify
     from scraper_core.run import VerifyRun
 
-    run = VerifyRun(source, images, platforms, jobs)
+    run = VerifyRun(source, images, platforms, jobs, have_files)
     report = _run_on_source(run, run.execute, EXIT_PARTIAL)
     render_verify(report, as_json=as_json)
     if not report.ok:
