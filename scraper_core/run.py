@@ -40,7 +40,7 @@ from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.receipt import fixed_time, read_receipts
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
-from scraper_core.selection import needs_storage, read_images_file
+from scraper_core.selection import Entry, needs_storage
 from scraper_core.shipping import load_have, load_have_paths, record_receipt
 from scraper_core.transfer import DEFAULT_JOBS, BlobTally, ImageResult, TransferEvents
 from scraper_core.verify import (
@@ -64,7 +64,6 @@ __all__ = [
     "SourceRun",
     "StorageRequest",
     "VerifyRun",
-    "read_images_file",
 ]
 
 
@@ -118,8 +117,9 @@ class CopyRequest:
 
     source: SourceRequest
     destination: StorageRequest
-    #: IMAGE entries: references, or patterns matched against the source.
-    entries: Sequence[str]
+    #: IMAGE entries: references, or patterns matched against the source, or tag rules (an
+    #: images file's ``images-by-tag-regex``, ``images-by-semver``).
+    entries: Sequence[Entry]
     all_tags: bool = False
     dry_run: bool = False
     jobs: int = DEFAULT_JOBS
@@ -229,7 +229,9 @@ class CopyRun:
         fixed_time()
         # Plain references are checked before any storage is touched; patterns when listed.
         for entry in request.entries:
-            if "@" in entry or not needs_storage([entry], request.all_tags):
+            if isinstance(entry, str) and (
+                "@" in entry or not needs_storage([entry], request.all_tags)
+            ):
                 parse_reference(entry)
         self.options = ScrapeOptions(
             jobs=request.jobs,
