@@ -26,7 +26,7 @@ from scraper_core.errors import ScraperError
 if TYPE_CHECKING:
     from scraper_core.report import Reporter
     from scraper_core.run import CopyOutcome, CopyRun, SourceRequest, SourceRun
-    from scraper_core.selection import Entry
+    from scraper_core.tagrules import Entry
 
 #: scraper_core.transfer.DEFAULT_JOBS, which --help must not import to show it (checked by
 #: tests/test_cli_startup.py).

@@ -25,8 +25,7 @@ import yaml
 from scraper_core.errors import ConfigurationError, ScraperError
 from scraper_core.reference import parse_reference, validate_name
 from scraper_core.registry_config import _yaml_problem as yaml_problem
-from scraper_core.selection import Entry
-from scraper_core.tagrules import regex_rule, semver_rule
+from scraper_core.tagrules import Entry, regex_rule, semver_rule
 
 _IMAGES = "images"
 _RULES = {"images-by-tag-regex": regex_rule, "images-by-semver": semver_rule}

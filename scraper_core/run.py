@@ -40,8 +40,9 @@ from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.receipt import fixed_time, read_receipts
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
-from scraper_core.selection import Entry, needs_storage
+from scraper_core.selection import needs_storage
 from scraper_core.shipping import load_have, load_have_paths, record_receipt
+from scraper_core.tagrules import Entry
 from scraper_core.transfer import DEFAULT_JOBS, BlobTally, ImageResult, TransferEvents
 from scraper_core.verify import (
     VerifyReport,

@@ -21,10 +21,7 @@ from scraper_core.inventory import (
     validate_tag_pattern,
 )
 from scraper_core.reference import DEFAULT_TAG, Reference, parse_reference, validate_name
-from scraper_core.tagrules import TagRule
-
-#: What a user asked for: a reference or pattern as typed, or tags a rule chooses.
-Entry = str | TagRule
+from scraper_core.tagrules import Entry, TagRule
 
 
 @dataclass

@@ -130,6 +130,10 @@ class TagRule:
         return f"{self.name} ({self.kind} {self.text!r})"
 
 
+#: What a user asked for: a reference or pattern as typed, or tags a rule chooses.
+Entry = str | TagRule
+
+
 def regex_rule(name: str, pattern: str) -> TagRule:
     try:
         compiled = re.compile(pattern)
