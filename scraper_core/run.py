@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO, Protocol, TextIO
 
 from scraper_core import plugins, selection
-from scraper_core.bloblist import BlobSizes
+from scraper_core.bloblist import BlobSizes, ReceiptError
 from scraper_core.checked import CheckedDriver
 from scraper_core.contract import SupportsOutputCheck, SupportsOverlapCheck
 from scraper_core.digest import Digest
@@ -479,7 +479,12 @@ class VerifyRun(SourceRun):
 
     def open(self) -> list[str]:
         warnings = super().open()
-        self.receipts, skipped = read_receipts(self.source)
+        self.receipt_problem: str | None = None
+        try:
+            self.receipts, skipped = read_receipts(self.source)
+        except ReceiptError as exc:
+            # Damage in the storage, a problem as any other: what it relies on is unknown.
+            self.receipts, skipped, self.receipt_problem = [], [], str(exc)
         return [*warnings, *skipped]
 
     def execute(self) -> VerifyReport:
@@ -496,6 +501,8 @@ class VerifyRun(SourceRun):
             report = verify_storage(
                 self.source, jobs=self.jobs, platforms=self.platforms, relied=relied
             )
+        if self.receipt_problem is not None:
+            report.problems.insert(0, self.receipt_problem)
         if self.site is not None:
             names = ", ".join(shown_name(path) for path in self.have_paths)
             check_site(report, relied, self.site, f"--have {names}")

@@ -229,3 +229,16 @@ def test_a_delta_archive_checked_then_imported_and_served(
         assert inspect_digest(served.url, ref) == digest
     verified = cli("verify", "--data-dir", str(site))
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_damaged_receipt_is_a_problem_of_the_storage(
+    site_and_source: Path, tmp_path: Path
+) -> None:
+    delta = tmp_path / "delta"
+    cut_delta(tmp_path, "--output-dir", str(delta))
+    [receipt] = (delta / "scrape-receipts").iterdir()
+    receipt.write_text("{not json")
+    result = cli("verify", "--data-dir", str(delta))
+    assert result.exit_code == 1, result.output
+    assert f"\nerror: /scrape-receipts/{receipt.name}: " in result.stderr
+    assert "Traceback" not in result.output
