@@ -26,6 +26,7 @@ from scraper_core.errors import ScraperError
 if TYPE_CHECKING:
     from scraper_core.report import Reporter
     from scraper_core.run import CopyOutcome, CopyRun, SourceRequest, SourceRun
+    from scraper_core.tagrules import Entry
 
 #: scraper_core.transfer.DEFAULT_JOBS, which --help must not import to show it (checked by
 #: tests/test_cli_startup.py).
@@ -241,8 +242,15 @@ def main() -> None:
 @click.option(
     "--images-file",
     metavar="FILE",
-    help="Read IMAGE entries from a file: one a line, # starts a comment (a regular file of at "
-    "most 64 MiB, or -).",
+    help="Read IMAGE entries from a file: one a line, # starts a comment, or skopeo sync's "
+    "YAML (images, images-by-tag-regex, images-by-semver) (a regular file of at most 64 MiB, "
+    "or -).",
+)
+@click.option(
+    "--images-registry",
+    metavar="HOST",
+    help="Of a skopeo sync YAML --images-file, take only the images under this registry key "
+    "(default: every registry's, the key ignored).",
 )
 @click.option("--all-tags", is_flag=True, help="Every tag of each named repository.")
 @click.option(
@@ -272,6 +280,7 @@ def copy_command(
     verbose: bool,
     debug: bool,
     images_file: str | None,
+    images_registry: str | None,
     all_tags: bool,
     recheck: bool,
     images: tuple[str, ...],
@@ -308,7 +317,7 @@ def copy_command(
     run: CopyRun | None = None
     have: list[BinaryIO] = []
     try:
-        entries = list(images) + _images_from(images_file)
+        entries = [*images, *_images_from(images_file, images_registry)]
         if not entries:
             _fail("no images given (IMAGE arguments or --images-file)")
         have = _open_have(have_files)
@@ -357,14 +366,20 @@ def copy_command(
     _render_outcome(outcome, reporter, output_dir, delta=bool(have_files))
 
 
-def _images_from(path: str | None) -> list[str]:
-    """The entries of ``--images-file`` (none without it)."""
-    from scraper_core.optfile import IMAGES_FILE_CAP, read_option_text
-    from scraper_core.run import read_images_file
+def _images_from(path: str | None, registry: str | None) -> list[Entry]:
+    """The entries of ``--images-file`` (none without it); its notes said on stderr."""
+    from scraper_core.imagesfile import parse_images_file
+    from scraper_core.optfile import IMAGES_FILE_CAP, read_option_text, shown_name
 
     if path is None:
+        if registry is not None:
+            _fail("--images-registry needs --images-file")
         return []
-    return read_images_file(read_option_text(path, "--images-file", IMAGES_FILE_CAP))
+    text = read_option_text(path, "--images-file", IMAGES_FILE_CAP)
+    found = parse_images_file(text, f"--images-file {shown_name(path)}", registry)
+    for note in found.notes:
+        click.echo(f"note: {note}", err=True)
+    return found.entries
 
 
 def _open_have(paths: Sequence[str]) -> list[BinaryIO]:
@@ -469,23 +484,34 @@ def drivers_command() -> None:
     help="As a copy made with --platform: these platforms of multi-platform images must be "
     "complete, the others are not looked at (repeatable).",
 )
+@click.option(
+    "--have",
+    "have_files",
+    multiple=True,
+    metavar="FILE",
+    help="The site's `scrape inventory` (or a receipt): say whether this delta completes it, "
+    "every blob the delta relies on there with the same size (repeatable; a regular file of "
+    "at most 256 MiB, or -).",
+)
 @click.argument("images", nargs=-1)
 def verify_command(
     source: SourceRequest,
     jobs: int,
     as_json: bool,
     platforms: tuple[str, ...],
+    have_files: tuple[str, ...],
     images: tuple[str, ...],
 ) -> None:
     """Check a storage as a registry would use it: every tag, link and blob byte.
 
     With IMAGE... only those images; without, the whole storage, orphan blobs included.
-    Index children a repository does not hold (a --platform copy) are noted as left out.
+    Index children a repository does not hold (a --platform copy) are noted as left out; the
+    blobs a delta relies on (its receipts say which) are counted, not problems.
     """
     from scraper_core.report import render_verify
     from scraper_core.run import VerifyRun
 
-    run = VerifyRun(source, images, platforms, jobs)
+    run = VerifyRun(source, images, platforms, jobs, have_files)
     report = _run_on_source(run, run.execute, EXIT_PARTIAL)
     render_verify(report, as_json=as_json)
     if not report.ok:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO, Protocol, TextIO
 
 from scraper_core import plugins, selection
+from scraper_core.bloblist import BlobSizes, ReceiptError
 from scraper_core.checked import CheckedDriver
 from scraper_core.contract import SupportsOutputCheck, SupportsOverlapCheck
 from scraper_core.digest import Digest
@@ -34,14 +35,22 @@ from scraper_core.errors import (
 from scraper_core.have import check_delta, leave_out
 from scraper_core.holdings import Holdings, take_holdings
 from scraper_core.inventory import Inventory, take_inventory
+from scraper_core.optfile import shown_name
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.receipt import fixed_time, read_receipts
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
-from scraper_core.selection import needs_storage, read_images_file
-from scraper_core.shipping import load_have, record_receipt
+from scraper_core.selection import needs_storage
+from scraper_core.shipping import load_have, load_have_paths, record_receipt
+from scraper_core.tagrules import Entry
 from scraper_core.transfer import DEFAULT_JOBS, BlobTally, ImageResult, TransferEvents
-from scraper_core.verify import VerifyReport, verify_images, verify_storage
+from scraper_core.verify import (
+    VerifyReport,
+    check_site,
+    relied_absent,
+    verify_images,
+    verify_storage,
+)
 
 __all__ = [
     "CopyOutcome",
@@ -56,7 +65,6 @@ __all__ = [
     "SourceRun",
     "StorageRequest",
     "VerifyRun",
-    "read_images_file",
 ]
 
 
@@ -110,8 +118,9 @@ class CopyRequest:
 
     source: SourceRequest
     destination: StorageRequest
-    #: IMAGE entries: references, or patterns matched against the source.
-    entries: Sequence[str]
+    #: IMAGE entries: references, or patterns matched against the source, or tag rules (an
+    #: images file's ``images-by-tag-regex``, ``images-by-semver``).
+    entries: Sequence[Entry]
     all_tags: bool = False
     dry_run: bool = False
     jobs: int = DEFAULT_JOBS
@@ -221,7 +230,9 @@ class CopyRun:
         fixed_time()
         # Plain references are checked before any storage is touched; patterns when listed.
         for entry in request.entries:
-            if "@" in entry or not needs_storage([entry], request.all_tags):
+            if isinstance(entry, str) and (
+                "@" in entry or not needs_storage([entry], request.all_tags)
+            ):
                 parse_reference(entry)
         self.options = ScrapeOptions(
             jobs=request.jobs,
@@ -444,24 +455,58 @@ class SourceRun:
 
 
 class VerifyRun(SourceRun):
-    """``verify``: only what ``images`` need, or (none given) the whole storage."""
+    """``verify``: only what ``images`` need, or (none given) the whole storage; a delta's
+    relied-on blobs (from its receipts) counted, and checked against ``have`` when given."""
 
     def __init__(
-        self, source: SourceRequest, images: Sequence[str], platforms: Sequence[str], jobs: int
+        self,
+        source: SourceRequest,
+        images: Sequence[str],
+        platforms: Sequence[str],
+        jobs: int,
+        have: Sequence[str] = (),
     ) -> None:
         super().__init__(source)
         self.images, self.platform_texts, self.jobs = images, platforms, jobs
+        self.have_paths = have
+        self.site: BlobSizes | None = None
 
     def check(self) -> None:
         self.references = [parse_reference(image) for image in self.images]
         self.platforms = [PlatformFilter.parse(text) for text in self.platform_texts]
+        if self.have_paths:
+            self.site = load_have_paths(self.have_paths)
+
+    def open(self) -> list[str]:
+        warnings = super().open()
+        self.receipt_problem: str | None = None
+        try:
+            self.receipts, skipped = read_receipts(self.source)
+        except ReceiptError as exc:
+            # Damage in the storage, a problem as any other: what it relies on is unknown.
+            self.receipts, skipped, self.receipt_problem = [], [], str(exc)
+        return [*warnings, *skipped]
 
     def execute(self) -> VerifyReport:
+        relied = relied_absent(self.source, self.receipts)
         if self.references:
-            return verify_images(
-                self.source, self.references, jobs=self.jobs, platforms=self.platforms
+            report = verify_images(
+                self.source,
+                self.references,
+                jobs=self.jobs,
+                platforms=self.platforms,
+                relied=relied,
             )
-        return verify_storage(self.source, jobs=self.jobs, platforms=self.platforms)
+        else:
+            report = verify_storage(
+                self.source, jobs=self.jobs, platforms=self.platforms, relied=relied
+            )
+        if self.receipt_problem is not None:
+            report.problems.insert(0, self.receipt_problem)
+        if self.site is not None:
+            names = ", ".join(shown_name(path) for path in self.have_paths)
+            check_site(report, relied, self.site, f"--have {names}")
+        return report
 
 
 class HoldingsRun(SourceRun):

@@ -9,7 +9,13 @@ from typing import BinaryIO
 from scraper_core.bloblist import BlobSizes
 from scraper_core.driver import CheckedDriver
 from scraper_core.have import parse_have
-from scraper_core.optfile import HAVE_FILE_CAP, STDIN, read_capped, shown_name
+from scraper_core.optfile import (
+    HAVE_FILE_CAP,
+    STDIN,
+    open_option_file,
+    read_capped,
+    shown_name,
+)
 from scraper_core.plan import ImagePlan
 from scraper_core.receipt import RunRecord, write_receipt
 from scraper_core.scrape import PlannedItem, Scrape
@@ -26,6 +32,20 @@ def load_have(files: Iterable[BinaryIO]) -> BlobSizes:
         # Passed on, not kept: parse_have drops the bytes once decoded.
         where = f"--have {shown_name(path)}"
         have.merge(parse_have(read_capped(stream, path, "--have", HAVE_FILE_CAP), where))
+    return have
+
+
+def load_have_paths(paths: Iterable[str]) -> BlobSizes:
+    """:func:`load_have` of the files at ``paths`` (``-``: standard input), each opened (never
+    blocking, regular files only) and closed in turn."""
+    have = BlobSizes()
+    for path in paths:
+        stream = open_option_file(path, "--have")
+        try:
+            have.merge(load_have([stream]))
+        finally:
+            if path != STDIN:
+                stream.close()
     return have
 
 
