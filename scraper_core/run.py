@@ -100,7 +100,9 @@ class SourceRequest:
         from scraper_core.registry_config import load_storage_config
 
         config = self.registry_config
-        loaded = load_storage_config(config.text, config.name, config.environ)
+        loaded = load_storage_config(
+            config.text, config.name, config.environ, plugins.DriverRegistry()
+        )
         return StorageRequest(loaded.driver, loaded.location, {**loaded.options, **self.options})
 
 
