@@ -21,7 +21,6 @@ from scraper_core.contract import (
     Closable,
     FileInfo,
     FileWriter,
-    ReportsArchiveProgress,
     StagedCopy,
     StorageDriver,
     StorageReader,
@@ -29,6 +28,7 @@ from scraper_core.contract import (
     SupportsKernelCopy,
     SupportsReadHead,
     SupportsServerSideCopy,
+    WholeOutput,
     commits_in_order,
     is_valid_path,
     latency_bound,
@@ -316,13 +316,12 @@ class CheckedDriver:
         if isinstance(self.driver, Abortable):
             self.call("/", self.driver.abort)
 
-    def report_archived(self, callback: Callable[[int], None]) -> bool:
-        """Have ``callback`` told the bytes archived (:class:`ReportsArchiveProgress`);
-        False when this destination does not archive what it is given."""
-        if not isinstance(self.driver, ReportsArchiveProgress):
-            return False
-        self.driver.on_archived = callback
-        return True
+    def follow_output(self, bytes_written: Callable[[int], None], copied: int) -> int:
+        """The progress total for ``copied`` bytes: a :class:`WholeOutput` destination also
+        counts what it writes out (telling ``bytes_written``); others count the copy only."""
+        if not isinstance(self.driver, WholeOutput):
+            return copied
+        return self.call("/", self.driver.follow_output, bytes_written, copied)
 
     def _copy_paths(self, capability: Capability, source: CheckedDriver, path: str) -> bool:
         """Whether to try ``capability``; raises for a bad path or a read-only wrapper."""

@@ -40,17 +40,18 @@ __all__ = [
     "DriverClass",
     "FileInfo",
     "FileWriter",
-    "ReportsArchiveProgress",
     "StagedCopy",
     "StorageDriver",
     "StorageReader",
     "SupportsHardlink",
     "SupportsKernelCopy",
+    "SupportsObjectKey",
     "SupportsObjectUrl",
-    "SupportsOutputCheck",
     "SupportsOverlapCheck",
     "SupportsReadHead",
     "SupportsServerSideCopy",
+    "SupportsWholeOutput",
+    "WholeOutput",
     "is_valid_path",
     "missing_capabilities",
 ]
@@ -294,7 +295,7 @@ class DriverClass(Protocol):
         dry run into a new destination still reports bad options.
 
         Optional companion classmethods: :class:`SupportsOverlapCheck`,
-        :class:`SupportsOutputCheck`.
+        :class:`SupportsWholeOutput`.
         """
         ...
 
@@ -309,6 +310,16 @@ class SupportsObjectUrl(Protocol):
     def object_url(self, path: str) -> str:
         """Where ``path`` lives for a tool outside registry-scraper: ``s3://BUCKET/KEY`` on S3,
         an absolute file path on a filesystem. ``path`` is a valid storage path."""
+        ...
+
+
+@runtime_checkable
+class SupportsObjectKey(Protocol):
+    """A driver whose objects live in a bucket of an object store (``--plan-format csv``,
+    ``keys``: a bulk engine's manifest names bucket and key apart)."""
+
+    def object_key(self, path: str) -> tuple[str, str]:
+        """The bucket and the key of ``path`` (a valid storage path)."""
         ...
 
 
@@ -372,11 +383,15 @@ class SupportsKernelCopy(Protocol):
 
 
 @runtime_checkable
-class ReportsArchiveProgress(Protocol):
-    """A destination that writes a second time what it was given (an archive): the core sets
-    ``on_archived`` to a callback taking the bytes archived, for its progress bar."""
+class WholeOutput(Protocol):
+    """An opened all-or-nothing destination (:class:`SupportsWholeOutput`), which writes out
+    what it is given once more when it is published, and counts those bytes at its side."""
 
-    on_archived: Callable[[int], None] | None
+    def follow_output(self, bytes_written: Callable[[int], None], copied: int) -> int:
+        """Have ``bytes_written`` told each count of bytes this destination writes out from
+        now on; return the progress total a run that copies ``copied`` bytes into it should
+        expect (the copied bytes and the written-out ones together)."""
+        ...
 
 
 @runtime_checkable
@@ -390,13 +405,15 @@ class SupportsOverlapCheck(Protocol):
 
 
 @runtime_checkable
-class SupportsOutputCheck(Protocol):
-    """A driver *class* whose destination is written anew as a whole (an archive)."""
+class SupportsWholeOutput(Protocol):
+    """A driver *class* whose destination is all-or-nothing: written anew as a whole and
+    published only when closed (an archive). A run then counts nothing in it as present, and
+    when no image made it in, says the output was not written. Its opened drivers are
+    :class:`WholeOutput`."""
 
     def check_output(self, location: str, options: Mapping[str, str]) -> None:
         """Classmethod: raise ConfigurationError when writing at ``location`` with
-        ``options`` would fail. A dry run calls it instead of opening the destination, and
-        counts nothing there as present."""
+        ``options`` would fail. A dry run calls it instead of opening the destination."""
         ...
 
 

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO, Protocol, TextIO
 from scraper_core import plugins, selection
 from scraper_core.bloblist import BlobSizes, ReceiptError
 from scraper_core.checked import CheckedDriver
-from scraper_core.contract import SupportsOutputCheck, SupportsOverlapCheck
+from scraper_core.contract import SupportsOverlapCheck, SupportsWholeOutput
 from scraper_core.digest import Digest
 from scraper_core.errors import (
     ConfigurationError,
@@ -108,7 +108,9 @@ class SourceRequest:
         from scraper_core.registry_config import load_storage_config
 
         config = self.registry_config
-        loaded = load_storage_config(config.text, config.name, config.environ)
+        loaded = load_storage_config(
+            config.text, config.name, config.environ, plugins.DriverRegistry()
+        )
         return StorageRequest(loaded.driver, loaded.location, {**loaded.options, **self.options})
 
 
@@ -208,7 +210,7 @@ class CopyRun:
         self.plan_source: CheckedDriver | None = None
         #: The destination once opened; None before, and for a dry run into nothing yet.
         self.dest: CheckedDriver | None = None
-        #: The destination is written anew as a whole (an archive), see SupportsOutputCheck.
+        #: The destination is all-or-nothing (an archive), see SupportsWholeOutput.
         self.whole_output = False
         self.cleanup_problem: str | None = None
 
@@ -252,7 +254,7 @@ class CopyRun:
         registry = plugins.DriverRegistry()
         self.source = registry.open(source.driver, source.location, source.options, read_only=True)
         dest_class = registry.driver(dest.driver).driver_class
-        self.whole_output = isinstance(dest_class, SupportsOutputCheck)
+        self.whole_output = isinstance(dest_class, SupportsWholeOutput)
         # Before the destination is opened: opening a local one creates its directory.
         self._refuse_overlap(dest_class, self.source)
         self.dest = self._open_destination(registry, dest_class)
@@ -291,7 +293,7 @@ class CopyRun:
         dest = self.request.destination
         if not self.request.dry_run:
             return registry.open(dest.driver, dest.location, dest.options, read_only=False)
-        if isinstance(dest_class, SupportsOutputCheck):
+        if isinstance(dest_class, SupportsWholeOutput):
             # Written anew as a whole: checked, never opened, and nothing in it is present.
             try:
                 dest_class.check_output(dest.location, dest.options)
@@ -349,7 +351,7 @@ class CopyRun:
         if self.dest is None:
             raise ConfigurationError(
                 "--plan-format needs a destination that exists (make the directory or bucket "
-                "first; an archive cannot be written by a bulk engine)"
+                "first; an all-or-nothing destination cannot be written by a bulk engine)"
             )
         write_plan(
             missing_blobs(scrape.source, self.dest, planned), request.plan_format, request.plan_out
@@ -369,10 +371,9 @@ class CopyRun:
     ) -> list[ImageResult]:
         plans = [item for item in planned if isinstance(item, ImagePlan)]
         # What is shipped: a delta leaves out the blobs the far side has.
-        total = BlobTally.unique_bytes(leave_out(plans, self.options.have)[0])
-        if self.dest is not None and self.dest.report_archived(events.bytes_done):
-            # Writing (and compressing) the archive is half the work: the bar counts it too.
-            total *= 2
+        copied = BlobTally.unique_bytes(leave_out(plans, self.options.have)[0])
+        # A whole output counts what it writes out at its side, and says the total with it.
+        total = copied if self.dest is None else self.dest.follow_output(events.bytes_done, copied)
         try:
             with events.progress(total):
                 return scrape.copy(planned, events)
@@ -385,7 +386,7 @@ class CopyRun:
         assert self.dest is not None
         any_ok = any(result.ok for result in outcome.results)
         if self.whole_output and outcome.unusable is not None and any_ok:
-            # The images finished before the disk filled are whole in the archive: it is
+            # The images finished before the disk filled are whole in the output: it is
             # published with them if it can still be finished, else not at all.
             try:
                 before_close()

@@ -204,7 +204,7 @@ class Companions(MemoryDriver):
     def __init__(self) -> None:
         super().__init__(read_only=False)
         self.calls: list[str] = []
-        self.on_archived: object = None
+        self.bytes_written: object = None
 
     def read_head(self, path: str, size: int) -> bytes:
         self.calls.append("read_head")
@@ -216,6 +216,10 @@ class Companions(MemoryDriver):
     def abort(self) -> None:
         self.calls.append("abort")
 
+    def follow_output(self, bytes_written: Callable[[int], None], copied: int) -> int:
+        self.bytes_written = bytes_written
+        return copied * 3
+
 
 def test_optional_companions_are_called_when_present() -> None:
     raw = Companions()
@@ -224,8 +228,8 @@ def test_optional_companions_are_called_when_present() -> None:
     storage.close()
     storage.abort()
     sizes: list[int] = []
-    assert storage.report_archived(sizes.append)
-    assert raw.on_archived == sizes.append
+    assert storage.follow_output(sizes.append, 5) == 15
+    assert raw.bytes_written == sizes.append
     assert raw.calls == ["read_head", "close", "abort"]
 
 
@@ -236,7 +240,7 @@ def test_drivers_without_companions_work_the_same() -> None:
     assert storage.read_head(FILE, 4) == b"0123"
     storage.close()
     storage.abort()
-    assert not storage.report_archived(lambda size: None)
+    assert storage.follow_output(lambda size: None, 5) == 5
 
 
 # The bucket helpers' old import paths.

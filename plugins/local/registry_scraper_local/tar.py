@@ -341,6 +341,12 @@ class TarDriver:
     def is_closed(self) -> bool:
         return self._closed
 
+    def follow_output(self, bytes_written: Callable[[int], None], copied: int) -> int:
+        """WholeOutput: each blob is archived (and compressed) once after it is copied in,
+        half of the work, so the progress bar counts both."""
+        self.on_archived = bytes_written
+        return copied * 2
+
     def _archived(self, size: int) -> None:
         if self.on_archived is not None:
             self.on_archived(size)

@@ -172,6 +172,10 @@ class S3Driver:
         """``s3://BUCKET/KEY`` of ``path`` (for a bulk engine's plan: ``--plan-format``)."""
         return f"s3://{self.bucket}/{self.keys.key(path)}"
 
+    def object_key(self, path: str) -> tuple[str, str]:
+        """Bucket and key of ``path`` (``--plan-format csv``/``keys`` name them apart)."""
+        return self.bucket, self.keys.key(path)
+
     # -- reading ----------------------------------------------------------------------------
 
     def get_content(self, path: str) -> bytes:
