@@ -31,7 +31,9 @@ from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import StorageError
 from scraper_core.manifest import OCI_MANIFEST
+from tests.support.cli_process import start_scrape
 from tests.support.components import require_binary
+from tests.support.copy_gate import CopyGate, signal_at_gate
 from tests.support.registry import RegistryFactory
 from tests.support.reliability import record
 from tests.support.skopeo import pull
@@ -46,8 +48,12 @@ def _writer(root: Path) -> TreeWriter:
     return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
 
 
+def _arguments(source: Path, output: Path, jobs: int = 1) -> list[str]:
+    return ["--data-dir", str(source), "--output-dir", str(output), "-j", str(jobs)]
+
+
 def _scrape(source: Path, output: Path, jobs: int = 1) -> list[str]:
-    return [SCRAPE, "--data-dir", str(source), "--output-dir", str(output), "-j", str(jobs)]
+    return [SCRAPE, *_arguments(source, output, jobs)]
 
 
 def _staging_dirs(output: Path) -> list[str]:
@@ -219,27 +225,17 @@ def test_ctrl_c_inside_a_multi_gib_kernel_copy_stops_within_seconds(tmp_path: Pa
     reference, layer = _sparse_image(source, 4 << 30)
     layer_data = source / layout.blob_data_path(layer).lstrip("/")
     before = os.stat(layer_data)
-    process = subprocess.Popen(
-        [*_scrape(source, output), reference], stderr=subprocess.PIPE, text=True
-    )
-    try:
-        # Interrupt once the kernel copy of the big layer is well under way.
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None:
-            staged = _staged_files(output)
-            if any(path.stat().st_size >= 64 << 20 for path in staged):
-                break
-            time.sleep(0.02)
-        assert process.poll() is None, "the run ended before it could be interrupted"
+    # The kernel copy stops between two chunks once 64 MiB are in, until the interrupt has
+    # landed: the run cannot end first, and the interrupt comes inside the copy.
+    with CopyGate("kernel-copy", after=64 << 20) as gate:
+        process = start_scrape(
+            *_arguments(source, output), reference, gate=gate, stderr=subprocess.PIPE
+        )
+        gate.wait_reached(process)
         copied = max(path.stat().st_size for path in _staged_files(output))
         sent = time.monotonic()
-        process.send_signal(signal.SIGINT)
-        _out, err = process.communicate(timeout=60)
+        _out, err = signal_at_gate(process, gate, signal.SIGINT)
         stopped_after = time.monotonic() - sent
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and err.startswith("interrupted:"), err
@@ -388,20 +384,12 @@ def test_sigkill_mid_copy_then_rerun_removes_the_dead_runs_staging(tmp_path: Pat
     source, output = tmp_path / "data", tmp_path / "copy"
     images = _images(_writer(source), count=3, layer_mib=32)
     refs = [f"{image.name}:v1" for image in images]
-    killed = []
-    for _attempt in range(3):
-        process = subprocess.Popen([*_scrape(source, output), *refs], stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while not _staged_files(output) and process.poll() is None:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.005)
-        process.kill()
-        process.wait()
-        killed = _staging_dirs(output)
-        if killed:
-            break
-    assert killed, "no run was caught mid-copy"
+    # Held mid-copy (a staged file written, another blob still being read) until killed.
+    with CopyGate("read", after=40 << 20) as gate:
+        process = start_scrape(*_arguments(source, output), *refs, gate=gate)
+        signal_at_gate(process, gate, signal.SIGKILL)
+    killed = _staging_dirs(output)
+    assert killed, "the killed run left no staging"
     # Left behind, its lock file there but held by nobody now.
     assert all((output / ".scrape-tmp" / name / LOCK_NAME).exists() for name in killed)
     rerun = subprocess.run(
