@@ -16,6 +16,7 @@ every wait here has a deadline, and a child that ends early is reported at once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import subprocess
@@ -78,7 +79,9 @@ class CopyGate:
         self.reached = True
 
     def release(self) -> None:
-        os.write(self._release_write, b"!")
+        # A child already gone (killed) has nothing to release: its end is closed.
+        with contextlib.suppress(BrokenPipeError):
+            os.write(self._release_write, b"!")
 
     def close(self) -> None:
         for fd in list(self._open):
