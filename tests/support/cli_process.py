@@ -64,7 +64,8 @@ def scrape_environment() -> dict[str, str]:
 def start_scrape(*args: str, gate: CopyGate | None = None, **popen: Any) -> subprocess.Popen[str]:
     """``scrape ARGS...`` started (text mode, stdin closed), its copy stopping at ``gate``
     if one is given; ``popen`` goes to :class:`subprocess.Popen` (stdout, stderr...)."""
-    command, env, fds = [*scrape_command(), *args], scrape_environment(), ()
+    command, env = [*scrape_command(), *args], scrape_environment()
+    fds: tuple[int, ...] = ()
     if gate is not None:
         command, env, fds = gate.command(list(args)), gate.environment(env), gate.child_fds
     process = subprocess.Popen(
