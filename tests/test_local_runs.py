@@ -118,40 +118,35 @@ def test_two_runs_from_separate_pid_namespaces_share_one_output(
     # Both want every image, in opposite orders: both copy while the other is running.
     first = [f"{image.name}:v1" for image in images]
     second = first[::-1]
-    runs = []
-    run_a = subprocess.Popen(
-        _in_pid_namespace(_scrape(source, output) + first, 0), stderr=subprocess.PIPE, text=True
-    )
-    runs.append(run_a)
-    try:
-        deadline = time.monotonic() + 120
-        while not _staging_dirs(output) and run_a.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert _staging_dirs(output), "the first run never started copying"
-        run_b = subprocess.Popen(
-            _in_pid_namespace(_scrape(source, output) + second, 1),
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        runs.append(run_b)
-        # The second run's clean-up runs before it makes its own staging: seeing both at once
-        # proves it judged the first run's live staging and kept it.
-        both_seen = False
-        while run_a.poll() is None and run_b.poll() is None and time.monotonic() < deadline:
-            if len(_staging_dirs(output)) >= 2:
-                both_seen = True
-                break
-            time.sleep(0.005)
-        results = [(run, *run.communicate(timeout=600)) for run in runs]
-    finally:
-        for run in runs:
-            if run.poll() is None:
-                run.kill()
-                run.wait()
+    # Each run is held at a gate in its first blob: once both are there, both stagings exist
+    # and the second run's clean-up (which comes before its staging) has judged the first's
+    # live staging. Released together, they copy while the other is running.
+    runs: list[subprocess.Popen[str]] = []
+    with CopyGate("read", after=1 << 20) as gate_a, CopyGate("read", after=1 << 20) as gate_b:
+        try:
+            for gate, refs, extra in ((gate_a, first, 0), (gate_b, second, 1)):
+                run = start_scrape(
+                    *_arguments(source, output),
+                    *refs,
+                    gate=gate,
+                    prefix=_in_pid_namespace([], extra),
+                    stderr=subprocess.PIPE,
+                )
+                runs.append(run)
+                gate.wait_reached(run)
+            both_seen = len(_staging_dirs(output)) >= 2
+            gate_a.release()
+            gate_b.release()
+            results = [(run, *run.communicate(timeout=600)) for run in runs]
+        finally:
+            for run in runs:
+                if run.poll() is None:
+                    run.kill()
+                    run.wait()
     for run, _out, err in results:
         assert run.returncode == 0, err
         assert "Traceback" not in err
-    assert both_seen, "the runs did not overlap; the test proved nothing (machine too slow?)"
+    assert both_seen, "the second run removed the first's live staging"
     assert _leftovers(output) == []
     verify = subprocess.run(
         [SCRAPE, "verify", "--data-dir", str(output), "--json"],

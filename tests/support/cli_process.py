@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,15 +62,18 @@ def scrape_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "REGISTRY_SCRAPER_DEBUG"}
 
 
-def start_scrape(*args: str, gate: CopyGate | None = None, **popen: Any) -> subprocess.Popen[str]:
+def start_scrape(
+    *args: str, gate: CopyGate | None = None, prefix: Sequence[str] = (), **popen: Any
+) -> subprocess.Popen[str]:
     """``scrape ARGS...`` started (text mode, stdin closed), its copy stopping at ``gate``
-    if one is given; ``popen`` goes to :class:`subprocess.Popen` (stdout, stderr...)."""
+    if one is given, run by ``prefix`` if one is given (``unshare ...``); ``popen`` goes to
+    :class:`subprocess.Popen` (stdout, stderr...)."""
     command, env = [*scrape_command(), *args], scrape_environment()
     fds: tuple[int, ...] = ()
     if gate is not None:
         command, env, fds = gate.command(list(args)), gate.environment(env), gate.child_fds
     process = subprocess.Popen(
-        command,
+        [*prefix, *command],
         stdin=subprocess.DEVNULL,
         env=env,
         pass_fds=fds,
