@@ -20,7 +20,6 @@ from typing import BinaryIO, ClassVar
 from scraper_core.driver import CancelOnExit, Capability, FileInfo, is_valid_path
 from scraper_core.errors import (
     ConfigurationError,
-    InvalidOffsetError,
     InvalidPathError,
     LocationNotFoundError,
     PathNotFoundError,
@@ -216,8 +215,6 @@ class MemoryDriver:
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         self._check(path)
-        if offset < 0:
-            raise InvalidOffsetError(self.name, path, f"negative offset {offset}")
         with self.store.lock:
             data = self._file(path).data
         stream = io.BytesIO(data)
