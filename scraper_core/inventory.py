@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scraper_core import globstar, layout
-from scraper_core.driver import CheckedDriver, FileInfo
+from scraper_core.checked import CheckedDriver
+from scraper_core.contract import FileInfo
 from scraper_core.errors import (
     InvalidReferenceError,
     PathNotFoundError,

@@ -31,9 +31,9 @@ from typing import TextIO
 from urllib.parse import quote
 
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.contract import SupportsObjectUrl
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, ScraperError
 from scraper_core.plan import BlobCopy, ImagePlan
 

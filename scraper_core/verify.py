@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
     ImageNotFoundError,
     PathNotFoundError,

@@ -23,9 +23,9 @@ from registry_scraper_local.archive_lock import ArchiveLock
 from registry_scraper_local.driver import LocalDriver
 from registry_scraper_local.tar import TarDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import PathNotFoundError, ReadOnlyError, StorageError
 from tests.support.reliability import record
 from tests.synthetic import TreeWriter

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from registry_scraper_local.driver import LocalDriver
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from tests.support.reliability import measuring
 from tests.support.source_guard import SourceGuard
 from tests.synthetic import SyntheticImage, TreeWriter

@@ -14,8 +14,9 @@ from click.testing import CliRunner, Result
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.driver import Capability, CheckedDriver
+from scraper_core.contract import Capability
 from scraper_core.inventory import list_repositories, match_repositories
 from scraper_core.selection import select
 from tests.support.cli_process import run_scrape
