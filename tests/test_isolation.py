@@ -212,6 +212,12 @@ class UnreadableDriver:
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
         return self.inner.walk(path)
 
+    def walk_names(self, path: str) -> Any:
+        # Forwarded by __getattr__ otherwise: the wrapper would list the refused directory.
+        if f"{path}/".startswith(f"{self.refused}/"):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return self.inner.walk_names(path)
+
 
 @pytest.mark.parametrize("refused", ["team/app", "team/app/_manifests/tags"])
 def test_an_unreadable_directory_fails_its_repository_only(root: Path, refused: str) -> None:
