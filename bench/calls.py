@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from bench.measure import CommandError, Sample, clear
 from bench.report import Row, Target
 from registry_scraper_local.driver import LocalDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
 from tests.synthetic import TreeWriter
 
 SIZES = (1, 100, 1000)

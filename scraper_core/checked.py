@@ -28,6 +28,7 @@ from scraper_core.contract import (
     SupportsKernelCopy,
     SupportsReadHead,
     SupportsServerSideCopy,
+    SupportsWalkNames,
     WholeOutput,
     commits_in_order,
     is_valid_path,
@@ -206,6 +207,7 @@ class CheckedDriver:
         # time (10 us; a no-op rerun of 30,000 tags reads 60,000 links and checks as often).
         self._writes = isinstance(driver, StorageDriver)
         self._reads_head = isinstance(driver, SupportsReadHead)
+        self._walks_names = isinstance(driver, SupportsWalkNames)
         #: See :func:`scraper_core.contract.latency_bound`.
         self.latency_bound = latency_bound(driver)
         #: See :func:`scraper_core.contract.commits_in_order` and its companion.
@@ -303,6 +305,20 @@ class CheckedDriver:
         self._check(path, allow_root=True)
         try:
             yield from self.driver.walk(path)
+        except Exception as exc:
+            raise self.wrap_error(path, exc) from exc
+
+    def walk_names(self, path: str) -> Iterator[str]:
+        """The paths :meth:`walk` gives, from the driver's :class:`SupportsWalkNames` where it
+        has it (no size, so no stat per file), else from its ``walk``; the same rules."""
+        self._check(path, allow_root=True)
+        if not self._walks_names:
+            for info in self.walk(path):
+                yield info.path
+            return
+        driver = cast(SupportsWalkNames, self.driver)
+        try:
+            yield from driver.walk_names(path)
         except Exception as exc:
             raise self.wrap_error(path, exc) from exc
 

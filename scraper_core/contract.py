@@ -10,6 +10,7 @@ one with :meth:`DriverClass.open` and always talks to it through
 distribution's ``base.Base`` does), so a driver need not repeat them:
 
 - every path is validated before the driver sees it (:func:`is_valid_path`);
+- an offset handed to :meth:`StorageReader.reader` is never negative;
 - a driver opened read-only is never asked to write;
 - copy methods receive the other *driver*, never the wrapper;
 - an empty listing of a directory other than ``/`` becomes :class:`PathNotFoundError`, so a
@@ -50,6 +51,7 @@ __all__ = [
     "SupportsOverlapCheck",
     "SupportsReadHead",
     "SupportsServerSideCopy",
+    "SupportsWalkNames",
     "SupportsWholeOutput",
     "WholeOutput",
     "is_valid_path",
@@ -214,9 +216,10 @@ class StorageReader(Protocol):
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         """Open ``path`` for streaming from ``offset``; reading past the end returns ``b""``.
 
-        A negative offset is :class:`InvalidOffsetError`; a missing path
-        :class:`PathNotFoundError`. The caller closes the stream. (Optional companion:
-        :class:`SupportsReadHead`.)
+        ``offset`` is never negative: the wrapper refuses one (:class:`InvalidOffsetError`)
+        before the driver is called, so a reader need not check. A missing path is
+        :class:`PathNotFoundError`. The caller closes the stream. (Optional companions:
+        :class:`SupportsReadHead`, :class:`SupportsWalkNames`.)
         """
         ...
 
@@ -333,6 +336,21 @@ class SupportsReadHead(Protocol):
         The core reads link files with it where a driver has it, else through ``reader``; a
         driver whose reader costs more than one request (a metadata call first) should have it.
         """
+        ...
+
+
+@runtime_checkable
+class SupportsWalkNames(Protocol):
+    """A reader that can list the files below a directory without their sizes: cheaper than
+    :meth:`StorageReader.walk` where a size costs a call per file (``lstat`` on a filesystem).
+    The core lists a repository's tags with it (issue 13: 10,000 repositories)."""
+
+    def walk_names(self, path: str) -> Iterator[str]:
+        """The paths :meth:`StorageReader.walk` would yield for ``path``, in no promised
+        order; below a missing directory, nothing or :class:`PathNotFoundError`.
+
+        ``path`` is valid (the root ``/`` included); errors are named by the wrapper as
+        every other call's. The same safety as ``walk``: nothing outside the driver's root."""
         ...
 
 

@@ -53,10 +53,10 @@ def registry_scraper_register_drivers(register: RegisterDriver) -> None:
     """Register the storage driver classes this plugin provides.
 
     Call ``register(cls)`` once per class. ``cls`` follows
-    :class:`scraper_core.driver.DriverClass`: class attributes ``name`` (the ``--storage``
+    :class:`scraper_core.contract.DriverClass`: class attributes ``name`` (the ``--storage``
     value) and ``description`` (one line for ``scrape drivers``), and a classmethod
     ``open(location, options, *, read_only)`` returning a
-    :class:`scraper_core.driver.StorageDriver`. Import heavy SDKs inside ``open``, never at
+    :class:`scraper_core.contract.StorageDriver`. Import heavy SDKs inside ``open``, never at
     module import time: ``scrape --help`` must stay fast whatever is installed.
     """
 

@@ -65,7 +65,7 @@ class StorageConfig:
 def secret_option_names(options_class: type[Any]) -> frozenset[str]:
     """The fields of an options dataclass declared ``option(..., secret=True)``.
 
-    (:func:`scraper_core.options.option` keeps a secret out of the dataclass's repr.)
+    (:func:`scraper_core.bucket.options.option` keeps a secret out of the dataclass's repr.)
     """
     return frozenset(item.name for item in dataclasses.fields(options_class) if not item.repr)
 

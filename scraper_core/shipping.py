@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from scraper_core.bloblist import BlobSizes
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.have import parse_have
 from scraper_core.optfile import (
     HAVE_FILE_CAP,

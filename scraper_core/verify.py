@@ -39,8 +39,8 @@ from typing import TypeVar
 
 from scraper_core import layout
 from scraper_core.bloblist import BlobSizes
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
     DigestMismatchError,
     ImageNotFoundError,

@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 from registry_scraper_local.archive_writer import VolumeSink
 from registry_scraper_local.driver import LocalDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
 from tests.support.cli_process import start_scrape
 from tests.support.components import in_ci
 from tests.support.copy_gate import CopyGate, signal_at_gate

@@ -27,7 +27,7 @@ import zstandard
 from registry_scraper_local.driver import LocalDriver
 from registry_scraper_local.tar import TarDriver
 from scraper_core import layout
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.testing.tree import TreeWriter
 from tests.support.reliability import record
 

@@ -12,8 +12,8 @@ from click.testing import CliRunner, Result
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError
 from tests.synthetic import SyntheticImage, TreeWriter
 

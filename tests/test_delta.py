@@ -18,9 +18,9 @@ from click.testing import CliRunner, Result
 
 from plugins.local.registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.holdings import INVENTORY_FORMAT, take_holdings
 from tests.support.reliability import record
 from tests.synthetic import SyntheticImage, TreeWriter

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from registry_scraper_local.driver import LocalDriver
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from tests.support.components import missing_component
 from tests.support.reliability import record
 from tests.synthetic import SyntheticImage, TreeWriter

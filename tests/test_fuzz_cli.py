@@ -36,8 +36,8 @@ import pytest
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ScraperError
 from tests.support.cli_process import run_scrape
 from tests.support.recorded import recorded

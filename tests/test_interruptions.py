@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from registry_scraper_local.driver import LocalDriver
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from tests.support.cli_process import run_scrape, start_scrape
 from tests.support.copy_gate import CopyGate, signal_at_gate
 from tests.support.reliability import measuring

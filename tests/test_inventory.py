@@ -9,8 +9,9 @@ import pytest
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
+from scraper_core.contract import Capability
 from scraper_core.digest import Digest
-from scraper_core.driver import Capability, CheckedDriver
 from scraper_core.errors import InvalidReferenceError
 from scraper_core.inventory import (
     list_repositories,

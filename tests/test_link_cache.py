@@ -19,9 +19,9 @@ from click.testing import CliRunner
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
 from scraper_core.digest import Digest, link_content
-from scraper_core.driver import CheckedDriver
 from tests.synthetic import SyntheticImage, TreeWriter
 
 TAGS = 40

@@ -27,8 +27,8 @@ from registry_scraper_local import kernel_copy
 from registry_scraper_local.driver import LocalDriver
 from registry_scraper_local.staging import LOCK_NAME, PENDING_SUFFIX
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import StorageError
 from scraper_core.manifest import OCI_MANIFEST
 from tests.support.cli_process import start_scrape

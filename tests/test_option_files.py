@@ -28,8 +28,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from plugins.local.registry_scraper_local.driver import LocalDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
 from scraper_core.optfile import (
     HAVE_FILE_CAP,
     IMAGES_FILE_CAP,

@@ -21,9 +21,9 @@ from click.testing import CliRunner
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.memo import Memo
 from scraper_core.plan import ImagePlan, Planner
 from scraper_core.reference import Reference

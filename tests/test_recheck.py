@@ -16,9 +16,9 @@ from click.testing import CliRunner, Result
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.transfer import KERNEL_COPY_MIN_SIZE
 from tests.support.registry import RegistryFactory
 from tests.support.reliability import record

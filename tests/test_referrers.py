@@ -10,9 +10,9 @@ from click.testing import CliRunner, Result
 
 from plugins.local.registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.manifest import OCI_INDEX, OCI_MANIFEST
 from tests.synthetic import TreeWriter
 from tests.test_e2e_local import stored_blobs

@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError
 from scraper_core.plan import Planner
 from scraper_core.receipt import SOURCE_DATE_EPOCH, RunRecord, fixed_time, write_receipt

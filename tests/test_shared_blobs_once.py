@@ -22,8 +22,8 @@ from click.testing import CliRunner
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
 from tests.support.reliability import record
 from tests.support.source_guard import SourceGuard
 from tests.synthetic import SyntheticImage, TreeWriter

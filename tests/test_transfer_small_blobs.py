@@ -9,8 +9,8 @@ import pytest
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout, transfer
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import DigestMismatchError
 from scraper_core.plan import BlobCopy
 from scraper_core.transfer import KERNEL_COPY_MIN_SIZE, BlobCopier, BlobOutcome

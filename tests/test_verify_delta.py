@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from plugins.local.registry_scraper_local.driver import LocalDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
 from scraper_core.verify import SHOWN_SITE_GAPS
 from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer

@@ -17,7 +17,7 @@ import pytest
 from azurite_server import AzuriteServer
 
 from registry_scraper_azure.driver import AzureDriver
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 from scraper_core.plan import BlobCopy
 from scraper_core.reference import parse_reference

@@ -15,7 +15,7 @@ from gcs_emulator import FakeGcsServer
 
 from registry_scraper_gcs.config import UPLOAD_SESSION_CONTENT_TYPE
 from registry_scraper_gcs.driver import GcsDriver
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 from scraper_core.plan import BlobCopy
 from scraper_core.reference import parse_reference

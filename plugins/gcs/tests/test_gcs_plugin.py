@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from registry_scraper_gcs.driver import GcsDriver
-from scraper_core.driver import Capability
+from scraper_core.contract import Capability
 from scraper_core.testing import PluginSuite
 
 

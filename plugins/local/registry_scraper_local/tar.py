@@ -29,7 +29,6 @@ import atexit
 import contextlib
 import hashlib
 import os
-import re
 import secrets
 import shutil
 import stat
@@ -61,26 +60,25 @@ from registry_scraper_local.overlap import archive_overlap, contains, same_direc
 from scraper_core.contract import CancelOnExit, Capability, FileInfo, StorageDriver
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 from scraper_core.layout import BLOBS_ROOT, RECEIPTS_ROOT, blob_digest_of
+from scraper_core.sizes import parse_size
 
 #: Bytes one writer keeps in memory before it needs the spool beside the archive.
 SPOOL_LIMIT = 8 * 1024 * 1024
 #: Link files are kept so a later ``get_content`` can tell they are already there.
 KEEP_CONTENT_LIMIT = 4096
 STDOUT = "-"
-_SIZE_RE = re.compile(r"^(\d+)([KMGT]?)(i?B)?$", re.IGNORECASE)
-_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 #: A volume must hold at least a few headers; smaller limits are surely a typo.
 MIN_SPLIT_SIZE = 4 * 1024
 #: The latest time a tar header holds without an extended record (11 octal digits).
 MAX_EPOCH = 8**11 - 1
 
 
-def parse_size(text: str) -> int:
-    """``4G``, ``100M``, ``512K`` (powers of 1024) or plain bytes."""
-    match = _SIZE_RE.match(text.strip())
-    if not match:
-        raise ConfigurationError(f"tar: split size {text!r}: expected bytes or e.g. 100M, 4G")
-    size = int(match.group(1)) * _UNITS[match.group(2).upper()]
+def parse_split_size(text: str) -> int:
+    """The volume size, in the core's one size grammar (:mod:`scraper_core.sizes`)."""
+    try:
+        size = parse_size(text)
+    except ValueError as exc:
+        raise ConfigurationError(f"tar: split size {text!r} {exc}") from None
     if size < MIN_SPLIT_SIZE:
         raise ConfigurationError(f"tar: split size {text!r} is under 4K")
     return size
@@ -249,7 +247,7 @@ class TarDriver:
         if unknown:
             raise ConfigurationError(f"tar: unknown option(s): {', '.join(sorted(unknown))}")
         split = options.get("split-size")
-        split_size = None if split is None else parse_size(split)
+        split_size = None if split is None else parse_split_size(split)
         spool_dir = options.get("spool-dir")
         if spool_dir is not None and not os.path.isdir(spool_dir):
             raise ConfigurationError(f"tar: spool-dir {spool_dir} is not a directory")

@@ -12,7 +12,7 @@ from s3_servers import S3Server
 
 from registry_scraper_s3.driver import S3Driver
 from scraper_core import layout
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.plan import BlobCopy
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import Scrape, ScrapeOptions
