@@ -233,3 +233,15 @@ def test_an_unsigned_run_over_a_signed_set_leaves_no_stale_signature(
     ship(source, archive)
     assert not Path(f"{archive}.sha256.sig").exists()
     assert verify(archive, trusted).exit_code == 2
+
+
+def test_an_entry_naming_several_principals_is_trusted(
+    tmp_path: Path, source: Path, keys: tuple[Path, Path]
+) -> None:
+    key, trusted = keys
+    kind, blob = key.with_suffix(".pub").read_text().split()[:2]
+    trusted.write_text(f"ops@example.org,{PRINCIPAL} {kind} {blob}\n")
+    archive = tmp_path / "ship.tar"
+    ship(source, archive, "--sign-key", str(key))
+    result = verify(archive, trusted)
+    assert result.exit_code == 0, result.output

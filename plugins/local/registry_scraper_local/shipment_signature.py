@@ -108,6 +108,7 @@ def verify(sums: bytes, signature: bytes, allowed_signers: str, archive: str) ->
         with open(sig_path, "wb") as out:
             out.write(signature)
         found = _run(["-Y", "find-principals", "-s", sig_path, "-f", allowed_signers], "checking")
+        # One principal a line (an entry naming several gives one line each): any will do.
         principals = found.stdout.decode("utf-8", "replace").split()
         if found.returncode != 0 or not principals:
             raise ConfigurationError(
