@@ -17,6 +17,7 @@ from scraper_core.optfile import (
     shown_name,
 )
 from scraper_core.plan import ImagePlan
+from scraper_core.provenance import provenance_entry
 from scraper_core.receipt import RunRecord, write_receipt
 from scraper_core.scrape import PlannedItem, Scrape
 from scraper_core.transfer import ImageResult
@@ -83,4 +84,5 @@ def record_receipt(
     relied = {d: s for d, s in scrape.relied_on.items() if d in needed and d not in kept}
     record = RunRecord(source[0], source[1], plans, relied)
     moment = now or datetime.now(UTC)
-    return write_receipt(dest, record.document(moment), moment)
+    document = record.document(moment) | provenance_entry(scrape.source)
+    return write_receipt(dest, document, moment)

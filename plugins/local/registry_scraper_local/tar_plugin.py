@@ -36,3 +36,14 @@ def registry_scraper_add_destination_options(register: RegisterDestinationOption
             "(4G, 100M).",
         )
     )
+    register(
+        DestinationOption(
+            "--sign-key",
+            driver="tar",
+            option="sign-key",
+            metavar="KEY",
+            path=True,
+            help="With --output-tar: sign FILE.sha256 with this OpenSSH private key, writing "
+            "FILE.sha256.sig (ssh-keygen -Y, namespace registry-scraper).",
+        )
+    )
