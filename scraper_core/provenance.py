@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 
 #: The receipt's top-level key for the signed shipment an import came from.
 KEY = "signed_shipment"

@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from registry_scraper_local.driver import LocalDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
 from tests.synthetic import TreeWriter
 
 #: ssh-keygen signs or checks a small file in well under a second; never wait forever.
