@@ -31,6 +31,7 @@ from scraper_core.errors import (
 )
 from scraper_core.inventory import list_tags
 from scraper_core.manifest import (
+    INDEX_TYPES,
     MAX_MANIFEST_SIZE,
     Descriptor,
     Manifest,
@@ -355,19 +356,48 @@ class Planner:
     ) -> list[Descriptor]:
         if not self.platforms:
             return list(manifest.children)
-        chosen = [
-            child
-            for child in manifest.children
-            if child.platform is not None
-            and any(wanted.matches(child.platform) for wanted in self.platforms)
-        ]
+        name = plan.reference.name
+        chosen = [child for child in manifest.children if self._leads_to_platform(name, child, 1)]
         if manifest.children and not chosen:
-            available = ", ".join(str(c.platform) for c in manifest.children if c.platform)
+            available = ", ".join(self._platforms_under(name, manifest, 1))
             raise ImageNotFoundError(
                 f"{plan.reference.name}@{digest.short} has no manifest for "
                 f"{', '.join(map(str, self.platforms))} (it has: {available or 'none'})"
             )
         return chosen
+
+    def _nested_index(self, name: str, child: Descriptor, depth: int) -> Manifest | None:
+        """The index ``child`` is, when it is one without a platform of its own (an index of
+        indexes, as containers/image's test layouts have); None for anything else."""
+        if child.platform is not None or child.media_type not in INDEX_TYPES:
+            return None
+        if depth > MAX_INDEX_DEPTH:
+            raise ManifestError(
+                f"{name}@{child.digest}: indexes nested deeper than {MAX_INDEX_DEPTH}"
+            )
+        loaded = self._manifests.get(child.digest, partial(self._load_manifest, name, child.digest))
+        return loaded[1]
+
+    def _leads_to_platform(self, name: str, child: Descriptor, depth: int) -> bool:
+        """Whether ``child`` is a chosen platform, or a nested index holding one."""
+        if child.platform is not None:
+            return any(wanted.matches(child.platform) for wanted in self.platforms)
+        nested = self._nested_index(name, child, depth)
+        return nested is not None and any(
+            self._leads_to_platform(name, grandchild, depth + 1) for grandchild in nested.children
+        )
+
+    def _platforms_under(self, name: str, manifest: Manifest, depth: int) -> list[str]:
+        """Every platform ``manifest`` offers, nested indexes included (for the error)."""
+        found: list[str] = []
+        for child in manifest.children:
+            if child.platform is not None:
+                found.append(str(child.platform))
+                continue
+            nested = self._nested_index(name, child, depth)
+            if nested is not None:
+                found.extend(self._platforms_under(name, nested, depth + 1))
+        return found
 
     def _load_manifest(self, name: str, digest: Digest) -> tuple[BlobCopy, Manifest]:
         """The manifest blob (its verified bytes, shared by every plan) and what it says."""
