@@ -302,6 +302,12 @@ def main() -> None:
 )
 @click.option("--all-tags", is_flag=True, help="Every tag of each named repository.")
 @click.option(
+    "--all-manifests",
+    is_flag=True,
+    help="With every tag of a repository (--all-tags, or a pattern without a tag): its "
+    "untagged manifests too, so the copy serves by digest all that the source does.",
+)
+@click.option(
     "--recheck",
     is_flag=True,
     help="Re-hash blobs already at the destination and replace damaged ones "
@@ -328,6 +334,7 @@ def copy_command(
     images_file: str | None,
     images_registry: str | None,
     all_tags: bool,
+    all_manifests: bool,
     recheck: bool,
     images: tuple[str, ...],
     **shorthand_values: str | None,
@@ -376,6 +383,7 @@ def copy_command(
             ),
             entries=entries,
             all_tags=all_tags,
+            all_manifests=all_manifests,
             dry_run=dry_run,
             jobs=jobs,
             platforms=platforms,

@@ -39,6 +39,7 @@ from scraper_core.optfile import shown_name
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.receipt import fixed_time, read_receipts
 from scraper_core.reference import parse_reference
+from scraper_core.revisions import untagged_note
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage
 from scraper_core.shipping import load_have, load_have_paths, record_receipt
@@ -124,6 +125,8 @@ class CopyRequest:
     #: images file's ``images-by-tag-regex``, ``images-by-semver``).
     entries: Sequence[Entry]
     all_tags: bool = False
+    #: Every manifest revision of repositories chosen whole, tagged or not (a migration).
+    all_manifests: bool = False
     dry_run: bool = False
     jobs: int = DEFAULT_JOBS
     #: ``os/arch[/variant]`` texts: only these platforms of multi-platform images.
@@ -180,6 +183,8 @@ class RunEvents(TransferEvents, Protocol):
     """What a copy run tells its user while it runs (the report module implements it)."""
 
     def entry_failed(self, entry: str, message: str) -> None: ...
+
+    def warning(self, message: str) -> None: ...
 
     def destination_unusable(self, error: DestinationUnusableError) -> None: ...
 
@@ -244,6 +249,7 @@ class CopyRun:
             recheck=request.recheck,
             have=load_have(request.have),
             stat_blobs=request.dry_run or request.link,
+            all_manifests=request.all_manifests,
         )
         source = self.source_storage = request.source.resolve()
         dest = request.destination
@@ -326,7 +332,12 @@ class CopyRun:
         chosen = selection.select(self.source, self.request.entries, all_tags=self.request.all_tags)
         for entry, message in chosen.errors:
             events.entry_failed(entry, message)
-        planned = scrape.plan(chosen.references, chosen.tag_listings)
+        planned = scrape.plan(chosen.references, chosen.tag_listings, chosen.whole_repositories)
+        for name, message in scrape.revision_errors:
+            chosen.errors.append((name, message))
+            events.entry_failed(name, message)
+        for name, left in scrape.untagged_left_out.items():
+            events.warning(untagged_note(name, left))
         if self.request.dry_run and self.request.plan_format:
             self._export_plan(scrape, planned)
         if self.request.dry_run:
