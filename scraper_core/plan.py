@@ -196,11 +196,15 @@ class Planner:
         platforms: Sequence[PlatformFilter] = (),
         *,
         sizes_from_manifests: bool = False,
+        children_left_out_by_choice: bool = False,
     ) -> None:
         """``sizes_from_manifests``: take a blob's size from the manifest that names it rather
         than a stat of the source (a request per blob on an object store). For a copy, which
         reads every byte and checks size and digest as it goes: a missing or resized blob
         fails its image then. Previews keep the stat, so they name such blobs up front."""
+        #: The source is a platform-subset shipment (its receipt says so): an index child
+        #: it does not hold was left out on purpose, and the index is copied as it is.
+        self.children_left_out_by_choice = children_left_out_by_choice
         self.source = source
         self.platforms = tuple(platforms)
         self.sizes_from_manifests = sizes_from_manifests
@@ -354,9 +358,11 @@ class Planner:
     def _chosen_children(
         self, plan: ImagePlan, digest: Digest, manifest: Manifest
     ) -> list[Descriptor]:
-        if not self.platforms:
-            return list(manifest.children)
         name = plan.reference.name
+        if not self.platforms:
+            if self.children_left_out_by_choice:
+                return self._children_held(plan, digest, manifest)
+            return list(manifest.children)
         chosen = [child for child in manifest.children if self._leads_to_platform(name, child, 1)]
         if manifest.children and not chosen:
             available = ", ".join(self._platforms_under(name, manifest, 1))
@@ -365,6 +371,29 @@ class Planner:
                 f"{', '.join(map(str, self.platforms))} (it has: {available or 'none'})"
             )
         return chosen
+
+    def children_named(self, name: str, digest: Digest) -> list[Digest]:
+        """What a manifest this run planned names as children, chosen or not (read once)."""
+        loaded = self._manifests.get(digest, partial(self._load_manifest, name, digest))
+        return [child.digest for child in loaded[1].children]
+
+    def _children_held(
+        self, plan: ImagePlan, digest: Digest, manifest: Manifest
+    ) -> list[Descriptor]:
+        """The children the source holds; those it does not are noted as left out."""
+        name = plan.reference.name
+        held: list[Descriptor] = []
+        for child in manifest.children:
+            if self._link(layout.revision_link_path(name, child.digest)) is not None:
+                held.append(child)
+            else:
+                platform = child.platform or "a manifest without platform"
+                plan.skipped.append(f"left out {platform} ({child.digest}): not shipped")
+        if manifest.children and not held:
+            raise ImageNotFoundError(
+                f"{name}@{digest.short}: none of its {len(manifest.children)} manifests was shipped"
+            )
+        return held
 
     def _nested_index(self, name: str, child: Descriptor, depth: int) -> Manifest | None:
         """The index ``child`` is, when it is one without a platform of its own (an index of

@@ -55,6 +55,9 @@ class ScrapeOptions:
     stat_blobs: bool = True
     #: Every manifest revision of repositories chosen whole, tagged or not (a migration).
     all_manifests: bool = False
+    #: The source is a platform-subset shipment: index children it lacks were left out on
+    #: purpose (see :class:`~scraper_core.plan.Planner`).
+    children_left_out_by_choice: bool = False
 
 
 PlannedItem = ImagePlan | ImageResult
@@ -90,7 +93,10 @@ class Scrape:
         manifest_sizes = not options.stat_blobs
         self._plan_source = plan_source or source
         self.planner = Planner(
-            plan_source or source, options.platforms, sizes_from_manifests=manifest_sizes
+            plan_source or source,
+            options.platforms,
+            sizes_from_manifests=manifest_sizes,
+            children_left_out_by_choice=options.children_left_out_by_choice,
         )
         # Signatures and referrers carry no platforms: --platform does not apply to them.
         self.artifact_planner = Planner(plan_source or source, sizes_from_manifests=manifest_sizes)
@@ -198,12 +204,16 @@ class Scrape:
         self, planned: Sequence[PlannedItem], repositories: Sequence[str]
     ) -> list[Reference]:
         """Revisions of ``repositories`` that no plan reaches, by digest."""
-        reached = {
-            (item.reference.name, digest)
-            for item in planned
-            if isinstance(item, ImagePlan)
-            for digest in item.manifest_digests
-        }
+        reached: set[tuple[str, Digest]] = set()
+        for item in _distinct_images(planned):
+            name = item.reference.name
+            for digest in item.manifest_digests:
+                reached.add((name, digest))
+                # Children --platform left out are not untagged: their index is shipped.
+                with contextlib.suppress(ScraperError):
+                    reached.update(
+                        (name, child) for child in self.planner.children_named(name, digest)
+                    )
         found: list[Reference] = []
         for name in repositories:
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scraper_core import layout, selection
 from scraper_core.driver import CheckedDriver
-from scraper_core.plan import ImagePlan
+from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.scrape import Scrape, ScrapeOptions
 from scraper_core.testing.memory import MemoryDriver
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
@@ -54,3 +54,18 @@ def test_without_the_flag_the_untagged_are_counted_not_planned() -> None:
 
     assert [item.digest for item in planned if isinstance(item, ImagePlan)] == [moved.manifest]
     assert scrape.untagged_left_out == {"app": 3}
+
+
+def test_children_a_platform_copy_leaves_out_are_not_counted_as_untagged() -> None:
+    driver = CheckedDriver(MemoryDriver(), read_only=False)
+    writer = TreeWriter(driver)
+    children = [writer.image("multi", None, arch=f"arch{n}") for n in range(2)]
+    writer.index("multi", "v1", children)
+    chosen = selection.select(driver, ["multi"], all_tags=True)
+    options = ScrapeOptions(platforms=(PlatformFilter.parse("linux/arch0"),), signatures=False)
+    scrape = Scrape(driver, None, options)
+
+    planned = scrape.plan(chosen.references, chosen.tag_listings, chosen.whole_repositories)
+
+    assert all(isinstance(item, ImagePlan) for item in planned)
+    assert scrape.untagged_left_out == {}
