@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -428,6 +427,8 @@ def copy_command(
 def _images_from(path: str | None, registry: str | None) -> tuple[list[Entry], str | None]:
     """The entries of ``--images-file`` (none without it) and the sha256 of its text (as
     UTF-8); its notes said on stderr."""
+    import hashlib
+
     from scraper_core.imagesfile import parse_images_file
     from scraper_core.optfile import IMAGES_FILE_CAP, read_option_text, shown_name
 
