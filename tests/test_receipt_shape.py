@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
+from registry_scraper_local.driver import LocalDriver
+from scraper_core.cli import main
 from scraper_core.driver import CheckedDriver
+from scraper_core.holdings import INVENTORY_FORMAT
 from scraper_core.plan import Planner, PlatformFilter
 from scraper_core.receipt import RunRecord, parse_receipt
 from scraper_core.reference import Reference
@@ -58,3 +65,32 @@ def test_a_whole_shipment_lists_every_platform_and_is_no_subset() -> None:
     assert image["platforms"] == ["linux/arch0", "linux/arch1"]
     assert "platform_subset" not in image
     assert not parse_receipt(json.dumps(document).encode(), "receipt").platform_subset
+
+
+def test_the_cli_records_the_images_file_and_have_files_by_digest(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    writer = TreeWriter(CheckedDriver(LocalDriver(source, read_only=False), read_only=False))
+    writer.image("app", "v1")
+    images_file = tmp_path / "images.txt"
+    images_file.write_text("app:v1\n")
+    inventory = tmp_path / "site.json"
+    inventory.write_text(json.dumps({"format": INVENTORY_FORMAT, "version": 1, "blobs": []}))
+    out = tmp_path / "out"
+    args = ["--data-dir", str(source), "--output-dir", str(out), "--no-signatures"]
+
+    result = CliRunner().invoke(
+        main, [*args, "--images-file", str(images_file), "--have", str(inventory)]
+    )
+
+    assert result.exit_code == 0, result.output
+    [receipt] = (out / "scrape-receipts").iterdir()
+    shaped_by = json.loads(receipt.read_bytes())["shaped_by"]
+    assert shaped_by["patterns"] == []
+    assert shaped_by["images_file"] == {"sha256": _sha256(images_file)}
+    assert shaped_by["have"] == [{"sha256": _sha256(inventory)}]
+    assert shaped_by["signatures"] is False
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
