@@ -240,6 +240,9 @@ class CopyRun:
         request = self.request
         if not request.entries:
             raise ConfigurationError("no images given")
+        if request.all_manifests and not request.all_tags:
+            # Untagged manifests belong to a repository as a whole, not to a tag.
+            raise ConfigurationError("--all-manifests needs --all-tags (whole repositories)")
         # A bad SOURCE_DATE_EPOCH is said before anything is copied, not at the receipt.
         fixed_time()
         # Plain references are checked before any storage is touched; patterns when listed.

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from click.testing import CliRunner
+
 from scraper_core import layout, selection
+from scraper_core.cli import main
 from scraper_core.driver import CheckedDriver
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.scrape import Scrape, ScrapeOptions
@@ -69,3 +74,14 @@ def test_children_a_platform_copy_leaves_out_are_not_counted_as_untagged() -> No
 
     assert all(isinstance(item, ImagePlan) for item in planned)
     assert scrape.untagged_left_out == {}
+
+
+def test_all_manifests_without_all_tags_is_a_usage_error(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["--data-dir", str(tmp_path), "--output-dir", str(out), "--all-manifests", "app:v1"]
+
+    result = CliRunner().invoke(main, args)
+
+    assert result.exit_code == 2
+    assert result.stderr == "error: --all-manifests needs --all-tags (whole repositories)\n"
+    assert not out.exists()
