@@ -302,6 +302,12 @@ def main() -> None:
 )
 @click.option("--all-tags", is_flag=True, help="Every tag of each named repository.")
 @click.option(
+    "--all-manifests",
+    is_flag=True,
+    help="With every tag of a repository (--all-tags, or a pattern without a tag): its "
+    "untagged manifests too, so the copy serves by digest all that the source does.",
+)
+@click.option(
     "--recheck",
     is_flag=True,
     help="Re-hash blobs already at the destination and replace damaged ones "
@@ -328,6 +334,7 @@ def copy_command(
     images_file: str | None,
     images_registry: str | None,
     all_tags: bool,
+    all_manifests: bool,
     recheck: bool,
     images: tuple[str, ...],
     **shorthand_values: str | None,
@@ -365,7 +372,8 @@ def copy_command(
     run: CopyRun | None = None
     have: list[BinaryIO] = []
     try:
-        entries = [*images, *_images_from(images_file, images_registry)]
+        from_file, images_file_sha256 = _images_from(images_file, images_registry)
+        entries = [*images, *from_file]
         if not entries:
             _fail("no images given (IMAGE arguments or --images-file)")
         have = _open_have(have_files)
@@ -376,6 +384,9 @@ def copy_command(
             ),
             entries=entries,
             all_tags=all_tags,
+            all_manifests=all_manifests,
+            images_file_sha256=images_file_sha256,
+            image_arguments=images,
             dry_run=dry_run,
             jobs=jobs,
             platforms=platforms,
@@ -413,20 +424,23 @@ def copy_command(
     _render_outcome(outcome, reporter, dest.location, delta=bool(have_files))
 
 
-def _images_from(path: str | None, registry: str | None) -> list[Entry]:
-    """The entries of ``--images-file`` (none without it); its notes said on stderr."""
+def _images_from(path: str | None, registry: str | None) -> tuple[list[Entry], str | None]:
+    """The entries of ``--images-file`` (none without it) and the sha256 of its text (as
+    UTF-8); its notes said on stderr."""
+    import hashlib
+
     from scraper_core.imagesfile import parse_images_file
     from scraper_core.optfile import IMAGES_FILE_CAP, read_option_text, shown_name
 
     if path is None:
         if registry is not None:
             _fail("--images-registry needs --images-file")
-        return []
+        return [], None
     text = read_option_text(path, "--images-file", IMAGES_FILE_CAP)
     found = parse_images_file(text, f"--images-file {shown_name(path)}", registry)
     for note in found.notes:
         click.echo(f"note: {note}", err=True)
-    return found.entries
+    return found.entries, hashlib.sha256(text.encode()).hexdigest()
 
 
 def _open_have(paths: Sequence[str]) -> list[BinaryIO]:

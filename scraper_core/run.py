@@ -39,8 +39,10 @@ from scraper_core.optfile import shown_name
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.receipt import fixed_time, read_receipts
 from scraper_core.reference import parse_reference
+from scraper_core.revisions import untagged_note
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage
+from scraper_core.shape import Shape
 from scraper_core.shipping import load_have, load_have_paths, record_receipt
 from scraper_core.tagrules import Entry
 from scraper_core.transfer import DEFAULT_JOBS, BlobTally, ImageResult, TransferEvents
@@ -124,6 +126,12 @@ class CopyRequest:
     #: images file's ``images-by-tag-regex``, ``images-by-semver``).
     entries: Sequence[Entry]
     all_tags: bool = False
+    #: Every manifest revision of repositories chosen whole, tagged or not (a migration).
+    all_manifests: bool = False
+    #: The sha256 of ``--images-file``'s text, and the IMAGE arguments among ``entries``
+    #: (None: all of them), for the receipt's ``shaped_by``.
+    images_file_sha256: str | None = None
+    image_arguments: Sequence[str] | None = None
     dry_run: bool = False
     jobs: int = DEFAULT_JOBS
     #: ``os/arch[/variant]`` texts: only these platforms of multi-platform images.
@@ -181,6 +189,8 @@ class RunEvents(TransferEvents, Protocol):
 
     def entry_failed(self, entry: str, message: str) -> None: ...
 
+    def warning(self, message: str) -> None: ...
+
     def destination_unusable(self, error: DestinationUnusableError) -> None: ...
 
     def progress(self, total_bytes: int) -> AbstractContextManager[Any]: ...
@@ -213,6 +223,8 @@ class CopyRun:
         #: The destination is all-or-nothing (an archive), see SupportsWholeOutput.
         self.whole_output = False
         self.cleanup_problem: str | None = None
+        #: The sha256 of each ``--have`` file, as read.
+        self.have_sha256: list[str] = []
 
     # Phase one: nothing is written.
 
@@ -228,6 +240,9 @@ class CopyRun:
         request = self.request
         if not request.entries:
             raise ConfigurationError("no images given")
+        if request.all_manifests and not request.all_tags:
+            # Untagged manifests belong to a repository as a whole, not to a tag.
+            raise ConfigurationError("--all-manifests needs --all-tags (whole repositories)")
         # A bad SOURCE_DATE_EPOCH is said before anything is copied, not at the receipt.
         fixed_time()
         # Plain references are checked before any storage is touched; patterns when listed.
@@ -242,8 +257,9 @@ class CopyRun:
             signatures=request.signatures,
             link=request.link,
             recheck=request.recheck,
-            have=load_have(request.have),
+            have=load_have(request.have, self.have_sha256),
             stat_blobs=request.dry_run or request.link,
+            all_manifests=request.all_manifests,
         )
         source = self.source_storage = request.source.resolve()
         dest = request.destination
@@ -261,6 +277,8 @@ class CopyRun:
         # A delta's receipts name blobs it left out: they must be at the destination already.
         receipts, skipped = read_receipts(self.source)
         self.plan_source = check_delta(self.source, self.dest, receipts)
+        if any(receipt.platform_subset for receipt in receipts):
+            self.options = replace(self.options, children_left_out_by_choice=True)
         return [*registry.warnings, *skipped]
 
     def _refuse_overlap(self, dest_class: object, source: CheckedDriver) -> None:
@@ -326,7 +344,12 @@ class CopyRun:
         chosen = selection.select(self.source, self.request.entries, all_tags=self.request.all_tags)
         for entry, message in chosen.errors:
             events.entry_failed(entry, message)
-        planned = scrape.plan(chosen.references, chosen.tag_listings)
+        planned = scrape.plan(chosen.references, chosen.tag_listings, chosen.whole_repositories)
+        for name, message in scrape.revision_errors:
+            chosen.errors.append((name, message))
+            events.entry_failed(name, message)
+        for name, left in scrape.untagged_left_out.items():
+            events.warning(untagged_note(name, left))
         if self.request.dry_run and self.request.plan_format:
             self._export_plan(scrape, planned)
         if self.request.dry_run:
@@ -364,7 +387,22 @@ class CopyRun:
         """The run's receipt, written into the destination just before it is closed."""
         assert self.dest is not None and self.source_storage is not None
         source = (self.source_storage.driver, self.source_storage.location)
-        record_receipt(scrape, planned, results, source, self.dest)
+        record_receipt(scrape, planned, results, source, self.dest, shaped_by=self._shape())
+
+    def _shape(self) -> Shape:
+        request = self.request
+        arguments = request.image_arguments
+        if arguments is None:
+            arguments = [str(entry) for entry in request.entries]
+        return Shape(
+            patterns=tuple(arguments),
+            images_file_sha256=request.images_file_sha256,
+            all_tags=request.all_tags,
+            all_manifests=request.all_manifests,
+            platforms=tuple(request.platforms),
+            signatures=request.signatures,
+            have_sha256=tuple(self.have_sha256),
+        )
 
     def _copy(
         self, scrape: Scrape, planned: list[PlannedItem], events: RunEvents
