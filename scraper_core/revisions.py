@@ -7,8 +7,8 @@ behind when its tag moved): a migration that copies only what tags reach loses t
 from __future__ import annotations
 
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import PathNotFoundError
 
 

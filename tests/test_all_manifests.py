@@ -7,8 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from scraper_core import layout, selection
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.scrape import Scrape, ScrapeOptions
 from scraper_core.testing.memory import MemoryDriver

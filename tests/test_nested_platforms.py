@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ImageNotFoundError
 from scraper_core.manifest import OCI_INDEX, OCI_MANIFEST
 from scraper_core.plan import Planner, PlatformFilter

@@ -11,8 +11,8 @@ from typing import Any
 from click.testing import CliRunner
 
 from registry_scraper_local.driver import LocalDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
 from scraper_core.holdings import INVENTORY_FORMAT
 from scraper_core.plan import Planner, PlatformFilter
 from scraper_core.receipt import RunRecord, parse_receipt
