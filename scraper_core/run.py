@@ -363,6 +363,10 @@ class CopyRun:
     ) -> None:
         """The run's receipt, written into the destination just before it is closed."""
         assert self.dest is not None and self.source_storage is not None
+        if not scrape.changed:
+            # A rerun that wrote nothing leaves the tree byte for byte as it was. An archive
+            # is written anew, so its run always wrote, and it keeps its receipt.
+            return
         source = (self.source_storage.driver, self.source_storage.location)
         record_receipt(scrape, planned, results, source, self.dest)
 

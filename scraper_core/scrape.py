@@ -98,6 +98,8 @@ class Scrape:
         #: Set by :meth:`copy` when the destination stopped taking writes (full, read-only):
         #: the one cause behind every "not copied" image, for the caller to say once.
         self.unusable: DestinationUnusableError | None = None
+        #: Set by :meth:`copy`: whether it wrote anything (a blob or a link) at the destination.
+        self.changed = False
 
     def _plan_one(self, reference: Reference) -> PlannedItem:
         return _planned(self.planner, reference)
@@ -236,6 +238,7 @@ class Scrape:
             copied = iter(transfer.run(plans))
         finally:
             self.unusable = transfer.unusable
+            self.changed = transfer.changed
         return [item if isinstance(item, ImageResult) else next(copied) for item in planned]
 
 
