@@ -307,6 +307,12 @@ def main() -> None:
     help="Re-hash blobs already at the destination and replace damaged ones "
     "(default: a present blob of the right size is trusted).",
 )
+@click.option(
+    "--allow-older",
+    is_flag=True,
+    help="Move tags back to an older shipment from the same source than the destination "
+    "already holds (default: refused before any write, naming the tags).",
+)
 @click.argument("images", nargs=-1)
 def copy_command(
     source: SourceRequest,
@@ -329,6 +335,7 @@ def copy_command(
     images_registry: str | None,
     all_tags: bool,
     recheck: bool,
+    allow_older: bool,
     images: tuple[str, ...],
     **shorthand_values: str | None,
 ) -> None:
@@ -382,6 +389,7 @@ def copy_command(
             signatures=not no_signatures,
             link=link,
             recheck=recheck,
+            allow_older=allow_older,
             have=have,
             plan_format=plan_format,
             plan_out=plan_out,
@@ -407,7 +415,11 @@ def copy_command(
     except ScraperError as exc:
         if debug:
             raise
-        _fail(_one_line(str(exc)), EXIT_PARTIAL)
+        from scraper_core.shipment import OlderShipmentError
+
+        # Refused after planning, before any write: a set-up error as any other.
+        refused = isinstance(exc, OlderShipmentError)
+        _fail(_one_line(str(exc)), EXIT_USAGE if refused else EXIT_PARTIAL)
     except Exception as exc:
         _unexpected(exc, debug, EXIT_PARTIAL)
     _render_outcome(outcome, reporter, dest.location, delta=bool(have_files))

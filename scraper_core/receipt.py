@@ -97,6 +97,8 @@ class RunRecord:
     plans: list[ImagePlan] = field(default_factory=list)
     #: Blobs left out because the far side has them (``--have``): digest -> size.
     relied_on: dict[Digest, int] = field(default_factory=dict)
+    #: ``"shipment"`` and ``"imported_from"`` (see :mod:`scraper_core.shipment`).
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def document(self, now: datetime) -> dict[str, Any]:
         now = receipt_time(now)
@@ -124,6 +126,7 @@ class RunRecord:
                 "relies_on_blobs": len(relied),
                 "relies_on_bytes": sum(relied.values()),
             },
+            **self.provenance,
         }
 
 

@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, Protocol, TextIO
 
 from scraper_core import plugins, selection
@@ -41,6 +42,7 @@ from scraper_core.receipt import fixed_time, read_receipts
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage
+from scraper_core.shipment import Provenance, provenance, read_of, refusal, tags_going_back
 from scraper_core.shipping import load_have, load_have_paths, record_receipt
 from scraper_core.tagrules import Entry
 from scraper_core.transfer import DEFAULT_JOBS, BlobTally, ImageResult, TransferEvents
@@ -131,6 +133,8 @@ class CopyRequest:
     signatures: bool = True
     link: bool = False
     recheck: bool = False
+    #: Move tags back to an older read of their source than the destination holds.
+    allow_older: bool = False
     #: ``--have`` documents (inventories or receipts) of what the far side holds: the blobs
     #: they name are left out (a delta shipment).
     have: Sequence[BinaryIO] = ()
@@ -213,6 +217,9 @@ class CopyRun:
         #: The destination is all-or-nothing (an archive), see SupportsWholeOutput.
         self.whole_output = False
         self.cleanup_problem: str | None = None
+        #: When the run started reading its source, and what it carries from (see shipment).
+        self.started = datetime.now(UTC)
+        self.provenance: Provenance | None = None
 
     # Phase one: nothing is written.
 
@@ -261,6 +268,9 @@ class CopyRun:
         # A delta's receipts name blobs it left out: they must be at the destination already.
         receipts, skipped = read_receipts(self.source)
         self.plan_source = check_delta(self.source, self.dest, receipts)
+        self.provenance = provenance(
+            self.source, read_of(source.driver, source.location, self.started)
+        )
         return [*registry.warnings, *skipped]
 
     def _refuse_overlap(self, dest_class: object, source: CheckedDriver) -> None:
@@ -327,6 +337,7 @@ class CopyRun:
         for entry, message in chosen.errors:
             events.entry_failed(entry, message)
         planned = scrape.plan(chosen.references, chosen.tag_listings)
+        self._refuse_going_back(planned)
         if self.request.dry_run and self.request.plan_format:
             self._export_plan(scrape, planned)
         if self.request.dry_run:
@@ -341,6 +352,16 @@ class CopyRun:
         self._finish(outcome, lambda: self._record_receipt(scrape, planned, outcome.results))
         outcome.relied_on = scrape.relied_on
         return outcome
+
+    def _refuse_going_back(self, planned: list[PlannedItem]) -> None:
+        """Refuse, before any write, to move tags back to an older read of their source."""
+        if self.dest is None or self.whole_output or self.request.allow_older:
+            return
+        assert self.provenance is not None
+        plans = [item for item in planned if isinstance(item, ImagePlan)]
+        going_back = tags_going_back(self.dest, self.provenance.origin, plans)
+        if going_back:
+            raise refusal(going_back)
 
     def _export_plan(self, scrape: Scrape, planned: list[PlannedItem]) -> None:
         """The blob copies a run would do, for a bulk engine (``plan_format``)."""
@@ -368,7 +389,9 @@ class CopyRun:
             # is written anew, so its run always wrote, and it keeps its receipt.
             return
         source = (self.source_storage.driver, self.source_storage.location)
-        record_receipt(scrape, planned, results, source, self.dest)
+        assert self.provenance is not None
+        keys = self.provenance.receipt_keys()
+        record_receipt(scrape, planned, results, source, self.dest, provenance=keys)
 
     def _copy(
         self, scrape: Scrape, planned: list[PlannedItem], events: RunEvents

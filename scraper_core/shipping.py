@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from scraper_core.bloblist import BlobSizes
 from scraper_core.driver import CheckedDriver
@@ -70,6 +70,7 @@ def record_receipt(
     source: tuple[str, str],
     dest: CheckedDriver,
     now: datetime | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> str | None:
     """Write the run's receipt into ``dest``; None (and nothing written) when no image was
     copied. ``source`` is (driver, location): never the options, which may hold secrets."""
@@ -81,6 +82,6 @@ def record_receipt(
     untrimmed = {item.reference: item for item in planned if isinstance(item, ImagePlan)}
     needed = {blob.digest for plan in plans for blob in untrimmed[plan.reference].blobs}
     relied = {d: s for d, s in scrape.relied_on.items() if d in needed and d not in kept}
-    record = RunRecord(source[0], source[1], plans, relied)
+    record = RunRecord(source[0], source[1], plans, relied, dict(provenance or {}))
     moment = now or datetime.now(UTC)
     return write_receipt(dest, record.document(moment), moment)
