@@ -33,6 +33,7 @@ from scraper_core.errors import (
     LocationNotFoundError,
     ScraperError,
 )
+from scraper_core.gonetags import gone_tags, prune
 from scraper_core.have import check_delta, leave_out
 from scraper_core.holdings import Holdings, take_holdings
 from scraper_core.inventory import Inventory, take_inventory
@@ -142,6 +143,8 @@ class CopyRequest:
     #: format (see :mod:`scraper_core.planexport`) to ``plan_out``.
     plan_format: str | None = None
     plan_out: TextIO | None = None
+    #: Remove the tags the source no longer has, within the run's scope (see gonetags).
+    prune: bool = False
 
 
 class OutputOverlapsSourceError(ConfigurationError):
@@ -174,6 +177,10 @@ class CopyOutcome:
     cleanup_problem: str | None = None
     #: Blobs left out because the far side has them (``have``): digest -> size.
     relied_on: Mapping[Digest, int] = field(default_factory=dict)
+    #: Tags at the destination the source no longer has, within the run's scope (``name:tag``).
+    gone_tags: list[str] = field(default_factory=list)
+    #: ``gone_tags`` were removed (``prune``).
+    pruned: bool = False
 
     @property
     def ok(self) -> bool:
@@ -338,20 +345,44 @@ class CopyRun:
             events.entry_failed(entry, message)
         planned = scrape.plan(chosen.references, chosen.tag_listings)
         self._refuse_going_back(planned)
+        gone = self._gone_tags(chosen.tag_listings)
         if self.request.dry_run and self.request.plan_format:
             self._export_plan(scrape, planned)
         if self.request.dry_run:
             results = scrape.preview(planned)
             for result in results:
                 events.image_done(result)
-            return CopyOutcome(results, chosen.errors, relied_on=scrape.relied_on)
-        outcome = CopyOutcome(self._copy(scrape, planned, events), chosen.errors)
+            return CopyOutcome(results, chosen.errors, relied_on=scrape.relied_on, gone_tags=gone)
+        outcome = CopyOutcome(self._copy(scrape, planned, events), chosen.errors, gone_tags=gone)
         outcome.unusable = scrape.unusable
         if scrape.unusable is not None:
             events.destination_unusable(scrape.unusable)
-        self._finish(outcome, lambda: self._record_receipt(scrape, planned, outcome.results))
+
+        def before_close() -> None:
+            # Only after a run in which every image made it in: a failed run removes nothing.
+            if self.request.prune and gone and outcome.ok:
+                prune(self.dest_or_fail, gone)
+                outcome.pruned = True
+            self._record_receipt(scrape, planned, outcome.results, pruned=outcome.pruned)
+
+        self._finish(outcome, before_close)
         outcome.relied_on = scrape.relied_on
         return outcome
+
+    @property
+    def dest_or_fail(self) -> CheckedDriver:
+        assert self.dest is not None, "open() first"
+        return self.dest
+
+    def _gone_tags(self, listed: Mapping[str, frozenset[str]]) -> list[str]:
+        """Tags at the destination the source no longer has, in the repositories this run
+        (and the shipment it imports) was asked for whole."""
+        assert self.provenance is not None and self.source is not None
+        scope = tuple(sorted(listed)) if self.request.all_tags else ()
+        self.provenance = replace(self.provenance, scope=scope)
+        if self.dest is None or self.whole_output:
+            return []
+        return gone_tags(self.source, self.dest, self.provenance.prune_scope)
 
     def _refuse_going_back(self, planned: list[PlannedItem]) -> None:
         """Refuse, before any write, to move tags back to an older read of their source."""
@@ -380,11 +411,16 @@ class CopyRun:
         request.plan_out.flush()
 
     def _record_receipt(
-        self, scrape: Scrape, planned: list[PlannedItem], results: list[ImageResult]
+        self,
+        scrape: Scrape,
+        planned: list[PlannedItem],
+        results: list[ImageResult],
+        *,
+        pruned: bool = False,
     ) -> None:
         """The run's receipt, written into the destination just before it is closed."""
         assert self.dest is not None and self.source_storage is not None
-        if not scrape.changed:
+        if not scrape.changed and not pruned:
             # A rerun that wrote nothing leaves the tree byte for byte as it was. An archive
             # is written anew, so its run always wrote, and it keeps its receipt.
             return

@@ -76,6 +76,8 @@ class ShippedReceipt:
     origin: SourceRead | None
     #: "name:tag" -> manifest digest text, for the tagged images it lists.
     tags: Mapping[str, str]
+    #: The repositories its run was asked for whole (every tag); empty when unknown.
+    scope: tuple[str, ...] = ()
 
 
 def _kept(pairs: list[tuple[str, Any]]) -> Any:
@@ -115,7 +117,14 @@ def parse_shipped(data: bytes, where: str) -> ShippedReceipt:
         reference, digest = (image.get(k) for k in ("reference", "digest"))
         if isinstance(reference, str) and isinstance(digest, str) and "@" not in reference:
             tags[reference] = digest
-    return ShippedReceipt(where, sha256, origin, tags)
+    return ShippedReceipt(where, sha256, origin, tags, _scope(document.get("shipment")))
+
+
+def _scope(shipment: Any) -> tuple[str, ...]:
+    scope = shipment.get("scope") if isinstance(shipment, dict) else None
+    if not isinstance(scope, list):
+        return ()
+    return tuple(name for name in scope if isinstance(name, str))
 
 
 def shipped_receipts(driver: CheckedDriver) -> Iterator[ShippedReceipt]:
@@ -146,6 +155,16 @@ class Provenance:
     own: SourceRead
     #: The shipment the source holds (its one receipt), when it holds one.
     imported: ShippedReceipt | None
+    #: The repositories this run was asked for whole (``--all-tags``), once selected.
+    scope: tuple[str, ...] = ()
+
+    @property
+    def prune_scope(self) -> tuple[str, ...]:
+        """The repositories whose tags this run stands for: its own scope, and of an import,
+        only what the shipment was asked for too (a one-image shipment stands for none)."""
+        if self.imported is None:
+            return self.scope
+        return tuple(name for name in self.scope if name in self.imported.scope)
 
     @property
     def origin(self) -> SourceRead:
@@ -155,7 +174,11 @@ class Provenance:
 
     def receipt_keys(self) -> dict[str, Any]:
         keys: dict[str, Any] = {
-            "shipment": {"source": self.own.source, "read_at": self.own.read_at}
+            "shipment": {
+                "source": self.own.source,
+                "read_at": self.own.read_at,
+                "scope": sorted(self.scope),
+            }
         }
         if self.imported is not None and self.imported.origin is not None:
             keys["imported_from"] = {

@@ -92,9 +92,16 @@ def test_week_1_replayed_is_refused_unless_allowed(
     ship(data, tmp_path / "week2.tar", WEEK_2)
 
     site = tmp_path / "site"
-    for week in ("week1.tar", "week2.tar"):
-        result = site_import(tmp_path / week, site)
-        assert result.exit_code == 0, result.output
+    first = site_import(tmp_path / "week1.tar", site)
+    assert first.exit_code == 0, first.output
+    assert "no longer at the source" not in first.output
+    second = site_import(tmp_path / "week2.tar", site)
+    assert second.exit_code == 0, second.output
+    assert (
+        "warning: 1 tags at the destination are no longer at the source: team/app:old "
+        "(--prune removes them)"
+    ) in second.stderr
+    assert tag_of(site, "team/app", "old") == str(doomed.manifest)
     assert tag_of(site, "team/app", "latest") == str(moved.manifest)
     assert tag_of(site, "team/app", "new") == str(fresh.manifest)
 
@@ -124,13 +131,30 @@ def test_week_1_replayed_is_refused_unless_allowed(
     forward = site_import(tmp_path / "week2.tar", site)
     assert forward.exit_code == 0, forward.output
     assert tag_of(site, "team/app", "latest") == str(moved.manifest)
+    # The deleted tag: listed under --dry-run, removed by --prune (its links only).
+    unpruned = whole_tree(site)
+    preview = site_import(tmp_path / "week2.tar", site, "--prune", "--dry-run")
+    assert preview.exit_code == 0, preview.output
+    assert "--prune would remove 1 tags no longer at the source: team/app:old" in preview.stdout
+    assert whole_tree(site) == unpruned
+    receipts_before = len(list((site / RECEIPTS).iterdir()))
+    pruned = site_import(tmp_path / "week2.tar", site, "--prune")
+    assert pruned.exit_code == 0, pruned.output
+    # Removing tags is a change: the run leaves its receipt.
+    assert len(list((site / RECEIPTS).iterdir())) == receipts_before + 1
+    assert "removed 1 tags no longer at the source: team/app:old" in pruned.stdout
+    assert not (site / layout.tag_path("team/app", "old").lstrip("/")).exists()
+    assert (site / layout.blob_data_path(doomed.manifest).lstrip("/")).is_file()
     # Re-importing the same shipment changes nothing and writes no receipt.
     settled = whole_tree(site)
-    again = site_import(tmp_path / "week2.tar", site)
+    again = site_import(tmp_path / "week2.tar", site, "--prune")
     assert again.exit_code == 0, again.output
+    assert "no longer at the source" not in again.output
     assert whole_tree(site) == settled
 
     server = filesystem_registry(site)
+    assert server.get_manifest("team/app", "old")[0] == 404
+    assert server.tags("team/app") == ["latest", "new", "stable"]
     for tag, image in (("latest", moved), ("new", fresh)):
         status, _headers, body = server.get_manifest("team/app", tag)
         assert (status, Digest.of(body)) == (200, image.manifest), tag
@@ -146,3 +170,39 @@ def test_shipments_record_their_source_hashed_and_the_read_time(tmp_path: Path, 
     assert shipment["read_at"] == "2023-11-14T22:13:20Z"
     assert shipment["source"].startswith("sha256:") and str(data) not in json.dumps(shipment)
     assert "imported_from" not in document
+
+
+def test_a_one_image_shipment_never_prunes_anything_else(tmp_path: Path, data: Path) -> None:
+    source = TreeWriter(CheckedDriver(LocalDriver(data, read_only=False), read_only=False))
+    source.image("team/app", "v1")
+    source.image("team/app", "v2")
+    ship(data, tmp_path / "all.tar", WEEK_1)
+    shutil.rmtree(data / layout.tag_path("team/app", "v2").lstrip("/"))
+    one = cli("--data-dir", str(data), "--output-tar", str(tmp_path / "one.tar"), "team/app:v1",
+              epoch=WEEK_2)  # fmt: skip
+    assert one.exit_code == 0, one.output
+    site = tmp_path / "site"
+    assert site_import(tmp_path / "all.tar", site).exit_code == 0
+    result = site_import(tmp_path / "one.tar", site, "--prune")
+    assert result.exit_code == 0, result.output
+    assert "no longer at the source" not in result.output and "removed" not in result.output
+    assert tag_of(site, "team/app", "v2")
+
+
+def test_a_copy_of_whole_repositories_reports_and_prunes_deleted_tags(
+    tmp_path: Path, data: Path
+) -> None:
+    source = TreeWriter(CheckedDriver(LocalDriver(data, read_only=False), read_only=False))
+    source.image("app", "v1")
+    source.image("app", "v2")
+    site = str(tmp_path / "site")
+    copy = ("--data-dir", str(data), "--output-dir", site)
+    assert cli(*copy, "--all-tags", "app").exit_code == 0
+    shutil.rmtree(data / layout.tag_path("app", "v2").lstrip("/"))
+    # One image asked for: the run stands for no whole repository.
+    assert "no longer" not in cli(*copy, "app:v1", "--prune").output
+    reported = cli(*copy, "--all-tags", "app")
+    assert "1 tags at the destination are no longer at the source: app:v2" in reported.stderr
+    pruned = cli(*copy, "--all-tags", "app", "--prune")
+    assert pruned.exit_code == 0, pruned.output
+    assert not (tmp_path / "site" / layout.tag_path("app", "v2").lstrip("/")).exists()
