@@ -9,7 +9,7 @@ links only: the registry's garbage-collect frees what nothing else needs).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from scraper_core import layout
 from scraper_core.driver import CheckedDriver
@@ -22,12 +22,13 @@ NAMED_TAGS = 20
 _ARTIFACT_PREFIX = "sha256-"
 
 
-def gone_tags(source: CheckedDriver, dest: CheckedDriver, scope: Iterable[str]) -> list[str]:
-    """``name:tag`` of each tag at ``dest`` in the ``scope`` repositories that ``source`` does
-    not have, sorted; one repository's tags in memory at a time."""
+def gone_tags(dest: CheckedDriver, at_source: Mapping[str, Collection[str]]) -> list[str]:
+    """``name:tag`` of each tag at ``dest``, in the repositories ``at_source`` maps to the
+    tags the source has (as the run listed them), that the source does not have; sorted, one
+    repository's tags in memory at a time."""
     gone: list[str] = []
-    for name in sorted(set(scope)):
-        there = set(list_tags(source, name))
+    for name in sorted(at_source):
+        there = at_source[name]
         gone.extend(
             f"{name}:{tag}"
             for tag in list_tags(dest, name)

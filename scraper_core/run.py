@@ -275,9 +275,9 @@ class CopyRun:
         # A delta's receipts name blobs it left out: they must be at the destination already.
         receipts, skipped = read_receipts(self.source)
         self.plan_source = check_delta(self.source, self.dest, receipts)
-        self.provenance = provenance(
-            self.source, read_of(source.driver, source.location, self.started)
-        )
+        own = read_of(source.driver, source.location, self.started)
+        # Listed again only when it holds receipts: only then can the source be a shipment.
+        self.provenance = provenance(self.source, own) if receipts else Provenance(own, None)
         return [*registry.warnings, *skipped]
 
     def _refuse_overlap(self, dest_class: object, source: CheckedDriver) -> None:
@@ -382,7 +382,8 @@ class CopyRun:
         self.provenance = replace(self.provenance, scope=scope)
         if self.dest is None or self.whole_output:
             return []
-        return gone_tags(self.source, self.dest, self.provenance.prune_scope)
+        # The source's tags as selection listed them: not listed again.
+        return gone_tags(self.dest, {name: listed[name] for name in self.provenance.prune_scope})
 
     def _refuse_going_back(self, planned: list[PlannedItem]) -> None:
         """Refuse, before any write, to move tags back to an older read of their source."""
