@@ -313,6 +313,19 @@ def main() -> None:
     help="Re-hash blobs already at the destination and replace damaged ones "
     "(default: a present blob of the right size is trusted).",
 )
+@click.option(
+    "--allow-older",
+    is_flag=True,
+    help="Move tags back to an older shipment from the same source than the destination "
+    "already holds (default: refused before any write, naming the tags).",
+)
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Remove the tags the source no longer has from repositories the run (and the "
+    "shipment it imports) was asked for whole (--all-tags): tag links only; the registry's "
+    "garbage-collect frees the rest. With --dry-run: list them.",
+)
 @click.argument("images", nargs=-1)
 def copy_command(
     source: SourceRequest,
@@ -336,6 +349,8 @@ def copy_command(
     all_tags: bool,
     all_manifests: bool,
     recheck: bool,
+    allow_older: bool,
+    prune: bool,
     images: tuple[str, ...],
     **shorthand_values: str | None,
 ) -> None:
@@ -393,6 +408,8 @@ def copy_command(
             signatures=not no_signatures,
             link=link,
             recheck=recheck,
+            allow_older=allow_older,
+            prune=prune,
             have=have,
             plan_format=plan_format,
             plan_out=plan_out,
@@ -418,10 +435,14 @@ def copy_command(
     except ScraperError as exc:
         if debug:
             raise
-        _fail(_one_line(str(exc)), EXIT_PARTIAL)
+        from scraper_core.shipment import OlderShipmentError
+
+        # Refused after planning, before any write: a set-up error as any other.
+        refused = isinstance(exc, OlderShipmentError)
+        _fail(_one_line(str(exc)), EXIT_USAGE if refused else EXIT_PARTIAL)
     except Exception as exc:
         _unexpected(exc, debug, EXIT_PARTIAL)
-    _render_outcome(outcome, reporter, dest.location, delta=bool(have_files))
+    _render_outcome(outcome, reporter, dest.location, delta=bool(have_files), prune=prune)
 
 
 def _images_from(path: str | None, registry: str | None) -> tuple[list[Entry], str | None]:
@@ -477,7 +498,7 @@ def _fail_setup(exc: ScraperError, output_flag: str, debug: bool) -> NoReturn:
 
 
 def _render_outcome(
-    outcome: CopyOutcome, reporter: Reporter, output_dir: str, *, delta: bool
+    outcome: CopyOutcome, reporter: Reporter, output_dir: str, *, delta: bool, prune: bool
 ) -> None:
     """What a copy did, after its per-image lines; exits 1 when anything failed."""
     if outcome.cleanup_problem is not None:
@@ -487,9 +508,29 @@ def _render_outcome(
         click.echo(f"error: {output_dir} was not written{why}", err=True)
     if delta:
         reporter.delta(outcome.relied_on)
+    _report_gone(outcome, reporter, prune=prune)
     reporter.summary(outcome.results, output_dir, outcome.unresolved)
     if not outcome.ok:
         sys.exit(EXIT_PARTIAL)
+
+
+def _report_gone(outcome: CopyOutcome, reporter: Reporter, *, prune: bool) -> None:
+    """The tags the source no longer has: removed, to be removed, or left (and how)."""
+    from scraper_core.gonetags import described
+
+    gone = outcome.gone_tags
+    if not gone:
+        return
+    if outcome.pruned:
+        click.echo(f"removed {len(gone)} tags no longer at the source: {described(gone)}")
+    elif reporter.dry_run and prune:
+        click.echo(f"--prune would remove {len(gone)} tags no longer at the source: "
+                   f"{described(gone)}")  # fmt: skip
+    else:
+        reporter.warning(
+            f"{len(gone)} tags at the destination are no longer at the source: "
+            f"{described(gone)} (--prune removes them)"
+        )
 
 
 def _one_line(text: str) -> str:

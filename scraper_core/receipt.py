@@ -100,6 +100,8 @@ class RunRecord:
     relied_on: dict[Digest, int] = field(default_factory=dict)
     #: What shaped the shipment (patterns, platforms, ...); None: not recorded.
     shaped_by: Shape | None = None
+    #: ``"shipment"`` and ``"imported_from"`` (see :mod:`scraper_core.shipment`).
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def document(self, now: datetime) -> dict[str, Any]:
         now = receipt_time(now)
@@ -127,6 +129,7 @@ class RunRecord:
                 "relies_on_blobs": len(relied),
                 "relies_on_bytes": sum(relied.values()),
             },
+            **self.provenance,
         }
         if self.shaped_by is not None:
             document["shaped_by"] = self.shaped_by.document()

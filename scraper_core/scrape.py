@@ -111,6 +111,8 @@ class Scrape:
         self.untagged_left_out: dict[str, int] = {}
         #: Repositories whose revisions could not be listed: (repository, why).
         self.revision_errors: list[tuple[str, str]] = []
+        #: Set by :meth:`copy`: whether it wrote anything (a blob or a link) at the destination.
+        self.changed = False
 
     def _plan_one(self, reference: Reference) -> PlannedItem:
         return _planned(self.planner, reference)
@@ -286,6 +288,7 @@ class Scrape:
             copied = iter(transfer.run(plans))
         finally:
             self.unusable = transfer.unusable
+            self.changed = transfer.changed
         return [item if isinstance(item, ImageResult) else next(copied) for item in planned]
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from scraper_core.bloblist import BlobSizes
 from scraper_core.checked import CheckedDriver
@@ -79,6 +79,7 @@ def record_receipt(
     dest: CheckedDriver,
     now: datetime | None = None,
     shaped_by: Shape | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> str | None:
     """Write the run's receipt into ``dest``; None (and nothing written) when no image was
     copied. ``source`` is (driver, location): never the options, which may hold secrets."""
@@ -90,7 +91,7 @@ def record_receipt(
     untrimmed = {item.reference: item for item in planned if isinstance(item, ImagePlan)}
     needed = {blob.digest for plan in plans for blob in untrimmed[plan.reference].blobs}
     relied = {d: s for d, s in scrape.relied_on.items() if d in needed and d not in kept}
-    record = RunRecord(source[0], source[1], plans, relied, shaped_by)
+    record = RunRecord(source[0], source[1], plans, relied, shaped_by, dict(provenance or {}))
     moment = now or datetime.now(UTC)
     document = record.document(moment) | provenance_entry(scrape.source)
     return write_receipt(dest, document, moment)
