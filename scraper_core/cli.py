@@ -26,7 +26,7 @@ from scraper_core.errors import ScraperError
 if TYPE_CHECKING:
     from scraper_core.report import Reporter
     from scraper_core.run import CopyOutcome, CopyRun, SourceRequest, SourceRun
-    from scraper_core.shorthand import DestinationOption
+    from scraper_core.shorthand import DestinationOption, SourceOption
     from scraper_core.tagrules import Entry
 
 #: scraper_core.transfer.DEFAULT_JOBS, which --help must not import to show it (checked by
@@ -94,6 +94,34 @@ def _source_request(
     return SourceRequest(storage, data_dir, options, config)
 
 
+def _with_source_shorthands(
+    storage: str,
+    registry_config: str | None,
+    storage_options: Sequence[str],
+    given: dict[str, object],
+) -> tuple[str, ...]:
+    """The source options of ``--storage-option`` and of the plugins' source shorthands; a
+    shorthand for another source driver is one line, exit 2. Warnings met learning them are
+    said here, but by ``scrape copy`` (its reporter says them)."""
+    from scraper_core.shorthand import source_options
+
+    ctx = click.get_current_context()
+    learned = _learned(ctx)
+    if not isinstance(ctx.command, CopyCommand):
+        for warning in learned.warnings:
+            click.echo(f"warning: {warning}", err=True)
+    values = {
+        option.flag: value if isinstance(value, str) else None
+        for name, option in learned.sources.items()
+        for value in (given.get(name),)
+    }
+    driver = storage if registry_config is None else None
+    try:
+        return source_options(list(learned.sources.values()), values, driver, storage_options)
+    except ScraperError as exc:
+        _fail(str(exc))
+
+
 def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
     """The options that name a source storage, shared by every command that reads one; the
     command gets them as one ``source`` (:class:`scraper_core.run.SourceRequest`)."""
@@ -107,7 +135,9 @@ def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
         storage_options: tuple[str, ...],
         **kwargs: object,
     ) -> None:
-        source = _source_request(storage, data_dir, registry_config, storage_options)
+        given = {name: kwargs.pop(name) for name in list(kwargs) if name.startswith(_SOURCE_PREFIX)}
+        pairs = _with_source_shorthands(storage, registry_config, storage_options, given)
+        source = _source_request(storage, data_dir, registry_config, pairs)
         command(*args, source=source, **kwargs)
 
     for decorator in reversed(
@@ -157,15 +187,28 @@ def _run_on_source(run: SourceRun, execute: Callable[[], R], failure_code: int) 
 
 
 class LearnedOptions(NamedTuple):
-    """The shorthand destination options the installed plugins offer, by click parameter
-    name, and the warnings met while learning them (a broken plugin, a flag taken)."""
+    """The shorthand options the installed plugins offer a command, by click parameter name,
+    and the warnings met while learning them (a broken plugin, a flag taken). Destination
+    options are learned for ``scrape copy`` only."""
 
     options: dict[str, DestinationOption]
     parameters: list[click.Option]
+    sources: dict[str, SourceOption]
+    source_parameters: list[click.Option]
     warnings: list[str]
 
 
-_LEARNED = "registry_scraper.destination_options"
+_LEARNED = "registry_scraper.shorthand_options"
+_SOURCE_PREFIX = "source_shorthand_"
+
+
+def _parameter(name: str, option: DestinationOption | SourceOption) -> click.Option:
+    return click.Option(
+        [option.flag, name],
+        metavar=option.metavar,
+        help=option.help,
+        type=click.Path(dir_okay=False) if option.path else None,
+    )
 
 
 def _learned(ctx: click.Context, taken: Sequence[str] = ()) -> LearnedOptions:
@@ -178,39 +221,55 @@ def _learned(ctx: click.Context, taken: Sequence[str] = ()) -> LearnedOptions:
     from scraper_core.shorthand import offered
 
     registry = DriverRegistry()
-    kept, refused = offered(registry.destination_options(), taken)
+    command = f"scrape {ctx.info_name or 'copy'}"
+    kept: list[DestinationOption] = []
+    refused: list[str] = []
+    if isinstance(ctx.command, CopyCommand):
+        kept, refused = offered(registry.destination_options(), taken, command)
+    flags = [*taken, *(option.flag for option in kept)]
+    kept_sources, refused_sources = offered(registry.source_options(), flags, command)
     options = {f"shorthand_{option.flag[2:].replace('-', '_')}": option for option in kept}
-    parameters = [
-        click.Option(
-            [option.flag, name],
-            metavar=option.metavar,
-            help=option.help,
-            type=click.Path(dir_okay=False) if option.path else None,
-        )
-        for name, option in options.items()
-    ]
-    learned = LearnedOptions(options, parameters, [*registry.warnings, *refused])
+    sources = {
+        f"{_SOURCE_PREFIX}{option.flag[2:].replace('-', '_')}": option for option in kept_sources
+    }
+    learned = LearnedOptions(
+        options,
+        [_parameter(name, option) for name, option in options.items()],
+        sources,
+        [_parameter(name, option) for name, option in sources.items()],
+        [*registry.warnings, *refused, *refused_sources],
+    )
     ctx.meta[_LEARNED] = learned
     return learned
 
 
-class CopyCommand(click.Command):
-    """``scrape copy``, with the shorthand destination options plugins add (hook
-    ``registry_scraper_add_destination_options``): learned when the command is parsed,
-    completed or its help shown, never for ``scrape --help``, and listed after
-    ``--output-dir``."""
+class SourceCommand(click.Command):
+    """A command that reads a source, with the shorthand source options plugins add (hook
+    ``registry_scraper_add_source_options``): learned when the command is parsed, completed
+    or its help shown, never for ``scrape --help``, and listed after ``--storage-option``."""
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         params = super().get_params(ctx)
         taken = [flag for param in params for flag in (*param.opts, *param.secondary_opts)]
         learned = _learned(ctx, taken)
-        at = next(i for i, param in enumerate(params) if param.name == "output_dir") + 1
-        return [*params[:at], *learned.parameters, *params[at:]]
+        at = next(i for i, param in enumerate(params) if param.name == "storage_options") + 1
+        return [*params[:at], *learned.source_parameters, *params[at:]]
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_help(ctx, formatter)
         for warning in _learned(ctx).warnings:
             click.echo(f"warning: {warning}", err=True)
+
+
+class CopyCommand(SourceCommand):
+    """``scrape copy``, with the shorthand destination options plugins add (hook
+    ``registry_scraper_add_destination_options``) too, listed after ``--output-dir``."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        learned = _learned(ctx)
+        at = next(i for i, param in enumerate(params) if param.name == "output_dir") + 1
+        return [*params[:at], *learned.parameters, *params[at:]]
 
 
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -574,7 +633,7 @@ def drivers_command() -> None:
         sys.exit(EXIT_USAGE)
 
 
-@main.command("verify")
+@main.command("verify", cls=SourceCommand)
 @source_storage_options
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
@@ -620,7 +679,7 @@ def verify_command(
         sys.exit(EXIT_PARTIAL)
 
 
-@main.command("list")
+@main.command("list", cls=SourceCommand)
 @source_storage_options
 @click.argument("patterns", nargs=-1)
 def list_command(
@@ -641,7 +700,7 @@ def list_command(
         sys.exit(EXIT_PARTIAL)
 
 
-@main.command("inventory")
+@main.command("inventory", cls=SourceCommand)
 @source_storage_options
 def inventory_command(
     source: SourceRequest,

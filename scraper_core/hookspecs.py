@@ -18,6 +18,10 @@ name is the driver name users pass to ``--storage``. Mark implementations with
     def registry_scraper_add_destination_options(register):
         register(DestinationOption("--output-my", driver="mystore", help="...", metavar="URL"))
 
+    @hookimpl
+    def registry_scraper_add_source_options(register):
+        register(SourceOption("--my-token", driver="mystore", option="token", help="..."))
+
 This module is the top of the plugin API: it imports the types plugins receive, and nothing
 imports it but the plugin host and the plugins.
 """
@@ -30,7 +34,7 @@ import pluggy
 
 from scraper_core.contract import DriverClass
 from scraper_core.registry_config import ConfigTranslator
-from scraper_core.shorthand import DestinationOption
+from scraper_core.shorthand import DestinationOption, SourceOption
 
 PROJECT_NAME = "registry_scraper"
 #: The entry-point group plugins are found through.
@@ -46,6 +50,8 @@ RegisterDriver = Callable[[DriverClass], None]
 RegisterConfigSection = Callable[[str, ConfigTranslator], None]
 #: Receives a shorthand option of ``scrape copy`` for the plugin's own destination driver.
 RegisterDestinationOption = Callable[[DestinationOption], None]
+#: Receives a shorthand option, of the commands that read a source, for the plugin's own driver.
+RegisterSourceOption = Callable[[SourceOption], None]
 
 
 @hookspec
@@ -92,4 +98,18 @@ def registry_scraper_add_destination_options(register: RegisterDestinationOption
     that ``scrape copy`` has already (or another plugin claimed first) is left out with a
     warning. ``scrape copy`` loads every plugin to learn them (cheap: plugin modules import
     nothing heavy); ``scrape --help`` does not. Optional.
+    """
+
+
+@hookspec
+def registry_scraper_add_source_options(register: RegisterSourceOption) -> None:
+    """Offer shorthand source options, for this plugin's driver, to every command that reads a
+    source (``copy``, ``verify``, ``list``, ``inventory``).
+
+    Call ``register(option)`` once per :class:`scraper_core.shorthand.SourceOption`: the tar
+    plugin's ``--trusted-keys FILE`` means ``--storage-option trusted-keys=FILE``. It is
+    accepted only with ``--storage DRIVER`` (``driver`` must be the plugin's own entry-point
+    name); with another source it is refused in one line, exit 2. A flag the command has
+    already (or another plugin claimed first) is left out with a warning. Learned as the
+    destination options are: when the command is parsed, never for ``scrape --help``. Optional.
     """

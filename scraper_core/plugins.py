@@ -31,7 +31,7 @@ from scraper_core.checked import CheckedDriver, check_capabilities
 from scraper_core.contract import DriverClass
 from scraper_core.errors import PluginError
 from scraper_core.registry_config import ConfigTranslator
-from scraper_core.shorthand import DestinationOption
+from scraper_core.shorthand import DestinationOption, SourceOption
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -113,6 +113,7 @@ class DriverRegistry:
         self._loaded: dict[str, list[DriverInfo]] = {}
         self._sections: dict[str, list[ConfigSectionInfo]] = {}
         self._options: dict[str, list[tuple[str, DestinationOption]]] = {}
+        self._source_options: dict[str, list[tuple[str, SourceOption]]] = {}
         # One manager: each plugin is registered into it as it is loaded.
         self._manager = get_plugin_manager()
         self._failed: list[str] = []
@@ -150,6 +151,7 @@ class DriverRegistry:
         drivers: list[DriverInfo] = []
         sections: list[ConfigSectionInfo] = []
         options: list[tuple[str, DestinationOption]] = []
+        source_options: list[tuple[str, SourceOption]] = []
 
         def register_section(name: str, translate: ConfigTranslator) -> None:
             if not isinstance(name, str) or not name or not callable(translate):
@@ -178,6 +180,14 @@ class DriverRegistry:
                 )
             options.append((info.describe(), option))
 
+        def register_source_option(option: SourceOption) -> None:
+            if not isinstance(option, SourceOption) or option.driver != info.name:
+                raise PluginError(
+                    f"plugin {info.describe()} registered an invalid source option: "
+                    "a SourceOption for its own driver is expected"
+                )
+            source_options.append((info.describe(), option))
+
         module: object = None
         try:
             module = entry_point.load()
@@ -189,6 +199,7 @@ class DriverRegistry:
             hooks("registry_scraper_register_drivers", others)(register=register)
             hooks("registry_scraper_register_config_sections", others)(register=register_section)
             hooks("registry_scraper_add_destination_options", others)(register=register_option)
+            hooks("registry_scraper_add_source_options", others)(register=register_source_option)
         except Exception as exc:
             if self.strict:
                 raise
@@ -197,10 +208,11 @@ class DriverRegistry:
             self._failed.append(info.name)
             if module is not None and self._manager.is_registered(module):
                 self._manager.unregister(module)
-            drivers, sections, options = [], [], []
+            drivers, sections, options, source_options = [], [], [], []
         self._loaded[key] = drivers
         self._sections[key] = sections
         self._options[key] = options
+        self._source_options[key] = source_options
         return drivers
 
     def drivers(self) -> list[DriverInfo]:
@@ -237,6 +249,13 @@ class DriverRegistry:
         plugin that offers it (loads them all), in plugin order."""
         self.drivers()
         return [option for key in sorted(self._options) for option in self._options[key]]
+
+    def source_options(self) -> list[tuple[str, SourceOption]]:
+        """Every shorthand source option the allowed plugins offer, each with the plugin that
+        offers it (loads them all), in plugin order."""
+        self.drivers()
+        found = self._source_options
+        return [option for key in sorted(found) for option in found[key]]
 
     def config_translator(self, registry_driver: str) -> ConfigTranslator:
         """The translator of the plugin serving ``storage.<registry_driver>`` in a registry

@@ -1,4 +1,4 @@
-"""Shorthand destination options that plugins add to ``scrape copy``, and what they mean.
+"""Shorthand options that plugins add to the commands, and what they mean.
 
 A plugin contributes them through the hook ``registry_scraper_add_destination_options`` (the
 idea of pytest's ``pytest_addoption``): the ``tar`` plugin's ``--output-tar FILE`` means
@@ -6,6 +6,10 @@ idea of pytest's ``pytest_addoption``): the ``tar`` plugin's ``--output-tar FILE
 ``split-size=SIZE`` of that driver. The core names no driver: it learns the flags from the
 installed plugins, checks how they combine, and turns them into one destination. Pure: the
 command line wires click, this module says what the values mean.
+
+Source shorthands (hook ``registry_scraper_add_source_options``) work alike for every command
+that reads a source: the ``tar`` plugin's ``--trusted-keys FILE`` means the source option
+``trusted-keys=FILE``, and only when the source driver is ``tar``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from scraper_core.errors import ConfigurationError
 
@@ -42,18 +47,42 @@ class DestinationOption:
 
     def problem(self) -> str | None:
         """Why this option cannot be offered, in a few words; None when it can."""
-        if not isinstance(self.flag, str) or not _FLAG_RE.fullmatch(self.flag):
-            return f"invalid flag {self.flag!r} (expected --lower-case-words)"
-        fields = (self.driver, self.help, self.metavar)
-        if not all(isinstance(value, str) and value for value in fields):
-            return f"{self.flag}: driver, help and metavar must be non-empty text"
         if self.option is not None and (not isinstance(self.option, str) or not self.option):
             return f"{self.flag}: option must be a driver option key or None"
-        return None
+        return _problem(self.flag, self.driver, self.help, self.metavar)
 
     @property
     def sets_location(self) -> bool:
         return self.option is None
+
+
+@dataclass(frozen=True)
+class SourceOption:
+    """One shorthand option, for a plugin's own source driver, of every command that reads a
+    source: the value is the source option ``option`` (``--trusted-keys FILE`` sets
+    ``trusted-keys``), given only with ``--storage DRIVER``. ``path``: the value is a file path.
+    """
+
+    flag: str
+    driver: str
+    option: str
+    help: str
+    metavar: str = "VALUE"
+    path: bool = False
+
+    def problem(self) -> str | None:
+        """Why this option cannot be offered, in a few words; None when it can."""
+        if not isinstance(self.option, str) or not self.option:
+            return f"{self.flag}: option must be a driver option key"
+        return _problem(self.flag, self.driver, self.help, self.metavar)
+
+
+def _problem(flag: object, driver: object, help: object, metavar: object) -> str | None:
+    if not isinstance(flag, str) or not _FLAG_RE.fullmatch(flag):
+        return f"invalid flag {flag!r} (expected --lower-case-words)"
+    if not all(isinstance(value, str) and value for value in (driver, help, metavar)):
+        return f"{flag}: driver, help and metavar must be non-empty text"
+    return None
 
 
 @dataclass(frozen=True)
@@ -70,23 +99,29 @@ class Destination:
     stdout: bool = False
 
 
+Shorthand = TypeVar("Shorthand", DestinationOption, SourceOption)
+
+
 def offered(
-    contributed: Iterable[tuple[str, DestinationOption]], taken: Iterable[str]
-) -> tuple[list[DestinationOption], list[str]]:
+    contributed: Iterable[tuple[str, Shorthand]],
+    taken: Iterable[str],
+    command: str = "scrape copy",
+) -> tuple[list[Shorthand], list[str]]:
     """The contributed options that can be offered, and one warning for each that cannot.
 
     ``contributed`` pairs each option with the plugin that registered it (for the warning);
-    ``taken`` are the flags the command has already. The first plugin to claim a flag has it.
+    ``taken`` are the flags ``command`` has already. The first plugin to claim a flag has it.
     """
     flags = set(taken)
-    kept: list[DestinationOption] = []
+    kept: list[Shorthand] = []
     warnings: list[str] = []
     for plugin, option in contributed:
+        kind = "destination" if isinstance(option, DestinationOption) else "source"
         problem = option.problem()
         if problem is None and option.flag in flags:
-            problem = f"{option.flag} is already an option of scrape copy"
+            problem = f"{option.flag} is already an option of {command}"
         if problem is not None:
-            warnings.append(f"plugin {plugin} offers a destination option left out: {problem}")
+            warnings.append(f"plugin {plugin} offers a {kind} option left out: {problem}")
             continue
         flags.add(option.flag)
         kept.append(option)
@@ -131,3 +166,27 @@ def destination(
     assert location is not None
     at_stdout = chosen.stdout is not None and location == chosen.stdout
     return Destination(driver, location, tuple(options), chosen.flag, at_stdout)
+
+
+def source_options(
+    shorthands: Sequence[SourceOption],
+    given: Mapping[str, str | None],
+    storage: str | None,
+    storage_options: Sequence[str],
+) -> tuple[str, ...]:
+    """``storage_options`` (``KEY=VALUE``) with the given source shorthands' pairs after them;
+    ConfigurationError (one line) for one given with another source driver. ``storage`` is the
+    source driver, None when a registry's config names it (no plugin shorthand applies)."""
+    pairs = list(storage_options)
+    for option in shorthands:
+        value = given.get(option.flag)
+        if value is None:
+            continue
+        if storage != option.driver:
+            source = f"--storage {storage}" if storage is not None else "--registry-config"
+            raise ConfigurationError(
+                f"{option.flag} belongs to the {option.driver} source "
+                f"(--storage {option.driver}), not {source}"
+            )
+        pairs.append(f"{option.option}={value}")
+    return tuple(pairs)

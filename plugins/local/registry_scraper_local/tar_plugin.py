@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from scraper_core.hookspecs import RegisterDestinationOption, RegisterDriver, hookimpl
-from scraper_core.shorthand import DestinationOption
+from scraper_core.hookspecs import (
+    RegisterDestinationOption,
+    RegisterDriver,
+    RegisterSourceOption,
+    hookimpl,
+)
+from scraper_core.shorthand import DestinationOption, SourceOption
 
 
 @hookimpl
@@ -45,5 +50,21 @@ def registry_scraper_add_destination_options(register: RegisterDestinationOption
             path=True,
             help="With --output-tar: sign FILE.sha256 with this OpenSSH private key, writing "
             "FILE.sha256.sig (ssh-keygen -Y, namespace registry-scraper).",
+        )
+    )
+
+
+@hookimpl
+def registry_scraper_add_source_options(register: RegisterSourceOption) -> None:
+    # README "Shipping the copy": a site imports and verifies signed shipments with it.
+    register(
+        SourceOption(
+            "--trusted-keys",
+            driver="tar",
+            option="trusted-keys",
+            metavar="ALLOWED_SIGNERS",
+            path=True,
+            help="With --storage tar: accept the archive only signed by a key of this OpenSSH "
+            "allowed-signers file (same as -o trusted-keys=FILE).",
         )
     )
