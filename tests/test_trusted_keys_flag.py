@@ -8,6 +8,7 @@ the flag, through the real CLI and ``ssh-keygen``, and that the core names no dr
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -174,3 +175,17 @@ def test_a_plugin_adds_its_own_source_shorthand(plugin_site: Path, source: Path)
     local = run("list", "--data-dir", str(source), "--source-label", "ok")
     assert local.exit_code == 2
     assert "--source-label belongs to the labelled source" in local.stderr
+
+
+def test_the_plugin_guides_source_options_example_works(plugin_site: Path) -> None:
+    guide = (Path(__file__).parent.parent / "docs" / "plugin-guide.md").read_text()
+    found = re.search(r"<!-- example: source-options -->\n```python\n(.*?)```", guide, re.S)
+    assert found is not None
+    _write_distribution(plugin_site, "rs-guide", "example", "rs_guide_sources", found.group(1))
+    helped = run("verify", "--help")
+    assert helped.exit_code == 0 and helped.stderr == ""
+    listed = " ".join(helped.stdout.split())
+    assert "(repeatable). --example-token FILE With --storage example:" in listed
+    refused = run("list", "--data-dir", str(plugin_site), "--example-token", "t")
+    assert refused.exit_code == 2
+    assert "--example-token belongs to the example source" in refused.stderr
