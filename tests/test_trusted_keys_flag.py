@@ -189,3 +189,16 @@ def test_the_plugin_guides_source_options_example_works(plugin_site: Path) -> No
     refused = run("list", "--data-dir", str(plugin_site), "--example-token", "t")
     assert refused.exit_code == 2
     assert "--example-token belongs to the example source" in refused.stderr
+
+
+def test_trusted_keys_with_a_source_from_a_registry_config_is_refused(
+    tmp_path: Path, source: Path
+) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {source}\n")
+    assert run("list", "--registry-config", str(config)).exit_code == 0
+    refused = run("list", "--registry-config", str(config), "--trusted-keys", "keys")
+    assert refused.exit_code == 2
+    assert one_line(refused) == (
+        "error: --trusted-keys belongs to the tar source (--storage tar), not --registry-config"
+    )
