@@ -77,6 +77,7 @@ def test_weeks_of_shipments_leave_the_site_as_the_source_is(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     keys = tmp_path / "keys"
     keys.mkdir()
     key = make_key(keys, "shipper")
@@ -117,6 +118,22 @@ def test_weeks_of_shipments_leave_the_site_as_the_source_is(
     delta = ("--storage", "tar", "--data-dir", str(week2), "-o", f"trusted-keys={trusted}")
     ok("verify", *delta)
     ok("verify", *delta, "--have", str(inventory))
+    # Refused before any write: under another key's trust, and at a site it does not complete.
+    before = whole_tree(site)
+    strangers = tmp_path / "strangers"
+    strangers.mkdir()
+    untrusted = allowed_signers(strangers, make_key(strangers, "stranger"))
+    refused = scrape("--storage", "tar", "--data-dir", str(week2), "--output-dir", str(site),
+                     "-o", f"trusted-keys={untrusted}", "--all-tags", "**")  # fmt: skip
+    assert refused.returncode == 2, refused.describe()
+    assert "does not trust" in refused.stderr
+    assert whole_tree(site) == before
+    elsewhere = tmp_path / "elsewhere"
+    incomplete = scrape(*delta, "--output-dir", str(elsewhere), "--all-tags", "**")
+    assert incomplete.returncode == 2, incomplete.describe()
+    assert "the source is a delta" in incomplete.stderr
+    # Opening a local destination makes its directory, before the delta is checked; no more.
+    assert not elsewhere.exists() or not any(elsewhere.iterdir())
     imported = ok(*delta, "--output-dir", str(site), "--all-tags", "**")
     assert "no longer at the source: team/app:old" in imported.stderr
     pruned = ok(*delta, "--output-dir", str(site), "--all-tags", "**", "--prune")
