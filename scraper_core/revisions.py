@@ -13,13 +13,23 @@ from scraper_core.errors import PathNotFoundError
 
 
 def list_revisions(driver: CheckedDriver, name: str) -> list[Digest]:
-    """The digests of repository ``name``'s manifest revisions, sorted; one listing."""
+    """The digests of repository ``name``'s manifest revisions, sorted; one walk.
+
+    Only a revision whose ``link`` is there counts: a registry's DELETE of a manifest leaves
+    its revision directory behind without a link, and serves it no more (404). A walk finds
+    the link files in one listing of a bucket, where a look into each directory would cost a
+    request per revision.
+    """
     base = layout.join(layout.revisions_path(name), "sha256")
+    found: set[Digest] = set()
     try:
-        entries = driver.list_dir(base)
+        for path in driver.walk_names(base):
+            digest = layout.link_digest_of(path)
+            revisions = layout.revisions_path(name)
+            if digest and path == layout.link_path(layout.link_directory_path(revisions, digest)):
+                found.add(digest)
     except PathNotFoundError:
         return []
-    found = {digest for digest in map(layout.link_directory_digest_of, entries) if digest}
     return sorted(found, key=str)
 
 

@@ -189,11 +189,6 @@ def test_weeks_of_shipments_leave_the_site_as_the_source_is(
     assert at_edge.get_manifest("team/multi", children["amd64"])[0] == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: list_revisions counts the empty revision directory a registry DELETE "
-    "leaves, so --all-manifests fails with 'manifest not found' (exit 1)",
-)
 def test_a_migration_after_a_registry_delete(
     tmp_path: Path,
     filesystem_registry: RegistryFactory,

@@ -78,12 +78,12 @@ def test_tags_are_listed_by_name_once_per_repository(tmp_path: Path, args: list[
         result = CliRunner().invoke(main, command)
     assert result.exit_code == 0, result.output
     assert calls["walk"] == 0
-    # A glob without --all-tags takes each repository's latest: no tag listing at all.
-    assert calls["walk_names"] == (0 if "branch-*" in args else REPOSITORIES)
-    # repositories/ once (a glob and a full listing alike), then each repository once; with
-    # --all-tags each one's manifest revisions once more (its untagged ones are counted).
-    whole = REPOSITORIES if "--all-tags" in args else 0
-    assert calls["list_dir"] <= REPOSITORIES + 1 + whole
+    # A glob without --all-tags takes each repository's latest: no tag listing at all. With
+    # --all-tags each one's manifest revisions are walked once more (untagged ones counted).
+    walks = 0 if "branch-*" in args else REPOSITORIES
+    assert calls["walk_names"] == walks * (2 if "--all-tags" in args else 1)
+    # repositories/ once (a glob and a full listing alike), then each repository once.
+    assert calls["list_dir"] <= REPOSITORIES + 1
 
 
 class WalkOnly:
