@@ -15,6 +15,7 @@ import itertools
 import os
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -24,6 +25,14 @@ from tests.support.images import StandardImages, build_standard_images
 from tests.support.registry import RegistryFactory, RegistryServer, S3Endpoint
 from tests.support.skopeo import PopulatedRegistry, push_standard
 from tests.support.source_guard import SourceGuard
+
+if TYPE_CHECKING:
+    from s3_servers import MotoServer
+
+#: The emulators' session fixtures (moto_server, seaweed_server, s3_server, gcs_server,
+#: azurite_server), defined beside the servers in each plugin's tests, found through pyproject's
+#: pythonpath: one definition serves the plugin's tests and these.
+pytest_plugins = ["s3_servers", "gcs_emulator", "azurite_server"]
 
 _GUARD = pytest.StashKey[SourceGuard]()
 
@@ -170,7 +179,7 @@ def s3_registry(tmp_path: Path, registry_binary: str) -> Iterator[Callable[..., 
     """Factory: `s3_registry(server, bucket, rootdirectory=None) -> RegistryServer`, running.
 
     `server` is any S3 endpoint with endpoint_url/access_key/secret_key/region (e.g. a
-    tests.support.s3server.MotoServer); the registry uses the 2.8 s3 driver on that bucket.
+    s3_servers.MotoServer); the registry uses the 2.8 s3 driver on that bucket.
     """
     servers: list[RegistryServer] = []
     counter = itertools.count()
@@ -191,3 +200,10 @@ def s3_registry(tmp_path: Path, registry_binary: str) -> Iterator[Callable[..., 
     finally:
         for registry in servers:
             registry.close()
+
+
+@pytest.fixture
+def moto(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """The session's moto, with this process set up as its client (credentials, no profile)."""
+    moto_server.use_environment(monkeypatch)
+    return moto_server

@@ -9,16 +9,16 @@ also imported with ``--storage tar`` into a fresh tree, and once into S3 (moto).
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from s3_servers import MotoServer
 
 from scraper_core.cli import main
 from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
 from tests.support.reliability import record
-from tests.support.s3server import MotoServer
 from tests.support.skopeo import PopulatedRegistry, pull
 
 pytestmark = pytest.mark.e2e
@@ -107,12 +107,6 @@ def test_shipped_archive_extracts_and_imports_to_a_site_that_serves(
     )
 
 
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
 @pytest.mark.s3
 def test_archive_imports_straight_into_a_bucket(
     populated_registry: PopulatedRegistry,
@@ -121,7 +115,6 @@ def test_archive_imports_straight_into_a_bucket(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    moto.use_environment(monkeypatch)
     archive = tmp_path / "ship.tar.gz"
     files = ship(populated_registry, archive, "8K")
     bucket = moto.make_bucket()

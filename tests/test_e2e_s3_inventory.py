@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from s3_servers import MotoServer
 
 from scraper_core.cli import main
 from tests.support.images import StandardImages
-from tests.support.s3server import MotoServer
 from tests.support.skopeo import inspect_digest, push
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
-
-
-@pytest.fixture
-def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        server.use_environment(monkeypatch)
-        yield server
 
 
 def cli(*args: str) -> Result:

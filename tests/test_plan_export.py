@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from s3_servers import SeaweedServer
 
 from scraper_core.cli import main
 from scraper_core.digest import Digest
@@ -21,7 +21,6 @@ from scraper_core.planexport import BlobTransfer, format_line
 from tests.support.bulktools import find_s5cmd, s5cmd_command, s5cmd_environ
 from tests.support.components import missing_component
 from tests.support.images import StandardImages
-from tests.support.s3server import SeaweedServer
 from tests.support.skopeo import push_standard
 
 WANTED = ("plain", "schema2", "multiarch", "shared_a", "shared_b")
@@ -66,12 +65,6 @@ def test_plan_on_stdout_refuses_json(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def seaweed() -> Iterator[SeaweedServer]:
-    with SeaweedServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def s5cmd() -> str:
     found = find_s5cmd()
     if found is None:
@@ -81,15 +74,15 @@ def s5cmd() -> str:
 
 @pytest.fixture
 def source(
-    seaweed: SeaweedServer,
+    seaweed_server: SeaweedServer,
     s3_registry: object,
     image_layout: StandardImages,
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[str, list[str]]:
     """A bucket (root /prod) the registry's own s3 driver wrote, and the references in it."""
-    seaweed.use_environment(monkeypatch)
-    bucket = seaweed.make_bucket()
-    registry = s3_registry(seaweed, bucket, "/prod")  # type: ignore[operator]
+    seaweed_server.use_environment(monkeypatch)
+    bucket = seaweed_server.make_bucket()
+    registry = s3_registry(seaweed_server, bucket, "/prod")  # type: ignore[operator]
     pushed = push_standard(image_layout, registry.url)
     return f"{bucket}/prod", [pushed[key].ref for key in WANTED]
 
@@ -146,13 +139,13 @@ def _run_engine_then_scrape(
 
 
 def test_s5cmd_s3_to_s3(
-    seaweed: SeaweedServer, s5cmd: str, source: tuple[str, list[str]], tmp_path: Path
+    seaweed_server: SeaweedServer, s5cmd: str, source: tuple[str, list[str]], tmp_path: Path
 ) -> None:
     location, refs = source
-    dest_bucket = seaweed.make_bucket()
+    dest_bucket = seaweed_server.make_bucket()
     dest = ["--output-storage", "s3", "--output-dir", f"{dest_bucket}/copy",
-            "--output-storage-option", f"endpoint_url={seaweed.endpoint_url}"]  # fmt: skip
-    lines = _run_engine_then_scrape(seaweed, s5cmd, location, dest, refs, tmp_path)
+            "--output-storage-option", f"endpoint_url={seaweed_server.endpoint_url}"]  # fmt: skip
+    lines = _run_engine_then_scrape(seaweed_server, s5cmd, location, dest, refs, tmp_path)
     bucket = location.split("/")[0]
     for line in lines:
         _cp, src, dst = line.split()
@@ -160,28 +153,28 @@ def test_s5cmd_s3_to_s3(
         assert dst == src.replace(f"s3://{bucket}/prod/", f"s3://{dest_bucket}/copy/")
     verified = scrape(
         "verify", "--storage", "s3", "--data-dir", f"{dest_bucket}/copy",
-        "--storage-option", f"endpoint_url={seaweed.endpoint_url}", *refs,
+        "--storage-option", f"endpoint_url={seaweed_server.endpoint_url}", *refs,
     )  # fmt: skip
     assert verified.exit_code == 0, verified.output
 
 
 def test_s5cmd_s3_to_local(
-    seaweed: SeaweedServer, s5cmd: str, source: tuple[str, list[str]], tmp_path: Path
+    seaweed_server: SeaweedServer, s5cmd: str, source: tuple[str, list[str]], tmp_path: Path
 ) -> None:
     location, refs = source
     output = tmp_path / "copy dir"  # a space: the plan quotes local paths
     output.mkdir()
     dest = ["--output-dir", str(output)]
-    lines = _run_engine_then_scrape(seaweed, s5cmd, location, dest, refs, tmp_path)
+    lines = _run_engine_then_scrape(seaweed_server, s5cmd, location, dest, refs, tmp_path)
     # Into an empty destination, the other formats name the same source objects.
     empty = tmp_path / "empty"
     empty.mkdir()
     bucket, root = location.split("/")
-    keys = _plan(seaweed, location, ["--output-dir", str(empty)], refs, "keys")
+    keys = _plan(seaweed_server, location, ["--output-dir", str(empty)], refs, "keys")
     sources = [line.split()[1] for line in lines]
     assert [f"s3://{bucket}/{key}" for key in keys] == sources
     assert all(key.startswith(f"{root}/docker/registry/v2/blobs/") for key in keys)
-    csv = _plan(seaweed, location, ["--output-dir", str(empty)], refs, "csv")
+    csv = _plan(seaweed_server, location, ["--output-dir", str(empty)], refs, "csv")
     assert csv == [f"{bucket},{key}" for key in keys]
     verified = scrape("verify", "--data-dir", str(output), *refs)
     assert verified.exit_code == 0, verified.output

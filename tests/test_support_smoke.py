@@ -340,7 +340,7 @@ def test_registry_on_s3(
     s3_registry: Callable[..., RegistryServer],
     skopeo_binary: str,
 ) -> None:
-    from tests.support.s3server import MotoServer
+    from s3_servers import MotoServer
 
     with MotoServer() as moto:
         bucket = moto.make_bucket()

@@ -44,7 +44,7 @@ class RegistryError(RuntimeError):
 
 
 class S3Endpoint(Protocol):
-    """What RegistryServer.on_s3_server needs (tests.support.s3server servers provide it)."""
+    """What RegistryServer.on_s3_server needs (the s3 plugin's s3_servers provide it)."""
 
     @property
     def endpoint_url(self) -> str: ...
