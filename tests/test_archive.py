@@ -27,8 +27,8 @@ from scraper_core.cli import main
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import PathNotFoundError, ReadOnlyError, StorageError
+from scraper_core.testing.tree import TreeWriter
 from tests.support.reliability import record
-from tests.synthetic import TreeWriter
 from tests.test_cli import expected_files, snapshot
 
 FORMATS = [".tar", ".tar.gz", ".tar.zst"]

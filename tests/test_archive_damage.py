@@ -29,9 +29,9 @@ from scraper_core import layout
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, StorageError
+from scraper_core.testing.tree import TreeWriter
 from tests.support.cli_process import DEFAULT_TIMEOUT, Completed, run_scrape, scrape_command
 from tests.support.reliability import record
-from tests.synthetic import TreeWriter
 from tests.test_archive import extract, ship, source
 from tests.test_cli import expected_files, snapshot
 

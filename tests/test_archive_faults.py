@@ -20,9 +20,9 @@ from registry_scraper_local.archive_writer import VolumeSink
 from registry_scraper_local.driver import LocalDriver
 from scraper_core.cli import main
 from scraper_core.driver import CheckedDriver
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from tests.support.components import in_ci
 from tests.support.reliability import record
-from tests.synthetic import SyntheticImage, TreeWriter
 from tests.test_cli import expected_files, snapshot
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")

@@ -22,8 +22,8 @@ import pytest
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core.driver import CheckedDriver
+from scraper_core.testing.tree import TreeWriter
 from tests.support.reliability import record
-from tests.synthetic import TreeWriter
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
 MIB = 1024 * 1024

@@ -15,7 +15,7 @@ from scraper_core import layout
 from scraper_core.cli import main
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError
-from tests.synthetic import SyntheticImage, TreeWriter
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 
 SCRAPE_OWN_DIRECTORIES = ("scrape-receipts", "scrape-archive")
 

@@ -28,9 +28,9 @@ from scraper_core.errors import LocationNotFoundError
 from scraper_core.plugins import DriverInfo, DriverRegistry, PluginInfo
 from scraper_core.scrape import Scrape
 from scraper_core.testing.memory import MemoryDriver
+from scraper_core.testing.tree import TreeWriter
 from scraper_core.transfer import Transfer
 from tests.support.reliability import record
-from tests.synthetic import TreeWriter
 from tests.test_cli import snapshot
 
 

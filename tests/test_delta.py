@@ -22,8 +22,8 @@ from scraper_core.cli import main
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.holdings import INVENTORY_FORMAT, take_holdings
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from tests.support.reliability import record
-from tests.synthetic import SyntheticImage, TreeWriter
 from tests.test_cli import snapshot
 
 

@@ -20,9 +20,9 @@ import pytest
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core.driver import CheckedDriver
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from tests.support.components import missing_component
 from tests.support.reliability import record
-from tests.synthetic import SyntheticImage, TreeWriter
 from tests.test_cli import snapshot
 from tests.test_interruptions import assert_tree_verifies
 

@@ -39,9 +39,9 @@ from scraper_core import layout
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ScraperError
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from tests.support.cli_process import run_scrape
 from tests.support.recorded import recorded
-from tests.synthetic import SyntheticImage, TreeWriter
 
 TREES = int(os.environ.get("SCRAPER_FUZZ_TREES", "8"))
 SEED = int(os.environ.get("SCRAPER_FUZZ_SEED", "20261130"))

@@ -12,7 +12,7 @@ from scraper_core.cli import main
 from scraper_core.driver import CheckedDriver
 from scraper_core.globstar import literal_prefix, matches
 from scraper_core.inventory import match_repositories
-from tests.synthetic import TreeWriter
+from scraper_core.testing.tree import TreeWriter
 from tests.test_e2e_local import stored_blobs
 
 NAMES = ("app", "team", "team/app", "team/app/sub", "team/web", "other/deep/app")

@@ -29,9 +29,9 @@ from scraper_core.errors import NotRegularFileError, StorageError
 from scraper_core.holdings import INVENTORY_FORMAT
 from scraper_core.receipt import RECEIPT_FORMAT, ReceiptError, parse_receipt, read_receipts
 from scraper_core.testing.memory import MemoryDriver
+from scraper_core.testing.tree import TreeWriter
 from tests.support.cli_process import scrape_command
 from tests.support.reliability import record
-from tests.synthetic import TreeWriter
 
 TIMEOUT = 120.0
 IMAGE = "team/app:v1"

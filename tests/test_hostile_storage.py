@@ -21,9 +21,9 @@ from scraper_core import layout
 from scraper_core.digest import MAX_LINK_SIZE, Digest, parse_link
 from scraper_core.driver import CheckedDriver, is_valid_path
 from scraper_core.errors import InvalidLinkError
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from tests.support.reliability import measuring
 from tests.support.source_guard import SourceGuard
-from tests.synthetic import SyntheticImage, TreeWriter
 from tests.test_cli import expected_files, scrape, snapshot
 
 Breaker = Callable[[Path, SyntheticImage], None]

@@ -18,9 +18,9 @@ import pytest
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core.driver import CheckedDriver
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from tests.support.reliability import measuring
 from tests.support.source_guard import SourceGuard
-from tests.synthetic import SyntheticImage, TreeWriter
 
 # The real scrape process on large trees: end to end (make test-local), not a unit test.
 pytestmark = pytest.mark.e2e

@@ -19,7 +19,7 @@ from scraper_core.inventory import (
     match_tags,
     tag_directories,
 )
-from tests.synthetic import TreeWriter
+from scraper_core.testing.tree import TreeWriter
 
 REPOSITORIES = ["app", "deep/a/b/c", "team/app", "team/app/sub", "team/other"]
 

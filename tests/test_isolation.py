@@ -18,9 +18,9 @@ from scraper_core.cli import main
 from scraper_core.driver import Capability, CheckedDriver
 from scraper_core.inventory import list_repositories, match_repositories
 from scraper_core.selection import select
+from scraper_core.testing.tree import TreeWriter
 from tests.support.cli_process import run_scrape
 from tests.support.recorded import recorded
-from tests.synthetic import TreeWriter
 
 REPOSITORIES = Path("docker/registry/v2/repositories")
 SOUND = ["good", "team/app", "team/other"]

@@ -8,48 +8,28 @@ lists the same tags through ``walk``.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from click.testing import CliRunner
 
 from registry_scraper_local.driver import LocalDriver
-from scraper_core.cli import main
-from scraper_core.driver import Capability, CheckedDriver
+from scraper_core.checked import CheckedDriver
+from scraper_core.contract import Capability
 from scraper_core.inventory import list_repositories, tag_directories
-from tests.synthetic import TreeWriter
+from scraper_core.testing.tree import TreeWriter
+from tests.support.cli import scrape_ok
+from tests.support.counting import counting_calls
 
 REPOSITORIES = 12
 TAGS_EACH = 3
 COUNTED = ("walk", "walk_names", "list_dir", "stat")
 
 
-@contextmanager
-def counting_local_calls() -> Iterator[Counter[str]]:
-    calls: Counter[str] = Counter()
-    lock = threading.Lock()
-    originals = {name: getattr(LocalDriver, name) for name in COUNTED}
-
-    def wrap(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
-        def counted(self: LocalDriver, *args: Any, **kwargs: Any) -> Any:
-            with lock:
-                calls[name] += 1
-            return original(self, *args, **kwargs)
-
-        return counted
-
-    for name, original in originals.items():
-        setattr(LocalDriver, name, wrap(name, original))
-    try:
-        yield calls
-    finally:
-        for name, original in originals.items():
-            setattr(LocalDriver, name, original)
+def counting_local_calls() -> AbstractContextManager[Counter[str]]:
+    return counting_calls(LocalDriver, COUNTED, lambda driver, name, args: name)
 
 
 def _tree(root: Path) -> None:
@@ -74,8 +54,7 @@ def test_tags_are_listed_by_name_once_per_repository(tmp_path: Path, args: list[
         where += ["--output-dir", str(tmp_path / "out"), "-q"]
     with counting_local_calls() as calls:
         command = [*args, *where] if args[0] == "list" else [*where, *args]
-        result = CliRunner().invoke(main, command)
-    assert result.exit_code == 0, result.output
+        scrape_ok(*command)
     assert calls["walk"] == 0
     # A glob without --all-tags takes each repository's latest: no tag listing at all.
     assert calls["walk_names"] == (0 if "branch-*" in args else REPOSITORIES)

@@ -31,11 +31,11 @@ from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import StorageError
 from scraper_core.manifest import OCI_MANIFEST
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from tests.support.components import require_binary
 from tests.support.registry import RegistryFactory
 from tests.support.reliability import record
 from tests.support.skopeo import pull
-from tests.synthetic import SyntheticImage, TreeWriter
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
 V2 = Path("docker/registry/v2")

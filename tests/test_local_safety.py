@@ -24,8 +24,8 @@ from registry_scraper_local.tar import TarDriver
 from scraper_core import layout
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import InvalidPathError, StorageError
+from scraper_core.testing.tree import TreeWriter
 from tests.support.reliability import record
-from tests.synthetic import TreeWriter
 from tests.test_cli import snapshot
 
 DEADLINE = 20.0

@@ -37,9 +37,9 @@ from scraper_core.optfile import (
     REGISTRY_CONFIG_CAP,
     cap_text,
 )
+from scraper_core.testing.tree import TreeWriter
 from tests.support.cli_process import scrape_command
 from tests.support.reliability import record
-from tests.synthetic import TreeWriter
 
 TIMEOUT = 60.0
 #: Far above what the CLI needs; a read that never ends hits it and fails.

@@ -9,7 +9,7 @@ from scraper_core import layout
 from scraper_core.driver import CheckedDriver
 from scraper_core.plan import BlobCopy, ImagePlan, LinkWrite, Planner
 from scraper_core.reference import Reference
-from tests.synthetic import TreeWriter
+from scraper_core.testing.tree import TreeWriter
 
 
 def test_an_index_sharing_layers_lists_each_blob_and_link_once(tmp_path: Path) -> None:

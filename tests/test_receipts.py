@@ -26,7 +26,7 @@ from scraper_core.receipt import (
     receipt_name,
 )
 from scraper_core.reference import parse_reference
-from tests.synthetic import SyntheticImage, TreeWriter
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 
 NOW = datetime(2026, 11, 30, 2, 13, 36, tzinfo=UTC)
 

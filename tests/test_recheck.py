@@ -19,11 +19,11 @@ from scraper_core import layout
 from scraper_core.cli import main
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
+from scraper_core.testing.tree import TreeWriter
 from scraper_core.transfer import KERNEL_COPY_MIN_SIZE
 from tests.support.registry import RegistryFactory
 from tests.support.reliability import record
 from tests.support.skopeo import PopulatedRegistry, SkopeoError, pull
-from tests.synthetic import TreeWriter
 from tests.test_cli import snapshot
 
 V2 = Path("docker/registry/v2")

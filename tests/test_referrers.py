@@ -14,7 +14,7 @@ from scraper_core.cli import main
 from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.manifest import OCI_INDEX, OCI_MANIFEST
-from tests.synthetic import TreeWriter
+from scraper_core.testing.tree import TreeWriter
 from tests.test_e2e_local import stored_blobs
 
 EMPTY = "application/vnd.oci.empty.v1+json"

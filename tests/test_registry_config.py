@@ -15,8 +15,8 @@ from scraper_core.cli import main
 from scraper_core.errors import ConfigurationError, PluginError
 from scraper_core.plugins import PLUGINS_ENV, DriverRegistry
 from scraper_core.registry_config import RegistrySection, StorageConfig, load_storage_config
+from scraper_core.testing.tree import TreeWriter
 from tests.support.skopeo import PopulatedRegistry
-from tests.synthetic import TreeWriter
 
 ACCESS_KEY = "AKIAEXAMPLE0000KEYID"
 SECRET_KEY = "very-secret-0123456789"

@@ -20,7 +20,7 @@ from scraper_core.plan import Planner
 from scraper_core.receipt import SOURCE_DATE_EPOCH, RunRecord, fixed_time, write_receipt
 from scraper_core.reference import parse_reference
 from scraper_core.testing.memory import MemoryDriver
-from tests.synthetic import TreeWriter
+from scraper_core.testing.tree import TreeWriter
 
 EPOCH = 1764468816  # 2025-11-30T02:13:36Z
 

@@ -23,8 +23,8 @@ from scraper_core.run import (
     SourceRequest,
     StorageRequest,
 )
+from scraper_core.testing.tree import TreeWriter
 from scraper_core.transfer import BlobOutcome, ImageResult, Transfer
-from tests.synthetic import TreeWriter
 
 CLI = Path(__file__).resolve().parents[1] / "scraper_core" / "cli.py"
 ENGINE = {"plan", "transfer", "selection", "inventory", "scrape", "verify", "layout"}

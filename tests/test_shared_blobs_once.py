@@ -24,9 +24,9 @@ from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.cli import main
 from scraper_core.driver import CheckedDriver
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from tests.support.reliability import record
 from tests.support.source_guard import SourceGuard
-from tests.synthetic import SyntheticImage, TreeWriter
 
 IMAGES = 4
 #: Over the kernel-copy threshold, so local -> local takes that path too.

@@ -21,9 +21,9 @@ from scraper_core.errors import StorageError
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import Scrape, ScrapeOptions
 from scraper_core.testing.memory import MemoryDriver
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from scraper_core.transfer import KERNEL_COPY_MIN_SIZE, ImageResult
 from tests.support.reliability import record
-from tests.synthetic import SyntheticImage, TreeWriter
 
 BIG = KERNEL_COPY_MIN_SIZE + 1000
 #: How long a fake staged copy takes unless cancelled: far longer than any test may wait.

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from registry_scraper_local.driver import LocalDriver
 from scraper_core.cli import main
 from scraper_core.driver import CheckedDriver
-from tests.synthetic import TreeWriter
+from scraper_core.testing.tree import TreeWriter
 
 
 def two_images_sharing_a_layer(root: Path) -> None:

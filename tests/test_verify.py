@@ -17,8 +17,8 @@ from scraper_core.digest import Digest
 from scraper_core.driver import Capability, CheckedDriver, FileInfo
 from scraper_core.plan import PlatformFilter
 from scraper_core.reference import Reference, parse_reference
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from scraper_core.verify import HASH_CHUNK_SIZE, VerifyReport, verify_images, verify_storage
-from tests.synthetic import SyntheticImage, TreeWriter
 
 
 class RecordingReader:

@@ -1,0 +1,27 @@
+"""The ``scrape`` command run in this process (click's CliRunner), as most tests run it.
+
+Tests that must survive a hang or a crash of the command run it as a process instead
+(:mod:`tests.support.cli_process`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from click.testing import CliRunner, Result
+
+from scraper_core.cli import main
+
+
+def run_cli(
+    *args: str, stdin: bytes | str | None = None, env: Mapping[str, str | None] | None = None
+) -> Result:
+    """``scrape ARGS...`` with ``stdin`` as its input and ``env`` over this environment."""
+    return CliRunner().invoke(main, list(args), input=stdin, env=env)
+
+
+def scrape_ok(*args: str) -> Result:
+    """``scrape ARGS...``, which must exit 0 (its output shows when it does not)."""
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.output
+    return result
