@@ -20,7 +20,6 @@ from click.testing import CliRunner, Result
 from registry_scraper_local import tar as tar_module
 from registry_scraper_local.archive_index import INDEX_MEMBER
 from registry_scraper_local.archive_lock import ArchiveLock
-from registry_scraper_local.driver import LocalDriver
 from registry_scraper_local.tar import TarDriver
 from scraper_core import layout
 from scraper_core.cli import main
@@ -29,7 +28,7 @@ from scraper_core.driver import CheckedDriver
 from scraper_core.errors import PathNotFoundError, ReadOnlyError, StorageError
 from scraper_core.testing.tree import TreeWriter
 from tests.support.reliability import record
-from tests.test_cli import expected_files, snapshot
+from tests.support.trees import blob_file, expected_files, local_writer, snapshot
 
 FORMATS = [".tar", ".tar.gz", ".tar.zst"]
 BIG = tar_module.SPOOL_LIMIT + 12345  # goes through the spool beside the archive
@@ -37,9 +36,7 @@ BIG = tar_module.SPOOL_LIMIT + 12345  # goes through the spool beside the archiv
 
 @pytest.fixture
 def source(tmp_path: Path) -> TreeWriter:
-    root = tmp_path / "data"
-    root.mkdir()
-    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    return local_writer(tmp_path / "data")
 
 
 def ship(tmp_path: Path, archive: Path, *args: str) -> Result:
@@ -160,7 +157,7 @@ def test_every_image_failing_publishes_nothing(
 ) -> None:
     image = source.image("app", "v1", layer_sizes=(1000, BIG))
     big = image.layers[1]
-    data = tmp_path / "data" / layout.blob_data_path(big).lstrip("/")
+    data = blob_file(tmp_path / "data", big)
     content = bytearray(data.read_bytes())
     content[-1] ^= 1  # the last byte: everything before it has streamed by then
     data.write_bytes(bytes(content))
@@ -186,7 +183,7 @@ def test_corrupt_blob_never_enters_a_published_archive(
     good = source.image("good", "v1", layer_sizes=(2000, BIG))
     bad = source.image("bad", "v1", layer_sizes=(3000, BIG + 1))
     for digest in bad.layers:
-        data = tmp_path / "data" / layout.blob_data_path(digest).lstrip("/")
+        data = blob_file(tmp_path / "data", digest)
         content = bytearray(data.read_bytes())
         content[len(content) // 2] ^= 0xFF
         data.write_bytes(bytes(content))

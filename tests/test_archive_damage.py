@@ -32,8 +32,8 @@ from scraper_core.errors import ConfigurationError, StorageError
 from scraper_core.testing.tree import TreeWriter
 from tests.support.cli_process import DEFAULT_TIMEOUT, Completed, run_scrape, scrape_command
 from tests.support.reliability import record
+from tests.support.trees import expected_files, snapshot
 from tests.test_archive import extract, ship, source
-from tests.test_cli import expected_files, snapshot
 
 __all__ = ["source"]  # the fixture, shared with tests/test_archive.py
 

@@ -17,13 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from registry_scraper_local.archive_writer import VolumeSink
-from registry_scraper_local.driver import LocalDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
-from tests.support.components import in_ci
+from tests.support.mounts import tmpfs, unmount
 from tests.support.reliability import record
-from tests.test_cli import expected_files, snapshot
+from tests.support.trees import expected_files, local_writer, snapshot
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
 MIB = 1024 * 1024
@@ -31,8 +29,7 @@ TAR_FLAGS = {".tar": [], ".tar.gz": ["-z"], ".tar.zst": ["--zstd"]}
 
 
 def writer(root: Path) -> TreeWriter:
-    root.mkdir(parents=True, exist_ok=True)
-    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    return local_writer(root)
 
 
 def ship_command(source: Path, archive: Path | str, *images: str, jobs: int = 2) -> list[str]:
@@ -44,23 +41,12 @@ def mount_tmpfs(tmp_path: Path) -> Iterator[object]:
     mounted: list[Path] = []
 
     def mount(name: str, size: str) -> Path:
-        point = tmp_path / name
-        point.mkdir()
-        done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)],
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            if in_ci():
-                pytest.fail(f"mount tmpfs failed (CI=true): {done.stderr}", pytrace=False)
-            pytest.skip(f"mount tmpfs failed: {done.stderr}")
-        mounted.append(point)
-        return point
+        mounted.append(tmpfs(tmp_path / name, size))
+        return mounted[-1]
 
     yield mount
     for point in mounted:
-        subprocess.run(["umount", "-l", str(point)], check=False)
+        unmount(point)
 
 
 def run(command: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from registry_scraper_local.driver import LocalDriver
-from scraper_core.driver import CheckedDriver
-from scraper_core.testing.tree import TreeWriter
+from tests.support.mounts import bound
 from tests.support.reliability import record
+from tests.support.trees import local_writer
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
 MIB = 1024 * 1024
@@ -64,8 +63,7 @@ def state(directory: Path) -> dict[str, object]:
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
     root = tmp_path / "data"
-    root.mkdir()
-    tree = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    tree = local_writer(root)
     tree.image("app", "1", layer_sizes=(5000, 3000))
     tree.image("app", "2", layer_sizes=(7000,))
     tree.image("other", "1", layer_sizes=(2000,))
@@ -162,19 +160,8 @@ def test_an_archive_source_is_never_written_however_it_is_spelt(ship: Path, case
 
 @pytest.fixture
 def bind_mount(tmp_path: Path, ship: Path) -> Iterator[Path]:
-    point = tmp_path / "bound"
-    point.mkdir()
-    done = subprocess.run(
-        ["mount", "--bind", str(ship), str(point)], capture_output=True, text=True, timeout=60
-    )
-    if done.returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"mount --bind failed (CI=true): {done.stderr}", pytrace=False)
-        pytest.skip(f"mount --bind is not allowed here: {done.stderr}")
-    try:
+    with bound(ship, tmp_path / "bound") as point:
         yield point
-    finally:
-        subprocess.run(["umount", str(point)], check=False, timeout=60)
 
 
 @pytest.mark.parametrize("names", [("one.tar", "one.tar"), ("s.tar.000", "s.tar")])
@@ -436,23 +423,10 @@ def read_only_source(tmp_path: Path) -> Iterator[Path]:
     """A source tree with a blob past the in-memory limit (it must spool), mounted
     read-only: even root cannot create a file in it."""
     root = tmp_path / "data"
-    root.mkdir()
-    tree = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    tree = local_writer(root)
     tree.image("big", "1", layer_sizes=(9 * MIB,))
-    point = tmp_path / "ro"
-    point.mkdir()
-    for command in (["mount", "--bind", str(root), str(point)],
-                    ["mount", "-o", "remount,bind,ro", str(point)]):  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0:
-            subprocess.run(["umount", str(point)], check=False, timeout=60)
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"{' '.join(command)} failed (CI=true): {done.stderr}", pytrace=False)
-            pytest.skip(f"a read-only bind mount is not allowed here: {done.stderr}")
-    try:
+    with bound(root, tmp_path / "ro", read_only=True) as point:
         yield point
-    finally:
-        subprocess.run(["umount", str(point)], check=False, timeout=60)
 
 
 def test_the_stdout_spool_works_from_a_read_only_source_as_working_directory(

@@ -24,12 +24,10 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from registry_scraper_local.driver import LocalDriver
 from registry_scraper_local.tar import TarDriver
 from scraper_core import layout
-from scraper_core.driver import CheckedDriver
-from scraper_core.testing.tree import TreeWriter
 from tests.support.reliability import record
+from tests.support.trees import local_writer
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
 EPOCH = 1_700_000_000
@@ -138,8 +136,7 @@ def test_a_bad_source_date_epoch_is_refused_before_anything_is_written(
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("reproducible") / "data"
-    root.mkdir()
-    tree = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    tree = local_writer(root)
     for number in range(4):
         tree.image(f"app{number}", "1", layer_sizes=(20_000 + number, 3000))
     tree.image("big", "1", layer_sizes=(9 * MIB,))

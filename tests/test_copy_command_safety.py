@@ -19,7 +19,6 @@ from typing import ClassVar
 import pytest
 from click.testing import CliRunner, Result
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core import plugins, selection
 from scraper_core.bucket.options import flag, option, parse_options
 from scraper_core.cli import main
@@ -31,7 +30,7 @@ from scraper_core.testing.memory import MemoryDriver
 from scraper_core.testing.tree import TreeWriter
 from scraper_core.transfer import Transfer
 from tests.support.reliability import record
-from tests.test_cli import snapshot
+from tests.support.trees import local_writer, snapshot
 
 
 class OverlapAwareDriver(MemoryDriver):
@@ -258,10 +257,7 @@ def test_a_full_destination_keeps_finished_images(
 @pytest.fixture
 def local_source(tmp_path: Path) -> Path:
     root = tmp_path / "data"
-    root.mkdir()
-    TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False)).image(
-        "app", "v1"
-    )
+    local_writer(root).image("app", "v1")
     return root
 
 

@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from scraper_core.cli import main
 from scraper_core.digest import Digest
+from tests.support.cli import run_cli
 from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
 from tests.support.reliability import record
 from tests.support.skopeo import inspect_digest, pull, push
-from tests.test_cli import snapshot
-from tests.test_e2e_local import stored_blobs
+from tests.support.trees import snapshot, stored_blobs
 
 pytestmark = pytest.mark.e2e
 
@@ -33,12 +32,8 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
 
-def cli(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
-
-
 def copy(source: Path, output: Path, *args: str) -> Result:
-    return cli("--data-dir", str(source), "--output-dir", str(output), *args)
+    return run_cli("--data-dir", str(source), "--output-dir", str(output), *args)
 
 
 def slug(ref: str) -> str:
@@ -77,7 +72,7 @@ def test_ship_reship_the_change_and_import(
     )
     shared_layer = image_layout.shared_layer.digest
 
-    taken = cli("inventory", "--data-dir", str(site))
+    taken = run_cli("inventory", "--data-dir", str(site))
     assert taken.exit_code == 0, taken.output
     (tmp_path / "site.json").write_text(taken.stdout)
     inventory: dict[str, Any] = json.loads(taken.stdout)

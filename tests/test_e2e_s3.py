@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from s3_servers import S3Server
 
-from scraper_core.cli import main
+from tests.support.cli import run_cli
 from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
 from tests.support.skopeo import PopulatedRegistry, pull, push_standard
@@ -22,10 +21,6 @@ from tests.support.source_guard import SourceGuard, s3_snapshot
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
 
 WANTED = ("plain", "schema2", "multiarch", "schema1", "shared_a")
-
-
-def scrape(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
 
 
 def s3_options(server: S3Server, flag: str = "--storage-option") -> list[str]:
@@ -60,7 +55,7 @@ def test_s3_to_local_with_rootdirectory(
     output = tmp_path / "copy"
     refs = [pushed[key].ref for key in WANTED]
     source_unchanged.watch(f"s3://{bucket}", s3_snapshot(s3_server.client(), bucket))
-    result = scrape(
+    result = run_cli(
         "--storage", "s3", "--data-dir", f"{bucket}/prod", *s3_options(s3_server),
         "--output-dir", str(output), *refs,
     )  # fmt: skip
@@ -72,13 +67,13 @@ def test_s3_to_local_with_rootdirectory(
     assert served.get_manifest(not_wanted.repository, not_wanted.tag)[0] == 404
     _marked, blobs_eligible, manifests_eligible = parse_gc_summary(served.garbage_collect_dry_run())
     assert (blobs_eligible, manifests_eligible) == (0, 0)
-    rerun = scrape(
+    rerun = run_cli(
         "--storage", "s3", "--data-dir", f"{bucket}/prod", *s3_options(s3_server),
         "--output-dir", str(output), *refs,
     )  # fmt: skip
     assert rerun.exit_code == 0 and rerun.stdout.count(" 0 blobs copied") == len(WANTED)
     # The registry's own config.yml (s3 section with keys, endpoint, rootdirectory) suffices.
-    by_config = scrape(
+    by_config = run_cli(
         "--registry-config", str(source.config_path), "--output-dir", str(tmp_path / "c2"), *refs
     )
     assert by_config.exit_code == 0, by_config.output
@@ -94,7 +89,7 @@ def test_local_to_s3_then_s3_to_s3(
 ) -> None:
     bucket = s3_server.make_bucket()
     refs = [populated_registry.pushed[key].ref for key in WANTED]
-    to_s3 = scrape(
+    to_s3 = run_cli(
         "--data-dir", str(populated_registry.root),
         "--output-storage", "s3", "--output-dir", f"{bucket}/shipped",
         *s3_options(s3_server, "--output-storage-option"), *refs,
@@ -107,7 +102,7 @@ def test_local_to_s3_then_s3_to_s3(
     # S3 -> S3 on the same endpoint: server-side copies, no blob byte through this machine.
     source_unchanged.watch(f"s3://{bucket}", s3_snapshot(s3_server.client(), bucket))
     other = s3_server.make_bucket()
-    s3_to_s3 = scrape(
+    s3_to_s3 = run_cli(
         "--storage", "s3", "--data-dir", f"{bucket}/shipped", *s3_options(s3_server),
         "--output-storage", "s3", "--output-dir", other,
         *s3_options(s3_server, "--output-storage-option"), "-v", *refs[:2],

@@ -24,7 +24,7 @@ from tests.support.registry import RegistryFactory, RegistryServer
 from tests.support.reliability import Figure, measuring
 from tests.support.skopeo import PushedImage, pull, push_standard
 from tests.support.source_guard import SourceGuard, s3_snapshot
-from tests.test_interruptions import assert_tree_verifies, temp_files
+from tests.support.trees import assert_tree_verifies, temp_files
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
 

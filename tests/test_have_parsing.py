@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from plugins.local.registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.bloblist import load_document
 from scraper_core.digest import Digest
@@ -29,9 +28,9 @@ from scraper_core.errors import NotRegularFileError, StorageError
 from scraper_core.holdings import INVENTORY_FORMAT
 from scraper_core.receipt import RECEIPT_FORMAT, ReceiptError, parse_receipt, read_receipts
 from scraper_core.testing.memory import MemoryDriver
-from scraper_core.testing.tree import TreeWriter
 from tests.support.cli_process import scrape_command
 from tests.support.reliability import record
+from tests.support.trees import one_image_tree
 
 TIMEOUT = 120.0
 IMAGE = "team/app:v1"
@@ -42,12 +41,7 @@ MEMORY_FACTOR = 6
 
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
-    root = tmp_path / "data"
-    root.mkdir()
-    TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False)).image(
-        "team/app", "v1"
-    )
-    return root
+    return one_image_tree(tmp_path / "data")
 
 
 def cli(*args: str) -> Result:

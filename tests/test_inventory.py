@@ -20,6 +20,7 @@ from scraper_core.inventory import (
     tag_directories,
 )
 from scraper_core.testing.tree import TreeWriter
+from tests.support.trees import local_writer
 
 REPOSITORIES = ["app", "deep/a/b/c", "team/app", "team/app/sub", "team/other"]
 
@@ -49,8 +50,7 @@ def root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def writer(root: Path) -> TreeWriter:
-    root.mkdir()
-    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    return local_writer(root)
 
 
 @pytest.fixture

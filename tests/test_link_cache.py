@@ -12,13 +12,13 @@ from collections import Counter
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest, link_content
-from scraper_core.testing.tree import SyntheticImage, TreeWriter
+from scraper_core.testing.tree import SyntheticImage
 from tests.support.cli import scrape_ok
 from tests.support.counting import counting_calls
+from tests.support.trees import images_sharing_a_layer, local_writer
 
 TAGS = 40
 METHODS = ("read_head", "put_content", "get_content")
@@ -37,13 +37,8 @@ def counting_destination_calls() -> AbstractContextManager[Calls]:
 
 def _tree(root: Path) -> list[SyntheticImage]:
     """``app`` with TAGS tags over two images sharing a layer."""
-    root.mkdir(exist_ok=True)
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
-    shared = b"a base layer both images have"
-    images = [
-        writer.image("app", None, layers=[shared, f"own {n}".encode()], arch=f"arch{n}")
-        for n in range(2)
-    ]
+    writer = local_writer(root)
+    images = images_sharing_a_layer(writer, "app", 2)
     for number in range(TAGS):
         writer.tag("app", f"build-{number:03d}", images[number % 2].manifest)
     return images

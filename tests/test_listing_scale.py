@@ -19,9 +19,9 @@ from registry_scraper_local.driver import LocalDriver
 from scraper_core.checked import CheckedDriver
 from scraper_core.contract import Capability
 from scraper_core.inventory import list_repositories, tag_directories
-from scraper_core.testing.tree import TreeWriter
 from tests.support.cli import scrape_ok
 from tests.support.counting import counting_calls
+from tests.support.trees import local_writer
 
 REPOSITORIES = 12
 TAGS_EACH = 3
@@ -33,8 +33,7 @@ def counting_local_calls() -> AbstractContextManager[Counter[str]]:
 
 
 def _tree(root: Path) -> None:
-    root.mkdir(exist_ok=True)
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    writer = local_writer(root)
     for number in range(REPOSITORIES):
         name = f"branch-{number:03d}"
         image = writer.image(name, "latest", layer_sizes=(10,))

@@ -28,22 +28,21 @@ from registry_scraper_local.driver import LocalDriver
 from registry_scraper_local.staging import LOCK_NAME, PENDING_SUFFIX
 from scraper_core import layout
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import StorageError
 from scraper_core.manifest import OCI_MANIFEST
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from tests.support.components import require_binary
+from tests.support.mounts import mounted_tmpfs
 from tests.support.registry import RegistryFactory
 from tests.support.reliability import record
 from tests.support.skopeo import pull
+from tests.support.trees import V2, blob_file, local_writer
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
-V2 = Path("docker/registry/v2")
 
 
 def _writer(root: Path) -> TreeWriter:
-    root.mkdir(parents=True, exist_ok=True)
-    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    return local_writer(root)
 
 
 def _scrape(source: Path, output: Path, jobs: int = 1) -> list[str]:
@@ -183,7 +182,7 @@ def _sparse_image(source: Path, size: int) -> tuple[str, Digest]:
     writer = _writer(source)
     name = "big/sparse"
     layer = Digest("sha256", hashlib.sha256(b"not the content").hexdigest())
-    data = source / layout.blob_data_path(layer).lstrip("/")
+    data = blob_file(source, layer)
     data.parent.mkdir(parents=True)
     with open(data, "wb") as file:
         file.truncate(size)
@@ -217,7 +216,7 @@ def _sparse_image(source: Path, size: int) -> tuple[str, Digest]:
 def test_ctrl_c_inside_a_multi_gib_kernel_copy_stops_within_seconds(tmp_path: Path) -> None:
     source, output = tmp_path / "data", tmp_path / "copy"
     reference, layer = _sparse_image(source, 4 << 30)
-    layer_data = source / layout.blob_data_path(layer).lstrip("/")
+    layer_data = blob_file(source, layer)
     before = os.stat(layer_data)
     process = subprocess.Popen(
         [*_scrape(source, output), reference], stderr=subprocess.PIPE, text=True
@@ -246,7 +245,7 @@ def test_ctrl_c_inside_a_multi_gib_kernel_copy_stops_within_seconds(tmp_path: Pa
     # The copying thread stops at its next chunk; waiting out a whole copy (or the 2 s grace
     # a cancel gives a stuck kernel) would fail this.
     assert stopped_after < 1.5, f"Ctrl-C took {stopped_after:.1f} s"
-    assert not (output / layout.blob_data_path(layer).lstrip("/")).exists()
+    assert not blob_file(output, layer).exists()
     assert not (output / V2 / "repositories").exists(), "links written for an interrupted copy"
     assert _leftovers(output) == [], "staging left behind"
     after = os.stat(layer_data)
@@ -332,23 +331,8 @@ def test_kernel_copy_errors_surface_from_wait_and_commit(
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"mount tmpfs failed: {done.stderr}")
-        pytest.skip(f"mount tmpfs failed: {done.stderr}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    with mounted_tmpfs(tmp_path / "small", "6m") as point:
+        yield point
 
 
 def test_full_disk_gives_one_line_per_image_and_no_traceback(
@@ -371,7 +355,7 @@ def test_full_disk_gives_one_line_per_image_and_no_traceback(
     assert "No space left on device" in done.stderr, done.stderr
     assert (output / V2 / "repositories/team/small/_manifests/tags/v1/current/link").exists()
     for digest in small.blobs:
-        assert (output / layout.blob_data_path(digest).lstrip("/")).exists()
+        assert blob_file(output, digest).exists()
     assert not (output / V2 / "repositories/team/big/_manifests/tags").exists()
     assert _leftovers(output) == []
     shutil.rmtree(output)

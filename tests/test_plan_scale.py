@@ -23,9 +23,10 @@ from scraper_core.digest import Digest
 from scraper_core.memo import Memo
 from scraper_core.plan import ImagePlan, Planner
 from scraper_core.reference import Reference
-from scraper_core.testing.tree import SyntheticImage, TreeWriter
+from scraper_core.testing.tree import SyntheticImage
 from tests.support.cli import scrape_ok
 from tests.support.counting import counting_calls
+from tests.support.trees import images_sharing_a_layer, local_writer
 
 TAGS = 60
 READS = ("get_content", "read_head", "reader", "stat", "list_dir", "walk")
@@ -46,13 +47,8 @@ def counting_source_calls() -> AbstractContextManager[Calls]:
 
 def _tree(root: Path) -> tuple[list[SyntheticImage], Digest]:
     """``app`` with TAGS tags over two images and an index of both (one layer shared)."""
-    root.mkdir(exist_ok=True)
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
-    shared = b"a base layer both images have"
-    images = [
-        writer.image("app", None, layers=[shared, f"own {n}".encode()], arch=f"arch{n}")
-        for n in range(2)
-    ]
+    writer = local_writer(root)
+    images = images_sharing_a_layer(writer, "app", 2)
     index = writer.index("app", "multi", images)
     for number in range(TAGS):
         target = index if number % 3 == 0 else images[number % 2].manifest

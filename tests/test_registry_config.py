@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scraper_core import layout
 from scraper_core.cli import main
 from scraper_core.errors import ConfigurationError, PluginError
 from scraper_core.plugins import PLUGINS_ENV, DriverRegistry
 from scraper_core.registry_config import RegistrySection, StorageConfig, load_storage_config
 from scraper_core.testing.tree import TreeWriter
 from tests.support.skopeo import PopulatedRegistry
+from tests.support.trees import blob_file
 
 ACCESS_KEY = "AKIAEXAMPLE0000KEYID"
 SECRET_KEY = "very-secret-0123456789"
@@ -284,7 +284,7 @@ def test_a_third_party_plugin_is_chosen_through_the_registry_config(
         ["--registry-config", str(config), "--output-dir", str(tmp_path / "copy"), "team/app:v1"],
     )
     assert copied.exit_code == 0, copied.output
-    assert (tmp_path / "copy" / layout.blob_data_path(image.manifest).lstrip("/")).is_file()
+    assert blob_file(tmp_path / "copy", image.manifest).is_file()
     # The plugin's own secret metadata masks its option; the core knows no "password".
     loaded = load_storage_config(config.read_text(), "config.yml", {})
     assert loaded == StorageConfig("swift", str(container), {"password": SWIFT_PASSWORD})

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.cli import main
 from scraper_core.driver import CheckedDriver
@@ -21,13 +20,13 @@ from scraper_core.receipt import SOURCE_DATE_EPOCH, RunRecord, fixed_time, write
 from scraper_core.reference import parse_reference
 from scraper_core.testing.memory import MemoryDriver
 from scraper_core.testing.tree import TreeWriter
+from tests.support.trees import local_writer
 
 EPOCH = 1764468816  # 2025-11-30T02:13:36Z
 
 
 def source(root: Path) -> TreeWriter:
-    root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    writer = local_writer(root)
     writer.image("app", "v1")
     return writer
 

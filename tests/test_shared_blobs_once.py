@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.cli import main
 from scraper_core.driver import CheckedDriver
-from scraper_core.testing.tree import SyntheticImage, TreeWriter
+from scraper_core.testing.tree import SyntheticImage
 from tests.support.reliability import record
 from tests.support.source_guard import SourceGuard
+from tests.support.trees import local_writer
 
 IMAGES = 4
 #: Over the kernel-copy threshold, so local -> local takes that path too.
@@ -118,7 +118,7 @@ class WriteCounter:
 
 
 def shared_tree(root: Path) -> tuple[list[SyntheticImage], str]:
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    writer = local_writer(root)
     shared = os.urandom(SHARED_SIZE)
     images = [
         writer.image(f"team/app{number}", "v1", layers=[shared, os.urandom(5000 + number)])

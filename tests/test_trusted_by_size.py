@@ -10,15 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
-from scraper_core.testing.tree import TreeWriter
+from tests.support.trees import local_writer
 
 
 def two_images_sharing_a_layer(root: Path) -> None:
-    root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    writer = local_writer(root)
     shared = b"a layer both images have" * 100
     writer.image("one", "v1", layers=[shared, b"only one" * 50])
     writer.image("two", "v1", layers=[shared, b"only two" * 50])

@@ -19,6 +19,7 @@ from scraper_core.plan import PlatformFilter
 from scraper_core.reference import Reference, parse_reference
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from scraper_core.verify import HASH_CHUNK_SIZE, VerifyReport, verify_images, verify_storage
+from tests.support.trees import local_writer
 
 
 class RecordingReader:
@@ -88,8 +89,7 @@ SHARED_LAYER = os.urandom(3000)
 @pytest.fixture
 def tree(tmp_path: Path) -> Tree:
     root = tmp_path / "data"
-    root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    writer = local_writer(root)
     app_v1 = writer.image("team/app", "v1", layers=[SHARED_LAYER, os.urandom(1000)])
     app_v2 = writer.image("team/app", "v2", layers=[SHARED_LAYER, os.urandom(2000)])
     other = writer.image("other", "latest", layers=[SHARED_LAYER])

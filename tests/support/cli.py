@@ -7,6 +7,7 @@ Tests that must survive a hang or a crash of the command run it as a process ins
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from click.testing import CliRunner, Result
 
@@ -25,3 +26,9 @@ def scrape_ok(*args: str) -> Result:
     result = run_cli(*args)
     assert result.exit_code == 0, result.output
     return result
+
+
+def copy_under(base: Path, *args: str) -> Result:
+    """``scrape --data-dir BASE/data --output-dir BASE/copy ARGS...``: the source and the copy
+    side by side under one folder (a test's tmp_path), as most tests of the copy set them up."""
+    return run_cli("--data-dir", str(base / "data"), "--output-dir", str(base / "copy"), *args)
