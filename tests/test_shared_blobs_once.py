@@ -51,6 +51,17 @@ class WriteCounter:
             # Before the shared blob is written: every racer has checked it is absent.
             time.sleep(0.3)
 
+    def _counted_on_commit(self, handle: Any, path: str) -> Any:
+        """``handle`` (a writer or a staged copy), its write counted when it commits."""
+        commit = handle.commit
+
+        def counted_commit() -> None:
+            commit()
+            self._count(path)
+
+        handle.commit = counted_commit
+        return handle
+
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         counter = self
         originals = {
@@ -72,28 +83,12 @@ class WriteCounter:
 
         def writer(self: CheckedDriver, path: str) -> Any:
             counter._hold(path)
-            opened = originals["writer"](self, path)
-            commit = opened.commit
-
-            def counted_commit() -> None:
-                commit()
-                counter._count(path)
-
-            opened.commit = counted_commit
-            return opened
+            return counter._counted_on_commit(originals["writer"](self, path), path)
 
         def start_copy(self: CheckedDriver, source: CheckedDriver, path: str) -> Any:
             counter._hold(path)
             staged = originals["start_copy"](self, source, path)
-            if staged is not None:
-                commit = staged.commit
-
-                def counted_commit() -> None:
-                    commit()
-                    counter._count(path)
-
-                staged.commit = counted_commit
-            return staged
+            return None if staged is None else counter._counted_on_commit(staged, path)
 
         def fast(name: str) -> Any:
             def copy(self: CheckedDriver, source: CheckedDriver, path: str) -> bool:
