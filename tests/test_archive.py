@@ -171,7 +171,6 @@ def test_every_image_failing_publishes_nothing(
         "archive-nothing-worth-publishing",
         title="Archive with every image failing",
         how="--output-tar of a corrupt 8 MiB+ image and a missing tag, each format",
-        held=True,
         outcome="exit 1, no archive, no .sha256, no temp or lock file",
     )
 
@@ -201,7 +200,6 @@ def test_corrupt_blob_never_enters_a_published_archive(
         "archive-corrupt-blob",
         title="Corrupt source blob while writing an archive",
         how="one byte flipped mid-blob in both layers (small and 8 MiB+) of one of two images",
-        held=True,
         outcome="exit 1; published archive holds only verified blobs, the good image whole",
     )
 

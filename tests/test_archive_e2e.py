@@ -102,7 +102,6 @@ def test_shipped_archive_extracts_and_imports_to_a_site_that_serves(
         title="Archive shipped, extracted or imported, served by registry 2.8",
         how="two images (one multi-arch) as .tar/.tar.gz/.tar.zst and split .tar.zst; "
         "cat | tar -x and --storage tar import; skopeo pulls by tag and digest",
-        held=True,
         outcome="every digest matches; garbage-collect --dry-run deletes nothing",
     )
 
@@ -153,6 +152,5 @@ def test_archive_imports_straight_into_a_bucket(
         title="Archives to and from S3 (moto)",
         how="split ship.tar.gz imported with --output-storage s3; that bucket shipped again "
         "as .tar.zst and imported into another bucket",
-        held=True,
         outcome="registry 2.8 on each bucket serves both images; skopeo digests match",
     )

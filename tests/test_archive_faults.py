@@ -74,7 +74,6 @@ def test_a_tiny_tmpdir_does_not_matter(tmp_path: Path, mount_tmpfs: object, suff
         "archive-tiny-tmpdir",
         title="Archive with $TMPDIR on a 1 MiB tmpfs",
         how=f"ship 36 MiB of layers as {suffix}, then import it, TMPDIR on a 1 MiB tmpfs",
-        held=True,
         outcome="both exit 0; nothing written under TMPDIR",
     )
 
@@ -102,7 +101,6 @@ def test_full_disk_publishes_nothing_when_no_image_fits(
         "archive-enospc",
         title="Archive's filesystem full (6 MiB tmpfs)",
         how="a 7 MiB image alone; then a small image with one whose 10 MiB layer fills the spool",
-        held=True,
         outcome="exit 1, one line naming ENOSPC; nothing published, then only the small image",
         runs=2,
     )
@@ -129,7 +127,6 @@ def test_full_disk_at_close_publishes_nothing(
         "archive-enospc-at-close",
         title="Disk full while an archive is finished",
         how="the final sync raising ENOSPC, each format",
-        held=True,
         outcome="exit 1, one line; no archive, temp or lock file",
         runs=len(TAR_FLAGS),
     )
@@ -171,7 +168,6 @@ def test_ctrl_c_is_one_line_130_and_leaves_nothing(
         "archive-sigint",
         title="Ctrl-C while writing an archive",
         how="SIGINT 0-0.3 s into a 96 MiB .tar/.tar.gz/.tar.zst",
-        held=True,
         outcome="exit 130, one line, no traceback, no archive, temp or lock file",
     )
 
@@ -208,7 +204,6 @@ def test_a_second_run_on_one_archive_fails_fast_naming_the_holder(tmp_path: Path
         "archive-second-run",
         title="Two runs writing one archive",
         how="a second scrape started while the first holds ship.tar.gz.lock",
-        held=True,
         outcome="second exits 2 at once naming the first's pid; the first completes",
         figures={"second run seconds": round(took, 2)},
     )
@@ -262,7 +257,6 @@ def test_a_failed_stdout_archive_does_not_extract(tmp_path: Path, compression: s
         "archive-stdout-failed",
         title="A failed run writing to standard output",
         how="every image failing (corrupt blob, missing tag) with --output-tar - | tar -x",
-        held=True,
         outcome=f"scrape exit 1; tar -x exits {untar.returncode} (stream left unusable)",
     )
 

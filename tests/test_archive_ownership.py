@@ -153,7 +153,6 @@ def test_an_archive_source_is_never_written_however_it_is_spelt(ship: Path, case
         title="Archive written over the archive it reads, however spelt",
         how="split set into its base name, symlink, hard link, relative/absolute, dot-dot, "
         "directory alias, a beside file linked to the source, volume names of a split output",
-        held=True,
         outcome="exit 2, one line naming both, every file of the directory unchanged",
     )
 
@@ -181,7 +180,6 @@ def test_an_archive_source_reached_through_a_bind_mount_is_never_written(
         "archive-source-bind-mount",
         title="Archive written over the archive it reads, through a bind mount",
         how="mount --bind of the directory; one file and a split set into its base name",
-        held=True,
         outcome="exit 2, one line; caught by device and inode of the directory",
     )
 
@@ -265,7 +263,6 @@ def test_a_file_beside_the_archive_never_writes_through_to_a_precious_file(
         title="Names beside an archive pre-placed as links to a precious file",
         how="FILE, FILE.000/.001/.900, FILE.sha256, FILE.receipt.json, FILE.lock as a "
         "symlink or hard link to a file outside",
-        held=True,
         outcome="the precious file is never written: the run replaces the name or refuses "
         "in one line",
     )
@@ -303,7 +300,6 @@ def test_a_beside_name_that_is_not_a_file_is_one_line(
         "archive-beside-special",
         title="Lock, checksum or receipt name that is a directory, FIFO or symlink",
         how="each name pre-placed as each kind before the run",
-        held=True,
         outcome="exit 2, one line naming it and what it is; nothing written, nothing blocks",
     )
 
@@ -356,7 +352,6 @@ def test_only_the_replaced_sets_own_volumes_are_removed(tmp_path: Path, source: 
         "archive-stale-volumes",
         title="Names like old volumes beside an archive (ship.tar.20240601, ship.tar.1234)",
         how="a longer split set replaced by a shorter one, then by one file, strangers beside",
-        held=True,
         outcome="only volumes the old checksum file names are removed; the strangers survive",
     )
 
@@ -444,7 +439,6 @@ def test_the_stdout_spool_works_from_a_read_only_source_as_working_directory(
         "archive-stdout-spool",
         title="Archive to stdout from a read-only working directory that is the source",
         how="--output-tar - with a 9 MiB layer (spooled), cwd a read-only mount of the source",
-        held=True,
         outcome="exit 0: the spool goes to the temp directory, never the current one",
     )
 

@@ -83,7 +83,6 @@ def test_the_driver_writes_the_same_bytes_twice(
         title="Archive bytes made twice from the same content (driver)",
         how="plain, gzip, zstd, one file and split; clock moved between the runs; "
         "SOURCE_DATE_EPOCH set",
-        held=True,
         outcome="every volume, checksum file and receipt byte-identical",
     )
 
@@ -186,6 +185,5 @@ def test_the_same_command_twice_gives_the_same_bytes(
         title="The same scrape command twice (SOURCE_DATE_EPOCH, -j 8)",
         how="tar, tar.gz, tar.zst and a split tar.zst into two directories; a lost volume "
         "made again",
-        held=True,
         outcome="byte-identical volumes, receipt and checksums; the re-made volume checks",
     )

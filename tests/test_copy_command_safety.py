@@ -180,7 +180,6 @@ def test_an_overlapping_output_is_refused_before_it_is_opened(
         "output-overlaps-source",
         title="Output overlapping the source (driver's overlaps())",
         how="CLI copy into and around the source, a fake driver class with overlaps()",
-        held=True,
         outcome="exit 2 before the destination is opened",
     )
 
@@ -284,7 +283,6 @@ def test_dry_run_refuses_bad_destination_options(
         "dry-run-bad-options",
         title="Dry run with a bad destination option",
         how="--dry-run --output-storage-option bogus=1, destination missing or present",
-        held=True,
         outcome="exit 2 and the real run's one-line error",
     )
 
@@ -366,7 +364,6 @@ def test_ctrl_c_anywhere_is_130_in_one_line(
         f"interrupt-while-{where}",
         title=f"Ctrl-C while {where}",
         how="KeyboardInterrupt raised inside the copy command (CliRunner)",
-        held=True,
         outcome="exit 130, one line, no staging left",
     )
 

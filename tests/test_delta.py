@@ -228,7 +228,6 @@ def test_a_bad_have_file_is_one_line(
         "delta-bad-have-file",
         title="A --have file that is no inventory or receipt",
         how="empty, {}, an inventory without blobs, a JSON list",
-        held=True,
         outcome="one line naming the file, exit 2, no output tree made",
     )
 
@@ -262,7 +261,6 @@ def test_importing_a_delta_where_its_base_is_missing_is_refused(tmp_path: Path) 
         "delta-import-missing-base",
         title="Delta imported where its base is missing",
         how="a --have delta copied into an empty tree, and into a site lacking one blob",
-        held=True,
         outcome="refused in one line naming the count and digests, exit 2, nothing written",
         runs=3,
     )
@@ -298,7 +296,6 @@ def test_a_broken_receipt_in_the_source_stops_the_run(tmp_path: Path) -> None:
         "delta-broken-receipt",
         title="A delta whose receipt is broken",
         how="relies_on replaced by a string in the shipped receipt, then imported",
-        held=True,
         outcome="one line naming the receipt, exit 2, the site untouched",
     )
 

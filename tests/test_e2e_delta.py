@@ -127,7 +127,6 @@ def test_ship_reship_the_change_and_import(
         title="Delta shipment imported into a served site",
         how="full ship of 2 images, new tag + new image, `--have` inventory delta, import "
         "with `--all-tags '**'`, skopeo pulls, garbage-collect --dry-run",
-        held=True,
         outcome=f"delta held {len(stored_blobs(delta))} blobs, none of the site's "
         f"{len(site_blobs)}; every tag pulled; gc deletes nothing; empty site refused",
         figures={"delta_blobs": len(stored_blobs(delta)), "site_blobs": len(site_blobs)},

@@ -168,7 +168,6 @@ def test_a_size_that_is_no_size_is_one_line(
         "have-file-bad-number",
         title="A size that is no size in a --have receipt or inventory",
         how="a 5,000-digit number, 2**63, -1, 1.5",
-        held=True,
         outcome="one line naming the file, exit 2",
     )
 
@@ -204,7 +203,6 @@ def test_a_receipts_entry_that_is_no_regular_file_is_skipped_with_a_warning(
         "source-receipts-not-regular",
         title="A directory named *.json or a FIFO among a source's receipts",
         how="scrape-receipts/a-directory.json/ and a FIFO b-fifo.json beside a sound receipt",
-        held=True,
         outcome="one warning line each naming it; the import goes on (exit 0)",
     )
 

@@ -165,7 +165,6 @@ def test_two_runs_from_separate_pid_namespaces_share_one_output(
         title="Two runs into one output from separate PID namespaces (containers)",
         how="unshare -p -f --mount-proc, overlapping image sets, the second started while the "
         "first copies; scrape verify and a registry pull afterwards",
-        held=True,
         outcome="neither removed the other's staging; both exit 0; tree verifies and serves",
     )
 
@@ -255,7 +254,6 @@ def test_ctrl_c_inside_a_multi_gib_kernel_copy_stops_within_seconds(tmp_path: Pa
         title="Ctrl-C inside a multi-GiB kernel copy",
         how="SIGINT to scrape while copy_file_range copies a 4 GiB (sparse) layer, "
         f"after {copied >> 20} MiB",
-        held=True,
         outcome="exit 130 with one line, nothing at a final path, staging removed",
         figures={"seconds to stop": round(stopped_after, 2)},
     )
@@ -324,7 +322,6 @@ def test_kernel_copy_errors_surface_from_wait_and_commit(
         "local-kernel-copy-errors",
         title="Kernel copy failing mid-blob (ENOSPC, EIO, EROFS)",
         how="copy_file_range raising after its first chunk",
-        held=True,
         outcome=f"{errno.errorcode[code]}: StorageError from wait() and commit(), no partial file",
     )
 
@@ -363,7 +360,6 @@ def test_full_disk_gives_one_line_per_image_and_no_traceback(
         "local-enospc",
         title="Destination filesystem full during a kernel copy (real scrape, 6 MiB tmpfs)",
         how="an 8 MiB layer into a 6 MiB tmpfs beside a small image",
-        held=True,
         outcome="one line naming ENOSPC, exit 1, the small image copied, no traceback",
     )
 
@@ -401,6 +397,5 @@ def test_sigkill_mid_copy_then_rerun_removes_the_dead_runs_staging(tmp_path: Pat
         "local-sigkill-rerun",
         title="SIGKILL mid kernel copy, then a rerun",
         how="scrape killed while a staged file exists; the same command run again",
-        held=True,
         outcome="the dead run's staging (lock free) removed by the rerun; tree verifies",
     )

@@ -121,7 +121,6 @@ def test_special_files_are_refused_without_blocking(
         title="FIFO, device, socket or directory where content is expected (local driver)",
         how="get_content, read_head, read_link, reader, stat, kernel copy and hardlink of each "
         "kind, directly and through an in-root symlink, each under a 20 s deadline",
-        held=True,
         outcome=f"{kind}: one-line StorageError '{SPECIAL_KINDS[kind]}', nothing blocked",
         figures={"calls": 2 * len(reads)},
     )
@@ -142,7 +141,6 @@ def test_reads_never_go_past_the_size_asked_or_the_file(tmp_path: Path) -> None:
         "local-bounded-reads",
         title="A 64 GiB (sparse) file where a link is expected",
         how="read_link-sized read of the file through the local driver",
-        held=True,
         outcome="72 bytes read, at once",
     )
 
@@ -211,7 +209,6 @@ def test_source_directory_swapped_between_plan_and_copy(
         title="Source directory swapped for a symlink out of the root between plan and copy",
         how="blobs/sha256/xx renamed away and replaced by a symlink to an outside copy holding "
         "the same bytes; every read path of the local driver tried",
-        held=True,
         outcome="InvalidPathError for each; the outside copy never read",
         figures={"operations": len(attempts)},
     )
@@ -270,7 +267,6 @@ def test_destination_directory_swapped_mid_write(
         "local-swap-dest",
         title="Destination directory swapped for a symlink out of the root mid-write",
         how=f"swapped {when}: kernel copy, streamed writer and hardlink into blobs/sha256/xx",
-        held=True,
         outcome="InvalidPathError; nothing written outside the root",
         figures={"writes": len(writes)},
     )
@@ -348,7 +344,6 @@ def test_scrape_cli_refuses_a_directory_swapped_after_planning(
         "local-swap-cli",
         title="Source directory swapped for a symlink out of the root during a real scrape",
         how="scrape CLI with a hook between planning and copying that swaps blobs/sha256/xx",
-        held=True,
         outcome="that image fails in one line (invalid path), the other is copied, "
         "nothing outside read",
     )
@@ -413,7 +408,6 @@ def test_outputs_touching_the_source_are_named(
         title="Output or archive that is, is inside, or holds the source, however spelt",
         how="absolute, relative, dot-dot, trailing slash, symlink alias, not-yet-existing, "
         "parent alias; local output and tar archive",
-        held=True,
         outcome="named in one line before anything is opened",
     )
 
@@ -466,7 +460,6 @@ def test_bind_mount_of_the_source_is_caught_by_device_and_inode(
         "overlap-bind-mount",
         title="Output reaching the source through a bind mount",
         how="mount --bind of the source elsewhere; output at, inside and above it, both ways",
-        held=True,
         outcome="caught by device and inode of every existing ancestor",
     )
 
@@ -484,7 +477,6 @@ def test_tar_refuses_a_directory_or_special_file_as_the_archive(tmp_path: Path) 
         "tar-special-target",
         title="Archive path that is a directory or a FIFO",
         how="--output-tar naming an existing directory, then an existing FIFO",
-        held=True,
         outcome="one-line configuration error before anything is written; nothing blocks",
         runs=2,
     )
@@ -521,6 +513,5 @@ def test_fifo_as_a_blob_fails_that_image_only(tmp_path: Path) -> None:
         "local-fifo-blob-cli",
         title="FIFO as a layer's data in the source (real scrape)",
         how="blobs/sha256/xx/<digest>/data replaced by a FIFO, nobody writing to it",
-        held=True,
         outcome="that image fails in one line ('is a FIFO'), the other is copied, no hang",
     )

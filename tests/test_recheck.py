@@ -123,6 +123,5 @@ def test_recheck_then_a_stock_registry_serves_the_copy(
         "rerun-recheck",
         title="Blob damaged at the destination, size kept",
         how="copy, damage a layer in the copy, rerun plain then --recheck; registry 2.8 + skopeo",
-        held=True,
         outcome="plain rerun trusts it (pull fails); --recheck replaces it; pull verifies",
     )

@@ -162,7 +162,6 @@ def test_a_shared_blob_is_written_once(
         how="every blob write through CheckedDriver counted per path during real CLI runs "
         "(default, `--link`, `-j 1`, `-j 8`), the shared blob held back so that copy threads "
         "race for it (`tests/test_shared_blobs_once.py`)",
-        held=True,
         outcome="each blob written exactly once; a rerun writes none",
         figures={"blob writes": writes},
     )

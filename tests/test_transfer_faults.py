@@ -130,7 +130,6 @@ def test_a_failing_staged_copy_fails_its_image_in_one_line() -> None:
         "staged-copy-oserror",
         title="Kernel (staged) copy raises OSError",
         how="in-memory destination whose staged copy's wait() raises EIO",
-        held=True,
         outcome="one-line error naming driver and path; the next image copies",
     )
 
@@ -158,7 +157,6 @@ def test_full_destination_stops_new_blobs(where: str) -> None:
         f"destination-unusable-{where}",
         title=f"Destination full during a staged copy's {where}()",
         how="in-memory destination raising ENOSPC, 4 images queued on one job",
-        held=True,
         outcome="one staged copy started; every image 'not copied'; cause kept once",
     )
 
