@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.digest import Digest
-from scraper_core.driver import Capability, CheckedDriver
+from scraper_core.driver import CheckedDriver
 from scraper_core.errors import InvalidReferenceError
 from scraper_core.inventory import (
     list_repositories,
@@ -20,23 +18,18 @@ from scraper_core.inventory import (
     tag_directories,
 )
 from scraper_core.testing.tree import TreeWriter
+from tests.support.drivers import LocalDouble
 from tests.support.trees import local_writer
 
 REPOSITORIES = ["app", "deep/a/b/c", "team/app", "team/app/sub", "team/other"]
 
 
-class RecordingDriver:
+class RecordingDriver(LocalDouble):
     """The local driver, remembering every directory listed."""
 
-    name: ClassVar[str] = "local"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
-
     def __init__(self, root: Path) -> None:
-        self.inner = LocalDriver(root, read_only=True)
+        super().__init__(root)
         self.listed: list[str] = []
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self.inner, attribute)
 
     def list_dir(self, path: str) -> list[str]:
         self.listed.append(path)

@@ -7,18 +7,19 @@ import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from click.testing import Result
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
-from scraper_core.driver import Capability, CheckedDriver
+from scraper_core.driver import CheckedDriver
 from scraper_core.inventory import list_repositories, match_repositories
 from scraper_core.selection import select
 from tests.support.cli import run_cli
 from tests.support.cli_process import run_scrape
+from tests.support.drivers import LocalDouble
 from tests.support.recorded import recorded
 from tests.support.trees import local_writer
 
@@ -181,19 +182,13 @@ def test_a_nested_repository_listing_like_its_parent_is_no_loop(tmp_path: Path) 
     assert list_repositories(driver, errors) == names and errors == []
 
 
-class UnreadableDriver:
+class UnreadableDriver(LocalDouble):
     """The local driver, where one directory refuses to be listed (as without permission:
     a test run as root cannot make one)."""
 
-    name: ClassVar[str] = "local"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
-
     def __init__(self, root: Path, refused: str) -> None:
-        self.inner = LocalDriver(root, read_only=True)
+        super().__init__(root)
         self.refused = refused
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self.inner, attribute)
 
     def list_dir(self, path: str) -> list[str]:
         if path == self.refused or path.startswith(self.refused + "/"):

@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections import Counter
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core.checked import CheckedDriver
-from scraper_core.contract import Capability
 from scraper_core.inventory import list_repositories, tag_directories
 from tests.support.cli import scrape_ok
 from tests.support.counting import counting_calls
+from tests.support.drivers import LocalDouble
 from tests.support.trees import local_writer
 
 REPOSITORIES = 12
@@ -61,18 +61,12 @@ def test_tags_are_listed_by_name_once_per_repository(tmp_path: Path, args: list[
     assert calls["list_dir"] <= REPOSITORIES + 1
 
 
-class WalkOnly:
+class WalkOnly(LocalDouble):
     """A driver class without ``walk_names`` (forwarding everything else to a local one)."""
 
-    name: ClassVar[str] = "local"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
-
     def __init__(self, root: Path) -> None:
-        self.inner = LocalDriver(root, read_only=True)
+        super().__init__(root)
         self.walked = 0
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self.inner, attribute)
 
     def walk(self, path: str) -> Any:
         self.walked += 1

@@ -7,18 +7,19 @@ import os
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar, cast
+from typing import Any, BinaryIO, cast
 
 import pytest
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.digest import Digest
-from scraper_core.driver import Capability, CheckedDriver, FileInfo
+from scraper_core.driver import CheckedDriver, FileInfo
 from scraper_core.plan import PlatformFilter
 from scraper_core.reference import Reference, parse_reference
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from scraper_core.verify import HASH_CHUNK_SIZE, VerifyReport, verify_images, verify_storage
+from tests.support.drivers import LocalDouble
 from tests.support.trees import local_writer
 
 
@@ -36,19 +37,13 @@ class RecordingReader:
         self.stream.close()
 
 
-class RecordingDriver:
+class RecordingDriver(LocalDouble):
     """The local driver, remembering every stream opened and every read size asked for."""
 
-    name: ClassVar[str] = "local"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
-
     def __init__(self, root: Path) -> None:
-        self.inner = LocalDriver(root, read_only=True)
+        super().__init__(root)
         self.opened: list[str] = []
         self.read_sizes: list[int] = []
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self.inner, attribute)
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         self.opened.append(path)
