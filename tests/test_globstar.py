@@ -12,7 +12,7 @@ from scraper_core.cli import main
 from scraper_core.driver import CheckedDriver
 from scraper_core.globstar import literal_prefix, matches
 from scraper_core.inventory import match_repositories
-from tests.support.trees import local_writer, stored_blobs
+from tests.support.trees import repositories_tree, stored_blobs
 
 NAMES = ("app", "team", "team/app", "team/app/sub", "team/web", "other/deep/app")
 
@@ -44,10 +44,7 @@ def test_literal_prefix() -> None:
 
 @pytest.fixture
 def tree(tmp_path: Path) -> CheckedDriver:
-    root = tmp_path / "data"
-    writer = local_writer(root)
-    for name in NAMES:
-        writer.image(name, "v1", layer_sizes=(100,))
+    root = repositories_tree(tmp_path / "data", NAMES)
     return CheckedDriver(LocalDriver(root, read_only=True), read_only=True)
 
 

@@ -21,7 +21,7 @@ from tests.support.cli import run_cli
 from tests.support.cli_process import run_scrape
 from tests.support.drivers import LocalDouble
 from tests.support.recorded import recorded
-from tests.support.trees import local_writer
+from tests.support.trees import repositories_tree
 
 REPOSITORIES = Path("docker/registry/v2/repositories")
 SOUND = ["good", "team/app", "team/other"]
@@ -94,11 +94,7 @@ ENTRY_BREAKERS: dict[str, Breaker] = {
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    root = tmp_path / "data"
-    writer = local_writer(root)
-    for name in SOUND:
-        writer.image(name, "v1", layer_sizes=(100,))
-    return root
+    return repositories_tree(tmp_path / "data", SOUND)
 
 
 def error_lines(result: Result) -> list[str]:
@@ -172,11 +168,8 @@ def test_a_loop_back_to_an_ancestor_ends_even_when_doubled(root: Path) -> None:
 
 def test_a_nested_repository_listing_like_its_parent_is_no_loop(tmp_path: Path) -> None:
     # x, x/x and x/x/x: each directory lists like its parent; they are not the same one.
-    root = tmp_path / "data"
-    writer = local_writer(root)
     names = ["x", "x/x", "x/x/x"]
-    for name in names:
-        writer.image(name, "v1", layer_sizes=(10,))
+    root = repositories_tree(tmp_path / "data", names, layer_size=10)
     driver = CheckedDriver(LocalDriver(root, read_only=True), read_only=True)
     errors: list[str] = []
     assert list_repositories(driver, errors) == names and errors == []

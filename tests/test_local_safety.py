@@ -24,6 +24,7 @@ from registry_scraper_local.tar import TarDriver
 from scraper_core import layout
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import InvalidPathError, StorageError
+from tests.support.cli_process import run_scrape
 from tests.support.mounts import bound
 from tests.support.reliability import record
 from tests.support.trees import V2, blob_file, local_writer, snapshot
@@ -491,20 +492,8 @@ def test_fifo_as_a_blob_fails_that_image_only(tmp_path: Path) -> None:
     data.unlink()
     os.mkfifo(data)
     before = snapshot(source_root / "docker/registry/v2/repositories")
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "scrape"),
-            "--data-dir",
-            str(source_root),
-            "--output-dir",
-            str(output),
-            "team/victim:v1",
-            "team/bystander:v1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    args = ["--data-dir", str(source_root), "--output-dir", str(output)]
+    done = run_scrape(*args, "team/victim:v1", "team/bystander:v1", timeout=120)
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and "is a FIFO" in done.stderr, done.stderr
     assert (output / V2 / "repositories/team/bystander/_manifests/tags/v1/current/link").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from registry_scraper_local.driver import LocalDriver
@@ -93,3 +94,11 @@ def images_sharing_a_layer(writer: TreeWriter, repository: str, count: int) -> l
         writer.image(repository, None, layers=[shared, f"own {n}".encode()], arch=f"arch{n}")
         for n in range(count)
     ]
+
+
+def repositories_tree(root: Path, names: Iterable[str], layer_size: int = 100) -> Path:
+    """A local tree at ``root`` with one small image ``NAME:v1`` in each repository named."""
+    writer = local_writer(root)
+    for name in names:
+        writer.image(name, "v1", layer_sizes=(layer_size,))
+    return root
