@@ -17,12 +17,12 @@ A plugin's test module subclasses it and gives the ``new_location`` fixture::
     class TestFooRoundTrip(RoundTripSuite):
         @pytest.fixture
         def new_location(self, tmp_path):
-            names = iter(range(100))
-            return lambda: StorageLocation("foo", str(tmp_path / f"root{next(names)}"))
+            return fresh_roots("foo", str(tmp_path))
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -71,6 +71,13 @@ class StorageLocation:
 
 #: A fresh, empty location of the driver under test, each time it is called.
 NewLocation = Callable[[], StorageLocation]
+
+
+def fresh_roots(storage: str, base: str, **options: str) -> NewLocation:
+    """Locations ``BASE/round-trip-<n>`` of the driver, a new ``n`` at each call: fresh root
+    directories in one bucket, container or folder."""
+    roots = itertools.count()
+    return lambda: StorageLocation(storage, f"{base}/round-trip-{next(roots)}", options)
 
 
 @dataclass
