@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from scraper_core.errors import PluginError
 from scraper_core.plugins import PLUGINS_ENV, DriverRegistry
+from tests.support.plugin_site import write_distribution
 
 GOOD_PLUGIN = """
 from scraper_core import hookimpl
@@ -31,14 +31,6 @@ def registry_scraper_register_drivers(register):
 """
 
 
-def _write_distribution(site: Path, dist: str, entry: str, module: str, source: str) -> None:
-    (site / f"{module}.py").write_text(textwrap.dedent(source))
-    info = site / f"{dist.replace('-', '_')}-1.2.3.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
-    (info / "entry_points.txt").write_text(f"[registry_scraper]\n{entry} = {module}\n")
-
-
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -51,7 +43,7 @@ def _registry() -> DriverRegistry:
 
 
 def test_good_plugin_is_found_with_its_distribution(site: Path) -> None:
-    _write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
+    write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
     info = _registry().driver("fake")
     assert (info.name, info.plugin.distribution, info.plugin.version) == (
         "fake",
@@ -64,8 +56,8 @@ def test_good_plugin_is_found_with_its_distribution(site: Path) -> None:
 
 
 def test_broken_plugin_is_a_warning_and_others_still_work(site: Path) -> None:
-    _write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
-    _write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
+    write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
+    write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
     registry = _registry()
     names = [info.name for info in registry.drivers()]
     assert "fake" in names and "broken" not in names
@@ -76,8 +68,8 @@ def test_broken_plugin_is_a_warning_and_others_still_work(site: Path) -> None:
 
 
 def test_loading_one_driver_does_not_import_the_others(site: Path) -> None:
-    _write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
-    _write_distribution(site, "rs-broken", "broken", "rs_broken", "raise SystemError('boom')\n")
+    write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
+    write_distribution(site, "rs-broken", "broken", "rs_broken", "raise SystemError('boom')\n")
     registry = _registry()
     registry.driver("fake")
     assert registry.warnings == []
@@ -85,14 +77,14 @@ def test_loading_one_driver_does_not_import_the_others(site: Path) -> None:
 
 
 def test_strict_mode_reraises(site: Path) -> None:
-    _write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
+    write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
     with pytest.raises(ModuleNotFoundError):
         DriverRegistry(strict=True).driver("broken")
 
 
 def test_same_name_from_two_distributions_is_reported(site: Path) -> None:
-    _write_distribution(site, "rs-one", "twin", "rs_one", GOOD_PLUGIN.format(name="twin"))
-    _write_distribution(site, "rs-two", "twin", "rs_two", GOOD_PLUGIN.format(name="twin"))
+    write_distribution(site, "rs-one", "twin", "rs_one", GOOD_PLUGIN.format(name="twin"))
+    write_distribution(site, "rs-two", "twin", "rs_two", GOOD_PLUGIN.format(name="twin"))
     registry = _registry()
     assert [c.distribution for c in registry.conflicts()["twin"]] == ["rs-one", "rs-two"]
     with pytest.raises(PluginError, match=r"more than one distribution.*rs-one.*rs-two"):
@@ -100,7 +92,7 @@ def test_same_name_from_two_distributions_is_reported(site: Path) -> None:
 
 
 def test_driver_name_must_match_entry_point(site: Path) -> None:
-    _write_distribution(site, "rs-odd", "odd", "rs_odd", GOOD_PLUGIN.format(name="other"))
+    write_distribution(site, "rs-odd", "odd", "rs_odd", GOOD_PLUGIN.format(name="other"))
     registry = _registry()
     with pytest.raises(PluginError, match="failed to load"):
         registry.driver("odd")
@@ -115,7 +107,7 @@ def test_unknown_driver_lists_installed_ones(site: Path) -> None:
 
 
 def test_plugins_can_be_restricted(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
+    write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
     monkeypatch.setenv(PLUGINS_ENV, "local")
     assert [info.name for info in _registry().installed()] == ["local"]
     monkeypatch.setenv(PLUGINS_ENV, "")
@@ -123,7 +115,7 @@ def test_plugins_can_be_restricted(site: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_help_imports_no_sdk_and_works_with_a_broken_plugin(site: Path) -> None:
-    _write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
+    write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
     code = (
         "import sys; from scraper_core.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
