@@ -27,6 +27,7 @@ from scraper_core.digest import Digest
 from scraper_core.driver import CheckedDriver
 from scraper_core.errors import PathNotFoundError, ReadOnlyError, StorageError
 from scraper_core.testing.tree import TreeWriter
+from tests.support.cli import run_cli
 from tests.support.reliability import record
 from tests.support.trees import blob_file, expected_files, local_writer, snapshot
 
@@ -41,7 +42,7 @@ def source(tmp_path: Path) -> TreeWriter:
 
 def ship(tmp_path: Path, archive: Path, *args: str) -> Result:
     command = ["--data-dir", str(tmp_path / "data"), "--output-tar", str(archive), *args]
-    return CliRunner().invoke(main, command)
+    return run_cli(*command)
 
 
 def leftovers(directory: Path, archive_name: str) -> list[str]:

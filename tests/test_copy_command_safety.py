@@ -29,6 +29,7 @@ from scraper_core.scrape import Scrape
 from scraper_core.testing.memory import MemoryDriver
 from scraper_core.testing.tree import TreeWriter
 from scraper_core.transfer import Transfer
+from tests.support.cli import run_cli
 from tests.support.reliability import record
 from tests.support.trees import local_writer, snapshot
 
@@ -150,7 +151,7 @@ def memory_source(location: str) -> None:
 
 def copy(storage: str, source: str, output: str, *args: str) -> Result:
     command = ["--storage", storage, "--data-dir", source, "--output-storage", storage]
-    return CliRunner().invoke(main, [*command, "--output-dir", output, *args, "app:v1"])
+    return run_cli(*command, "--output-dir", output, *args, "app:v1")
 
 
 def one_error_line(result: Result) -> str:
@@ -261,7 +262,7 @@ def local_source(tmp_path: Path) -> Path:
 
 
 def scrape(source: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--data-dir", str(source), *args, "app:v1"])
+    return run_cli("--data-dir", str(source), *args, "app:v1")
 
 
 @pytest.mark.parametrize("existing", [False, True])

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from scraper_core.cli import main
+from tests.support.cli import run_cli
 from tests.support.images import build_image
 from tests.support.registry import RegistryFactory, parse_gc_summary
 from tests.support.reliability import measuring
@@ -32,7 +33,7 @@ WANTED = ("plain", "schema2", "multiarch", "schema1", "shared_a")
 
 def scrape(source: Path, output: Path, *images: str) -> Result:
     args = ["--storage", "local", "--data-dir", str(source), "--output-dir", str(output)]
-    return CliRunner().invoke(main, [*args, *images])
+    return run_cli(*args, *images)
 
 
 def schema1_layers(root: Path, digest: str) -> set[str]:

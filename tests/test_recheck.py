@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from scraper_core.cli import main
 from scraper_core.transfer import KERNEL_COPY_MIN_SIZE
+from tests.support.cli import run_cli
 from tests.support.registry import RegistryFactory
 from tests.support.reliability import record
 from tests.support.skopeo import PopulatedRegistry, SkopeoError, pull
@@ -39,7 +39,7 @@ def is_sound(path: Path) -> bool:
 
 def scrape(source: Path, output: Path, *args: str) -> Result:
     command = ["--data-dir", str(source), "--output-dir", str(output), *args]
-    return CliRunner().invoke(main, command)
+    return run_cli(*command)
 
 
 def test_recheck_replaces_damaged_blobs_and_only_those(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from scraper_core.cli import main
+from tests.support.cli import run_cli
 from tests.support.trees import local_writer
 
 
@@ -23,7 +23,7 @@ def two_images_sharing_a_layer(root: Path) -> None:
 
 def scrape(tmp_path: Path, *output: str) -> Result:
     args = ["--data-dir", str(tmp_path / "data"), *output, "one:v1", "two:v1"]
-    return CliRunner().invoke(main, args)
+    return run_cli(*args)
 
 
 @pytest.mark.parametrize("output", ["--output-dir", "--output-tar"])
