@@ -15,9 +15,11 @@ import itertools
 import os
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import azurite_server
+import gcs_emulator
 import pytest
+import s3_servers
 
 from tests.support import reliability
 from tests.support.components import require_binary
@@ -25,14 +27,6 @@ from tests.support.images import StandardImages, build_standard_images
 from tests.support.registry import RegistryFactory, RegistryServer, S3Endpoint
 from tests.support.skopeo import PopulatedRegistry, push_standard
 from tests.support.source_guard import SourceGuard
-
-if TYPE_CHECKING:
-    from s3_servers import MotoServer
-
-#: The emulators' session fixtures (moto_server, seaweed_server, s3_server, gcs_server,
-#: azurite_server), defined beside the servers in each plugin's tests, found through pyproject's
-#: pythonpath: one definition serves the plugin's tests and these.
-pytest_plugins = ["s3_servers", "gcs_emulator", "azurite_server"]
 
 _GUARD = pytest.StashKey[SourceGuard]()
 
@@ -47,6 +41,18 @@ def source_unchanged(request: pytest.FixtureRequest) -> SourceGuard:
         populated: PopulatedRegistry = request.getfixturevalue("populated_registry")
         guard.watch_local(populated.root)
     return guard
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Take the emulators' session fixtures (moto_server, seaweed_server, s3_server,
+    gcs_server, azurite_server) from the modules that start those servers in each plugin's
+    tests (found through pyproject's pythonpath): one definition serves both.
+
+    Registered as pytest_plugins would, but not marked for assertion rewriting: they hold no
+    assert, and a plugin's conftest may have imported them first."""
+    for module in (s3_servers, gcs_emulator, azurite_server):
+        if config.pluginmanager.get_plugin(module.__name__) is None:
+            config.pluginmanager.register(module, module.__name__)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -203,7 +209,9 @@ def s3_registry(tmp_path: Path, registry_binary: str) -> Iterator[Callable[..., 
 
 
 @pytest.fixture
-def moto(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+def moto(
+    moto_server: s3_servers.MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> s3_servers.MotoServer:
     """The session's moto, with this process set up as its client (credentials, no profile)."""
     moto_server.use_environment(monkeypatch)
     return moto_server
