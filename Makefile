@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 PLUGINS := plugins/local plugins/s3 plugins/gcs plugins/azure plugins/registry
 # command:Debian package. Only missing commands are installed: a Node.js from elsewhere
 # (nodesource ships npm inside nodejs) must not be fought over.
-SYSTEM_COMMANDS := docker-registry:docker-registry skopeo:skopeo umoci:umoci node:nodejs npm:npm
+SYSTEM_COMMANDS := docker-registry:docker-registry skopeo:skopeo umoci:umoci node:nodejs npm:npm \
+	ssh-keygen:openssh-client
 # Azurite, the Azure Blob emulator the azure tests run against, pinned; installed beside the
 # repository (gitignored), never globally.
 AZURITE_VERSION := 3.35.0

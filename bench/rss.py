@@ -17,8 +17,8 @@ from bench.measure import SCRAPE, Sample, clear, peak_rss_mib, scrape_args
 from bench.report import Row, Target
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.manifest import OCI_MANIFEST
 from scraper_core.testing.tree import TreeWriter
 

@@ -21,7 +21,6 @@ from scraper_core.contract import (
     Closable,
     FileInfo,
     FileWriter,
-    ReportsArchiveProgress,
     StagedCopy,
     StorageDriver,
     StorageReader,
@@ -29,6 +28,8 @@ from scraper_core.contract import (
     SupportsKernelCopy,
     SupportsReadHead,
     SupportsServerSideCopy,
+    SupportsWalkNames,
+    WholeOutput,
     commits_in_order,
     is_valid_path,
     latency_bound,
@@ -206,6 +207,7 @@ class CheckedDriver:
         # time (10 us; a no-op rerun of 30,000 tags reads 60,000 links and checks as often).
         self._writes = isinstance(driver, StorageDriver)
         self._reads_head = isinstance(driver, SupportsReadHead)
+        self._walks_names = isinstance(driver, SupportsWalkNames)
         #: See :func:`scraper_core.contract.latency_bound`.
         self.latency_bound = latency_bound(driver)
         #: See :func:`scraper_core.contract.commits_in_order` and its companion.
@@ -306,6 +308,20 @@ class CheckedDriver:
         except Exception as exc:
             raise self.wrap_error(path, exc) from exc
 
+    def walk_names(self, path: str) -> Iterator[str]:
+        """The paths :meth:`walk` gives, from the driver's :class:`SupportsWalkNames` where it
+        has it (no size, so no stat per file), else from its ``walk``; the same rules."""
+        self._check(path, allow_root=True)
+        if not self._walks_names:
+            for info in self.walk(path):
+                yield info.path
+            return
+        driver = cast(SupportsWalkNames, self.driver)
+        try:
+            yield from driver.walk_names(path)
+        except Exception as exc:
+            raise self.wrap_error(path, exc) from exc
+
     def close(self) -> None:
         """Finish writing (:class:`Closable` drivers: archives and buffered backends)."""
         if isinstance(self.driver, Closable):
@@ -316,13 +332,12 @@ class CheckedDriver:
         if isinstance(self.driver, Abortable):
             self.call("/", self.driver.abort)
 
-    def report_archived(self, callback: Callable[[int], None]) -> bool:
-        """Have ``callback`` told the bytes archived (:class:`ReportsArchiveProgress`);
-        False when this destination does not archive what it is given."""
-        if not isinstance(self.driver, ReportsArchiveProgress):
-            return False
-        self.driver.on_archived = callback
-        return True
+    def follow_output(self, bytes_written: Callable[[int], None], copied: int) -> int:
+        """The progress total for ``copied`` bytes: a :class:`WholeOutput` destination also
+        counts what it writes out (telling ``bytes_written``); others count the copy only."""
+        if not isinstance(self.driver, WholeOutput):
+            return copied
+        return self.call("/", self.driver.follow_output, bytes_written, copied)
 
     def _copy_paths(self, capability: Capability, source: CheckedDriver, path: str) -> bool:
         """Whether to try ``capability``; raises for a bad path or a read-only wrapper."""

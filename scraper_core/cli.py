@@ -15,7 +15,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple, NoReturn, TextIO, TypeVar
 
 import click
 
@@ -26,6 +26,8 @@ from scraper_core.errors import ScraperError
 if TYPE_CHECKING:
     from scraper_core.report import Reporter
     from scraper_core.run import CopyOutcome, CopyRun, SourceRequest, SourceRun
+    from scraper_core.shorthand import DestinationOption
+    from scraper_core.tagrules import Entry
 
 #: scraper_core.transfer.DEFAULT_JOBS, which --help must not import to show it (checked by
 #: tests/test_cli_startup.py).
@@ -154,6 +156,63 @@ def _run_on_source(run: SourceRun, execute: Callable[[], R], failure_code: int) 
         run.close()
 
 
+class LearnedOptions(NamedTuple):
+    """The shorthand destination options the installed plugins offer, by click parameter
+    name, and the warnings met while learning them (a broken plugin, a flag taken)."""
+
+    options: dict[str, DestinationOption]
+    parameters: list[click.Option]
+    warnings: list[str]
+
+
+_LEARNED = "registry_scraper.destination_options"
+
+
+def _learned(ctx: click.Context, taken: Sequence[str] = ()) -> LearnedOptions:
+    """Learned once per invocation (kept in the context), so the environment of each run
+    (``REGISTRY_SCRAPER_PLUGINS``) is the one that counts."""
+    learned = ctx.meta.get(_LEARNED)
+    if isinstance(learned, LearnedOptions):
+        return learned
+    from scraper_core.plugins import DriverRegistry
+    from scraper_core.shorthand import offered
+
+    registry = DriverRegistry()
+    kept, refused = offered(registry.destination_options(), taken)
+    options = {f"shorthand_{option.flag[2:].replace('-', '_')}": option for option in kept}
+    parameters = [
+        click.Option(
+            [option.flag, name],
+            metavar=option.metavar,
+            help=option.help,
+            type=click.Path(dir_okay=False) if option.path else None,
+        )
+        for name, option in options.items()
+    ]
+    learned = LearnedOptions(options, parameters, [*registry.warnings, *refused])
+    ctx.meta[_LEARNED] = learned
+    return learned
+
+
+class CopyCommand(click.Command):
+    """``scrape copy``, with the shorthand destination options plugins add (hook
+    ``registry_scraper_add_destination_options``): learned when the command is parsed,
+    completed or its help shown, never for ``scrape --help``, and listed after
+    ``--output-dir``."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        taken = [flag for param in params for flag in (*param.opts, *param.secondary_opts)]
+        learned = _learned(ctx, taken)
+        at = next(i for i, param in enumerate(params) if param.name == "output_dir") + 1
+        return [*params[:at], *learned.parameters, *params[at:]]
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_help(ctx, formatter)
+        for warning in _learned(ctx).warnings:
+            click.echo(f"warning: {warning}", err=True)
+
+
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="registry-scraper", prog_name="scrape")
 def main() -> None:
@@ -164,22 +223,12 @@ def main() -> None:
     """
 
 
-@main.command("copy")
+@main.command("copy", cls=CopyCommand)
 @source_storage_options
 @click.option(
     "--output-storage", default="local", show_default=True, help="Destination storage driver."
 )
 @click.option("--output-dir", help="Destination storage root (driver-specific).")
-@click.option(
-    "--output-tar",
-    type=click.Path(dir_okay=False),
-    help="Write the copy as one archive instead (.tar, .tar.gz, .tar.zst; - for stdout).",
-)
-@click.option(
-    "--split-size",
-    metavar="SIZE",
-    help="With --output-tar: write volumes FILE.000, FILE.001, ... of at most SIZE (4G, 100M).",
-)
 @click.option(
     "--output-storage-option",
     "output_options",
@@ -241,8 +290,15 @@ def main() -> None:
 @click.option(
     "--images-file",
     metavar="FILE",
-    help="Read IMAGE entries from a file: one a line, # starts a comment (a regular file of at "
-    "most 64 MiB, or -).",
+    help="Read IMAGE entries from a file: one a line, # starts a comment, or skopeo sync's "
+    "YAML (images, images-by-tag-regex, images-by-semver) (a regular file of at most 64 MiB, "
+    "or -).",
+)
+@click.option(
+    "--images-registry",
+    metavar="HOST",
+    help="Of a skopeo sync YAML --images-file, take only the images under this registry key "
+    "(default: every registry's, the key ignored).",
 )
 @click.option("--all-tags", is_flag=True, help="Every tag of each named repository.")
 @click.option(
@@ -256,8 +312,6 @@ def copy_command(
     source: SourceRequest,
     output_storage: str,
     output_dir: str | None,
-    output_tar: str | None,
-    split_size: str | None,
     output_options: tuple[str, ...],
     platforms: tuple[str, ...],
     no_signatures: bool,
@@ -272,13 +326,16 @@ def copy_command(
     verbose: bool,
     debug: bool,
     images_file: str | None,
+    images_registry: str | None,
     all_tags: bool,
     recheck: bool,
     images: tuple[str, ...],
+    **shorthand_values: str | None,
 ) -> None:
     """Copy IMAGE... (name, name:tag or name@sha256:...; no tag means latest)."""
     from scraper_core.report import Reporter
     from scraper_core.run import CopyRequest, CopyRun, StorageRequest
+    from scraper_core.shorthand import destination
 
     reporter = Reporter(
         quiet=quiet,
@@ -288,36 +345,34 @@ def copy_command(
         live=sys.stderr.isatty(),
         recheck=recheck,
     )
-    if (output_dir is None) == (output_tar is None):
-        _fail("give exactly one of --output-dir and --output-tar")
-    if split_size is not None and output_tar is None:
-        _fail("--split-size needs --output-tar")
-    if output_tar == "-" and as_json:
-        _fail("--json and --output-tar - would both write to stdout")
+    learned = _learned(click.get_current_context())
+    given = {option.flag: shorthand_values.get(name) for name, option in learned.options.items()}
+    try:
+        dest = destination(
+            list(learned.options.values()), given, output_storage, output_dir, output_options
+        )
+    except ScraperError as exc:
+        _fail(str(exc))
+    if dest.stdout and as_json:
+        _fail(f"--json and {dest.flag} {dest.location} would both write to stdout")
     if (plan_format and not dry_run) or (plan_file and not plan_format):
         _fail("--plan-format needs --dry-run, and --plan-file needs --plan-format")
     plan_out = plan_file or (sys.stdout if plan_format else None)
     if plan_out is sys.stdout and as_json:
         _fail("--json and --plan-format on stdout would both write to stdout")
-    output_flag = "--output-dir"
-    if output_tar is not None:
-        # An archive is a destination like any other, written by the driver of that name.
-        output_storage, output_dir, output_flag = "tar", output_tar, "--output-tar"
-        output_options += (f"split-size={split_size}",) if split_size is not None else ()
-    assert output_dir is not None
+    for warning in learned.warnings:
+        reporter.warning(warning)
     run: CopyRun | None = None
     have: list[BinaryIO] = []
     try:
-        entries = list(images) + _images_from(images_file)
+        entries = [*images, *_images_from(images_file, images_registry)]
         if not entries:
             _fail("no images given (IMAGE arguments or --images-file)")
         have = _open_have(have_files)
         request = CopyRequest(
             source=source,
             destination=StorageRequest(
-                output_storage,
-                output_dir,
-                _parse_options(output_options, "--output-storage-option"),
+                dest.driver, dest.location, _parse_options(dest.options, "--output-storage-option")
             ),
             entries=entries,
             all_tags=all_tags,
@@ -333,11 +388,12 @@ def copy_command(
         )
         run = CopyRun(request)
         for warning in run.open():
-            reporter.warning(warning)
+            if warning not in learned.warnings:
+                reporter.warning(warning)
     except KeyboardInterrupt:
         _interrupted(run)
     except ScraperError as exc:
-        _fail_setup(exc, output_flag, debug)
+        _fail_setup(exc, dest.flag, debug)
     except Exception as exc:
         _unexpected(exc, debug, EXIT_USAGE)
     finally:
@@ -354,17 +410,23 @@ def copy_command(
         _fail(_one_line(str(exc)), EXIT_PARTIAL)
     except Exception as exc:
         _unexpected(exc, debug, EXIT_PARTIAL)
-    _render_outcome(outcome, reporter, output_dir, delta=bool(have_files))
+    _render_outcome(outcome, reporter, dest.location, delta=bool(have_files))
 
 
-def _images_from(path: str | None) -> list[str]:
-    """The entries of ``--images-file`` (none without it)."""
-    from scraper_core.optfile import IMAGES_FILE_CAP, read_option_text
-    from scraper_core.run import read_images_file
+def _images_from(path: str | None, registry: str | None) -> list[Entry]:
+    """The entries of ``--images-file`` (none without it); its notes said on stderr."""
+    from scraper_core.imagesfile import parse_images_file
+    from scraper_core.optfile import IMAGES_FILE_CAP, read_option_text, shown_name
 
     if path is None:
+        if registry is not None:
+            _fail("--images-registry needs --images-file")
         return []
-    return read_images_file(read_option_text(path, "--images-file", IMAGES_FILE_CAP))
+    text = read_option_text(path, "--images-file", IMAGES_FILE_CAP)
+    found = parse_images_file(text, f"--images-file {shown_name(path)}", registry)
+    for note in found.notes:
+        click.echo(f"note: {note}", err=True)
+    return found.entries
 
 
 def _open_have(paths: Sequence[str]) -> list[BinaryIO]:
@@ -469,23 +531,34 @@ def drivers_command() -> None:
     help="As a copy made with --platform: these platforms of multi-platform images must be "
     "complete, the others are not looked at (repeatable).",
 )
+@click.option(
+    "--have",
+    "have_files",
+    multiple=True,
+    metavar="FILE",
+    help="The site's `scrape inventory` (or a receipt): say whether this delta completes it, "
+    "every blob the delta relies on there with the same size (repeatable; a regular file of "
+    "at most 256 MiB, or -).",
+)
 @click.argument("images", nargs=-1)
 def verify_command(
     source: SourceRequest,
     jobs: int,
     as_json: bool,
     platforms: tuple[str, ...],
+    have_files: tuple[str, ...],
     images: tuple[str, ...],
 ) -> None:
     """Check a storage as a registry would use it: every tag, link and blob byte.
 
     With IMAGE... only those images; without, the whole storage, orphan blobs included.
-    Index children a repository does not hold (a --platform copy) are noted as left out.
+    Index children a repository does not hold (a --platform copy) are noted as left out; the
+    blobs a delta relies on (its receipts say which) are counted, not problems.
     """
     from scraper_core.report import render_verify
     from scraper_core.run import VerifyRun
 
-    run = VerifyRun(source, images, platforms, jobs)
+    run = VerifyRun(source, images, platforms, jobs, have_files)
     report = _run_on_source(run, run.execute, EXIT_PARTIAL)
     render_verify(report, as_json=as_json)
     if not report.ok:

@@ -10,6 +10,7 @@ one with :meth:`DriverClass.open` and always talks to it through
 distribution's ``base.Base`` does), so a driver need not repeat them:
 
 - every path is validated before the driver sees it (:func:`is_valid_path`);
+- an offset handed to :meth:`StorageReader.reader` is never negative;
 - a driver opened read-only is never asked to write;
 - copy methods receive the other *driver*, never the wrapper;
 - an empty listing of a directory other than ``/`` becomes :class:`PathNotFoundError`, so a
@@ -40,17 +41,19 @@ __all__ = [
     "DriverClass",
     "FileInfo",
     "FileWriter",
-    "ReportsArchiveProgress",
     "StagedCopy",
     "StorageDriver",
     "StorageReader",
     "SupportsHardlink",
     "SupportsKernelCopy",
+    "SupportsObjectKey",
     "SupportsObjectUrl",
-    "SupportsOutputCheck",
     "SupportsOverlapCheck",
     "SupportsReadHead",
     "SupportsServerSideCopy",
+    "SupportsWalkNames",
+    "SupportsWholeOutput",
+    "WholeOutput",
     "is_valid_path",
     "missing_capabilities",
 ]
@@ -213,9 +216,10 @@ class StorageReader(Protocol):
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         """Open ``path`` for streaming from ``offset``; reading past the end returns ``b""``.
 
-        A negative offset is :class:`InvalidOffsetError`; a missing path
-        :class:`PathNotFoundError`. The caller closes the stream. (Optional companion:
-        :class:`SupportsReadHead`.)
+        ``offset`` is never negative: the wrapper refuses one (:class:`InvalidOffsetError`)
+        before the driver is called, so a reader need not check. A missing path is
+        :class:`PathNotFoundError`. The caller closes the stream. (Optional companions:
+        :class:`SupportsReadHead`, :class:`SupportsWalkNames`.)
         """
         ...
 
@@ -294,7 +298,7 @@ class DriverClass(Protocol):
         dry run into a new destination still reports bad options.
 
         Optional companion classmethods: :class:`SupportsOverlapCheck`,
-        :class:`SupportsOutputCheck`.
+        :class:`SupportsWholeOutput`.
         """
         ...
 
@@ -313,6 +317,16 @@ class SupportsObjectUrl(Protocol):
 
 
 @runtime_checkable
+class SupportsObjectKey(Protocol):
+    """A driver whose objects live in a bucket of an object store (``--plan-format csv``,
+    ``keys``: a bulk engine's manifest names bucket and key apart)."""
+
+    def object_key(self, path: str) -> tuple[str, str]:
+        """The bucket and the key of ``path`` (a valid storage path)."""
+        ...
+
+
+@runtime_checkable
 class SupportsReadHead(Protocol):
     """A reader that can fetch the first bytes of a small object in one request."""
 
@@ -322,6 +336,21 @@ class SupportsReadHead(Protocol):
         The core reads link files with it where a driver has it, else through ``reader``; a
         driver whose reader costs more than one request (a metadata call first) should have it.
         """
+        ...
+
+
+@runtime_checkable
+class SupportsWalkNames(Protocol):
+    """A reader that can list the files below a directory without their sizes: cheaper than
+    :meth:`StorageReader.walk` where a size costs a call per file (``lstat`` on a filesystem).
+    The core lists a repository's tags with it (issue 13: 10,000 repositories)."""
+
+    def walk_names(self, path: str) -> Iterator[str]:
+        """The paths :meth:`StorageReader.walk` would yield for ``path``, in no promised
+        order; below a missing directory, nothing or :class:`PathNotFoundError`.
+
+        ``path`` is valid (the root ``/`` included); errors are named by the wrapper as
+        every other call's. The same safety as ``walk``: nothing outside the driver's root."""
         ...
 
 
@@ -372,11 +401,15 @@ class SupportsKernelCopy(Protocol):
 
 
 @runtime_checkable
-class ReportsArchiveProgress(Protocol):
-    """A destination that writes a second time what it was given (an archive): the core sets
-    ``on_archived`` to a callback taking the bytes archived, for its progress bar."""
+class WholeOutput(Protocol):
+    """An opened all-or-nothing destination (:class:`SupportsWholeOutput`), which writes out
+    what it is given once more when it is published, and counts those bytes at its side."""
 
-    on_archived: Callable[[int], None] | None
+    def follow_output(self, bytes_written: Callable[[int], None], copied: int) -> int:
+        """Have ``bytes_written`` told each count of bytes this destination writes out from
+        now on; return the progress total a run that copies ``copied`` bytes into it should
+        expect (the copied bytes and the written-out ones together)."""
+        ...
 
 
 @runtime_checkable
@@ -390,13 +423,15 @@ class SupportsOverlapCheck(Protocol):
 
 
 @runtime_checkable
-class SupportsOutputCheck(Protocol):
-    """A driver *class* whose destination is written anew as a whole (an archive)."""
+class SupportsWholeOutput(Protocol):
+    """A driver *class* whose destination is all-or-nothing: written anew as a whole and
+    published only when closed (an archive). A run then counts nothing in it as present, and
+    when no image made it in, says the output was not written. Its opened drivers are
+    :class:`WholeOutput`."""
 
     def check_output(self, location: str, options: Mapping[str, str]) -> None:
         """Classmethod: raise ConfigurationError when writing at ``location`` with
-        ``options`` would fail. A dry run calls it instead of opening the destination, and
-        counts nothing there as present."""
+        ``options`` would fail. A dry run calls it instead of opening the destination."""
         ...
 
 

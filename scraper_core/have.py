@@ -19,8 +19,9 @@ from typing import BinaryIO, ClassVar
 
 from scraper_core import layout
 from scraper_core.bloblist import BlobSizes, ReceiptError, load_document, parse_blob_list
+from scraper_core.checked import CheckedDriver
+from scraper_core.contract import Capability, FileInfo
 from scraper_core.digest import Digest
-from scraper_core.driver import Capability, CheckedDriver, FileInfo
 from scraper_core.errors import PathNotFoundError, ScraperError
 from scraper_core.holdings import INVENTORY_FORMAT, INVENTORY_VERSION
 from scraper_core.plan import ImageContent, ImagePlan

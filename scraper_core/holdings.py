@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import PathNotFoundError, ScraperError
 from scraper_core.inventory import list_repositories, list_tags
 

@@ -13,6 +13,13 @@ name is the driver name users pass to ``--storage``. Mark implementations with
     @hookimpl
     def registry_scraper_register_config_sections(register):
         register("mystore", my_config_translator)  # storage: {mystore: {...}} in config.yml
+
+    @hookimpl
+    def registry_scraper_add_destination_options(register):
+        register(DestinationOption("--output-my", driver="mystore", help="...", metavar="URL"))
+
+This module is the top of the plugin API: it imports the types plugins receive, and nothing
+imports it but the plugin host and the plugins.
 """
 
 from __future__ import annotations
@@ -21,8 +28,9 @@ from collections.abc import Callable
 
 import pluggy
 
-from scraper_core.driver import DriverClass
+from scraper_core.contract import DriverClass
 from scraper_core.registry_config import ConfigTranslator
+from scraper_core.shorthand import DestinationOption
 
 PROJECT_NAME = "registry_scraper"
 #: The entry-point group plugins are found through.
@@ -36,6 +44,8 @@ RegisterDriver = Callable[[DriverClass], None]
 #: Receives a registry driver name (a key under ``storage:`` in a registry's config.yml) and
 #: the function that turns that section into a driver, location and options.
 RegisterConfigSection = Callable[[str, ConfigTranslator], None]
+#: Receives a shorthand option of ``scrape copy`` for the plugin's own destination driver.
+RegisterDestinationOption = Callable[[DestinationOption], None]
 
 
 @hookspec
@@ -43,10 +53,10 @@ def registry_scraper_register_drivers(register: RegisterDriver) -> None:
     """Register the storage driver classes this plugin provides.
 
     Call ``register(cls)`` once per class. ``cls`` follows
-    :class:`scraper_core.driver.DriverClass`: class attributes ``name`` (the ``--storage``
+    :class:`scraper_core.contract.DriverClass`: class attributes ``name`` (the ``--storage``
     value) and ``description`` (one line for ``scrape drivers``), and a classmethod
     ``open(location, options, *, read_only)`` returning a
-    :class:`scraper_core.driver.StorageDriver`. Import heavy SDKs inside ``open``, never at
+    :class:`scraper_core.contract.StorageDriver`. Import heavy SDKs inside ``open``, never at
     module import time: ``scrape --help`` must stay fast whatever is installed.
     """
 
@@ -66,4 +76,20 @@ def registry_scraper_register_config_sections(register: RegisterConfigSection) -
     the options never to show. It raises ``section.error(...)`` for what it cannot use, never
     quoting a value. Keep it pure and cheap: it runs before any driver is opened, and nothing
     heavy may be imported. Optional: a plugin without it is just not choosable by a config.
+    """
+
+
+@hookspec
+def registry_scraper_add_destination_options(register: RegisterDestinationOption) -> None:
+    """Offer shorthand options of ``scrape copy`` for this plugin's destination driver.
+
+    Call ``register(option)`` once per :class:`scraper_core.shorthand.DestinationOption`
+    (pytest's ``pytest_addoption`` idea). An option whose ``option`` is None names the
+    destination's location: ``--output-tar FILE`` means ``--output-storage tar --output-dir
+    FILE``, and with ``--output-dir`` it is refused. Otherwise it sets that driver option:
+    ``--split-size SIZE`` means ``--output-storage-option split-size=SIZE`` and needs the
+    driver's location shorthand. ``driver`` must be the plugin's own entry-point name; a flag
+    that ``scrape copy`` has already (or another plugin claimed first) is left out with a
+    warning. ``scrape copy`` loads every plugin to learn them (cheap: plugin modules import
+    nothing heavy); ``scrape --help`` does not. Optional.
     """

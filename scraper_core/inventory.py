@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scraper_core import globstar, layout
-from scraper_core.driver import CheckedDriver, FileInfo
+from scraper_core.checked import CheckedDriver
+from scraper_core.contract import FileInfo
 from scraper_core.errors import (
     InvalidReferenceError,
     PathNotFoundError,
@@ -148,7 +149,7 @@ def tag_directories(driver: CheckedDriver, name: str) -> dict[str, bool]:
     base = layout.tags_path(validate_name(name))
     found: dict[str, bool] = {}
     try:
-        for path in _file_paths(driver, base):
+        for path in driver.walk_names(base):
             entry = layout.tag_entry_in(name, path)
             if entry is None:
                 raise StorageError(driver.name, base, f"walk gave {path[:400]!r}, not below")
@@ -159,24 +160,6 @@ def tag_directories(driver: CheckedDriver, name: str) -> dict[str, bool]:
         _no_file_on_the_way(driver, name)
         return {}
     return dict(sorted(found.items()))
-
-
-def _file_paths(driver: CheckedDriver, base: str) -> Iterator[str]:
-    """The paths of the files below ``base``: from the driver's optional ``walk_names`` (no
-    size, so no stat per file on a filesystem) when it has one, else from :meth:`walk`.
-    Errors are the wrapper's, as for every other call.
-
-    Only a method the driver's class defines counts: a wrapper that forwards what it does not
-    define (``__getattr__``) but overrides ``walk`` keeps its ``walk``."""
-    walk_names = getattr(type(driver.driver), "walk_names", None)
-    if walk_names is None:
-        for info in driver.walk(base):
-            yield info.path
-        return
-    try:
-        yield from walk_names(driver.driver, base)
-    except Exception as exc:
-        raise driver.wrap_error(base, exc) from exc
 
 
 def _no_file_on_the_way(driver: CheckedDriver, name: str) -> None:

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import InvalidReferenceError, ManifestError
 
 DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
     DigestMismatchError,
     ImageNotFoundError,

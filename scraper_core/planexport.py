@@ -17,9 +17,10 @@ Formats (one line per blob, in plan order, ``\\n``-terminated):
     ``KEY``, the source key as is: what ``rclone copy --files-from FILE SRC:BUCKET DST``
     reads (paths relative to the bucket given on its command line).
 
-How a storage path is named is the driver's to say, through its optional
-``object_url(path) -> str`` (``s3://bucket/key``, or an absolute file path); this module
-never maps keys itself.
+How a storage path is named is the driver's to say, through its optional abilities
+``object_url(path) -> str`` (``s3://bucket/key``, or an absolute file path) and, for the
+formats that name bucket and key apart, ``object_key(path) -> (bucket, key)``; this module
+never maps keys or parses URLs itself.
 """
 
 from __future__ import annotations
@@ -31,14 +32,13 @@ from typing import TextIO
 from urllib.parse import quote
 
 from scraper_core import layout
-from scraper_core.contract import SupportsObjectUrl
+from scraper_core.checked import CheckedDriver
+from scraper_core.contract import SupportsObjectKey, SupportsObjectUrl
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, ScraperError
 from scraper_core.plan import BlobCopy, ImagePlan
 
 FORMATS = ("s5cmd", "csv", "keys")
-_S3 = "s3://"
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class BlobTransfer:
     size: int
     source: str
     target: str
+    #: The source's bucket and key, when its driver has them (:class:`SupportsObjectKey`).
+    source_object: tuple[str, str] | None = None
 
 
 def object_namer(driver: CheckedDriver, role: str) -> Callable[[str], str]:
@@ -74,6 +76,8 @@ def missing_blobs(
 
     source_url = object_namer(source, "source")
     dest_url = object_namer(dest, "destination")
+    raw_source = source.driver
+    source_key = raw_source.object_key if isinstance(raw_source, SupportsObjectKey) else None
     copier = BlobCopier(source, dest)
     seen: set[Digest] = set()
     for item in planned:
@@ -89,31 +93,28 @@ def missing_blobs(
             continue
         for blob in wanted:
             path = layout.blob_data_path(blob.digest)
-            yield BlobTransfer(blob.digest, blob.size, source_url(path), dest_url(path))
+            key = source_key(path) if source_key is not None else None
+            yield BlobTransfer(blob.digest, blob.size, source_url(path), dest_url(path), key)
 
 
-def _split_s3(url: str) -> tuple[str, str]:
-    if not url.startswith(_S3):
+def _source_object(transfer: BlobTransfer) -> tuple[str, str]:
+    if transfer.source_object is None:
         raise ConfigurationError(
-            f"--plan-format csv/keys need an S3 source (s3://BUCKET/KEY), not {url!r}"
+            "--plan-format csv/keys need a source in an object store's bucket (its driver "
+            f"names bucket and key: object_key), not {transfer.source!r}"
         )
-    bucket, _, key = url[len(_S3) :].partition("/")
-    return bucket, key
-
-
-def _s5cmd_word(name: str) -> str:
-    # s5cmd splits `run` lines as a POSIX shell would; object URLs never need quoting.
-    return name if name.startswith(_S3) else shlex.quote(name)
+    return transfer.source_object
 
 
 def format_line(transfer: BlobTransfer, plan_format: str) -> str:
     if plan_format == "s5cmd":
-        return f"cp {_s5cmd_word(transfer.source)} {_s5cmd_word(transfer.target)}"
-    bucket, key = _split_s3(transfer.source)
+        # s5cmd splits `run` lines as a POSIX shell would; an object URL is left as it is.
+        return f"cp {shlex.quote(transfer.source)} {shlex.quote(transfer.target)}"
     if plan_format == "csv":
+        bucket, key = _source_object(transfer)
         return f"{bucket},{quote(key, safe='/')}"
     if plan_format == "keys":
-        return key
+        return _source_object(transfer)[1]
     raise ConfigurationError(f"unknown plan format {plan_format!r} (one of {', '.join(FORMATS)})")
 
 

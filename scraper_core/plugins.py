@@ -1,5 +1,8 @@
 """Plugin host: finds driver plugins through entry points and wires them with pluggy.
 
+One plugin manager (:func:`get_plugin_manager`) per host; each plugin is registered into it
+when it is loaded, and its hooks are asked then, so what a plugin registers is known to be its.
+
 Entry points are loaded one by one, never with pluggy's ``load_setuptools_entrypoints``: that
 stops at the first plugin that fails to import without naming it. Here a broken plugin becomes a
 one-line warning naming it and its distribution, and the others keep working. Building the one
@@ -28,6 +31,7 @@ from scraper_core.checked import CheckedDriver, check_capabilities
 from scraper_core.contract import DriverClass
 from scraper_core.errors import PluginError
 from scraper_core.registry_config import ConfigTranslator
+from scraper_core.shorthand import DestinationOption
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -108,6 +112,9 @@ class DriverRegistry:
         self.warnings: list[str] = []
         self._loaded: dict[str, list[DriverInfo]] = {}
         self._sections: dict[str, list[ConfigSectionInfo]] = {}
+        self._options: dict[str, list[tuple[str, DestinationOption]]] = {}
+        # One manager: each plugin is registered into it as it is loaded.
+        self._manager = get_plugin_manager()
         self._failed: list[str] = []
 
     @staticmethod
@@ -142,6 +149,7 @@ class DriverRegistry:
             return self._loaded[key]
         drivers: list[DriverInfo] = []
         sections: list[ConfigSectionInfo] = []
+        options: list[tuple[str, DestinationOption]] = []
 
         def register_section(name: str, translate: ConfigTranslator) -> None:
             if not isinstance(name, str) or not name or not callable(translate):
@@ -162,21 +170,37 @@ class DriverRegistry:
             description = str(getattr(driver_class, "description", ""))
             drivers.append(DriverInfo(name, description, info, driver_class))
 
-        manager = get_plugin_manager()
+        def register_option(option: DestinationOption) -> None:
+            if not isinstance(option, DestinationOption) or option.driver != info.name:
+                raise PluginError(
+                    f"plugin {info.describe()} registered an invalid destination option: "
+                    "a DestinationOption for its own driver is expected"
+                )
+            options.append((info.describe(), option))
+
+        module: object = None
         try:
             module = entry_point.load()
-            manager.register(module, name=key)
-            manager.hook.registry_scraper_register_drivers(register=register)
-            manager.hook.registry_scraper_register_config_sections(register=register_section)
+            if not self._manager.is_registered(module):
+                self._manager.register(module, name=key)
+            # Only this plugin's implementations: the others were asked when they loaded.
+            others = [p for p in self._manager.get_plugins() if p is not module]
+            hooks = self._manager.subset_hook_caller
+            hooks("registry_scraper_register_drivers", others)(register=register)
+            hooks("registry_scraper_register_config_sections", others)(register=register_section)
+            hooks("registry_scraper_add_destination_options", others)(register=register_option)
         except Exception as exc:
             if self.strict:
                 raise
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
             self.warnings.append(f"plugin {info.describe()} failed to load: {reason}")
             self._failed.append(info.name)
-            drivers, sections = [], []
+            if module is not None and self._manager.is_registered(module):
+                self._manager.unregister(module)
+            drivers, sections, options = [], [], []
         self._loaded[key] = drivers
         self._sections[key] = sections
+        self._options[key] = options
         return drivers
 
     def drivers(self) -> list[DriverInfo]:
@@ -207,6 +231,12 @@ class DriverRegistry:
         self.drivers()
         found = [section for sections in self._sections.values() for section in sections]
         return sorted(found, key=lambda s: s.name)
+
+    def destination_options(self) -> list[tuple[str, DestinationOption]]:
+        """Every shorthand option of ``scrape copy`` the allowed plugins offer, each with the
+        plugin that offers it (loads them all), in plugin order."""
+        self.drivers()
+        return [option for key in sorted(self._options) for option in self._options[key]]
 
     def config_translator(self, registry_driver: str) -> ConfigTranslator:
         """The translator of the plugin serving ``storage.<registry_driver>`` in a registry

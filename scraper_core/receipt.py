@@ -27,8 +27,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from scraper_core import layout
 from scraper_core.bloblist import BlobSizes, ReceiptError, load_document, parse_blob_list
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
     ConfigurationError,
     NotRegularFileError,

@@ -65,7 +65,7 @@ class StorageConfig:
 def secret_option_names(options_class: type[Any]) -> frozenset[str]:
     """The fields of an options dataclass declared ``option(..., secret=True)``.
 
-    (:func:`scraper_core.options.option` keeps a secret out of the dataclass's repr.)
+    (:func:`scraper_core.bucket.options.option` keeps a secret out of the dataclass's repr.)
     """
     return frozenset(item.name for item in dataclasses.fields(options_class) if not item.repr)
 
@@ -285,20 +285,16 @@ def load_storage_config(
     text: str,
     source_name: str,
     env: Mapping[str, str],
-    translators: ConfigTranslators | Mapping[str, ConfigTranslator] | None = None,
+    translators: ConfigTranslators | Mapping[str, ConfigTranslator],
 ) -> StorageConfig:
     """The driver, location and options a registry config describes, as the plugin serving
     its storage driver translates them.
 
-    ``translators`` defaults to the installed plugins (:class:`scraper_core.plugins.
-    DriverRegistry`); a plugin's own tests may pass ``{"name": translate}``.
+    ``translators`` is the plugin host (:class:`scraper_core.plugins.DriverRegistry`), passed
+    in because the host builds on this module, not the other way; a plugin's own tests may
+    pass ``{"name": translate}``.
     """
     section = read_storage_section(text, source_name, env)
-    if translators is None:
-        # Imported here: plugins imports hookspecs, which imports this module.
-        from scraper_core.plugins import DriverRegistry
-
-        translators = DriverRegistry()
     try:
         if isinstance(translators, Mapping):
             translate = translators.get(section.driver)

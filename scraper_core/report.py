@@ -237,6 +237,7 @@ def render_verify(report: VerifyReport, *, as_json: bool) -> None:
             click.echo(f"{prefix}: {line}", err=True)
     for problem in report.problems:
         click.echo(f"error: {problem}", err=True)
+    _render_delta(report)
     if as_json:
         document = {
             "ok": report.ok,
@@ -248,7 +249,10 @@ def render_verify(report: VerifyReport, *, as_json: bool) -> None:
             "warnings": report.warnings,
             "notes": report.notes,
             "orphans": [str(digest) for digest in report.orphans],
+            "relies_on": {"blobs": report.relies_on_blobs, "bytes": report.relies_on_bytes},
         }
+        if report.site_checked:
+            document["site"] = {"missing": report.site_gap_count, "shown": report.site_gaps}
         click.echo(json.dumps(document, indent=2))
     else:
         for digest in report.orphans:
@@ -260,6 +264,31 @@ def render_verify(report: VerifyReport, *, as_json: bool) -> None:
         f"{len(report.notes)} notes, {len(report.orphans)} orphan blobs",
         err=True,
     )
+
+
+def _render_delta(report: VerifyReport) -> None:
+    """What a delta relies on, and whether the site given holds it, on stderr."""
+    if report.relies_on_blobs:
+        click.echo(
+            f"delta: relies on {count(report.relies_on_blobs, 'blob')} "
+            f"({human_bytes(report.relies_on_bytes)}) the site must hold",
+            err=True,
+        )
+    if not report.site_checked:
+        return
+    for gap in report.site_gaps:
+        click.echo(f"error: {gap}", err=True)
+    more = report.site_gap_count - len(report.site_gaps)
+    if more:
+        click.echo(f"error: and {count(more, 'more blob')} the delta relies on", err=True)
+    if report.site_gap_count:
+        click.echo(
+            f"delta: does not complete the site: it lacks {report.site_gap_count} of the "
+            f"{report.relies_on_blobs} blobs the delta relies on",
+            err=True,
+        )
+    else:
+        click.echo("delta: completes the site: it holds every blob the delta relies on", err=True)
 
 
 def render_inventory(inventory: Inventory) -> None:

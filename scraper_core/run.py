@@ -22,8 +22,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO, Protocol, TextIO
 
 from scraper_core import plugins, selection
+from scraper_core.bloblist import BlobSizes, ReceiptError
 from scraper_core.checked import CheckedDriver
-from scraper_core.contract import SupportsOutputCheck, SupportsOverlapCheck
+from scraper_core.contract import SupportsOverlapCheck, SupportsWholeOutput
 from scraper_core.digest import Digest
 from scraper_core.errors import (
     ConfigurationError,
@@ -34,14 +35,22 @@ from scraper_core.errors import (
 from scraper_core.have import check_delta, leave_out
 from scraper_core.holdings import Holdings, take_holdings
 from scraper_core.inventory import Inventory, take_inventory
+from scraper_core.optfile import shown_name
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.receipt import fixed_time, read_receipts
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
-from scraper_core.selection import needs_storage, read_images_file
-from scraper_core.shipping import load_have, record_receipt
+from scraper_core.selection import needs_storage
+from scraper_core.shipping import load_have, load_have_paths, record_receipt
+from scraper_core.tagrules import Entry
 from scraper_core.transfer import DEFAULT_JOBS, BlobTally, ImageResult, TransferEvents
-from scraper_core.verify import VerifyReport, verify_images, verify_storage
+from scraper_core.verify import (
+    VerifyReport,
+    check_site,
+    relied_absent,
+    verify_images,
+    verify_storage,
+)
 
 __all__ = [
     "CopyOutcome",
@@ -56,7 +65,6 @@ __all__ = [
     "SourceRun",
     "StorageRequest",
     "VerifyRun",
-    "read_images_file",
 ]
 
 
@@ -100,7 +108,9 @@ class SourceRequest:
         from scraper_core.registry_config import load_storage_config
 
         config = self.registry_config
-        loaded = load_storage_config(config.text, config.name, config.environ)
+        loaded = load_storage_config(
+            config.text, config.name, config.environ, plugins.DriverRegistry()
+        )
         return StorageRequest(loaded.driver, loaded.location, {**loaded.options, **self.options})
 
 
@@ -110,8 +120,9 @@ class CopyRequest:
 
     source: SourceRequest
     destination: StorageRequest
-    #: IMAGE entries: references, or patterns matched against the source.
-    entries: Sequence[str]
+    #: IMAGE entries: references, or patterns matched against the source, or tag rules (an
+    #: images file's ``images-by-tag-regex``, ``images-by-semver``).
+    entries: Sequence[Entry]
     all_tags: bool = False
     dry_run: bool = False
     jobs: int = DEFAULT_JOBS
@@ -199,7 +210,7 @@ class CopyRun:
         self.plan_source: CheckedDriver | None = None
         #: The destination once opened; None before, and for a dry run into nothing yet.
         self.dest: CheckedDriver | None = None
-        #: The destination is written anew as a whole (an archive), see SupportsOutputCheck.
+        #: The destination is all-or-nothing (an archive), see SupportsWholeOutput.
         self.whole_output = False
         self.cleanup_problem: str | None = None
 
@@ -221,7 +232,9 @@ class CopyRun:
         fixed_time()
         # Plain references are checked before any storage is touched; patterns when listed.
         for entry in request.entries:
-            if "@" in entry or not needs_storage([entry], request.all_tags):
+            if isinstance(entry, str) and (
+                "@" in entry or not needs_storage([entry], request.all_tags)
+            ):
                 parse_reference(entry)
         self.options = ScrapeOptions(
             jobs=request.jobs,
@@ -241,7 +254,7 @@ class CopyRun:
         registry = plugins.DriverRegistry()
         self.source = registry.open(source.driver, source.location, source.options, read_only=True)
         dest_class = registry.driver(dest.driver).driver_class
-        self.whole_output = isinstance(dest_class, SupportsOutputCheck)
+        self.whole_output = isinstance(dest_class, SupportsWholeOutput)
         # Before the destination is opened: opening a local one creates its directory.
         self._refuse_overlap(dest_class, self.source)
         self.dest = self._open_destination(registry, dest_class)
@@ -280,7 +293,7 @@ class CopyRun:
         dest = self.request.destination
         if not self.request.dry_run:
             return registry.open(dest.driver, dest.location, dest.options, read_only=False)
-        if isinstance(dest_class, SupportsOutputCheck):
+        if isinstance(dest_class, SupportsWholeOutput):
             # Written anew as a whole: checked, never opened, and nothing in it is present.
             try:
                 dest_class.check_output(dest.location, dest.options)
@@ -338,7 +351,7 @@ class CopyRun:
         if self.dest is None:
             raise ConfigurationError(
                 "--plan-format needs a destination that exists (make the directory or bucket "
-                "first; an archive cannot be written by a bulk engine)"
+                "first; an all-or-nothing destination cannot be written by a bulk engine)"
             )
         write_plan(
             missing_blobs(scrape.source, self.dest, planned), request.plan_format, request.plan_out
@@ -358,10 +371,9 @@ class CopyRun:
     ) -> list[ImageResult]:
         plans = [item for item in planned if isinstance(item, ImagePlan)]
         # What is shipped: a delta leaves out the blobs the far side has.
-        total = BlobTally.unique_bytes(leave_out(plans, self.options.have)[0])
-        if self.dest is not None and self.dest.report_archived(events.bytes_done):
-            # Writing (and compressing) the archive is half the work: the bar counts it too.
-            total *= 2
+        copied = BlobTally.unique_bytes(leave_out(plans, self.options.have)[0])
+        # A whole output counts what it writes out at its side, and says the total with it.
+        total = copied if self.dest is None else self.dest.follow_output(events.bytes_done, copied)
         try:
             with events.progress(total):
                 return scrape.copy(planned, events)
@@ -374,7 +386,7 @@ class CopyRun:
         assert self.dest is not None
         any_ok = any(result.ok for result in outcome.results)
         if self.whole_output and outcome.unusable is not None and any_ok:
-            # The images finished before the disk filled are whole in the archive: it is
+            # The images finished before the disk filled are whole in the output: it is
             # published with them if it can still be finished, else not at all.
             try:
                 before_close()
@@ -444,24 +456,58 @@ class SourceRun:
 
 
 class VerifyRun(SourceRun):
-    """``verify``: only what ``images`` need, or (none given) the whole storage."""
+    """``verify``: only what ``images`` need, or (none given) the whole storage; a delta's
+    relied-on blobs (from its receipts) counted, and checked against ``have`` when given."""
 
     def __init__(
-        self, source: SourceRequest, images: Sequence[str], platforms: Sequence[str], jobs: int
+        self,
+        source: SourceRequest,
+        images: Sequence[str],
+        platforms: Sequence[str],
+        jobs: int,
+        have: Sequence[str] = (),
     ) -> None:
         super().__init__(source)
         self.images, self.platform_texts, self.jobs = images, platforms, jobs
+        self.have_paths = have
+        self.site: BlobSizes | None = None
 
     def check(self) -> None:
         self.references = [parse_reference(image) for image in self.images]
         self.platforms = [PlatformFilter.parse(text) for text in self.platform_texts]
+        if self.have_paths:
+            self.site = load_have_paths(self.have_paths)
+
+    def open(self) -> list[str]:
+        warnings = super().open()
+        self.receipt_problem: str | None = None
+        try:
+            self.receipts, skipped = read_receipts(self.source)
+        except ReceiptError as exc:
+            # Damage in the storage, a problem as any other: what it relies on is unknown.
+            self.receipts, skipped, self.receipt_problem = [], [], str(exc)
+        return [*warnings, *skipped]
 
     def execute(self) -> VerifyReport:
+        relied = relied_absent(self.source, self.receipts)
         if self.references:
-            return verify_images(
-                self.source, self.references, jobs=self.jobs, platforms=self.platforms
+            report = verify_images(
+                self.source,
+                self.references,
+                jobs=self.jobs,
+                platforms=self.platforms,
+                relied=relied,
             )
-        return verify_storage(self.source, jobs=self.jobs, platforms=self.platforms)
+        else:
+            report = verify_storage(
+                self.source, jobs=self.jobs, platforms=self.platforms, relied=relied
+            )
+        if self.receipt_problem is not None:
+            report.problems.insert(0, self.receipt_problem)
+        if self.site is not None:
+            names = ", ".join(shown_name(path) for path in self.have_paths)
+            check_site(report, relied, self.site, f"--have {names}")
+        return report
 
 
 class HoldingsRun(SourceRun):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
 
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, DestinationUnusableError, ScraperError
 from scraper_core.have import leave_out
 from scraper_core.plan import ImagePlan, Planner, PlatformFilter

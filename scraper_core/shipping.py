@@ -7,10 +7,17 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from scraper_core.bloblist import BlobSizes
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.have import parse_have
-from scraper_core.optfile import HAVE_FILE_CAP, STDIN, read_capped, shown_name
+from scraper_core.optfile import (
+    HAVE_FILE_CAP,
+    STDIN,
+    open_option_file,
+    read_capped,
+    shown_name,
+)
 from scraper_core.plan import ImagePlan
+from scraper_core.provenance import provenance_entry
 from scraper_core.receipt import RunRecord, write_receipt
 from scraper_core.scrape import PlannedItem, Scrape
 from scraper_core.transfer import ImageResult
@@ -26,6 +33,20 @@ def load_have(files: Iterable[BinaryIO]) -> BlobSizes:
         # Passed on, not kept: parse_have drops the bytes once decoded.
         where = f"--have {shown_name(path)}"
         have.merge(parse_have(read_capped(stream, path, "--have", HAVE_FILE_CAP), where))
+    return have
+
+
+def load_have_paths(paths: Iterable[str]) -> BlobSizes:
+    """:func:`load_have` of the files at ``paths`` (``-``: standard input), each opened (never
+    blocking, regular files only) and closed in turn."""
+    have = BlobSizes()
+    for path in paths:
+        stream = open_option_file(path, "--have")
+        try:
+            have.merge(load_have([stream]))
+        finally:
+            if path != STDIN:
+                stream.close()
     return have
 
 
@@ -63,4 +84,5 @@ def record_receipt(
     relied = {d: s for d, s in scrape.relied_on.items() if d in needed and d not in kept}
     record = RunRecord(source[0], source[1], plans, relied)
     moment = now or datetime.now(UTC)
-    return write_receipt(dest, record.document(moment), moment)
+    document = record.document(moment) | provenance_entry(scrape.source)
+    return write_receipt(dest, document, moment)

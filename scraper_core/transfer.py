@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver, CheckedStagedCopy
 from scraper_core.commit_order import CommitOrder, Turn, no_turn
 from scraper_core.contract import Capability
 from scraper_core.digest import Digest, link_content
-from scraper_core.driver import CheckedDriver, CheckedStagedCopy
 from scraper_core.errors import (
     DestinationUnusableError,
     DigestMismatchError,

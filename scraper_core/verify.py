@@ -21,20 +21,28 @@ that is linked must be whole (its blob there, its own graph complete). Verifying
 ``platforms`` mirrors such a copy: the named platforms must be there, the others are not
 looked at.
 
+A delta (a storage whose receipts list blobs it relies on, left out because the site has
+them) is checked as what it is: a relied-on blob it does not hold is counted, not a problem.
+Its links are sound, a manifest of it is not read (its graph is at the site), a layer of it
+is not hashed. Given the site's inventory (``site``), each relied-on blob must be there with
+the same size: the delta completes that site, or the blobs it lacks are named.
+
 A directory that cannot be listed is one problem naming it; the rest is still checked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from scraper_core import layout
+from scraper_core.bloblist import BlobSizes
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import (
+    DigestMismatchError,
     ImageNotFoundError,
     PathNotFoundError,
     ScraperError,
@@ -42,13 +50,23 @@ from scraper_core.errors import (
 )
 from scraper_core.inventory import list_repositories, tag_directories
 from scraper_core.manifest import Descriptor, Manifest, parse_manifest, read_manifest_bytes
-from scraper_core.plan import MAX_INDEX_DEPTH, ImagePlan, Planner, PlatformFilter
+from scraper_core.plan import (
+    MAX_INDEX_DEPTH,
+    BlobCopy,
+    ImagePlan,
+    LinkWrite,
+    Planner,
+    PlatformFilter,
+)
+from scraper_core.receipt import Receipt
 from scraper_core.reference import TAG_RE, Reference
 from scraper_core.transfer import CHUNK_SIZE
 
 #: Read size while hashing (the copy engine's): each worker holds one chunk at a time.
 HASH_CHUNK_SIZE = CHUNK_SIZE
 DEFAULT_JOBS = 4
+#: How many blobs a site lacks are named one a line; a count says how many more there are.
+SHOWN_SITE_GAPS = 5
 
 ProblemHandler = Callable[[str], None]
 _Item = TypeVar("_Item")
@@ -68,11 +86,19 @@ class VerifyReport:
     warnings: list[str] = field(default_factory=list)
     #: What was left out on purpose: index children of a ``--platform`` copy, foreign layers.
     notes: list[str] = field(default_factory=list)
+    #: Blobs the storage's receipts rely on and it does not hold (a delta): the site's.
+    relies_on_blobs: int = 0
+    relies_on_bytes: int = 0
+    #: With a site inventory: whether one was given, and the relied-on blobs it lacks, the
+    #: first :data:`SHOWN_SITE_GAPS` named one a line (``site_gap_count`` counts them all).
+    site_checked: bool = False
+    site_gaps: list[str] = field(default_factory=list)
+    site_gap_count: int = 0
 
     @property
     def ok(self) -> bool:
         """Orphans are reported, not failed: a registry serves the tree all the same."""
-        return not self.problems
+        return not self.problems and not self.site_gap_count
 
 
 @dataclass
@@ -97,7 +123,50 @@ class _NeededBlob:
 
 
 class _CopyPlanner(Planner):
-    """The planner, reading an index the way a ``--platform`` copy holds it (module doc)."""
+    """The planner, reading an index the way a ``--platform`` copy holds it and a delta's
+    relied-on blobs as the site's (module doc)."""
+
+    def __init__(
+        self,
+        source: CheckedDriver,
+        platforms: Sequence[PlatformFilter],
+        relied: Mapping[Digest, int],
+    ) -> None:
+        super().__init__(source, platforms)
+        #: Relied-on blobs the storage does not hold: digest -> size the receipts give.
+        self.relied = relied
+
+    def _stat(self, digest: Digest) -> BlobCopy | None:
+        found = super()._stat(digest)
+        if found is None and digest in self.relied:
+            return BlobCopy(digest, self.relied[digest])
+        return found
+
+    def _add_manifest(
+        self,
+        plan: ImagePlan,
+        digest: Digest,
+        depth: int,
+        seen: set[Digest],
+        declared_size: int | None = None,
+    ) -> None:
+        size = self.relied.get(digest)
+        if size is None or digest in seen:
+            super()._add_manifest(plan, digest, depth, seen, declared_size)
+            return
+        # At the site, not here: its link is checked, its graph below is the site's.
+        seen.add(digest)
+        name = plan.reference.name
+        revision = layout.revision_link_path(name, digest)
+        self._read_link(revision, digest, f"manifest not found: {name}@{digest}")
+        if declared_size is not None and declared_size != size:
+            raise DigestMismatchError(
+                f"manifest {digest} the delta relies on is {size} bytes, its index says "
+                f"{declared_size}"
+            )
+        plan.add_blob(BlobCopy(digest, size))
+        plan.manifest_digests.append(digest)
+        plan.add_link(LinkWrite(revision, digest))
 
     def _chosen_children(
         self, plan: ImagePlan, digest: Digest, manifest: Manifest
@@ -128,10 +197,12 @@ class _Verifier:
         jobs: int,
         platforms: Sequence[PlatformFilter],
         on_problem: ProblemHandler | None,
+        relied: Mapping[Digest, int],
     ) -> None:
         self.driver = driver
         self.jobs = max(1, jobs)
-        self.planner = _CopyPlanner(driver, platforms)
+        self.relied = relied
+        self.planner = _CopyPlanner(driver, platforms, relied)
         self.on_problem = on_problem
         self.report = VerifyReport()
         self.needed: dict[Digest, _NeededBlob] = {}
@@ -303,7 +374,11 @@ class _Verifier:
         if digest != expected:
             findings.problems.append(f"link {path} names {digest}, not its directory's digest")
             return None
-        if digest not in existing and not self.driver.exists(layout.blob_data_path(digest)):
+        if (
+            digest not in existing
+            and digest not in self.relied
+            and not self.driver.exists(layout.blob_data_path(digest))
+        ):
             line = f"dangling link {path}: blob {digest} is missing"
             (findings.problems if dangling_is_problem else findings.warnings).append(line)
             return None
@@ -314,6 +389,8 @@ class _Verifier:
     def hash_blobs(self) -> None:
         to_stream: list[tuple[Digest, _NeededBlob]] = []
         for digest, blob in self.needed.items():
+            if digest in self.relied:
+                continue  # at the site: counted in the report as relied on
             if blob.verified:
                 self.count_verified(blob)
             else:
@@ -354,6 +431,11 @@ class _Verifier:
             )
         return None
 
+    def finish(self) -> VerifyReport:
+        self.report.relies_on_blobs = len(self.relied)
+        self.report.relies_on_bytes = sum(self.relied.values())
+        return self.report
+
     # Orphans.
 
     def find_orphans(self) -> None:
@@ -373,19 +455,56 @@ class _Verifier:
         self.report.orphans = sorted(orphans)
 
 
+def relied_absent(driver: CheckedDriver, receipts: Iterable[Receipt]) -> BlobSizes:
+    """The blobs ``receipts`` say their runs relied on that ``driver`` does not hold (one stat
+    each): those the site must hold for the storage to serve every image."""
+    relied = BlobSizes()
+    for receipt in receipts:
+        relied.merge(receipt.relies_on)
+    return BlobSizes(
+        (digest, size)
+        for digest, size in relied.items()
+        if not driver.exists(layout.blob_data_path(digest))
+    )
+
+
+def check_site(
+    report: VerifyReport, relied: Mapping[Digest, int], site: Mapping[Digest, int], where: str
+) -> None:
+    """Whether the site ``where`` names (its inventory or a receipt, read as ``site``) holds
+    every relied-on blob with the same size; the gaps go into ``report``."""
+    report.site_checked = True
+    for digest in sorted(relied, key=str):
+        size, held = relied[digest], site.get(digest)
+        if held == size:
+            continue
+        report.site_gap_count += 1
+        if report.site_gap_count > SHOWN_SITE_GAPS:
+            continue
+        if held is None:
+            line = f"blob {digest} ({size} bytes) the delta relies on is not in {where}"
+        else:
+            line = f"blob {digest} the delta relies on is {size} bytes, {held} in {where}"
+        report.site_gaps.append(line)
+
+
 def verify_storage(
     driver: CheckedDriver,
     *,
     jobs: int = DEFAULT_JOBS,
     platforms: Sequence[PlatformFilter] = (),
     on_problem: ProblemHandler | None = None,
+    relied: Mapping[Digest, int] | None = None,
 ) -> VerifyReport:
     """Every repository, tag, revision, link and needed blob of a storage; orphans listed.
 
     ``on_problem`` hears each problem line as soon as it is known (for live output);
-    ``platforms`` checks only those children of indexes, as a ``--platform`` copy holds.
+    ``platforms`` checks only those children of indexes, as a ``--platform`` copy holds;
+    ``relied`` (see :func:`relied_absent`) are the site's blobs a delta leaves out.
     """
-    verifier = _Verifier(driver, jobs=jobs, platforms=platforms, on_problem=on_problem)
+    verifier = _Verifier(
+        driver, jobs=jobs, platforms=platforms, on_problem=on_problem, relied=relied or {}
+    )
     listing_errors: list[str] = []
     names = list_repositories(driver, listing_errors)
     for line in listing_errors:
@@ -394,7 +513,7 @@ def verify_storage(
     verifier.run_parallel(verifier.check_repository, names)
     verifier.hash_blobs()
     verifier.find_orphans()
-    return verifier.report
+    return verifier.finish()
 
 
 def verify_images(
@@ -404,10 +523,13 @@ def verify_images(
     jobs: int = DEFAULT_JOBS,
     platforms: Sequence[PlatformFilter] = (),
     on_problem: ProblemHandler | None = None,
+    relied: Mapping[Digest, int] | None = None,
 ) -> VerifyReport:
     """Only what the given references need (after a copy, say): no links beyond theirs, no
     orphan search (that needs the whole tree)."""
-    verifier = _Verifier(driver, jobs=jobs, platforms=platforms, on_problem=on_problem)
+    verifier = _Verifier(
+        driver, jobs=jobs, platforms=platforms, on_problem=on_problem, relied=relied or {}
+    )
     unique = list(dict.fromkeys(references))
     verifier.report.repositories = len({reference.name for reference in unique})
 
@@ -418,4 +540,4 @@ def verify_images(
 
     verifier.run_parallel(check, unique)
     verifier.hash_blobs()
-    return verifier.report
+    return verifier.finish()

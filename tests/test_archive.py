@@ -22,9 +22,9 @@ from registry_scraper_local.archive_index import INDEX_MEMBER
 from registry_scraper_local.archive_lock import ArchiveLock
 from registry_scraper_local.tar import TarDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import PathNotFoundError, ReadOnlyError, StorageError
 from scraper_core.testing.tree import TreeWriter
 from tests.support.cli import run_cli
@@ -142,7 +142,7 @@ def test_split_volumes_restore_with_cat(tmp_path: Path, source: TreeWriter, suff
 
 def test_split_size_is_checked(tmp_path: Path, source: TreeWriter) -> None:
     source.image("app", "v1")
-    for bad, message in (("12Q", "expected bytes"), ("1K", "under 4K")):
+    for bad, message in (("12Q", "must be a size such as"), ("1K", "under 4K")):
         result = ship(tmp_path, tmp_path / "x.tar", "--split-size", bad, "app:v1")
         assert result.exit_code == 2 and message in result.stderr, result.output
     result = CliRunner().invoke(

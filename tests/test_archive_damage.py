@@ -26,8 +26,8 @@ from registry_scraper_local.archive_index import INDEX_MEMBER
 from registry_scraper_local.archive_reader import ArchiveReader
 from registry_scraper_local.tar import TarDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import ConfigurationError, StorageError
 from scraper_core.testing.tree import TreeWriter
 from tests.support.cli_process import DEFAULT_TIMEOUT, Completed, run_scrape, scrape_command

@@ -19,6 +19,8 @@ from click.testing import CliRunner
 from registry_scraper_local.archive_writer import VolumeSink
 from scraper_core.cli import main
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
+from tests.support.cli_process import start_scrape
+from tests.support.copy_gate import CopyGate, signal_at_gate
 from tests.support.mounts import tmpfs, unmount
 from tests.support.reliability import record
 from tests.support.trees import expected_files, local_writer, snapshot
@@ -138,27 +140,24 @@ def big_images(source: Path) -> list[SyntheticImage]:
 
 
 @pytest.mark.parametrize("suffix", list(TAR_FLAGS))
-@pytest.mark.parametrize("delay", [0.0, 0.3])
+@pytest.mark.parametrize("read_mib", [1, 40])
 def test_ctrl_c_is_one_line_130_and_leaves_nothing(
-    tmp_path: Path, suffix: str, delay: float
+    tmp_path: Path, suffix: str, read_mib: int
 ) -> None:
     source = tmp_path / "data"
     big_images(source)
     out = tmp_path / "out"
     out.mkdir()
-    process = subprocess.Popen(
-        [*ship_command(source, out / f"ship{suffix}"), "app0:v1", "app1:v1"],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while not any(".scrape-tmp-" in name for name in os.listdir(out)):
-        assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(0.01)
-    time.sleep(delay)
-    process.send_signal(signal.SIGINT)
-    _out, err = process.communicate(timeout=120)
+    archive = out / f"ship{suffix}"
+    # The copy stops in its first blob, or well into the run (40 of 96 MiB read), until the
+    # interrupt has landed: it cannot finish first, however fast the machine.
+    with CopyGate("read", after=read_mib * MIB) as gate:
+        arguments = ["--data-dir", str(source), "--output-tar", str(archive), "-j", "2"]
+        arguments += ["app0:v1", "app1:v1"]
+        process = start_scrape(
+            *arguments, gate=gate, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+        )
+        _out, err = signal_at_gate(process, gate, signal.SIGINT)
     assert process.returncode == 130, err
     assert err.strip().splitlines() == ["interrupted: nothing partial was left at a final path"], (
         err
@@ -167,7 +166,8 @@ def test_ctrl_c_is_one_line_130_and_leaves_nothing(
     record(
         "archive-sigint",
         title="Ctrl-C while writing an archive",
-        how="SIGINT 0-0.3 s into a 96 MiB .tar/.tar.gz/.tar.zst",
+        how="SIGINT with the copy held after 1 or 40 MiB read of a 96 MiB .tar/.tar.gz/.tar.zst",
+        held=True,
         outcome="exit 130, one line, no traceback, no archive, temp or lock file",
     )
 
@@ -176,19 +176,22 @@ def test_a_second_run_on_one_archive_fails_fast_naming_the_holder(tmp_path: Path
     source = tmp_path / "data"
     big_images(source)
     archive = tmp_path / "ship.tar.gz"
-    first = subprocess.Popen(
-        [*ship_command(source, archive, jobs=1), "app0:v1", "app1:v1"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "ship.tar.gz.lock").exists():
-        assert time.monotonic() < deadline and first.poll() is None
-        time.sleep(0.01)
-    started = time.monotonic()
-    second = run([*ship_command(source, archive), "app0:v1"])
-    took = time.monotonic() - started
-    _out, err = first.communicate(timeout=300)
+    arguments = ["--data-dir", str(source), "--output-tar", str(archive), "-j", "1"]
+    # The first run holds its lock, stopped in its first blob, until the second has tried.
+    with CopyGate("read", after=MIB) as gate:
+        first = start_scrape(*arguments, "app0:v1", "app1:v1", gate=gate, stderr=subprocess.PIPE)
+        try:
+            gate.wait_reached(first)
+            assert (tmp_path / "ship.tar.gz.lock").exists()
+            started = time.monotonic()
+            second = run([*ship_command(source, archive), "app0:v1"])
+            took = time.monotonic() - started
+            gate.release()
+            _out, err = first.communicate(timeout=300)
+        finally:
+            if first.poll() is None:
+                first.kill()
+                first.wait()
     assert second.returncode == 2, second.stderr
     assert f"pid {first.pid}" in second.stderr, second.stderr
     assert len(second.stderr.strip().splitlines()) == 1

@@ -17,7 +17,7 @@ from typing import BinaryIO, ClassVar
 import pytest
 
 from scraper_core import layout
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.errors import StorageError
 from scraper_core.plan import ImagePlan
 from scraper_core.reference import parse_reference

@@ -21,8 +21,8 @@ from click.testing import CliRunner, Result
 
 from scraper_core import plugins, selection
 from scraper_core.bucket.options import flag, option, parse_options
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import LocationNotFoundError
 from scraper_core.plugins import DriverInfo, DriverRegistry, PluginInfo
 from scraper_core.scrape import Scrape

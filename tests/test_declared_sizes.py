@@ -17,8 +17,8 @@ from typing import BinaryIO
 import pytest
 
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import Scrape, ScrapeOptions
 from scraper_core.testing.memory import MemoryDriver, MemoryStore

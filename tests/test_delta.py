@@ -18,11 +18,11 @@ from click.testing import Result
 
 from plugins.local.registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.holdings import INVENTORY_FORMAT, take_holdings
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, take_inventory
 from tests.support.reliability import record
 from tests.support.trees import blob_file, local_writer, snapshot, stored_blobs
 
@@ -33,14 +33,6 @@ def writer(root: Path) -> TreeWriter:
 
 def copy(source: Path, output: Path, *args: str) -> Result:
     return run_cli("--data-dir", str(source), "--output-dir", str(output), *args)
-
-
-def inventory(root: Path, path: Path) -> dict[str, Any]:
-    result = run_cli("inventory", "--data-dir", str(root))
-    assert result.exit_code == 0, result.output
-    path.write_text(result.stdout)
-    document: dict[str, Any] = json.loads(result.stdout)
-    return document
 
 
 def receipt_of(root: Path) -> dict[str, Any]:
@@ -71,7 +63,7 @@ def test_inventory_lists_blobs_repositories_and_tags(
 ) -> None:
     _source, images, tmp_path = shipped
     site = tmp_path / "site"
-    document = inventory(site, tmp_path / "site.json")
+    document = take_inventory(site, tmp_path / "site.json")
     assert document["format"] == INVENTORY_FORMAT and document["version"] == 1
     assert {entry["digest"] for entry in document["blobs"]} == stored_blobs(site)
     for entry in document["blobs"]:
@@ -110,7 +102,7 @@ def test_inventory_reads_no_blob(
 
 def test_inventory_of_an_empty_storage(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    document = inventory(tmp_path / "empty", tmp_path / "empty.json")
+    document = take_inventory(tmp_path / "empty", tmp_path / "empty.json")
     assert document["blobs"] == [] and document["repositories"] == []
 
 
@@ -118,7 +110,7 @@ def test_inventory_of_an_empty_storage(tmp_path: Path) -> None:
 def delta_shipped(shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path]) -> None:
     """After ``shipped``: ``site`` inventoried (site.json), a delta against it in ``delta``."""
     _source, _images, tmp_path = shipped
-    inventory(tmp_path / "site", tmp_path / "site.json")
+    take_inventory(tmp_path / "site", tmp_path / "site.json")
     assert ship_delta(tmp_path).exit_code == 0
 
 
@@ -141,7 +133,7 @@ def test_delta_leaves_out_what_the_site_has_and_imports(
 ) -> None:
     _source, images, tmp_path = shipped
     site = tmp_path / "site"
-    have = inventory(site, tmp_path / "site.json")
+    have = take_inventory(site, tmp_path / "site.json")
     site_blobs = {entry["digest"] for entry in have["blobs"]}
     preview = ship_delta(tmp_path, "--dry-run")
     assert preview.exit_code == 0, preview.output
@@ -177,7 +169,7 @@ def test_left_out_blobs_are_never_read(
     shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
 ) -> None:
     _source, images, tmp_path = shipped
-    inventory(tmp_path / "site", tmp_path / "site.json")
+    take_inventory(tmp_path / "site", tmp_path / "site.json")
     # The db layer the site has is corrupted in the source (same size): a delta that read
     # it would fail on its digest.
     layer = images["db"].layers[0]
@@ -203,7 +195,7 @@ def test_a_size_mismatch_is_shipped(
     shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
 ) -> None:
     _source, images, tmp_path = shipped
-    have = inventory(tmp_path / "site", tmp_path / "site.json")
+    have = take_inventory(tmp_path / "site", tmp_path / "site.json")
     for entry in have["blobs"]:
         entry["size"] += 1
     (tmp_path / "site.json").write_text(json.dumps(have))
@@ -273,7 +265,7 @@ def test_a_merged_site_migrates_with_its_receipts(
     the whole site elsewhere is no delta import and is not refused."""
     _source, _images, tmp_path = shipped
     site = tmp_path / "site"
-    inventory(site, tmp_path / "site.json")
+    take_inventory(site, tmp_path / "site.json")
     assert ship_delta(tmp_path).exit_code == 0
     shutil.copytree(tmp_path / "delta", site, dirs_exist_ok=True)  # as `tar -x` would
     verified = run_cli("verify", "--data-dir", str(site))

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from plugins.local.registry_scraper_local.driver import LocalDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
 from scraper_core.globstar import literal_prefix, matches
 from scraper_core.inventory import match_repositories
 from tests.support.trees import repositories_tree, stored_blobs

@@ -22,8 +22,9 @@ from click.testing import CliRunner, Result
 
 from scraper_core import layout
 from scraper_core.bloblist import load_document
+from scraper_core.checked import CheckedDriver
+from scraper_core.contract import FileInfo
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver, FileInfo
 from scraper_core.errors import NotRegularFileError, StorageError
 from scraper_core.holdings import INVENTORY_FORMAT
 from scraper_core.receipt import RECEIPT_FORMAT, ReceiptError, parse_receipt, read_receipts

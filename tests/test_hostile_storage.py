@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
+from scraper_core.contract import is_valid_path
 from scraper_core.digest import MAX_LINK_SIZE, Digest, parse_link
-from scraper_core.driver import CheckedDriver, is_valid_path
 from scraper_core.errors import InvalidLinkError
 from scraper_core.testing.tree import SyntheticImage
 from tests.support.cli import copy_under

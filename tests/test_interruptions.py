@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from scraper_core.testing.tree import SyntheticImage
+from tests.support.cli_process import run_scrape, start_scrape
+from tests.support.copy_gate import CopyGate, signal_at_gate
 from tests.support.reliability import measuring
 from tests.support.source_guard import SourceGuard
 from tests.support.trees import V2, assert_tree_verifies, local_writer, temp_files
@@ -23,7 +23,7 @@ from tests.support.trees import V2, assert_tree_verifies, local_writer, temp_fil
 # The real scrape process on large trees: end to end (make test-local), not a unit test.
 pytestmark = pytest.mark.e2e
 
-SCRAPE = str(Path(sys.executable).parent / "scrape")
+MIB = 1024 * 1024
 
 
 def big_source(root: Path, images: int = 4, layer_mib: int = 24) -> list[SyntheticImage]:
@@ -39,9 +39,8 @@ def big_source(root: Path, images: int = 4, layer_mib: int = 24) -> list[Synthet
     ]
 
 
-def command(source: Path, output: Path, *images: str, jobs: int = 2) -> list[str]:
+def arguments(source: Path, output: Path, *images: str, jobs: int = 2) -> list[str]:
     return [
-        SCRAPE,
         "--data-dir",
         str(source),
         "--output-dir",
@@ -52,30 +51,31 @@ def command(source: Path, output: Path, *images: str, jobs: int = 2) -> list[str
     ]
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3, 0.5, 0.8])
+@pytest.mark.parametrize("read_mib", [1, 12, 25, 38, 48])
 def test_sigkill_then_rerun_completes(
-    tmp_path: Path, delay: float, source_unchanged: SourceGuard
+    tmp_path: Path, read_mib: int, source_unchanged: SourceGuard
 ) -> None:
     with measuring(
         "sigkill-rerun",
         title="SIGKILL mid-copy, then rerun",
-        how="kill at 0.05, 0.15, 0.3, 0.5 and 0.8 s into a 150 MiB scrape "
+        how="kill with the copy held after 1, 12, 25, 38 and 48 MiB read of a 51 MiB scrape "
         "(`tests/test_interruptions.py`)",
         outcome="no wrong file at a final path before the rerun; after it, all blobs verify and no "
         "temporary file remains",
     ):
         source, output = tmp_path / "data", tmp_path / "copy"
-        images = big_source(source, images=3)
+        images = big_source(source, images=3, layer_mib=8)
         source_unchanged.watch_local(source)
         refs = [f"{image.name}:v1" for image in images]
-        process = subprocess.Popen(command(source, output, *refs), stderr=subprocess.PIPE)
-        time.sleep(delay)
-        process.kill()
-        process.wait()
+        # Held mid-copy until killed: the run cannot finish first, however fast the machine.
+        with CopyGate("read", after=read_mib * MIB) as gate:
+            process = start_scrape(*arguments(source, output, *refs), gate=gate)
+            signal_at_gate(process, gate, signal.SIGKILL)
+        assert process.returncode == -signal.SIGKILL
         if output.exists():
             assert_tree_verifies(output)
-        rerun = subprocess.run(command(source, output, *refs), capture_output=True, text=True)
-        assert rerun.returncode == 0, rerun.stderr
+        rerun = run_scrape(*arguments(source, output, *refs), timeout=600)
+        assert rerun.returncode == 0, rerun.describe()
         assert_tree_verifies(output)
         assert temp_files(output) == []
         for image in images:
@@ -89,22 +89,20 @@ def test_sigint_stops_cleanly_with_130(tmp_path: Path, source_unchanged: SourceG
     with measuring(
         "sigint",
         title="SIGINT mid-copy",
-        how="Ctrl-C during a 390 MiB scrape (`tests/test_interruptions.py`)",
+        how="Ctrl-C with the copy held in its first blob, of a 67 MiB scrape "
+        "(`tests/test_interruptions.py`)",
         outcome="exit 130, one line, staging removed, the source untouched",
     ):
         source, output = tmp_path / "data", tmp_path / "copy"
-        images = big_source(source, images=4, layer_mib=48)
+        images = big_source(source, images=4, layer_mib=8)
         source_unchanged.watch_local(source)
         refs = [f"{image.name}:v1" for image in images]
-        process = subprocess.Popen(
-            command(source, output, *refs, jobs=1), stderr=subprocess.PIPE, text=True
-        )
-        # Wait until copying has started (the staging directory exists), then interrupt.
-        deadline = time.monotonic() + 20
-        while not (output / ".scrape-tmp").exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        process.send_signal(signal.SIGINT)
-        _out, err = process.communicate(timeout=60)
+        # Held in its first blob until the interrupt has landed: it cannot finish first.
+        with CopyGate("read", after=MIB) as gate:
+            process = start_scrape(
+                *arguments(source, output, *refs, jobs=1), gate=gate, stderr=subprocess.PIPE
+            )
+            _out, err = signal_at_gate(process, gate, signal.SIGINT)
         assert process.returncode == 130, err
         assert err.strip().splitlines()[-1].startswith("interrupted:")
         assert "Traceback" not in err
@@ -125,7 +123,7 @@ def test_two_scrapes_into_one_output_at_once(tmp_path: Path, source_unchanged: S
         first = [f"{image.name}:v1" for image in images[:3]]
         second = [f"{image.name}:v1" for image in images[1:]]
         processes = [
-            subprocess.Popen(command(source, output, *refs), stderr=subprocess.PIPE, text=True)
+            start_scrape(*arguments(source, output, *refs), stderr=subprocess.PIPE)
             for refs in (first, second)
         ]
         for process in processes:

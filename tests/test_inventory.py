@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver
 from scraper_core.errors import InvalidReferenceError
 from scraper_core.inventory import (
     list_repositories,

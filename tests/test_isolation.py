@@ -14,7 +14,7 @@ from click.testing import Result
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.inventory import list_repositories, match_repositories
 from scraper_core.selection import select
 from tests.support.cli import run_cli
@@ -192,6 +192,12 @@ class UnreadableDriver(LocalDouble):
         if f"{path}/".startswith(f"{self.refused}/"):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
         return self.inner.walk(path)
+
+    def walk_names(self, path: str) -> Any:
+        # Forwarded by __getattr__ otherwise: the wrapper would list the refused directory.
+        if f"{path}/".startswith(f"{self.refused}/"):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return self.inner.walk_names(path)
 
 
 @pytest.mark.parametrize("refused", ["team/app", "team/app/_manifests/tags"])

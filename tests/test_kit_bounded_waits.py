@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pytest
 
-from scraper_core.driver import CheckedStagedCopy
+from scraper_core.checked import CheckedStagedCopy
 from scraper_core.testing import CapabilitySuite
 
 

@@ -31,7 +31,9 @@ from scraper_core.digest import Digest
 from scraper_core.errors import StorageError
 from scraper_core.manifest import OCI_MANIFEST
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
+from tests.support.cli_process import start_scrape
 from tests.support.components import require_binary
+from tests.support.copy_gate import CopyGate, signal_at_gate
 from tests.support.mounts import mounted_tmpfs
 from tests.support.registry import RegistryFactory
 from tests.support.reliability import record
@@ -45,8 +47,12 @@ def _writer(root: Path) -> TreeWriter:
     return local_writer(root)
 
 
+def _arguments(source: Path, output: Path, jobs: int = 1) -> list[str]:
+    return ["--data-dir", str(source), "--output-dir", str(output), "-j", str(jobs)]
+
+
 def _scrape(source: Path, output: Path, jobs: int = 1) -> list[str]:
-    return [SCRAPE, "--data-dir", str(source), "--output-dir", str(output), "-j", str(jobs)]
+    return [SCRAPE, *_arguments(source, output, jobs)]
 
 
 def _staging_dirs(output: Path) -> list[str]:
@@ -111,40 +117,35 @@ def test_two_runs_from_separate_pid_namespaces_share_one_output(
     # Both want every image, in opposite orders: both copy while the other is running.
     first = [f"{image.name}:v1" for image in images]
     second = first[::-1]
-    runs = []
-    run_a = subprocess.Popen(
-        _in_pid_namespace(_scrape(source, output) + first, 0), stderr=subprocess.PIPE, text=True
-    )
-    runs.append(run_a)
-    try:
-        deadline = time.monotonic() + 120
-        while not _staging_dirs(output) and run_a.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert _staging_dirs(output), "the first run never started copying"
-        run_b = subprocess.Popen(
-            _in_pid_namespace(_scrape(source, output) + second, 1),
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        runs.append(run_b)
-        # The second run's clean-up runs before it makes its own staging: seeing both at once
-        # proves it judged the first run's live staging and kept it.
-        both_seen = False
-        while run_a.poll() is None and run_b.poll() is None and time.monotonic() < deadline:
-            if len(_staging_dirs(output)) >= 2:
-                both_seen = True
-                break
-            time.sleep(0.005)
-        results = [(run, *run.communicate(timeout=600)) for run in runs]
-    finally:
-        for run in runs:
-            if run.poll() is None:
-                run.kill()
-                run.wait()
+    # Each run is held at a gate in its first blob: once both are there, both stagings exist
+    # and the second run's clean-up (which comes before its staging) has judged the first's
+    # live staging. Released together, they copy while the other is running.
+    runs: list[subprocess.Popen[str]] = []
+    with CopyGate("read", after=1 << 20) as gate_a, CopyGate("read", after=1 << 20) as gate_b:
+        try:
+            for gate, refs, extra in ((gate_a, first, 0), (gate_b, second, 1)):
+                run = start_scrape(
+                    *_arguments(source, output),
+                    *refs,
+                    gate=gate,
+                    prefix=_in_pid_namespace([], extra),
+                    stderr=subprocess.PIPE,
+                )
+                runs.append(run)
+                gate.wait_reached(run)
+            both_seen = len(_staging_dirs(output)) >= 2
+            gate_a.release()
+            gate_b.release()
+            results = [(run, *run.communicate(timeout=600)) for run in runs]
+        finally:
+            for run in runs:
+                if run.poll() is None:
+                    run.kill()
+                    run.wait()
     for run, _out, err in results:
         assert run.returncode == 0, err
         assert "Traceback" not in err
-    assert both_seen, "the runs did not overlap; the test proved nothing (machine too slow?)"
+    assert both_seen, "the second run removed the first's live staging"
     assert _leftovers(output) == []
     verify = subprocess.run(
         [SCRAPE, "verify", "--data-dir", str(output), "--json"],
@@ -217,27 +218,17 @@ def test_ctrl_c_inside_a_multi_gib_kernel_copy_stops_within_seconds(tmp_path: Pa
     reference, layer = _sparse_image(source, 4 << 30)
     layer_data = blob_file(source, layer)
     before = os.stat(layer_data)
-    process = subprocess.Popen(
-        [*_scrape(source, output), reference], stderr=subprocess.PIPE, text=True
-    )
-    try:
-        # Interrupt once the kernel copy of the big layer is well under way.
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None:
-            staged = _staged_files(output)
-            if any(path.stat().st_size >= 64 << 20 for path in staged):
-                break
-            time.sleep(0.02)
-        assert process.poll() is None, "the run ended before it could be interrupted"
+    # The kernel copy stops between two chunks once 64 MiB are in, until the interrupt has
+    # landed: the run cannot end first, and the interrupt comes inside the copy.
+    with CopyGate("kernel-copy", after=64 << 20) as gate:
+        process = start_scrape(
+            *_arguments(source, output), reference, gate=gate, stderr=subprocess.PIPE
+        )
+        gate.wait_reached(process)
         copied = max(path.stat().st_size for path in _staged_files(output))
         sent = time.monotonic()
-        process.send_signal(signal.SIGINT)
-        _out, err = process.communicate(timeout=60)
+        _out, err = signal_at_gate(process, gate, signal.SIGINT)
         stopped_after = time.monotonic() - sent
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and err.startswith("interrupted:"), err
@@ -368,20 +359,12 @@ def test_sigkill_mid_copy_then_rerun_removes_the_dead_runs_staging(tmp_path: Pat
     source, output = tmp_path / "data", tmp_path / "copy"
     images = _images(_writer(source), count=3, layer_mib=32)
     refs = [f"{image.name}:v1" for image in images]
-    killed = []
-    for _attempt in range(3):
-        process = subprocess.Popen([*_scrape(source, output), *refs], stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while not _staged_files(output) and process.poll() is None:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.005)
-        process.kill()
-        process.wait()
-        killed = _staging_dirs(output)
-        if killed:
-            break
-    assert killed, "no run was caught mid-copy"
+    # Held mid-copy (a staged file written, another blob still being read) until killed.
+    with CopyGate("read", after=40 << 20) as gate:
+        process = start_scrape(*_arguments(source, output), *refs, gate=gate)
+        signal_at_gate(process, gate, signal.SIGKILL)
+    killed = _staging_dirs(output)
+    assert killed, "the killed run left no staging"
     # Left behind, its lock file there but held by nobody now.
     assert all((output / ".scrape-tmp" / name / LOCK_NAME).exists() for name in killed)
     rerun = subprocess.run(

@@ -22,7 +22,7 @@ import pytest
 from registry_scraper_local.driver import LocalDriver
 from registry_scraper_local.tar import TarDriver
 from scraper_core import layout
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.errors import InvalidPathError, StorageError
 from tests.support.cli_process import run_scrape
 from tests.support.mounts import bound

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scraper_core import hookspecs
-from scraper_core.driver import StorageDriver, StorageReader
+from scraper_core.contract import StorageDriver, StorageReader
 from scraper_core.errors import (
     ConfigurationError,
     PathNotFoundError,
@@ -225,7 +225,7 @@ def test_importing_the_core_does_not_import_pytest() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     *imported, pytest_modules = result.stdout.split("\n")[:-1]
-    assert {"cli", "driver", "plugins", "transfer"} <= set(imported)
+    assert {"checked", "cli", "contract", "plugins", "transfer"} <= set(imported)
     assert pytest_modules == "[]"
 
 

@@ -72,7 +72,7 @@ def test_unknown_options_are_all_named_with_the_known_ones() -> None:
         ({"jobs": "0"}, "drv: option jobs must be a positive integer, got '0'"),
         ({"jobs": "x"}, "drv: option jobs must be a positive integer, got 'x'"),
         ({"mode": "Fast"}, "drv: option mode must be one of fast, safe, got 'Fast'"),
-        ({"part": "5MB"}, "drv: option part must be a size such as 16MiB, got '5MB'"),
+        ({"part": "5MB"}, "drv: option part must be a size such as 512K, 100M or 4GiB"),
         ({"part": "6GiB"}, "drv: option part must be between 5MiB and 5GiB, got '6GiB'"),
         ({"chunk": "300KiB"}, "drv: option chunk must be a multiple of 256KiB up to 1GiB, got"),
     ],

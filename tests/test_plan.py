@@ -6,7 +6,7 @@ from pathlib import Path
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.plan import BlobCopy, ImagePlan, LinkWrite, Planner
 from scraper_core.reference import Reference
 from scraper_core.testing.tree import TreeWriter

@@ -31,6 +31,7 @@ TRANSFER = BlobTransfer(
     3,
     f"s3://src/prod/docker/registry/v2/blobs/sha256/ab/{HEX}/data",
     f"/tmp/a dir/docker/registry/v2/blobs/sha256/ab/{HEX}/data",
+    ("src", f"prod/docker/registry/v2/blobs/sha256/ab/{HEX}/data"),
 )
 
 
@@ -42,7 +43,9 @@ def test_formats() -> None:
 
 
 def test_csv_keys_are_url_encoded() -> None:
-    odd = BlobTransfer(TRANSFER.digest, 3, "s3://src/a b+c/x", "s3://dst/a b+c/x")
+    odd = BlobTransfer(
+        TRANSFER.digest, 3, "s3://src/a b+c/x", "s3://dst/a b+c/x", ("src", "a b+c/x")
+    )
     assert format_line(odd, "csv") == "src,a%20b%2Bc/x"
 
 

@@ -108,7 +108,7 @@ def test_the_guides_tests_pass(plugin_venv: Path) -> None:
         cwd=project,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:]
-    assert re.search(r"\d{3,} passed", done.stdout), done.stdout[-500:]
+    assert re.search(r"\d{2,} passed", done.stdout), done.stdout[-500:]
     # The plugin suite and the round trip ran too, on the installed plugin.
     assert "PASSED tests/test_example.py::TestExamplePlugin::test_loading_imports" in done.stdout
     round_trips = re.findall(r"PASSED tests/test_example.py::TestExampleRoundTrip::", done.stdout)

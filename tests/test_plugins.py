@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 
 from scraper_core.errors import PluginError
 from scraper_core.plugins import PLUGINS_ENV, DriverRegistry
+from scraper_core.testing.tree import TreeWriter
+from tests.support.cli import run_cli
 from tests.support.plugin_site import write_distribution
 
 GOOD_PLUGIN = """
@@ -132,3 +135,110 @@ def test_help_imports_no_sdk_and_works_with_a_broken_plugin(site: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Usage: " in done.stdout
+
+
+# A plugin's own shorthand options of `scrape copy` (hook registry_scraper_add_destination_options).
+
+MIRROR_PLUGIN = """
+from registry_scraper_local.driver import LocalDriver
+from scraper_core import hookimpl
+from scraper_core.errors import ConfigurationError
+from scraper_core.shorthand import DestinationOption
+
+class Mirror:
+    name = "mirror"
+    description = "a local tree under another name"
+
+    @classmethod
+    def open(cls, location, options, *, read_only):
+        options = dict(options)
+        label = options.pop("label", "ok")
+        if label != "ok":
+            raise ConfigurationError(f"mirror: label {label!r} refused")
+        return LocalDriver.open(location, options, read_only=read_only)
+
+@hookimpl
+def registry_scraper_register_drivers(register):
+    register(Mirror)
+
+@hookimpl
+def registry_scraper_add_destination_options(register):
+    register(DestinationOption("--output-mirror", driver="mirror", metavar="DIR",
+                               help="Copy into a mirror tree at DIR."))
+    register(DestinationOption("--mirror-label", driver="mirror", option="label",
+                               metavar="TEXT", help="With --output-mirror: its label."))
+"""
+
+CLASHING_PLUGIN = """
+from scraper_core import hookimpl
+from scraper_core.shorthand import DestinationOption
+
+@hookimpl
+def registry_scraper_add_destination_options(register):
+    register(DestinationOption("--jobs", driver="clash", help="Taken by the core."))
+"""
+
+
+@pytest.fixture
+def source_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    TreeWriter(DriverRegistry().open("local", str(root), read_only=False)).image("app", "v1")
+    return root
+
+
+def test_a_plugin_adds_its_own_shorthand_options_to_copy(site: Path, source_tree: Path) -> None:
+    write_distribution(site, "rs-mirror", "mirror", "rs_mirror", MIRROR_PLUGIN)
+    data = str(source_tree)
+    helped = run_cli("copy", "--help")
+    assert helped.exit_code == 0
+    assert "--output-mirror DIR" in helped.stdout and "Copy into a mirror tree" in helped.stdout
+    # The location shorthand and the option shorthand reach the plugin's driver.
+    out = site / "mirror"
+    done = run_cli(
+        "--data-dir", data, "--output-mirror", str(out), "--mirror-label", "ok", "app:v1"
+    )
+    assert done.exit_code == 0, done.output
+    assert (out / "docker/registry/v2/repositories/app/_manifests/tags/v1").is_dir()
+    refused = run_cli(
+        "--data-dir", data, "--output-mirror", str(site / "m2"), "--mirror-label", "x", "app:v1"
+    )
+    assert refused.exit_code == 2 and "mirror: label 'x' refused" in refused.stderr
+    # How they combine: one destination, an option with its own location shorthand.
+    a, b = str(site / "a"), str(site / "b")
+    both = run_cli("--data-dir", data, "--output-mirror", a, "--output-dir", b, "app:v1")
+    assert both.exit_code == 2
+    assert "give exactly one of --output-dir, --output-mirror and --output-tar" in both.stderr
+    alone = run_cli("--data-dir", data, "--output-dir", b, "--mirror-label", "ok", "app:v1")
+    assert alone.exit_code == 2 and "--mirror-label needs --output-mirror" in alone.stderr
+    assert not any((site / name).exists() for name in ("m2", "a", "b"))
+
+
+def test_a_shorthand_that_cannot_be_offered_is_a_warning(site: Path, source_tree: Path) -> None:
+    write_distribution(site, "rs-clash", "clash", "rs_clash", CLASHING_PLUGIN)
+    write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
+    out = site / "copy.tar"
+    done = run_cli("--data-dir", str(source_tree), "--output-tar", str(out), "-j", "2", "app:v1")
+    assert done.exit_code == 0, done.output
+    assert out.is_file()
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2, done.stderr
+    assert any(
+        "'clash' (rs-clash 1.2.3)" in w and "--jobs is already an option" in w for w in warnings
+    )
+    assert any("'broken' (rs-broken 1.2.3) failed to load" in w for w in warnings)
+
+
+def test_the_plugin_guides_destination_options_example_works(site: Path) -> None:
+    guide = (Path(__file__).parent.parent / "docs" / "plugin-guide.md").read_text()
+    found = re.search(r"<!-- example: destination-options -->\n```python\n(.*?)```", guide, re.S)
+    assert found is not None
+    write_distribution(site, "rs-guide", "example", "rs_guide_options", found.group(1))
+    helped = run_cli("copy", "--help")
+    assert helped.exit_code == 0 and helped.stderr == ""
+    listed = " ".join(helped.stdout.split())
+    assert (
+        "--output-dir TEXT Destination storage root (driver-specific). --output-zip FILE" in listed
+    )
+    both = run_cli("--data-dir", str(site), "--output-zip", "z", "--output-dir", "d", "app:v1")
+    assert both.exit_code == 2
+    assert "exactly one of --output-dir, --output-zip and --output-tar" in both.stderr

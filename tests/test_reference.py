@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scraper_core import layout
+from scraper_core.contract import is_valid_path
 from scraper_core.digest import Digest
-from scraper_core.driver import is_valid_path
 from scraper_core.errors import InvalidReferenceError
 from scraper_core.reference import parse_reference
 

@@ -53,7 +53,7 @@ http:
 
 
 def load(text: str, env: dict[str, str] | None = None) -> StorageConfig:
-    return load_storage_config(text, "config.yml", env or {})
+    return load_storage_config(text, "config.yml", env or {}, DriverRegistry())
 
 
 def s3(parameters: str) -> StorageConfig:
@@ -279,7 +279,7 @@ def test_a_third_party_plugin_is_chosen_through_the_registry_config(
     assert copied.exit_code == 0, copied.output
     assert blob_file(tmp_path / "copy", image.manifest).is_file()
     # The plugin's own secret metadata masks its option; the core knows no "password".
-    loaded = load_storage_config(config.read_text(), "config.yml", {})
+    loaded = load_storage_config(config.read_text(), "config.yml", {}, DriverRegistry())
     assert loaded == StorageConfig("swift", str(container), {"password": SWIFT_PASSWORD})
     assert SWIFT_PASSWORD not in repr(loaded) and "'password': '***'" in repr(loaded)
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import Result
 
 from scraper_core import layout
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.errors import ConfigurationError
 from scraper_core.plan import Planner
 from scraper_core.receipt import SOURCE_DATE_EPOCH, RunRecord, fixed_time, write_receipt

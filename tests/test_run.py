@@ -13,7 +13,7 @@ import pytest
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import run as run_module
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.errors import ConfigurationError, DestinationUnusableError
 from scraper_core.plan import BlobCopy
 from scraper_core.run import (

@@ -21,8 +21,8 @@ import pytest
 from click.testing import CliRunner
 
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.driver import CheckedDriver
 from scraper_core.testing.tree import SyntheticImage
 from tests.support.reliability import record
 from tests.support.source_guard import SourceGuard

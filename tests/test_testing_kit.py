@@ -27,7 +27,7 @@ import threading
 
 import pytest
 
-from scraper_core.driver import Capability, StorageDriver, StorageReader
+from scraper_core.contract import Capability, StorageDriver, StorageReader
 from scraper_core.testing import DriverSuite, MemoryDriver
 
 

@@ -16,7 +16,8 @@ from typing import ClassVar
 
 import pytest
 
-from scraper_core.driver import CancelOnExit, Capability, CheckedDriver
+from scraper_core.checked import CheckedDriver
+from scraper_core.contract import CancelOnExit, Capability
 from scraper_core.errors import StorageError
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import Scrape, ScrapeOptions

@@ -13,8 +13,9 @@ import pytest
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
+from scraper_core.contract import FileInfo
 from scraper_core.digest import Digest
-from scraper_core.driver import CheckedDriver, FileInfo
 from scraper_core.plan import PlatformFilter
 from scraper_core.reference import Reference, parse_reference
 from scraper_core.testing.tree import SyntheticImage, TreeWriter

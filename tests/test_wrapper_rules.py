@@ -1,4 +1,4 @@
-"""The rules the wrapper owns for every driver (issue 12, item 3), and the typed capabilities.
+"""The rules the wrapper owns for every driver (issues 12 and 20), and the typed capabilities.
 
 Each test uses a driver that does *not* follow the rule itself, so only the wrapper can make
 the test pass: drivers need not repeat these checks.
@@ -6,10 +6,8 @@ the test pass: drivers need not repeat these checks.
 
 from __future__ import annotations
 
-import importlib
-import sys
 import textwrap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar, cast
 
@@ -22,8 +20,16 @@ from scraper_core.contract import (
     StorageReader,
     SupportsHardlink,
     SupportsServerSideCopy,
+    SupportsWalkNames,
 )
-from scraper_core.errors import PathNotFoundError, PluginError, ReadOnlyError
+from scraper_core.errors import (
+    InvalidOffsetError,
+    InvalidPathError,
+    PathNotFoundError,
+    PluginError,
+    ReadOnlyError,
+    StorageError,
+)
 from scraper_core.plugins import PLUGINS_ENV, DriverRegistry
 from scraper_core.testing.memory import MemoryDriver
 
@@ -204,7 +210,7 @@ class Companions(MemoryDriver):
     def __init__(self) -> None:
         super().__init__(read_only=False)
         self.calls: list[str] = []
-        self.on_archived: object = None
+        self.bytes_written: object = None
 
     def read_head(self, path: str, size: int) -> bytes:
         self.calls.append("read_head")
@@ -216,6 +222,10 @@ class Companions(MemoryDriver):
     def abort(self) -> None:
         self.calls.append("abort")
 
+    def follow_output(self, bytes_written: Callable[[int], None], copied: int) -> int:
+        self.bytes_written = bytes_written
+        return copied * 3
+
 
 def test_optional_companions_are_called_when_present() -> None:
     raw = Companions()
@@ -224,8 +234,8 @@ def test_optional_companions_are_called_when_present() -> None:
     storage.close()
     storage.abort()
     sizes: list[int] = []
-    assert storage.report_archived(sizes.append)
-    assert raw.on_archived == sizes.append
+    assert storage.follow_output(sizes.append, 5) == 15
+    assert raw.bytes_written == sizes.append
     assert raw.calls == ["read_head", "close", "abort"]
 
 
@@ -236,23 +246,160 @@ def test_drivers_without_companions_work_the_same() -> None:
     assert storage.read_head(FILE, 4) == b"0123"
     storage.close()
     storage.abort()
-    assert not storage.report_archived(lambda size: None)
+    assert storage.follow_output(lambda size: None, 5) == 5
 
 
-# The bucket helpers' old import paths.
+# Paths and offsets: the wrapper refuses them before the driver is called, for every driver
+# (the conformance suite does not repeat this per driver: it is this code whatever the driver).
+
+#: Paths refused for every operation: relative, dot segments, empty components, trailing
+#: slash, characters outside distribution's path grammar.
+INVALID_PATHS = (
+    "",
+    "relative",
+    "relative/file",
+    "/a/../b",
+    "/..",
+    "/.",
+    "/a/./b",
+    "//a",
+    "/a//b",
+    "/a/",
+    "/a b",
+    "/a\\b",
+    "/a\x00b",
+    "/a\nb",
+    "/caf\u00e9",
+)
 
 
-@pytest.mark.parametrize("module", ["objectstore", "options", "partwriter", "sdkerrors"])
-def test_old_bucket_helper_paths_warn_and_give_the_same_objects(module: str) -> None:
-    sys.modules.pop(f"scraper_core.{module}", None)
-    with pytest.warns(DeprecationWarning, match=f"scraper_core.bucket.{module}"):
-        old = importlib.import_module(f"scraper_core.{module}")
-    new = importlib.import_module(f"scraper_core.bucket.{module}")
-    public: Mapping[str, object] = {
-        name: value
-        for name, value in vars(new).items()
-        if not name.startswith("_") and getattr(value, "__module__", None) == new.__name__
-    }
-    assert public
-    for name, value in public.items():
-        assert getattr(old, name) is value, name
+class Recorder:
+    """Stands in for a raw driver and notes every method of it that gets called (looking one
+    up is not a call: ``isinstance`` against a protocol does that)."""
+
+    def __init__(self, raw: StorageReader) -> None:
+        self._raw = raw
+        self.name = raw.name
+        self.capabilities = raw.capabilities
+        self.called: list[str] = []
+
+    def __getattr__(self, attribute: str) -> object:
+        method = getattr(self._raw, attribute)
+
+        def record(*args: object, **kwargs: object) -> object:
+            self.called.append(attribute)
+            return method(*args, **kwargs)
+
+        return record
+
+
+def _recorded(raw: StorageReader) -> tuple[CheckedDriver, Recorder]:
+    recorder = Recorder(raw)
+    return CheckedDriver(cast(StorageReader, recorder), read_only=False), recorder
+
+
+_SOURCE = CheckedDriver(MemoryDriver(), read_only=True)
+
+OPERATIONS: dict[str, Callable[[CheckedDriver, str], object]] = {
+    "get_content": lambda storage, path: storage.get_content(path),
+    "read_head": lambda storage, path: storage.read_head(path, 10),
+    "read_link": lambda storage, path: storage.read_link(path),
+    "reader": lambda storage, path: storage.reader(path),
+    "stat": lambda storage, path: storage.stat(path),
+    "exists": lambda storage, path: storage.exists(path),
+    "list_dir": lambda storage, path: storage.list_dir(path),
+    "walk": lambda storage, path: list(storage.walk(path)),
+    "walk_names": lambda storage, path: list(storage.walk_names(path)),
+    "put_content": lambda storage, path: storage.put_content(path, b"x"),
+    "writer": lambda storage, path: storage.writer(path),
+    "move-from": lambda storage, path: storage.move(path, "/valid"),
+    "move-to": lambda storage, path: storage.move("/valid", path),
+    "delete": lambda storage, path: storage.delete(path),
+    "server_side_copy": lambda storage, path: storage.server_side_copy(_SOURCE, path),
+    "link_blob": lambda storage, path: storage.link_blob(_SOURCE, path),
+}
+
+#: Operations for which the root ``/`` is a valid path: it is a directory, not a file.
+ROOT_ALLOWED = ("stat", "exists", "list_dir", "walk", "walk_names")
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_invalid_paths_are_refused_before_the_driver_is_called(operation: str) -> None:
+    storage, recorder = _recorded(Permissive())
+    for path in INVALID_PATHS:
+        with pytest.raises(InvalidPathError) as caught:
+            OPERATIONS[operation](storage, path)
+        assert (caught.value.driver, caught.value.path) == ("memory", path), repr(path)
+        assert "memory" in str(caught.value)
+    assert recorder.called == []
+
+
+@pytest.mark.parametrize("operation", sorted(set(OPERATIONS) - set(ROOT_ALLOWED)))
+def test_the_root_is_not_a_file_path(operation: str) -> None:
+    storage, recorder = _recorded(Permissive())
+    with pytest.raises(InvalidPathError):
+        OPERATIONS[operation](storage, "/")
+    assert recorder.called == []
+
+
+def test_a_negative_offset_is_refused_before_the_driver_is_called() -> None:
+    raw = MemoryDriver()
+    raw.put_content(FILE, b"content")
+    storage, recorder = _recorded(raw)
+    for offset in (-1, -(1 << 63)):
+        with pytest.raises(InvalidOffsetError) as caught:
+            storage.reader(FILE, offset)
+        assert (caught.value.driver, caught.value.path) == ("memory", FILE)
+    assert recorder.called == []
+    with storage.reader(FILE, 3) as stream:
+        assert stream.read() == b"tent"
+
+
+# walk_names: an optional protocol, reached through the wrapper.
+
+
+class NamesOnly(MemoryDriver):
+    """Has ``walk_names``; its ``walk`` must then not be used for names."""
+
+    def __init__(self, failure: Exception | None = None) -> None:
+        super().__init__(read_only=False)
+        self.failure = failure
+        self.named: list[str] = []
+
+    def walk(self, path: str) -> Iterator[FileInfo]:
+        raise AssertionError("walk called where walk_names is declared")
+
+    def walk_names(self, path: str) -> Iterator[str]:
+        self.named.append(path)
+        if self.failure is not None:
+            raise self.failure
+        yield f"{path}/name"
+
+
+def test_walk_names_is_the_drivers_where_it_has_one() -> None:
+    raw = NamesOnly()
+    assert isinstance(raw, SupportsWalkNames)
+    storage = CheckedDriver(raw, read_only=True)
+    assert list(storage.walk_names("/dir")) == ["/dir/name"]
+    assert raw.named == ["/dir"]
+
+
+def test_walk_names_errors_are_named_as_every_other_call() -> None:
+    storage = CheckedDriver(NamesOnly(OSError("connection reset")), read_only=True)
+    with pytest.raises(StorageError) as caught:
+        list(storage.walk_names("/dir"))
+    assert (caught.value.driver, caught.value.path) == ("memory", "/dir")
+    assert "connection reset" in str(caught.value)
+    missing = CheckedDriver(NamesOnly(FileNotFoundError()), read_only=True)
+    with pytest.raises(PathNotFoundError):
+        list(missing.walk_names("/dir"))
+
+
+def test_walk_names_of_a_driver_without_it_comes_from_walk() -> None:
+    raw = MemoryDriver()
+    assert not isinstance(raw, SupportsWalkNames)
+    for path in ("/dir/a", "/dir/sub/b", "/other"):
+        raw.put_content(path, b"x")
+    storage = CheckedDriver(raw, read_only=True)
+    assert sorted(storage.walk_names("/dir")) == ["/dir/a", "/dir/sub/b"]
+    assert sorted(storage.walk_names("/")) == ["/dir/a", "/dir/sub/b", "/other"]

@@ -14,18 +14,30 @@ ones) and words every error the same way, never echoing a secret. Pure: no I/O.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, get_args
 
+from scraper_core import sizes
 from scraper_core.errors import ConfigurationError
+from scraper_core.sizes import GIB, KIB, MIB, show_size
 
-KIB = 1024
-MIB = 1024 * KIB
-GIB = 1024 * MIB
-
-_SIZE_RE = re.compile(r"(?P<number>[0-9]+)\s*(?P<unit>|B|KiB|MiB|GiB)")
-_SIZE_UNITS = {"": 1, "B": 1, "KiB": KIB, "MiB": MIB, "GiB": GIB}
+__all__ = [
+    "GIB",
+    "KIB",
+    "MIB",
+    "OptionValueError",
+    "choice",
+    "flag",
+    "http_url",
+    "option",
+    "option_names",
+    "parse_options",
+    "parse_size",
+    "positive_int",
+    "show_size",
+    "size",
+    "text",
+]
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -114,20 +126,12 @@ def http_url(value: str) -> str:
     return value.rstrip("/")
 
 
-def show_size(size: int) -> str:
-    """``16MiB``, ``256KiB``, ``5GiB``: the largest unit that divides the size."""
-    for unit in ("GiB", "MiB", "KiB"):
-        if size % _SIZE_UNITS[unit] == 0:
-            return f"{size // _SIZE_UNITS[unit]}{unit}"
-    return str(size)
-
-
 def parse_size(value: str) -> int:
-    """Bytes, optionally with a binary unit: ``16777216``, ``16MiB``, ``256KiB``, ``1GiB``."""
-    match = _SIZE_RE.fullmatch(value.strip())
-    if match is None:
-        raise OptionValueError("must be a size such as 16MiB")
-    return int(match["number"]) * _SIZE_UNITS[match["unit"]]
+    """Bytes in the one size grammar of :mod:`scraper_core.sizes` (``8M``, ``16MiB``...)."""
+    try:
+        return sizes.parse_size(value)
+    except ValueError as exc:
+        raise OptionValueError(str(exc)) from None
 
 
 def size(low: int, high: int, *, multiple: int = 1) -> Parser:

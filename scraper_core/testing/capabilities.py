@@ -1,9 +1,9 @@
 """Suites that exercise each optional capability a driver declares, for real.
 
-Declaring a :class:`~scraper_core.driver.Capability` makes the copy engine call a method on the
+Declaring a :class:`~scraper_core.contract.Capability` makes the copy engine call a method on the
 destination driver instead of streaming. A declaration with no working method behind it would
 otherwise only show in production, so each capability has a class here that copies blobs
-between two drivers of the same backend through :class:`~scraper_core.driver.CheckedDriver`,
+between two drivers of the same backend through :class:`~scraper_core.checked.CheckedDriver`,
 as the engine does, and checks the bytes, that nothing appears at the final path before the
 copy is complete, that nothing is left behind, and that the source is untouched.
 
@@ -23,7 +23,8 @@ from typing import ClassVar
 
 import pytest
 
-from scraper_core.driver import Capability, CheckedDriver, CheckedStagedCopy, StorageDriver
+from scraper_core.checked import CheckedDriver, CheckedStagedCopy
+from scraper_core.contract import Capability, StorageDriver
 from scraper_core.errors import PathNotFoundError, StorageError
 from scraper_core.testing.memory import MemoryDriver
 from scraper_core.testing.threads import DEFAULT_TIMEOUT

@@ -1,4 +1,4 @@
-"""A complete in-memory :class:`~scraper_core.driver.StorageDriver`, for tests of the core.
+"""A complete in-memory :class:`~scraper_core.contract.StorageDriver`, for tests of the core.
 
 It behaves like an object store with filesystem manners: directories exist only while a file
 lies below them (so deleting the last file of ``/a/b`` makes ``/a/b`` vanish), yet a path cannot
@@ -17,10 +17,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO, ClassVar
 
-from scraper_core.driver import CancelOnExit, Capability, FileInfo, is_valid_path
+from scraper_core.contract import CancelOnExit, Capability, FileInfo, is_valid_path
 from scraper_core.errors import (
     ConfigurationError,
-    InvalidOffsetError,
     InvalidPathError,
     LocationNotFoundError,
     PathNotFoundError,
@@ -216,8 +215,6 @@ class MemoryDriver:
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         self._check(path)
-        if offset < 0:
-            raise InvalidOffsetError(self.name, path, f"negative offset {offset}")
         with self.store.lock:
             data = self._file(path).data
         stream = io.BytesIO(data)

@@ -25,7 +25,7 @@ import subprocess
 import sys
 from typing import ClassVar
 
-from scraper_core.driver import Capability
+from scraper_core.contract import Capability
 from scraper_core.plugins import DriverInfo, DriverRegistry
 
 # Loads the plugin the way the core does (entry point, then the hook) and prints which

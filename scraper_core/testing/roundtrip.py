@@ -35,7 +35,7 @@ from typing import ClassVar
 import pytest
 
 from scraper_core import layout
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.testing.memory import MemoryDriver
 from scraper_core.testing.scrapes import stored_files
 from scraper_core.testing.tree import SyntheticImage, TreeWriter

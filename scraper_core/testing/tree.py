@@ -14,8 +14,9 @@ import os
 from dataclasses import dataclass, field
 
 from scraper_core import layout
+from scraper_core.checked import CheckedDriver
+from scraper_core.contract import StorageDriver
 from scraper_core.digest import Digest, link_content
-from scraper_core.driver import CheckedDriver, StorageDriver
 from scraper_core.manifest import OCI_INDEX, OCI_MANIFEST
 
 
@@ -59,7 +60,7 @@ class TreeWriter:
     """Writes blobs, links and manifests into a driver the way a registry push does.
 
     ``driver`` is any writable driver: a raw one (a plugin's, as its ``open`` returns it) is
-    wrapped in :class:`~scraper_core.driver.CheckedDriver`, so every path is checked as the
+    wrapped in :class:`~scraper_core.checked.CheckedDriver`, so every path is checked as the
     core checks it.
     """
 

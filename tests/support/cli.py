@@ -6,8 +6,10 @@ Tests that must survive a hang or a crash of the command run it as a process ins
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner, Result
 
@@ -32,3 +34,12 @@ def copy_under(base: Path, *args: str) -> Result:
     """``scrape --data-dir BASE/data --output-dir BASE/copy ARGS...``: the source and the copy
     side by side under one folder (a test's tmp_path), as most tests of the copy set them up."""
     return run_cli("--data-dir", str(base / "data"), "--output-dir", str(base / "copy"), *args)
+
+
+def take_inventory(root: Path, path: Path) -> dict[str, Any]:
+    """``scrape inventory`` of the tree at ``root``, written to ``path`` (what a site sends
+    for ``--have``) and returned parsed; the command must succeed."""
+    result = scrape_ok("inventory", "--data-dir", str(root))
+    path.write_text(result.stdout)
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document

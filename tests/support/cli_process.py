@@ -2,15 +2,24 @@
 
 CliRunner runs the CLI inside the test process, where a hang blocks the test run and a crash
 takes pytest with it; a subprocess with a timeout turns both into a plain test failure.
+
+Every ``scrape`` started here gets SIGINT at its default, unblocked, whatever the test run
+inherited: an ignored SIGINT survives exec, and Python then installs no KeyboardInterrupt
+handler (as in a script's background job, ``bash -c 'make test &'``, or under nohup).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from tests.support.copy_gate import CopyGate
 
 #: Generous: a loaded CI machine runs many of these at once.
 DEFAULT_TIMEOUT = 60.0
@@ -42,15 +51,49 @@ class Completed:
         )
 
 
+def default_signals() -> None:
+    """In the child, before exec: SIGINT at its default and unblocked (``preexec_fn``)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def scrape_environment() -> dict[str, str]:
+    # Tracebacks must come from bugs only, never from the debug switch being on around us.
+    return {key: value for key, value in os.environ.items() if key != "REGISTRY_SCRAPER_DEBUG"}
+
+
+def start_scrape(
+    *args: str, gate: CopyGate | None = None, prefix: Sequence[str] = (), **popen: Any
+) -> subprocess.Popen[str]:
+    """``scrape ARGS...`` started (text mode, stdin closed), its copy stopping at ``gate``
+    if one is given, run by ``prefix`` if one is given (``unshare ...``); ``popen`` goes to
+    :class:`subprocess.Popen` (stdout, stderr...)."""
+    command, env = [*scrape_command(), *args], scrape_environment()
+    fds: tuple[int, ...] = ()
+    if gate is not None:
+        command, env, fds = gate.command(list(args)), gate.environment(env), gate.child_fds
+    process = subprocess.Popen(
+        [*prefix, *command],
+        stdin=subprocess.DEVNULL,
+        env=env,
+        pass_fds=fds,
+        preexec_fn=default_signals,
+        text=True,
+        **popen,
+    )
+    if gate is not None:
+        gate.started()
+    return process
+
+
 def run_scrape(*args: str, timeout: float = DEFAULT_TIMEOUT) -> Completed:
     """``scrape ARGS...``; :class:`subprocess.TimeoutExpired` (the child killed) on a hang."""
-    # Tracebacks must come from bugs only, never from the debug switch being on around us.
-    env = {key: value for key, value in os.environ.items() if key != "REGISTRY_SCRAPER_DEBUG"}
     result = subprocess.run(
         [*scrape_command(), *args],
         stdin=subprocess.DEVNULL,
         capture_output=True,
-        env=env,
+        env=scrape_environment(),
+        preexec_fn=default_signals,
         timeout=timeout,
         check=False,
     )

@@ -113,6 +113,13 @@ class RegistryServer:
         self.rootdir: Path | None = None  # filesystem storage only
         self._process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def storage_root(self) -> Path:
+        """The filesystem storage's root (it holds ``docker/``); only a filesystem registry
+        has one."""
+        assert self.rootdir is not None, f"{self.description}: not on filesystem storage"
+        return self.rootdir
+
     # Construction per storage driver -------------------------------------------------------
 
     @classmethod

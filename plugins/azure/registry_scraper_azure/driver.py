@@ -48,7 +48,6 @@ from scraper_core.bucket.options import MIB
 from scraper_core.contract import Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
-    InvalidOffsetError,
     PathNotFoundError,
     StorageError,
 )
@@ -265,8 +264,6 @@ class AzureDriver:
         return data
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        if offset < 0:
-            raise InvalidOffsetError(self.name, path, f"negative offset {offset}")
         blob = self._blob(self.keys.key(path))
         try:
             # Without an offset no range is sent: a range on an empty blob is refused.

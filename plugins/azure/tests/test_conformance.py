@@ -17,7 +17,7 @@ import pytest
 from azurite_server import AzuriteServer
 
 from registry_scraper_azure.driver import AzureDriver
-from scraper_core.driver import StorageDriver, StorageReader
+from scraper_core.contract import StorageDriver, StorageReader
 from scraper_core.testing import DriverSuite
 
 pytestmark = pytest.mark.azure

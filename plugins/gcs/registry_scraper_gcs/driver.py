@@ -45,7 +45,6 @@ from scraper_core.bucket.objectstore import KeyMap
 from scraper_core.contract import Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
-    InvalidOffsetError,
     PathNotFoundError,
     StorageError,
 )
@@ -228,8 +227,6 @@ class GcsDriver:
         return data
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        if offset < 0:
-            raise InvalidOffsetError(self.name, path, f"negative offset {offset}")
         blob = self._get_blob(path)
         if blob is None:
             raise PathNotFoundError(self.name, path)

@@ -14,7 +14,7 @@ import pytest
 from gcs_emulator import FakeGcsServer
 
 from registry_scraper_gcs.driver import GcsDriver
-from scraper_core.driver import StorageDriver, StorageReader
+from scraper_core.contract import StorageDriver, StorageReader
 from scraper_core.testing import DriverSuite
 
 pytestmark = pytest.mark.gcs

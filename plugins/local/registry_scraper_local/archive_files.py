@@ -1,12 +1,13 @@
 """The files a run writes beside an archive, and how they are made without following links.
 
 Beside ``FILE`` a run writes ``FILE`` itself (or volumes ``FILE.000``, ...), ``FILE.sha256``,
-``FILE.receipt.json``, ``FILE.lock`` and a work directory ``.FILE.scrape-tmp-*``. Any of those
-names may already be there, placed by someone else: a symlink to a file that must not be
-written, a directory, a FIFO. So a file is created or opened with ``O_NOFOLLOW`` and
-``O_NONBLOCK`` and checked with ``fstat`` after it is open; a name that ends up replaced is
-replaced by ``rename``, which replaces a symlink itself and never writes through it; and old
-volumes are removed only when the checksum file of the set being replaced names them.
+``FILE.sha256.sig`` (signed runs), ``FILE.receipt.json``, ``FILE.lock`` and a work directory
+``.FILE.scrape-tmp-*``. Any of those names may already be there, placed by someone else: a
+symlink to a file that must not be written, a directory, a FIFO. So a file is created or opened
+with ``O_NOFOLLOW`` and ``O_NONBLOCK`` and checked with ``fstat`` after it is open; a name that
+ends up replaced is replaced by ``rename``, which replaces a symlink itself and never writes
+through it; and old volumes are removed only when the checksum file of the set being replaced
+names them.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class ArchiveFiles:
         return self.target + ".sha256"
 
     @property
+    def signature(self) -> str:
+        return self.sums + ".sig"
+
+    @property
     def receipt(self) -> str:
         return self.target + ".receipt.json"
 
@@ -77,7 +82,7 @@ class ArchiveFiles:
 
     def replaced(self) -> list[str]:
         """Names a run replaces by ``rename`` whatever it writes (volumes aside)."""
-        return [self.sums, self.receipt]
+        return [self.sums, self.signature, self.receipt]
 
     def listed_volumes(self) -> list[str]:
         """Base names of the volumes the current checksum file lists: the files of the set a

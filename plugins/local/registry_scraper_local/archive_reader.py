@@ -60,6 +60,7 @@ from registry_scraper_local.archive_volumes import (
     volumes_of,
 )
 from registry_scraper_local.archive_walk import DamagedArchiveError, Source, walk
+from registry_scraper_local.shipment_check import Provenance, check_shipment
 from scraper_core.contract import Capability, FileInfo, is_valid_path
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 
@@ -67,7 +68,7 @@ NAME = "tar"
 #: Members up to this size (links, receipts) are checked against the index when a plain
 #: archive is opened; larger ones as they are read.
 SMALL_MEMBER = 64 * 1024
-OPTIONS = {"spool-dir", "allow-unindexed"}
+OPTIONS = {"spool-dir", "allow-unindexed", "trusted-keys"}
 UNINDEXED_HINT = "read it anyway with -o allow-unindexed=true"
 
 
@@ -118,6 +119,8 @@ class ArchiveReader:
         self, data: Concatenation, location: str, volumes: list[str], files: dict[str, File]
     ) -> None:
         self.location = location
+        #: With ``-o trusted-keys``: who signed the shipment, and its receipt's sha256.
+        self.provenance: dict[str, object] | None = None
         #: The file(s) read, in order: a writer must never replace or remove one of them.
         self.volumes = volumes
         self._data = data
@@ -144,7 +147,12 @@ class ArchiveReader:
         volumes = volumes_of(path)
         raw = open_volumes(volumes)
         spool: MemberSpool | None = None
+        provenance: Provenance | None = None
         try:
+            trusted = options.get("trusted-keys")
+            if trusted is not None:
+                # Before any byte of the archive is believed (or spooled).
+                provenance = check_shipment(volumes, raw, os.path.expanduser(trusted), location)
             magic = raw.pread(4, 0)
             if is_compressed(magic):
                 directory = options.get("spool-dir") or os.path.dirname(os.path.abspath(path))
@@ -152,6 +160,7 @@ class ArchiveReader:
             files = _Opening(location, volumes, raw, spool, magic).files(allow_unindexed)
             data = raw if spool is None else spool.contents()
             reader = cls(data, location, volumes.paths, files)
+            reader.provenance = None if provenance is None else provenance.document()
         except BaseException:
             if spool is not None:
                 spool.close()

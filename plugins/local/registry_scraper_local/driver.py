@@ -38,7 +38,6 @@ from scraper_core.bucket.options import flag, option, parse_options
 from scraper_core.contract import CancelOnExit, Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
-    InvalidOffsetError,
     InvalidPathError,
     LocationNotFoundError,
     NotRegularFileError,
@@ -516,9 +515,6 @@ class LocalDriver:
             os.close(fd)
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        if offset < 0:
-            # Checked before opening: a failed seek would leak the open file.
-            raise InvalidOffsetError(self.name, path, f"negative offset {offset}")
         fd, _ = self._open_regular(path)
         file = os.fdopen(fd, "rb")
         if offset:

@@ -8,8 +8,9 @@ temp directory or ``spool-dir``: never the current directory, which may be the s
 
 A file archive is built in a work directory beside it (``.FILE.scrape-tmp-*``) and published
 by :meth:`TarDriver.close`: the volume(s), ``FILE.receipt.json`` (the run's receipt, also stored
-inside) and, last, ``FILE.sha256``, which lists all of them. :meth:`TarDriver.abort` and every
-failure of ``close`` remove the work directory; nothing appears under a final name.
+inside), with ``-o sign-key=KEY`` ``FILE.sha256.sig`` (:mod:`shipment_signature`) and, last,
+``FILE.sha256``, which lists all of them but the signature over it. :meth:`TarDriver.abort` and
+every failure of ``close`` remove the work directory; nothing appears under a final name.
 ``FILE.lock`` keeps a second run off the same archive. Every file beside the archive is made
 without following links (:mod:`~registry_scraper_local.archive_files`), and before anything is
 opened :meth:`TarDriver.overlaps` refuses a run whose files are, by identity, the source's.
@@ -29,7 +30,6 @@ import atexit
 import contextlib
 import hashlib
 import os
-import re
 import secrets
 import shutil
 import stat
@@ -58,29 +58,29 @@ from registry_scraper_local.archive_writer import (
 )
 from registry_scraper_local.blob_spool import BlobSpool
 from registry_scraper_local.overlap import archive_overlap, contains, same_directory, same_file
+from registry_scraper_local.shipment_signature import check_key, sign
 from scraper_core.contract import CancelOnExit, Capability, FileInfo, StorageDriver
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 from scraper_core.layout import BLOBS_ROOT, RECEIPTS_ROOT, blob_digest_of
+from scraper_core.sizes import parse_size
 
 #: Bytes one writer keeps in memory before it needs the spool beside the archive.
 SPOOL_LIMIT = 8 * 1024 * 1024
 #: Link files are kept so a later ``get_content`` can tell they are already there.
 KEEP_CONTENT_LIMIT = 4096
 STDOUT = "-"
-_SIZE_RE = re.compile(r"^(\d+)([KMGT]?)(i?B)?$", re.IGNORECASE)
-_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 #: A volume must hold at least a few headers; smaller limits are surely a typo.
 MIN_SPLIT_SIZE = 4 * 1024
 #: The latest time a tar header holds without an extended record (11 octal digits).
 MAX_EPOCH = 8**11 - 1
 
 
-def parse_size(text: str) -> int:
-    """``4G``, ``100M``, ``512K`` (powers of 1024) or plain bytes."""
-    match = _SIZE_RE.match(text.strip())
-    if not match:
-        raise ConfigurationError(f"tar: split size {text!r}: expected bytes or e.g. 100M, 4G")
-    size = int(match.group(1)) * _UNITS[match.group(2).upper()]
+def parse_split_size(text: str) -> int:
+    """The volume size, in the core's one size grammar (:mod:`scraper_core.sizes`)."""
+    try:
+        size = parse_size(text)
+    except ValueError as exc:
+        raise ConfigurationError(f"tar: split size {text!r} {exc}") from None
     if size < MIN_SPLIT_SIZE:
         raise ConfigurationError(f"tar: split size {text!r} is under 4K")
     return size
@@ -169,8 +169,10 @@ class TarDriver:
         compression: str | None,
         split_size: int | None = None,
         spool_dir: str | None = None,
+        sign_key: str | None = None,
     ) -> None:
         self.target = target
+        self.sign_key = sign_key
         self.split_size = split_size
         #: Told the uncompressed bytes of each blob as it enters the archive (progress).
         self.on_archived: Callable[[int], None] | None = None
@@ -230,7 +232,13 @@ class TarDriver:
             # A reader is not a StorageDriver; the core only reads through a read-only wrapper.
             return ArchiveReader.open(location, options)  # type: ignore[return-value]
         target, compression, split_size, spool_dir = cls._writing(location, options)
-        return cls(target, compression=compression, split_size=split_size, spool_dir=spool_dir)
+        return cls(
+            target,
+            compression=compression,
+            split_size=split_size,
+            spool_dir=spool_dir,
+            sign_key=options.get("sign-key"),
+        )
 
     @classmethod
     def check_output(cls, location: str, options: Mapping[str, str]) -> None:
@@ -245,11 +253,16 @@ class TarDriver:
     ) -> tuple[str, str | None, int | None, str | None]:
         """Target, compression, split size and spool directory for writing at ``location``;
         ConfigurationError for anything that would fail."""
-        unknown = set(options) - {"split-size", "spool-dir", "compression"}
+        unknown = set(options) - {"split-size", "spool-dir", "compression", "sign-key"}
         if unknown:
             raise ConfigurationError(f"tar: unknown option(s): {', '.join(sorted(unknown))}")
+        sign_key = options.get("sign-key")
+        if sign_key is not None:
+            if location == STDOUT:
+                raise ConfigurationError("tar: sign-key signs FILE.sha256: write a file, not -")
+            check_key(sign_key)
         split = options.get("split-size")
-        split_size = None if split is None else parse_size(split)
+        split_size = None if split is None else parse_split_size(split)
         spool_dir = options.get("spool-dir")
         if spool_dir is not None and not os.path.isdir(spool_dir):
             raise ConfigurationError(f"tar: spool-dir {spool_dir} is not a directory")
@@ -277,6 +290,7 @@ class TarDriver:
             raise ConfigurationError(f"tar: {location} is {what}")
         files = ArchiveFiles(os.path.abspath(target))
         check_replaceable(files.sums, "checksum file")
+        check_replaceable(files.signature, "signature")
         check_replaceable(files.receipt, "receipt")
         if split_size is not None:
             files.check_volume_names()
@@ -340,6 +354,12 @@ class TarDriver:
 
     def is_closed(self) -> bool:
         return self._closed
+
+    def follow_output(self, bytes_written: Callable[[int], None], copied: int) -> int:
+        """WholeOutput: each blob is archived (and compressed) once after it is copied in,
+        half of the work, so the progress bar counts both."""
+        self.on_archived = bytes_written
+        return copied * 2
 
     def _archived(self, size: int) -> None:
         if self.on_archived is not None:
@@ -446,6 +466,8 @@ class TarDriver:
             sums.append((hashlib.sha256(self._receipt).hexdigest(), receipt_name))
         text = "".join(f"{digest}  {name}\n" for digest, name in sums)
         sums_temp = self._work_file("sha256", text.encode())
+        # Signed before anything is published: a key that cannot sign publishes nothing.
+        signature_temp = None if self.sign_key is None else sign(sums_temp, self.sign_key)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(files.sums)
         for (temp, _, _), name in zip(volumes, names, strict=True):
@@ -456,6 +478,12 @@ class TarDriver:
         else:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(files.receipt)
+        if signature_temp is not None:
+            os.replace(signature_temp, files.signature)
+        else:
+            # An old set's signature must not stand beside a new unsigned set.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(files.signature)
         os.replace(sums_temp, files.sums)
         _sync_directory(files.directory)
 
@@ -535,7 +563,8 @@ def _beside_read(volumes: list[str]) -> list[str]:
     for first in volumes[:1]:
         for path in (os.path.abspath(first), os.path.realpath(first)):
             base = path[:-4] if path.endswith(".000") else path
-            found += [base + ".sha256", base + ".receipt.json", base + ".lock"]
+            found += [base + ".sha256", base + ".sha256.sig", base + ".receipt.json"]
+            found.append(base + ".lock")
     return found
 
 

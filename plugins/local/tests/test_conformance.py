@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from registry_scraper_local.driver import LocalDriver
-from scraper_core.driver import StorageDriver, StorageReader
+from scraper_core.contract import StorageDriver, StorageReader
 from scraper_core.testing import DriverSuite
 
 

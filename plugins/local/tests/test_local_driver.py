@@ -15,7 +15,7 @@ import pytest
 
 from registry_scraper_local.driver import STAGING_ROOT, TEMP_PREFIX, LocalDriver
 from registry_scraper_local.staging import LOCK_NAME, UNLOCKED_STALE_AFTER
-from scraper_core.driver import CheckedDriver
+from scraper_core.checked import CheckedDriver
 from scraper_core.errors import (
     ConfigurationError,
     InvalidPathError,

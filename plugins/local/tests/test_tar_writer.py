@@ -72,7 +72,7 @@ def test_bad_options_are_one_line(tmp_path: Path) -> None:
     archive = str(tmp_path / "x.tar")
     for options, message in (
         ({"colour": "red"}, "unknown option"),
-        ({"split-size": "lots"}, "expected bytes"),
+        ({"split-size": "lots"}, "must be a size such as"),
         ({"compression": "zst"}, "comes from its name"),
         ({"spool-dir": str(tmp_path / "nope")}, "not a directory"),
     ):

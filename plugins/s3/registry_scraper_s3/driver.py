@@ -39,7 +39,6 @@ from registry_scraper_s3.writer import CONTENT_TYPE, MultipartWriter
 from scraper_core.contract import Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
-    InvalidOffsetError,
     PathNotFoundError,
     StorageError,
 )
@@ -172,6 +171,10 @@ class S3Driver:
         """``s3://BUCKET/KEY`` of ``path`` (for a bulk engine's plan: ``--plan-format``)."""
         return f"s3://{self.bucket}/{self.keys.key(path)}"
 
+    def object_key(self, path: str) -> tuple[str, str]:
+        """Bucket and key of ``path`` (``--plan-format csv``/``keys`` name them apart)."""
+        return self.bucket, self.keys.key(path)
+
     # -- reading ----------------------------------------------------------------------------
 
     def get_content(self, path: str) -> bytes:
@@ -179,8 +182,6 @@ class S3Driver:
             return stream.read()
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        if offset < 0:
-            raise InvalidOffsetError(self.name, path, f"negative offset {offset}")
         source = ObjectSource(self.client, self.bucket, self.keys.key(path), path, self.attempts)
         return open_object(
             source,

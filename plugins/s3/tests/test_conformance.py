@@ -14,7 +14,7 @@ import pytest
 from s3_servers import S3Server
 
 from registry_scraper_s3.driver import S3Driver
-from scraper_core.driver import StorageDriver, StorageReader
+from scraper_core.contract import StorageDriver, StorageReader
 from scraper_core.testing import DriverSuite
 
 pytestmark = pytest.mark.s3

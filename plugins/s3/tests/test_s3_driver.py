@@ -14,7 +14,8 @@ from s3_servers import S3Server, SeaweedServer, unique_bucket_name
 
 from registry_scraper_s3.config import parse_location, parse_options
 from registry_scraper_s3.driver import S3Driver, make_client
-from scraper_core.driver import CheckedDriver, FileWriter, StorageDriver
+from scraper_core.checked import CheckedDriver
+from scraper_core.contract import FileWriter, StorageDriver
 from scraper_core.errors import (
     ConfigurationError,
     InvalidPathError,
