@@ -302,10 +302,29 @@ def main() -> None:
 )
 @click.option("--all-tags", is_flag=True, help="Every tag of each named repository.")
 @click.option(
+    "--all-manifests",
+    is_flag=True,
+    help="With every tag of a repository (--all-tags, or a pattern without a tag): its "
+    "untagged manifests too, so the copy serves by digest all that the source does.",
+)
+@click.option(
     "--recheck",
     is_flag=True,
     help="Re-hash blobs already at the destination and replace damaged ones "
     "(default: a present blob of the right size is trusted).",
+)
+@click.option(
+    "--allow-older",
+    is_flag=True,
+    help="Move tags back to an older shipment from the same source than the destination "
+    "already holds (default: refused before any write, naming the tags).",
+)
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Remove the tags the source no longer has from repositories the run (and the "
+    "shipment it imports) was asked for whole (--all-tags): tag links only; the registry's "
+    "garbage-collect frees the rest. With --dry-run: list them.",
 )
 @click.argument("images", nargs=-1)
 def copy_command(
@@ -328,7 +347,10 @@ def copy_command(
     images_file: str | None,
     images_registry: str | None,
     all_tags: bool,
+    all_manifests: bool,
     recheck: bool,
+    allow_older: bool,
+    prune: bool,
     images: tuple[str, ...],
     **shorthand_values: str | None,
 ) -> None:
@@ -365,7 +387,8 @@ def copy_command(
     run: CopyRun | None = None
     have: list[BinaryIO] = []
     try:
-        entries = [*images, *_images_from(images_file, images_registry)]
+        from_file, images_file_sha256 = _images_from(images_file, images_registry)
+        entries = [*images, *from_file]
         if not entries:
             _fail("no images given (IMAGE arguments or --images-file)")
         have = _open_have(have_files)
@@ -376,12 +399,17 @@ def copy_command(
             ),
             entries=entries,
             all_tags=all_tags,
+            all_manifests=all_manifests,
+            images_file_sha256=images_file_sha256,
+            image_arguments=images,
             dry_run=dry_run,
             jobs=jobs,
             platforms=platforms,
             signatures=not no_signatures,
             link=link,
             recheck=recheck,
+            allow_older=allow_older,
+            prune=prune,
             have=have,
             plan_format=plan_format,
             plan_out=plan_out,
@@ -407,26 +435,33 @@ def copy_command(
     except ScraperError as exc:
         if debug:
             raise
-        _fail(_one_line(str(exc)), EXIT_PARTIAL)
+        from scraper_core.shipment import OlderShipmentError
+
+        # Refused after planning, before any write: a set-up error as any other.
+        refused = isinstance(exc, OlderShipmentError)
+        _fail(_one_line(str(exc)), EXIT_USAGE if refused else EXIT_PARTIAL)
     except Exception as exc:
         _unexpected(exc, debug, EXIT_PARTIAL)
-    _render_outcome(outcome, reporter, dest.location, delta=bool(have_files))
+    _render_outcome(outcome, reporter, dest.location, delta=bool(have_files), prune=prune)
 
 
-def _images_from(path: str | None, registry: str | None) -> list[Entry]:
-    """The entries of ``--images-file`` (none without it); its notes said on stderr."""
+def _images_from(path: str | None, registry: str | None) -> tuple[list[Entry], str | None]:
+    """The entries of ``--images-file`` (none without it) and the sha256 of its text (as
+    UTF-8); its notes said on stderr."""
+    import hashlib
+
     from scraper_core.imagesfile import parse_images_file
     from scraper_core.optfile import IMAGES_FILE_CAP, read_option_text, shown_name
 
     if path is None:
         if registry is not None:
             _fail("--images-registry needs --images-file")
-        return []
+        return [], None
     text = read_option_text(path, "--images-file", IMAGES_FILE_CAP)
     found = parse_images_file(text, f"--images-file {shown_name(path)}", registry)
     for note in found.notes:
         click.echo(f"note: {note}", err=True)
-    return found.entries
+    return found.entries, hashlib.sha256(text.encode()).hexdigest()
 
 
 def _open_have(paths: Sequence[str]) -> list[BinaryIO]:
@@ -463,7 +498,7 @@ def _fail_setup(exc: ScraperError, output_flag: str, debug: bool) -> NoReturn:
 
 
 def _render_outcome(
-    outcome: CopyOutcome, reporter: Reporter, output_dir: str, *, delta: bool
+    outcome: CopyOutcome, reporter: Reporter, output_dir: str, *, delta: bool, prune: bool
 ) -> None:
     """What a copy did, after its per-image lines; exits 1 when anything failed."""
     if outcome.cleanup_problem is not None:
@@ -473,9 +508,29 @@ def _render_outcome(
         click.echo(f"error: {output_dir} was not written{why}", err=True)
     if delta:
         reporter.delta(outcome.relied_on)
+    _report_gone(outcome, reporter, prune=prune)
     reporter.summary(outcome.results, output_dir, outcome.unresolved)
     if not outcome.ok:
         sys.exit(EXIT_PARTIAL)
+
+
+def _report_gone(outcome: CopyOutcome, reporter: Reporter, *, prune: bool) -> None:
+    """The tags the source no longer has: removed, to be removed, or left (and how)."""
+    from scraper_core.gonetags import described
+
+    gone = outcome.gone_tags
+    if not gone:
+        return
+    if outcome.pruned:
+        click.echo(f"removed {len(gone)} tags no longer at the source: {described(gone)}")
+    elif reporter.dry_run and prune:
+        click.echo(f"--prune would remove {len(gone)} tags no longer at the source: "
+                   f"{described(gone)}")  # fmt: skip
+    else:
+        reporter.warning(
+            f"{len(gone)} tags at the destination are no longer at the source: "
+            f"{described(gone)} (--prune removes them)"
+        )
 
 
 def _one_line(text: str) -> str:

@@ -31,6 +31,7 @@ from scraper_core.errors import (
 )
 from scraper_core.inventory import list_tags
 from scraper_core.manifest import (
+    INDEX_TYPES,
     MAX_MANIFEST_SIZE,
     Descriptor,
     Manifest,
@@ -195,11 +196,15 @@ class Planner:
         platforms: Sequence[PlatformFilter] = (),
         *,
         sizes_from_manifests: bool = False,
+        children_left_out_by_choice: bool = False,
     ) -> None:
         """``sizes_from_manifests``: take a blob's size from the manifest that names it rather
         than a stat of the source (a request per blob on an object store). For a copy, which
         reads every byte and checks size and digest as it goes: a missing or resized blob
         fails its image then. Previews keep the stat, so they name such blobs up front."""
+        #: The source is a platform-subset shipment (its receipt says so): an index child
+        #: it does not hold was left out on purpose, and the index is copied as it is.
+        self.children_left_out_by_choice = children_left_out_by_choice
         self.source = source
         self.platforms = tuple(platforms)
         self.sizes_from_manifests = sizes_from_manifests
@@ -353,21 +358,75 @@ class Planner:
     def _chosen_children(
         self, plan: ImagePlan, digest: Digest, manifest: Manifest
     ) -> list[Descriptor]:
+        name = plan.reference.name
         if not self.platforms:
+            if self.children_left_out_by_choice:
+                return self._children_held(plan, digest, manifest)
             return list(manifest.children)
-        chosen = [
-            child
-            for child in manifest.children
-            if child.platform is not None
-            and any(wanted.matches(child.platform) for wanted in self.platforms)
-        ]
+        chosen = [child for child in manifest.children if self._leads_to_platform(name, child, 1)]
         if manifest.children and not chosen:
-            available = ", ".join(str(c.platform) for c in manifest.children if c.platform)
+            available = ", ".join(self._platforms_under(name, manifest, 1))
             raise ImageNotFoundError(
                 f"{plan.reference.name}@{digest.short} has no manifest for "
                 f"{', '.join(map(str, self.platforms))} (it has: {available or 'none'})"
             )
         return chosen
+
+    def children_named(self, name: str, digest: Digest) -> list[Digest]:
+        """What a manifest this run planned names as children, chosen or not (read once)."""
+        loaded = self._manifests.get(digest, partial(self._load_manifest, name, digest))
+        return [child.digest for child in loaded[1].children]
+
+    def _children_held(
+        self, plan: ImagePlan, digest: Digest, manifest: Manifest
+    ) -> list[Descriptor]:
+        """The children the source holds; those it does not are noted as left out."""
+        name = plan.reference.name
+        held: list[Descriptor] = []
+        for child in manifest.children:
+            if self._link(layout.revision_link_path(name, child.digest)) is not None:
+                held.append(child)
+            else:
+                platform = child.platform or "a manifest without platform"
+                plan.skipped.append(f"left out {platform} ({child.digest}): not shipped")
+        if manifest.children and not held:
+            raise ImageNotFoundError(
+                f"{name}@{digest.short}: none of its {len(manifest.children)} manifests was shipped"
+            )
+        return held
+
+    def _nested_index(self, name: str, child: Descriptor, depth: int) -> Manifest | None:
+        """The index ``child`` is, when it is one without a platform of its own (an index of
+        indexes, as containers/image's test layouts have); None for anything else."""
+        if child.platform is not None or child.media_type not in INDEX_TYPES:
+            return None
+        if depth > MAX_INDEX_DEPTH:
+            raise ManifestError(
+                f"{name}@{child.digest}: indexes nested deeper than {MAX_INDEX_DEPTH}"
+            )
+        loaded = self._manifests.get(child.digest, partial(self._load_manifest, name, child.digest))
+        return loaded[1]
+
+    def _leads_to_platform(self, name: str, child: Descriptor, depth: int) -> bool:
+        """Whether ``child`` is a chosen platform, or a nested index holding one."""
+        if child.platform is not None:
+            return any(wanted.matches(child.platform) for wanted in self.platforms)
+        nested = self._nested_index(name, child, depth)
+        return nested is not None and any(
+            self._leads_to_platform(name, grandchild, depth + 1) for grandchild in nested.children
+        )
+
+    def _platforms_under(self, name: str, manifest: Manifest, depth: int) -> list[str]:
+        """Every platform ``manifest`` offers, nested indexes included (for the error)."""
+        found: list[str] = []
+        for child in manifest.children:
+            if child.platform is not None:
+                found.append(str(child.platform))
+                continue
+            nested = self._nested_index(name, child, depth)
+            if nested is not None:
+                found.extend(self._platforms_under(name, nested, depth + 1))
+        return found
 
     def _load_manifest(self, name: str, digest: Digest) -> tuple[BlobCopy, Manifest]:
         """The manifest blob (its verified bytes, shared by every plan) and what it says."""

@@ -36,6 +36,7 @@ from scraper_core.errors import (
 )
 from scraper_core.manifest import parse_manifest
 from scraper_core.plan import ImagePlan
+from scraper_core.shape import Shape, is_platform_subset
 
 RECEIPT_FORMAT = "registry-scraper/receipt"
 RECEIPT_VERSION = 1
@@ -97,6 +98,10 @@ class RunRecord:
     plans: list[ImagePlan] = field(default_factory=list)
     #: Blobs left out because the far side has them (``--have``): digest -> size.
     relied_on: dict[Digest, int] = field(default_factory=dict)
+    #: What shaped the shipment (patterns, platforms, ...); None: not recorded.
+    shaped_by: Shape | None = None
+    #: ``"shipment"`` and ``"imported_from"`` (see :mod:`scraper_core.shipment`).
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def document(self, now: datetime) -> dict[str, Any]:
         now = receipt_time(now)
@@ -105,7 +110,7 @@ class RunRecord:
             for blob in plan.blobs:
                 blobs[blob.digest] = blob.size
         relied = {d: s for d, s in self.relied_on.items() if d not in blobs}
-        return {
+        document: dict[str, Any] = {
             "format": RECEIPT_FORMAT,
             "version": RECEIPT_VERSION,
             "tool": {"name": "registry-scraper", "version": tool_version()},
@@ -124,7 +129,11 @@ class RunRecord:
                 "relies_on_blobs": len(relied),
                 "relies_on_bytes": sum(relied.values()),
             },
+            **self.provenance,
         }
+        if self.shaped_by is not None:
+            document["shaped_by"] = self.shaped_by.document()
+        return document
 
 
 def _blob_list(blobs: Mapping[Digest, int]) -> list[dict[str, Any]]:
@@ -159,9 +168,15 @@ def _kind(plan: ImagePlan) -> dict[str, Any]:
     manifest = parse_manifest(content, f"manifest {plan.digest.short}")
     kind: dict[str, Any] = {"media_type": manifest.media_type}
     if manifest.is_index:
+        # The platforms the shipment holds: a --platform copy holds only the chosen ones.
+        held = set(plan.manifest_digests)
         kind["platforms"] = [
-            str(child.platform) for child in manifest.children if child.platform is not None
+            str(child.platform)
+            for child in manifest.children
+            if child.platform is not None and child.digest in held
         ]
+        if any(child.digest not in held for child in manifest.children):
+            kind["platform_subset"] = True
     return kind
 
 
@@ -185,6 +200,8 @@ class Receipt:
     where: str
     blobs: BlobSizes
     relies_on: BlobSizes
+    #: The shipment holds only some platforms of its indexes (``shaped_by``).
+    platform_subset: bool = False
 
 
 def parse_receipt(data: bytes, where: str) -> Receipt:
@@ -204,7 +221,7 @@ def receipt_of(document: dict[str, Any], where: str) -> Receipt:
     # Each list is dropped from the document once converted: one copy of it at a time.
     blobs = parse_blob_list(document.pop("blobs", None), where)
     relies_on = parse_blob_list(document.pop("relies_on", None), where)
-    return Receipt(where, blobs, relies_on)
+    return Receipt(where, blobs, relies_on, is_platform_subset(document.get("shaped_by")))
 
 
 def read_receipts(driver: CheckedDriver) -> tuple[list[Receipt], list[str]]:

@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, Protocol, TextIO
 
 from scraper_core import plugins, selection
@@ -32,6 +33,7 @@ from scraper_core.errors import (
     LocationNotFoundError,
     ScraperError,
 )
+from scraper_core.gonetags import gone_tags, prune
 from scraper_core.have import check_delta, leave_out
 from scraper_core.holdings import Holdings, take_holdings
 from scraper_core.inventory import Inventory, take_inventory
@@ -39,8 +41,11 @@ from scraper_core.optfile import shown_name
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.receipt import fixed_time, read_receipts
 from scraper_core.reference import parse_reference
+from scraper_core.revisions import untagged_note
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage
+from scraper_core.shape import Shape
+from scraper_core.shipment import Provenance, provenance, read_of, refusal, tags_going_back
 from scraper_core.shipping import load_have, load_have_paths, record_receipt
 from scraper_core.tagrules import Entry
 from scraper_core.transfer import DEFAULT_JOBS, BlobTally, ImageResult, TransferEvents
@@ -124,6 +129,12 @@ class CopyRequest:
     #: images file's ``images-by-tag-regex``, ``images-by-semver``).
     entries: Sequence[Entry]
     all_tags: bool = False
+    #: Every manifest revision of repositories chosen whole, tagged or not (a migration).
+    all_manifests: bool = False
+    #: The sha256 of ``--images-file``'s text, and the IMAGE arguments among ``entries``
+    #: (None: all of them), for the receipt's ``shaped_by``.
+    images_file_sha256: str | None = None
+    image_arguments: Sequence[str] | None = None
     dry_run: bool = False
     jobs: int = DEFAULT_JOBS
     #: ``os/arch[/variant]`` texts: only these platforms of multi-platform images.
@@ -131,6 +142,8 @@ class CopyRequest:
     signatures: bool = True
     link: bool = False
     recheck: bool = False
+    #: Move tags back to an older read of their source than the destination holds.
+    allow_older: bool = False
     #: ``--have`` documents (inventories or receipts) of what the far side holds: the blobs
     #: they name are left out (a delta shipment).
     have: Sequence[BinaryIO] = ()
@@ -138,6 +151,8 @@ class CopyRequest:
     #: format (see :mod:`scraper_core.planexport`) to ``plan_out``.
     plan_format: str | None = None
     plan_out: TextIO | None = None
+    #: Remove the tags the source no longer has, within the run's scope (see gonetags).
+    prune: bool = False
 
 
 class OutputOverlapsSourceError(ConfigurationError):
@@ -170,6 +185,10 @@ class CopyOutcome:
     cleanup_problem: str | None = None
     #: Blobs left out because the far side has them (``have``): digest -> size.
     relied_on: Mapping[Digest, int] = field(default_factory=dict)
+    #: Tags at the destination the source no longer has, within the run's scope (``name:tag``).
+    gone_tags: list[str] = field(default_factory=list)
+    #: ``gone_tags`` were removed (``prune``).
+    pruned: bool = False
 
     @property
     def ok(self) -> bool:
@@ -180,6 +199,8 @@ class RunEvents(TransferEvents, Protocol):
     """What a copy run tells its user while it runs (the report module implements it)."""
 
     def entry_failed(self, entry: str, message: str) -> None: ...
+
+    def warning(self, message: str) -> None: ...
 
     def destination_unusable(self, error: DestinationUnusableError) -> None: ...
 
@@ -213,6 +234,11 @@ class CopyRun:
         #: The destination is all-or-nothing (an archive), see SupportsWholeOutput.
         self.whole_output = False
         self.cleanup_problem: str | None = None
+        #: The sha256 of each ``--have`` file, as read.
+        self.have_sha256: list[str] = []
+        #: When the run started reading its source, and what it carries from (see shipment).
+        self.started = datetime.now(UTC)
+        self.provenance: Provenance | None = None
 
     # Phase one: nothing is written.
 
@@ -228,6 +254,9 @@ class CopyRun:
         request = self.request
         if not request.entries:
             raise ConfigurationError("no images given")
+        if request.all_manifests and not request.all_tags:
+            # Untagged manifests belong to a repository as a whole, not to a tag.
+            raise ConfigurationError("--all-manifests needs --all-tags (whole repositories)")
         # A bad SOURCE_DATE_EPOCH is said before anything is copied, not at the receipt.
         fixed_time()
         # Plain references are checked before any storage is touched; patterns when listed.
@@ -242,8 +271,9 @@ class CopyRun:
             signatures=request.signatures,
             link=request.link,
             recheck=request.recheck,
-            have=load_have(request.have),
+            have=load_have(request.have, self.have_sha256),
             stat_blobs=request.dry_run or request.link,
+            all_manifests=request.all_manifests,
         )
         source = self.source_storage = request.source.resolve()
         dest = request.destination
@@ -261,6 +291,11 @@ class CopyRun:
         # A delta's receipts name blobs it left out: they must be at the destination already.
         receipts, skipped = read_receipts(self.source)
         self.plan_source = check_delta(self.source, self.dest, receipts)
+        if any(receipt.platform_subset for receipt in receipts):
+            self.options = replace(self.options, children_left_out_by_choice=True)
+        own = read_of(source.driver, source.location, self.started)
+        # Listed again only when it holds receipts: only then can the source be a shipment.
+        self.provenance = provenance(self.source, own) if receipts else Provenance(own, None)
         return [*registry.warnings, *skipped]
 
     def _refuse_overlap(self, dest_class: object, source: CheckedDriver) -> None:
@@ -326,21 +361,62 @@ class CopyRun:
         chosen = selection.select(self.source, self.request.entries, all_tags=self.request.all_tags)
         for entry, message in chosen.errors:
             events.entry_failed(entry, message)
-        planned = scrape.plan(chosen.references, chosen.tag_listings)
+        planned = scrape.plan(chosen.references, chosen.tag_listings, chosen.whole_repositories)
+        for name, message in scrape.revision_errors:
+            chosen.errors.append((name, message))
+            events.entry_failed(name, message)
+        for name, left in scrape.untagged_left_out.items():
+            events.warning(untagged_note(name, left))
+        self._refuse_going_back(planned)
+        gone = self._gone_tags(chosen.tag_listings)
         if self.request.dry_run and self.request.plan_format:
             self._export_plan(scrape, planned)
         if self.request.dry_run:
             results = scrape.preview(planned)
             for result in results:
                 events.image_done(result)
-            return CopyOutcome(results, chosen.errors, relied_on=scrape.relied_on)
-        outcome = CopyOutcome(self._copy(scrape, planned, events), chosen.errors)
+            return CopyOutcome(results, chosen.errors, relied_on=scrape.relied_on, gone_tags=gone)
+        outcome = CopyOutcome(self._copy(scrape, planned, events), chosen.errors, gone_tags=gone)
         outcome.unusable = scrape.unusable
         if scrape.unusable is not None:
             events.destination_unusable(scrape.unusable)
-        self._finish(outcome, lambda: self._record_receipt(scrape, planned, outcome.results))
+
+        def before_close() -> None:
+            # Only after a run in which every image made it in: a failed run removes nothing.
+            if self.request.prune and gone and outcome.ok:
+                prune(self.dest_or_fail, gone)
+                outcome.pruned = True
+            self._record_receipt(scrape, planned, outcome.results, pruned=outcome.pruned)
+
+        self._finish(outcome, before_close)
         outcome.relied_on = scrape.relied_on
         return outcome
+
+    @property
+    def dest_or_fail(self) -> CheckedDriver:
+        assert self.dest is not None, "open() first"
+        return self.dest
+
+    def _gone_tags(self, listed: Mapping[str, frozenset[str]]) -> list[str]:
+        """Tags at the destination the source no longer has, in the repositories this run
+        (and the shipment it imports) was asked for whole."""
+        assert self.provenance is not None and self.source is not None
+        scope = tuple(sorted(listed)) if self.request.all_tags else ()
+        self.provenance = replace(self.provenance, scope=scope)
+        if self.dest is None or self.whole_output:
+            return []
+        # The source's tags as selection listed them: not listed again.
+        return gone_tags(self.dest, {name: listed[name] for name in self.provenance.prune_scope})
+
+    def _refuse_going_back(self, planned: list[PlannedItem]) -> None:
+        """Refuse, before any write, to move tags back to an older read of their source."""
+        if self.dest is None or self.whole_output or self.request.allow_older:
+            return
+        assert self.provenance is not None
+        plans = [item for item in planned if isinstance(item, ImagePlan)]
+        going_back = tags_going_back(self.dest, self.provenance.origin, plans)
+        if going_back:
+            raise refusal(going_back)
 
     def _export_plan(self, scrape: Scrape, planned: list[PlannedItem]) -> None:
         """The blob copies a run would do, for a bulk engine (``plan_format``)."""
@@ -359,12 +435,40 @@ class CopyRun:
         request.plan_out.flush()
 
     def _record_receipt(
-        self, scrape: Scrape, planned: list[PlannedItem], results: list[ImageResult]
+        self,
+        scrape: Scrape,
+        planned: list[PlannedItem],
+        results: list[ImageResult],
+        *,
+        pruned: bool = False,
     ) -> None:
         """The run's receipt, written into the destination just before it is closed."""
         assert self.dest is not None and self.source_storage is not None
+        if not scrape.changed and not pruned:
+            # A rerun that wrote nothing leaves the tree byte for byte as it was. An archive
+            # is written anew, so its run always wrote, and it keeps its receipt.
+            return
         source = (self.source_storage.driver, self.source_storage.location)
-        record_receipt(scrape, planned, results, source, self.dest)
+        assert self.provenance is not None
+        keys = self.provenance.receipt_keys()
+        record_receipt(
+            scrape, planned, results, source, self.dest, shaped_by=self._shape(), provenance=keys
+        )
+
+    def _shape(self) -> Shape:
+        request = self.request
+        arguments = request.image_arguments
+        if arguments is None:
+            arguments = [str(entry) for entry in request.entries]
+        return Shape(
+            patterns=tuple(arguments),
+            images_file_sha256=request.images_file_sha256,
+            all_tags=request.all_tags,
+            all_manifests=request.all_manifests,
+            platforms=tuple(request.platforms),
+            signatures=request.signatures,
+            have_sha256=tuple(self.have_sha256),
+        )
 
     def _copy(
         self, scrape: Scrape, planned: list[PlannedItem], events: RunEvents

@@ -20,6 +20,7 @@ from scraper_core.errors import ConfigurationError, DestinationUnusableError, Sc
 from scraper_core.have import leave_out
 from scraper_core.plan import ImagePlan, Planner, PlatformFilter
 from scraper_core.reference import Reference
+from scraper_core.revisions import list_revisions
 from scraper_core.transfer import (
     DEFAULT_JOBS,
     BlobCopier,
@@ -52,6 +53,11 @@ class ScrapeOptions:
     #: store) and a copy finds a missing or resized blob when it reads it. ``--link`` keeps
     #: it: a hardlink reads no byte, so only the stat checks the size.
     stat_blobs: bool = True
+    #: Every manifest revision of repositories chosen whole, tagged or not (a migration).
+    all_manifests: bool = False
+    #: The source is a platform-subset shipment: index children it lacks were left out on
+    #: purpose (see :class:`~scraper_core.plan.Planner`).
+    children_left_out_by_choice: bool = False
 
 
 PlannedItem = ImagePlan | ImageResult
@@ -87,7 +93,10 @@ class Scrape:
         manifest_sizes = not options.stat_blobs
         self._plan_source = plan_source or source
         self.planner = Planner(
-            plan_source or source, options.platforms, sizes_from_manifests=manifest_sizes
+            plan_source or source,
+            options.platforms,
+            sizes_from_manifests=manifest_sizes,
+            children_left_out_by_choice=options.children_left_out_by_choice,
         )
         # Signatures and referrers carry no platforms: --platform does not apply to them.
         self.artifact_planner = Planner(plan_source or source, sizes_from_manifests=manifest_sizes)
@@ -98,6 +107,12 @@ class Scrape:
         #: Set by :meth:`copy` when the destination stopped taking writes (full, read-only):
         #: the one cause behind every "not copied" image, for the caller to say once.
         self.unusable: DestinationUnusableError | None = None
+        #: Untagged manifest revisions left out (no ``all_manifests``): repository -> count.
+        self.untagged_left_out: dict[str, int] = {}
+        #: Repositories whose revisions could not be listed: (repository, why).
+        self.revision_errors: list[tuple[str, str]] = []
+        #: Set by :meth:`copy`: whether it wrote anything (a blob or a link) at the destination.
+        self.changed = False
 
     def _plan_one(self, reference: Reference) -> PlannedItem:
         return _planned(self.planner, reference)
@@ -136,13 +151,22 @@ class Scrape:
         self,
         references: Sequence[Reference],
         tag_listings: Mapping[str, frozenset[str]] | None = None,
+        whole_repositories: Sequence[str] = (),
     ) -> list[PlannedItem]:
         """A plan (or the error) for each reference, then for each signature or referrer
         found (and theirs in turn: a signed SBOM brings its signature). ``tag_listings``:
-        the tags of repositories listed already, where signatures are looked up then."""
+        the tags of repositories listed already, where signatures are looked up then.
+        ``whole_repositories``: chosen with every tag; their untagged revisions are planned
+        too (``all_manifests``) or counted in :attr:`untagged_left_out`."""
         self.planner.know_tags(tag_listings or {})
         unique = list(dict.fromkeys(references))
         planned = self._map(self._plan_one, unique)
+        untagged = self._untagged(planned, whole_repositories)
+        if self.options.all_manifests:
+            unique.extend(untagged)
+            planned.extend(self._map(self._plan_one, untagged))
+        else:
+            self.untagged_left_out = dict(Counter(reference.name for reference in untagged))
         if not self.options.signatures:
             return planned
         wanted = set(unique)
@@ -177,6 +201,34 @@ class Scrape:
             frontier = self._map(self._plan_artifact, found_now)
             extras.extend(frontier)
         return planned + extras + failed
+
+    def _untagged(
+        self, planned: Sequence[PlannedItem], repositories: Sequence[str]
+    ) -> list[Reference]:
+        """Revisions of ``repositories`` that no plan reaches, by digest."""
+        reached: set[tuple[str, Digest]] = set()
+        for item in _distinct_images(planned):
+            name = item.reference.name
+            for digest in item.manifest_digests:
+                reached.add((name, digest))
+                # Children --platform left out are not untagged: their index is shipped.
+                with contextlib.suppress(ScraperError):
+                    reached.update(
+                        (name, child) for child in self.planner.children_named(name, digest)
+                    )
+        found: list[Reference] = []
+        for name in repositories:
+            try:
+                digests = list_revisions(self._plan_source, name)
+            except ScraperError as exc:
+                self.revision_errors.append((name, f"listing its manifests: {exc}"))
+                continue
+            found.extend(
+                Reference(name, digest=digest)
+                for digest in digests
+                if (name, digest) not in reached
+            )
+        return found
 
     def _look_for_signatures(self, item: ImagePlan) -> None:
         with contextlib.suppress(Exception):
@@ -236,6 +288,7 @@ class Scrape:
             copied = iter(transfer.run(plans))
         finally:
             self.unusable = transfer.unusable
+            self.changed = transfer.changed
         return [item if isinstance(item, ImageResult) else next(copied) for item in planned]
 
 

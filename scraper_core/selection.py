@@ -33,6 +33,9 @@ class Selection:
     #: Every tag (with a ``current/link``) of each repository whose tags were listed
     #: (``--all-tags``, a tag glob): where signature tags are looked up without a stat.
     tag_listings: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: Repositories chosen whole (every tag: ``--all-tags``), whose untagged manifest
+    #: revisions ``--all-manifests`` brings too (and a run without it counts).
+    whole_repositories: list[str] = field(default_factory=list)
 
 
 def _split(entry: str) -> tuple[str, str | None]:
@@ -55,6 +58,7 @@ def _tags(
     tag_part: str | None,
     all_tags: bool,
     listings: dict[str, frozenset[str]],
+    whole: list[str],
 ) -> list[str]:
     if tag_part is None and not all_tags:
         return [DEFAULT_TAG]
@@ -63,6 +67,7 @@ def _tags(
     listed = list_tags(driver, name)
     listings[name] = frozenset(listed)
     if tag_part is None:
+        whole.append(name)
         return listed
     return tags_matching(listed, tag_part)
 
@@ -71,7 +76,7 @@ def _resolve_rule(
     driver: CheckedDriver, rule: TagRule, listings: dict[str, frozenset[str]]
 ) -> list[Reference]:
     """The tags of the rule's repository it chooses, listed as ``--all-tags`` lists them."""
-    tags = [tag for tag in _tags(driver, rule.name, None, True, listings) if rule.matches(tag)]
+    tags = [tag for tag in _tags(driver, rule.name, None, True, listings, []) if rule.matches(tag)]
     if not tags:
         raise InvalidReferenceError(f"no tag of {rule.name} matches {rule.kind} {rule.text!r}")
     return [parse_reference(f"{rule.name}:{tag}") for tag in tags]
@@ -83,6 +88,7 @@ def _resolve(
     all_tags: bool,
     errors: list[str],
     listings: dict[str, frozenset[str]],
+    whole: list[str],
 ) -> list[Reference]:
     """The references ``entry`` names; what could not be listed goes to ``errors``."""
     if isinstance(entry, TagRule):
@@ -101,7 +107,7 @@ def _resolve(
     references: list[Reference] = []
     for name in names:
         try:
-            tags = _tags(driver, name, tag_part, all_tags, listings)
+            tags = _tags(driver, name, tag_part, all_tags, listings, whole)
         except ScraperError as exc:
             # This repository alone: the others the pattern matched still resolve.
             errors.append(str(exc))
@@ -116,10 +122,11 @@ def select(driver: CheckedDriver, entries: Iterable[Entry], *, all_tags: bool) -
     selection = Selection()
     # A set beside the list: 30,000 tags checked against the list cost 450 million compares.
     seen: set[Reference] = set()
+    whole: list[str] = []
     for entry in entries:
         errors: list[str] = []
         try:
-            found = _resolve(driver, entry, all_tags, errors, selection.tag_listings)
+            found = _resolve(driver, entry, all_tags, errors, selection.tag_listings, whole)
         except ScraperError as exc:
             errors.append(str(exc))
             found = []
@@ -128,4 +135,5 @@ def select(driver: CheckedDriver, entries: Iterable[Entry], *, all_tags: bool) -
             if reference not in seen:
                 seen.add(reference)
                 selection.references.append(reference)
+    selection.whole_repositories = list(dict.fromkeys(whole))
     return selection

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from scraper_core.bloblist import BlobSizes
 from scraper_core.checked import CheckedDriver
@@ -20,19 +21,25 @@ from scraper_core.plan import ImagePlan
 from scraper_core.provenance import provenance_entry
 from scraper_core.receipt import RunRecord, write_receipt
 from scraper_core.scrape import PlannedItem, Scrape
+from scraper_core.shape import Shape
 from scraper_core.transfer import ImageResult
 
 
-def load_have(files: Iterable[BinaryIO]) -> BlobSizes:
+def load_have(files: Iterable[BinaryIO], digests: list[str] | None = None) -> BlobSizes:
     """Every blob the ``--have`` files (inventories or receipts) say the far side has; each
-    read up to :data:`HAVE_FILE_CAP`, parsed once, its text dropped before the next."""
+    read up to :data:`HAVE_FILE_CAP`, parsed once, its text dropped before the next.
+    ``digests``, when given, gets the sha256 of each file (the receipt records them)."""
     have = BlobSizes()
     for stream in files:
         name = getattr(stream, "name", STDIN)
         path = name if isinstance(name, str) and name != "<stdin>" else STDIN
-        # Passed on, not kept: parse_have drops the bytes once decoded.
         where = f"--have {shown_name(path)}"
-        have.merge(parse_have(read_capped(stream, path, "--have", HAVE_FILE_CAP), where))
+        data = read_capped(stream, path, "--have", HAVE_FILE_CAP)
+        if digests is not None:
+            digests.append(hashlib.sha256(data).hexdigest())
+        # Passed on, not kept: parse_have drops the bytes once decoded.
+        have.merge(parse_have(data, where))
+        del data
     return have
 
 
@@ -71,6 +78,8 @@ def record_receipt(
     source: tuple[str, str],
     dest: CheckedDriver,
     now: datetime | None = None,
+    shaped_by: Shape | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> str | None:
     """Write the run's receipt into ``dest``; None (and nothing written) when no image was
     copied. ``source`` is (driver, location): never the options, which may hold secrets."""
@@ -82,7 +91,7 @@ def record_receipt(
     untrimmed = {item.reference: item for item in planned if isinstance(item, ImagePlan)}
     needed = {blob.digest for plan in plans for blob in untrimmed[plan.reference].blobs}
     relied = {d: s for d, s in scrape.relied_on.items() if d in needed and d not in kept}
-    record = RunRecord(source[0], source[1], plans, relied)
+    record = RunRecord(source[0], source[1], plans, relied, shaped_by, dict(provenance or {}))
     moment = now or datetime.now(UTC)
     document = record.document(moment) | provenance_entry(scrape.source)
     return write_receipt(dest, document, moment)

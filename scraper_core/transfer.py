@@ -596,6 +596,9 @@ class Transfer:
         #: checked at the destination once per run, not once per tag. Bounded by the distinct
         #: content copied. Tag links are never remembered: each tag's are checked.
         self._links_done: set[LinkWrite] = set()
+        #: Whether this run wrote anything at the destination (a blob or a link): a run that
+        #: wrote nothing leaves no receipt behind (a rerun leaves a tree as it was).
+        self.changed = False
 
     @property
     def unusable(self) -> DestinationUnusableError | None:
@@ -623,6 +626,8 @@ class Transfer:
         # one fails them, and the image says so).
         if self.copier.cancelled.is_set():
             raise TransferCancelledError("copy interrupted")
+        # Before the write: a write that fails half-way may have changed the destination.
+        self.changed = True
         try:
             self.dest.put_content(link.path, content)
         except DestinationUnusableError as exc:
@@ -702,6 +707,8 @@ class Transfer:
                 # Another image declared the size the blob has; this one's manifest is wrong.
                 errors.append(declared_size_error(blob.digest, done.size, blob.size))
                 continue
+            if done.outcome not in KEPT:
+                self.changed = True
             self.tally.count(result, blob, done.outcome)
         if errors:
             # The first error names the blob; more would only repeat the image's failure.

@@ -58,8 +58,10 @@ def test_tags_are_listed_by_name_once_per_repository(tmp_path: Path, args: list[
     assert calls["walk"] == 0
     # A glob without --all-tags takes each repository's latest: no tag listing at all.
     assert calls["walk_names"] == (0 if "branch-*" in args else REPOSITORIES)
-    # repositories/ once (a glob and a full listing alike), then each repository once.
-    assert calls["list_dir"] <= REPOSITORIES + 1
+    # repositories/ once (a glob and a full listing alike), then each repository once; with
+    # --all-tags each one's manifest revisions once more (its untagged ones are counted).
+    whole = REPOSITORIES if "--all-tags" in args else 0
+    assert calls["list_dir"] <= REPOSITORIES + 1 + whole
 
 
 class WalkOnly:

@@ -124,8 +124,10 @@ def test_a_copy_writes_one_receipt_beside_docker(tmp_path: Path, source: TreeWri
     ]
     assert receipt["blobs"] == blob_entries(image, root=tmp_path / "data")
     assert receipt["relies_on"] == []
-    # Blobs already at the destination are still what the storage holds for the image.
-    again = copy_under(tmp_path, "team/app:v1")
+    # Blobs already at the destination are still what the storage holds for the image (a
+    # new tag: a run that writes nothing writes no receipt either).
+    source.tag("team/app", "v2", image.manifest)
+    again = copy_under(tmp_path, "team/app:v2")
     assert again.exit_code == 0, again.output
     first, second = receipts(tmp_path / "copy")
     assert first["blobs"] == second["blobs"]

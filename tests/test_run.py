@@ -49,6 +49,7 @@ class Recorder:
         self.totals: list[int] = []
         self.images: list[ImageResult] = []
         self.entries: list[tuple[str, str]] = []
+        self.warnings: list[str] = []
         self.unusable: list[DestinationUnusableError] = []
 
     def bytes_done(self, size: int) -> None:
@@ -62,6 +63,9 @@ class Recorder:
 
     def entry_failed(self, entry: str, message: str) -> None:
         self.entries.append((entry, message))
+
+    def warning(self, message: str) -> None:
+        self.warnings.append(message)
 
     def destination_unusable(self, error: DestinationUnusableError) -> None:
         self.unusable.append(error)

@@ -27,13 +27,15 @@ def local_writer(root: Path) -> TreeWriter:
     return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
 
 
-def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+def snapshot(root: Path, *, own_too: bool = False) -> dict[str, tuple[bytes, int]]:
     """Every file under root with its bytes and mtime: proves a tree was not touched.
 
-    scrape's own directories (:data:`SCRAPE_OWN_DIRECTORIES`) are left out."""
+    scrape's own directories (:data:`SCRAPE_OWN_DIRECTORIES`: receipts, an archive's index)
+    are left out unless ``own_too``: each writing run adds to them, and their own tests check
+    them."""
     files: dict[str, tuple[bytes, int]] = {}
     for directory, dirs, names in os.walk(root):
-        if directory == str(root):
+        if directory == str(root) and not own_too:
             dirs[:] = [name for name in dirs if name not in SCRAPE_OWN_DIRECTORIES]
         for name in names:
             path = Path(directory, name)
