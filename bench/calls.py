@@ -8,12 +8,9 @@ minutes and change nothing about what is counted.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 from click.testing import CliRunner
 
@@ -22,7 +19,8 @@ from bench.report import Row, Target
 from registry_scraper_local.driver import LocalDriver
 from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from tests.synthetic import TreeWriter
+from scraper_core.testing.tree import TreeWriter
+from tests.support.counting import counting_calls
 
 SIZES = (1, 100, 1000)
 READS = ("get_content", "reader", "stat", "list_dir", "walk")
@@ -31,28 +29,13 @@ WRITES = ("put_content", "writer", "move", "delete", "link_blob", "start_copy")
 Counts = Counter[tuple[str, str]]
 
 
-@contextmanager
-def counting() -> Iterator[Counts]:
+def counting() -> AbstractContextManager[Counts]:
     """Count CheckedDriver calls by (source or dest, method) while the block runs."""
-    counts: Counts = Counter()
-    lock = threading.Lock()  # copies run in a thread pool
-    originals = {name: getattr(CheckedDriver, name) for name in READS + WRITES}
-
-    def wrap(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
-        def counted(self: CheckedDriver, *args: Any, **kwargs: Any) -> Any:
-            with lock:
-                counts["source" if self.read_only else "dest", name] += 1
-            return original(self, *args, **kwargs)
-
-        return counted
-
-    for name, original in originals.items():
-        setattr(CheckedDriver, name, wrap(name, original))
-    try:
-        yield counts
-    finally:
-        for name, original in originals.items():
-            setattr(CheckedDriver, name, original)
+    return counting_calls(
+        CheckedDriver,
+        READS + WRITES,
+        lambda driver, name, args: ("source" if driver.read_only else "dest", name),
+    )
 
 
 def _synthetic_storage(root: Path, repositories: int) -> None:

@@ -7,7 +7,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-from tests.support.s3server import find_weed
+from s3_servers import find_weed
 
 TOOLS = {
     "skopeo": ["skopeo", "--version"],

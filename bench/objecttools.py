@@ -34,6 +34,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from s3_servers import SeaweedServer, find_weed
+
 from bench.measure import SCRAPE, Sample, clear, interleaved, run_quiet, tree_bytes, tree_files
 from bench.report import Row, Target, skipped
 from bench.source import Source
@@ -44,7 +46,6 @@ from tests.support.bulktools import (
     s5cmd_command,
     s5cmd_environ,
 )
-from tests.support.s3server import SeaweedServer, find_weed
 
 LARGE = "S3 -> local, large blobs, vs s5cmd/rclone"
 SMALL = "S3 -> local, small blobs, vs s5cmd/rclone"

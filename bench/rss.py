@@ -20,7 +20,7 @@ from scraper_core import layout
 from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
 from scraper_core.manifest import OCI_MANIFEST
-from tests.synthetic import TreeWriter
+from scraper_core.testing.tree import TreeWriter
 
 CHUNK = 16 << 20
 REPOSITORY = "bench/one-layer"

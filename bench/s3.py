@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from s3_servers import SeaweedServer, find_weed
+
 from bench import boto_download
 from bench.measure import (
     SCRAPE,
@@ -25,7 +27,6 @@ from bench.measure import (
 from bench.report import Row, Target, skipped
 from bench.source import Source, copy_images
 from tests.support.registry import RegistryServer
-from tests.support.s3server import SeaweedServer, find_weed
 
 NAME = "S3 -> local vs boto3 download"
 BOTO_THREADS = boto_download.THREADS

@@ -13,6 +13,7 @@ from pathlib import Path
 from unittest import mock
 
 from click.testing import CliRunner
+from s3_servers import SeaweedServer
 
 from bench.measure import CommandError, Sample, clear
 from bench.report import Row, Target, skipped
@@ -20,7 +21,6 @@ from bench.s3 import unavailable
 from bench.scaletree import Tree, many_repositories
 from scraper_core.cli import main
 from tests.support.s3calls import by_operation, counting_requests
-from tests.support.s3server import SeaweedServer
 
 NAME = "S3 calls per repository + tag"
 UPLOAD_THREADS = 16

@@ -16,7 +16,10 @@ import os
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
+import azurite_server
+import gcs_emulator
 import pytest
+import s3_servers
 
 from tests.support import reliability
 from tests.support.components import require_binary
@@ -38,6 +41,18 @@ def source_unchanged(request: pytest.FixtureRequest) -> SourceGuard:
         populated: PopulatedRegistry = request.getfixturevalue("populated_registry")
         guard.watch_local(populated.root)
     return guard
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Take the emulators' session fixtures (moto_server, seaweed_server, s3_server,
+    gcs_server, azurite_server) from the modules that start those servers in each plugin's
+    tests (found through pyproject's pythonpath): one definition serves both.
+
+    Registered as pytest_plugins would, but not marked for assertion rewriting: they hold no
+    assert, and a plugin's conftest may have imported them first."""
+    for module in (s3_servers, gcs_emulator, azurite_server):
+        if config.pluginmanager.get_plugin(module.__name__) is None:
+            config.pluginmanager.register(module, module.__name__)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -170,7 +185,7 @@ def s3_registry(tmp_path: Path, registry_binary: str) -> Iterator[Callable[..., 
     """Factory: `s3_registry(server, bucket, rootdirectory=None) -> RegistryServer`, running.
 
     `server` is any S3 endpoint with endpoint_url/access_key/secret_key/region (e.g. a
-    tests.support.s3server.MotoServer); the registry uses the 2.8 s3 driver on that bucket.
+    s3_servers.MotoServer); the registry uses the 2.8 s3 driver on that bucket.
     """
     servers: list[RegistryServer] = []
     counter = itertools.count()
@@ -191,3 +206,12 @@ def s3_registry(tmp_path: Path, registry_binary: str) -> Iterator[Callable[..., 
     finally:
         for registry in servers:
             registry.close()
+
+
+@pytest.fixture
+def moto(
+    moto_server: s3_servers.MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> s3_servers.MotoServer:
+    """The session's moto, with this process set up as its client (credentials, no profile)."""
+    moto_server.use_environment(monkeypatch)
+    return moto_server

@@ -20,16 +20,16 @@ from click.testing import CliRunner, Result
 from registry_scraper_local import tar as tar_module
 from registry_scraper_local.archive_index import INDEX_MEMBER
 from registry_scraper_local.archive_lock import ArchiveLock
-from registry_scraper_local.driver import LocalDriver
 from registry_scraper_local.tar import TarDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
 from scraper_core.digest import Digest
 from scraper_core.errors import PathNotFoundError, ReadOnlyError, StorageError
+from scraper_core.testing.tree import TreeWriter
+from tests.support.cli import run_cli
 from tests.support.reliability import record
-from tests.synthetic import TreeWriter
-from tests.test_cli import expected_files, snapshot
+from tests.support.trees import blob_file, expected_files, local_writer, snapshot
 
 FORMATS = [".tar", ".tar.gz", ".tar.zst"]
 BIG = tar_module.SPOOL_LIMIT + 12345  # goes through the spool beside the archive
@@ -37,14 +37,12 @@ BIG = tar_module.SPOOL_LIMIT + 12345  # goes through the spool beside the archiv
 
 @pytest.fixture
 def source(tmp_path: Path) -> TreeWriter:
-    root = tmp_path / "data"
-    root.mkdir()
-    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    return local_writer(tmp_path / "data")
 
 
 def ship(tmp_path: Path, archive: Path, *args: str) -> Result:
     command = ["--data-dir", str(tmp_path / "data"), "--output-tar", str(archive), *args]
-    return CliRunner().invoke(main, command)
+    return run_cli(*command)
 
 
 def leftovers(directory: Path, archive_name: str) -> list[str]:
@@ -160,7 +158,7 @@ def test_every_image_failing_publishes_nothing(
 ) -> None:
     image = source.image("app", "v1", layer_sizes=(1000, BIG))
     big = image.layers[1]
-    data = tmp_path / "data" / layout.blob_data_path(big).lstrip("/")
+    data = blob_file(tmp_path / "data", big)
     content = bytearray(data.read_bytes())
     content[-1] ^= 1  # the last byte: everything before it has streamed by then
     data.write_bytes(bytes(content))
@@ -174,7 +172,6 @@ def test_every_image_failing_publishes_nothing(
         "archive-nothing-worth-publishing",
         title="Archive with every image failing",
         how="--output-tar of a corrupt 8 MiB+ image and a missing tag, each format",
-        held=True,
         outcome="exit 1, no archive, no .sha256, no temp or lock file",
     )
 
@@ -186,7 +183,7 @@ def test_corrupt_blob_never_enters_a_published_archive(
     good = source.image("good", "v1", layer_sizes=(2000, BIG))
     bad = source.image("bad", "v1", layer_sizes=(3000, BIG + 1))
     for digest in bad.layers:
-        data = tmp_path / "data" / layout.blob_data_path(digest).lstrip("/")
+        data = blob_file(tmp_path / "data", digest)
         content = bytearray(data.read_bytes())
         content[len(content) // 2] ^= 0xFF
         data.write_bytes(bytes(content))
@@ -204,7 +201,6 @@ def test_corrupt_blob_never_enters_a_published_archive(
         "archive-corrupt-blob",
         title="Corrupt source blob while writing an archive",
         how="one byte flipped mid-blob in both layers (small and 8 MiB+) of one of two images",
-        held=True,
         outcome="exit 1; published archive holds only verified blobs, the good image whole",
     )
 

@@ -29,11 +29,11 @@ from scraper_core import layout
 from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
 from scraper_core.errors import ConfigurationError, StorageError
+from scraper_core.testing.tree import TreeWriter
 from tests.support.cli_process import DEFAULT_TIMEOUT, Completed, run_scrape, scrape_command
 from tests.support.reliability import record
-from tests.synthetic import TreeWriter
+from tests.support.trees import expected_files, snapshot
 from tests.test_archive import extract, ship, source
-from tests.test_cli import expected_files, snapshot
 
 __all__ = ["source"]  # the fixture, shared with tests/test_archive.py
 
@@ -162,7 +162,6 @@ def test_a_flipped_bit_anywhere_is_an_error_or_changes_nothing(
         "archive-bit-flips",
         title="Archive with one bit flipped",
         how=f"every byte of a {len(data)}-byte plain archive, read in-process; 6 via the CLI",
-        held=True,
         outcome=f"{outcomes['error']} one-line errors, {outcomes['same']} identical reads",
     )
 
@@ -233,7 +232,6 @@ def test_a_cut_at_any_block_is_an_error(small_archive: tuple[Path, dict[str, byt
         title="Archive cut short",
         how=f"plain archive of 2 images cut at each of {len(cuts)} offsets (every 512-byte "
         "block before the end marker, a few odd ones), and at a member boundary recompressed",
-        held=True,
         outcome="a one-line error naming the byte every time",
     )
 
@@ -521,7 +519,6 @@ def test_bombs_stay_bounded(tmp_path: Path, bomb: str, expected: str) -> None:
         "archive-bombs",
         title="Archive bombs (reading)",
         how="import of gzip/zstd of 3 GB of zeros, 3 GiB long name or pax header, 1 TiB member",
-        held=True,
         outcome=f"exit 2, one line each, peak RSS under {RSS_LIMIT // MiB} MiB, spool untouched",
         figures={f"{bomb}: peak RSS MiB": round(peak / MiB)},
     )

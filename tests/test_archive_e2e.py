@@ -9,16 +9,16 @@ also imported with ``--storage tar`` into a fresh tree, and once into S3 (moto).
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from s3_servers import MotoServer
 
 from scraper_core.cli import main
 from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
 from tests.support.reliability import record
-from tests.support.s3server import MotoServer
 from tests.support.skopeo import PopulatedRegistry, pull
 
 pytestmark = pytest.mark.e2e
@@ -102,15 +102,8 @@ def test_shipped_archive_extracts_and_imports_to_a_site_that_serves(
         title="Archive shipped, extracted or imported, served by registry 2.8",
         how="two images (one multi-arch) as .tar/.tar.gz/.tar.zst and split .tar.zst; "
         "cat | tar -x and --storage tar import; skopeo pulls by tag and digest",
-        held=True,
         outcome="every digest matches; garbage-collect --dry-run deletes nothing",
     )
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
 
 
 @pytest.mark.s3
@@ -121,7 +114,6 @@ def test_archive_imports_straight_into_a_bucket(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    moto.use_environment(monkeypatch)
     archive = tmp_path / "ship.tar.gz"
     files = ship(populated_registry, archive, "8K")
     bucket = moto.make_bucket()
@@ -160,6 +152,5 @@ def test_archive_imports_straight_into_a_bucket(
         title="Archives to and from S3 (moto)",
         how="split ship.tar.gz imported with --output-storage s3; that bucket shipped again "
         "as .tar.zst and imported into another bucket",
-        held=True,
         outcome="registry 2.8 on each bucket serves both images; skopeo digests match",
     )

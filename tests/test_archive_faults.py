@@ -17,15 +17,13 @@ import pytest
 from click.testing import CliRunner
 
 from registry_scraper_local.archive_writer import VolumeSink
-from registry_scraper_local.driver import LocalDriver
-from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from tests.support.cli_process import start_scrape
-from tests.support.components import in_ci
 from tests.support.copy_gate import CopyGate, signal_at_gate
+from tests.support.mounts import tmpfs, unmount
 from tests.support.reliability import record
-from tests.synthetic import SyntheticImage, TreeWriter
-from tests.test_cli import expected_files, snapshot
+from tests.support.trees import expected_files, local_writer, snapshot
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
 MIB = 1024 * 1024
@@ -33,8 +31,7 @@ TAR_FLAGS = {".tar": [], ".tar.gz": ["-z"], ".tar.zst": ["--zstd"]}
 
 
 def writer(root: Path) -> TreeWriter:
-    root.mkdir(parents=True, exist_ok=True)
-    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    return local_writer(root)
 
 
 def ship_command(source: Path, archive: Path | str, *images: str, jobs: int = 2) -> list[str]:
@@ -46,23 +43,12 @@ def mount_tmpfs(tmp_path: Path) -> Iterator[object]:
     mounted: list[Path] = []
 
     def mount(name: str, size: str) -> Path:
-        point = tmp_path / name
-        point.mkdir()
-        done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)],
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            if in_ci():
-                pytest.fail(f"mount tmpfs failed (CI=true): {done.stderr}", pytrace=False)
-            pytest.skip(f"mount tmpfs failed: {done.stderr}")
-        mounted.append(point)
-        return point
+        mounted.append(tmpfs(tmp_path / name, size))
+        return mounted[-1]
 
     yield mount
     for point in mounted:
-        subprocess.run(["umount", "-l", str(point)], check=False)
+        unmount(point)
 
 
 def run(command: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -90,7 +76,6 @@ def test_a_tiny_tmpdir_does_not_matter(tmp_path: Path, mount_tmpfs: object, suff
         "archive-tiny-tmpdir",
         title="Archive with $TMPDIR on a 1 MiB tmpfs",
         how=f"ship 36 MiB of layers as {suffix}, then import it, TMPDIR on a 1 MiB tmpfs",
-        held=True,
         outcome="both exit 0; nothing written under TMPDIR",
     )
 
@@ -118,7 +103,6 @@ def test_full_disk_publishes_nothing_when_no_image_fits(
         "archive-enospc",
         title="Archive's filesystem full (6 MiB tmpfs)",
         how="a 7 MiB image alone; then a small image with one whose 10 MiB layer fills the spool",
-        held=True,
         outcome="exit 1, one line naming ENOSPC; nothing published, then only the small image",
         runs=2,
     )
@@ -145,7 +129,6 @@ def test_full_disk_at_close_publishes_nothing(
         "archive-enospc-at-close",
         title="Disk full while an archive is finished",
         how="the final sync raising ENOSPC, each format",
-        held=True,
         outcome="exit 1, one line; no archive, temp or lock file",
         runs=len(TAR_FLAGS),
     )
@@ -224,7 +207,6 @@ def test_a_second_run_on_one_archive_fails_fast_naming_the_holder(tmp_path: Path
         "archive-second-run",
         title="Two runs writing one archive",
         how="a second scrape started while the first holds ship.tar.gz.lock",
-        held=True,
         outcome="second exits 2 at once naming the first's pid; the first completes",
         figures={"second run seconds": round(took, 2)},
     )
@@ -278,7 +260,6 @@ def test_a_failed_stdout_archive_does_not_extract(tmp_path: Path, compression: s
         "archive-stdout-failed",
         title="A failed run writing to standard output",
         how="every image failing (corrupt blob, missing tag) with --output-tar - | tar -x",
-        held=True,
         outcome=f"scrape exit 1; tar -x exits {untar.returncode} (stream left unusable)",
     )
 

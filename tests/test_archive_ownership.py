@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from registry_scraper_local.driver import LocalDriver
-from scraper_core.checked import CheckedDriver
+from tests.support.mounts import bound
 from tests.support.reliability import record
-from tests.synthetic import TreeWriter
+from tests.support.trees import local_writer
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
 MIB = 1024 * 1024
@@ -64,8 +63,7 @@ def state(directory: Path) -> dict[str, object]:
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
     root = tmp_path / "data"
-    root.mkdir()
-    tree = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    tree = local_writer(root)
     tree.image("app", "1", layer_sizes=(5000, 3000))
     tree.image("app", "2", layer_sizes=(7000,))
     tree.image("other", "1", layer_sizes=(2000,))
@@ -155,26 +153,14 @@ def test_an_archive_source_is_never_written_however_it_is_spelt(ship: Path, case
         title="Archive written over the archive it reads, however spelt",
         how="split set into its base name, symlink, hard link, relative/absolute, dot-dot, "
         "directory alias, a beside file linked to the source, volume names of a split output",
-        held=True,
         outcome="exit 2, one line naming both, every file of the directory unchanged",
     )
 
 
 @pytest.fixture
 def bind_mount(tmp_path: Path, ship: Path) -> Iterator[Path]:
-    point = tmp_path / "bound"
-    point.mkdir()
-    done = subprocess.run(
-        ["mount", "--bind", str(ship), str(point)], capture_output=True, text=True, timeout=60
-    )
-    if done.returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"mount --bind failed (CI=true): {done.stderr}", pytrace=False)
-        pytest.skip(f"mount --bind is not allowed here: {done.stderr}")
-    try:
+    with bound(ship, tmp_path / "bound") as point:
         yield point
-    finally:
-        subprocess.run(["umount", str(point)], check=False, timeout=60)
 
 
 @pytest.mark.parametrize("names", [("one.tar", "one.tar"), ("s.tar.000", "s.tar")])
@@ -194,7 +180,6 @@ def test_an_archive_source_reached_through_a_bind_mount_is_never_written(
         "archive-source-bind-mount",
         title="Archive written over the archive it reads, through a bind mount",
         how="mount --bind of the directory; one file and a split set into its base name",
-        held=True,
         outcome="exit 2, one line; caught by device and inode of the directory",
     )
 
@@ -278,7 +263,6 @@ def test_a_file_beside_the_archive_never_writes_through_to_a_precious_file(
         title="Names beside an archive pre-placed as links to a precious file",
         how="FILE, FILE.000/.001/.900, FILE.sha256, FILE.receipt.json, FILE.lock as a "
         "symlink or hard link to a file outside",
-        held=True,
         outcome="the precious file is never written: the run replaces the name or refuses "
         "in one line",
     )
@@ -316,7 +300,6 @@ def test_a_beside_name_that_is_not_a_file_is_one_line(
         "archive-beside-special",
         title="Lock, checksum or receipt name that is a directory, FIFO or symlink",
         how="each name pre-placed as each kind before the run",
-        held=True,
         outcome="exit 2, one line naming it and what it is; nothing written, nothing blocks",
     )
 
@@ -369,7 +352,6 @@ def test_only_the_replaced_sets_own_volumes_are_removed(tmp_path: Path, source: 
         "archive-stale-volumes",
         title="Names like old volumes beside an archive (ship.tar.20240601, ship.tar.1234)",
         how="a longer split set replaced by a shorter one, then by one file, strangers beside",
-        held=True,
         outcome="only volumes the old checksum file names are removed; the strangers survive",
     )
 
@@ -436,23 +418,10 @@ def read_only_source(tmp_path: Path) -> Iterator[Path]:
     """A source tree with a blob past the in-memory limit (it must spool), mounted
     read-only: even root cannot create a file in it."""
     root = tmp_path / "data"
-    root.mkdir()
-    tree = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    tree = local_writer(root)
     tree.image("big", "1", layer_sizes=(9 * MIB,))
-    point = tmp_path / "ro"
-    point.mkdir()
-    for command in (["mount", "--bind", str(root), str(point)],
-                    ["mount", "-o", "remount,bind,ro", str(point)]):  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0:
-            subprocess.run(["umount", str(point)], check=False, timeout=60)
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"{' '.join(command)} failed (CI=true): {done.stderr}", pytrace=False)
-            pytest.skip(f"a read-only bind mount is not allowed here: {done.stderr}")
-    try:
+    with bound(root, tmp_path / "ro", read_only=True) as point:
         yield point
-    finally:
-        subprocess.run(["umount", str(point)], check=False, timeout=60)
 
 
 def test_the_stdout_spool_works_from_a_read_only_source_as_working_directory(
@@ -470,7 +439,6 @@ def test_the_stdout_spool_works_from_a_read_only_source_as_working_directory(
         "archive-stdout-spool",
         title="Archive to stdout from a read-only working directory that is the source",
         how="--output-tar - with a 9 MiB layer (spooled), cwd a read-only mount of the source",
-        held=True,
         outcome="exit 0: the spool goes to the temp directory, never the current one",
     )
 

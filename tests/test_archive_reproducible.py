@@ -24,12 +24,10 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from registry_scraper_local.driver import LocalDriver
 from registry_scraper_local.tar import TarDriver
 from scraper_core import layout
-from scraper_core.checked import CheckedDriver
-from scraper_core.testing.tree import TreeWriter
 from tests.support.reliability import record
+from tests.support.trees import local_writer
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
 EPOCH = 1_700_000_000
@@ -85,7 +83,6 @@ def test_the_driver_writes_the_same_bytes_twice(
         title="Archive bytes made twice from the same content (driver)",
         how="plain, gzip, zstd, one file and split; clock moved between the runs; "
         "SOURCE_DATE_EPOCH set",
-        held=True,
         outcome="every volume, checksum file and receipt byte-identical",
     )
 
@@ -138,8 +135,7 @@ def test_a_bad_source_date_epoch_is_refused_before_anything_is_written(
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("reproducible") / "data"
-    root.mkdir()
-    tree = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    tree = local_writer(root)
     for number in range(4):
         tree.image(f"app{number}", "1", layer_sizes=(20_000 + number, 3000))
     tree.image("big", "1", layer_sizes=(9 * MIB,))
@@ -189,6 +185,5 @@ def test_the_same_command_twice_gives_the_same_bytes(
         title="The same scrape command twice (SOURCE_DATE_EPOCH, -j 8)",
         how="tar, tar.gz, tar.zst and a split tar.zst into two directories; a lost volume "
         "made again",
-        held=True,
         outcome="byte-identical volumes, receipt and checksums; the re-made volume checks",
     )

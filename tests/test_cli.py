@@ -8,54 +8,25 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
-from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
 from scraper_core.errors import ConfigurationError
-from tests.synthetic import SyntheticImage, TreeWriter
-
-SCRAPE_OWN_DIRECTORIES = ("scrape-receipts", "scrape-archive")
-
-
-def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file under root with its bytes and mtime: proves a tree was not touched.
-
-    Run receipts (``scrape-receipts/``) and an archive's member index (``scrape-archive/``)
-    are left out: each writing run adds one, and their own tests check them."""
-    files: dict[str, tuple[bytes, int]] = {}
-    for directory, dirs, names in os.walk(root):
-        if directory == str(root):
-            dirs[:] = [name for name in dirs if name not in SCRAPE_OWN_DIRECTORIES]
-        for name in names:
-            path = Path(directory, name)
-            files[str(path.relative_to(root))] = (path.read_bytes(), path.stat().st_mtime_ns)
-    return files
+from scraper_core.testing.tree import TreeWriter
+from tests.support.cli import copy_under
+from tests.support.trees import (
+    SCRAPE_OWN_DIRECTORIES,
+    blob_file,
+    expected_files,
+    local_writer,
+    snapshot,
+)
 
 
 @pytest.fixture
 def source(tmp_path: Path) -> TreeWriter:
-    root = tmp_path / "data"
-    root.mkdir()
-    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
-
-
-def scrape(tmp_path: Path, *args: str) -> Result:
-    command = ["--storage", "local", "--data-dir", str(tmp_path / "data")]
-    command += ["--output-dir", str(tmp_path / "copy"), *args]
-    return CliRunner().invoke(main, command)
-
-
-def expected_files(image: SyntheticImage, tag: str | None) -> set[str]:
-    paths = {layout.blob_data_path(d) for d in image.blobs}
-    paths |= {layout.layer_link_path(image.name, d) for d in [image.config, *image.layers]}
-    paths.add(layout.revision_link_path(image.name, image.manifest))
-    if tag:
-        paths.add(layout.tag_current_link_path(image.name, tag))
-        paths.add(layout.tag_index_link_path(image.name, tag, image.manifest))
-    return {path.lstrip("/") for path in paths}
+    return local_writer(tmp_path / "data")
 
 
 def test_copies_exactly_what_the_image_needs(tmp_path: Path, source: TreeWriter) -> None:
@@ -63,7 +34,7 @@ def test_copies_exactly_what_the_image_needs(tmp_path: Path, source: TreeWriter)
     source.image("team/app", "v2")
     source.image("other")
     before = snapshot(tmp_path / "data")
-    result = scrape(tmp_path, "team/app:v1")
+    result = copy_under(tmp_path, "team/app:v1")
     assert result.exit_code == 0, result.output
     copy = snapshot(tmp_path / "copy")
     assert set(copy) == expected_files(wanted, "v1")
@@ -76,9 +47,9 @@ def test_copies_exactly_what_the_image_needs(tmp_path: Path, source: TreeWriter)
 
 def test_rerun_changes_nothing(tmp_path: Path, source: TreeWriter) -> None:
     source.image("app")
-    assert scrape(tmp_path, "app").exit_code == 0
+    assert copy_under(tmp_path, "app").exit_code == 0
     first = snapshot(tmp_path / "copy")
-    result = scrape(tmp_path, "app")
+    result = copy_under(tmp_path, "app")
     assert result.exit_code == 0
     assert "0 blobs copied" in result.stdout and "4 already present" in result.stdout
     assert snapshot(tmp_path / "copy") == first
@@ -89,7 +60,7 @@ def test_index_copies_every_child_and_shared_blobs_once(tmp_path: Path, source: 
     amd = source.image("multi", None, layers=[shared, os.urandom(100)])
     arm = source.image("multi", None, layers=[shared, os.urandom(200)], arch="arm64")
     index = source.index("multi", "1.0", [amd, arm])
-    result = scrape(tmp_path, "multi:1.0")
+    result = copy_under(tmp_path, "multi:1.0")
     assert result.exit_code == 0, result.output
     copy = snapshot(tmp_path / "copy")
     for child in (amd, arm):
@@ -101,14 +72,14 @@ def test_index_copies_every_child_and_shared_blobs_once(tmp_path: Path, source: 
 
 def test_by_digest_writes_no_tag(tmp_path: Path, source: TreeWriter) -> None:
     image = source.image("app", "v1")
-    result = scrape(tmp_path, f"app@{image.manifest}")
+    result = copy_under(tmp_path, f"app@{image.manifest}")
     assert result.exit_code == 0, result.output
     assert set(snapshot(tmp_path / "copy")) == expected_files(image, None)
 
 
 def test_missing_tag_fails_that_image_only(tmp_path: Path, source: TreeWriter) -> None:
     good = source.image("app", "v1")
-    result = scrape(tmp_path, "app:nosuch", "app:v1", "ghost")
+    result = copy_under(tmp_path, "app:nosuch", "app:v1", "ghost")
     assert result.exit_code == 1
     assert "error: app:nosuch: tag not found: app:nosuch\n" in result.stderr
     assert "error: ghost:latest: repository not found: ghost\n" in result.stderr
@@ -119,11 +90,11 @@ def test_missing_tag_fails_that_image_only(tmp_path: Path, source: TreeWriter) -
 def test_corrupt_blob_is_named_and_never_lands(tmp_path: Path, source: TreeWriter) -> None:
     bad = source.image("bad")
     good = source.image("good")
-    blob = tmp_path / "data" / layout.blob_data_path(bad.layers[1]).lstrip("/")
+    blob = blob_file(tmp_path / "data", bad.layers[1])
     data = bytearray(blob.read_bytes())
     data[10] ^= 0xFF
     blob.write_bytes(bytes(data))
-    result = scrape(tmp_path, "bad", "good")
+    result = copy_under(tmp_path, "bad", "good")
     assert result.exit_code == 1
     assert f"blob {bad.layers[1]} is corrupt in the source" in result.stderr
     copy = snapshot(tmp_path / "copy")
@@ -136,8 +107,8 @@ def test_corrupt_blob_is_named_and_never_lands(tmp_path: Path, source: TreeWrite
 
 def test_missing_blob_is_named(tmp_path: Path, source: TreeWriter) -> None:
     image = source.image("app")
-    (tmp_path / "data" / layout.blob_data_path(image.layers[0]).lstrip("/")).unlink()
-    result = scrape(tmp_path, "app")
+    blob_file(tmp_path / "data", image.layers[0]).unlink()
+    result = copy_under(tmp_path, "app")
     assert result.exit_code == 1
     assert f"blob missing from source: {image.layers[0]}" in result.stderr
 
@@ -164,16 +135,16 @@ def test_blob_size_unlike_its_manifest_fails_the_image(
     copy_says = copy_says.replace("3000", str(layer_size)).replace("2999", str(layer_size - 1))
     copy_says = copy_says.replace("3004", str(layer_size + 4))
     preview_says = preview_says.replace("3000", str(layer_size))
-    blob = tmp_path / "data" / layout.blob_data_path(image.layers[1]).lstrip("/")
+    blob = blob_file(tmp_path / "data", image.layers[1])
     data = blob.read_bytes()
     blob.write_bytes(data + change if change else data[:-1])
-    preview = scrape(tmp_path, "--dry-run", "app")
+    preview = copy_under(tmp_path, "--dry-run", "app")
     assert preview.exit_code == 1
     assert f"blob {image.layers[1]} is {len(data) + len(change) - (not change)} bytes" in (
         preview.stderr
     )
     assert preview_says in preview.stderr
-    result = scrape(tmp_path, "app")
+    result = copy_under(tmp_path, "app")
     assert result.exit_code == 1
     assert copy_says in result.stderr and str(image.layers[1]) in result.stderr
     assert not (tmp_path / "copy" / layout.tag_current_link_path("app", "latest")[1:]).exists()
@@ -184,7 +155,7 @@ def test_corrupt_tag_link_is_named(tmp_path: Path, source: TreeWriter, content: 
     source.image("app")
     link = layout.tag_current_link_path("app", "latest")
     (tmp_path / "data" / link.lstrip("/")).write_bytes(content)
-    result = scrape(tmp_path, "app")
+    result = copy_under(tmp_path, "app")
     assert result.exit_code == 1
     assert f"corrupt link file {link}" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 2  # the error, then the summary
@@ -194,14 +165,14 @@ def test_link_with_trailing_newline_is_corrupt(tmp_path: Path, source: TreeWrite
     image = source.image("app")
     link = tmp_path / "data" / layout.layer_link_path("app", image.config).lstrip("/")
     link.write_bytes(link.read_bytes() + b"\n")
-    result = scrape(tmp_path, "app")
+    result = copy_under(tmp_path, "app")
     assert result.exit_code == 1
     assert "corrupt link file" in result.stderr
 
 
 def test_invalid_reference_touches_nothing(tmp_path: Path, source: TreeWriter) -> None:
     source.image("app")
-    result = scrape(tmp_path, "app", "../etc:passwd")
+    result = copy_under(tmp_path, "app", "../etc:passwd")
     assert result.exit_code == 2
     assert result.stderr == "error: invalid repository name: '../etc'\n"
     assert not (tmp_path / "copy").exists()
@@ -216,7 +187,7 @@ def test_output_equal_to_source_is_refused(tmp_path: Path, source: TreeWriter) -
 
 
 def test_missing_source_is_one_line(tmp_path: Path) -> None:
-    result = scrape(tmp_path, "app")
+    result = copy_under(tmp_path, "app")
     assert result.exit_code == 2
     assert result.stderr == f"error: local: no such directory: {tmp_path / 'data'}\n"
 
@@ -224,14 +195,14 @@ def test_missing_source_is_one_line(tmp_path: Path) -> None:
 def test_unwritable_output_is_one_line(tmp_path: Path, source: TreeWriter) -> None:
     source.image("app")
     (tmp_path / "copy").write_text("a file, not a directory")
-    result = scrape(tmp_path, "app")
+    result = copy_under(tmp_path, "app")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: local: cannot create")
     assert len(result.stderr.splitlines()) == 1
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
-    result = scrape(tmp_path, "--debug", "app")
+    result = copy_under(tmp_path, "--debug", "app")
     assert result.exit_code != 0
     assert result.exc_info is not None
     assert isinstance(result.exception, ConfigurationError)
@@ -239,7 +210,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
 
 def test_no_tag_means_latest(tmp_path: Path, source: TreeWriter) -> None:
     image = source.image("app", "latest")
-    result = scrape(tmp_path, "app")
+    result = copy_under(tmp_path, "app")
     assert result.exit_code == 0
     assert f"app:latest {image.manifest.short}" in result.stdout
 
@@ -256,18 +227,18 @@ def test_drivers_command_lists_every_shipped_driver_by_name() -> None:
 
 def test_dry_run_writes_nothing_and_counts(tmp_path: Path, source: TreeWriter) -> None:
     source.image("app", layer_sizes=(1000, 2000))
-    result = scrape(tmp_path, "--dry-run", "app")
+    result = copy_under(tmp_path, "--dry-run", "app")
     assert result.exit_code == 0, result.output
     assert "4 blobs would copy" in result.stdout
     assert not (tmp_path / "copy").exists()
-    assert scrape(tmp_path, "app").exit_code == 0
-    again = scrape(tmp_path, "--dry-run", "app")
+    assert copy_under(tmp_path, "app").exit_code == 0
+    again = copy_under(tmp_path, "--dry-run", "app")
     assert "0 blobs would copy (0 B), 4 already present" in again.stdout
 
 
 def test_json_summary(tmp_path: Path, source: TreeWriter) -> None:
     image = source.image("app")
-    result = scrape(tmp_path, "--json", "app", "ghost")
+    result = copy_under(tmp_path, "--json", "app", "ghost")
     assert result.exit_code == 1
     document = json.loads(result.stdout)
     assert document["images_ok"] == 1 and document["images_failed"] == 1
@@ -289,13 +260,13 @@ def test_platform_filter_copies_chosen_children_only(tmp_path: Path, source: Tre
     amd = source.image("multi", None)
     arm = source.image("multi", None, arch="arm64")
     index = source.index("multi", "1", [amd, arm])  # platforms linux/arch0, linux/arch1
-    result = scrape(tmp_path, "--platform", "linux/arch1", "multi:1")
+    result = copy_under(tmp_path, "--platform", "linux/arch1", "multi:1")
     assert result.exit_code == 0, result.output
     copy = set(snapshot(tmp_path / "copy"))
     assert expected_files(arm, None) <= copy
     assert layout.blob_data_path(index).lstrip("/") in copy
     assert not {layout.blob_data_path(d).lstrip("/") for d in amd.blobs} & copy
-    missing = scrape(tmp_path, "--platform", "linux/s390x", "multi:1")
+    missing = copy_under(tmp_path, "--platform", "linux/s390x", "multi:1")
     assert missing.exit_code == 1
     assert "has no manifest for linux/s390x (it has: linux/arch0, linux/arch1)" in missing.stderr
 
@@ -303,10 +274,10 @@ def test_platform_filter_copies_chosen_children_only(tmp_path: Path, source: Tre
 def test_signatures_come_along_unless_refused(tmp_path: Path, source: TreeWriter) -> None:
     image = source.image("app", "v1")
     signature = source.image("app", f"sha256-{image.manifest.hex}.sig")
-    result = scrape(tmp_path, "--no-signatures", "app:v1")
+    result = copy_under(tmp_path, "--no-signatures", "app:v1")
     assert result.exit_code == 0
     assert set(snapshot(tmp_path / "copy")) == expected_files(image, "v1")
-    result = scrape(tmp_path, "app:v1")
+    result = copy_under(tmp_path, "app:v1")
     assert result.exit_code == 0, result.output
     wanted = expected_files(image, "v1") | expected_files(signature, signature.tags[0])
     assert set(snapshot(tmp_path / "copy")) == wanted
@@ -341,14 +312,14 @@ def test_output_tar_extracts_to_the_same_tree(
 
 
 def test_output_tar_and_dir_are_exclusive(tmp_path: Path, source: TreeWriter) -> None:
-    result = scrape(tmp_path, "--output-tar", str(tmp_path / "x.tar"), "app")
+    result = copy_under(tmp_path, "--output-tar", str(tmp_path / "x.tar"), "app")
     assert result.exit_code == 2
     assert "exactly one of --output-dir and --output-tar" in result.stderr
 
 
 def test_link_mode_hardlinks_blobs_but_never_links(tmp_path: Path, source: TreeWriter) -> None:
     image = source.image("app", layer_sizes=(5000,))
-    result = scrape(tmp_path, "--link", "app")
+    result = copy_under(tmp_path, "--link", "app")
     assert result.exit_code == 0, result.output
     for digest in image.blobs:
         relative = layout.blob_data_path(digest).lstrip("/")
@@ -373,22 +344,22 @@ def test_selection_by_globs_all_tags_and_file(tmp_path: Path, source: TreeWriter
             for path in root.rglob("current/link")
         }
 
-    result = scrape(tmp_path, "team/app:1.*")
+    result = copy_under(tmp_path, "team/app:1.*")
     assert result.exit_code == 0, result.output
     assert copied_tags() == {"team/app:1.0", "team/app:1.1"}
 
-    result = scrape(tmp_path, "team/*")  # per component: not team/tool/sub
+    result = copy_under(tmp_path, "team/*")  # per component: not team/tool/sub
     assert result.exit_code == 1  # team/app has no latest
     assert "error: team/app:latest: tag not found" in result.stderr
     assert "team/tool:latest" in copied_tags() and "team/tool/sub:latest" not in copied_tags()
 
     images = tmp_path / "images.txt"
     images.write_text("# release\nteam/tool/sub   # nested\n\nother/x:latest\n")
-    result = scrape(tmp_path, "--images-file", str(images), "--all-tags", "team/app")
+    result = copy_under(tmp_path, "--images-file", str(images), "--all-tags", "team/app")
     assert result.exit_code == 0, result.output
     assert copied_tags() >= {"team/app:2.0", "team/tool/sub:latest", "other/x:latest"}
 
-    result = scrape(tmp_path, "nomatch/*", "team/app:9.*", "other/x")
+    result = copy_under(tmp_path, "nomatch/*", "team/app:9.*", "other/x")
     assert result.exit_code == 1
     assert "error: nomatch/*: no repository matches 'nomatch/*'" in result.stderr
     assert "error: team/app:9.*: no tag matches 'team/app:9.*'" in result.stderr
@@ -396,7 +367,7 @@ def test_selection_by_globs_all_tags_and_file(tmp_path: Path, source: TreeWriter
 
 
 def test_no_images_is_a_usage_error(tmp_path: Path, source: TreeWriter) -> None:
-    result = scrape(tmp_path)
+    result = copy_under(tmp_path)
     assert result.exit_code == 2
     assert "no images given" in result.stderr
 
@@ -405,9 +376,7 @@ def test_foreign_layer_not_stored_is_reported_and_skipped(
     tmp_path: Path, source: TreeWriter
 ) -> None:
     base = source.image("win", None, layer_sizes=(500,))
-    document = json.loads(
-        (tmp_path / "data" / layout.blob_data_path(base.manifest).lstrip("/")).read_bytes()
-    )
+    document = json.loads(blob_file(tmp_path / "data", base.manifest).read_bytes())
     foreign = "sha256:" + "f" * 64
     document["layers"].append(
         {
@@ -419,7 +388,7 @@ def test_foreign_layer_not_stored_is_reported_and_skipped(
     )
     manifest = source.manifest("win", document)
     source.tag("win", "ltsc", manifest)
-    result = scrape(tmp_path, "win:ltsc")
+    result = copy_under(tmp_path, "win:ltsc")
     assert result.exit_code == 0, result.output
     assert f"warning: win:ltsc: foreign layer {foreign} is not stored" in result.stderr
     assert "3 blobs copied" in result.stdout  # manifest, config, one layer: no foreign blob
@@ -432,7 +401,7 @@ def test_fsync_output_option_copies_the_same_tree(
     calls: list[int] = []
     real_fsync = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real_fsync(fd))[1])
-    result = scrape(tmp_path, "--output-storage-option", "fsync=true", "app:v1")
+    result = copy_under(tmp_path, "--output-storage-option", "fsync=true", "app:v1")
     assert result.exit_code == 0, result.output
     assert set(snapshot(tmp_path / "copy")) == expected_files(image, "v1")
     # Every file written (blobs, links, tag links) and the directories they went into.

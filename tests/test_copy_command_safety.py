@@ -19,7 +19,6 @@ from typing import ClassVar
 import pytest
 from click.testing import CliRunner, Result
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core import plugins, selection
 from scraper_core.bucket.options import flag, option, parse_options
 from scraper_core.checked import CheckedDriver
@@ -28,10 +27,11 @@ from scraper_core.errors import LocationNotFoundError
 from scraper_core.plugins import DriverInfo, DriverRegistry, PluginInfo
 from scraper_core.scrape import Scrape
 from scraper_core.testing.memory import MemoryDriver
+from scraper_core.testing.tree import TreeWriter
 from scraper_core.transfer import Transfer
+from tests.support.cli import run_cli
 from tests.support.reliability import record
-from tests.synthetic import TreeWriter
-from tests.test_cli import snapshot
+from tests.support.trees import local_writer, snapshot
 
 
 class OverlapAwareDriver(MemoryDriver):
@@ -151,7 +151,7 @@ def memory_source(location: str) -> None:
 
 def copy(storage: str, source: str, output: str, *args: str) -> Result:
     command = ["--storage", storage, "--data-dir", source, "--output-storage", storage]
-    return CliRunner().invoke(main, [*command, "--output-dir", output, *args, "app:v1"])
+    return run_cli(*command, "--output-dir", output, *args, "app:v1")
 
 
 def one_error_line(result: Result) -> str:
@@ -181,7 +181,6 @@ def test_an_overlapping_output_is_refused_before_it_is_opened(
         "output-overlaps-source",
         title="Output overlapping the source (driver's overlaps())",
         how="CLI copy into and around the source, a fake driver class with overlaps()",
-        held=True,
         outcome="exit 2 before the destination is opened",
     )
 
@@ -258,15 +257,12 @@ def test_a_full_destination_keeps_finished_images(
 @pytest.fixture
 def local_source(tmp_path: Path) -> Path:
     root = tmp_path / "data"
-    root.mkdir()
-    TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False)).image(
-        "app", "v1"
-    )
+    local_writer(root).image("app", "v1")
     return root
 
 
 def scrape(source: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--data-dir", str(source), *args, "app:v1"])
+    return run_cli("--data-dir", str(source), *args, "app:v1")
 
 
 @pytest.mark.parametrize("existing", [False, True])
@@ -288,7 +284,6 @@ def test_dry_run_refuses_bad_destination_options(
         "dry-run-bad-options",
         title="Dry run with a bad destination option",
         how="--dry-run --output-storage-option bogus=1, destination missing or present",
-        held=True,
         outcome="exit 2 and the real run's one-line error",
     )
 
@@ -370,7 +365,6 @@ def test_ctrl_c_anywhere_is_130_in_one_line(
         f"interrupt-while-{where}",
         title=f"Ctrl-C while {where}",
         how="KeyboardInterrupt raised inside the copy command (CliRunner)",
-        held=True,
         outcome="exit 130, one line, no staging left",
     )
 

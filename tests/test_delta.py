@@ -14,42 +14,25 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from plugins.local.registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.digest import Digest
 from scraper_core.holdings import INVENTORY_FORMAT, take_holdings
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
+from tests.support.cli import run_cli, take_inventory
 from tests.support.reliability import record
-from tests.synthetic import SyntheticImage, TreeWriter
-from tests.test_cli import snapshot
+from tests.support.trees import blob_file, local_writer, snapshot, stored_blobs
 
 
 def writer(root: Path) -> TreeWriter:
-    root.mkdir(exist_ok=True)
-    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
-
-
-def cli(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
+    return local_writer(root)
 
 
 def copy(source: Path, output: Path, *args: str) -> Result:
-    return cli("--data-dir", str(source), "--output-dir", str(output), *args)
-
-
-def inventory(root: Path, path: Path) -> dict[str, Any]:
-    result = cli("inventory", "--data-dir", str(root))
-    assert result.exit_code == 0, result.output
-    path.write_text(result.stdout)
-    document: dict[str, Any] = json.loads(result.stdout)
-    return document
-
-
-def blobs_in(root: Path) -> set[str]:
-    return {f"sha256:{p.parent.name}" for p in (root / "docker/registry/v2/blobs").rglob("data")}
+    return run_cli("--data-dir", str(source), "--output-dir", str(output), *args)
 
 
 def receipt_of(root: Path) -> dict[str, Any]:
@@ -80,18 +63,18 @@ def test_inventory_lists_blobs_repositories_and_tags(
 ) -> None:
     _source, images, tmp_path = shipped
     site = tmp_path / "site"
-    document = inventory(site, tmp_path / "site.json")
+    document = take_inventory(site, tmp_path / "site.json")
     assert document["format"] == INVENTORY_FORMAT and document["version"] == 1
-    assert {entry["digest"] for entry in document["blobs"]} == blobs_in(site)
+    assert {entry["digest"] for entry in document["blobs"]} == stored_blobs(site)
     for entry in document["blobs"]:
-        data = site / layout.blob_data_path(Digest.parse(entry["digest"])).lstrip("/")
+        data = blob_file(site, entry["digest"])
         assert entry["size"] == data.stat().st_size
     assert document["repositories"] == [
         {"name": "db", "tags": {"v1": str(images["db"].manifest)}},
         {"name": "team/app", "tags": {"v1": str(images["app"].manifest)}},
     ]
     # Deterministic: a second inventory is the same bytes.
-    again = cli("inventory", "--data-dir", str(site))
+    again = run_cli("inventory", "--data-dir", str(site))
     assert again.stdout == (tmp_path / "site.json").read_text()
 
 
@@ -113,14 +96,22 @@ def test_inventory_reads_no_blob(
     _source, _images, tmp_path = shipped
     driver = CheckedDriver(NoBlobReads(tmp_path / "site", read_only=True), read_only=True)
     holdings = take_holdings(driver)
-    assert set(map(str, holdings.blobs)) == blobs_in(tmp_path / "site")
+    assert set(map(str, holdings.blobs)) == stored_blobs(tmp_path / "site")
     assert holdings.errors == []
 
 
 def test_inventory_of_an_empty_storage(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    document = inventory(tmp_path / "empty", tmp_path / "empty.json")
+    document = take_inventory(tmp_path / "empty", tmp_path / "empty.json")
     assert document["blobs"] == [] and document["repositories"] == []
+
+
+@pytest.fixture
+def delta_shipped(shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path]) -> None:
+    """After ``shipped``: ``site`` inventoried (site.json), a delta against it in ``delta``."""
+    _source, _images, tmp_path = shipped
+    take_inventory(tmp_path / "site", tmp_path / "site.json")
+    assert ship_delta(tmp_path).exit_code == 0
 
 
 def ship_delta(tmp_path: Path, *extra: str) -> Result:
@@ -142,7 +133,7 @@ def test_delta_leaves_out_what_the_site_has_and_imports(
 ) -> None:
     _source, images, tmp_path = shipped
     site = tmp_path / "site"
-    have = inventory(site, tmp_path / "site.json")
+    have = take_inventory(site, tmp_path / "site.json")
     site_blobs = {entry["digest"] for entry in have["blobs"]}
     preview = ship_delta(tmp_path, "--dry-run")
     assert preview.exit_code == 0, preview.output
@@ -150,7 +141,7 @@ def test_delta_leaves_out_what_the_site_has_and_imports(
     result = ship_delta(tmp_path)
     assert result.exit_code == 0, result.output
     delta = tmp_path / "delta"
-    shipped_blobs = blobs_in(delta)
+    shipped_blobs = stored_blobs(delta)
     assert shipped_blobs.isdisjoint(site_blobs)
     new = {str(d) for key in ("app2", "new") for d in images[key].blobs} - site_blobs
     assert shipped_blobs == new
@@ -168,7 +159,7 @@ def test_delta_leaves_out_what_the_site_has_and_imports(
     assert imported.exit_code == 0, imported.output
     assert snapshot(delta) == before
     assert "4 of 4 images copied" in imported.stderr
-    verified = cli("verify", "--data-dir", str(site))
+    verified = run_cli("verify", "--data-dir", str(site))
     assert verified.exit_code == 0, verified.output
     assert "4 tags in 3 repositories" in verified.stderr
     assert "0 orphan blobs" in verified.stderr
@@ -178,11 +169,11 @@ def test_left_out_blobs_are_never_read(
     shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
 ) -> None:
     _source, images, tmp_path = shipped
-    inventory(tmp_path / "site", tmp_path / "site.json")
+    take_inventory(tmp_path / "site", tmp_path / "site.json")
     # The db layer the site has is corrupted in the source (same size): a delta that read
     # it would fail on its digest.
     layer = images["db"].layers[0]
-    data = tmp_path / "data" / layout.blob_data_path(layer).lstrip("/")
+    data = blob_file(tmp_path / "data", layer)
     data.write_bytes(os.urandom(data.stat().st_size))
     result = ship_delta(tmp_path)
     assert result.exit_code == 0, result.output
@@ -196,7 +187,7 @@ def test_a_receipt_works_as_have(
     shutil.copy(site_receipt, tmp_path / "site.json")
     result = ship_delta(tmp_path)
     assert result.exit_code == 0, result.output
-    assert blobs_in(tmp_path / "delta").isdisjoint(blobs_in(tmp_path / "site"))
+    assert stored_blobs(tmp_path / "delta").isdisjoint(stored_blobs(tmp_path / "site"))
     assert "delta: left out 8 blobs" in result.stderr
 
 
@@ -204,13 +195,13 @@ def test_a_size_mismatch_is_shipped(
     shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
 ) -> None:
     _source, images, tmp_path = shipped
-    have = inventory(tmp_path / "site", tmp_path / "site.json")
+    have = take_inventory(tmp_path / "site", tmp_path / "site.json")
     for entry in have["blobs"]:
         entry["size"] += 1
     (tmp_path / "site.json").write_text(json.dumps(have))
     result = ship_delta(tmp_path)
     assert result.exit_code == 0, result.output
-    assert {str(d) for d in images["db"].blobs} <= blobs_in(tmp_path / "delta")
+    assert {str(d) for d in images["db"].blobs} <= stored_blobs(tmp_path / "delta")
 
 
 @pytest.mark.parametrize(
@@ -229,17 +220,12 @@ def test_a_bad_have_file_is_one_line(
         "delta-bad-have-file",
         title="A --have file that is no inventory or receipt",
         how="empty, {}, an inventory without blobs, a JSON list",
-        held=True,
         outcome="one line naming the file, exit 2, no output tree made",
     )
 
 
-def test_importing_a_delta_where_its_base_is_missing_is_refused(
-    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
-) -> None:
-    _source, _images, tmp_path = shipped
-    inventory(tmp_path / "site", tmp_path / "site.json")
-    assert ship_delta(tmp_path).exit_code == 0
+@pytest.mark.usefixtures("delta_shipped")
+def test_importing_a_delta_where_its_base_is_missing_is_refused(tmp_path: Path) -> None:
     relied = len(receipt_of(tmp_path / "delta")["relies_on"])
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -253,7 +239,7 @@ def test_importing_a_delta_where_its_base_is_missing_is_refused(
     # One blob the site lacks is enough, and named.
     site = tmp_path / "site"
     missing = Digest.parse(receipt_of(tmp_path / "delta")["relies_on"][0]["digest"])
-    (site / layout.blob_data_path(missing).lstrip("/")).unlink()
+    blob_file(site, missing).unlink()
     before = snapshot(site)
     result = copy(tmp_path / "delta", site, "--all-tags", "**")
     assert result.exit_code == 2
@@ -267,7 +253,6 @@ def test_importing_a_delta_where_its_base_is_missing_is_refused(
         "delta-import-missing-base",
         title="Delta imported where its base is missing",
         how="a --have delta copied into an empty tree, and into a site lacking one blob",
-        held=True,
         outcome="refused in one line naming the count and digests, exit 2, nothing written",
         runs=3,
     )
@@ -280,22 +265,18 @@ def test_a_merged_site_migrates_with_its_receipts(
     the whole site elsewhere is no delta import and is not refused."""
     _source, _images, tmp_path = shipped
     site = tmp_path / "site"
-    inventory(site, tmp_path / "site.json")
+    take_inventory(site, tmp_path / "site.json")
     assert ship_delta(tmp_path).exit_code == 0
     shutil.copytree(tmp_path / "delta", site, dirs_exist_ok=True)  # as `tar -x` would
-    verified = cli("verify", "--data-dir", str(site))
+    verified = run_cli("verify", "--data-dir", str(site))
     assert verified.exit_code == 0, verified.output
     result = copy(site, tmp_path / "moved", "--all-tags", "**")
     assert result.exit_code == 0, result.output
-    assert blobs_in(tmp_path / "moved") == blobs_in(site)
+    assert stored_blobs(tmp_path / "moved") == stored_blobs(site)
 
 
-def test_a_broken_receipt_in_the_source_stops_the_run(
-    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
-) -> None:
-    _source, _images, tmp_path = shipped
-    inventory(tmp_path / "site", tmp_path / "site.json")
-    assert ship_delta(tmp_path).exit_code == 0
+@pytest.mark.usefixtures("delta_shipped")
+def test_a_broken_receipt_in_the_source_stops_the_run(tmp_path: Path) -> None:
     [path] = (tmp_path / "delta" / "scrape-receipts").iterdir()
     path.write_text('{"format": "registry-scraper/receipt", "version": 1, "relies_on": "x"}')
     before = snapshot(tmp_path / "site")
@@ -307,19 +288,14 @@ def test_a_broken_receipt_in_the_source_stops_the_run(
         "delta-broken-receipt",
         title="A delta whose receipt is broken",
         how="relies_on replaced by a string in the shipped receipt, then imported",
-        held=True,
         outcome="one line naming the receipt, exit 2, the site untouched",
     )
 
 
-def test_a_relied_on_blob_of_another_size_is_missing(
-    shipped: tuple[TreeWriter, dict[str, SyntheticImage], Path],
-) -> None:
-    _source, _images, tmp_path = shipped
-    inventory(tmp_path / "site", tmp_path / "site.json")
-    assert ship_delta(tmp_path).exit_code == 0
+@pytest.mark.usefixtures("delta_shipped")
+def test_a_relied_on_blob_of_another_size_is_missing(tmp_path: Path) -> None:
     entry = receipt_of(tmp_path / "delta")["relies_on"][0]
-    data = tmp_path / "site" / layout.blob_data_path(Digest.parse(entry["digest"])).lstrip("/")
+    data = blob_file(tmp_path / "site", entry["digest"])
     data.write_bytes(data.read_bytes()[:-1])
     result = copy(tmp_path / "delta", tmp_path / "site", "--all-tags", "**")
     assert result.exit_code == 2

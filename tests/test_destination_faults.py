@@ -18,28 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from registry_scraper_local.driver import LocalDriver
-from scraper_core.checked import CheckedDriver
-from tests.support.components import missing_component
+from scraper_core.testing.tree import SyntheticImage
+from tests.support.mounts import mounted_tmpfs, tmpfs, unmount
 from tests.support.reliability import record
-from tests.synthetic import SyntheticImage, TreeWriter
-from tests.test_cli import snapshot
-from tests.test_interruptions import assert_tree_verifies
+from tests.support.trees import assert_tree_verifies, local_writer, snapshot
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
 MIB = 1024 * 1024
-
-
-def mount_tmpfs(mount_point: Path, size: str) -> None:
-    mount_point.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        missing_component(f"cannot mount a tmpfs (needs root): {done.stderr.strip()}")
 
 
 def remount(mount_point: Path, mode: str) -> None:
@@ -49,17 +34,12 @@ def remount(mount_point: Path, mode: str) -> None:
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 2 MiB tmpfs, unmounted at teardown."""
-    mount_point = tmp_path / "disk"
-    mount_tmpfs(mount_point, "2m")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    with mounted_tmpfs(tmp_path / "disk", "2m") as point:
+        yield point
 
 
 def write_source(root: Path, layer_sizes: list[tuple[int, ...]]) -> list[SyntheticImage]:
-    root.mkdir(parents=True, exist_ok=True)
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    writer = local_writer(root)
     return [writer.image(f"app{n}", "v1", layer_sizes=sizes) for n, sizes in enumerate(layer_sizes)]
 
 
@@ -151,7 +131,7 @@ def test_full_disk_with_an_archive_leaves_no_archive(tmp_path: Path, small_disk:
 
 def test_read_only_destination_stops_once(tmp_path: Path) -> None:
     disk = tmp_path / "disk"
-    mount_tmpfs(disk, "64m")
+    tmpfs(disk, "64m")
     try:
         source = tmp_path / "data"
         first, *rest = write_source(source, [(2 * MIB, 1000), (2 * MIB,), (300 * 1024,)])
@@ -182,4 +162,4 @@ def test_read_only_destination_stops_once(tmp_path: Path) -> None:
                 outcome=f"exit {done.returncode}, cause said once, rerun completes",
             )
     finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
+        unmount(disk)

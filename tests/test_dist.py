@@ -20,7 +20,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from scraper_core.checked import CheckedDriver
-from tests.synthetic import TreeWriter
+from scraper_core.testing.tree import TreeWriter
 
 REPOSITORY = Path(__file__).parent.parent
 CORE_AND_PLUGINS = {

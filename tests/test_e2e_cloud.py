@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azurite_server import AzuriteServer
 from click.testing import CliRunner, Result
+from gcs_emulator import FakeGcsServer
 
 from scraper_core.cli import main
-from tests.support.azurite import AzuriteServer
-from tests.support.gcsserver import FakeGcsServer
 from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
 from tests.support.reliability import measuring
 from tests.support.skopeo import PopulatedRegistry, pull
@@ -50,18 +50,6 @@ def tree_files(root: Path) -> Iterator[tuple[str, Path]]:
     for file in sorted(root.rglob("*")):
         if file.is_file():
             yield "/" + file.relative_to(root).as_posix(), file
-
-
-@pytest.fixture(scope="module")
-def gcs_server() -> Iterator[FakeGcsServer]:
-    with FakeGcsServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def azurite_server() -> Iterator[AzuriteServer]:
-    with AzuriteServer() as server:
-        yield server
 
 
 def gcs_source(

@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from scraper_core.cli import main
 from scraper_core.digest import Digest
+from tests.support.cli import run_cli, take_inventory
 from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
 from tests.support.reliability import record
 from tests.support.skopeo import inspect_digest, pull, push
-from tests.test_cli import snapshot
-from tests.test_e2e_local import stored_blobs
+from tests.support.trees import snapshot, stored_blobs
 
 pytestmark = pytest.mark.e2e
 
@@ -33,21 +32,12 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
 
-def cli(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
-
-
 def copy(source: Path, output: Path, *args: str) -> Result:
-    return cli("--data-dir", str(source), "--output-dir", str(output), *args)
+    return run_cli("--data-dir", str(source), "--output-dir", str(output), *args)
 
 
 def slug(ref: str) -> str:
     return ref.replace("/", "_").replace(":", "_")
-
-
-def root_of(server: RegistryServer) -> Path:
-    assert server.rootdir is not None
-    return server.rootdir
 
 
 def test_ship_reship_the_change_and_import(
@@ -63,7 +53,7 @@ def test_ship_reship_the_change_and_import(
         "library/plain:1.0": push(layout, "plain", source.url, "library/plain:1.0"),
     }
     site = tmp_path / "site"
-    full = copy(root_of(source), site, *refs)
+    full = copy(source.storage_root, site, *refs)
     assert full.exit_code == 0, full.output
     served = filesystem_registry(site)
     for ref, digest in refs.items():
@@ -77,20 +67,17 @@ def test_ship_reship_the_change_and_import(
     )
     shared_layer = image_layout.shared_layer.digest
 
-    taken = cli("inventory", "--data-dir", str(site))
-    assert taken.exit_code == 0, taken.output
-    (tmp_path / "site.json").write_text(taken.stdout)
-    inventory: dict[str, Any] = json.loads(taken.stdout)
+    inventory = take_inventory(site, tmp_path / "site.json")
     site_blobs = {entry["digest"] for entry in inventory["blobs"]}
     assert site_blobs == stored_blobs(site) and shared_layer in site_blobs
 
     delta = tmp_path / "delta"
     shipped = copy(
-        root_of(source), delta, "--have", str(tmp_path / "site.json"), "--all-tags", "**"
+        source.storage_root, delta, "--have", str(tmp_path / "site.json"), "--all-tags", "**"
     )
     assert shipped.exit_code == 0, shipped.output
     assert stored_blobs(delta).isdisjoint(site_blobs)
-    assert stored_blobs(delta) == stored_blobs(root_of(source)) - site_blobs
+    assert stored_blobs(delta) == stored_blobs(source.storage_root) - site_blobs
     [receipt_path] = (delta / "scrape-receipts").iterdir()
     receipt = json.loads(receipt_path.read_bytes())
     assert shared_layer in {entry["digest"] for entry in receipt["relies_on"]}
@@ -132,7 +119,6 @@ def test_ship_reship_the_change_and_import(
         title="Delta shipment imported into a served site",
         how="full ship of 2 images, new tag + new image, `--have` inventory delta, import "
         "with `--all-tags '**'`, skopeo pulls, garbage-collect --dry-run",
-        held=True,
         outcome=f"delta held {len(stored_blobs(delta))} blobs, none of the site's "
         f"{len(site_blobs)}; every tag pulled; gc deletes nothing; empty site refused",
         figures={"delta_blobs": len(stored_blobs(delta)), "site_blobs": len(site_blobs)},
@@ -211,7 +197,7 @@ def test_referrers_index_travels_with_its_image(
             ],
         },
     )
-    result = copy(root_of(source), tmp_path / "copy", "app:v1")
+    result = copy(source.storage_root, tmp_path / "copy", "app:v1")
     assert result.exit_code == 0, result.output
     served = filesystem_registry(tmp_path / "copy")
     assert served.tags("app") == sorted(["v1", tag])

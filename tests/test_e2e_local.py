@@ -18,26 +18,22 @@ import pytest
 from click.testing import CliRunner, Result
 
 from scraper_core.cli import main
+from tests.support.cli import run_cli
 from tests.support.images import build_image
 from tests.support.registry import RegistryFactory, parse_gc_summary
 from tests.support.reliability import measuring
 from tests.support.skopeo import PopulatedRegistry, PushedImage, pull, push
 from tests.support.source_guard import SourceGuard
-from tests.test_cli import snapshot
+from tests.support.trees import V2, snapshot, stored_blobs
 
 pytestmark = pytest.mark.e2e
 
-V2 = Path("docker/registry/v2")
 WANTED = ("plain", "schema2", "multiarch", "schema1", "shared_a")
 
 
 def scrape(source: Path, output: Path, *images: str) -> Result:
     args = ["--storage", "local", "--data-dir", str(source), "--output-dir", str(output)]
-    return CliRunner().invoke(main, [*args, *images])
-
-
-def stored_blobs(root: Path) -> set[str]:
-    return {f"sha256:{path.parent.name}" for path in (root / V2 / "blobs").rglob("data")}
+    return run_cli(*args, *images)
 
 
 def schema1_layers(root: Path, digest: str) -> set[str]:

@@ -9,17 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from scraper_core.cli import main
+from tests.support.cli import run_cli as cli
 from tests.support.registry import RegistryFactory
 from tests.support.skopeo import PopulatedRegistry, inspect_digest, inspect_raw, manifest_digest
 
 pytestmark = pytest.mark.e2e
-
-
-def cli(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
 
 
 def shipped_receipt(archive: Path) -> dict[str, Any]:

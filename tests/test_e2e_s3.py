@@ -7,45 +7,20 @@ scraped S3 -> local, local -> S3 and S3 -> S3, served by a stock registry and pu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from s3_servers import S3Server
 
-from scraper_core.cli import main
+from tests.support.cli import run_cli
 from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
-from tests.support.s3server import MotoServer, S3Server, SeaweedServer
 from tests.support.skopeo import PopulatedRegistry, pull, push_standard
 from tests.support.source_guard import SourceGuard, s3_snapshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
 
 WANTED = ("plain", "schema2", "multiarch", "schema1", "shared_a")
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def seaweed() -> Iterator[SeaweedServer]:
-    with SeaweedServer() as server:
-        yield server
-
-
-@pytest.fixture(params=["moto", "seaweed"])
-def s3(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> S3Server:
-    server: S3Server = request.getfixturevalue(request.param)
-    server.use_environment(monkeypatch)
-    return server
-
-
-def scrape(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
 
 
 def s3_options(server: S3Server, flag: str = "--storage-option") -> list[str]:
@@ -66,22 +41,22 @@ def pull_all(
 
 
 def test_s3_to_local_with_rootdirectory(
-    s3: S3Server,
+    s3_server: S3Server,
     s3_registry: object,
     image_layout: StandardImages,
     filesystem_registry: RegistryFactory,
     tmp_path: Path,
     source_unchanged: SourceGuard,
 ) -> None:
-    bucket = s3.make_bucket()
-    source = s3_registry(s3, bucket, "/prod")  # type: ignore[operator]
+    bucket = s3_server.make_bucket()
+    source = s3_registry(s3_server, bucket, "/prod")  # type: ignore[operator]
     pushed = push_standard(image_layout, source.url)
     populated = PopulatedRegistry(source, tmp_path, image_layout, pushed)
     output = tmp_path / "copy"
     refs = [pushed[key].ref for key in WANTED]
-    source_unchanged.watch(f"s3://{bucket}", s3_snapshot(s3.client(), bucket))
-    result = scrape(
-        "--storage", "s3", "--data-dir", f"{bucket}/prod", *s3_options(s3),
+    source_unchanged.watch(f"s3://{bucket}", s3_snapshot(s3_server.client(), bucket))
+    result = run_cli(
+        "--storage", "s3", "--data-dir", f"{bucket}/prod", *s3_options(s3_server),
         "--output-dir", str(output), *refs,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -92,13 +67,13 @@ def test_s3_to_local_with_rootdirectory(
     assert served.get_manifest(not_wanted.repository, not_wanted.tag)[0] == 404
     _marked, blobs_eligible, manifests_eligible = parse_gc_summary(served.garbage_collect_dry_run())
     assert (blobs_eligible, manifests_eligible) == (0, 0)
-    rerun = scrape(
-        "--storage", "s3", "--data-dir", f"{bucket}/prod", *s3_options(s3),
+    rerun = run_cli(
+        "--storage", "s3", "--data-dir", f"{bucket}/prod", *s3_options(s3_server),
         "--output-dir", str(output), *refs,
     )  # fmt: skip
     assert rerun.exit_code == 0 and rerun.stdout.count(" 0 blobs copied") == len(WANTED)
     # The registry's own config.yml (s3 section with keys, endpoint, rootdirectory) suffices.
-    by_config = scrape(
+    by_config = run_cli(
         "--registry-config", str(source.config_path), "--output-dir", str(tmp_path / "c2"), *refs
     )
     assert by_config.exit_code == 0, by_config.output
@@ -106,36 +81,36 @@ def test_s3_to_local_with_rootdirectory(
 
 
 def test_local_to_s3_then_s3_to_s3(
-    s3: S3Server,
+    s3_server: S3Server,
     s3_registry: object,
     populated_registry: PopulatedRegistry,
     tmp_path: Path,
     source_unchanged: SourceGuard,
 ) -> None:
-    bucket = s3.make_bucket()
+    bucket = s3_server.make_bucket()
     refs = [populated_registry.pushed[key].ref for key in WANTED]
-    to_s3 = scrape(
+    to_s3 = run_cli(
         "--data-dir", str(populated_registry.root),
         "--output-storage", "s3", "--output-dir", f"{bucket}/shipped",
-        *s3_options(s3, "--output-storage-option"), *refs,
+        *s3_options(s3_server, "--output-storage-option"), *refs,
     )  # fmt: skip
     assert to_s3.exit_code == 0, to_s3.output
-    served = s3_registry(s3, bucket, "/shipped")  # type: ignore[operator]
+    served = s3_registry(s3_server, bucket, "/shipped")  # type: ignore[operator]
     pull_all(served, populated_registry, tmp_path, WANTED)
     assert served.get_manifest("shared/b", "1")[0] == 404
 
     # S3 -> S3 on the same endpoint: server-side copies, no blob byte through this machine.
-    source_unchanged.watch(f"s3://{bucket}", s3_snapshot(s3.client(), bucket))
-    other = s3.make_bucket()
-    s3_to_s3 = scrape(
-        "--storage", "s3", "--data-dir", f"{bucket}/shipped", *s3_options(s3),
+    source_unchanged.watch(f"s3://{bucket}", s3_snapshot(s3_server.client(), bucket))
+    other = s3_server.make_bucket()
+    s3_to_s3 = run_cli(
+        "--storage", "s3", "--data-dir", f"{bucket}/shipped", *s3_options(s3_server),
         "--output-storage", "s3", "--output-dir", other,
-        *s3_options(s3, "--output-storage-option"), "-v", *refs[:2],
+        *s3_options(s3_server, "--output-storage-option"), "-v", *refs[:2],
     )  # fmt: skip
     assert s3_to_s3.exit_code == 0, s3_to_s3.output
     assert "copied server-side" in s3_to_s3.stdout
     # Only the two manifests (verified while planning) are written from here.
     assert s3_to_s3.stdout.count("  copied sha256") == 2
-    served_copy = s3_registry(s3, other)  # type: ignore[operator]
+    served_copy = s3_registry(s3_server, other)  # type: ignore[operator]
     pull_all(served_copy, populated_registry, tmp_path, WANTED[:2])
     assert served_copy.get_manifest("team/multiarch", "v1")[0] == 404

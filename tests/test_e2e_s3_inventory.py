@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from s3_servers import MotoServer
 
-from scraper_core.cli import main
+from tests.support.cli import run_cli
 from tests.support.images import StandardImages
-from tests.support.s3server import MotoServer
 from tests.support.skopeo import inspect_digest, push
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
-
-
-@pytest.fixture
-def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        server.use_environment(monkeypatch)
-        yield server
-
-
-def cli(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
 
 
 def keys(server: MotoServer, bucket: str, prefix: str) -> dict[str, int]:
@@ -49,7 +36,7 @@ def test_inventory_of_a_bucket_then_a_delta_into_one(
     plain = push(image_layout.layout, "plain", source.url, "library/plain:1.0")
     shared = push(image_layout.layout, "shared-a", source.url, "shared/a:1")
     options = ["--storage-option", f"endpoint_url={moto.endpoint_url}"]
-    taken = cli("inventory", "--storage", "s3", "--data-dir", f"{bucket}/prod", *options)
+    taken = run_cli("inventory", "--storage", "s3", "--data-dir", f"{bucket}/prod", *options)
     assert taken.exit_code == 0, taken.output
     inventory = json.loads(taken.stdout)
     blob_keys = keys(moto, bucket, "prod/docker/registry/v2/blobs/")
@@ -69,7 +56,7 @@ def test_inventory_of_a_bucket_then_a_delta_into_one(
     # The site (as inventoried) has everything but the new tag: a delta into a bucket holds
     # only the blobs that tag adds, and its receipt says what it relies on.
     push(image_layout.layout, "shared-b", source.url, "shared/a:2")
-    shipped = cli(
+    shipped = run_cli(
         "--storage", "s3", "--data-dir", f"{bucket}/prod", *options,
         "--output-storage", "s3", "--output-dir", f"{bucket}/delta",
         "--output-storage-option", f"endpoint_url={moto.endpoint_url}",

@@ -15,16 +15,16 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from s3_servers import SeaweedServer
 
 from scraper_core.cli import main
 from tests.support.faultproxy import FaultProxy
 from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer
 from tests.support.reliability import Figure, measuring
-from tests.support.s3server import SeaweedServer
 from tests.support.skopeo import PushedImage, pull, push_standard
 from tests.support.source_guard import SourceGuard, s3_snapshot
-from tests.test_interruptions import assert_tree_verifies, temp_files
+from tests.support.trees import assert_tree_verifies, temp_files
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
 

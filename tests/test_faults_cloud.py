@@ -10,16 +10,15 @@ whatever is in the copy verifies and is served.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from azurite_server import AzuriteServer
 from click.testing import CliRunner
+from gcs_emulator import FakeGcsServer
 
 from scraper_core.cli import main
-from tests.support.azurite import AzuriteServer
 from tests.support.faultproxy import FaultProxy
-from tests.support.gcsserver import FakeGcsServer
 from tests.support.registry import RegistryFactory
 from tests.support.reliability import measuring
 from tests.support.skopeo import PopulatedRegistry
@@ -38,18 +37,6 @@ RUNS = [
         ("azure", 0.3, 2),
     ]
 ]
-
-
-@pytest.fixture(scope="module")
-def gcs_server() -> Iterator[FakeGcsServer]:
-    with FakeGcsServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def azurite_server() -> Iterator[AzuriteServer]:
-    with AzuriteServer() as server:
-        yield server
 
 
 def through_proxy(

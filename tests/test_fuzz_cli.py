@@ -34,14 +34,13 @@ from subprocess import TimeoutExpired
 
 import pytest
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
-from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
 from scraper_core.errors import ScraperError
+from scraper_core.testing.tree import SyntheticImage
 from tests.support.cli_process import run_scrape
 from tests.support.recorded import recorded
-from tests.synthetic import SyntheticImage, TreeWriter
+from tests.support.trees import local_writer
 
 TREES = int(os.environ.get("SCRAPER_FUZZ_TREES", "8"))
 SEED = int(os.environ.get("SCRAPER_FUZZ_SEED", "20261130"))
@@ -342,7 +341,7 @@ def stray_files(tree: Tree) -> str:
 
 
 def deep_indexes(tree: Tree) -> str:
-    writer = TreeWriter(CheckedDriver(LocalDriver(tree.root, read_only=False), read_only=False))
+    writer = local_writer(tree.root)
     child = tree.images[0]
     digest = child.manifest
     for level in range(12):
@@ -408,8 +407,7 @@ BREAKERS: list[Callable[[Tree], str]] = [
 def hostile_tree(base: Path, seed: int, *, special_files: bool) -> Tree:
     """A sound tree under ``base/data``, then broken one to four ways chosen by ``seed``."""
     root = base / "data"
-    root.mkdir(parents=True)
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    writer = local_writer(root)
     rng = random.Random(seed)
     images = [
         writer.image("app", "v1", layer_sizes=(100, 2000)),

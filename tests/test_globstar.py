@@ -12,8 +12,7 @@ from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
 from scraper_core.globstar import literal_prefix, matches
 from scraper_core.inventory import match_repositories
-from tests.synthetic import TreeWriter
-from tests.test_e2e_local import stored_blobs
+from tests.support.trees import repositories_tree, stored_blobs
 
 NAMES = ("app", "team", "team/app", "team/app/sub", "team/web", "other/deep/app")
 
@@ -45,11 +44,7 @@ def test_literal_prefix() -> None:
 
 @pytest.fixture
 def tree(tmp_path: Path) -> CheckedDriver:
-    root = tmp_path / "data"
-    root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
-    for name in NAMES:
-        writer.image(name, "v1", layer_sizes=(100,))
+    root = repositories_tree(tmp_path / "data", NAMES)
     return CheckedDriver(LocalDriver(root, read_only=True), read_only=True)
 
 

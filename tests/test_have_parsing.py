@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from plugins.local.registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.bloblist import load_document
 from scraper_core.checked import CheckedDriver
@@ -32,7 +31,7 @@ from scraper_core.receipt import RECEIPT_FORMAT, ReceiptError, parse_receipt, re
 from scraper_core.testing.memory import MemoryDriver
 from tests.support.cli_process import scrape_command
 from tests.support.reliability import record
-from tests.synthetic import TreeWriter
+from tests.support.trees import one_image_tree
 
 TIMEOUT = 120.0
 IMAGE = "team/app:v1"
@@ -43,12 +42,7 @@ MEMORY_FACTOR = 6
 
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
-    root = tmp_path / "data"
-    root.mkdir()
-    TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False)).image(
-        "team/app", "v1"
-    )
-    return root
+    return one_image_tree(tmp_path / "data")
 
 
 def cli(*args: str) -> Result:
@@ -175,7 +169,6 @@ def test_a_size_that_is_no_size_is_one_line(
         "have-file-bad-number",
         title="A size that is no size in a --have receipt or inventory",
         how="a 5,000-digit number, 2**63, -1, 1.5",
-        held=True,
         outcome="one line naming the file, exit 2",
     )
 
@@ -211,7 +204,6 @@ def test_a_receipts_entry_that_is_no_regular_file_is_skipped_with_a_warning(
         "source-receipts-not-regular",
         title="A directory named *.json or a FIFO among a source's receipts",
         how="scrape-receipts/a-directory.json/ and a FIFO b-fifo.json beside a sound receipt",
-        held=True,
         outcome="one warning line each naming it; the import goes on (exit 0)",
     )
 

@@ -22,10 +22,11 @@ from scraper_core.checked import CheckedDriver
 from scraper_core.contract import is_valid_path
 from scraper_core.digest import MAX_LINK_SIZE, Digest, parse_link
 from scraper_core.errors import InvalidLinkError
+from scraper_core.testing.tree import SyntheticImage
+from tests.support.cli import copy_under
 from tests.support.reliability import measuring
 from tests.support.source_guard import SourceGuard
-from tests.synthetic import SyntheticImage, TreeWriter
-from tests.test_cli import expected_files, scrape, snapshot
+from tests.support.trees import blob_file, expected_files, local_writer, snapshot
 
 Breaker = Callable[[Path, SyntheticImage], None]
 
@@ -33,7 +34,7 @@ Breaker = Callable[[Path, SyntheticImage], None]
 def _replace_manifest(root: Path, image: SyntheticImage, data: bytes) -> None:
     """Store ``data`` as the image's manifest, consistently linked, as a hostile push would."""
     digest = Digest.of(data)
-    blob = root / layout.blob_data_path(digest).lstrip("/")
+    blob = blob_file(root, digest)
     blob.parent.mkdir(parents=True, exist_ok=True)
     blob.write_bytes(data)
     revision = root / layout.revision_link_path(image.name, digest).lstrip("/")
@@ -63,7 +64,7 @@ def _huge_manifest(root: Path, image: SyntheticImage) -> None:
 def _blob_symlink_out(root: Path, image: SyntheticImage) -> None:
     outside = root.parent / "secret"
     outside.write_bytes(b"outside the root")
-    blob = root / layout.blob_data_path(image.layers[0]).lstrip("/")
+    blob = blob_file(root, image.layers[0])
     blob.unlink()
     blob.symlink_to(outside)
 
@@ -108,16 +109,14 @@ def test_broken_object_fails_its_image_only(
         "changed",
     ):
         root = tmp_path / "data"
-        root.mkdir()
-
-        writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+        writer = local_writer(root)
         broken = writer.image("broken")
         good = writer.image("good")
         breaker, message = BREAKERS[case]
         breaker(root, broken)
         # Not the source, nor a file a symlink in it points at: nothing outside the output.
         source_unchanged.watch_local(tmp_path, exclude=["copy"])
-        result = scrape(tmp_path, "broken", "good")
+        result = copy_under(tmp_path, "broken", "good")
         assert result.exit_code == 1, result.output
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and errors[0].startswith("error: broken:latest: "), result.stderr

@@ -15,8 +15,9 @@ from scraper_core import layout
 from scraper_core.errors import InvalidReferenceError
 from scraper_core.imagesfile import is_yaml
 from scraper_core.tagrules import SemverConstraint, regex_rule
-from tests.synthetic import SyntheticImage, TreeWriter
-from tests.test_cli import scrape, source  # noqa: F401 (the fixture)
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
+from tests.support.cli import copy_under
+from tests.support.trees import local_writer
 
 TAGS = (
     "1.0.0",
@@ -33,7 +34,12 @@ TAGS = (
 
 
 @pytest.fixture
-def tree(source: TreeWriter) -> dict[str, SyntheticImage]:  # noqa: F811 (the fixture)
+def source(tmp_path: Path) -> TreeWriter:
+    return local_writer(tmp_path / "data")
+
+
+@pytest.fixture
+def tree(source: TreeWriter) -> dict[str, SyntheticImage]:
     images = {f"team/app:{tag}": source.image("team/app", tag) for tag in TAGS}
     images["db:7"] = source.image("db", "7")
     images["db:8"] = source.image("db", "8")
@@ -53,7 +59,7 @@ def copied(tmp_path: Path) -> set[str]:
 def with_file(tmp_path: Path, text: str, *args: str) -> Result:
     images = tmp_path / "sync.yml"
     images.write_text(textwrap.dedent(text))
-    return scrape(tmp_path, "--images-file", str(images), *args)
+    return copy_under(tmp_path, "--images-file", str(images), *args)
 
 
 SYNC_YAML = """\
@@ -116,7 +122,7 @@ def test_images_registry_keeps_that_registrys_images(
 
 
 def test_images_registry_needs_an_images_file(tmp_path: Path) -> None:
-    result = scrape(tmp_path, "--images-registry", "quay.io", "db:7")
+    result = copy_under(tmp_path, "--images-registry", "quay.io", "db:7")
     assert result.exit_code == 2
     assert result.stderr == "error: --images-registry needs --images-file\n"
 

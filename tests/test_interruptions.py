@@ -6,7 +6,6 @@ the copy and leaves no temporary files. Ctrl-C stops cleanly with exit status 13
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -14,24 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from registry_scraper_local.driver import LocalDriver
-from scraper_core.checked import CheckedDriver
+from scraper_core.testing.tree import SyntheticImage
 from tests.support.cli_process import run_scrape, start_scrape
 from tests.support.copy_gate import CopyGate, signal_at_gate
 from tests.support.reliability import measuring
 from tests.support.source_guard import SourceGuard
-from tests.synthetic import SyntheticImage, TreeWriter
+from tests.support.trees import V2, assert_tree_verifies, local_writer, temp_files
 
 # The real scrape process on large trees: end to end (make test-local), not a unit test.
 pytestmark = pytest.mark.e2e
 
-V2 = Path("docker/registry/v2")
 MIB = 1024 * 1024
 
 
 def big_source(root: Path, images: int = 4, layer_mib: int = 24) -> list[SyntheticImage]:
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
-    root.mkdir(parents=True, exist_ok=True)
+    writer = local_writer(root)
     shared = os.urandom(3 * 1024 * 1024)
     return [
         writer.image(
@@ -53,23 +49,6 @@ def arguments(source: Path, output: Path, *images: str, jobs: int = 2) -> list[s
         str(jobs),
         *images,
     ]
-
-
-def assert_tree_verifies(output: Path) -> None:
-    """Every blob at its final path hashes to its name; every link names a stored blob."""
-    blobs = list((output / V2 / "blobs").rglob("data"))
-    for blob in blobs:
-        digest = hashlib.sha256(blob.read_bytes()).hexdigest()
-        assert digest == blob.parent.name, f"corrupt blob at a final path: {blob}"
-    stored = {blob.parent.name for blob in blobs}
-    for link in (output / V2 / "repositories").rglob("link"):
-        content = link.read_bytes()
-        assert len(content) == 71, link
-        assert content.decode().removeprefix("sha256:") in stored, f"dangling {link}"
-
-
-def temp_files(output: Path) -> list[Path]:
-    return [path for path in output.rglob("*") if ".scrape-tmp" in str(path)]
 
 
 @pytest.mark.parametrize("read_mib", [1, 12, 25, 38, 48])

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.contract import Capability
 from scraper_core.digest import Digest
 from scraper_core.errors import InvalidReferenceError
 from scraper_core.inventory import (
@@ -20,23 +17,19 @@ from scraper_core.inventory import (
     match_tags,
     tag_directories,
 )
-from tests.synthetic import TreeWriter
+from scraper_core.testing.tree import TreeWriter
+from tests.support.drivers import LocalDouble
+from tests.support.trees import local_writer
 
 REPOSITORIES = ["app", "deep/a/b/c", "team/app", "team/app/sub", "team/other"]
 
 
-class RecordingDriver:
+class RecordingDriver(LocalDouble):
     """The local driver, remembering every directory listed."""
 
-    name: ClassVar[str] = "local"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
-
     def __init__(self, root: Path) -> None:
-        self.inner = LocalDriver(root, read_only=True)
+        super().__init__(root)
         self.listed: list[str] = []
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self.inner, attribute)
 
     def list_dir(self, path: str) -> list[str]:
         self.listed.append(path)
@@ -50,8 +43,7 @@ def root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def writer(root: Path) -> TreeWriter:
-    root.mkdir()
-    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    return local_writer(root)
 
 
 @pytest.fixture

@@ -7,21 +7,21 @@ import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
-from scraper_core.contract import Capability
 from scraper_core.inventory import list_repositories, match_repositories
 from scraper_core.selection import select
+from tests.support.cli import run_cli
 from tests.support.cli_process import run_scrape
+from tests.support.drivers import LocalDouble
 from tests.support.recorded import recorded
-from tests.synthetic import TreeWriter
+from tests.support.trees import repositories_tree
 
 REPOSITORIES = Path("docker/registry/v2/repositories")
 SOUND = ["good", "team/app", "team/other"]
@@ -94,16 +94,7 @@ ENTRY_BREAKERS: dict[str, Breaker] = {
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    root = tmp_path / "data"
-    root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
-    for name in SOUND:
-        writer.image(name, "v1", layer_sizes=(100,))
-    return root
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
+    return repositories_tree(tmp_path / "data", SOUND)
 
 
 def error_lines(result: Result) -> list[str]:
@@ -124,11 +115,11 @@ def test_a_bad_repository_entry_is_one_line_and_the_rest_goes_on(
 ) -> None:
     bad = ENTRY_BREAKERS[case](root)
     data = ["--data-dir", str(root)]
-    listing = run("list", *data)
-    narrowed = run("list", *data, "team/*")
-    verify = run("verify", *data)
-    glob = run(*data, "--output-dir", str(tmp_path / "glob"), "--all-tags", "team/*")
-    everything = run(*data, "--output-dir", str(tmp_path / "all"), "--all-tags", "*", "*/*")
+    listing = run_cli("list", *data)
+    narrowed = run_cli("list", *data, "team/*")
+    verify = run_cli("verify", *data)
+    glob = run_cli(*data, "--output-dir", str(tmp_path / "glob"), "--all-tags", "team/*")
+    everything = run_cli(*data, "--output-dir", str(tmp_path / "all"), "--all-tags", "*", "*/*")
     results = {
         "list": listing,
         "list team/*": narrowed,
@@ -177,30 +168,20 @@ def test_a_loop_back_to_an_ancestor_ends_even_when_doubled(root: Path) -> None:
 
 def test_a_nested_repository_listing_like_its_parent_is_no_loop(tmp_path: Path) -> None:
     # x, x/x and x/x/x: each directory lists like its parent; they are not the same one.
-    root = tmp_path / "data"
-    root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
     names = ["x", "x/x", "x/x/x"]
-    for name in names:
-        writer.image(name, "v1", layer_sizes=(10,))
+    root = repositories_tree(tmp_path / "data", names, layer_size=10)
     driver = CheckedDriver(LocalDriver(root, read_only=True), read_only=True)
     errors: list[str] = []
     assert list_repositories(driver, errors) == names and errors == []
 
 
-class UnreadableDriver:
+class UnreadableDriver(LocalDouble):
     """The local driver, where one directory refuses to be listed (as without permission:
     a test run as root cannot make one)."""
 
-    name: ClassVar[str] = "local"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
-
     def __init__(self, root: Path, refused: str) -> None:
-        self.inner = LocalDriver(root, read_only=True)
+        super().__init__(root)
         self.refused = refused
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self.inner, attribute)
 
     def list_dir(self, path: str) -> list[str]:
         if path == self.refused or path.startswith(self.refused + "/"):
@@ -249,5 +230,5 @@ def test_a_glob_whose_only_match_is_broken_names_it_not_an_empty_match(root: Pat
 
 
 def test_an_invalid_list_pattern_is_a_usage_error(root: Path) -> None:
-    result = run("list", "--data-dir", str(root), "team/!x")
+    result = run_cli("list", "--data-dir", str(root), "team/!x")
     assert result.exit_code == 2 and "invalid repository pattern" in result.stderr

@@ -8,54 +8,33 @@ lists the same tags through ``walk``.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import BinaryIO, ClassVar
 
 import pytest
-from click.testing import CliRunner
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.contract import Capability, FileInfo, SupportsWalkNames
 from scraper_core.inventory import list_repositories, tag_directories
-from tests.synthetic import TreeWriter
+from tests.support.cli import scrape_ok
+from tests.support.counting import counting_calls
+from tests.support.trees import local_writer
 
 REPOSITORIES = 12
 TAGS_EACH = 3
 COUNTED = ("walk", "walk_names", "list_dir", "stat")
 
 
-@contextmanager
-def counting_local_calls() -> Iterator[Counter[str]]:
-    calls: Counter[str] = Counter()
-    lock = threading.Lock()
-    originals = {name: getattr(LocalDriver, name) for name in COUNTED}
-
-    def wrap(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
-        def counted(self: LocalDriver, *args: Any, **kwargs: Any) -> Any:
-            with lock:
-                calls[name] += 1
-            return original(self, *args, **kwargs)
-
-        return counted
-
-    for name, original in originals.items():
-        setattr(LocalDriver, name, wrap(name, original))
-    try:
-        yield calls
-    finally:
-        for name, original in originals.items():
-            setattr(LocalDriver, name, original)
+def counting_local_calls() -> AbstractContextManager[Counter[str]]:
+    return counting_calls(LocalDriver, COUNTED, lambda driver, name, args: name)
 
 
 def _tree(root: Path) -> None:
-    root.mkdir(exist_ok=True)
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    writer = local_writer(root)
     for number in range(REPOSITORIES):
         name = f"branch-{number:03d}"
         image = writer.image(name, "latest", layer_sizes=(10,))
@@ -75,8 +54,7 @@ def test_tags_are_listed_by_name_once_per_repository(tmp_path: Path, args: list[
         where += ["--output-dir", str(tmp_path / "out"), "-q"]
     with counting_local_calls() as calls:
         command = [*args, *where] if args[0] == "list" else [*where, *args]
-        result = CliRunner().invoke(main, command)
-    assert result.exit_code == 0, result.output
+        scrape_ok(*command)
     assert calls["walk"] == 0
     # A glob without --all-tags takes each repository's latest: no tag listing at all. With
     # --all-tags each one's manifest revisions are walked once more (untagged ones counted).

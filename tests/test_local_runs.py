@@ -27,25 +27,24 @@ from registry_scraper_local import kernel_copy
 from registry_scraper_local.driver import LocalDriver
 from registry_scraper_local.staging import LOCK_NAME, PENDING_SUFFIX
 from scraper_core import layout
-from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
 from scraper_core.errors import StorageError
 from scraper_core.manifest import OCI_MANIFEST
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from tests.support.cli_process import start_scrape
 from tests.support.components import require_binary
 from tests.support.copy_gate import CopyGate, signal_at_gate
+from tests.support.mounts import mounted_tmpfs
 from tests.support.registry import RegistryFactory
 from tests.support.reliability import record
 from tests.support.skopeo import pull
-from tests.synthetic import SyntheticImage, TreeWriter
+from tests.support.trees import V2, blob_file, local_writer
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
-V2 = Path("docker/registry/v2")
 
 
 def _writer(root: Path) -> TreeWriter:
-    root.mkdir(parents=True, exist_ok=True)
-    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    return local_writer(root)
 
 
 def _arguments(source: Path, output: Path, jobs: int = 1) -> list[str]:
@@ -167,7 +166,6 @@ def test_two_runs_from_separate_pid_namespaces_share_one_output(
         title="Two runs into one output from separate PID namespaces (containers)",
         how="unshare -p -f --mount-proc, overlapping image sets, the second started while the "
         "first copies; scrape verify and a registry pull afterwards",
-        held=True,
         outcome="neither removed the other's staging; both exit 0; tree verifies and serves",
     )
 
@@ -184,7 +182,7 @@ def _sparse_image(source: Path, size: int) -> tuple[str, Digest]:
     writer = _writer(source)
     name = "big/sparse"
     layer = Digest("sha256", hashlib.sha256(b"not the content").hexdigest())
-    data = source / layout.blob_data_path(layer).lstrip("/")
+    data = blob_file(source, layer)
     data.parent.mkdir(parents=True)
     with open(data, "wb") as file:
         file.truncate(size)
@@ -218,7 +216,7 @@ def _sparse_image(source: Path, size: int) -> tuple[str, Digest]:
 def test_ctrl_c_inside_a_multi_gib_kernel_copy_stops_within_seconds(tmp_path: Path) -> None:
     source, output = tmp_path / "data", tmp_path / "copy"
     reference, layer = _sparse_image(source, 4 << 30)
-    layer_data = source / layout.blob_data_path(layer).lstrip("/")
+    layer_data = blob_file(source, layer)
     before = os.stat(layer_data)
     # The kernel copy stops between two chunks once 64 MiB are in, until the interrupt has
     # landed: the run cannot end first, and the interrupt comes inside the copy.
@@ -237,7 +235,7 @@ def test_ctrl_c_inside_a_multi_gib_kernel_copy_stops_within_seconds(tmp_path: Pa
     # The copying thread stops at its next chunk; waiting out a whole copy (or the 2 s grace
     # a cancel gives a stuck kernel) would fail this.
     assert stopped_after < 1.5, f"Ctrl-C took {stopped_after:.1f} s"
-    assert not (output / layout.blob_data_path(layer).lstrip("/")).exists()
+    assert not blob_file(output, layer).exists()
     assert not (output / V2 / "repositories").exists(), "links written for an interrupted copy"
     assert _leftovers(output) == [], "staging left behind"
     after = os.stat(layer_data)
@@ -247,7 +245,6 @@ def test_ctrl_c_inside_a_multi_gib_kernel_copy_stops_within_seconds(tmp_path: Pa
         title="Ctrl-C inside a multi-GiB kernel copy",
         how="SIGINT to scrape while copy_file_range copies a 4 GiB (sparse) layer, "
         f"after {copied >> 20} MiB",
-        held=True,
         outcome="exit 130 with one line, nothing at a final path, staging removed",
         figures={"seconds to stop": round(stopped_after, 2)},
     )
@@ -316,30 +313,14 @@ def test_kernel_copy_errors_surface_from_wait_and_commit(
         "local-kernel-copy-errors",
         title="Kernel copy failing mid-blob (ENOSPC, EIO, EROFS)",
         how="copy_file_range raising after its first chunk",
-        held=True,
         outcome=f"{errno.errorcode[code]}: StorageError from wait() and commit(), no partial file",
     )
 
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"mount tmpfs failed: {done.stderr}")
-        pytest.skip(f"mount tmpfs failed: {done.stderr}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    with mounted_tmpfs(tmp_path / "small", "6m") as point:
+        yield point
 
 
 def test_full_disk_gives_one_line_per_image_and_no_traceback(
@@ -362,7 +343,7 @@ def test_full_disk_gives_one_line_per_image_and_no_traceback(
     assert "No space left on device" in done.stderr, done.stderr
     assert (output / V2 / "repositories/team/small/_manifests/tags/v1/current/link").exists()
     for digest in small.blobs:
-        assert (output / layout.blob_data_path(digest).lstrip("/")).exists()
+        assert blob_file(output, digest).exists()
     assert not (output / V2 / "repositories/team/big/_manifests/tags").exists()
     assert _leftovers(output) == []
     shutil.rmtree(output)
@@ -370,7 +351,6 @@ def test_full_disk_gives_one_line_per_image_and_no_traceback(
         "local-enospc",
         title="Destination filesystem full during a kernel copy (real scrape, 6 MiB tmpfs)",
         how="an 8 MiB layer into a 6 MiB tmpfs beside a small image",
-        held=True,
         outcome="one line naming ENOSPC, exit 1, the small image copied, no traceback",
     )
 
@@ -400,6 +380,5 @@ def test_sigkill_mid_copy_then_rerun_removes_the_dead_runs_staging(tmp_path: Pat
         "local-sigkill-rerun",
         title="SIGKILL mid kernel copy, then a rerun",
         how="scrape killed while a staged file exists; the same command run again",
-        held=True,
         outcome="the dead run's staging (lock free) removed by the rerun; tree verifies",
     )

@@ -24,12 +24,12 @@ from registry_scraper_local.tar import TarDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
 from scraper_core.errors import InvalidPathError, StorageError
+from tests.support.cli_process import run_scrape
+from tests.support.mounts import bound
 from tests.support.reliability import record
-from tests.synthetic import TreeWriter
-from tests.test_cli import snapshot
+from tests.support.trees import V2, blob_file, local_writer, snapshot
 
 DEADLINE = 20.0
-V2 = Path("docker/registry/v2")
 
 
 def within_deadline(call: Callable[[], object]) -> object:
@@ -122,7 +122,6 @@ def test_special_files_are_refused_without_blocking(
         title="FIFO, device, socket or directory where content is expected (local driver)",
         how="get_content, read_head, read_link, reader, stat, kernel copy and hardlink of each "
         "kind, directly and through an in-root symlink, each under a 20 s deadline",
-        held=True,
         outcome=f"{kind}: one-line StorageError '{SPECIAL_KINDS[kind]}', nothing blocked",
         figures={"calls": 2 * len(reads)},
     )
@@ -143,7 +142,6 @@ def test_reads_never_go_past_the_size_asked_or_the_file(tmp_path: Path) -> None:
         "local-bounded-reads",
         title="A 64 GiB (sparse) file where a link is expected",
         how="read_link-sized read of the file through the local driver",
-        held=True,
         outcome="72 bytes read, at once",
     )
 
@@ -180,7 +178,7 @@ def test_source_directory_swapped_between_plan_and_copy(
     trees: tuple[Path, LocalDriver, LocalDriver], outside: Path
 ) -> None:
     source_root, source, dest = trees
-    writer = TreeWriter(CheckedDriver(LocalDriver(source_root, read_only=False), read_only=False))
+    writer = local_writer(source_root)
     blob = writer.blob(os.urandom(2 << 20))
     path = layout.blob_data_path(blob)
     blob_dir = (source_root / path.lstrip("/")).parent
@@ -212,7 +210,6 @@ def test_source_directory_swapped_between_plan_and_copy(
         title="Source directory swapped for a symlink out of the root between plan and copy",
         how="blobs/sha256/xx renamed away and replaced by a symlink to an outside copy holding "
         "the same bytes; every read path of the local driver tried",
-        held=True,
         outcome="InvalidPathError for each; the outside copy never read",
         figures={"operations": len(attempts)},
     )
@@ -271,7 +268,6 @@ def test_destination_directory_swapped_mid_write(
         "local-swap-dest",
         title="Destination directory swapped for a symlink out of the root mid-write",
         how=f"swapped {when}: kernel copy, streamed writer and hardlink into blobs/sha256/xx",
-        held=True,
         outcome="InvalidPathError; nothing written outside the root",
         figures={"writes": len(writes)},
     )
@@ -303,8 +299,7 @@ def test_scrape_cli_refuses_a_directory_swapped_after_planning(
     tmp_path: Path, outside: Path
 ) -> None:
     source_root, output = tmp_path / "data", tmp_path / "copy"
-    source_root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(source_root, read_only=False), read_only=False))
+    writer = local_writer(source_root)
     victim = writer.image("team/victim", "v1", layer_sizes=(3 << 20,))
     bystander = writer.image("team/bystander", "v1", layer_sizes=(2 << 20,))
     layer = victim.layers[0]
@@ -350,7 +345,6 @@ def test_scrape_cli_refuses_a_directory_swapped_after_planning(
         "local-swap-cli",
         title="Source directory swapped for a symlink out of the root during a real scrape",
         how="scrape CLI with a hook between planning and copying that swaps blobs/sha256/xx",
-        held=True,
         outcome="that image fails in one line (invalid path), the other is copied, "
         "nothing outside read",
     )
@@ -415,7 +409,6 @@ def test_outputs_touching_the_source_are_named(
         title="Output or archive that is, is inside, or holds the source, however spelt",
         how="absolute, relative, dot-dot, trailing slash, symlink alias, not-yet-existing, "
         "parent alias; local output and tar archive",
-        held=True,
         outcome="named in one line before anything is opened",
     )
 
@@ -446,23 +439,8 @@ def test_archive_at_the_source_or_through_an_alias_is_named(
 
 @pytest.fixture
 def bind_mount(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mount --bind needs root")
-    mount_point = tmp_path / "bound"
-    mount_point.mkdir()
-    done = subprocess.run(
-        ["mount", "--bind", str(tmp_path / "data"), str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"mount --bind failed: {done.stderr}")
-        pytest.skip(f"mount --bind failed: {done.stderr}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=False)
+    with bound(tmp_path / "data", tmp_path / "bound") as point:
+        yield point
 
 
 def test_bind_mount_of_the_source_is_caught_by_device_and_inode(
@@ -483,7 +461,6 @@ def test_bind_mount_of_the_source_is_caught_by_device_and_inode(
         "overlap-bind-mount",
         title="Output reaching the source through a bind mount",
         how="mount --bind of the source elsewhere; output at, inside and above it, both ways",
-        held=True,
         outcome="caught by device and inode of every existing ancestor",
     )
 
@@ -501,7 +478,6 @@ def test_tar_refuses_a_directory_or_special_file_as_the_archive(tmp_path: Path) 
         "tar-special-target",
         title="Archive path that is a directory or a FIFO",
         how="--output-tar naming an existing directory, then an existing FIFO",
-        held=True,
         outcome="one-line configuration error before anything is written; nothing blocks",
         runs=2,
     )
@@ -509,28 +485,15 @@ def test_tar_refuses_a_directory_or_special_file_as_the_archive(tmp_path: Path) 
 
 def test_fifo_as_a_blob_fails_that_image_only(tmp_path: Path) -> None:
     source_root, output = tmp_path / "data", tmp_path / "copy"
-    source_root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(source_root, read_only=False), read_only=False))
+    writer = local_writer(source_root)
     victim = writer.image("team/victim", "v1", layer_sizes=(2 << 20,))
     writer.image("team/bystander", "v1", layer_sizes=(3000,))
-    data = source_root / layout.blob_data_path(victim.layers[0]).lstrip("/")
+    data = blob_file(source_root, victim.layers[0])
     data.unlink()
     os.mkfifo(data)
     before = snapshot(source_root / "docker/registry/v2/repositories")
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "scrape"),
-            "--data-dir",
-            str(source_root),
-            "--output-dir",
-            str(output),
-            "team/victim:v1",
-            "team/bystander:v1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    args = ["--data-dir", str(source_root), "--output-dir", str(output)]
+    done = run_scrape(*args, "team/victim:v1", "team/bystander:v1", timeout=120)
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and "is a FIFO" in done.stderr, done.stderr
     assert (output / V2 / "repositories/team/bystander/_manifests/tags/v1/current/link").exists()
@@ -539,6 +502,5 @@ def test_fifo_as_a_blob_fails_that_image_only(tmp_path: Path) -> None:
         "local-fifo-blob-cli",
         title="FIFO as a layer's data in the source (real scrape)",
         how="blobs/sha256/xx/<digest>/data replaced by a FIFO, nobody writing to it",
-        held=True,
         outcome="that image fails in one line ('is a FIFO'), the other is copied, no hang",
     )

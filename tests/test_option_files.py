@@ -25,11 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from plugins.local.registry_scraper_local.driver import LocalDriver
-from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.optfile import (
     HAVE_FILE_CAP,
     IMAGES_FILE_CAP,
@@ -37,9 +33,10 @@ from scraper_core.optfile import (
     REGISTRY_CONFIG_CAP,
     cap_text,
 )
+from tests.support.cli import run_cli
 from tests.support.cli_process import scrape_command
 from tests.support.reliability import record
-from tests.synthetic import TreeWriter
+from tests.support.trees import one_image_tree
 
 TIMEOUT = 60.0
 #: Far above what the CLI needs; a read that never ends hits it and fails.
@@ -50,12 +47,7 @@ OPTIONS = ("--registry-config", "--have", "--images-file")
 
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
-    root = tmp_path / "data"
-    root.mkdir()
-    TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False)).image(
-        "team/app", "v1"
-    )
-    return root
+    return one_image_tree(tmp_path / "data")
 
 
 def command(option: str, path: str, source: Path, output: Path) -> list[str]:
@@ -101,10 +93,6 @@ def finish(process: subprocess.Popen[bytes]) -> tuple[int, str]:
         process.communicate()
         raise
     return process.returncode, err.decode(errors="replace")
-
-
-def cli(*args: str, stdin: bytes | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), input=stdin)
 
 
 def one_error_line(stderr: str) -> str:
@@ -163,7 +151,6 @@ def test_only_a_regular_file_is_read(tmp_path: Path, source: Path, option: str, 
         title="A FIFO, device, socket or directory given as an option file",
         how="each of --registry-config, --have, --images-file given a FIFO with no writer, "
         "/dev/zero, a socket, a directory",
-        held=True,
         outcome="one line naming the option, the path and what it is; exit 2; nothing "
         "written; no hang",
         figures={"slowest refusal (s)": round(time.monotonic() - started, 2)},
@@ -175,7 +162,7 @@ def test_only_a_regular_file_is_read(tmp_path: Path, source: Path, option: str, 
 
 def test_standard_input_is_read_up_to_the_cap(tmp_path: Path) -> None:
     endless = b"# a comment\n" * (REGISTRY_CONFIG_CAP // 12 + 1)
-    result = cli("list", "--registry-config", "-", stdin=endless)
+    result = run_cli("list", "--registry-config", "-", stdin=endless)
     assert result.exit_code == 2, result.output
     assert one_error_line(result.stderr) == (
         "error: --registry-config standard input: larger than 1 MiB, the cap for --registry-config"
@@ -186,7 +173,7 @@ def test_a_file_past_the_cap_is_refused_unread(tmp_path: Path, source: Path) -> 
     have = tmp_path / "huge.json"
     with have.open("wb") as sparse:
         sparse.truncate(HAVE_FILE_CAP + 1)
-    result = cli(*command("--have", str(have), source, tmp_path / "copy"))
+    result = run_cli(*command("--have", str(have), source, tmp_path / "copy"))
     assert result.exit_code == 2, result.output
     assert one_error_line(result.stderr) == (
         f"error: --have {have}: larger than 256 MiB, the cap for --have"
@@ -196,22 +183,22 @@ def test_a_file_past_the_cap_is_refused_unread(tmp_path: Path, source: Path) -> 
 def test_the_caps_are_in_the_help() -> None:
     """--help must not import optfile (tests/test_cli_startup.py): the CLI says the caps in
     its own words, and this keeps them equal."""
-    text = " ".join(cli("list", "--help").output.split())
+    text = " ".join(run_cli("list", "--help").output.split())
     assert f"at most {cap_text(REGISTRY_CONFIG_CAP)}, or -" in text
-    text = " ".join(cli("copy", "--help").output.split())
+    text = " ".join(run_cli("copy", "--help").output.split())
     assert f"at most {cap_text(HAVE_FILE_CAP)}, or -" in text
     assert f"at most {cap_text(IMAGES_FILE_CAP)}, or -" in text
 
 
 def test_standard_input_works_for_each_option(tmp_path: Path, source: Path) -> None:
     config = f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {source}\n"
-    listed = cli("list", "--registry-config", "-", stdin=config.encode())
+    listed = run_cli("list", "--registry-config", "-", stdin=config.encode())
     assert listed.exit_code == 0, listed.output
     assert "team/app" in listed.stdout
     args = command("--images-file", "-", source, tmp_path / "copy")
-    assert cli(*args, stdin=f"{IMAGE}  # the app\n".encode()).exit_code == 0
-    inventory = cli("inventory", "--data-dir", str(source))
-    have = cli(*command("--have", "-", source, tmp_path / "copy"), stdin=inventory.stdout_bytes)
+    assert run_cli(*args, stdin=f"{IMAGE}  # the app\n".encode()).exit_code == 0
+    inventory = run_cli("inventory", "--data-dir", str(source))
+    have = run_cli(*command("--have", "-", source, tmp_path / "copy"), stdin=inventory.stdout_bytes)
     assert have.exit_code == 0, have.output
     assert not (tmp_path / "copy").exists()
 
@@ -225,7 +212,7 @@ def test_text_that_is_not_utf8_is_one_line_naming_where(
 ) -> None:
     path = tmp_path / "latin1.txt"
     path.write_bytes(b"# written on a Latin-1 machine\n# caf\xe9\n")
-    result = cli(*command(option, str(path), source, tmp_path / "copy"))
+    result = run_cli(*command(option, str(path), source, tmp_path / "copy"))
     assert result.exit_code == 2, result.output
     assert one_error_line(result.stderr) == (
         f"error: {option} {path}: not UTF-8 text: byte 0xe9 at line 2, column 6"
@@ -237,13 +224,13 @@ def test_a_byte_order_mark_is_not_part_of_the_text(tmp_path: Path, source: Path)
     bom = b"\xef\xbb\xbf"
     images, have = tmp_path / "images.txt", tmp_path / "have.json"
     images.write_bytes(bom + IMAGE.encode() + b"\n")
-    have.write_bytes(bom + cli("inventory", "--data-dir", str(source)).stdout_bytes)
+    have.write_bytes(bom + run_cli("inventory", "--data-dir", str(source)).stdout_bytes)
     args = command("--images-file", str(images), source, tmp_path / "copy")
-    result = cli(*args, "--have", str(have))
+    result = run_cli(*args, "--have", str(have))
     assert result.exit_code == 0, result.output
     assert "0 blobs would copy (0 B)" in result.stdout, result.stdout
     images.write_bytes(bom + b"# caf\xe9\n")
-    result = cli(*args)
+    result = run_cli(*args)
     assert result.stderr == (
         f"error: --images-file {images}: not UTF-8 text: byte 0xe9 at line 1, column 9\n"
     )
@@ -285,7 +272,6 @@ def test_ctrl_c_while_reading_standard_input_is_130(
         title="Ctrl-C while an option file is read from standard input",
         how="each of --registry-config, --have, --images-file reading - from a pipe kept "
         "open; SIGINT once the child has read what was written",
-        held=True,
         outcome="one line, exit 130, nothing written",
     )
 

@@ -9,17 +9,14 @@ from scraper_core import layout
 from scraper_core.checked import CheckedDriver
 from scraper_core.plan import BlobCopy, ImagePlan, LinkWrite, Planner
 from scraper_core.reference import Reference
-from tests.synthetic import TreeWriter
+from scraper_core.testing.tree import TreeWriter
+from tests.support.trees import images_sharing_a_layer
 
 
 def test_an_index_sharing_layers_lists_each_blob_and_link_once(tmp_path: Path) -> None:
     driver = CheckedDriver(LocalDriver(tmp_path, read_only=False), read_only=False)
     writer = TreeWriter(driver)
-    shared = b"a layer every platform has"
-    children = [
-        writer.image("multi", None, layers=[shared, f"own {n}".encode()], arch=f"arch{n}")
-        for n in range(40)
-    ]
+    children = images_sharing_a_layer(writer, "multi", 40)
     index = writer.index("multi", "v1", children)
 
     plan = Planner(driver).plan(Reference("multi", "v1"))

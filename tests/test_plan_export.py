@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
+from s3_servers import SeaweedServer
 
 from scraper_core.cli import main
 from scraper_core.digest import Digest
 from scraper_core.planexport import BlobTransfer, format_line
 from tests.support.bulktools import find_s5cmd, s5cmd_command, s5cmd_environ
+from tests.support.cli import run_cli
 from tests.support.components import missing_component
 from tests.support.images import StandardImages
-from tests.support.s3server import SeaweedServer
 from tests.support.skopeo import push_standard
 
 WANTED = ("plain", "schema2", "multiarch", "shared_a", "shared_b")
@@ -69,12 +69,6 @@ def test_plan_on_stdout_refuses_json(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def seaweed() -> Iterator[SeaweedServer]:
-    with SeaweedServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def s5cmd() -> str:
     found = find_s5cmd()
     if found is None:
@@ -84,21 +78,17 @@ def s5cmd() -> str:
 
 @pytest.fixture
 def source(
-    seaweed: SeaweedServer,
+    seaweed_server: SeaweedServer,
     s3_registry: object,
     image_layout: StandardImages,
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[str, list[str]]:
     """A bucket (root /prod) the registry's own s3 driver wrote, and the references in it."""
-    seaweed.use_environment(monkeypatch)
-    bucket = seaweed.make_bucket()
-    registry = s3_registry(seaweed, bucket, "/prod")  # type: ignore[operator]
+    seaweed_server.use_environment(monkeypatch)
+    bucket = seaweed_server.make_bucket()
+    registry = s3_registry(seaweed_server, bucket, "/prod")  # type: ignore[operator]
     pushed = push_standard(image_layout, registry.url)
     return f"{bucket}/prod", [pushed[key].ref for key in WANTED]
-
-
-def scrape(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
 
 
 def _source_args(server: SeaweedServer, location: str) -> list[str]:
@@ -109,7 +99,7 @@ def _source_args(server: SeaweedServer, location: str) -> list[str]:
 def _plan(
     server: SeaweedServer, location: str, dest: list[str], refs: list[str], fmt: str
 ) -> list[str]:
-    result = scrape(
+    result = run_cli(
         "copy", *_source_args(server, location), *dest, "--dry-run", "--plan-format", fmt, *refs
     )
     assert result.exit_code == 0, result.output
@@ -141,7 +131,7 @@ def _run_engine_then_scrape(
     # Everything is present now: a new plan is empty.
     assert _plan(server, location, dest, refs, "s5cmd") == []
     # scrape writes the links only.
-    copied = scrape("copy", *_source_args(server, location), *dest, "--json", *refs)
+    copied = run_cli("copy", *_source_args(server, location), *dest, "--json", *refs)
     assert copied.exit_code == 0, copied.output
     report = json.loads(copied.stdout)
     assert report["images_failed"] == 0 and report["bytes_copied"] == 0
@@ -149,42 +139,42 @@ def _run_engine_then_scrape(
 
 
 def test_s5cmd_s3_to_s3(
-    seaweed: SeaweedServer, s5cmd: str, source: tuple[str, list[str]], tmp_path: Path
+    seaweed_server: SeaweedServer, s5cmd: str, source: tuple[str, list[str]], tmp_path: Path
 ) -> None:
     location, refs = source
-    dest_bucket = seaweed.make_bucket()
+    dest_bucket = seaweed_server.make_bucket()
     dest = ["--output-storage", "s3", "--output-dir", f"{dest_bucket}/copy",
-            "--output-storage-option", f"endpoint_url={seaweed.endpoint_url}"]  # fmt: skip
-    lines = _run_engine_then_scrape(seaweed, s5cmd, location, dest, refs, tmp_path)
+            "--output-storage-option", f"endpoint_url={seaweed_server.endpoint_url}"]  # fmt: skip
+    lines = _run_engine_then_scrape(seaweed_server, s5cmd, location, dest, refs, tmp_path)
     bucket = location.split("/")[0]
     for line in lines:
         _cp, src, dst = line.split()
         assert src.startswith(f"s3://{bucket}/prod/docker/registry/v2/blobs/")
         assert dst == src.replace(f"s3://{bucket}/prod/", f"s3://{dest_bucket}/copy/")
-    verified = scrape(
+    verified = run_cli(
         "verify", "--storage", "s3", "--data-dir", f"{dest_bucket}/copy",
-        "--storage-option", f"endpoint_url={seaweed.endpoint_url}", *refs,
+        "--storage-option", f"endpoint_url={seaweed_server.endpoint_url}", *refs,
     )  # fmt: skip
     assert verified.exit_code == 0, verified.output
 
 
 def test_s5cmd_s3_to_local(
-    seaweed: SeaweedServer, s5cmd: str, source: tuple[str, list[str]], tmp_path: Path
+    seaweed_server: SeaweedServer, s5cmd: str, source: tuple[str, list[str]], tmp_path: Path
 ) -> None:
     location, refs = source
     output = tmp_path / "copy dir"  # a space: the plan quotes local paths
     output.mkdir()
     dest = ["--output-dir", str(output)]
-    lines = _run_engine_then_scrape(seaweed, s5cmd, location, dest, refs, tmp_path)
+    lines = _run_engine_then_scrape(seaweed_server, s5cmd, location, dest, refs, tmp_path)
     # Into an empty destination, the other formats name the same source objects.
     empty = tmp_path / "empty"
     empty.mkdir()
     bucket, root = location.split("/")
-    keys = _plan(seaweed, location, ["--output-dir", str(empty)], refs, "keys")
+    keys = _plan(seaweed_server, location, ["--output-dir", str(empty)], refs, "keys")
     sources = [line.split()[1] for line in lines]
     assert [f"s3://{bucket}/{key}" for key in keys] == sources
     assert all(key.startswith(f"{root}/docker/registry/v2/blobs/") for key in keys)
-    csv = _plan(seaweed, location, ["--output-dir", str(empty)], refs, "csv")
+    csv = _plan(seaweed_server, location, ["--output-dir", str(empty)], refs, "csv")
     assert csv == [f"{bucket},{key}" for key in keys]
-    verified = scrape("verify", "--data-dir", str(output), *refs)
+    verified = run_cli("verify", "--data-dir", str(output), *refs)
     assert verified.exit_code == 0, verified.output

@@ -10,24 +10,23 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.digest import Digest
 from scraper_core.memo import Memo
 from scraper_core.plan import ImagePlan, Planner
 from scraper_core.reference import Reference
-from tests.synthetic import SyntheticImage, TreeWriter
+from scraper_core.testing.tree import SyntheticImage
+from tests.support.cli import scrape_ok
+from tests.support.counting import counting_calls
+from tests.support.trees import images_sharing_a_layer, local_writer
 
 TAGS = 60
 READS = ("get_content", "read_head", "reader", "stat", "list_dir", "walk")
@@ -35,48 +34,21 @@ READS = ("get_content", "read_head", "reader", "stat", "list_dir", "walk")
 Calls = Counter[tuple[str, str]]
 
 
-@contextmanager
-def counting_source_calls() -> Iterator[Calls]:
+def counting_source_calls() -> AbstractContextManager[Calls]:
     """Count every read the core makes of a read-only driver, by (method, path); a call the
     wrapper makes itself (read_head through reader) is not counted again."""
-    calls: Calls = Counter()
-    lock = threading.Lock()  # planning runs in a thread pool
-    inside = threading.local()
-    originals = {name: getattr(CheckedDriver, name) for name in READS}
-
-    def wrap(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
-        def counted(self: CheckedDriver, path: str, *args: Any, **kwargs: Any) -> Any:
-            if getattr(inside, "depth", 0):
-                return original(self, path, *args, **kwargs)
-            if self.read_only:
-                with lock:
-                    calls[name, path] += 1
-            inside.depth = 1
-            try:
-                return original(self, path, *args, **kwargs)
-            finally:
-                inside.depth = 0
-
-        return counted
-
-    for name, original in originals.items():
-        setattr(CheckedDriver, name, wrap(name, original))
-    try:
-        yield calls
-    finally:
-        for name, original in originals.items():
-            setattr(CheckedDriver, name, original)
+    return counting_calls(
+        CheckedDriver,
+        READS,
+        lambda driver, name, args: (name, args[0]) if driver.read_only else None,
+        outermost_only=True,
+    )
 
 
 def _tree(root: Path) -> tuple[list[SyntheticImage], Digest]:
     """``app`` with TAGS tags over two images and an index of both (one layer shared)."""
-    root.mkdir(exist_ok=True)
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
-    shared = b"a base layer both images have"
-    images = [
-        writer.image("app", None, layers=[shared, f"own {n}".encode()], arch=f"arch{n}")
-        for n in range(2)
-    ]
+    writer = local_writer(root)
+    images = images_sharing_a_layer(writer, "app", 2)
     index = writer.index("app", "multi", images)
     for number in range(TAGS):
         target = index if number % 3 == 0 else images[number % 2].manifest
@@ -89,17 +61,14 @@ def _content_reads(calls: Calls, path: str) -> int:
     return calls["get_content", path] + calls["read_head", path]
 
 
-def _scrape(*args: str) -> None:
-    result = CliRunner().invoke(main, ["-q", "--jobs", "8", *args])
-    assert result.exit_code == 0, result.output
-
-
 @pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "copy"])
 def test_each_manifest_link_and_blob_is_read_once_a_run(tmp_path: Path, dry_run: bool) -> None:
     images, index = _tree(tmp_path / "src")
     args = ["--data-dir", str(tmp_path / "src"), "--output-dir", str(tmp_path / "out")]
     with counting_source_calls() as calls:
-        _scrape(*args, *(["--dry-run"] if dry_run else []), "--all-tags", "app")
+        scrape_ok(
+            "-q", "--jobs", "8", *args, *(["--dry-run"] if dry_run else []), "--all-tags", "app"
+        )
 
     manifests = [index] + [image.manifest for image in images]
     for digest in manifests:
@@ -130,9 +99,9 @@ def test_each_manifest_link_and_blob_is_read_once_a_run(tmp_path: Path, dry_run:
 def test_a_no_op_rerun_reads_each_manifest_once(tmp_path: Path) -> None:
     images, index = _tree(tmp_path / "src")
     args = ["--data-dir", str(tmp_path / "src"), "--output-dir", str(tmp_path / "out")]
-    _scrape(*args, "--all-tags", "app")
+    scrape_ok("-q", "--jobs", "8", *args, "--all-tags", "app")
     with counting_source_calls() as calls:
-        _scrape(*args, "--all-tags", "app")
+        scrape_ok("-q", "--jobs", "8", *args, "--all-tags", "app")
     for digest in [index] + [image.manifest for image in images]:
         assert _content_reads(calls, layout.blob_data_path(digest)) == 1
     streamed = [path for method, path in calls if method == "reader" and path.endswith("/data")]
@@ -221,9 +190,9 @@ def test_a_dry_run_over_a_copy_looks_each_blob_up_once_at_the_destination(
 ) -> None:
     images, index = _tree(tmp_path / "src")
     args = ["--data-dir", str(tmp_path / "src"), "--output-dir", str(tmp_path / "out")]
-    _scrape(*args, "--all-tags", "app")
+    scrape_ok("-q", "--jobs", "8", *args, "--all-tags", "app")
     with counting_source_calls() as calls:  # a dry run opens the destination read-only too
-        _scrape(*args, "--dry-run", "--all-tags", "app")
+        scrape_ok("-q", "--jobs", "8", *args, "--dry-run", "--all-tags", "app")
     manifests = {index} | {image.manifest for image in images}
     blobs = manifests | {digest for image in images for digest in image.blobs}
     for digest in blobs:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from scraper_core.cli import main
 from scraper_core.errors import PluginError
 from scraper_core.plugins import PLUGINS_ENV, DriverRegistry
 from scraper_core.testing.tree import TreeWriter
+from tests.support.cli import run_cli
+from tests.support.plugin_site import write_distribution
 
 GOOD_PLUGIN = """
 from scraper_core import hookimpl
@@ -35,14 +34,6 @@ def registry_scraper_register_drivers(register):
 """
 
 
-def _write_distribution(site: Path, dist: str, entry: str, module: str, source: str) -> None:
-    (site / f"{module}.py").write_text(textwrap.dedent(source))
-    info = site / f"{dist.replace('-', '_')}-1.2.3.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
-    (info / "entry_points.txt").write_text(f"[registry_scraper]\n{entry} = {module}\n")
-
-
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -55,7 +46,7 @@ def _registry() -> DriverRegistry:
 
 
 def test_good_plugin_is_found_with_its_distribution(site: Path) -> None:
-    _write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
+    write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
     info = _registry().driver("fake")
     assert (info.name, info.plugin.distribution, info.plugin.version) == (
         "fake",
@@ -68,8 +59,8 @@ def test_good_plugin_is_found_with_its_distribution(site: Path) -> None:
 
 
 def test_broken_plugin_is_a_warning_and_others_still_work(site: Path) -> None:
-    _write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
-    _write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
+    write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
+    write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
     registry = _registry()
     names = [info.name for info in registry.drivers()]
     assert "fake" in names and "broken" not in names
@@ -80,8 +71,8 @@ def test_broken_plugin_is_a_warning_and_others_still_work(site: Path) -> None:
 
 
 def test_loading_one_driver_does_not_import_the_others(site: Path) -> None:
-    _write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
-    _write_distribution(site, "rs-broken", "broken", "rs_broken", "raise SystemError('boom')\n")
+    write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
+    write_distribution(site, "rs-broken", "broken", "rs_broken", "raise SystemError('boom')\n")
     registry = _registry()
     registry.driver("fake")
     assert registry.warnings == []
@@ -89,14 +80,14 @@ def test_loading_one_driver_does_not_import_the_others(site: Path) -> None:
 
 
 def test_strict_mode_reraises(site: Path) -> None:
-    _write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
+    write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
     with pytest.raises(ModuleNotFoundError):
         DriverRegistry(strict=True).driver("broken")
 
 
 def test_same_name_from_two_distributions_is_reported(site: Path) -> None:
-    _write_distribution(site, "rs-one", "twin", "rs_one", GOOD_PLUGIN.format(name="twin"))
-    _write_distribution(site, "rs-two", "twin", "rs_two", GOOD_PLUGIN.format(name="twin"))
+    write_distribution(site, "rs-one", "twin", "rs_one", GOOD_PLUGIN.format(name="twin"))
+    write_distribution(site, "rs-two", "twin", "rs_two", GOOD_PLUGIN.format(name="twin"))
     registry = _registry()
     assert [c.distribution for c in registry.conflicts()["twin"]] == ["rs-one", "rs-two"]
     with pytest.raises(PluginError, match=r"more than one distribution.*rs-one.*rs-two"):
@@ -104,7 +95,7 @@ def test_same_name_from_two_distributions_is_reported(site: Path) -> None:
 
 
 def test_driver_name_must_match_entry_point(site: Path) -> None:
-    _write_distribution(site, "rs-odd", "odd", "rs_odd", GOOD_PLUGIN.format(name="other"))
+    write_distribution(site, "rs-odd", "odd", "rs_odd", GOOD_PLUGIN.format(name="other"))
     registry = _registry()
     with pytest.raises(PluginError, match="failed to load"):
         registry.driver("odd")
@@ -119,7 +110,7 @@ def test_unknown_driver_lists_installed_ones(site: Path) -> None:
 
 
 def test_plugins_can_be_restricted(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
+    write_distribution(site, "rs-fake", "fake", "rs_fake", GOOD_PLUGIN.format(name="fake"))
     monkeypatch.setenv(PLUGINS_ENV, "local")
     assert [info.name for info in _registry().installed()] == ["local"]
     monkeypatch.setenv(PLUGINS_ENV, "")
@@ -127,7 +118,7 @@ def test_plugins_can_be_restricted(site: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_help_imports_no_sdk_and_works_with_a_broken_plugin(site: Path) -> None:
-    _write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
+    write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
     code = (
         "import sys; from scraper_core.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
@@ -188,10 +179,6 @@ def registry_scraper_add_destination_options(register):
 """
 
 
-def _copy(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
-
-
 @pytest.fixture
 def source_tree(tmp_path: Path) -> Path:
     root = tmp_path / "data"
@@ -200,35 +187,37 @@ def source_tree(tmp_path: Path) -> Path:
 
 
 def test_a_plugin_adds_its_own_shorthand_options_to_copy(site: Path, source_tree: Path) -> None:
-    _write_distribution(site, "rs-mirror", "mirror", "rs_mirror", MIRROR_PLUGIN)
+    write_distribution(site, "rs-mirror", "mirror", "rs_mirror", MIRROR_PLUGIN)
     data = str(source_tree)
-    helped = _copy("copy", "--help")
+    helped = run_cli("copy", "--help")
     assert helped.exit_code == 0
     assert "--output-mirror DIR" in helped.stdout and "Copy into a mirror tree" in helped.stdout
     # The location shorthand and the option shorthand reach the plugin's driver.
     out = site / "mirror"
-    done = _copy("--data-dir", data, "--output-mirror", str(out), "--mirror-label", "ok", "app:v1")
+    done = run_cli(
+        "--data-dir", data, "--output-mirror", str(out), "--mirror-label", "ok", "app:v1"
+    )
     assert done.exit_code == 0, done.output
     assert (out / "docker/registry/v2/repositories/app/_manifests/tags/v1").is_dir()
-    refused = _copy(
+    refused = run_cli(
         "--data-dir", data, "--output-mirror", str(site / "m2"), "--mirror-label", "x", "app:v1"
     )
     assert refused.exit_code == 2 and "mirror: label 'x' refused" in refused.stderr
     # How they combine: one destination, an option with its own location shorthand.
     a, b = str(site / "a"), str(site / "b")
-    both = _copy("--data-dir", data, "--output-mirror", a, "--output-dir", b, "app:v1")
+    both = run_cli("--data-dir", data, "--output-mirror", a, "--output-dir", b, "app:v1")
     assert both.exit_code == 2
     assert "give exactly one of --output-dir, --output-mirror and --output-tar" in both.stderr
-    alone = _copy("--data-dir", data, "--output-dir", b, "--mirror-label", "ok", "app:v1")
+    alone = run_cli("--data-dir", data, "--output-dir", b, "--mirror-label", "ok", "app:v1")
     assert alone.exit_code == 2 and "--mirror-label needs --output-mirror" in alone.stderr
     assert not any((site / name).exists() for name in ("m2", "a", "b"))
 
 
 def test_a_shorthand_that_cannot_be_offered_is_a_warning(site: Path, source_tree: Path) -> None:
-    _write_distribution(site, "rs-clash", "clash", "rs_clash", CLASHING_PLUGIN)
-    _write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
+    write_distribution(site, "rs-clash", "clash", "rs_clash", CLASHING_PLUGIN)
+    write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
     out = site / "copy.tar"
-    done = _copy("--data-dir", str(source_tree), "--output-tar", str(out), "-j", "2", "app:v1")
+    done = run_cli("--data-dir", str(source_tree), "--output-tar", str(out), "-j", "2", "app:v1")
     assert done.exit_code == 0, done.output
     assert out.is_file()
     warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
@@ -243,13 +232,13 @@ def test_the_plugin_guides_destination_options_example_works(site: Path) -> None
     guide = (Path(__file__).parent.parent / "docs" / "plugin-guide.md").read_text()
     found = re.search(r"<!-- example: destination-options -->\n```python\n(.*?)```", guide, re.S)
     assert found is not None
-    _write_distribution(site, "rs-guide", "example", "rs_guide_options", found.group(1))
-    helped = _copy("copy", "--help")
+    write_distribution(site, "rs-guide", "example", "rs_guide_options", found.group(1))
+    helped = run_cli("copy", "--help")
     assert helped.exit_code == 0 and helped.stderr == ""
     listed = " ".join(helped.stdout.split())
     assert (
         "--output-dir TEXT Destination storage root (driver-specific). --output-zip FILE" in listed
     )
-    both = _copy("--data-dir", str(site), "--output-zip", "z", "--output-dir", "d", "app:v1")
+    both = run_cli("--data-dir", str(site), "--output-zip", "z", "--output-dir", "d", "app:v1")
     assert both.exit_code == 2
     assert "exactly one of --output-dir, --output-zip and --output-tar" in both.stderr

@@ -8,24 +8,13 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from registry_scraper_local.driver import LocalDriver
-from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
-from tests.synthetic import TreeWriter
+from scraper_core.testing.tree import TreeWriter
+from tests.support.cli import run_cli
+from tests.support.trees import local_writer, snapshot
 
 RECEIPTS = "scrape-receipts"
-
-
-def whole_tree(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file under ``root``, receipts included, with its bytes and mtime."""
-    files: dict[str, tuple[bytes, int]] = {}
-    for directory, _dirs, names in os.walk(root):
-        for name in names:
-            path = Path(directory, name)
-            files[str(path.relative_to(root))] = (path.read_bytes(), path.stat().st_mtime_ns)
-    return files
 
 
 def receipts(root: Path) -> list[str]:
@@ -34,9 +23,7 @@ def receipts(root: Path) -> list[str]:
 
 @pytest.fixture
 def source(tmp_path: Path) -> TreeWriter:
-    root = tmp_path / "data"
-    root.mkdir()
-    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    return local_writer(tmp_path / "data")
 
 
 @pytest.fixture(autouse=True)
@@ -46,8 +33,7 @@ def _clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def scrape(tmp_path: Path, *args: str) -> Result:
-    command = ["--storage", "local", "--data-dir", str(tmp_path / "data")]
-    return CliRunner().invoke(main, [*command, *args])
+    return run_cli("--storage", "local", "--data-dir", str(tmp_path / "data"), *args)
 
 
 def test_rerun_leaves_every_file_and_mtime_receipts_included(
@@ -58,12 +44,12 @@ def test_rerun_leaves_every_file_and_mtime_receipts_included(
     copy = str(tmp_path / "copy")
     first = scrape(tmp_path, "--output-dir", copy, "--all-tags", "**")
     assert first.exit_code == 0, first.output
-    before = whole_tree(tmp_path / "copy")
+    before = snapshot(tmp_path / "copy", own_too=True)
     assert len(receipts(tmp_path / "copy")) == 1
     again = scrape(tmp_path, "--output-dir", copy, "--all-tags", "**")
     assert again.exit_code == 0, again.output
     assert "0 blobs copied" in again.stdout
-    assert whole_tree(tmp_path / "copy") == before
+    assert snapshot(tmp_path / "copy", own_too=True) == before
 
 
 def test_a_moved_tag_alone_is_a_change_and_leaves_a_receipt(

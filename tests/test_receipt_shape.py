@@ -10,7 +10,6 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
 from scraper_core.holdings import INVENTORY_FORMAT
@@ -20,6 +19,7 @@ from scraper_core.reference import Reference
 from scraper_core.shape import Shape
 from scraper_core.testing.memory import MemoryDriver
 from scraper_core.testing.tree import TreeWriter
+from tests.support.trees import local_writer
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 
@@ -69,9 +69,7 @@ def test_a_whole_shipment_lists_every_platform_and_is_no_subset() -> None:
 
 def test_the_cli_records_the_images_file_and_have_files_by_digest(tmp_path: Path) -> None:
     source = tmp_path / "src"
-    source.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(source, read_only=False), read_only=False))
-    writer.image("app", "v1")
+    local_writer(source).image("app", "v1")
     images_file = tmp_path / "images.txt"
     images_file.write_text("app:v1\n")
     inventory = tmp_path / "site.json"

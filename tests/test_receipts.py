@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from plugins.local.registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
@@ -26,21 +26,16 @@ from scraper_core.receipt import (
     receipt_name,
 )
 from scraper_core.reference import parse_reference
-from tests.synthetic import SyntheticImage, TreeWriter
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
+from tests.support.cli import copy_under
+from tests.support.trees import blob_file, local_writer
 
 NOW = datetime(2026, 11, 30, 2, 13, 36, tzinfo=UTC)
 
 
 @pytest.fixture
 def source(tmp_path: Path) -> TreeWriter:
-    root = tmp_path / "data"
-    root.mkdir()
-    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
-
-
-def run(tmp_path: Path, *args: str) -> Result:
-    base = ["--data-dir", str(tmp_path / "data"), "--output-dir", str(tmp_path / "copy")]
-    return CliRunner().invoke(main, [*base, *args])
+    return local_writer(tmp_path / "data")
 
 
 def receipts(root: Path) -> list[dict[str, Any]]:
@@ -52,7 +47,7 @@ def receipts(root: Path) -> list[dict[str, Any]]:
 
 def blob_entries(*images: SyntheticImage, root: Path) -> list[dict[str, object]]:
     blobs = {d for image in images for d in image.blobs}
-    sizes = {d: (root / layout.blob_data_path(d).lstrip("/")).stat().st_size for d in blobs}
+    sizes = {d: blob_file(root, d).stat().st_size for d in blobs}
     return [{"digest": str(d), "size": sizes[d]} for d in sorted(blobs, key=str)]
 
 
@@ -112,7 +107,7 @@ def test_bad_receipts_are_refused(data: bytes) -> None:
 def test_a_copy_writes_one_receipt_beside_docker(tmp_path: Path, source: TreeWriter) -> None:
     image = source.image("team/app", "v1")
     source.image("other")
-    result = run(tmp_path, "team/app:v1", "--output-storage-option", "fsync=true")
+    result = copy_under(tmp_path, "team/app:v1", "--output-storage-option", "fsync=true")
     assert result.exit_code == 0, result.output
     [receipt] = receipts(tmp_path / "copy")
     assert sorted(path.name for path in (tmp_path / "copy").iterdir()) == [
@@ -132,7 +127,7 @@ def test_a_copy_writes_one_receipt_beside_docker(tmp_path: Path, source: TreeWri
     # Blobs already at the destination are still what the storage holds for the image (a
     # new tag: a run that writes nothing writes no receipt either).
     source.tag("team/app", "v2", image.manifest)
-    again = run(tmp_path, "team/app:v2")
+    again = copy_under(tmp_path, "team/app:v2")
     assert again.exit_code == 0, again.output
     first, second = receipts(tmp_path / "copy")
     assert first["blobs"] == second["blobs"]
@@ -148,7 +143,7 @@ def test_a_copy_writes_one_receipt_beside_docker(tmp_path: Path, source: TreeWri
 
 def test_failed_images_are_not_in_the_receipt(tmp_path: Path, source: TreeWriter) -> None:
     image = source.image("app", "v1")
-    result = run(tmp_path, "app:v1", "app:missing")
+    result = copy_under(tmp_path, "app:v1", "app:missing")
     assert result.exit_code == 1
     [receipt] = receipts(tmp_path / "copy")
     assert [entry["reference"] for entry in receipt["images"]] == ["app:v1"]
@@ -159,15 +154,15 @@ def test_no_receipt_without_a_copied_image_or_on_a_dry_run(
     tmp_path: Path, source: TreeWriter
 ) -> None:
     source.image("app", "v1")
-    assert run(tmp_path, "app:missing").exit_code == 1
+    assert copy_under(tmp_path, "app:missing").exit_code == 1
     assert receipts(tmp_path / "copy") == []
-    assert run(tmp_path, "--dry-run", "app:v1").exit_code == 0
+    assert copy_under(tmp_path, "--dry-run", "app:v1").exit_code == 0
     assert receipts(tmp_path / "copy") == []
 
 
 def test_verify_ignores_receipts(tmp_path: Path, source: TreeWriter) -> None:
     source.image("app", "v1")
-    assert run(tmp_path, "app:v1").exit_code == 0
+    assert copy_under(tmp_path, "app:v1").exit_code == 0
     assert receipts(tmp_path / "copy")
     result = CliRunner().invoke(main, ["verify", "--data-dir", str(tmp_path / "copy")])
     assert result.exit_code == 0, result.output

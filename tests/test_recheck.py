@@ -12,26 +12,14 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from registry_scraper_local.driver import LocalDriver
-from scraper_core import layout
-from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
-from scraper_core.digest import Digest
 from scraper_core.transfer import KERNEL_COPY_MIN_SIZE
+from tests.support.cli import run_cli
 from tests.support.registry import RegistryFactory
 from tests.support.reliability import record
 from tests.support.skopeo import PopulatedRegistry, SkopeoError, pull
-from tests.synthetic import TreeWriter
-from tests.test_cli import snapshot
-
-V2 = Path("docker/registry/v2")
-
-
-def blob_file(root: Path, digest: Digest | str) -> Path:
-    parsed = Digest.parse(str(digest))
-    return root / layout.blob_data_path(parsed).lstrip("/")
+from tests.support.trees import V2, blob_file, local_writer, snapshot
 
 
 def damage(path: Path) -> bytes:
@@ -51,13 +39,12 @@ def is_sound(path: Path) -> bool:
 
 def scrape(source: Path, output: Path, *args: str) -> Result:
     command = ["--data-dir", str(source), "--output-dir", str(output), *args]
-    return CliRunner().invoke(main, command)
+    return run_cli(*command)
 
 
 def test_recheck_replaces_damaged_blobs_and_only_those(tmp_path: Path) -> None:
     source, output = tmp_path / "data", tmp_path / "copy"
-    source.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(source, read_only=False), read_only=False))
+    writer = local_writer(source)
     # A streamed layer, a kernel-copied one, and the manifest (written from the plan).
     image = writer.image("app", "v1", layer_sizes=(5000, KERNEL_COPY_MIN_SIZE + 4096))
     before = snapshot(source)
@@ -90,8 +77,7 @@ def test_recheck_replaces_damaged_blobs_and_only_those(tmp_path: Path) -> None:
 def test_recheck_of_a_blob_grown_in_place_copies_it_anew(tmp_path: Path) -> None:
     # A wrong size is caught by every rerun, --recheck or not.
     source, output = tmp_path / "data", tmp_path / "copy"
-    source.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(source, read_only=False), read_only=False))
+    writer = local_writer(source)
     image = writer.image("app", "v1")
     assert scrape(source, output, "app:v1").exit_code == 0
     path = blob_file(output, image.layers[0])
@@ -137,6 +123,5 @@ def test_recheck_then_a_stock_registry_serves_the_copy(
         "rerun-recheck",
         title="Blob damaged at the destination, size kept",
         how="copy, damage a layer in the copy, rerun plain then --recheck; registry 2.8 + skopeo",
-        held=True,
         outcome="plain rerun trusts it (pull fails); --recheck replaces it; pull verifies",
     )

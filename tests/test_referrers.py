@@ -6,16 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
-from plugins.local.registry_scraper_local.driver import LocalDriver
+from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
 from scraper_core.digest import Digest
 from scraper_core.manifest import OCI_INDEX, OCI_MANIFEST
-from tests.synthetic import TreeWriter
-from tests.test_e2e_local import stored_blobs
+from scraper_core.testing.tree import TreeWriter
+from tests.support.cli import copy_under
+from tests.support.trees import stored_blobs
 
 EMPTY = "application/vnd.oci.empty.v1+json"
 
@@ -68,11 +69,6 @@ def source(tmp_path: Path) -> TreeWriter:
     return TreeWriter(CheckedDriver(driver, read_only=False))
 
 
-def scrape(tmp_path: Path, *args: str) -> Result:
-    base = ["--data-dir", str(tmp_path / "data"), "--output-dir", str(tmp_path / "copy")]
-    return CliRunner().invoke(main, [*base, *args])
-
-
 def test_referrers_come_along_unless_refused(tmp_path: Path, source: TreeWriter) -> None:
     image = source.image("app", "v1")
     source.image("app", "v2")
@@ -82,11 +78,11 @@ def test_referrers_come_along_unless_refused(tmp_path: Path, source: TreeWriter)
     # The SBOM is signed in turn (cosign's tag next to the referrer): that comes too.
     signature = source.image("app", f"sha256-{sbom.hex}.sig", layer_sizes=(50,))
 
-    refused = scrape(tmp_path, "--no-signatures", "app:v1")
+    refused = copy_under(tmp_path, "--no-signatures", "app:v1")
     assert refused.exit_code == 0, refused.output
     assert stored_blobs(tmp_path / "copy") == {str(d) for d in image.blobs}
 
-    result = scrape(tmp_path, "--platform", "linux/amd64", "app:v1")
+    result = copy_under(tmp_path, "--platform", "linux/amd64", "app:v1")
     assert result.exit_code == 0, result.output
     assert f"app:sha256-{image.manifest.hex} " in result.stdout
     wanted = {str(d) for d in [*image.blobs, index, sbom, sbom_layer, vuln, vuln_layer]}

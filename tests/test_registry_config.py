@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scraper_core import layout
 from scraper_core.cli import main
 from scraper_core.errors import ConfigurationError, PluginError
 from scraper_core.plugins import PLUGINS_ENV, DriverRegistry
 from scraper_core.registry_config import RegistrySection, StorageConfig, load_storage_config
+from scraper_core.testing.tree import TreeWriter
+from tests.support.plugin_site import write_distribution
 from tests.support.skopeo import PopulatedRegistry
-from tests.synthetic import TreeWriter
+from tests.support.trees import blob_file
 
 ACCESS_KEY = "AKIAEXAMPLE0000KEYID"
 SECRET_KEY = "very-secret-0123456789"
@@ -239,14 +240,6 @@ def registry_scraper_register_config_sections(register):
 """
 
 
-def _write_distribution(site: Path, dist: str, entry: str, module: str, source: str) -> None:
-    (site / f"{module}.py").write_text(source)
-    info = site / f"{dist.replace('-', '_')}-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[registry_scraper]\n{entry} = {module}\n")
-
-
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "site"
@@ -268,7 +261,7 @@ def _swift_config(tmp_path: Path, container: Path, password: str = SWIFT_PASSWOR
 def test_a_third_party_plugin_is_chosen_through_the_registry_config(
     site: Path, tmp_path: Path
 ) -> None:
-    _write_distribution(
+    write_distribution(
         site, "rs-swift", "swift", "rs_swift", SWIFT_PLUGIN.format(password=SWIFT_PASSWORD)
     )
     container = tmp_path / "container"
@@ -284,7 +277,7 @@ def test_a_third_party_plugin_is_chosen_through_the_registry_config(
         ["--registry-config", str(config), "--output-dir", str(tmp_path / "copy"), "team/app:v1"],
     )
     assert copied.exit_code == 0, copied.output
-    assert (tmp_path / "copy" / layout.blob_data_path(image.manifest).lstrip("/")).is_file()
+    assert blob_file(tmp_path / "copy", image.manifest).is_file()
     # The plugin's own secret metadata masks its option; the core knows no "password".
     loaded = load_storage_config(config.read_text(), "config.yml", {}, DriverRegistry())
     assert loaded == StorageConfig("swift", str(container), {"password": SWIFT_PASSWORD})
@@ -294,7 +287,7 @@ def test_a_third_party_plugin_is_chosen_through_the_registry_config(
 def test_a_refusing_third_party_driver_is_one_line_without_its_secret(
     site: Path, tmp_path: Path
 ) -> None:
-    _write_distribution(
+    write_distribution(
         site, "rs-swift", "swift", "rs_swift", SWIFT_PLUGIN.format(password=SWIFT_PASSWORD)
     )
     config = _swift_config(tmp_path, tmp_path, password="wrong-password-42")
@@ -316,7 +309,7 @@ def test_an_unserved_driver_lists_the_served_ones_and_says_what_to_install(site:
 
 
 def test_a_broken_plugin_is_named_when_nothing_serves_the_driver(site: Path) -> None:
-    _write_distribution(site, "rs-bad", "swift", "rs_bad_swift", "import no_such_module_xyz\n")
+    write_distribution(site, "rs-bad", "swift", "rs_bad_swift", "import no_such_module_xyz\n")
     with pytest.raises(ConfigurationError, match="failed to load: swift") as caught:
         load("storage:\n  swift: {container: x}\n")
     assert "\n" not in str(caught.value)
@@ -326,7 +319,7 @@ def test_two_plugins_serving_one_driver_name_is_an_error(site: Path) -> None:
     for dist, entry in (("rs-swift", "swift"), ("rs-swift2", "swift2")):
         source = SWIFT_PLUGIN.format(password="p").replace('"swift"', f'"{entry}"')
         source = source.replace(f'register("{entry}", from', 'register("swift", from')
-        _write_distribution(site, dist, entry, dist.replace("-", "_"), source)
+        write_distribution(site, dist, entry, dist.replace("-", "_"), source)
     with pytest.raises(PluginError, match=r"'swift' is served by more than one plugin.*rs-swift2"):
         load("storage:\n  swift: {container: x, password: p}\n")
 
@@ -357,7 +350,7 @@ def test_the_plugin_guides_registry_config_example_works(site: Path) -> None:
     guide = (Path(__file__).parent.parent / "docs" / "plugin-guide.md").read_text()
     found = re.search(r"<!-- example: registry-config -->\n```python\n(.*?)```", guide, re.DOTALL)
     assert found is not None
-    _write_distribution(site, "rs-guide", "example", "rs_guide_example", found.group(1))
+    write_distribution(site, "rs-guide", "example", "rs_guide_example", found.group(1))
     text = "storage:\n  example: {store: s, rootdirectory: /prod/, token: t0k3n-secret}\n"
     config = load(text)
     assert config == StorageConfig("example", "s/prod", {"token": "t0k3n-secret"})

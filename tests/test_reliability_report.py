@@ -21,7 +21,6 @@ def record_from(monkeypatch: pytest.MonkeyPatch, test_file: str, **figures: int)
         "faults",
         title="faults",
         how="a proxy",
-        held=True,
         outcome="all copied",
         figures=dict(figures),
     )

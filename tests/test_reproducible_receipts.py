@@ -9,25 +9,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.errors import ConfigurationError
 from scraper_core.plan import Planner
 from scraper_core.receipt import SOURCE_DATE_EPOCH, RunRecord, fixed_time, write_receipt
 from scraper_core.reference import parse_reference
 from scraper_core.testing.memory import MemoryDriver
-from tests.synthetic import TreeWriter
+from scraper_core.testing.tree import TreeWriter
+from tests.support.cli import run_cli
+from tests.support.trees import local_writer
 
 EPOCH = 1764468816  # 2025-11-30T02:13:36Z
 
 
 def source(root: Path) -> TreeWriter:
-    root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    writer = local_writer(root)
     writer.image("app", "v1")
     return writer
 
@@ -93,7 +92,7 @@ def test_empty_means_unset_and_the_range_ends_are_taken(monkeypatch: pytest.Monk
 
 def scrape(tmp_path: Path, output: str, epoch: str) -> Result:
     args = ["--data-dir", str(tmp_path / "data"), "--output-dir", str(tmp_path / output), "app:v1"]
-    return CliRunner().invoke(main, args, env={SOURCE_DATE_EPOCH: epoch})
+    return run_cli(*args, env={SOURCE_DATE_EPOCH: epoch})
 
 
 def test_two_runs_write_the_same_receipt_and_a_bad_value_stops_the_run(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from scraper_core.run import (
     StorageRequest,
 )
 from scraper_core.transfer import BlobOutcome, ImageResult, Transfer
-from tests.synthetic import TreeWriter
+from tests.support.trees import local_writer
 
 CLI = Path(__file__).resolve().parents[1] / "scraper_core" / "cli.py"
 ENGINE = {"plan", "transfer", "selection", "inventory", "scrape", "verify", "layout"}
@@ -82,8 +82,7 @@ class Recorder:
 def source(tmp_path: Path) -> Path:
     """Three images, two sharing a layer (and one of them tagged twice)."""
     root = tmp_path / "data"
-    root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    writer = local_writer(root)
     shared = os.urandom(5000)
     writer.image("a", "v1", layers=[shared, os.urandom(700)])
     image = writer.image("b", "v1", layers=[shared, os.urandom(900)])

@@ -7,33 +7,21 @@ images to look up there; a dry run still stats every blob, to name a missing one
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 from click.testing import CliRunner
+from s3_servers import MotoServer
 
 from scraper_core import layout
 from scraper_core.cli import main
 from scraper_core.scrape import SIGNATURE_LISTING_MIN
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from tests.support.s3calls import Calls, by_operation, counting_requests
-from tests.support.s3server import MotoServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _credentials(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    moto.use_environment(monkeypatch)
 
 
 def _bucket_with(moto: MotoServer, images: int, name: str = "crowd") -> tuple[str, list[Any]]:

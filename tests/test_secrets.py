@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from s3_servers import SeaweedServer
 
 from scraper_core.cli import main
 from tests.support.components import free_port
-from tests.support.s3server import SeaweedServer
 
 pytestmark = pytest.mark.s3
 
@@ -19,27 +18,23 @@ SECRET = "sEcReT-value-that-must-never-show-0123456789"
 KEY_ID = "AKIASHOULDNOTLEAK0001"
 
 
-@pytest.fixture(scope="module")
-def seaweed() -> Iterator[SeaweedServer]:
-    with SeaweedServer() as server:
-        yield server
-
-
 @pytest.mark.parametrize("debug", [False, True])
 @pytest.mark.parametrize("where", ["wrong secret", "no endpoint"])
 def test_credentials_stay_out_of_every_message(
-    seaweed: SeaweedServer,
+    seaweed_server: SeaweedServer,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     where: str,
     debug: bool,
 ) -> None:
-    seaweed.use_environment(monkeypatch)
+    seaweed_server.use_environment(monkeypatch)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-    bucket = seaweed.make_bucket()
+    bucket = seaweed_server.make_bucket()
     endpoint = (
-        seaweed.endpoint_url if where == "wrong secret" else f"http://127.0.0.1:{free_port()}"
+        seaweed_server.endpoint_url
+        if where == "wrong secret"
+        else f"http://127.0.0.1:{free_port()}"
     )
     args = ["--storage", "s3", "--data-dir", bucket, "-o", f"endpoint_url={endpoint}"]
     args += ["-o", "max_attempts=1", "--output-dir", str(tmp_path / "copy"), "app"]

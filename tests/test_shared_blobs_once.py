@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
+from scraper_core.testing.tree import SyntheticImage
 from tests.support.reliability import record
 from tests.support.source_guard import SourceGuard
-from tests.synthetic import SyntheticImage, TreeWriter
+from tests.support.trees import local_writer
 
 IMAGES = 4
 #: Over the kernel-copy threshold, so local -> local takes that path too.
@@ -51,6 +51,17 @@ class WriteCounter:
             # Before the shared blob is written: every racer has checked it is absent.
             time.sleep(0.3)
 
+    def _counted_on_commit(self, handle: Any, path: str) -> Any:
+        """``handle`` (a writer or a staged copy), its write counted when it commits."""
+        commit = handle.commit
+
+        def counted_commit() -> None:
+            commit()
+            self._count(path)
+
+        handle.commit = counted_commit
+        return handle
+
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         counter = self
         originals = {
@@ -72,28 +83,12 @@ class WriteCounter:
 
         def writer(self: CheckedDriver, path: str) -> Any:
             counter._hold(path)
-            opened = originals["writer"](self, path)
-            commit = opened.commit
-
-            def counted_commit() -> None:
-                commit()
-                counter._count(path)
-
-            opened.commit = counted_commit
-            return opened
+            return counter._counted_on_commit(originals["writer"](self, path), path)
 
         def start_copy(self: CheckedDriver, source: CheckedDriver, path: str) -> Any:
             counter._hold(path)
             staged = originals["start_copy"](self, source, path)
-            if staged is not None:
-                commit = staged.commit
-
-                def counted_commit() -> None:
-                    commit()
-                    counter._count(path)
-
-                staged.commit = counted_commit
-            return staged
+            return None if staged is None else counter._counted_on_commit(staged, path)
 
         def fast(name: str) -> Any:
             def copy(self: CheckedDriver, source: CheckedDriver, path: str) -> bool:
@@ -118,7 +113,7 @@ class WriteCounter:
 
 
 def shared_tree(root: Path) -> tuple[list[SyntheticImage], str]:
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    writer = local_writer(root)
     shared = os.urandom(SHARED_SIZE)
     images = [
         writer.image(f"team/app{number}", "v1", layers=[shared, os.urandom(5000 + number)])
@@ -167,7 +162,6 @@ def test_a_shared_blob_is_written_once(
         how="every blob write through CheckedDriver counted per path during real CLI runs "
         "(default, `--link`, `-j 1`, `-j 8`), the shared blob held back so that copy threads "
         "race for it (`tests/test_shared_blobs_once.py`)",
-        held=True,
         outcome="each blob written exactly once; a rerun writes none",
         figures={"blob writes": writes},
     )

@@ -6,39 +6,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tarfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
-from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.digest import Digest
+from tests.support.cli import run_cli
 from tests.support.registry import RegistryFactory
-from tests.synthetic import TreeWriter
+from tests.support.trees import local_writer, snapshot
 
 WEEK_1, WEEK_2 = "1700000000", "1700604800"
 RECEIPTS = "scrape-receipts"
 
 
-def whole_tree(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file under ``root``, receipts included, with its bytes and mtime."""
-    files: dict[str, tuple[bytes, int]] = {}
-    for directory, _dirs, names in os.walk(root):
-        for name in names:
-            path = Path(directory, name)
-            files[str(path.relative_to(root))] = (path.read_bytes(), path.stat().st_mtime_ns)
-    return files
-
-
 def cli(*args: str, epoch: str | None = None) -> Result:
     env = {"SOURCE_DATE_EPOCH": epoch} if epoch else {"SOURCE_DATE_EPOCH": ""}
-    return CliRunner().invoke(main, list(args), env=env)
+    return run_cli(*args, env=env)
 
 
 def ship(data: Path, archive: Path, epoch: str) -> None:
@@ -80,7 +67,7 @@ def data(tmp_path: Path) -> Path:
 def test_week_1_replayed_is_refused_unless_allowed(
     tmp_path: Path, data: Path, filesystem_registry: RegistryFactory
 ) -> None:
-    source = TreeWriter(CheckedDriver(LocalDriver(data, read_only=False), read_only=False))
+    source = local_writer(data)
     moving = source.image("team/app", "latest")
     source.image("team/app", "stable")
     doomed = source.image("team/app", "old")
@@ -106,12 +93,12 @@ def test_week_1_replayed_is_refused_unless_allowed(
     assert tag_of(site, "team/app", "new") == str(fresh.manifest)
 
     # Week 1 again: latest would go back. Refused before any write, naming it.
-    before = whole_tree(site)
+    before = snapshot(site, own_too=True)
     replay = site_import(tmp_path / "week1.tar", site)
     assert replay.exit_code == 2, replay.output
     assert "team/app:latest" in replay.stderr and "--allow-older" in replay.stderr
     assert "team/app:stable" not in replay.stderr and "Traceback" not in replay.output
-    assert whole_tree(site) == before
+    assert snapshot(site, own_too=True) == before
     # The same under --dry-run.
     assert site_import(tmp_path / "week1.tar", site, "--dry-run").exit_code == 2
 
@@ -132,11 +119,11 @@ def test_week_1_replayed_is_refused_unless_allowed(
     assert forward.exit_code == 0, forward.output
     assert tag_of(site, "team/app", "latest") == str(moved.manifest)
     # The deleted tag: listed under --dry-run, removed by --prune (its links only).
-    unpruned = whole_tree(site)
+    unpruned = snapshot(site, own_too=True)
     preview = site_import(tmp_path / "week2.tar", site, "--prune", "--dry-run")
     assert preview.exit_code == 0, preview.output
     assert "--prune would remove 1 tags no longer at the source: team/app:old" in preview.stdout
-    assert whole_tree(site) == unpruned
+    assert snapshot(site, own_too=True) == unpruned
     receipts_before = len(list((site / RECEIPTS).iterdir()))
     pruned = site_import(tmp_path / "week2.tar", site, "--prune")
     assert pruned.exit_code == 0, pruned.output
@@ -146,11 +133,11 @@ def test_week_1_replayed_is_refused_unless_allowed(
     assert not (site / layout.tag_path("team/app", "old").lstrip("/")).exists()
     assert (site / layout.blob_data_path(doomed.manifest).lstrip("/")).is_file()
     # Re-importing the same shipment changes nothing and writes no receipt.
-    settled = whole_tree(site)
+    settled = snapshot(site, own_too=True)
     again = site_import(tmp_path / "week2.tar", site, "--prune")
     assert again.exit_code == 0, again.output
     assert "no longer at the source" not in again.output
-    assert whole_tree(site) == settled
+    assert snapshot(site, own_too=True) == settled
 
     server = filesystem_registry(site)
     assert server.get_manifest("team/app", "old")[0] == 404
@@ -162,7 +149,7 @@ def test_week_1_replayed_is_refused_unless_allowed(
 
 
 def test_shipments_record_their_source_hashed_and_the_read_time(tmp_path: Path, data: Path) -> None:
-    source = TreeWriter(CheckedDriver(LocalDriver(data, read_only=False), read_only=False))
+    source = local_writer(data)
     source.image("app", "v1")
     ship(data, tmp_path / "one.tar", WEEK_1)
     document = json.loads(shipment_receipt(tmp_path / "one.tar"))
@@ -173,7 +160,7 @@ def test_shipments_record_their_source_hashed_and_the_read_time(tmp_path: Path, 
 
 
 def test_a_one_image_shipment_never_prunes_anything_else(tmp_path: Path, data: Path) -> None:
-    source = TreeWriter(CheckedDriver(LocalDriver(data, read_only=False), read_only=False))
+    source = local_writer(data)
     source.image("team/app", "v1")
     source.image("team/app", "v2")
     ship(data, tmp_path / "all.tar", WEEK_1)
@@ -192,7 +179,7 @@ def test_a_one_image_shipment_never_prunes_anything_else(tmp_path: Path, data: P
 def test_a_copy_of_whole_repositories_reports_and_prunes_deleted_tags(
     tmp_path: Path, data: Path
 ) -> None:
-    source = TreeWriter(CheckedDriver(LocalDriver(data, read_only=False), read_only=False))
+    source = local_writer(data)
     source.image("app", "v1")
     source.image("app", "v2")
     site = str(tmp_path / "site")

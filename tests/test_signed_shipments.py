@@ -15,12 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from registry_scraper_local.driver import LocalDriver
-from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
-from tests.synthetic import TreeWriter
+from tests.support.cli import run_cli as run
+from tests.support.trees import local_writer
 
 #: ssh-keygen signs or checks a small file in well under a second; never wait forever.
 TIMEOUT = 60
@@ -66,10 +64,6 @@ def everything(root: Path) -> dict[str, bytes]:
     }
 
 
-def run(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
-
-
 @pytest.fixture
 def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """The shipper's key and the allowed-signers file trusting it; no agent in play."""
@@ -83,8 +77,7 @@ def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
     root = tmp_path / "data"
-    root.mkdir()
-    tree = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    tree = local_writer(root)
     tree.image("app", "v1", layer_sizes=(30_000, 20_000))
     tree.image("app", "v2", layer_sizes=(10_000,))
     return root

@@ -7,18 +7,15 @@ a one-line error naming the option.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from s3_servers import MotoServer
 
-from registry_scraper_local.driver import LocalDriver
-from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.sizes import parse_size
-from scraper_core.testing.tree import TreeWriter
-from tests.support.s3server import MotoServer
+from tests.support.cli import run_cli as scrape
+from tests.support.trees import local_writer
 
 #: Every spelling of 8 KiB and of 8 MiB the grammar takes.
 EIGHT_KIB = ("8K", "8KiB", "8k", "8192", "8192B")
@@ -27,16 +24,10 @@ EIGHT_MIB = ("8M", "8MiB", "8m", "8388608")
 BAD = ("8MB", "lots", "8.5M", "-8M", "M")
 
 
-def scrape(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
-
-
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
     root = tmp_path / "source"
-    root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
-    writer.image("app", "v1", layer_sizes=(40_000,))
+    local_writer(root).image("app", "v1", layer_sizes=(40_000,))
     return root
 
 
@@ -73,12 +64,6 @@ def test_split_size_refuses_what_the_grammar_refuses(
     assert list(tmp_path.glob("ship.tar*")) == []
 
 
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
 def _to_s3(moto: MotoServer, source: Path, part_size: str) -> Result:
     return scrape("-q", "--data-dir", str(source),
                   "--output-storage", "s3", "--output-dir", moto.make_bucket(),
@@ -89,20 +74,20 @@ def _to_s3(moto: MotoServer, source: Path, part_size: str) -> Result:
 @pytest.mark.s3
 @pytest.mark.parametrize("spelling", EIGHT_MIB)
 def test_part_size_takes_every_spelling(
-    moto: MotoServer, monkeypatch: pytest.MonkeyPatch, source: Path, spelling: str
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, source: Path, spelling: str
 ) -> None:
-    moto.use_environment(monkeypatch)
-    done = _to_s3(moto, source, spelling)
+    moto_server.use_environment(monkeypatch)
+    done = _to_s3(moto_server, source, spelling)
     assert done.exit_code == 0, done.output
 
 
 @pytest.mark.s3
 @pytest.mark.parametrize("spelling", BAD)
 def test_part_size_refuses_what_the_grammar_refuses(
-    moto: MotoServer, monkeypatch: pytest.MonkeyPatch, source: Path, spelling: str
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, source: Path, spelling: str
 ) -> None:
-    moto.use_environment(monkeypatch)
-    done = _to_s3(moto, source, spelling)
+    moto_server.use_environment(monkeypatch)
+    done = _to_s3(moto_server, source, spelling)
     assert done.exit_code == 2, done.output
     message = done.stderr.strip()
     assert "\n" not in message and "Traceback" not in message

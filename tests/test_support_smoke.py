@@ -63,10 +63,10 @@ from tests.support.registry import (
     parse_gc_summary,
 )
 from tests.support.skopeo import PopulatedRegistry
+from tests.support.trees import V2
 
 pytestmark = pytest.mark.e2e
 
-V2 = Path("docker/registry/v2")
 LINK_RE = re.compile(rb"sha256:[0-9a-f]{64}")
 
 
@@ -340,7 +340,7 @@ def test_registry_on_s3(
     s3_registry: Callable[..., RegistryServer],
     skopeo_binary: str,
 ) -> None:
-    from tests.support.s3server import MotoServer
+    from s3_servers import MotoServer
 
     with MotoServer() as moto:
         bucket = moto.make_bucket()

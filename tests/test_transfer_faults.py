@@ -22,9 +22,9 @@ from scraper_core.errors import StorageError
 from scraper_core.reference import parse_reference
 from scraper_core.scrape import Scrape, ScrapeOptions
 from scraper_core.testing.memory import MemoryDriver
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from scraper_core.transfer import KERNEL_COPY_MIN_SIZE, ImageResult
 from tests.support.reliability import record
-from tests.synthetic import SyntheticImage, TreeWriter
 
 BIG = KERNEL_COPY_MIN_SIZE + 1000
 #: How long a fake staged copy takes unless cancelled: far longer than any test may wait.
@@ -131,7 +131,6 @@ def test_a_failing_staged_copy_fails_its_image_in_one_line() -> None:
         "staged-copy-oserror",
         title="Kernel (staged) copy raises OSError",
         how="in-memory destination whose staged copy's wait() raises EIO",
-        held=True,
         outcome="one-line error naming driver and path; the next image copies",
     )
 
@@ -159,7 +158,6 @@ def test_full_destination_stops_new_blobs(where: str) -> None:
         f"destination-unusable-{where}",
         title=f"Destination full during a staged copy's {where}()",
         how="in-memory destination raising ENOSPC, 4 images queued on one job",
-        held=True,
         outcome="one staged copy started; every image 'not copied'; cause kept once",
     )
 

@@ -14,6 +14,7 @@ from scraper_core.digest import Digest
 from scraper_core.errors import DigestMismatchError
 from scraper_core.plan import BlobCopy
 from scraper_core.transfer import KERNEL_COPY_MIN_SIZE, BlobCopier, BlobOutcome
+from tests.support.trees import blob_file
 
 
 def _drivers(tmp_path: Path) -> tuple[CheckedDriver, CheckedDriver]:
@@ -53,7 +54,7 @@ def test_kernel_copy_only_for_blobs_worth_a_thread(
 def test_small_blob_copied_in_thread_is_still_verified(tmp_path: Path) -> None:
     source, dest = _drivers(tmp_path)
     blob = _blob(source, b"original")
-    (tmp_path / "src" / layout.blob_data_path(blob.digest).lstrip("/")).write_bytes(b"tampered")
+    blob_file(tmp_path / "src", blob.digest).write_bytes(b"tampered")
     assert blob.size < transfer.KERNEL_COPY_MIN_SIZE
     with pytest.raises(DigestMismatchError):
         BlobCopier(source, dest).copy(blob)

@@ -8,17 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from registry_scraper_local.driver import LocalDriver
-from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
-from tests.synthetic import TreeWriter
+from tests.support.cli import run_cli
+from tests.support.trees import local_writer
 
 
 def two_images_sharing_a_layer(root: Path) -> None:
-    root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    writer = local_writer(root)
     shared = b"a layer both images have" * 100
     writer.image("one", "v1", layers=[shared, b"only one" * 50])
     writer.image("two", "v1", layers=[shared, b"only two" * 50])
@@ -26,7 +23,7 @@ def two_images_sharing_a_layer(root: Path) -> None:
 
 def scrape(tmp_path: Path, *output: str) -> Result:
     args = ["--data-dir", str(tmp_path / "data"), *output, "one:v1", "two:v1"]
-    return CliRunner().invoke(main, args)
+    return run_cli(*args)
 
 
 @pytest.mark.parametrize("output", ["--output-dir", "--output-tar"])

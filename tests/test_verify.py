@@ -7,19 +7,21 @@ import os
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar, cast
+from typing import Any, BinaryIO, cast
 
 import pytest
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.contract import Capability, FileInfo
+from scraper_core.contract import FileInfo
 from scraper_core.digest import Digest
 from scraper_core.plan import PlatformFilter
 from scraper_core.reference import Reference, parse_reference
+from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from scraper_core.verify import HASH_CHUNK_SIZE, VerifyReport, verify_images, verify_storage
-from tests.synthetic import SyntheticImage, TreeWriter
+from tests.support.drivers import LocalDouble
+from tests.support.trees import local_writer
 
 
 class RecordingReader:
@@ -36,19 +38,13 @@ class RecordingReader:
         self.stream.close()
 
 
-class RecordingDriver:
+class RecordingDriver(LocalDouble):
     """The local driver, remembering every stream opened and every read size asked for."""
 
-    name: ClassVar[str] = "local"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
-
     def __init__(self, root: Path) -> None:
-        self.inner = LocalDriver(root, read_only=True)
+        super().__init__(root)
         self.opened: list[str] = []
         self.read_sizes: list[int] = []
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self.inner, attribute)
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         self.opened.append(path)
@@ -89,8 +85,7 @@ SHARED_LAYER = os.urandom(3000)
 @pytest.fixture
 def tree(tmp_path: Path) -> Tree:
     root = tmp_path / "data"
-    root.mkdir()
-    writer = TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
+    writer = local_writer(root)
     app_v1 = writer.image("team/app", "v1", layers=[SHARED_LAYER, os.urandom(1000)])
     app_v2 = writer.image("team/app", "v2", layers=[SHARED_LAYER, os.urandom(2000)])
     other = writer.image("other", "latest", layers=[SHARED_LAYER])

@@ -11,38 +11,19 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from plugins.local.registry_scraper_local.driver import LocalDriver
-from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.verify import SHOWN_SITE_GAPS
+from tests.support.cli import run_cli as cli
+from tests.support.cli import take_inventory
 from tests.support.images import StandardImages
-from tests.support.registry import RegistryFactory, RegistryServer
+from tests.support.registry import RegistryFactory
 from tests.support.skopeo import inspect_digest, push
-from tests.synthetic import TreeWriter
+from tests.support.trees import local_writer
 
 REFS = ("team/app:v1", "team/app:v2", "db:v1", "tools/new:v1")
-
-
-def cli(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
-
-
-def writer(root: Path) -> TreeWriter:
-    root.mkdir(exist_ok=True)
-    return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
-
-
-def take_inventory(root: Path, path: Path) -> dict[str, Any]:
-    result = cli("inventory", "--data-dir", str(root))
-    assert result.exit_code == 0, result.output
-    path.write_text(result.stdout)
-    document: dict[str, Any] = json.loads(result.stdout)
-    return document
 
 
 def site_blobs(inventory: Path) -> dict[str, int]:
@@ -54,7 +35,7 @@ def site_blobs(inventory: Path) -> dict[str, int]:
 def site_and_source(tmp_path: Path) -> Path:
     """``data`` shipped in full to ``site`` (inventory in ``site.json``), then moved on: a new
     tag of one image sharing its first layer, and a new image."""
-    source = writer(tmp_path / "data")
+    source = local_writer(tmp_path / "data")
     shared = os.urandom(5000)
     source.image("team/app", "v1", layers=[shared, os.urandom(3000)])
     source.image("db", "v1")
@@ -179,11 +160,6 @@ def test_a_bad_have_file_is_one_line_before_any_read(delta_tar: Path, tmp_path: 
     ]
 
 
-def root_of(server: RegistryServer) -> Path:
-    assert server.rootdir is not None
-    return server.rootdir
-
-
 @pytest.mark.e2e
 def test_a_delta_archive_checked_then_imported_and_served(
     filesystem_registry: RegistryFactory,
@@ -195,7 +171,7 @@ def test_a_delta_archive_checked_then_imported_and_served(
     layout = image_layout.layout
     refs = {"shared/a:1": push(layout, "shared-a", source.url, "shared/a:1")}
     site = tmp_path / "site"
-    full = cli("--data-dir", str(root_of(source)), "--output-dir", str(site), *refs)
+    full = cli("--data-dir", str(source.storage_root), "--output-dir", str(site), *refs)
     assert full.exit_code == 0, full.output
     take_inventory(site, tmp_path / "site.json")
     refs["shared/a:2"] = push(layout, "shared-b", source.url, "shared/a:2")
@@ -204,7 +180,7 @@ def test_a_delta_archive_checked_then_imported_and_served(
     tar = tmp_path / "delta.tar.gz"
     have = ("--have", str(tmp_path / "site.json"))
     shipped = cli(
-        "--data-dir", str(root_of(source)), "--output-tar", str(tar), *have, "--all-tags", "**"
+        "--data-dir", str(source.storage_root), "--output-tar", str(tar), *have, "--all-tags", "**"
     )
     assert shipped.exit_code == 0, shipped.output
 

@@ -7,26 +7,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from scraper_core.cli import main
+from tests.support.cli import run_cli
 from tests.support.skopeo import PopulatedRegistry
+from tests.support.trees import V2, blob_file
 
 pytestmark = pytest.mark.e2e
-V2 = Path("docker/registry/v2")
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
-
-
-def blob_file(root: Path, digest: str) -> Path:
-    hex_digest = digest.removeprefix("sha256:")
-    return root / V2 / "blobs" / "sha256" / hex_digest[:2] / hex_digest / "data"
 
 
 def test_verify_a_real_registry_tree(populated_registry: PopulatedRegistry) -> None:
-    result = run("verify", "--data-dir", str(populated_registry.root), "--json")
+    result = run_cli("verify", "--data-dir", str(populated_registry.root), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["ok"] and report["problems"] == [] and report["orphans"] == []
@@ -49,7 +39,7 @@ def test_verify_finds_corruption_dangling_links_and_orphans(
     orphan = blob_file(root, "sha256:" + "0" * 64)
     orphan.parent.mkdir(parents=True)
     orphan.write_bytes(b"orphan")
-    result = run("verify", "--data-dir", str(root), "--json")
+    result = run_cli("verify", "--data-dir", str(root), "--json")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     problems = "\n".join(report["problems"])
@@ -59,7 +49,7 @@ def test_verify_finds_corruption_dangling_links_and_orphans(
     assert any("dangling link" in line for line in report["warnings"])
     # No link reaches it, so it is an orphan (reported, not verified, not a failure).
     assert report["orphans"] == ["sha256:" + "0" * 64]
-    only_shared_a = run(
+    only_shared_a = run_cli(
         "verify", "--data-dir", str(root), populated_registry.pushed["shared_a"].ref
     )
     assert only_shared_a.exit_code == 0, only_shared_a.output
@@ -71,7 +61,7 @@ def test_orphans_are_reported_not_failed(
     root = tmp_path / "tree"
     shutil.copytree(populated_registry.root, root)
     shutil.rmtree(root / V2 / "repositories" / "shared" / "b")
-    result = run("verify", "--data-dir", str(root))
+    result = run_cli("verify", "--data-dir", str(root))
     assert result.exit_code == 0, result.output
     own_layer = populated_registry.images.shared_b.layer_digests[-1]
     assert f"orphan blob {own_layer}" in result.stdout
@@ -79,7 +69,7 @@ def test_orphans_are_reported_not_failed(
 
 
 def test_list_repositories_and_tags(populated_registry: PopulatedRegistry) -> None:
-    result = run("list", "--data-dir", str(populated_registry.root))
+    result = run_cli("list", "--data-dir", str(populated_registry.root))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         "legacy/schema1  old",
@@ -89,5 +79,5 @@ def test_list_repositories_and_tags(populated_registry: PopulatedRegistry) -> No
         "team/multiarch  v1",
         "team/schema2  latest",
     ]
-    narrowed = run("list", "--data-dir", str(populated_registry.root), "shared/*")
+    narrowed = run_cli("list", "--data-dir", str(populated_registry.root), "shared/*")
     assert narrowed.stdout.splitlines() == ["shared/a  1", "shared/b  1"]

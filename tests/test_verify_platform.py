@@ -18,17 +18,13 @@ from tests.support.images import build_image, build_index
 from tests.support.recorded import recorded
 from tests.support.registry import RegistryServer
 from tests.support.skopeo import push
+from tests.support.trees import V2, blob_file
 
 pytestmark = pytest.mark.e2e
-V2 = Path("docker/registry/v2")
 
 
 def revision_link(root: Path, name: str, digest: str) -> Path:
     return root / V2 / "repositories" / name / "_manifests/revisions/sha256" / digest[7:] / "link"
-
-
-def blob_file(root: Path, digest: str) -> Path:
-    return root / V2 / "blobs/sha256" / digest[7:9] / digest[7:] / "data"
 
 
 def verify(root: Path, *args: str) -> tuple[Completed, dict[str, Any]]:

@@ -6,10 +6,12 @@ Subclass :class:`PluginSuite` in a ``test_*.py`` file and set three class attrib
         driver_name = "foo"
         distribution = "registry-scraper-foo"
         heavy_modules = frozenset({"foo_sdk"})
+        declared_capabilities = frozenset({Capability.SERVER_SIDE_COPY})
 
 It checks what the core relies on: the entry point is installed in the ``registry_scraper``
 group under the driver's name and belongs to that distribution; loading it registers exactly
-that driver, whose class declares a one-line description and its capabilities; and loading it
+that driver, whose class declares a one-line description and its capabilities (exactly
+``declared_capabilities`` where a subclass sets it); and loading it
 imports none of ``heavy_modules`` (a driver imports its SDK when it opens, so ``scrape
 --help`` and every other driver stay fast). The import check runs in a fresh interpreter,
 where nothing else has imported the SDK already.
@@ -46,6 +48,8 @@ class PluginSuite:
     distribution: ClassVar[str]
     #: Top-level modules (the backend's SDK) that loading the plugin must not import.
     heavy_modules: ClassVar[frozenset[str]] = frozenset()
+    #: The capabilities the driver class must declare, no more and no fewer (None: any).
+    declared_capabilities: ClassVar[frozenset[Capability] | None] = None
     #: The package ships a ``py.typed`` marker (PEP 561), so the core's users type-check it.
     typed: ClassVar[bool] = True
 
@@ -69,6 +73,8 @@ class PluginSuite:
         capabilities: object = getattr(driver_class, "capabilities", frozenset())
         assert isinstance(capabilities, frozenset)
         assert all(isinstance(item, Capability) for item in capabilities)
+        if self.declared_capabilities is not None:
+            assert capabilities == self.declared_capabilities
         assert callable(driver_class.open)
 
     def test_package_is_marked_typed(self) -> None:

@@ -17,12 +17,12 @@ A plugin's test module subclasses it and gives the ``new_location`` fixture::
     class TestFooRoundTrip(RoundTripSuite):
         @pytest.fixture
         def new_location(self, tmp_path):
-            names = iter(range(100))
-            return lambda: StorageLocation("foo", str(tmp_path / f"root{next(names)}"))
+            return fresh_roots("foo", str(tmp_path))
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -36,8 +36,8 @@ import pytest
 
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.errors import PathNotFoundError
 from scraper_core.testing.memory import MemoryDriver
+from scraper_core.testing.scrapes import stored_files
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
 
 #: The command line that runs ``scrape`` with this interpreter (its console script may not be
@@ -71,6 +71,13 @@ class StorageLocation:
 
 #: A fresh, empty location of the driver under test, each time it is called.
 NewLocation = Callable[[], StorageLocation]
+
+
+def fresh_roots(storage: str, base: str, **options: str) -> NewLocation:
+    """Locations ``BASE/round-trip-<n>`` of the driver, a new ``n`` at each call: fresh root
+    directories in one bucket, container or folder."""
+    roots = itertools.count()
+    return lambda: StorageLocation(storage, f"{base}/round-trip-{next(roots)}", options)
 
 
 @dataclass
@@ -115,14 +122,6 @@ def _read_by_registry(path: str) -> bool:
     return path.startswith("/docker/registry/v2/blobs/") or any(
         part in path for part in ("/_layers/", "/_manifests/")
     )
-
-
-def _files(storage: CheckedDriver) -> dict[str, bytes]:
-    try:
-        infos = [info for info in storage.walk("/") if not info.is_dir]
-    except PathNotFoundError:
-        return {}
-    return {info.path: storage.get_content(info.path) for info in infos}
 
 
 class RoundTripSuite:
@@ -183,7 +182,9 @@ class RoundTripSuite:
     def check_copy(
         self, copy: CheckedDriver, source: Mapping[str, bytes], tree: RegistryTree
     ) -> None:
-        copied = {path: data for path, data in _files(copy).items() if _read_by_registry(path)}
+        copied = {
+            path: data for path, data in stored_files(copy).items() if _read_by_registry(path)
+        }
         assert set(copied) == registry_files(tree), (
             "the copy does not hold exactly the files a registry reads for the images: "
             f"missing {sorted(registry_files(tree) - set(copied))[:5]}, "
@@ -200,7 +201,7 @@ class RoundTripSuite:
         tree = self.write_tree(writable)
         # As the core does at the end of a run: a driver may buffer until then.
         writable.close()
-        source = _files(where.open(read_only=True))
+        source = stored_files(where.open(read_only=True))
         copy = StorageLocation("local", str(tmp_path / "copy"))
 
         self.scrape(*where.source_args(), *copy.output_args(), *tree.references)
@@ -214,7 +215,7 @@ class RoundTripSuite:
             pytest.skip("the driver is not a destination")
         memory = CheckedDriver(MemoryDriver(), read_only=False)
         tree = self.write_tree(memory)
-        source = _files(memory)
+        source = stored_files(memory)
         local = tmp_path / "registry"
         for path, data in source.items():
             (local / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
@@ -225,9 +226,9 @@ class RoundTripSuite:
         self.verify(where, tree)
         self.check_copy(where.open(read_only=True), source, tree)
         # A second run finds everything there and changes nothing.
-        before = _files(where.open(read_only=True))
+        before = stored_files(where.open(read_only=True))
         self.scrape("--data-dir", str(local), *where.output_args(), *tree.references)
-        after = _files(where.open(read_only=True))
+        after = stored_files(where.open(read_only=True))
         assert {p: d for p, d in after.items() if _read_by_registry(p)} == {
             p: d for p, d in before.items() if _read_by_registry(p)
         }

@@ -1,12 +1,21 @@
-"""Support for end-to-end tests against the real components, without the scraper.
+"""Helpers the tests share: each is written here once, never copied into a test module.
 
+Real components, without the scraper:
 - components: require_binary (fail in CI, skip elsewhere), free_port, http_open, stop_process
-- process:    ServerProcess, the start/wait/stop lifecycle of the emulators below
 - registry:   RegistryServer, a `docker-registry serve` process on filesystem or S3 storage
 - images:     deterministic OCI image layouts built in pure Python (images, indexes, shared layers)
 - skopeo:     push / inspect / pull through skopeo, with digests verified
-- s3server:   throwaway S3 endpoints (moto, SeaweedFS) for the S3 driver and RegistryServer.s3
-- gcsserver, azurite: fake-gcs-server and Azurite for the gcs and azure drivers
+- mounts:     a small tmpfs or a bind mount, as root, every command bounded
 
-tests/conftest.py turns these into fixtures; tests/test_support_smoke.py proves they work.
+The scraper and what it works on:
+- cli:        scrape in this process (run_cli, scrape_ok, copy_under); cli_process: as a process
+- trees:      local registry trees: write one (local_writer), read back what it holds
+- drivers:    LocalDouble, a forwarding local driver a test overrides a method of
+- counting:   counting_calls, the calls a run makes on a class's methods
+- plugin_site: fake installed plugin distributions
+
+The emulators (moto, SeaweedFS, fake-gcs-server, Azurite) live with the plugins that need them
+(plugins/*/tests: s3_servers, gcs_emulator, azurite_server), each with its session fixture;
+tests/conftest.py loads those as plugins and turns these modules into fixtures;
+tests/test_support_smoke.py proves they work.
 """

@@ -44,7 +44,7 @@ class RegistryError(RuntimeError):
 
 
 class S3Endpoint(Protocol):
-    """What RegistryServer.on_s3_server needs (tests.support.s3server servers provide it)."""
+    """What RegistryServer.on_s3_server needs (the s3 plugin's s3_servers provide it)."""
 
     @property
     def endpoint_url(self) -> str: ...
@@ -112,6 +112,13 @@ class RegistryServer:
         self.port = 0
         self.rootdir: Path | None = None  # filesystem storage only
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def storage_root(self) -> Path:
+        """The filesystem storage's root (it holds ``docker/``); only a filesystem registry
+        has one."""
+        assert self.rootdir is not None, f"{self.description}: not on filesystem storage"
+        return self.rootdir
 
     # Construction per storage driver -------------------------------------------------------
 

@@ -51,14 +51,15 @@ def record(
     *,
     title: str,
     how: str,
-    held: bool,
     outcome: str,
+    held: bool = True,
     runs: int = 1,
     figures: dict[str, Figure] | None = None,
 ) -> None:
     """Add ``runs`` runs to row ``key`` (a parametrized test calls it once per case).
 
-    ``held`` is False as soon as one run did not hold; ``outcome`` is the last run's one-line
+    ``held`` is False as soon as one run did not hold (a test that records after its
+    assertions passed leaves it at True); ``outcome`` is the last run's one-line
     summary; ``figures`` are summed when numeric, else replaced.
     """
     # The test file recording, so that a later session measuring only some files replaces
@@ -116,14 +117,7 @@ def measuring(key: str, *, title: str, how: str, outcome: str) -> Iterator[Measu
         failed = f"did not hold: {first}"
         record(key, title=title, how=how, held=False, outcome=failed, figures=measurement.figures)
         raise
-    record(
-        key,
-        title=title,
-        how=how,
-        held=True,
-        outcome=measurement.outcome,
-        figures=measurement.figures,
-    )
+    record(key, title=title, how=how, outcome=measurement.outcome, figures=measurement.figures)
 
 
 # Writing the results and the docs (called at the end of the session, tests/conftest.py).

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,10 @@ class AzuriteServer(ServerProcess):
         container = name or unique_container_name()
         self.service_client().create_container(container)
         return container
+
+
+@pytest.fixture(scope="session")
+def azurite_server() -> Iterator[AzuriteServer]:
+    """One Azurite for the session (the plugin's conftest and the host's take it from here)."""
+    with AzuriteServer() as server:
+        yield server

@@ -5,20 +5,17 @@ Azurite is not installed: its tests are skipped, or fail on CI (see tests/azurit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from azurite_server import AzuriteServer
+from azurite_server import AzuriteServer, azurite_server
 
 from registry_scraper_azure.driver import AzureDriver
 
+#: The session's emulator, defined beside it and shared with the host's tests.
+SHARED_FIXTURES = (azurite_server,)
+
 OpenDriver = Callable[..., AzureDriver]
-
-
-@pytest.fixture(scope="session")
-def azurite_server() -> Iterator[AzuriteServer]:
-    with AzuriteServer() as server:
-        yield server
 
 
 @pytest.fixture

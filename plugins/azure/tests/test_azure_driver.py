@@ -3,7 +3,6 @@ SDK's configuration, server-side copy and whole scrapes, against Azurite."""
 
 from __future__ import annotations
 
-import collections
 import importlib.util
 import os
 import subprocess
@@ -19,11 +18,9 @@ from azurite_server import AzuriteServer
 from registry_scraper_azure.driver import AzureDriver
 from scraper_core.checked import CheckedDriver
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
-from scraper_core.plan import BlobCopy
-from scraper_core.reference import parse_reference
-from scraper_core.scrape import Scrape, ScrapeOptions
 from scraper_core.testing import MemoryDriver, TreeWriter
-from scraper_core.transfer import BlobOutcome, ImageResult, NoEvents
+from scraper_core.testing.scrapes import check_mirrored_in_store, scrape_images, stored_files
+from scraper_core.transfer import BlobOutcome
 
 pytestmark = pytest.mark.azure
 
@@ -525,22 +522,6 @@ def test_server_side_copy_declines_when_refused(
 # -- whole scrapes --------------------------------------------------------------------------
 
 
-class _Outcomes(NoEvents):
-    def __init__(self) -> None:
-        self.counts: collections.Counter[BlobOutcome] = collections.Counter()
-
-    def blob_done(self, blob: BlobCopy, outcome: BlobOutcome) -> None:
-        self.counts[outcome] += 1
-
-
-def _scrape(source: CheckedDriver, dest: CheckedDriver, image: str) -> _Outcomes:
-    events = _Outcomes()
-    scrape = Scrape(source, dest, ScrapeOptions(jobs=4))
-    results = scrape.copy(scrape.plan([parse_reference(image)]), events)
-    assert all(isinstance(result, ImageResult) and result.ok for result in results), results
-    return events
-
-
 @pytest.mark.parametrize("legacy", ["false", "true"])
 def test_scrape_azure_to_azure_server_side_and_to_local(
     azurite: AzuriteServer, open_driver: OpenDriver, container: str, tmp_path: Path, legacy: str
@@ -554,14 +535,9 @@ def test_scrape_azure_to_azure_server_side_and_to_local(
     )
 
     mirror = CheckedDriver(open_driver(f"{azurite.make_container()}/mirror"), read_only=False)
-    outcomes = _scrape(source, mirror, "team/app:v1")
-    # The manifest was read while planning and is written from memory; the rest stay remote.
-    assert outcomes.counts[BlobOutcome.SERVER_SIDE] == len(wanted.blobs) - 1
-    copied = {info.path for info in mirror.walk("/")}
-    assert all(mirror.get_content(path) == source.get_content(path) for path in copied)
-    again = _scrape(source, mirror, "team/app:v1")
-    assert again.counts == {BlobOutcome.PRESENT: len(wanted.blobs)}
+    copied = check_mirrored_in_store(source, mirror, wanted, "team/app:v1")
 
     local = CheckedDriver(MemoryDriver(), read_only=False)
-    assert _scrape(mirror, local, "team/app:v1").counts[BlobOutcome.COPIED] == len(wanted.blobs)
-    assert {info.path for info in local.walk("/")} == copied
+    outcomes = scrape_images(mirror, local, "team/app:v1")
+    assert outcomes.counts == {BlobOutcome.COPIED: len(wanted.blobs)}
+    assert stored_files(local) == copied

@@ -7,12 +7,10 @@ which the ``scrape`` processes inherit.
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
-from scraper_core.testing import RoundTripSuite, StorageLocation
-from scraper_core.testing.roundtrip import NewLocation
+from scraper_core.testing import RoundTripSuite
+from scraper_core.testing.roundtrip import NewLocation, fresh_roots
 
 pytestmark = pytest.mark.azure
 
@@ -20,6 +18,4 @@ pytestmark = pytest.mark.azure
 class TestAzureRoundTrip(RoundTripSuite):
     @pytest.fixture
     def new_location(self, container: str) -> NewLocation:
-        roots = itertools.count()
-        options = {"block_size": "256KiB"}
-        return lambda: StorageLocation("azure", f"{container}/round-trip-{next(roots)}", options)
+        return fresh_roots("azure", container, block_size="256KiB")

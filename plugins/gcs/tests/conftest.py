@@ -5,20 +5,17 @@ The server is not installed: its tests are skipped, or fail on CI (see gcs_emula
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from gcs_emulator import FakeGcsServer
+from gcs_emulator import FakeGcsServer, gcs_server
 
 from registry_scraper_gcs.driver import GcsDriver
 
+#: The session's emulator, defined beside it and shared with the host's tests.
+SHARED_FIXTURES = (gcs_server,)
+
 OpenDriver = Callable[..., GcsDriver]
-
-
-@pytest.fixture(scope="session")
-def gcs_server() -> Iterator[FakeGcsServer]:
-    with FakeGcsServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import platform
 import shutil
 import urllib.request
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -148,3 +148,10 @@ class FakeGcsServer(ServerProcess):
         if status != 200:
             raise RuntimeError(f"creating bucket {bucket}: HTTP {status}: {body[:200]!r}")
         return bucket
+
+
+@pytest.fixture(scope="session")
+def gcs_server() -> Iterator[FakeGcsServer]:
+    """One emulator for the session (the plugin's conftest and the host's take it from here)."""
+    with FakeGcsServer() as server:
+        yield server

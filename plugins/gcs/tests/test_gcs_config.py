@@ -51,15 +51,10 @@ def test_key_matches_the_restated_formula(rootdirectory: str, path: str) -> None
     assert keys.path(keys.key(path)) == path
 
 
+# The grammar itself (slashes, spaces, what a bucket name may be) is parse_bucket_location's,
+# tested once in tests/test_objectstore.py; here only what this driver adds: its gs:// prefix.
 @pytest.mark.parametrize(
-    ("location", "bucket", "root"),
-    [
-        ("reg", "reg", ""),
-        ("reg/prod", "reg", "prod"),
-        ("gs://reg/prod/", "reg", "prod"),
-        ("reg//a/b", "reg", "a/b"),
-        ("  my_bucket.example ", "my_bucket.example", ""),
-    ],
+    ("location", "bucket", "root"), [("gs://reg/prod/", "reg", "prod"), ("reg", "reg", "")]
 )
 def test_parse_location(location: str, bucket: str, root: str) -> None:
     parsed = parse_location(location)
@@ -67,7 +62,7 @@ def test_parse_location(location: str, bucket: str, root: str) -> None:
     assert str(parsed) == (f"{bucket}/{root}" if root else bucket)
 
 
-@pytest.mark.parametrize("location", ["", "/reg", "gs://", "re g/x", "-reg"])
+@pytest.mark.parametrize("location", ["", "gs://"])
 def test_parse_location_refuses(location: str) -> None:
     with pytest.raises(ConfigurationError, match="BUCKET"):
         parse_location(location)

@@ -7,12 +7,10 @@ environment, which the ``scrape`` processes inherit.
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
-from scraper_core.testing import RoundTripSuite, StorageLocation
-from scraper_core.testing.roundtrip import NewLocation
+from scraper_core.testing import RoundTripSuite
+from scraper_core.testing.roundtrip import NewLocation, fresh_roots
 
 pytestmark = pytest.mark.gcs
 
@@ -20,6 +18,4 @@ pytestmark = pytest.mark.gcs
 class TestGcsRoundTrip(RoundTripSuite):
     @pytest.fixture
     def new_location(self, bucket: str) -> NewLocation:
-        roots = itertools.count()
-        options = {"chunk_size": "256KiB"}
-        return lambda: StorageLocation("gcs", f"{bucket}/round-trip-{next(roots)}", options)
+        return fresh_roots("gcs", bucket, chunk_size="256KiB")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from registry_scraper_local.driver import LocalDriver
 from scraper_core.contract import Capability
 from scraper_core.testing import PluginSuite
 
@@ -12,13 +11,10 @@ class TestLocalPlugin(PluginSuite):
     distribution = "registry-scraper-local"
     # zstandard is only for writing .tar.zst archives.
     heavy_modules = frozenset({"zstandard", "tarfile"})
+    declared_capabilities = frozenset({Capability.HARDLINK, Capability.KERNEL_COPY})
 
 
 class TestTarPlugin(PluginSuite):
     driver_name = "tar"
     distribution = "registry-scraper-local"
     heavy_modules = frozenset({"zstandard"})
-
-
-def test_local_fast_paths_are_declared() -> None:
-    assert LocalDriver.capabilities >= {Capability.HARDLINK, Capability.KERNEL_COPY}

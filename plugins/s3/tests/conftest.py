@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from s3_servers import MotoServer, S3Server, SeaweedServer
+from s3_servers import S3Server, moto_server, s3_server, seaweed_server
 
 from registry_scraper_s3.driver import S3Driver
+
+#: Fixtures shared with the host's tests, defined beside the servers they start.
+SHARED_FIXTURES = (moto_server, seaweed_server, s3_server)
 
 OpenDriver = Callable[..., S3Driver]
 _CHECKSUM = "x-amz-checksum-"
@@ -42,26 +45,6 @@ def aws_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     return config
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def seaweed_server() -> Iterator[SeaweedServer]:
-    with SeaweedServer() as server:
-        yield server
-
-
-@pytest.fixture(params=["moto", "seaweed"])
-def s3_server(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> S3Server:
-    """Each server in turn, with the process environment set up as its client's."""
-    server: S3Server = request.getfixturevalue(f"{request.param}_server")
-    server.use_environment(monkeypatch)
-    return server
 
 
 @pytest.fixture

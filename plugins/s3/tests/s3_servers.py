@@ -21,7 +21,7 @@ import socket
 import sys
 import sysconfig
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -264,3 +264,26 @@ class SeaweedServer(S3Server):
 
 ServerFactory = Callable[[], S3Server]
 SERVERS: dict[str, ServerFactory] = {"moto": MotoServer, "seaweed": SeaweedServer}
+
+
+# Fixtures (the plugin's conftest and the host's tests/conftest.py take them from here) --------
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def seaweed_server() -> Iterator[SeaweedServer]:
+    with SeaweedServer() as server:
+        yield server
+
+
+@pytest.fixture(params=["moto", "seaweed"])
+def s3_server(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """Each server in turn, with the process environment set up as its client's."""
+    server: S3Server = request.getfixturevalue(f"{request.param}_server")
+    server.use_environment(monkeypatch)
+    return server

@@ -6,13 +6,11 @@ environment (the ``s3_server`` fixture), which the ``scrape`` processes inherit.
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from s3_servers import S3Server
 
-from scraper_core.testing import RoundTripSuite, StorageLocation
-from scraper_core.testing.roundtrip import NewLocation
+from scraper_core.testing import RoundTripSuite
+from scraper_core.testing.roundtrip import NewLocation, fresh_roots
 
 pytestmark = pytest.mark.s3
 
@@ -20,6 +18,4 @@ pytestmark = pytest.mark.s3
 class TestS3RoundTrip(RoundTripSuite):
     @pytest.fixture
     def new_location(self, s3_server: S3Server, bucket: str) -> NewLocation:
-        roots = itertools.count()
-        options = {"endpoint_url": s3_server.endpoint_url}
-        return lambda: StorageLocation("s3", f"{bucket}/round-trip-{next(roots)}", options)
+        return fresh_roots("s3", bucket, endpoint_url=s3_server.endpoint_url)

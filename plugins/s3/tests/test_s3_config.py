@@ -39,13 +39,12 @@ def test_key_is_distribution_s3path(rootdirectory: str, key: str) -> None:
     assert KeyMap.from_rootdirectory(rootdirectory).key(BLOB) == key == expected
 
 
+# The grammar itself is parse_bucket_location's, tested once in tests/test_objectstore.py;
+# here only what this driver adds: its s3:// prefix, and legacy bucket names still read.
 @pytest.mark.parametrize(
     ("location", "bucket", "root"),
     [
         ("reg", "reg", ""),
-        ("reg/", "reg", ""),
-        ("reg/prod", "reg", "prod"),
-        ("reg/prod/eu/", "reg", "prod/eu"),
         ("s3://reg/prod", "reg", "prod"),
         ("Legacy_Bucket.1", "Legacy_Bucket.1", ""),
     ],
@@ -55,7 +54,7 @@ def test_parse_location(location: str, bucket: str, root: str) -> None:
     assert (parsed.bucket, parsed.keys.root) == (bucket, root)
 
 
-@pytest.mark.parametrize("location", ["", "/prod", "s3://", "my bucket/x", "-reg", "reg:1/x"])
+@pytest.mark.parametrize("location", ["", "s3://", "reg:1/x"])
 def test_parse_location_refuses(location: str) -> None:
     with pytest.raises(ConfigurationError, match="BUCKET"):
         parse_location(location)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,35 +12,13 @@ from s3_servers import S3Server
 from registry_scraper_s3.driver import S3Driver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.plan import BlobCopy
-from scraper_core.reference import parse_reference
-from scraper_core.scrape import Scrape, ScrapeOptions
 from scraper_core.testing import MemoryDriver, SyntheticImage, TreeWriter
-from scraper_core.transfer import BlobOutcome, ImageResult, NoEvents
+from scraper_core.testing.scrapes import check_mirrored_in_store, scrape_images, stored_files
+from scraper_core.transfer import BlobOutcome
 
 pytestmark = pytest.mark.s3
 
 OpenDriver = Callable[..., S3Driver]
-
-
-class _Outcomes(NoEvents):
-    def __init__(self) -> None:
-        self.counts: collections.Counter[BlobOutcome] = collections.Counter()
-
-    def blob_done(self, blob: BlobCopy, outcome: BlobOutcome) -> None:
-        self.counts[outcome] += 1
-
-
-def _scrape(source: CheckedDriver, dest: CheckedDriver, *images: str) -> _Outcomes:
-    events = _Outcomes()
-    scrape = Scrape(source, dest, ScrapeOptions(jobs=4))
-    results = scrape.copy(scrape.plan([parse_reference(image) for image in images]), events)
-    assert all(isinstance(result, ImageResult) and result.ok for result in results), results
-    return events
-
-
-def _files(storage: CheckedDriver) -> dict[str, bytes]:
-    return {info.path: storage.get_content(info.path) for info in storage.walk("/")}
 
 
 @pytest.fixture
@@ -58,9 +35,9 @@ def source(open_driver: OpenDriver, bucket: str) -> tuple[CheckedDriver, Synthet
 def test_s3_to_local(source: tuple[CheckedDriver, SyntheticImage], tmp_path: Path) -> None:
     reader, wanted = source
     dest = CheckedDriver(MemoryDriver(), read_only=False)
-    outcomes = _scrape(reader, dest, "team/app:v1")
+    outcomes = scrape_images(reader, dest, "team/app:v1")
     assert outcomes.counts[BlobOutcome.COPIED] == len(wanted.blobs)
-    copied = _files(dest)
+    copied = stored_files(dest)
     assert copied == {path: reader.get_content(path) for path in copied}
     # Each blob, a layer link for each blob but the manifest, the revision and two tag links.
     assert len(copied) == 2 * len(wanted.blobs) - 1 + 3
@@ -71,13 +48,7 @@ def test_s3_to_s3_copies_server_side(
 ) -> None:
     reader, wanted = source
     dest = CheckedDriver(open_driver(s3_server.make_bucket() + "/mirror"), read_only=False)
-    outcomes = _scrape(reader, dest, "team/app:v1")
-    # The manifest was read while planning and is written from memory; the rest stay remote.
-    assert outcomes.counts[BlobOutcome.SERVER_SIDE] == len(wanted.blobs) - 1
-    copied = _files(dest)
-    assert copied == {path: reader.get_content(path) for path in copied}
-    again = _scrape(reader, dest, "team/app:v1")
-    assert again.counts == {BlobOutcome.PRESENT: len(wanted.blobs)}
+    check_mirrored_in_store(reader, dest, wanted, "team/app:v1")
 
 
 def test_s3_to_s3_large_layer_goes_by_upload_part_copy(
@@ -92,7 +63,7 @@ def test_s3_to_s3_large_layer_goes_by_upload_part_copy(
     raw_dest.multipart_copy_threshold = 5 * 1024 * 1024
     dest = CheckedDriver(raw_dest, read_only=False)
     request_log.watch(reader, dest)
-    outcomes = _scrape(reader, dest, "team/big:v1")
+    outcomes = scrape_images(reader, dest, "team/big:v1")
     assert outcomes.counts[BlobOutcome.SERVER_SIDE] == len(image.blobs) - 1
     big = layout.blob_data_path(image.layers[0])
     assert len(request_log.of("UploadPartCopy", big)) == 3
