@@ -22,7 +22,8 @@ from tests.support.cli_process import Completed, run_scrape
 from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer
 from tests.support.skopeo import inspect_digest, inspect_raw, push
-from tests.test_shipment_order import WEEK_1, WEEK_2, whole_tree
+from tests.support.trees import snapshot
+from tests.test_shipment_order import WEEK_1, WEEK_2
 from tests.test_signed_shipments import PRINCIPAL, TIMEOUT, allowed_signers, make_key
 
 pytestmark = pytest.mark.e2e
@@ -119,7 +120,7 @@ def test_weeks_of_shipments_leave_the_site_as_the_source_is(
     ok("verify", *delta)
     ok("verify", *delta, "--have", str(inventory))
     # Refused before any write: under another key's trust, and at a site it does not complete.
-    before = whole_tree(site)
+    before = snapshot(site, own_too=True)
     strangers = tmp_path / "strangers"
     strangers.mkdir()
     untrusted = allowed_signers(strangers, make_key(strangers, "stranger"))
@@ -127,7 +128,7 @@ def test_weeks_of_shipments_leave_the_site_as_the_source_is(
                      "-o", f"trusted-keys={untrusted}", "--all-tags", "**")  # fmt: skip
     assert refused.returncode == 2, refused.describe()
     assert "does not trust" in refused.stderr
-    assert whole_tree(site) == before
+    assert snapshot(site, own_too=True) == before
     elsewhere = tmp_path / "elsewhere"
     incomplete = scrape(*delta, "--output-dir", str(elsewhere), "--all-tags", "**")
     assert incomplete.returncode == 2, incomplete.describe()
@@ -140,15 +141,15 @@ def test_weeks_of_shipments_leave_the_site_as_the_source_is(
     assert "removed 1 tags no longer at the source: team/app:old" in pruned.stdout
 
     # Week 1 replayed: refused before any write, naming the tag it would move back.
-    settled = whole_tree(site)
+    settled = snapshot(site, own_too=True)
     replay = scrape("--storage", "tar", "--data-dir", str(week1), *tar_site, "--all-tags", "**")
     assert replay.returncode == 2, replay.describe()
     assert "team/app:latest" in replay.stderr and "--allow-older" in replay.stderr
-    assert whole_tree(site) == settled
+    assert snapshot(site, own_too=True) == settled
     # Week 2 again: nothing to copy, no link to change, so nothing written, receipt included.
     again = ok(*delta, "--output-dir", str(site), "--all-tags", "**")
     assert "no longer at the source" not in again.stderr
-    assert whole_tree(site) == settled
+    assert snapshot(site, own_too=True) == settled
 
     # A platform shipment: arm64 only, imported with --all-tags alone, at an arm-only site.
     monkeypatch.setenv("SOURCE_DATE_EPOCH", WEEK_3)

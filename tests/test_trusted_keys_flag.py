@@ -16,7 +16,7 @@ import pytest
 from click.testing import Result
 
 from tests import test_plugins, test_signed_shipments
-from tests.test_plugins import _write_distribution
+from tests.support.plugin_site import write_distribution
 from tests.test_signed_shipments import (
     PRINCIPAL,
     everything,
@@ -152,7 +152,7 @@ def registry_scraper_add_source_options(register):
 
 def test_a_plugin_adds_its_own_source_shorthand(plugin_site: Path, source: Path) -> None:
     site = plugin_site
-    _write_distribution(site, "rs-labelled", "labelled", "rs_labelled", LABELLED_PLUGIN)
+    write_distribution(site, "rs-labelled", "labelled", "rs_labelled", LABELLED_PLUGIN)
     helped = run("verify", "--help")
     assert helped.exit_code == 0
     assert "--source-label TEXT" in helped.stdout and "--trusted-keys" in helped.stdout
@@ -181,7 +181,7 @@ def test_the_plugin_guides_source_options_example_works(plugin_site: Path) -> No
     guide = (Path(__file__).parent.parent / "docs" / "plugin-guide.md").read_text()
     found = re.search(r"<!-- example: source-options -->\n```python\n(.*?)```", guide, re.S)
     assert found is not None
-    _write_distribution(plugin_site, "rs-guide", "example", "rs_guide_sources", found.group(1))
+    write_distribution(plugin_site, "rs-guide", "example", "rs_guide_sources", found.group(1))
     helped = run("verify", "--help")
     assert helped.exit_code == 0 and helped.stderr == ""
     listed = " ".join(helped.stdout.split())
