@@ -287,9 +287,13 @@ class CopyRun:
         self.whole_output = isinstance(dest_class, SupportsWholeOutput)
         # Before the destination is opened: opening a local one creates its directory.
         self._refuse_overlap(dest_class, self.source)
-        self.dest = self._open_destination(registry, dest_class)
         # A delta's receipts name blobs it left out: they must be at the destination already.
         receipts, skipped = read_receipts(self.source)
+        if receipts and self._destination_not_there(registry):
+            # Nothing there can complete a delta: refused before opening it for writing makes
+            # its directory (every refusal comes before any write).
+            check_delta(self.source, None, receipts)
+        self.dest = self._open_destination(registry, dest_class)
         self.plan_source = check_delta(self.source, self.dest, receipts)
         if any(receipt.platform_subset for receipt in receipts):
             self.options = replace(self.options, children_left_out_by_choice=True)
@@ -297,6 +301,21 @@ class CopyRun:
         # Listed again only when it holds receipts: only then can the source be a shipment.
         self.provenance = provenance(self.source, own) if receipts else Provenance(own, None)
         return [*registry.warnings, *skipped]
+
+    def _destination_not_there(self, registry: plugins.DriverRegistry) -> bool:
+        """True when a real run's destination does not exist yet (a dry run opens nothing
+        for writing, and an all-or-nothing destination is written anew)."""
+        if self.request.dry_run or self.whole_output:
+            return False
+        dest = self.request.destination
+        try:
+            probe = registry.open(dest.driver, dest.location, dest.options, read_only=True)
+        except LocationNotFoundError:
+            return True
+        except ConfigurationError:
+            return False  # the writable open says what is wrong, as it would without a delta
+        _close_quietly(probe)
+        return False
 
     def _refuse_overlap(self, dest_class: object, source: CheckedDriver) -> None:
         """Refuse a destination whose driver says writing there could write into the source

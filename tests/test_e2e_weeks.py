@@ -133,8 +133,8 @@ def test_weeks_of_shipments_leave_the_site_as_the_source_is(
     incomplete = scrape(*delta, "--output-dir", str(elsewhere), "--all-tags", "**")
     assert incomplete.returncode == 2, incomplete.describe()
     assert "the source is a delta" in incomplete.stderr
-    # Opening a local destination makes its directory, before the delta is checked; no more.
-    assert not elsewhere.exists() or not any(elsewhere.iterdir())
+    # Refused before the destination is opened for writing: not even its directory is made.
+    assert not elsewhere.exists()
     imported = ok(*delta, "--output-dir", str(site), "--all-tags", "**")
     assert "no longer at the source: team/app:old" in imported.stderr
     pruned = ok(*delta, "--output-dir", str(site), "--all-tags", "**", "--prune")
