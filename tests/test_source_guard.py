@@ -82,7 +82,10 @@ def test_the_autouse_fixture_fails_a_test_that_writes_its_source(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Through the real fixture and hook of tests/conftest.py, in a child pytest."""
-    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    # What pyproject's pythonpath gives the suite: the repository, and the plugins' test
+    # folders whose emulator modules tests/conftest.py imports.
+    paths = [REPO, *(REPO / "plugins" / name / "tests" for name in ("s3", "gcs", "azure"))]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(str(path) for path in paths))
     pytester.makeconftest("from tests.conftest import pytest_runtest_call, source_unchanged\n")
     pytester.makepyfile(
         test_writes=dedent(
