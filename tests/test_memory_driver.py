@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scraper_core import hookspecs
+from scraper_core.checked import CheckedDriver
 from scraper_core.contract import StorageDriver, StorageReader
 from scraper_core.errors import (
     ConfigurationError,
@@ -38,10 +39,12 @@ def test_open_names_a_store_shared_by_location(tmp_path: Path) -> None:
     location = str(tmp_path)
     writable = MemoryDriver.open(location, {}, read_only=False)
     writable.put_content("/x", b"shared")
-    source = MemoryDriver.open(location, {}, read_only=True)
+    # As the core opens a source: the wrapper refuses its writes.
+    source = CheckedDriver(MemoryDriver.open(location, {}, read_only=True), read_only=True)
     assert source.get_content("/x") == b"shared"
     with pytest.raises(ReadOnlyError):
         source.put_content("/y", b"refused")
+    assert set(writable.store.files) == {"/x"}
     assert MemoryDriver.open(location, {}, read_only=False).get_content("/x") == b"shared"
     other = MemoryDriver.open(f"{location}-other", {}, read_only=False)
     assert other.list_dir("/") == []

@@ -4,6 +4,8 @@ It behaves like an object store with filesystem manners: directories exist only 
 lies below them (so deleting the last file of ``/a/b`` makes ``/a/b`` vanish), yet a path cannot
 be a file and a directory at once, because the local driver and a registry's filesystem tree
 cannot either. It is strict where the contract is strict, so a core bug shows up here first.
+Like every driver it leaves the wrapper's rules (paths, offsets, read-only) to
+:class:`~scraper_core.checked.CheckedDriver`: wrap it, as the core does, to have them.
 
 It is deliberately not registered as a plugin: users cannot pick it with ``--storage``.
 """
@@ -17,13 +19,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO, ClassVar
 
-from scraper_core.contract import CancelOnExit, Capability, FileInfo, is_valid_path
+from scraper_core.contract import CancelOnExit, Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
-    InvalidPathError,
     LocationNotFoundError,
     PathNotFoundError,
-    ReadOnlyError,
     StorageError,
 )
 
@@ -151,7 +151,8 @@ class MemoryDriver:
 
     :meth:`open` names stores by ``location`` for the life of the process, so a test can fill
     one writable and reopen it read-only, as the CLI does with a directory; use a unique
-    location per test (``str(tmp_path)`` does) to keep tests apart.
+    location per test (``str(tmp_path)`` does) to keep tests apart. ``read_only`` says how it
+    was opened; the wrapper, not the driver, refuses writes to it.
     """
 
     name: ClassVar[str] = "memory"
@@ -187,16 +188,6 @@ class MemoryDriver:
         """A read-only driver on the same store (what ``open(..., read_only=True)`` gives)."""
         return MemoryDriver(self.store, read_only=True)
 
-    def _check(self, path: str, *, allow_root: bool = False) -> None:
-        # CheckedDriver validates too; checking again keeps direct use in tests honest.
-        if not is_valid_path(path, allow_root=allow_root):
-            raise InvalidPathError(self.name, path)
-
-    def _check_writable(self, path: str) -> None:
-        self._check(path)
-        if self.read_only:
-            raise ReadOnlyError(self.name, path)
-
     def _file(self, path: str) -> _StoredFile:
         """The file at ``path``; the caller holds the lock."""
         found = self.store.files.get(path)
@@ -209,12 +200,10 @@ class MemoryDriver:
     # Reading.
 
     def get_content(self, path: str) -> bytes:
-        self._check(path)
         with self.store.lock:
             return self._file(path).data
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        self._check(path)
         with self.store.lock:
             data = self._file(path).data
         stream = io.BytesIO(data)
@@ -223,7 +212,6 @@ class MemoryDriver:
         return stream
 
     def stat(self, path: str) -> FileInfo:
-        self._check(path, allow_root=True)
         with self.store.lock:
             found = self.store.files.get(path)
             if found is not None:
@@ -233,7 +221,6 @@ class MemoryDriver:
         raise PathNotFoundError(self.name, path)
 
     def list_dir(self, path: str) -> list[str]:
-        self._check(path, allow_root=True)
         with self.store.lock:
             children = self.store.children.get(path)
             if children is not None:
@@ -243,7 +230,6 @@ class MemoryDriver:
         raise PathNotFoundError(self.name, path)
 
     def walk(self, path: str) -> Iterator[FileInfo]:
-        self._check(path, allow_root=True)
         found: list[FileInfo] = []
         with self.store.lock:
             if not self.store.is_dir(path):
@@ -262,7 +248,6 @@ class MemoryDriver:
     # Writing.
 
     def put_content(self, path: str, data: bytes) -> None:
-        self._check_writable(path)
         content = bytes(data)
         with self.store.lock:
             problem = self.store.conflict(path)
@@ -271,7 +256,6 @@ class MemoryDriver:
             self.store.put(path, content)
 
     def writer(self, path: str) -> MemoryFileWriter:
-        self._check_writable(path)
         with self.store.lock:
             # Fail early as a filesystem would; commit checks again, as things may change.
             problem = self.store.conflict(path)
@@ -280,8 +264,6 @@ class MemoryDriver:
         return MemoryFileWriter(self, path)
 
     def move(self, source: str, dest: str) -> None:
-        self._check_writable(source)
-        self._check_writable(dest)
         with self.store.lock:
             moving = self._file(source)
             if source == dest:
@@ -295,7 +277,6 @@ class MemoryDriver:
             self.store.link(dest)
 
     def delete(self, path: str) -> None:
-        self._check_writable(path)
         with self.store.lock:
             if path in self.store.files:
                 del self.store.files[path]
