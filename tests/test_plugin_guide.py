@@ -12,6 +12,7 @@ process writes the zip file, a second one reads it back into a directory a regis
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from scraper_core import contract
 from scraper_core.contract import (
     Abortable,
     Closable,
@@ -128,6 +130,16 @@ def test_the_guide_has_every_file_and_command() -> None:
     }
     for name in ("setup", "install", "test", "scrape"):
         assert guide_commands(name).strip(), name
+
+
+def test_the_guide_documents_the_whole_contract() -> None:
+    text = GUIDE.read_text()
+    attributes = ("latency_bound", "commits_in_order", "stages_in_memory_up_to", "provenance")
+    fields = [field.name for field in dataclasses.fields(contract.FileInfo)]
+    names = [*contract.__all__, *attributes, "notes", *fields]
+    assert [name for name in names if not re.search(rf"`[^`]*\b{name}\b", text)] == []
+    words = " ".join(text.split())
+    assert "`mod_time` is when the content was last written, in seconds since the Unix" in words
 
 
 def test_the_guides_driver_is_written_from_scratch() -> None:
