@@ -221,6 +221,17 @@ def test_scrape_finds_the_installed_plugin(plugin_venv: Path, tmp_path: Path) ->
     assert bad.returncode == 2
     must = "must be between 1MiB and 64GiB"
     assert bad.stderr == f"error: example: option max_size {must}, got '1k'\n"
+    (tmp_path / "not.zip").write_bytes(b"PK but no zip")
+    for given, problem in (
+        (tmp_path, f"{tmp_path} is a directory, not a zip file"),
+        (tmp_path / "not.zip", f"cannot read {tmp_path / 'not.zip'}: File is not a zip file"),
+    ):
+        refused = scrape(
+            plugin_venv, "--storage", "example", "--data-dir", str(given),
+            "--output-dir", str(tmp_path / "copy"), "app",
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert (refused.returncode, refused.stderr) == (2, f"error: example: {problem}\n")
     assert not (tmp_path / "copy").exists()
 
 
