@@ -1,0 +1,234 @@
+"""Push: carry out image plans into an image destination (a running registry, see imagedest).
+
+The plans are the copy's (:class:`~scraper_core.scrape.Scrape` made them: signatures and
+referrer tags come with their images, ``--platform`` and every selection apply). Per image:
+
+1. its blobs, in a pool of ``jobs`` threads, each ``(repository, blob)`` once a run: asked
+   for first (present: not sent), else mounted from the repository this run put it in first,
+   else put from a stream that verifies the source bytes while the destination reads them;
+2. once they are all in: its manifests by digest, children before their index;
+3. then its tag.
+
+So a failure leaves no tag or manifest naming what is not there, and an image failing (a
+damaged source blob, a manifest the destination refuses) does not stop the others. A rerun
+finds everything present and writes nothing. Results count blobs as a copy's do (manifests
+included; a mount counts as a server-side copy).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass
+from functools import partial
+from typing import BinaryIO
+
+from scraper_core.checked import CheckedDriver
+from scraper_core.digest import Digest
+from scraper_core.errors import ScraperError
+from scraper_core.imagedest import ImageDestination
+from scraper_core.manifest import parse_manifest
+from scraper_core.plan import BlobCopy, ImagePlan, declared_size_error
+from scraper_core.scrape import PlannedItem
+from scraper_core.transfer import (
+    BlobDone,
+    BlobOutcome,
+    BlobTally,
+    ImageResult,
+    NoEvents,
+    TransferCancelledError,
+    TransferEvents,
+    finished,
+    result_of,
+    unexpected,
+)
+from scraper_core.verified_stream import open_verified
+
+#: On an interrupt, how long running uploads get to stop (each stops at its next read).
+INTERRUPT_GRACE = 5.0
+
+
+@dataclass(frozen=True)
+class _BlobKey:
+    repository: str
+    digest: Digest
+
+
+class Push:
+    """Pushes many image plans into one image destination with ``jobs`` threads."""
+
+    def __init__(
+        self,
+        source: CheckedDriver,
+        dest: ImageDestination,
+        *,
+        jobs: int,
+        events: TransferEvents | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        self.source = source
+        self.dest = dest
+        self.jobs = max(1, jobs)
+        self.events: TransferEvents = events or NoEvents()
+        #: Only ask (has_blob, has_manifest): a preview writes nothing.
+        self.dry_run = dry_run
+        self.tally = BlobTally()
+        #: Whether this run wrote anything (a blob, a mount, a manifest or a tag).
+        self.changed = False
+        self.cancelled = threading.Event()
+        self._blobs: dict[_BlobKey, Future[BlobDone]] = {}
+        #: The repository each blob went to first this run: later ones mount from it.
+        self._first_home: dict[Digest, _BlobKey] = {}
+        #: Manifests put or found by digest this run, and how: the tags of one image share
+        #: them, so each is asked for once, not once per tag.
+        self._manifests: dict[_BlobKey, BlobOutcome] = {}
+
+    def run(self, planned: Sequence[PlannedItem]) -> list[ImageResult]:
+        """A result per item, in order: failed plans as they are, plans carried out."""
+        pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="push")
+        results: list[ImageResult] = []
+        try:
+            plans = [item for item in planned if isinstance(item, ImagePlan)]
+            # Every blob queued first, so the pool stays busy across images; a mount waits
+            # only on a blob queued before it (running or done when the mount starts).
+            for plan in plans:
+                self._queue_blobs(pool, plan)
+            for item in planned:
+                result = item if isinstance(item, ImageResult) else self._finish_image(item)
+                results.append(result)
+                self.events.image_done(result)
+        except BaseException:
+            self.cancelled.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            pending = [future for future in self._blobs.values() if not future.done()]
+            # Bounded: each running upload stops at its next read of the source.
+            wait_futures(pending, timeout=INTERRUPT_GRACE)
+            raise
+        pool.shutdown(wait=True)
+        return results
+
+    # Blobs -------------------------------------------------------------------------------------
+
+    def _queue_blobs(self, pool: ThreadPoolExecutor, plan: ImagePlan) -> None:
+        manifests = set(plan.manifest_digests)
+        for blob in plan.blobs:
+            if blob.digest in manifests:
+                continue  # put as a manifest, after the blobs
+            key = _BlobKey(plan.reference.name, blob.digest)
+            if key in self._blobs:
+                continue
+            home = self._first_home.setdefault(blob.digest, key)
+            earlier = None if home == key else (home, self._blobs[home])
+            self._blobs[key] = pool.submit(self._push_blob, key, blob, earlier)
+
+    def _check_go(self) -> None:
+        if self.cancelled.is_set():
+            raise TransferCancelledError("push interrupted")
+
+    def _push_blob(
+        self, key: _BlobKey, blob: BlobCopy, earlier: tuple[_BlobKey, Future[BlobDone]] | None
+    ) -> BlobDone:
+        self._check_go()
+        repository, digest = key.repository, str(key.digest)
+        present = self.dest.has_blob(repository, digest)
+        if present is not None:
+            self.events.bytes_done(present)
+            return BlobDone(BlobOutcome.PRESENT, present)
+        if earlier is not None and not self.dry_run and self._mounted(key, earlier):
+            self.events.bytes_done(blob.size)
+            return BlobDone(BlobOutcome.SERVER_SIDE, blob.size)
+        if not self.dry_run:
+            self.changed = True
+            self.dest.put_blob(repository, digest, blob.size, partial(self._open, blob))
+        return BlobDone(BlobOutcome.COPIED, blob.size)
+
+    def _mounted(self, key: _BlobKey, earlier: tuple[_BlobKey, Future[BlobDone]]) -> bool:
+        home, future = earlier
+        finished(future)
+        if future.exception() is not None:
+            return False  # not in the other repository: this one uploads it
+        self._check_go()
+        if self.dest.mount_blob(key.repository, str(key.digest), home.repository):
+            self.changed = True
+            return True
+        return False
+
+    def _open(self, blob: BlobCopy, offset: int) -> BinaryIO:
+        return open_verified(self.source, blob.digest, blob.size, offset, self._read)
+
+    def _read(self, length: int) -> None:
+        self._check_go()
+        self.events.bytes_done(length)
+
+    # Images ------------------------------------------------------------------------------------
+
+    def _finish_image(self, plan: ImagePlan) -> ImageResult:
+        result = ImageResult(plan.reference, plan.digest, skipped=list(plan.skipped))
+        try:
+            error = self._count_blobs(plan, result)
+            if error is None:
+                self._put_manifests(plan, result)
+                self._put_tag(plan)
+        except TransferCancelledError:
+            raise
+        except ScraperError as exc:
+            error = str(exc)
+        except Exception as exc:
+            error = unexpected(exc)
+        result.error = error
+        return result
+
+    def _count_blobs(self, plan: ImagePlan, result: ImageResult) -> str | None:
+        """Wait for the image's blobs; the first error, or None when all are in."""
+        manifests = set(plan.manifest_digests)
+        for blob in plan.blobs:
+            if blob.digest in manifests:
+                continue
+            try:
+                done = result_of(self._blobs[_BlobKey(plan.reference.name, blob.digest)])
+            except TransferCancelledError:
+                raise
+            except ScraperError as exc:
+                return str(exc)
+            except Exception as exc:
+                return unexpected(exc)
+            if done.size != blob.size:
+                return declared_size_error(blob.digest, done.size, blob.size)
+            self.tally.count(result, blob, done.outcome)
+        return None
+
+    def _put_manifests(self, plan: ImagePlan, result: ImageResult) -> None:
+        """By digest, every child before the index that names it (the planner lists a
+        manifest before its children: the reverse puts each after all it names)."""
+        name = plan.reference.name
+        for digest in reversed(plan.manifest_digests):
+            self._check_go()
+            blob = plan.blob(digest)
+            assert blob is not None and blob.content is not None, "planned with its bytes"
+            key = _BlobKey(name, digest)
+            outcome = self._manifests.get(key)
+            if outcome is None:
+                outcome = self._put_manifest(name, str(digest), blob.content, digest)
+                self._manifests[key] = outcome
+            self.tally.count(result, blob, outcome)
+
+    def _put_manifest(
+        self, name: str, reference: str, content: bytes, digest: Digest
+    ) -> BlobOutcome:
+        if self.dest.has_manifest(name, reference) == str(digest):
+            return BlobOutcome.PRESENT
+        if not self.dry_run:
+            self.changed = True
+            media_type = parse_manifest(content, f"manifest {name}@{digest.short}").media_type
+            self.dest.put_manifest(name, reference, media_type, content)
+        return BlobOutcome.COPIED
+
+    def _put_tag(self, plan: ImagePlan) -> None:
+        tag = plan.reference.tag
+        if tag is None or plan.reference.digest is not None:
+            return
+        blob = plan.blob(plan.digest)
+        assert blob is not None and blob.content is not None, "planned with its bytes"
+        self._put_manifest(plan.reference.name, tag, blob.content, plan.digest)
