@@ -60,7 +60,11 @@ def moto() -> Iterator[MotoServer]:
 
 
 def push(
-    target: Any, *args: str, namespace: str = "/mirror", auth_file: Path | None = None
+    target: Any,
+    *args: str,
+    namespace: str = "/mirror",
+    auth_file: Path | None = None,
+    options: tuple[str, ...] = (),
 ) -> Result:
     """``scrape ... --output-storage registry`` into ``target`` (through its proxy)."""
     return run_cli(
@@ -73,6 +77,7 @@ def push(
         "tls=false",
         "--output-storage-option",
         f"auth-file={auth_file or target.auth_file}",
+        *(part for option in options for part in ("--output-storage-option", option)),
     )
 
 
@@ -115,6 +120,11 @@ def test_push_from_a_tree_in_order_mounting_shared_blobs_and_a_rerun_sends_nothi
     htpasswd_target: Any, source_tree: SourceTree
 ) -> None:
     target = htpasswd_target
+    preview = push(target, *from_tree(source_tree, *source_tree.refs(*WANTED)), "--dry-run")
+    assert preview.exit_code == 0, preview.output
+    assert "5 of 5 images would be copied" in preview.stderr
+    assert target.proxy.writes() == []
+
     result = push(target, *from_tree(source_tree, *source_tree.refs(*WANTED)))
 
     assert result.exit_code == 0, result.output
@@ -183,6 +193,20 @@ def test_push_from_s3(
 
     assert result.exit_code == 0, result.output
     assert_served(htpasswd_target, source_tree, keys)
+
+
+def test_an_upload_cut_mid_chunk_resumes_from_where_the_registry_stands(
+    htpasswd_target: Any, source_tree: SourceTree
+) -> None:
+    target = htpasswd_target
+    target.proxy.cut(nth=2, after=100)  # the second chunk of the first chunked upload
+    keys = ("schema2",)
+    result = push(target, *from_tree(source_tree, *source_tree.refs(*keys)), "--jobs", "1",
+                  options=("chunk-size=1KiB",))  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert target.proxy.cut_done.is_set()
+    assert_served(target, source_tree, keys)
 
 
 def test_a_wrong_password_is_one_line_exit_2_and_nothing_is_pushed(
