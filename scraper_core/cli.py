@@ -623,9 +623,13 @@ def drivers_command() -> None:
 
     registry = DriverRegistry()
     drivers = registry.drivers()
-    for info in drivers:
-        plugin = info.plugin
-        click.echo(f"{info.name:<10} {plugin.distribution} {plugin.version}  {info.description}")
+    rows = [(info.name, info.plugin, info.description) for info in drivers]
+    rows += [
+        (item.name, item.plugin, f"{item.description} (an image destination: --output-storage)")
+        for item in registry.image_destinations()
+    ]
+    for name, plugin, description in sorted(rows, key=lambda row: row[0]):
+        click.echo(f"{name:<10} {plugin.distribution} {plugin.version}  {description}")
     for name, claimants in registry.conflicts().items():
         who = ", ".join(f"{c.distribution} {c.version}" for c in claimants)
         click.echo(f"warning: driver {name!r} is claimed by several distributions: {who}", err=True)
