@@ -75,8 +75,6 @@ class Push:
         #: Only ask (has_blob, has_manifest): a preview writes nothing.
         self.dry_run = dry_run
         self.tally = BlobTally()
-        #: Whether this run wrote anything (a blob, a mount, a manifest or a tag).
-        self.changed = False
         self.cancelled = threading.Event()
         self._blobs: dict[_BlobKey, Future[BlobDone]] = {}
         #: The repository each blob went to first this run: later ones mount from it.
@@ -140,7 +138,6 @@ class Push:
             self.events.bytes_done(blob.size)
             return BlobDone(BlobOutcome.SERVER_SIDE, blob.size)
         if not self.dry_run:
-            self.changed = True
             self.dest.put_blob(repository, digest, blob.size, partial(self._open, blob))
         return BlobDone(BlobOutcome.COPIED, blob.size)
 
@@ -150,10 +147,7 @@ class Push:
         if future.exception() is not None:
             return False  # not in the other repository: this one uploads it
         self._check_go()
-        if self.dest.mount_blob(key.repository, str(key.digest), home.repository):
-            self.changed = True
-            return True
-        return False
+        return self.dest.mount_blob(key.repository, str(key.digest), home.repository)
 
     def _open(self, blob: BlobCopy, offset: int) -> BinaryIO:
         return open_verified(self.source, blob.digest, blob.size, offset, self._read)
@@ -210,7 +204,10 @@ class Push:
             key = _BlobKey(name, digest)
             outcome = self._manifests.get(key)
             if outcome is None:
-                outcome = self._put_manifest(name, str(digest), blob.content, digest)
+                try:
+                    outcome = self._put_manifest(name, str(digest), blob.content, digest)
+                except ScraperError as exc:
+                    raise _with_left_out(exc, plan, blob.content) from None
                 self._manifests[key] = outcome
             self.tally.count(result, blob, outcome)
 
@@ -220,7 +217,6 @@ class Push:
         if self.dest.has_manifest(name, reference) == str(digest):
             return BlobOutcome.PRESENT
         if not self.dry_run:
-            self.changed = True
             media_type = parse_manifest(content, f"manifest {name}@{digest.short}").media_type
             self.dest.put_manifest(name, reference, media_type, content)
         return BlobOutcome.COPIED
@@ -232,3 +228,19 @@ class Push:
         blob = plan.blob(plan.digest)
         assert blob is not None and blob.content is not None, "planned with its bytes"
         self._put_manifest(plan.reference.name, tag, blob.content, plan.digest)
+
+
+def _with_left_out(exc: ScraperError, plan: ImagePlan, content: bytes) -> ScraperError:
+    """``exc`` from putting an index some of whose manifests the plan left out (``--platform``,
+    a platform-subset shipment), said with that cause: a registry that checks an index's
+    manifests (distribution does) refuses it, though the chosen ones were pushed by digest."""
+    named = parse_manifest(content, f"index of {plan.reference}").children
+    pushed = set(plan.manifest_digests)
+    left_out = [child for child in named if child.digest not in pushed]
+    if not left_out:
+        return exc
+    return ScraperError(
+        f"{exc}; the index names {len(left_out)} manifests left out (by --platform or by the "
+        "shipment), which this destination requires: its chosen manifests were pushed by "
+        "digest, the index and its tag were not"
+    )

@@ -198,3 +198,23 @@ def test_a_third_party_registers_an_image_destination_through_its_entry_point(
         registry.driver("layout")
     assert registry.image_destination("local") is None
     assert json.dumps([d.name for d in registry.image_destinations()])
+
+
+def test_signatures_and_referrer_tags_travel_with_their_image(
+    source: CheckedDriver, tmp_path: Path
+) -> None:
+    tree = TreeWriter(source)
+    image = tree.image("app", "v1")
+    tags = [f"sha256-{image.manifest.hex}.sig", f"sha256-{image.manifest.hex}"]
+    for tag in tags:
+        tree.image("app", tag)
+    dest = _destination(str(tmp_path))
+
+    results = _push(source, dest, "app:v1")
+
+    assert [str(result.reference) for result in results] == ["app:v1", *(f"app:{t}" for t in tags)]
+    assert all(result.ok for result in results)
+    for tag in tags:
+        assert dest.has_manifest("app", tag) == str(
+            source.read_link(layout.tag_current_link_path("app", tag))
+        )

@@ -278,3 +278,22 @@ def test_options_meaningless_for_a_registry_are_refused_in_one_line(
     assert result.exit_code == 2, result.output
     assert result.stderr.strip().count("\n") == 0 and flag in result.stderr
     assert htpasswd_target.proxy.writes() == []
+
+
+def test_an_index_with_platforms_left_out_is_refused_in_one_line_saying_why(
+    htpasswd_target: Any, source_tree: SourceTree
+) -> None:
+    # distribution checks that an index's manifests are there: --platform leaves some out.
+    index = source_tree.pushed["multiarch"]
+    args = [*from_tree(source_tree, index.ref), "--platform", "linux/arm64"]
+    result = push(htpasswd_target, *args)
+
+    assert result.exit_code == 1, result.output
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert index.ref in line and "left out (by --platform" in line
+    raw = json.loads(skopeo_raw_manifest(source_tree.root, index.digest))
+    [arm] = [m["digest"] for m in raw["manifests"] if m["platform"]["architecture"] == "arm64"]
+    assert (
+        skopeo.manifest_digest(served_raw(htpasswd_target, f"mirror/{index.repository}@{arm}"))
+        == arm
+    )
