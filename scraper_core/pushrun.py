@@ -11,17 +11,19 @@ no files of ours.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import replace
 
 from scraper_core import plugins, selection
+from scraper_core.bloblist import BlobSizes
 from scraper_core.checked import CheckedDriver
 from scraper_core.contract import Abortable
 from scraper_core.errors import ConfigurationError, ScraperError
-from scraper_core.have import check_delta
+from scraper_core.have import DeltaRefusedError, missing_blobs
 from scraper_core.imagedest import ImageDestination
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.push import Push
-from scraper_core.receipt import read_receipts
+from scraper_core.receipt import Receipt, read_receipts
 from scraper_core.revisions import untagged_note
 from scraper_core.run import CopyOutcome, CopyRequest, RunEvents, check_entries
 from scraper_core.scrape import Scrape, ScrapeOptions
@@ -47,6 +49,23 @@ def _refused_options(request: CopyRequest) -> list[str]:
         "--allow-older": request.allow_older,
     }
     return [flag for flag, on in given.items() if on]
+
+
+def _refuse_delta(source: CheckedDriver, receipts: Sequence[Receipt], driver: str) -> None:
+    """Refuse, before anything is sent, a delta that lacks blobs (or manifests) it relies on.
+
+    A copy reads those from the storage it completes; an image destination cannot be read
+    from (its contract has no GET), so the full shipment is needed."""
+    needed = BlobSizes()
+    for receipt in receipts:
+        needed.merge(receipt.relies_on)
+    missing, _at_dest = missing_blobs(needed, source, None)
+    if missing:
+        raise DeltaRefusedError(
+            f"the source is a delta: {len(missing)} of the {len(needed)} blobs it relies on are "
+            f"not in it, and --output-storage {driver} cannot supply them; push a full "
+            "shipment (or import this one into storage)"
+        )
 
 
 class PushRun:
@@ -88,9 +107,7 @@ class PushRun:
         registry = plugins.DriverRegistry()
         self.source = registry.open(source.driver, source.location, source.options, read_only=True)
         receipts, skipped = read_receipts(self.source)
-        # A delta leaves out blobs its far side has; a registry cannot be asked for them
-        # here, so a delta that relies on any is refused before anything is sent.
-        check_delta(self.source, None, receipts)
+        _refuse_delta(self.source, receipts, driver)
         if any(receipt.platform_subset for receipt in receipts):
             self.options = replace(self.options, children_left_out_by_choice=True)
         found = registry.image_destination(driver)

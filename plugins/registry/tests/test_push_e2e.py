@@ -297,3 +297,22 @@ def test_an_index_with_platforms_left_out_is_refused_in_one_line_saying_why(
         skopeo.manifest_digest(served_raw(htpasswd_target, f"mirror/{index.repository}@{arm}"))
         == arm
     )
+
+
+def test_a_delta_shipment_is_refused_before_anything_is_sent(
+    htpasswd_target: Any, source_tree: SourceTree, tmp_path: Path
+) -> None:
+    inventory = run_cli("inventory", "--data-dir", str(source_tree.root))
+    assert inventory.exit_code == 0, inventory.output
+    site = tmp_path / "site.json"
+    site.write_text(inventory.stdout)
+    delta = tmp_path / "delta.tar"
+    refs = source_tree.refs("plain")
+    made = run_cli(*from_tree(source_tree, *refs), "--have", str(site), "--output-tar", str(delta))
+    assert made.exit_code == 0, made.output
+
+    result = push(htpasswd_target, "--storage", "tar", "--data-dir", str(delta), *refs)
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "the source is a delta" in result.stderr
+    assert htpasswd_target.proxy.writes() == []
