@@ -20,7 +20,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from functools import partial
 from typing import BinaryIO
@@ -76,6 +75,11 @@ class Push:
         self.dry_run = dry_run
         self.tally = BlobTally()
         self.cancelled = threading.Event()
+        #: Blob pushes running now: an interrupt waits (a bounded time) until none is. Counted
+        #: by the workers themselves: a future the interrupt caught before it was recorded
+        #: would escape a wait on the recorded futures.
+        self._running = 0
+        self._running_changed = threading.Condition()
         self._blobs: dict[_BlobKey, Future[BlobDone]] = {}
         #: The repository each blob went to first this run: later ones mount from it.
         self._first_home: dict[Digest, _BlobKey] = {}
@@ -100,9 +104,9 @@ class Push:
         except BaseException:
             self.cancelled.set()
             pool.shutdown(wait=False, cancel_futures=True)
-            pending = [future for future in self._blobs.values() if not future.done()]
             # Bounded: each running upload stops at its next read of the source.
-            wait_futures(pending, timeout=INTERRUPT_GRACE)
+            with self._running_changed:
+                self._running_changed.wait_for(lambda: self._running == 0, INTERRUPT_GRACE)
             raise
         pool.shutdown(wait=True)
         return results
@@ -119,11 +123,23 @@ class Push:
                 continue
             home = self._first_home.setdefault(blob.digest, key)
             earlier = None if home == key else (home, self._blobs[home])
-            self._blobs[key] = pool.submit(self._push_blob, key, blob, earlier)
+            self._blobs[key] = pool.submit(self._counted, key, blob, earlier)
 
     def _check_go(self) -> None:
         if self.cancelled.is_set():
             raise TransferCancelledError("push interrupted")
+
+    def _counted(
+        self, key: _BlobKey, blob: BlobCopy, earlier: tuple[_BlobKey, Future[BlobDone]] | None
+    ) -> BlobDone:
+        with self._running_changed:
+            self._running += 1
+        try:
+            return self._push_blob(key, blob, earlier)
+        finally:
+            with self._running_changed:
+                self._running -= 1
+                self._running_changed.notify_all()
 
     def _push_blob(
         self, key: _BlobKey, blob: BlobCopy, earlier: tuple[_BlobKey, Future[BlobDone]] | None

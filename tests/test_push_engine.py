@@ -3,9 +3,12 @@ mounts, a damaged source blob, a refused manifest, and the stream that verifies 
 
 from __future__ import annotations
 
+import _thread
 import io
 import json
+import threading
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -18,9 +21,9 @@ from scraper_core.push import Push
 from scraper_core.reference import Reference
 from scraper_core.scrape import Scrape, ScrapeOptions
 from scraper_core.testing import MemoryDriver
-from scraper_core.testing.memory_images import MemoryImageDestination
+from scraper_core.testing.memory_images import MemoryImageDestination, MemoryImageStore
 from scraper_core.testing.tree import TreeWriter
-from scraper_core.transfer import ImageResult
+from scraper_core.transfer import ImageResult, TransferCancelledError
 from scraper_core.verified_stream import READ_SIZE, open_verified
 from tests.support.plugin_site import write_distribution
 
@@ -167,7 +170,7 @@ def test_the_verified_stream_raises_before_handing_on_the_last_bad_bytes(
 
 IMAGE_PLUGIN = """
 from scraper_core import hookimpl
-from scraper_core.testing.memory_images import MemoryImageDestination
+from scraper_core.testing.memory_images import MemoryImageDestination, MemoryImageStore
 
 class Layout(MemoryImageDestination):
     name = "{name}"
@@ -218,3 +221,61 @@ def test_signatures_and_referrer_tags_travel_with_their_image(
         assert dest.has_manifest("app", tag) == str(
             source.read_link(layout.tag_current_link_path("app", tag))
         )
+
+
+def test_ctrl_c_stops_a_running_upload_at_its_next_read_and_nothing_is_committed(
+    source: CheckedDriver, tmp_path: Path
+) -> None:
+    image = TreeWriter(source).image("app", "v1", layer_sizes=(READ_SIZE * 4,))
+    started = threading.Event()
+    uploads: list[BaseException | None] = []
+
+    class Gated:
+        """The layer's stream: its first read passes, the next waits for the interrupt."""
+
+        def __init__(self, stream: BinaryIO) -> None:
+            self.stream, self.reads = stream, 0
+
+        def read(self, size: int = -1) -> bytes:
+            self.reads += 1
+            if self.reads == 2:
+                started.set()
+                assert Slow.push is not None and Slow.push.cancelled.wait(timeout=20)
+            return self.stream.read(size)
+
+        def __enter__(self) -> Gated:
+            return self
+
+        def __exit__(self, *exc_info: object) -> None:
+            self.stream.close()
+
+    class Slow(MemoryImageDestination):
+        push: Push | None = None
+
+        def put_blob(self, repository: str, digest: str, size: int, open_stream: Any) -> None:
+            if size <= READ_SIZE:
+                super().put_blob(repository, digest, size, open_stream)
+                return
+            try:
+                super().put_blob(repository, digest, size, lambda at: Gated(open_stream(at)))
+                uploads.append(None)
+            except BaseException as exc:
+                uploads.append(exc)
+                raise
+
+    dest = Slow(MemoryImageStore())
+    scrape = Scrape(source, None, ScrapeOptions(jobs=2, stat_blobs=False))
+    planned = scrape.plan([Reference("app", "v1")])
+    push = Slow.push = Push(source, dest, jobs=2)
+    interrupter = threading.Thread(
+        target=lambda: started.wait(timeout=20) and _thread.interrupt_main(), daemon=True
+    )
+    interrupter.start()
+
+    with pytest.raises(KeyboardInterrupt):
+        push.run(planned)
+
+    interrupter.join(timeout=20)
+    assert [type(exc) for exc in uploads] == [TransferCancelledError]
+    assert dest.has_blob("app", str(image.layers[0])) is None
+    assert not [write for write in dest.writes if write[0] == "manifest"]
