@@ -18,7 +18,7 @@ from scraper_core import plugins, selection
 from scraper_core.bloblist import BlobSizes
 from scraper_core.checked import CheckedDriver
 from scraper_core.contract import Abortable
-from scraper_core.errors import ConfigurationError, ScraperError
+from scraper_core.errors import ConfigurationError, PluginError, ScraperError
 from scraper_core.have import DeltaRefusedError, missing_blobs
 from scraper_core.imagedest import ImageDestination
 from scraper_core.plan import ImagePlan, PlatformFilter
@@ -84,6 +84,7 @@ class PushRun:
             return self._open()
         except BaseException:
             self.cleanup_problem = self.abort()
+            self._close_source()
             raise
 
     def _open(self) -> list[str]:
@@ -114,7 +115,11 @@ class PushRun:
         if found is None:
             raise ConfigurationError(f"{driver!r} is not an image destination")
         destination = request.destination
-        self.dest = found.destination_class.open(destination.location, dict(destination.options))
+        opened = found.destination_class.open(destination.location, dict(destination.options))
+        if not isinstance(opened, ImageDestination):
+            # A broken plugin: said before anything is planned, not as a failure mid-run.
+            raise PluginError(f"image destination {driver!r} opened no ImageDestination")
+        self.dest = opened
         return [*registry.warnings, *skipped]
 
     def execute(self, events: RunEvents) -> CopyOutcome:
@@ -124,11 +129,15 @@ class PushRun:
             self.cleanup_problem = self.abort()
             raise
         finally:
-            if self.source is not None:
-                with contextlib.suppress(ScraperError):
-                    self.source.close()
+            self._close_source()
         self._close()
         return outcome
+
+    def _close_source(self) -> None:
+        """A source that fails to close has lost nothing of the run."""
+        if self.source is not None:
+            with contextlib.suppress(ScraperError):
+                self.source.close()
 
     def _execute(self, events: RunEvents) -> CopyOutcome:
         assert self.source is not None and self.dest is not None, "open() first"
