@@ -18,17 +18,18 @@ included; a mount counts as a server-side copy).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
 from scraper_core.errors import ScraperError
 from scraper_core.imagedest import ImageDestination
 from scraper_core.manifest import parse_manifest
+from scraper_core.memo import Memo
 from scraper_core.plan import BlobCopy, ImagePlan, declared_size_error
 from scraper_core.scrape import PlannedItem
 from scraper_core.transfer import (
@@ -45,6 +46,8 @@ from scraper_core.transfer import (
 )
 from scraper_core.verified_stream import open_verified
 
+T = TypeVar("T")
+
 #: On an interrupt, how long running uploads get to stop (each stops at its next read).
 INTERRUPT_GRACE = 5.0
 
@@ -53,6 +56,14 @@ INTERRUPT_GRACE = 5.0
 class _BlobKey:
     repository: str
     digest: Digest
+
+
+@dataclass
+class _ImageDone:
+    """What one image's task found: each blob's outcome, then the first error if any."""
+
+    outcomes: list[tuple[BlobCopy, BlobOutcome]] = field(default_factory=list)
+    error: str | None = None
 
 
 class Push:
@@ -85,7 +96,7 @@ class Push:
         self._first_home: dict[Digest, _BlobKey] = {}
         #: Manifests put or found by digest this run, and how: the tags of one image share
         #: them, so each is asked for once, not once per tag.
-        self._manifests: dict[_BlobKey, BlobOutcome] = {}
+        self._manifests: Memo[_BlobKey, BlobOutcome] = Memo()
 
     def run(self, planned: Sequence[PlannedItem]) -> list[ImageResult]:
         """A result per item, in order: failed plans as they are, plans carried out."""
@@ -97,8 +108,12 @@ class Push:
             # only on a blob queued before it (running or done when the mount starts).
             for plan in plans:
                 self._queue_blobs(pool, plan)
+            # Then every image's manifests and tag, in the same pool: each starts once every
+            # blob task has, so it waits only on work that runs (30,000 tags: HEADs at once).
+            finishing = [pool.submit(self._counted, self._finish_image, plan) for plan in plans]
+            done = iter(finishing)
             for item in planned:
-                result = item if isinstance(item, ImageResult) else self._finish_image(item)
+                result = item if isinstance(item, ImageResult) else self._result(item, next(done))
                 results.append(result)
                 self.events.image_done(result)
         except BaseException:
@@ -123,19 +138,18 @@ class Push:
                 continue
             home = self._first_home.setdefault(blob.digest, key)
             earlier = None if home == key else (home, self._blobs[home])
-            self._blobs[key] = pool.submit(self._counted, key, blob, earlier)
+            self._blobs[key] = pool.submit(self._counted, self._push_blob, key, blob, earlier)
 
     def _check_go(self) -> None:
         if self.cancelled.is_set():
             raise TransferCancelledError("push interrupted")
 
-    def _counted(
-        self, key: _BlobKey, blob: BlobCopy, earlier: tuple[_BlobKey, Future[BlobDone]] | None
-    ) -> BlobDone:
+    def _counted(self, task: Callable[..., T], *args: Any) -> T:
+        """``task(*args)``, counted among the tasks running (see :attr:`_running`)."""
         with self._running_changed:
             self._running += 1
         try:
-            return self._push_blob(key, blob, earlier)
+            return task(*args)
         finally:
             with self._running_changed:
                 self._running -= 1
@@ -174,58 +188,66 @@ class Push:
 
     # Images ------------------------------------------------------------------------------------
 
-    def _finish_image(self, plan: ImagePlan) -> ImageResult:
+    def _result(self, plan: ImagePlan, finishing: Future[_ImageDone]) -> ImageResult:
+        """The image's result, counted here, in request order: the one rule (BlobTally) then
+        says the same whichever image's task finished first."""
+        done = result_of(finishing)
         result = ImageResult(plan.reference, plan.digest, skipped=list(plan.skipped))
+        for blob, outcome in done.outcomes:
+            self.tally.count(result, blob, outcome)
+        result.error = done.error
+        return result
+
+    def _finish_image(self, plan: ImagePlan) -> _ImageDone:
+        """Once the image's blobs are in: its manifests, then its tag."""
+        done = _ImageDone()
         try:
-            error = self._count_blobs(plan, result)
-            if error is None:
-                self._put_manifests(plan, result)
+            done.error = self._wait_for_blobs(plan, done)
+            if done.error is None:
+                self._put_manifests(plan, done)
                 self._put_tag(plan)
         except TransferCancelledError:
             raise
         except ScraperError as exc:
-            error = str(exc)
+            done.error = str(exc)
         except Exception as exc:
-            error = unexpected(exc)
-        result.error = error
-        return result
+            done.error = unexpected(exc)
+        return done
 
-    def _count_blobs(self, plan: ImagePlan, result: ImageResult) -> str | None:
+    def _wait_for_blobs(self, plan: ImagePlan, done: _ImageDone) -> str | None:
         """Wait for the image's blobs; the first error, or None when all are in."""
         manifests = set(plan.manifest_digests)
         for blob in plan.blobs:
             if blob.digest in manifests:
                 continue
             try:
-                done = result_of(self._blobs[_BlobKey(plan.reference.name, blob.digest)])
+                pushed = result_of(self._blobs[_BlobKey(plan.reference.name, blob.digest)])
             except TransferCancelledError:
                 raise
             except ScraperError as exc:
                 return str(exc)
             except Exception as exc:
                 return unexpected(exc)
-            if done.size != blob.size:
-                return declared_size_error(blob.digest, done.size, blob.size)
-            self.tally.count(result, blob, done.outcome)
+            if pushed.size != blob.size:
+                return declared_size_error(blob.digest, pushed.size, blob.size)
+            done.outcomes.append((blob, pushed.outcome))
         return None
 
-    def _put_manifests(self, plan: ImagePlan, result: ImageResult) -> None:
+    def _put_manifests(self, plan: ImagePlan, done: _ImageDone) -> None:
         """By digest, every child before the index that names it (the planner lists a
-        manifest before its children: the reverse puts each after all it names)."""
+        manifest before its children: the reverse puts each after all it names). Each is put
+        once a run: an image sharing it waits for the first one's put."""
         name = plan.reference.name
         for digest in reversed(plan.manifest_digests):
             self._check_go()
             blob = plan.blob(digest)
             assert blob is not None and blob.content is not None, "planned with its bytes"
-            key = _BlobKey(name, digest)
-            outcome = self._manifests.get(key)
-            if outcome is None:
-                try:
-                    outcome = self._put_manifest(name, str(digest), blob.content, digest)
-                except ScraperError as exc:
-                    raise _with_left_out(exc, plan, blob.content) from None
-                self._manifests[key] = outcome
-            self.tally.count(result, blob, outcome)
+            put = partial(self._put_manifest, name, str(digest), blob.content, digest)
+            try:
+                outcome = self._manifests.get(_BlobKey(name, digest), put)
+            except ScraperError as exc:
+                raise _with_left_out(exc, plan, blob.content) from None
+            done.outcomes.append((blob, outcome))
 
     def _put_manifest(
         self, name: str, reference: str, content: bytes, digest: Digest

@@ -279,3 +279,24 @@ def test_ctrl_c_stops_a_running_upload_at_its_next_read_and_nothing_is_committed
     assert [type(exc) for exc in uploads] == [TransferCancelledError]
     assert dest.has_blob("app", str(image.layers[0])) is None
     assert not [write for write in dest.writes if write[0] == "manifest"]
+
+
+def test_many_tags_of_one_image_put_its_manifest_once_and_count_it_for_the_first(
+    source: CheckedDriver, tmp_path: Path
+) -> None:
+    tree = TreeWriter(source)
+    image = tree.image("app", "t0")
+    tags = [f"t{number}" for number in range(40)]
+    for tag in tags[1:]:
+        tree.tag("app", tag, image.manifest)
+    dest = _destination(str(tmp_path))
+
+    results = _push(source, dest, *(f"app:{tag}" for tag in tags), jobs=8)
+
+    assert all(result.ok for result in results)
+    puts = [ref for kind, _repo, ref in dest.writes if kind == "manifest"]
+    assert puts.count(str(image.manifest)) == 1 and puts.index(str(image.manifest)) == 0
+    assert sorted(puts[1:]) == sorted(tags)
+    # Counted in request order, whichever image's task finished first.
+    assert (results[0].blobs_copied, results[0].blobs_present) == (4, 0)
+    assert all((r.blobs_copied, r.blobs_present) == (0, 4) for r in results[1:])
