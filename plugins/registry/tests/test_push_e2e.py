@@ -20,7 +20,7 @@ from tests.support.cli import run_cli
 from tests.support.images import build_standard_images
 from tests.support.registry import RegistryServer
 from tests.support.skopeo import PushedImage, push_standard
-from tests.support.trees import V2
+from tests.support.trees import V2, snapshot
 
 pytestmark = pytest.mark.e2e
 
@@ -120,6 +120,7 @@ def test_push_from_a_tree_in_order_mounting_shared_blobs_and_a_rerun_sends_nothi
     htpasswd_target: Any, source_tree: SourceTree
 ) -> None:
     target = htpasswd_target
+    before = snapshot(source_tree.root, own_too=True)
     preview = push(target, *from_tree(source_tree, *source_tree.refs(*WANTED)), "--dry-run")
     assert preview.exit_code == 0, preview.output
     assert "5 of 5 images would be copied" in preview.stderr
@@ -147,6 +148,8 @@ def test_push_from_a_tree_in_order_mounting_shared_blobs_and_a_rerun_sends_nothi
     again = push(target, *from_tree(source_tree, *source_tree.refs(*WANTED)))
     assert again.exit_code == 0, again.output
     assert target.proxy.writes() == []
+    # The source is read, never written: not even a receipt (a registry keeps none of ours).
+    assert snapshot(source_tree.root, own_too=True) == before
 
 
 def test_push_from_an_archive_with_every_tag(
