@@ -26,14 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import copiers, local, objecttools, s3, startup
+from bench import copiers, local, objecttools, push, s3, startup
 from bench.machine import describe_code, describe_machine
 from bench.measure import SCRAPE, CommandError, read_all, run_quiet
 from bench.report import Row, notes, ratio_table, skipped, spread_table
 from bench.source import Source, SourcePlan, build_source, describe, plan_source
 
-SECTIONS = ("local", "copiers", "s3", "tools", "rss", "startup", "calls", "scale", "scalecalls")
-NEEDS_SOURCE = {"local", "copiers", "s3", "tools"}
+SECTIONS = (
+    "local", "copiers", "push", "s3", "tools", "rss", "startup", "calls", "scale", "scalecalls"
+)  # fmt: skip
+NEEDS_SOURCE = {"local", "copiers", "push", "s3", "tools"}
 RSS_LAYER = 1 << 30
 REPO = Path(__file__).resolve().parent.parent
 
@@ -111,6 +113,7 @@ def section_scale_calls(ctx: Context) -> list[Row]:
 RUNNERS: dict[str, Callable[[Context], list[Row]]] = {
     "local": section_local,
     "copiers": section_copiers,
+    "push": lambda ctx: [push.push_row(ctx.work, ctx.need_source(), ctx.repeat)],
     "s3": lambda ctx: s3.s3_rows(ctx.work, ctx.need_source(), ctx.repeat),
     "tools": lambda ctx: objecttools.object_tool_rows(
         ctx.work, ctx.need_source(), ctx.repeat, ctx.quick

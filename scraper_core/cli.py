@@ -24,6 +24,7 @@ from scraper_core.errors import ScraperError
 # The core is imported by the commands that use it, not here: `scrape --help` loads click and
 # this module only (issue 13: --help within 1.5x of importing click and pluggy).
 if TYPE_CHECKING:
+    from scraper_core.pushrun import PushRun
     from scraper_core.report import Reporter
     from scraper_core.run import CopyOutcome, CopyRun, SourceRequest, SourceRun
     from scraper_core.shorthand import DestinationOption, SourceOption
@@ -414,6 +415,7 @@ def copy_command(
     **shorthand_values: str | None,
 ) -> None:
     """Copy IMAGE... (name, name:tag or name@sha256:...; no tag means latest)."""
+    from scraper_core.pushrun import PushRun, pushes
     from scraper_core.report import Reporter
     from scraper_core.run import CopyRequest, CopyRun, StorageRequest
     from scraper_core.shorthand import destination
@@ -443,7 +445,7 @@ def copy_command(
         _fail("--json and --plan-format on stdout would both write to stdout")
     for warning in learned.warnings:
         reporter.warning(warning)
-    run: CopyRun | None = None
+    run: CopyRun | PushRun | None = None
     have: list[BinaryIO] = []
     try:
         from_file, images_file_sha256 = _images_from(images_file, images_registry)
@@ -473,7 +475,8 @@ def copy_command(
             plan_format=plan_format,
             plan_out=plan_out,
         )
-        run = CopyRun(request)
+        # An image destination (a registry) is pushed to; a storage driver, copied into.
+        run = PushRun(request) if pushes(request) else CopyRun(request)
         for warning in run.open():
             if warning not in learned.warnings:
                 reporter.warning(warning)
@@ -605,7 +608,7 @@ def _unexpected(exc: Exception, debug: bool, code: int) -> NoReturn:
     _fail(f"unexpected {type(exc).__name__}: {_one_line(str(exc))} (--debug shows where)", code)
 
 
-def _interrupted(run: CopyRun | None) -> NoReturn:
+def _interrupted(run: CopyRun | PushRun | None) -> NoReturn:
     """Ctrl-C: the run has discarded its staging (or says why it could not)."""
     if run is not None and run.cleanup_problem is not None:
         click.echo(f"warning: {run.cleanup_problem}", err=True)
@@ -620,9 +623,13 @@ def drivers_command() -> None:
 
     registry = DriverRegistry()
     drivers = registry.drivers()
-    for info in drivers:
-        plugin = info.plugin
-        click.echo(f"{info.name:<10} {plugin.distribution} {plugin.version}  {info.description}")
+    rows = [(info.name, info.plugin, info.description) for info in drivers]
+    rows += [
+        (item.name, item.plugin, f"{item.description} (an image destination: --output-storage)")
+        for item in registry.image_destinations()
+    ]
+    for name, plugin, description in sorted(rows, key=lambda row: row[0]):
+        click.echo(f"{name:<10} {plugin.distribution} {plugin.version}  {description}")
     for name, claimants in registry.conflicts().items():
         who = ", ".join(f"{c.distribution} {c.version}" for c in claimants)
         click.echo(f"warning: driver {name!r} is claimed by several distributions: {who}", err=True)

@@ -11,6 +11,10 @@ name is the driver name users pass to ``--storage``. Mark implementations with
         register(MyDriver)
 
     @hookimpl
+    def registry_scraper_register_image_destinations(register):
+        register(MyRegistryDestination)  # thinks in blobs and manifests, not files
+
+    @hookimpl
     def registry_scraper_register_config_sections(register):
         register("mystore", my_config_translator)  # storage: {mystore: {...}} in config.yml
 
@@ -33,6 +37,7 @@ from collections.abc import Callable
 import pluggy
 
 from scraper_core.contract import DriverClass
+from scraper_core.imagedest import ImageDestinationClass
 from scraper_core.registry_config import ConfigTranslator
 from scraper_core.shorthand import DestinationOption, SourceOption
 
@@ -45,6 +50,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 #: Receives a driver class; its ``name`` must equal the plugin's entry-point name.
 RegisterDriver = Callable[[DriverClass], None]
+#: Receives an image destination class; its ``name`` must equal the plugin's entry-point name.
+RegisterImageDestination = Callable[[ImageDestinationClass], None]
 #: Receives a registry driver name (a key under ``storage:`` in a registry's config.yml) and
 #: the function that turns that section into a driver, location and options.
 RegisterConfigSection = Callable[[str, ConfigTranslator], None]
@@ -64,6 +71,18 @@ def registry_scraper_register_drivers(register: RegisterDriver) -> None:
     ``open(location, options, *, read_only)`` returning a
     :class:`scraper_core.contract.StorageDriver`. Import heavy SDKs inside ``open``, never at
     module import time: ``scrape --help`` must stay fast whatever is installed.
+    """
+
+
+@hookspec
+def registry_scraper_register_image_destinations(register: RegisterImageDestination) -> None:
+    """Register destination classes that take images, not files (a running registry, an OCI
+    layout): see :mod:`scraper_core.imagedest`.
+
+    Call ``register(cls)`` with a :class:`scraper_core.imagedest.ImageDestinationClass`:
+    class attributes ``name`` (the ``--output-storage`` value, equal to the entry-point name)
+    and ``description``, and a classmethod ``open(location, options)``. A plugin registers
+    storage drivers or an image destination under its name, not both. Optional.
     """
 
 

@@ -30,6 +30,7 @@ from scraper_core import hookspecs
 from scraper_core.checked import CheckedDriver, check_capabilities
 from scraper_core.contract import DriverClass
 from scraper_core.errors import PluginError
+from scraper_core.imagedest import ImageDestinationClass
 from scraper_core.registry_config import ConfigTranslator
 from scraper_core.shorthand import DestinationOption, SourceOption
 
@@ -68,6 +69,16 @@ class DriverInfo:
     description: str
     plugin: PluginInfo
     driver_class: DriverClass
+
+
+@dataclass(frozen=True)
+class ImageDestinationInfo:
+    """A loaded image destination class (see :mod:`scraper_core.imagedest`) and its plugin."""
+
+    name: str
+    description: str
+    plugin: PluginInfo
+    destination_class: ImageDestinationClass
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,7 @@ class DriverRegistry:
         self._sections: dict[str, list[ConfigSectionInfo]] = {}
         self._options: dict[str, list[tuple[str, DestinationOption]]] = {}
         self._source_options: dict[str, list[tuple[str, SourceOption]]] = {}
+        self._image_destinations: dict[str, list[ImageDestinationInfo]] = {}
         # One manager: each plugin is registered into it as it is loaded.
         self._manager = get_plugin_manager()
         self._failed: list[str] = []
@@ -152,6 +164,7 @@ class DriverRegistry:
         sections: list[ConfigSectionInfo] = []
         options: list[tuple[str, DestinationOption]] = []
         source_options: list[tuple[str, SourceOption]] = []
+        image_destinations: list[ImageDestinationInfo] = []
 
         def register_section(name: str, translate: ConfigTranslator) -> None:
             if not isinstance(name, str) or not name or not callable(translate):
@@ -171,6 +184,22 @@ class DriverRegistry:
                 )
             description = str(getattr(driver_class, "description", ""))
             drivers.append(DriverInfo(name, description, info, driver_class))
+
+        def register_image_destination(destination_class: ImageDestinationClass) -> None:
+            name = getattr(destination_class, "name", None)
+            if not isinstance(name, str) or not callable(getattr(destination_class, "open", None)):
+                raise PluginError(
+                    f"plugin {info.describe()} registered an invalid image destination class"
+                )
+            if name != info.name:
+                raise PluginError(
+                    f"plugin {info.describe()} registered image destination {name!r}: "
+                    "its name must equal its entry-point name"
+                )
+            description = str(getattr(destination_class, "description", ""))
+            image_destinations.append(
+                ImageDestinationInfo(name, description, info, destination_class)
+            )
 
         def register_option(option: DestinationOption) -> None:
             if not isinstance(option, DestinationOption) or option.driver != info.name:
@@ -197,6 +226,9 @@ class DriverRegistry:
             others = [p for p in self._manager.get_plugins() if p is not module]
             hooks = self._manager.subset_hook_caller
             hooks("registry_scraper_register_drivers", others)(register=register)
+            hooks("registry_scraper_register_image_destinations", others)(
+                register=register_image_destination
+            )
             hooks("registry_scraper_register_config_sections", others)(register=register_section)
             hooks("registry_scraper_add_destination_options", others)(register=register_option)
             hooks("registry_scraper_add_source_options", others)(register=register_source_option)
@@ -209,10 +241,12 @@ class DriverRegistry:
             if module is not None and self._manager.is_registered(module):
                 self._manager.unregister(module)
             drivers, sections, options, source_options = [], [], [], []
+            image_destinations = []
         self._loaded[key] = drivers
         self._sections[key] = sections
         self._options[key] = options
         self._source_options[key] = source_options
+        self._image_destinations[key] = image_destinations
         return drivers
 
     def drivers(self) -> list[DriverInfo]:
@@ -232,11 +266,34 @@ class DriverRegistry:
                 "uninstall all but one"
             )
         drivers = self._load(candidates[0]) if candidates else []
+        if not drivers and candidates and self.image_destination(name) is not None:
+            raise PluginError(
+                f"{name!r} is an image destination, not a storage driver: it can only be "
+                "written with --output-storage (a copy or a push)"
+            )
         if not drivers:
             installed = ", ".join(info.name for info in self.installed()) or "none"
             problem = "failed to load" if candidates else "is not installed"
             raise PluginError(f"storage driver {name!r} {problem} (installed drivers: {installed})")
         return drivers[0]
+
+    def image_destination(self, name: str) -> ImageDestinationInfo | None:
+        """The image destination ``name`` (loading only the plugin named so), or None when
+        no plugin of that name registers one: ``name`` is then a storage driver's, or
+        nothing installed (:meth:`driver` says which)."""
+        candidates = [ep for ep in self._entry_points if ep.name == name]
+        if len(candidates) != 1:
+            return None  # none, or a conflict that driver() names
+        self._load(candidates[0])
+        info = _plugin_info(candidates[0])
+        found = self._image_destinations.get(f"{info.name}:{info.distribution}", [])
+        return found[0] if found else None
+
+    def image_destinations(self) -> list[ImageDestinationInfo]:
+        """Every image destination the allowed plugins offer (loads them all)."""
+        self.drivers()
+        found = [item for items in self._image_destinations.values() for item in items]
+        return sorted(found, key=lambda d: d.name)
 
     def config_sections(self) -> list[ConfigSectionInfo]:
         """Every registry driver name the allowed plugins serve (loads them all)."""

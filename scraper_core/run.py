@@ -213,6 +213,21 @@ def _one_line(text: str) -> str:
     return " ".join(text.split()) or "error"
 
 
+def check_entries(request: CopyRequest) -> None:
+    """Refuse what the entries alone make wrong, before any storage is touched (patterns are
+    checked when listed)."""
+    if not request.entries:
+        raise ConfigurationError("no images given")
+    if request.all_manifests and not request.all_tags:
+        # Untagged manifests belong to a repository as a whole, not to a tag.
+        raise ConfigurationError("--all-manifests needs --all-tags (whole repositories)")
+    for entry in request.entries:
+        if isinstance(entry, str) and (
+            "@" in entry or not needs_storage([entry], request.all_tags)
+        ):
+            parse_reference(entry)
+
+
 # The copy use case.
 
 
@@ -252,19 +267,9 @@ class CopyRun:
 
     def _open(self) -> list[str]:
         request = self.request
-        if not request.entries:
-            raise ConfigurationError("no images given")
-        if request.all_manifests and not request.all_tags:
-            # Untagged manifests belong to a repository as a whole, not to a tag.
-            raise ConfigurationError("--all-manifests needs --all-tags (whole repositories)")
+        check_entries(request)
         # A bad SOURCE_DATE_EPOCH is said before anything is copied, not at the receipt.
         fixed_time()
-        # Plain references are checked before any storage is touched; patterns when listed.
-        for entry in request.entries:
-            if isinstance(entry, str) and (
-                "@" in entry or not needs_storage([entry], request.all_tags)
-            ):
-                parse_reference(entry)
         self.options = ScrapeOptions(
             jobs=request.jobs,
             platforms=tuple(PlatformFilter.parse(text) for text in request.platforms),

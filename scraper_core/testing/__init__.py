@@ -8,7 +8,8 @@ driver; :class:`RoundTripSuite` scrapes one out of (and into) a driver with the 
 capability suites (:class:`ServerSideCopySuite`, :class:`HardlinkSuite`,
 :class:`KernelCopySuite`, all part of DriverSuite) exercise each copy capability a driver
 declares. Importing this package imports pytest, which is why
-nothing else in :mod:`scraper_core` imports it.
+nothing else in :mod:`scraper_core` imports it. For image destinations
+(:mod:`scraper_core.imagedest`), ``memory_images.MemoryImageDestination`` is the in-memory one.
 """
 
 from __future__ import annotations

@@ -199,15 +199,21 @@ class BlobUpload:
 
 
 def _held_bytes(answer: Answer) -> int | None:
-    """From ``Range: 0-N`` the bytes the registry holds (N + 1); 2.8 says ``0-(-1)`` for none."""
+    """From ``Range: 0-N`` the bytes the registry holds (N + 1); None when it cannot be told.
+
+    distribution 2.8 says ``0-0`` both for no byte and for one (it subtracts one only from a
+    size above zero): ambiguous, so the upload starts again rather than leave a hole."""
     text = answer.headers.get("Range", "")
     start, dash, end = text.partition("-")
     if start.strip() != "0" or not dash:
         return None
     try:
-        return max(int(end) + 1, 0)
+        last = int(end)
     except ValueError:
         return None
+    if last == 0:
+        return None
+    return max(last + 1, 0)
 
 
 def _read_exactly(stream: BinaryIO, length: int) -> bytes:

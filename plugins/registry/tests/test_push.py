@@ -81,6 +81,20 @@ def test_connection_cut_mid_upload_is_resumed_where_the_registry_stands(
     assert htpasswd_target.get_blob("cut", digest) == data
 
 
+def test_connection_cut_in_the_first_chunk_starts_the_upload_again(
+    htpasswd_target: Any, source_of: Any
+) -> None:
+    # distribution says "Range: 0-0" for an upload holding no byte and for one holding one:
+    # read as one byte, the next chunk left a hole and the commit failed (DIGEST_INVALID).
+    data = bytes(range(256)) * 1200
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    destination = htpasswd_target.open(**CHUNKED)
+    htpasswd_target.proxy.cut(nth=1, after=100)
+    destination.put_blob("cut", digest, len(data), source_of(data).open_stream)
+    assert htpasswd_target.proxy.cut_done.is_set()
+    assert htpasswd_target.get_blob("cut", digest) == data
+
+
 @pytest.mark.parametrize("chunk_size", ["64KiB", "1MiB"], ids=["chunked", "monolithic"])
 @pytest.mark.parametrize("fault", ["other-bytes", "short", "long"])
 def test_bytes_that_are_not_the_digest_commit_nothing(
