@@ -23,7 +23,7 @@ from scraper_core.checked import CheckedDriver
 from scraper_core.contract import Capability, FileInfo
 from scraper_core.digest import Digest
 from scraper_core.errors import PathNotFoundError, ScraperError
-from scraper_core.holdings import INVENTORY_FORMAT, INVENTORY_VERSION
+from scraper_core.inventory import INVENTORY_FORMAT, INVENTORY_VERSION
 from scraper_core.plan import ImageContent, ImagePlan
 from scraper_core.receipt import RECEIPT_FORMAT, Receipt, receipt_of
 
@@ -89,7 +89,7 @@ def _size_at(driver: CheckedDriver, digest: Digest) -> int | None:
         return None
 
 
-def missing_blobs(
+def locate_relied_on(
     needed: Mapping[Digest, int], source: CheckedDriver, dest: CheckedDriver | None
 ) -> tuple[list[Digest], list[Digest]]:
     """Of the blobs a delta relies on: those neither the source nor the destination holds,
@@ -166,7 +166,7 @@ def check_delta(
         needed.merge(receipt.relies_on)
     if not needed:
         return source
-    missing, at_dest = missing_blobs(needed, source, dest)
+    missing, at_dest = locate_relied_on(needed, source, dest)
     if missing:
         raise DeltaRefusedError(refusal(missing, len(needed)))
     if dest is None or not at_dest:

@@ -35,8 +35,8 @@ from scraper_core.errors import (
 )
 from scraper_core.gonetags import gone_tags, prune
 from scraper_core.have import check_delta, leave_out
-from scraper_core.holdings import Holdings, take_holdings
 from scraper_core.inventory import Inventory, take_inventory
+from scraper_core.listing import Listing, take_listing
 from scraper_core.optfile import shown_name
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.receipt import fixed_time, read_receipts
@@ -61,7 +61,7 @@ __all__ = [
     "CopyOutcome",
     "CopyRequest",
     "CopyRun",
-    "HoldingsRun",
+    "InventoryRun",
     "ListRun",
     "OutputOverlapsSourceError",
     "RegistryConfigText",
@@ -148,7 +148,7 @@ class CopyRequest:
     #: they name are left out (a delta shipment).
     have: Sequence[BinaryIO] = ()
     #: With ``dry_run``: write the blob copies a run would do, for a bulk engine, in this
-    #: format (see :mod:`scraper_core.planexport`) to ``plan_out``.
+    #: format (see :mod:`scraper_core.transferlist`) to ``plan_out``.
     plan_format: str | None = None
     plan_out: TextIO | None = None
     #: Remove the tags the source no longer has, within the run's scope (see gonetags).
@@ -389,7 +389,7 @@ class CopyRun:
         self._refuse_going_back(planned)
         gone = self._gone_tags(chosen.tag_listings)
         if self.request.dry_run and self.request.plan_format:
-            self._export_plan(scrape, planned)
+            self._export_transfer_list(scrape, planned)
         if self.request.dry_run:
             results = scrape.preview(planned)
             for result in results:
@@ -437,9 +437,9 @@ class CopyRun:
         if going_back:
             raise refusal(going_back)
 
-    def _export_plan(self, scrape: Scrape, planned: list[PlannedItem]) -> None:
+    def _export_transfer_list(self, scrape: Scrape, planned: list[PlannedItem]) -> None:
         """The blob copies a run would do, for a bulk engine (``plan_format``)."""
-        from scraper_core.planexport import missing_blobs, write_plan
+        from scraper_core.transferlist import blob_transfers, write_transfer_list
 
         request = self.request
         assert request.plan_format is not None and request.plan_out is not None
@@ -448,8 +448,8 @@ class CopyRun:
                 "--plan-format needs a destination that exists (make the directory or bucket "
                 "first; an all-or-nothing destination cannot be written by a bulk engine)"
             )
-        write_plan(
-            missing_blobs(scrape.source, self.dest, planned), request.plan_format, request.plan_out
+        write_transfer_list(
+            blob_transfers(scrape.source, self.dest, planned), request.plan_format, request.plan_out
         )
         request.plan_out.flush()
 
@@ -633,11 +633,11 @@ class VerifyRun(SourceRun):
         return report
 
 
-class HoldingsRun(SourceRun):
+class InventoryRun(SourceRun):
     """``inventory``: what a storage holds, for a later ``--have`` (blobs listed, not read)."""
 
-    def execute(self) -> Holdings:
-        return take_holdings(self.source)
+    def execute(self) -> Inventory:
+        return take_inventory(self.source)
 
 
 class ListRun(SourceRun):
@@ -647,5 +647,5 @@ class ListRun(SourceRun):
         super().__init__(source)
         self.patterns = patterns
 
-    def execute(self) -> Inventory:
-        return take_inventory(self.source, self.patterns)
+    def execute(self) -> Listing:
+        return take_listing(self.source, self.patterns)

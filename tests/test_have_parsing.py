@@ -26,7 +26,7 @@ from scraper_core.checked import CheckedDriver
 from scraper_core.contract import FileInfo
 from scraper_core.digest import Digest
 from scraper_core.errors import NotRegularFileError, StorageError
-from scraper_core.holdings import INVENTORY_FORMAT
+from scraper_core.inventory import INVENTORY_FORMAT
 from scraper_core.receipt import RECEIPT_FORMAT, ReceiptError, parse_receipt, read_receipts
 from scraper_core.testing.memory import MemoryDriver
 from tests.support.cli_process import scrape_command
