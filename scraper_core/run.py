@@ -26,6 +26,7 @@ from scraper_core import plugins, selection
 from scraper_core.bloblist import BlobSizes, ReceiptError
 from scraper_core.checked import CheckedDriver
 from scraper_core.contract import SupportsOverlapCheck, SupportsWholeOutput
+from scraper_core.delta import check_delta
 from scraper_core.digest import Digest
 from scraper_core.errors import (
     ConfigurationError,
@@ -34,7 +35,7 @@ from scraper_core.errors import (
     ScraperError,
 )
 from scraper_core.gonetags import gone_tags, prune
-from scraper_core.have import check_delta, leave_out
+from scraper_core.have import load_have, load_have_paths
 from scraper_core.inventory import Inventory, take_inventory
 from scraper_core.listing import Listing, take_listing
 from scraper_core.optfile import shown_name
@@ -42,11 +43,11 @@ from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.receipt import fixed_time, read_receipts
 from scraper_core.reference import parse_reference
 from scraper_core.revisions import untagged_note
+from scraper_core.runreceipt import record_receipt
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage
 from scraper_core.shape import Shape
 from scraper_core.shipment import Provenance, provenance, read_of, refusal, tags_going_back
-from scraper_core.shipping import load_have, load_have_paths, record_receipt
 from scraper_core.tagrules import Entry
 from scraper_core.transfer import DEFAULT_JOBS, BlobTally, ImageResult, TransferEvents
 from scraper_core.verify import (
@@ -298,8 +299,7 @@ class CopyRun:
         if any(receipt.platform_subset for receipt in receipts):
             self.options = replace(self.options, children_left_out_by_choice=True)
         own = read_of(source.driver, source.location, self.started)
-        # Listed again only when it holds receipts: only then can the source be a shipment.
-        self.provenance = provenance(self.source, own) if receipts else Provenance(own, None)
+        self.provenance = provenance(receipts, own)
         return [*registry.warnings, *skipped]
 
     def _destination_not_there(self, registry: plugins.DriverRegistry) -> bool:
@@ -492,9 +492,8 @@ class CopyRun:
     def _copy(
         self, scrape: Scrape, planned: list[PlannedItem], events: RunEvents
     ) -> list[ImageResult]:
-        plans = [item for item in planned if isinstance(item, ImagePlan)]
-        # What is shipped: a delta leaves out the blobs the far side has.
-        copied = BlobTally.unique_bytes(leave_out(plans, self.options.have)[0])
+        # What is shipped: a delta leaves out the blobs the far side has (planning did).
+        copied = BlobTally.unique_bytes(scrape.shipped)
         # A whole output counts what it writes out at its side, and says the total with it.
         total = copied if self.dest is None else self.dest.follow_output(events.bytes_done, copied)
         try:

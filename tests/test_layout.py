@@ -126,7 +126,8 @@ CORE = Path(__file__).resolve().parents[1] / "scraper_core"
 #: Modules that walk or read the registry tree (the plugin kit builds test trees its own way).
 TREE_READERS = (
     *("verify.py", "listing.py", "plan.py", "selection.py", "transfer.py", "run.py"),
-    *("inventory.py", "have.py", "receipt.py", "shipping.py", "scrape.py"),
+    *("inventory.py", "have.py", "delta.py", "receipt.py", "runreceipt.py", "scrape.py"),
+    "shipment.py",
 )
 PATH_PIECES = ("_manifests", "_layers", "_uploads", "blobs/", "/link", "revisions")
 
