@@ -7,6 +7,10 @@ may hold secrets and are never written), each image copied, every blob the stora
 for them, and every blob the run left out because the far side already has it (``--have``):
 the blobs a delta *relies on*. A run in which no image succeeded writes none.
 
+Read back (:func:`read_receipts`), each receipt is read and decoded once, into what a delta
+needs (its blob lists) and what ordering needs (:class:`ShippedReceipt`, see
+:mod:`scraper_core.shipment`).
+
 With ``SOURCE_DATE_EPOCH`` set (the reproducible-builds convention), the receipt's time is that
 instant and its name's token is drawn from its content, not at random: the same content and
 command give the same receipt, byte for byte (an archive holding it can then be re-made).
@@ -310,32 +314,33 @@ def _scope(shipment: Any) -> tuple[str, ...]:
     return tuple(name for name in scope if isinstance(name, str))
 
 
-def receipt_paths(driver: CheckedDriver, skipped: list[str] | None = None) -> list[str]:
-    """The paths of the receipts a storage holds, sorted (by name: the time each was
-    written); a line in ``skipped`` for each ``*.json`` entry that is not a regular file
-    (a directory, a FIFO, a sparse archive member). Nothing is read."""
+def listed_receipts(driver: CheckedDriver) -> list[str]:
+    """The ``*.json`` paths under the receipts root, sorted (by name: the time each was
+    written); none when there is no such root. One listing, nothing read."""
     try:
         paths = driver.list_dir(layout.RECEIPTS_ROOT)
     except PathNotFoundError:
         return []
-    found: list[str] = []
-    for path in sorted(paths):
-        if not path.endswith(".json"):
-            continue
-        try:
-            info = driver.stat(path)
-        except NotRegularFileError as exc:
-            if skipped is not None:
-                skipped.append(f"{path} skipped: not a regular file ({exc})")
-            continue
-        if info.is_dir:
-            if skipped is not None:
-                skipped.append(f"{path} skipped: a directory, not a receipt")
-            continue
-        if info.size > MAX_RECEIPT_SIZE:
-            raise ReceiptError(f"{path}: larger than {MAX_RECEIPT_SIZE} bytes")
-        found.append(path)
-    return found
+    return sorted(path for path in paths if path.endswith(".json"))
+
+
+def is_receipt_file(driver: CheckedDriver, path: str, skipped: list[str] | None = None) -> bool:
+    """Whether a listed ``path`` is a regular file to read as a receipt; a line in ``skipped``
+    when it is not (a directory, a FIFO, a sparse archive member). :class:`ReceiptError` when
+    it is larger than :data:`MAX_RECEIPT_SIZE`."""
+    try:
+        info = driver.stat(path)
+    except NotRegularFileError as exc:
+        if skipped is not None:
+            skipped.append(f"{path} skipped: not a regular file ({exc})")
+        return False
+    if info.is_dir:
+        if skipped is not None:
+            skipped.append(f"{path} skipped: a directory, not a receipt")
+        return False
+    if info.size > MAX_RECEIPT_SIZE:
+        raise ReceiptError(f"{path}: larger than {MAX_RECEIPT_SIZE} bytes")
+    return True
 
 
 def read_receipts(driver: CheckedDriver) -> tuple[list[Receipt], list[str]]:
@@ -343,5 +348,5 @@ def read_receipts(driver: CheckedDriver) -> tuple[list[Receipt], list[str]]:
     each ``*.json`` entry that is not a regular file (skipped). A damaged receipt is a
     :class:`ReceiptError`."""
     skipped: list[str] = []
-    paths = receipt_paths(driver, skipped)
+    paths = [path for path in listed_receipts(driver) if is_receipt_file(driver, path, skipped)]
     return [parse_receipt(driver.get_content(path), path) for path in paths], skipped

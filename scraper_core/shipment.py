@@ -32,9 +32,10 @@ from scraper_core.receipt import (
     Receipt,
     ShippedReceipt,
     SourceRead,
+    is_receipt_file,
+    listed_receipts,
     parse_shipped,
     public_location,
-    receipt_paths,
     receipt_time,
 )
 
@@ -140,6 +141,8 @@ def tags_going_back(
     for group in _newest_first(dest):
         settled: set[str] = set()
         for path in group:
+            if not is_receipt_file(dest, path):
+                continue
             receipt = parse_shipped(dest.get_content(path), path)
             listed = open_tags & receipt.tags.keys()
             settled |= listed
@@ -182,9 +185,10 @@ def _at_destination(dest: CheckedDriver, wanted: Iterable[str]) -> set[str]:
 
 
 def _newest_first(dest: CheckedDriver) -> Iterator[list[str]]:
-    """The destination's receipt paths, newest first, those written in one second together."""
+    """The destination's receipt paths (one listing), newest first, those written in one
+    second together."""
     groups: dict[str, list[str]] = {}
-    for path in receipt_paths(dest):
+    for path in listed_receipts(dest):
         name = path.rsplit("/", 1)[-1]
         # A name not made by receipt_name (never written by a run) sorts as the oldest.
         stamp = name[:_STAMP] if _STAMP_RE.fullmatch(name[:_STAMP]) else ""
