@@ -28,6 +28,8 @@ _MAX_DIGITS = 20
 _CODES = {name: bytes([number]) for number, name in enumerate(HEX_LENGTHS)}
 _NAMES = dict(enumerate(HEX_LENGTHS))
 _ENTRY_KEYS = frozenset({"digest", "size"})
+#: The key naming a receipt's image entry, and a source read (its ``shipment``).
+_IMAGE_MARK, _READ_MARK = "reference", "read_at"
 
 
 class ReceiptError(ScraperError):
@@ -81,15 +83,20 @@ def _kept_part(pairs: list[tuple[str, Any]]) -> Any:
     a sound blob entry (``digest`` and ``size``, other keys ignored) as a ``(key, size)``
     tuple; the document itself (the object naming its ``format``) and a damaged blob entry
     (no key but ``digest`` and ``size``: refused, naming the file, when its list is read) as
-    a dict; a receipt's ``shaped_by``, as its platforms only. Others (images, repositories
-    and their tags, totals) are dropped at once (None): an inventory's tags would otherwise
-    outweigh its blobs."""
+    a dict; a receipt's ``shaped_by``, as its platforms only; a receipt's image entries as
+    their reference and digest, and its source reads (``shipment``, ``imported_from``), for
+    ordering (see :mod:`scraper_core.shipment`). Others (repositories and their tags,
+    totals) are dropped at once (None): an inventory's tags would otherwise outweigh its
+    blobs."""
     keys = {key for key, _value in pairs}
-    if "format" in keys:
+    if "format" in keys or _READ_MARK in keys:
         return dict(pairs)
     if SHAPE_MARK in keys:
         # A receipt's ``shaped_by``: only whether it chose platforms is read here.
         return {"platforms": dict(pairs).get("platforms")}
+    if _IMAGE_MARK in keys:
+        fields = dict(pairs)
+        return {key: fields.get(key) for key in (_IMAGE_MARK, "digest")}
     if not keys & _ENTRY_KEYS:
         return None
     fields = dict(pairs)

@@ -697,12 +697,12 @@ def list_command(
 
     A directory or repository that cannot be listed is one error line; the others are listed.
     """
-    from scraper_core.report import render_inventory
+    from scraper_core.report import render_listing
     from scraper_core.run import ListRun
 
     run = ListRun(source, patterns)
     inventory = _run_on_source(run, run.execute, EXIT_USAGE)
-    render_inventory(inventory)
+    render_listing(inventory)
     if inventory.errors:
         sys.exit(EXIT_PARTIAL)
 
@@ -714,11 +714,11 @@ def inventory_command(
 ) -> None:
     """Print what a storage holds as JSON (for --have): blobs with their sizes, repositories,
     tags and their digests. Cheap: blobs are listed, never read."""
-    from scraper_core.report import render_holdings
-    from scraper_core.run import HoldingsRun
+    from scraper_core.report import render_inventory
+    from scraper_core.run import InventoryRun
 
-    run = HoldingsRun(source)
+    run = InventoryRun(source)
     holdings = _run_on_source(run, run.execute, EXIT_PARTIAL)
-    render_holdings(holdings)
+    render_inventory(holdings)
     if holdings.errors:
         sys.exit(EXIT_PARTIAL)

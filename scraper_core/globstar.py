@@ -11,7 +11,7 @@ import fnmatch
 from collections.abc import Sequence
 
 GLOBSTAR = "**"
-# The same glob characters as :mod:`scraper_core.inventory` (which imports this module).
+# The same glob characters as :mod:`scraper_core.listing` (which imports this module).
 _GLOB_CHARACTERS = frozenset("*?[")
 
 

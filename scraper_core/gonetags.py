@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.inventory import list_tags
+from scraper_core.listing import list_tags
 
 #: A message names this many tags, then says how many more.
 NAMED_TAGS = 20

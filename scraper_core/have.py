@@ -1,34 +1,25 @@
-"""Delta shipments: what the far side has, leaving it out, and checking it on arrival.
+"""``--have``: what the far side has, and the plans without it (a delta shipment).
 
 ``--have FILE`` takes an inventory (``scrape inventory``) or a receipt; for a receipt, the
-blobs it contains and the blobs it relies on both count as present at the far side. A planned
-blob the far side has (same digest, same size) is left out of the run: its bytes are never
-read. Its links and the tags are still written, so the shipment, laid over the site, serves
-every image.
-
-On arrival a source holding receipts that rely on blobs is a delta: before anything is
-written, every such blob must be at the destination (or in the source itself).
-:class:`DeltaSource` then lets the planner read the manifests the delta left out from the
-destination, where they already are; the copier finds those blobs present and skips them.
+blobs it contains and the blobs it relies on both count as present at the far side. Each file
+is read up to :data:`~scraper_core.optfile.HAVE_FILE_CAP` and decoded once. A planned blob the
+far side has (same digest, same size) is left out of the run: its bytes are never read. Its
+links and the tags are still written, so the shipment, laid over the site, serves every image.
+What happens on arrival is :mod:`scraper_core.delta`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import BinaryIO, ClassVar
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import BinaryIO
 
-from scraper_core import layout
 from scraper_core.bloblist import BlobSizes, ReceiptError, load_document, parse_blob_list
-from scraper_core.checked import CheckedDriver
-from scraper_core.contract import Capability, FileInfo
 from scraper_core.digest import Digest
-from scraper_core.errors import PathNotFoundError, ScraperError
-from scraper_core.holdings import INVENTORY_FORMAT, INVENTORY_VERSION
+from scraper_core.inventory import INVENTORY_FORMAT, INVENTORY_VERSION
+from scraper_core.optfile import HAVE_FILE_CAP, STDIN, open_option_file, read_capped, shown_name
 from scraper_core.plan import ImageContent, ImagePlan
-from scraper_core.receipt import RECEIPT_FORMAT, Receipt, receipt_of
-
-#: How many missing digests a refusal names; the count says how many more there are.
-SHOWN_MISSING = 3
+from scraper_core.receipt import RECEIPT_FORMAT, receipt_of
 
 
 def parse_have(data: bytes, where: str) -> BlobSizes:
@@ -48,6 +39,38 @@ def parse_have(data: bytes, where: str) -> BlobSizes:
         held.merge(receipt.blobs)
         return held
     raise ReceiptError(f"{where}: neither a scrape inventory nor a receipt")
+
+
+def load_have(files: Iterable[BinaryIO], digests: list[str] | None = None) -> BlobSizes:
+    """Every blob the ``--have`` files (inventories or receipts) say the far side has; each
+    read up to :data:`HAVE_FILE_CAP`, parsed once, its text dropped before the next.
+    ``digests``, when given, gets the sha256 of each file (the receipt records them)."""
+    have = BlobSizes()
+    for stream in files:
+        name = getattr(stream, "name", STDIN)
+        path = name if isinstance(name, str) and name != "<stdin>" else STDIN
+        where = f"--have {shown_name(path)}"
+        data = read_capped(stream, path, "--have", HAVE_FILE_CAP)
+        if digests is not None:
+            digests.append(hashlib.sha256(data).hexdigest())
+        # Passed on, not kept: parse_have drops the bytes once decoded.
+        have.merge(parse_have(data, where))
+        del data
+    return have
+
+
+def load_have_paths(paths: Iterable[str]) -> BlobSizes:
+    """:func:`load_have` of the files at ``paths`` (``-``: standard input), each opened (never
+    blocking, regular files only) and closed in turn."""
+    have = BlobSizes()
+    for path in paths:
+        stream = open_option_file(path, "--have")
+        try:
+            have.merge(load_have([stream]))
+        finally:
+            if path != STDIN:
+                stream.close()
+    return have
 
 
 def leave_out(
@@ -80,102 +103,3 @@ def leave_out(
             ImagePlan(plan.reference, plan.digest, content=kept, tag_links=list(plan.tag_links))
         )
     return trimmed, left
-
-
-def _size_at(driver: CheckedDriver, digest: Digest) -> int | None:
-    try:
-        return driver.stat(layout.blob_data_path(digest)).size
-    except PathNotFoundError:
-        return None
-
-
-def missing_blobs(
-    needed: Mapping[Digest, int], source: CheckedDriver, dest: CheckedDriver | None
-) -> tuple[list[Digest], list[Digest]]:
-    """Of the blobs a delta relies on: those neither the source nor the destination holds,
-    and those only the destination holds (one or two stats each; both sorted)."""
-    missing: list[Digest] = []
-    at_dest: list[Digest] = []
-    for digest, size in sorted(needed.items()):
-        if _size_at(source, digest) == size:
-            continue
-        if dest is not None and _size_at(dest, digest) == size:
-            at_dest.append(digest)
-        else:
-            missing.append(digest)
-    return missing, at_dest
-
-
-def refusal(missing: list[Digest], total: int) -> str:
-    shown = ", ".join(str(digest) for digest in missing[:SHOWN_MISSING])
-    more = f" and {len(missing) - SHOWN_MISSING} more" if len(missing) > SHOWN_MISSING else ""
-    return (
-        f"the source is a delta: {len(missing)} of the {total} blobs it relies on are not at "
-        f"the destination: {shown}{more}; import the earlier shipment first"
-    )
-
-
-class DeltaSource:
-    """A read-only source whose blobs the delta left out are read from the destination.
-
-    Only blob paths of the digests given (those the receipts name and the source lacks) are
-    redirected; links and tags always come from the source.
-    """
-
-    name: ClassVar[str] = "delta"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
-
-    def __init__(self, source: CheckedDriver, dest: CheckedDriver, relied: Iterable[Digest]):
-        self.source = source
-        self.dest = dest
-        self._redirect = {layout.blob_data_path(digest) for digest in relied}
-
-    @property
-    def latency_bound(self) -> bool:
-        return self.source.latency_bound or self.dest.latency_bound
-
-    def _from(self, path: str) -> CheckedDriver:
-        return self.dest if path in self._redirect else self.source
-
-    def get_content(self, path: str) -> bytes:
-        return self._from(path).get_content(path)
-
-    def read_head(self, path: str, size: int) -> bytes:
-        return self._from(path).read_head(path, size)
-
-    def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        return self._from(path).reader(path, offset)  # type: ignore[return-value]
-
-    def stat(self, path: str) -> FileInfo:
-        return self._from(path).stat(path)
-
-    def list_dir(self, path: str) -> list[str]:
-        return self.source.list_dir(path)
-
-    def walk(self, path: str) -> Iterator[FileInfo]:
-        return self.source.walk(path)
-
-
-def check_delta(
-    source: CheckedDriver, dest: CheckedDriver | None, receipts: Iterable[Receipt]
-) -> CheckedDriver:
-    """The source to plan from: ``source`` itself, or, for a delta whose blobs are all at
-    the destination, a :class:`DeltaSource`. :class:`DeltaRefusedError` if any is missing."""
-    needed = BlobSizes()
-    for receipt in receipts:
-        needed.merge(receipt.relies_on)
-    if not needed:
-        return source
-    missing, at_dest = missing_blobs(needed, source, dest)
-    if missing:
-        raise DeltaRefusedError(refusal(missing, len(needed)))
-    if dest is None or not at_dest:
-        return source
-    view = CheckedDriver(DeltaSource(source, dest, at_dest), read_only=True)
-    # Errors name the source's driver, as they would without the view.
-    view.name = source.name
-    return view
-
-
-class DeltaRefusedError(ScraperError):
-    """A delta whose relied-on blobs are not at the destination: nothing was written."""

@@ -29,7 +29,7 @@ from scraper_core.errors import (
     PathNotFoundError,
     ScraperError,
 )
-from scraper_core.inventory import list_tags
+from scraper_core.listing import list_tags
 from scraper_core.manifest import (
     INDEX_TYPES,
     MAX_MANIFEST_SIZE,

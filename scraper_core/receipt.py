@@ -7,6 +7,10 @@ may hold secrets and are never written), each image copied, every blob the stora
 for them, and every blob the run left out because the far side already has it (``--have``):
 the blobs a delta *relies on*. A run in which no image succeeded writes none.
 
+Read back (:func:`read_receipts`), each receipt is read and decoded once, into what a delta
+needs (its blob lists) and what ordering needs (:class:`ShippedReceipt`, see
+:mod:`scraper_core.shipment`).
+
 With ``SOURCE_DATE_EPOCH`` set (the reproducible-builds convention), the receipt's time is that
 instant and its name's token is drawn from its content, not at random: the same content and
 command give the same receipt, byte for byte (an archive holding it can then be re-made).
@@ -19,7 +23,7 @@ import json
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
@@ -35,6 +39,7 @@ from scraper_core.errors import (
     PathNotFoundError,
 )
 from scraper_core.manifest import parse_manifest
+from scraper_core.optfile import decode_utf8
 from scraper_core.plan import ImagePlan
 from scraper_core.shape import Shape, is_platform_subset
 
@@ -192,6 +197,29 @@ def write_receipt(dest: CheckedDriver, document: Mapping[str, Any], now: datetim
     return path
 
 
+@dataclass(frozen=True, order=True)
+class SourceRead:
+    """One read of a source: its identity and when (UTC, to the second: ordered as text)."""
+
+    source: str
+    read_at: str
+
+
+@dataclass(frozen=True)
+class ShippedReceipt:
+    """What ordering needs of one receipt: its digest, what it carries from, and its tags."""
+
+    path: str
+    sha256: str
+    #: The read its images carry: what it imported, else its own read; None for receipts
+    #: written before shipments were recorded.
+    origin: SourceRead | None
+    #: "name:tag" -> manifest digest text, for the tagged images it lists.
+    tags: Mapping[str, str]
+    #: The repositories its run was asked for whole (every tag); empty when unknown.
+    scope: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Receipt:
     """What a delta and a ``--have`` need of a receipt: the blobs it lists (what the storage
@@ -202,16 +230,21 @@ class Receipt:
     relies_on: BlobSizes
     #: The shipment holds only some platforms of its indexes (``shaped_by``).
     platform_subset: bool = False
+    #: Its ordering part, for a receipt read from a storage (not for a ``--have`` file).
+    shipped: ShippedReceipt | None = None
 
 
 def parse_receipt(data: bytes, where: str) -> Receipt:
-    """A receipt, checked for its format, version and blob lists; :class:`ReceiptError` in one
-    line naming ``where``. ``data`` is dropped once decoded: the caller must not keep it."""
+    """A receipt, checked for its format, version and blob lists, with its ordering part;
+    :class:`ReceiptError` in one line naming ``where``. Decoded once; ``data`` is dropped once
+    decoded: the caller must not keep it."""
+    sha256 = _sha256(data)
     document = load_document(data, where)
     del data
     if not isinstance(document, dict) or document.get("format") != RECEIPT_FORMAT:
         raise ReceiptError(f"{where}: not a registry-scraper receipt")
-    return receipt_of(document, where)
+    receipt = receipt_of(document, where)
+    return replace(receipt, shipped=_shipped_of(document, where, sha256))
 
 
 def receipt_of(document: dict[str, Any], where: str) -> Receipt:
@@ -224,28 +257,96 @@ def receipt_of(document: dict[str, Any], where: str) -> Receipt:
     return Receipt(where, blobs, relies_on, is_platform_subset(document.get("shaped_by")))
 
 
-def read_receipts(driver: CheckedDriver) -> tuple[list[Receipt], list[str]]:
-    """Every receipt a storage holds, by path, and a warning for each ``*.json`` entry that is
-    not a regular file (skipped: a directory, a FIFO, a sparse archive member). A damaged
-    receipt is a :class:`ReceiptError`."""
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _no_blob_entries(pairs: list[tuple[str, Any]]) -> Any:
+    """Parse-time filter for the ordering part alone: blob entries (a million in a big
+    receipt) are dropped at once."""
+    keys = {key for key, _value in pairs}
+    if keys <= {"digest", "size"} and "size" in keys:
+        return None
+    return dict(pairs)
+
+
+def parse_shipped(data: bytes, where: str) -> ShippedReceipt:
+    """Only the ordering part of a receipt (its blob lists never kept); :class:`ReceiptError`
+    naming ``where``."""
+    sha256 = _sha256(data)
+    text = decode_utf8(data, where)
+    del data
+    try:
+        document = json.loads(text, object_pairs_hook=_no_blob_entries)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ReceiptError(f"{where}: not JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise ReceiptError(f"{where}: not a registry-scraper receipt")
+    return _shipped_of(document, where, sha256)
+
+
+def _shipped_of(document: Mapping[str, Any], where: str, sha256: str) -> ShippedReceipt:
+    origin = _read(document.get("imported_from")) or _read(document.get("shipment"))
+    tags: dict[str, str] = {}
+    images = document.get("images")
+    for image in images if isinstance(images, list) else []:
+        if not isinstance(image, dict):
+            continue
+        reference, digest = (image.get(k) for k in ("reference", "digest"))
+        if isinstance(reference, str) and isinstance(digest, str) and "@" not in reference:
+            tags[reference] = digest
+    return ShippedReceipt(where, sha256, origin, tags, _scope(document.get("shipment")))
+
+
+def _read(value: Any) -> SourceRead | None:
+    if not isinstance(value, dict):
+        return None
+    source, read_at = value.get("source"), value.get("read_at")
+    if isinstance(source, str) and isinstance(read_at, str):
+        return SourceRead(source, read_at)
+    return None
+
+
+def _scope(shipment: Any) -> tuple[str, ...]:
+    scope = shipment.get("scope") if isinstance(shipment, dict) else None
+    if not isinstance(scope, list):
+        return ()
+    return tuple(name for name in scope if isinstance(name, str))
+
+
+def listed_receipts(driver: CheckedDriver) -> list[str]:
+    """The ``*.json`` paths under the receipts root, sorted (by name: the time each was
+    written); none when there is no such root. One listing, nothing read."""
     try:
         paths = driver.list_dir(layout.RECEIPTS_ROOT)
     except PathNotFoundError:
-        return [], []
-    found: list[Receipt] = []
-    skipped: list[str] = []
-    for path in sorted(paths):
-        if not path.endswith(".json"):
-            continue
-        try:
-            info = driver.stat(path)
-        except NotRegularFileError as exc:
+        return []
+    return sorted(path for path in paths if path.endswith(".json"))
+
+
+def is_receipt_file(driver: CheckedDriver, path: str, skipped: list[str] | None = None) -> bool:
+    """Whether a listed ``path`` is a regular file to read as a receipt; a line in ``skipped``
+    when it is not (a directory, a FIFO, a sparse archive member). :class:`ReceiptError` when
+    it is larger than :data:`MAX_RECEIPT_SIZE`."""
+    try:
+        info = driver.stat(path)
+    except NotRegularFileError as exc:
+        if skipped is not None:
             skipped.append(f"{path} skipped: not a regular file ({exc})")
-            continue
-        if info.is_dir:
+        return False
+    if info.is_dir:
+        if skipped is not None:
             skipped.append(f"{path} skipped: a directory, not a receipt")
-            continue
-        if info.size > MAX_RECEIPT_SIZE:
-            raise ReceiptError(f"{path}: larger than {MAX_RECEIPT_SIZE} bytes")
-        found.append(parse_receipt(driver.get_content(path), path))
-    return found, skipped
+        return False
+    if info.size > MAX_RECEIPT_SIZE:
+        raise ReceiptError(f"{path}: larger than {MAX_RECEIPT_SIZE} bytes")
+    return True
+
+
+def read_receipts(driver: CheckedDriver) -> tuple[list[Receipt], list[str]]:
+    """Every receipt a storage holds, by path, each read and decoded once, and a warning for
+    each ``*.json`` entry that is not a regular file (skipped). A damaged receipt is a
+    :class:`ReceiptError`."""
+    skipped: list[str] = []
+    paths = [path for path in listed_receipts(driver) if is_receipt_file(driver, path, skipped)]
+    return [parse_receipt(driver.get_content(path), path) for path in paths], skipped

@@ -23,8 +23,8 @@ from scraper_core.plan import BlobCopy
 from scraper_core.transfer import BlobOutcome, ImageResult
 
 if TYPE_CHECKING:
-    from scraper_core.holdings import Holdings
     from scraper_core.inventory import Inventory
+    from scraper_core.listing import Listing
     from scraper_core.verify import VerifyReport
 
 
@@ -291,16 +291,16 @@ def _render_delta(report: VerifyReport) -> None:
         click.echo("delta: completes the site: it holds every blob the delta relies on", err=True)
 
 
-def render_inventory(inventory: Inventory) -> None:
+def render_listing(listing: Listing) -> None:
     """``list``: a line per repository with its tags on stdout, errors on stderr."""
-    for name, tags in inventory.repositories:
+    for name, tags in listing.repositories:
         click.echo(f"{name}  {' '.join(tags)}".rstrip())
-    for error in inventory.errors:
+    for error in listing.errors:
         click.echo(f"error: {error}", err=True)
 
 
-def render_holdings(holdings: Holdings) -> None:
+def render_inventory(inventory: Inventory) -> None:
     """``inventory``: the JSON document on stdout, errors on stderr."""
-    click.echo(holdings.to_json(), nl=False)
-    for error in holdings.errors:
+    click.echo(inventory.to_json(), nl=False)
+    for error in inventory.errors:
         click.echo(f"error: {error}", err=True)

@@ -26,6 +26,7 @@ from scraper_core import plugins, selection
 from scraper_core.bloblist import BlobSizes, ReceiptError
 from scraper_core.checked import CheckedDriver
 from scraper_core.contract import SupportsOverlapCheck, SupportsWholeOutput
+from scraper_core.delta import check_delta
 from scraper_core.digest import Digest
 from scraper_core.errors import (
     ConfigurationError,
@@ -34,19 +35,19 @@ from scraper_core.errors import (
     ScraperError,
 )
 from scraper_core.gonetags import gone_tags, prune
-from scraper_core.have import check_delta, leave_out
-from scraper_core.holdings import Holdings, take_holdings
+from scraper_core.have import load_have, load_have_paths
 from scraper_core.inventory import Inventory, take_inventory
+from scraper_core.listing import Listing, take_listing
 from scraper_core.optfile import shown_name
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.receipt import fixed_time, read_receipts
 from scraper_core.reference import parse_reference
 from scraper_core.revisions import untagged_note
+from scraper_core.runreceipt import record_receipt
 from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage
 from scraper_core.shape import Shape
 from scraper_core.shipment import Provenance, provenance, read_of, refusal, tags_going_back
-from scraper_core.shipping import load_have, load_have_paths, record_receipt
 from scraper_core.tagrules import Entry
 from scraper_core.transfer import DEFAULT_JOBS, BlobTally, ImageResult, TransferEvents
 from scraper_core.verify import (
@@ -61,7 +62,7 @@ __all__ = [
     "CopyOutcome",
     "CopyRequest",
     "CopyRun",
-    "HoldingsRun",
+    "InventoryRun",
     "ListRun",
     "OutputOverlapsSourceError",
     "RegistryConfigText",
@@ -148,7 +149,7 @@ class CopyRequest:
     #: they name are left out (a delta shipment).
     have: Sequence[BinaryIO] = ()
     #: With ``dry_run``: write the blob copies a run would do, for a bulk engine, in this
-    #: format (see :mod:`scraper_core.planexport`) to ``plan_out``.
+    #: format (see :mod:`scraper_core.transferlist`) to ``plan_out``.
     plan_format: str | None = None
     plan_out: TextIO | None = None
     #: Remove the tags the source no longer has, within the run's scope (see gonetags).
@@ -303,8 +304,7 @@ class CopyRun:
         if any(receipt.platform_subset for receipt in receipts):
             self.options = replace(self.options, children_left_out_by_choice=True)
         own = read_of(source.driver, source.location, self.started)
-        # Listed again only when it holds receipts: only then can the source be a shipment.
-        self.provenance = provenance(self.source, own) if receipts else Provenance(own, None)
+        self.provenance = provenance(receipts, own)
         return [*registry.warnings, *skipped]
 
     def _destination_not_there(self, registry: plugins.DriverRegistry) -> bool:
@@ -394,7 +394,7 @@ class CopyRun:
         self._refuse_going_back(planned)
         gone = self._gone_tags(chosen.tag_listings)
         if self.request.dry_run and self.request.plan_format:
-            self._export_plan(scrape, planned)
+            self._export_transfer_list(scrape, planned)
         if self.request.dry_run:
             results = scrape.preview(planned)
             for result in results:
@@ -442,9 +442,9 @@ class CopyRun:
         if going_back:
             raise refusal(going_back)
 
-    def _export_plan(self, scrape: Scrape, planned: list[PlannedItem]) -> None:
+    def _export_transfer_list(self, scrape: Scrape, planned: list[PlannedItem]) -> None:
         """The blob copies a run would do, for a bulk engine (``plan_format``)."""
-        from scraper_core.planexport import missing_blobs, write_plan
+        from scraper_core.transferlist import blob_transfers, write_transfer_list
 
         request = self.request
         assert request.plan_format is not None and request.plan_out is not None
@@ -453,8 +453,8 @@ class CopyRun:
                 "--plan-format needs a destination that exists (make the directory or bucket "
                 "first; an all-or-nothing destination cannot be written by a bulk engine)"
             )
-        write_plan(
-            missing_blobs(scrape.source, self.dest, planned), request.plan_format, request.plan_out
+        write_transfer_list(
+            blob_transfers(scrape.source, self.dest, planned), request.plan_format, request.plan_out
         )
         request.plan_out.flush()
 
@@ -497,9 +497,8 @@ class CopyRun:
     def _copy(
         self, scrape: Scrape, planned: list[PlannedItem], events: RunEvents
     ) -> list[ImageResult]:
-        plans = [item for item in planned if isinstance(item, ImagePlan)]
-        # What is shipped: a delta leaves out the blobs the far side has.
-        copied = BlobTally.unique_bytes(leave_out(plans, self.options.have)[0])
+        # What is shipped: a delta leaves out the blobs the far side has (planning did).
+        copied = BlobTally.unique_bytes(scrape.shipped)
         # A whole output counts what it writes out at its side, and says the total with it.
         total = copied if self.dest is None else self.dest.follow_output(events.bytes_done, copied)
         try:
@@ -638,11 +637,11 @@ class VerifyRun(SourceRun):
         return report
 
 
-class HoldingsRun(SourceRun):
+class InventoryRun(SourceRun):
     """``inventory``: what a storage holds, for a later ``--have`` (blobs listed, not read)."""
 
-    def execute(self) -> Holdings:
-        return take_holdings(self.source)
+    def execute(self) -> Inventory:
+        return take_inventory(self.source)
 
 
 class ListRun(SourceRun):
@@ -652,5 +651,5 @@ class ListRun(SourceRun):
         super().__init__(source)
         self.patterns = patterns
 
-    def execute(self) -> Inventory:
-        return take_inventory(self.source, self.patterns)
+    def execute(self) -> Listing:
+        return take_listing(self.source, self.patterns)

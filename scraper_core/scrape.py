@@ -86,7 +86,7 @@ class Scrape:
     ) -> None:
         """``dest`` is None only for a preview of a destination that does not exist yet.
         ``plan_source``, when given, is what plans are read from (a delta's view, see
-        :class:`scraper_core.have.DeltaSource`); blobs are still copied from ``source``."""
+        :class:`scraper_core.delta.DeltaSource`); blobs are still copied from ``source``."""
         self.source = source
         self.dest = dest
         self.options = options
@@ -100,9 +100,10 @@ class Scrape:
         )
         # Signatures and referrers carry no platforms: --platform does not apply to them.
         self.artifact_planner = Planner(plan_source or source, sizes_from_manifests=manifest_sizes)
-        #: Blobs the last preview or copy left out because the far side has them.
+        #: Blobs the last :meth:`plan` left out because the far side has them.
         self.relied_on: dict[Digest, int] = {}
-        #: The plans as the last preview or copy carried them out, in order.
+        #: The plans of the last :meth:`plan` as they are shipped (without those blobs), in
+        #: order: what :meth:`preview` and :meth:`copy` carry out.
         self.shipped: list[ImagePlan] = []
         #: Set by :meth:`copy` when the destination stopped taking writes (full, read-only):
         #: the one cause behind every "not copied" image, for the caller to say once.
@@ -120,11 +121,19 @@ class Scrape:
     def _plan_artifact(self, reference: Reference) -> PlannedItem:
         return _planned(self.artifact_planner, reference)
 
-    def _trim(self, plans: list[ImagePlan]) -> list[ImagePlan]:
-        """Leave out what the far side has (``--have``), noting it in :attr:`relied_on`."""
-        trimmed, self.relied_on = leave_out(plans, self.options.have)
-        self.shipped = trimmed
-        return trimmed
+    def _trim(self, planned: Sequence[PlannedItem]) -> None:
+        """Leave out what the far side has (``--have``), once per plan: the plans as shipped
+        go to :attr:`shipped`, the blobs left out to :attr:`relied_on`."""
+        plans = [item for item in planned if isinstance(item, ImagePlan)]
+        self.shipped, self.relied_on = leave_out(plans, self.options.have)
+
+    def _as_shipped(self, planned: Sequence[PlannedItem]) -> list[PlannedItem]:
+        """``planned``, as :meth:`plan` returned it, with each plan as shipped."""
+        plans = [item.reference for item in planned if isinstance(item, ImagePlan)]
+        if plans != [plan.reference for plan in self.shipped]:
+            raise ValueError("preview or copy what this scrape's plan() returned")
+        shipped = iter(self.shipped)
+        return [next(shipped) if isinstance(item, ImagePlan) else item for item in planned]
 
     def _map(self, function: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """``function`` of each item, in order, run in a pool: planning is a few small reads
@@ -157,8 +166,19 @@ class Scrape:
         found (and theirs in turn: a signed SBOM brings its signature). ``tag_listings``:
         the tags of repositories listed already, where signatures are looked up then.
         ``whole_repositories``: chosen with every tag; their untagged revisions are planned
-        too (``all_manifests``) or counted in :attr:`untagged_left_out`."""
-        self.planner.know_tags(tag_listings or {})
+        too (``all_manifests``) or counted in :attr:`untagged_left_out`. The plans as shipped
+        (without what the far side has) go to :attr:`shipped`."""
+        planned = self._plan_all(references, tag_listings or {}, whole_repositories)
+        self._trim(planned)
+        return planned
+
+    def _plan_all(
+        self,
+        references: Sequence[Reference],
+        tag_listings: Mapping[str, frozenset[str]],
+        whole_repositories: Sequence[str],
+    ) -> list[PlannedItem]:
+        self.planner.know_tags(tag_listings)
         unique = list(dict.fromkeys(references))
         planned = self._map(self._plan_one, unique)
         untagged = self._untagged(planned, whole_repositories)
@@ -241,10 +261,7 @@ class Scrape:
         tally = BlobTally()
         # Each blob is looked up once at the destination, however many tags share it.
         present: set[Digest] = set()
-        trimmed = iter(self._trim([item for item in planned if isinstance(item, ImagePlan)]))
-        for item in planned:
-            if isinstance(item, ImagePlan):
-                item = next(trimmed)
+        for item in self._as_shipped(planned):
             if isinstance(item, ImageResult):
                 results.append(item)
                 continue
@@ -271,9 +288,10 @@ class Scrape:
     ) -> list[ImageResult]:
         if self.dest is None:
             raise ConfigurationError("no destination to copy to")
-        plans = self._trim([item for item in planned if isinstance(item, ImagePlan)])
+        items = self._as_shipped(planned)
+        plans = [item for item in items if isinstance(item, ImagePlan)]
         events = events or NoEvents()
-        for item in planned:
+        for item in items:
             if isinstance(item, ImageResult):
                 events.image_done(item)
         transfer = Transfer(
@@ -289,7 +307,7 @@ class Scrape:
         finally:
             self.unusable = transfer.unusable
             self.changed = transfer.changed
-        return [item if isinstance(item, ImageResult) else next(copied) for item in planned]
+        return [item if isinstance(item, ImageResult) else next(copied) for item in items]
 
 
 def _each(function: Callable[[T], R], chunk: Sequence[T]) -> list[R]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from scraper_core.checked import CheckedDriver
 from scraper_core.errors import InvalidReferenceError, ScraperError
-from scraper_core.inventory import (
+from scraper_core.listing import (
     is_pattern,
     list_tags,
     match_repositories,

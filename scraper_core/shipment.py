@@ -6,10 +6,10 @@ time it started reading it. A run whose source is itself a shipment (an archive 
 receipt) names it in ``"imported_from"``: that receipt's sha256, source identity and read time.
 
 The *origin* of a run is what it carries from: the shipment it imports, else its own read.
-Before a run writes, every tag it would move is checked against the destination's receipts
-from the same origin source read later: a tag whose current link the run would change, and
-that a later read wrote, would go back in time; the run is refused, naming those tags, unless
-the caller allows it (``--allow-older``).
+Before a run writes, every tag it would move is checked against the destination's newest
+receipt that lists it (what wrote its current link): a tag whose current link the run would
+change, and that a later read of the same origin source wrote, would go back in time; the run
+is refused, naming those tags, unless the caller allows it (``--allow-older``).
 """
 
 from __future__ import annotations
@@ -17,36 +17,40 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from scraper_core import layout
-from scraper_core.bloblist import ReceiptError
 from scraper_core.checked import CheckedDriver
-from scraper_core.errors import ConfigurationError, NotRegularFileError, PathNotFoundError
-from scraper_core.optfile import decode_utf8
+from scraper_core.errors import ConfigurationError, PathNotFoundError, ScraperError
+from scraper_core.listing import list_tags
 from scraper_core.plan import ImagePlan
-from scraper_core.receipt import MAX_RECEIPT_SIZE, public_location, receipt_time
+from scraper_core.receipt import (
+    Receipt,
+    ShippedReceipt,
+    SourceRead,
+    is_receipt_file,
+    listed_receipts,
+    parse_shipped,
+    public_location,
+    receipt_time,
+)
 
 #: A refusal names this many tags, then says how many more.
 NAMED_TAGS = 20
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 #: Longer than any link (``sha512:`` and 128 hex digits).
 _LINK_LIMIT = 256
+#: A receipt name starts with the second it was written: ``%Y%m%dT%H%M%SZ``.
+_STAMP = 16
+_STAMP_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 
 
 class OlderShipmentError(ConfigurationError):
     """The run would move tags back to an older read of their source; nothing was written."""
-
-
-@dataclass(frozen=True, order=True)
-class SourceRead:
-    """One read of a source: its identity and when (UTC, to the second: ordered as text)."""
-
-    source: str
-    read_at: str
 
 
 def source_identity(driver: str, location: str) -> str:
@@ -63,89 +67,6 @@ def read_of(driver: str, location: str, started: datetime) -> SourceRead:
     """This run's read of its source, at ``started`` (``SOURCE_DATE_EPOCH`` where set)."""
     moment = receipt_time(started).astimezone(UTC)
     return SourceRead(source_identity(driver, location), moment.strftime(_TIME_FORMAT))
-
-
-@dataclass(frozen=True)
-class ShippedReceipt:
-    """What ordering needs of one receipt: its digest, what it carries from, and its tags."""
-
-    path: str
-    sha256: str
-    #: The read its images carry: what it imported, else its own read; None for receipts
-    #: written before shipments were recorded.
-    origin: SourceRead | None
-    #: "name:tag" -> manifest digest text, for the tagged images it lists.
-    tags: Mapping[str, str]
-    #: The repositories its run was asked for whole (every tag); empty when unknown.
-    scope: tuple[str, ...] = ()
-
-
-def _kept(pairs: list[tuple[str, Any]]) -> Any:
-    """Parse-time filter: blob entries (a million in a big receipt) are dropped at once."""
-    keys = {key for key, _value in pairs}
-    if keys <= {"digest", "size"} and "size" in keys:
-        return None
-    return dict(pairs)
-
-
-def _read(value: Any) -> SourceRead | None:
-    if not isinstance(value, dict):
-        return None
-    source, read_at = value.get("source"), value.get("read_at")
-    if isinstance(source, str) and isinstance(read_at, str):
-        return SourceRead(source, read_at)
-    return None
-
-
-def parse_shipped(data: bytes, where: str) -> ShippedReceipt:
-    """The ordering part of a receipt; :class:`ReceiptError` naming ``where``."""
-    sha256 = "sha256:" + hashlib.sha256(data).hexdigest()
-    text = decode_utf8(data, where)
-    del data
-    try:
-        document = json.loads(text, object_pairs_hook=_kept)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise ReceiptError(f"{where}: not JSON ({exc})") from None
-    if not isinstance(document, dict):
-        raise ReceiptError(f"{where}: not a registry-scraper receipt")
-    origin = _read(document.get("imported_from")) or _read(document.get("shipment"))
-    tags: dict[str, str] = {}
-    images = document.get("images")
-    for image in images if isinstance(images, list) else []:
-        if not isinstance(image, dict):
-            continue
-        reference, digest = (image.get(k) for k in ("reference", "digest"))
-        if isinstance(reference, str) and isinstance(digest, str) and "@" not in reference:
-            tags[reference] = digest
-    return ShippedReceipt(where, sha256, origin, tags, _scope(document.get("shipment")))
-
-
-def _scope(shipment: Any) -> tuple[str, ...]:
-    scope = shipment.get("scope") if isinstance(shipment, dict) else None
-    if not isinstance(scope, list):
-        return ()
-    return tuple(name for name in scope if isinstance(name, str))
-
-
-def shipped_receipts(driver: CheckedDriver) -> Iterator[ShippedReceipt]:
-    """The storage's receipts, one at a time (each read up to :data:`MAX_RECEIPT_SIZE`);
-    entries that are not regular files are skipped (:func:`read_receipts` warns of them)."""
-    try:
-        paths = driver.list_dir(layout.RECEIPTS_ROOT)
-    except PathNotFoundError:
-        return
-    for path in sorted(paths):
-        if not path.endswith(".json"):
-            continue
-        try:
-            info = driver.stat(path)
-        except NotRegularFileError:
-            continue
-        if info.is_dir:
-            continue
-        if info.size > MAX_RECEIPT_SIZE:
-            raise ReceiptError(f"{path}: larger than {MAX_RECEIPT_SIZE} bytes")
-        yield parse_shipped(driver.get_content(path), path)
 
 
 @dataclass(frozen=True)
@@ -189,40 +110,98 @@ class Provenance:
         return keys
 
 
-def provenance(source: CheckedDriver, own: SourceRead) -> Provenance:
-    """The run's provenance: a source holding exactly one receipt that records a read is a
-    shipment, imported; any other source (a registry's storage, a site) is read as itself."""
-    found = [receipt for receipt in shipped_receipts(source) if receipt.origin is not None]
+def provenance(receipts: Sequence[Receipt], own: SourceRead) -> Provenance:
+    """The run's provenance from the receipts its source holds (read once, by the caller): a
+    source holding exactly one receipt that records a read is a shipment, imported; any other
+    source (a registry's storage, a site) is read as itself."""
+    found = [r.shipped for r in receipts if r.shipped is not None and r.shipped.origin]
     return Provenance(own, found[0] if len(found) == 1 else None)
 
 
 def tags_going_back(
     dest: CheckedDriver, origin: SourceRead, plans: Sequence[ImagePlan]
 ) -> list[str]:
-    """The tags ``plans`` would move from what a later read of ``origin``'s source wrote."""
-    later: dict[str, set[str]] = {}
-    for receipt in shipped_receipts(dest):
-        found = receipt.origin
-        if found is not None and found.source == origin.source and found.read_at > origin.read_at:
-            for tag, digest in receipt.tags.items():
-                later.setdefault(tag, set()).add(digest)
-    if not later:
-        return []
-    going_back: dict[str, None] = {}
+    """The tags ``plans`` would move from what a later read of ``origin``'s source wrote.
+
+    What a tag's current link holds was written by the newest receipt that lists the tag:
+    receipts are read newest first (their names start with the time they were written), and
+    a tag is settled by the first that lists it. Reading stops once every tag the plans move
+    that is at the destination is settled: a weekly import reads last week's receipt, not the
+    site's history. Receipts whose names share a second (``SOURCE_DATE_EPOCH`` gives every
+    run the same one) are read as one: any of them that is a later read settles the tag.
+    """
+    wanted: dict[str, str] = {}
     for plan in plans:
         reference = plan.reference
-        tag = str(reference)
-        if reference.tag is None or reference.digest is not None or tag not in later:
-            continue
-        current = _current(dest, layout.tag_current_link_path(reference.name, reference.tag))
-        if current is not None and current != str(plan.digest) and current in later[tag]:
-            going_back[tag] = None
-    return list(going_back)
+        if reference.tag is not None and reference.digest is None:
+            wanted.setdefault(str(reference), str(plan.digest))
+    open_tags = set(wanted)
+    looked_up = False
+    going_back: set[str] = set()
+    for group in _newest_first(dest):
+        settled: set[str] = set()
+        for path in group:
+            if not is_receipt_file(dest, path):
+                continue
+            receipt = parse_shipped(dest.get_content(path), path)
+            listed = open_tags & receipt.tags.keys()
+            settled |= listed
+            if _is_later(receipt.origin, origin):
+                for tag in listed:
+                    wrote = receipt.tags[tag]
+                    if wrote != wanted[tag] and _current(dest, tag) == wrote:
+                        going_back.add(tag)
+        open_tags -= settled
+        if open_tags and not looked_up:
+            # A tag the destination lacks (new at the source) has nothing to go back from:
+            # looked up once, so that it does not send the reading through every receipt.
+            open_tags = _at_destination(dest, open_tags)
+            looked_up = True
+        if not open_tags:
+            break
+    return [tag for tag in wanted if tag in going_back]
 
 
-def _current(dest: CheckedDriver, path: str) -> str | None:
+def _is_later(found: SourceRead | None, origin: SourceRead) -> bool:
+    """Whether ``found`` is a read of ``origin``'s source made after it."""
+    return found is not None and found.source == origin.source and found.read_at > origin.read_at
+
+
+def _at_destination(dest: CheckedDriver, wanted: Iterable[str]) -> set[str]:
+    """Those of the ``name:tag`` texts in ``wanted`` that the destination has (a tag listing
+    per repository); all of them for a repository that cannot be listed."""
+    by_name: dict[str, list[str]] = {}
+    for tag in wanted:
+        name, _, short = tag.rpartition(":")
+        by_name.setdefault(name, []).append(short)
+    present: set[str] = set()
+    for name, tags in by_name.items():
+        try:
+            held = set(list_tags(dest, name))
+        except ScraperError:
+            held = set(tags)
+        present.update(f"{name}:{tag}" for tag in tags if tag in held)
+    return present
+
+
+def _newest_first(dest: CheckedDriver) -> Iterator[list[str]]:
+    """The destination's receipt paths (one listing), newest first, those written in one
+    second together."""
+    groups: dict[str, list[str]] = {}
+    for path in listed_receipts(dest):
+        name = path.rsplit("/", 1)[-1]
+        # A name not made by receipt_name (never written by a run) sorts as the oldest.
+        stamp = name[:_STAMP] if _STAMP_RE.fullmatch(name[:_STAMP]) else ""
+        groups.setdefault(stamp, []).append(path)
+    for stamp in sorted(groups, reverse=True):
+        yield groups[stamp]
+
+
+def _current(dest: CheckedDriver, tag: str) -> str | None:
     """The digest text a tag's link holds (read no further than a link can be)."""
+    name, _, short = tag.rpartition(":")
     try:
+        path = layout.tag_current_link_path(name, short)
         return dest.read_head(path, _LINK_LIMIT).decode("ascii", "replace").strip()
     except PathNotFoundError:
         return None

@@ -48,7 +48,7 @@ from scraper_core.errors import (
     ScraperError,
     StorageError,
 )
-from scraper_core.inventory import list_repositories, tag_directories
+from scraper_core.listing import list_repositories, tag_directories
 from scraper_core.manifest import Descriptor, Manifest, parse_manifest, read_manifest_bytes
 from scraper_core.plan import (
     MAX_INDEX_DEPTH,

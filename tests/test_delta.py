@@ -17,10 +17,10 @@ import pytest
 from click.testing import Result
 
 from plugins.local.registry_scraper_local.driver import LocalDriver
-from scraper_core import layout
+from scraper_core import inventory, layout
 from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.holdings import INVENTORY_FORMAT, take_holdings
+from scraper_core.inventory import INVENTORY_FORMAT
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from tests.support.cli import run_cli, take_inventory
 from tests.support.reliability import record
@@ -95,9 +95,9 @@ def test_inventory_reads_no_blob(
 ) -> None:
     _source, _images, tmp_path = shipped
     driver = CheckedDriver(NoBlobReads(tmp_path / "site", read_only=True), read_only=True)
-    holdings = take_holdings(driver)
-    assert set(map(str, holdings.blobs)) == stored_blobs(tmp_path / "site")
-    assert holdings.errors == []
+    held = inventory.take_inventory(driver)
+    assert set(map(str, held.blobs)) == stored_blobs(tmp_path / "site")
+    assert held.errors == []
 
 
 def test_inventory_of_an_empty_storage(tmp_path: Path) -> None:

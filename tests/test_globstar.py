@@ -11,7 +11,7 @@ from plugins.local.registry_scraper_local.driver import LocalDriver
 from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
 from scraper_core.globstar import literal_prefix, matches
-from scraper_core.inventory import match_repositories
+from scraper_core.listing import match_repositories
 from tests.support.trees import repositories_tree, stored_blobs
 
 NAMES = ("app", "team", "team/app", "team/app/sub", "team/web", "other/deep/app")

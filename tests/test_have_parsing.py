@@ -26,7 +26,7 @@ from scraper_core.checked import CheckedDriver
 from scraper_core.contract import FileInfo
 from scraper_core.digest import Digest
 from scraper_core.errors import NotRegularFileError, StorageError
-from scraper_core.holdings import INVENTORY_FORMAT
+from scraper_core.inventory import INVENTORY_FORMAT
 from scraper_core.receipt import RECEIPT_FORMAT, ReceiptError, parse_receipt, read_receipts
 from scraper_core.testing.memory import MemoryDriver
 from tests.support.cli_process import scrape_command
@@ -280,7 +280,9 @@ def test_only_the_document_and_its_blob_entries_are_kept() -> None:
     document["images"] = [{"reference": "a:1", "digest": digest(2), "media_type": "m"}]
     data = json.dumps(document).encode()
     loaded = load_document(data, "r.json")
-    # Parsed and dropped: images, tool, source and totals are never held.
-    assert loaded["images"] == [None] and loaded["tool"] is None
+    # Parsed and dropped: tool, source and totals are never held; of an image, only what
+    # ordering reads (its reference and digest).
+    assert loaded["images"] == [{"reference": "a:1", "digest": digest(2)}]
+    assert loaded["tool"] is None
     # A later version's extra keys on a blob entry do not make it unreadable.
     assert dict(parse_receipt(data, "r.json").blobs) == {Digest.parse(digest(1)): 5}

@@ -15,7 +15,7 @@ from click.testing import Result
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.inventory import list_repositories, match_repositories
+from scraper_core.listing import list_repositories, match_repositories
 from scraper_core.selection import select
 from tests.support.cli import run_cli
 from tests.support.cli_process import run_scrape

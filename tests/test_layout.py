@@ -125,8 +125,9 @@ def test_paths_that_are_not_what_a_parser_parses_are_none() -> None:
 CORE = Path(__file__).resolve().parents[1] / "scraper_core"
 #: Modules that walk or read the registry tree (the plugin kit builds test trees its own way).
 TREE_READERS = (
-    *("verify.py", "inventory.py", "plan.py", "selection.py", "transfer.py", "run.py"),
-    *("holdings.py", "have.py", "receipt.py", "shipping.py", "scrape.py"),
+    *("verify.py", "listing.py", "plan.py", "selection.py", "transfer.py", "run.py"),
+    *("inventory.py", "have.py", "delta.py", "receipt.py", "runreceipt.py", "scrape.py"),
+    "shipment.py",
 )
 PATH_PIECES = ("_manifests", "_layers", "_uploads", "blobs/", "/link", "revisions")
 

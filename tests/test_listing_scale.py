@@ -19,7 +19,7 @@ import pytest
 from registry_scraper_local.driver import LocalDriver
 from scraper_core.checked import CheckedDriver
 from scraper_core.contract import Capability, FileInfo, SupportsWalkNames
-from scraper_core.inventory import list_repositories, tag_directories
+from scraper_core.listing import list_repositories, tag_directories
 from tests.support.cli import scrape_ok
 from tests.support.counting import counting_calls
 from tests.support.trees import local_writer

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from scraper_core.checked import CheckedDriver
 from scraper_core.cli import main
-from scraper_core.holdings import INVENTORY_FORMAT
+from scraper_core.inventory import INVENTORY_FORMAT
 from scraper_core.plan import Planner, PlatformFilter
 from scraper_core.receipt import RunRecord, parse_receipt
 from scraper_core.reference import Reference

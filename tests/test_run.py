@@ -203,11 +203,11 @@ def test_an_archive_no_image_made_it_into_is_not_published(source: Path, tmp_pat
 
 
 def test_a_delta_counts_only_what_it_ships(source: Path, tmp_path: Path) -> None:
-    from scraper_core.holdings import take_holdings
+    from scraper_core.inventory import take_inventory
 
     first = tmp_path / "first"
     run_copy(request(source, first, "a:v1"))
-    held = take_holdings(CheckedDriver(LocalDriver(first, read_only=True), read_only=True))
+    held = take_inventory(CheckedDriver(LocalDriver(first, read_only=True), read_only=True))
     have = tmp_path / "have.json"
     have.write_text(held.to_json())
     with have.open("rb") as stream:

@@ -1,60 +1,18 @@
-"""The shipping steps of a copy run, kept out of the CLI: ``--have`` files in, receipt out."""
+"""A copy run's receipt: the plans of the images that made it in, and what they rely on."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any
 
-from scraper_core.bloblist import BlobSizes
 from scraper_core.checked import CheckedDriver
-from scraper_core.have import parse_have
-from scraper_core.optfile import (
-    HAVE_FILE_CAP,
-    STDIN,
-    open_option_file,
-    read_capped,
-    shown_name,
-)
 from scraper_core.plan import ImagePlan
 from scraper_core.provenance import provenance_entry
 from scraper_core.receipt import RunRecord, write_receipt
 from scraper_core.scrape import PlannedItem, Scrape
 from scraper_core.shape import Shape
 from scraper_core.transfer import ImageResult
-
-
-def load_have(files: Iterable[BinaryIO], digests: list[str] | None = None) -> BlobSizes:
-    """Every blob the ``--have`` files (inventories or receipts) say the far side has; each
-    read up to :data:`HAVE_FILE_CAP`, parsed once, its text dropped before the next.
-    ``digests``, when given, gets the sha256 of each file (the receipt records them)."""
-    have = BlobSizes()
-    for stream in files:
-        name = getattr(stream, "name", STDIN)
-        path = name if isinstance(name, str) and name != "<stdin>" else STDIN
-        where = f"--have {shown_name(path)}"
-        data = read_capped(stream, path, "--have", HAVE_FILE_CAP)
-        if digests is not None:
-            digests.append(hashlib.sha256(data).hexdigest())
-        # Passed on, not kept: parse_have drops the bytes once decoded.
-        have.merge(parse_have(data, where))
-        del data
-    return have
-
-
-def load_have_paths(paths: Iterable[str]) -> BlobSizes:
-    """:func:`load_have` of the files at ``paths`` (``-``: standard input), each opened (never
-    blocking, regular files only) and closed in turn."""
-    have = BlobSizes()
-    for path in paths:
-        stream = open_option_file(path, "--have")
-        try:
-            have.merge(load_have([stream]))
-        finally:
-            if path != STDIN:
-                stream.close()
-    return have
 
 
 def succeeded(

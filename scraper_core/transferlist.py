@@ -64,7 +64,7 @@ def object_namer(driver: CheckedDriver, role: str) -> Callable[[str], str]:
     return named.object_url
 
 
-def missing_blobs(
+def blob_transfers(
     source: CheckedDriver, dest: CheckedDriver, planned: Sequence[object]
 ) -> Iterator[BlobTransfer]:
     """Each blob of the plans that ``dest`` lacks (by size, as a run trusts it), once.
@@ -118,7 +118,7 @@ def format_line(transfer: BlobTransfer, plan_format: str) -> str:
     raise ConfigurationError(f"unknown plan format {plan_format!r} (one of {', '.join(FORMATS)})")
 
 
-def write_plan(
+def write_transfer_list(
     transfers: Iterator[BlobTransfer] | Sequence[BlobTransfer], plan_format: str, out: TextIO
 ) -> int:
     """Write one line per transfer; returns how many were written."""

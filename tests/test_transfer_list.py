@@ -17,7 +17,7 @@ from s3_servers import SeaweedServer
 
 from scraper_core.cli import main
 from scraper_core.digest import Digest
-from scraper_core.planexport import BlobTransfer, format_line
+from scraper_core.transferlist import BlobTransfer, format_line
 from tests.support.bulktools import find_s5cmd, s5cmd_command, s5cmd_environ
 from tests.support.cli import run_cli
 from tests.support.components import missing_component

@@ -10,7 +10,7 @@ from scraper_core import layout
 from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
 from scraper_core.errors import InvalidReferenceError
-from scraper_core.inventory import (
+from scraper_core.listing import (
     list_repositories,
     list_tags,
     match_repositories,
