@@ -18,8 +18,8 @@ from scraper_core import plugins, selection
 from scraper_core.bloblist import BlobSizes
 from scraper_core.checked import CheckedDriver
 from scraper_core.contract import Abortable
+from scraper_core.delta import DeltaRefusedError, locate_relied_on
 from scraper_core.errors import ConfigurationError, PluginError, ScraperError
-from scraper_core.have import DeltaRefusedError, missing_blobs
 from scraper_core.imagedest import ImageDestination
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.push import Push
@@ -59,7 +59,7 @@ def _refuse_delta(source: CheckedDriver, receipts: Sequence[Receipt], driver: st
     needed = BlobSizes()
     for receipt in receipts:
         needed.merge(receipt.relies_on)
-    missing, _at_dest = missing_blobs(needed, source, None)
+    missing, _at_dest = locate_relied_on(needed, source, None)
     if missing:
         raise DeltaRefusedError(
             f"the source is a delta: {len(missing)} of the {len(needed)} blobs it relies on are "
