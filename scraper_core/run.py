@@ -394,7 +394,7 @@ class CopyRun:
         self._refuse_going_back(planned)
         gone = self._gone_tags(chosen.tag_listings)
         if self.request.dry_run and self.request.plan_format:
-            self._export_transfer_list(scrape, planned)
+            self._export_transfer_list(scrape)
         if self.request.dry_run:
             results = scrape.preview(planned)
             for result in results:
@@ -442,7 +442,7 @@ class CopyRun:
         if going_back:
             raise refusal(going_back)
 
-    def _export_transfer_list(self, scrape: Scrape, planned: list[PlannedItem]) -> None:
+    def _export_transfer_list(self, scrape: Scrape) -> None:
         """The blob copies a run would do, for a bulk engine (``plan_format``)."""
         from scraper_core.transferlist import blob_transfers, write_transfer_list
 
@@ -453,8 +453,11 @@ class CopyRun:
                 "--plan-format needs a destination that exists (make the directory or bucket "
                 "first; an all-or-nothing destination cannot be written by a bulk engine)"
             )
+        # The plans as trimmed by --have: the far side's blobs are not for the engine to copy.
         write_transfer_list(
-            blob_transfers(scrape.source, self.dest, planned), request.plan_format, request.plan_out
+            blob_transfers(scrape.source, self.dest, scrape.shipped),
+            request.plan_format,
+            request.plan_out,
         )
         request.plan_out.flush()
 

@@ -22,7 +22,7 @@ from tests.support.bulktools import find_s5cmd, s5cmd_command, s5cmd_environ
 from tests.support.cli import run_cli
 from tests.support.components import missing_component
 from tests.support.images import StandardImages
-from tests.support.skopeo import push_standard
+from tests.support.skopeo import PopulatedRegistry, push_standard
 
 WANTED = ("plain", "schema2", "multiarch", "shared_a", "shared_b")
 HEX = "ab" + "0" * 62
@@ -178,3 +178,25 @@ def test_s5cmd_s3_to_local(
     assert csv == [f"{bucket},{key}" for key in keys]
     verified = run_cli("verify", "--data-dir", str(output), *refs)
     assert verified.exit_code == 0, verified.output
+
+
+def test_plan_leaves_out_what_the_far_side_has(
+    populated_registry: PopulatedRegistry, tmp_path: Path
+) -> None:
+    """A delta's transfer list names only the blobs the delta ships: `--have` trims it."""
+    refs = [populated_registry.pushed[key].ref for key in WANTED]
+    source = ["--data-dir", str(populated_registry.root)]
+    dest = ["--output-dir", str(tmp_path / "out")]
+    (tmp_path / "out").mkdir()
+    full = run_cli("copy", *source, *dest, "--dry-run", "--plan-format", "s5cmd", *refs)
+    assert full.exit_code == 0, full.output
+    assert full.stdout.splitlines()
+    inventory = run_cli("inventory", *source)
+    assert inventory.exit_code == 0, inventory.output
+    have = tmp_path / "have.json"
+    have.write_text(inventory.stdout)
+    trimmed = run_cli(
+        "copy", *source, *dest, "--dry-run", "--plan-format", "s5cmd", "--have", str(have), *refs
+    )
+    assert trimmed.exit_code == 0, trimmed.output
+    assert trimmed.stdout.splitlines() == []
