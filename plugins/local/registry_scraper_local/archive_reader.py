@@ -60,7 +60,11 @@ from registry_scraper_local.archive_volumes import (
     volumes_of,
 )
 from registry_scraper_local.archive_walk import DamagedArchiveError, Source, walk
-from registry_scraper_local.shipment_check import Provenance, check_shipment
+from registry_scraper_local.shipment_check import (
+    Provenance,
+    check_listed_sums,
+    check_shipment,
+)
 from scraper_core.contract import Capability, FileInfo, is_valid_path
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 
@@ -158,6 +162,10 @@ class ArchiveReader:
                 directory = options.get("spool-dir") or os.path.dirname(os.path.abspath(path))
                 spool = MemberSpool(directory)
             files = _Opening(location, volumes, raw, spool, magic).files(allow_unindexed)
+            if provenance is None:
+                # After the walk, whose lines name the damaged byte and member; this catches
+                # what no read would (see shipment_check).
+                check_listed_sums(volumes, raw)
             data = raw if spool is None else spool.contents()
             reader = cls(data, location, volumes.paths, files)
             reader.provenance = None if provenance is None else provenance.document()
