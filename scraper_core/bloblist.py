@@ -18,7 +18,7 @@ from typing import Any, TypeGuard
 from scraper_core.digest import HEX_LENGTHS, Digest
 from scraper_core.errors import InvalidReferenceError, ScraperError
 from scraper_core.optfile import decode_utf8
-from scraper_core.shape import SHAPE_MARK
+from scraper_core.shape import SHAPE_MARK, SUBSET_MARK, subset_entry
 
 #: Sizes are offsets in files and objects: below 2**63, as Go's int64 and os.stat have them.
 SIZE_LIMIT = 2**63
@@ -81,15 +81,19 @@ def _kept_part(pairs: list[tuple[str, Any]]) -> Any:
     a sound blob entry (``digest`` and ``size``, other keys ignored) as a ``(key, size)``
     tuple; the document itself (the object naming its ``format``) and a damaged blob entry
     (no key but ``digest`` and ``size``: refused, naming the file, when its list is read) as
-    a dict; a receipt's ``shaped_by``, as its platforms only. Others (images, repositories
-    and their tags, totals) are dropped at once (None): an inventory's tags would otherwise
-    outweigh its blobs."""
+    a dict; a receipt's ``shaped_by``, as its platforms only; an image entry marked as a
+    platform subset, as its digest and mark. Others (images, repositories and their tags,
+    totals) are dropped at once (None): an inventory's tags would otherwise outweigh its
+    blobs."""
     keys = {key for key, _value in pairs}
     if "format" in keys:
         return dict(pairs)
     if SHAPE_MARK in keys:
         # A receipt's ``shaped_by``: only whether it chose platforms is read here.
         return {"platforms": dict(pairs).get("platforms")}
+    if SUBSET_MARK in keys:
+        # An image whose index children were left out by choice: its digest is kept.
+        return subset_entry(dict(pairs))
     if not keys & _ENTRY_KEYS:
         return None
     fields = dict(pairs)

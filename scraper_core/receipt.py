@@ -36,7 +36,7 @@ from scraper_core.errors import (
 )
 from scraper_core.manifest import parse_manifest
 from scraper_core.plan import ImagePlan
-from scraper_core.shape import Shape, is_platform_subset
+from scraper_core.shape import Shape, is_platform_subset, platform_subset_images
 
 RECEIPT_FORMAT = "registry-scraper/receipt"
 RECEIPT_VERSION = 1
@@ -202,6 +202,8 @@ class Receipt:
     relies_on: BlobSizes
     #: The shipment holds only some platforms of its indexes (``shaped_by``).
     platform_subset: bool = False
+    #: Its images whose index children were left out by choice (``--platform``).
+    platform_subset_images: frozenset[Digest] = frozenset()
 
 
 def parse_receipt(data: bytes, where: str) -> Receipt:
@@ -221,7 +223,8 @@ def receipt_of(document: dict[str, Any], where: str) -> Receipt:
     # Each list is dropped from the document once converted: one copy of it at a time.
     blobs = parse_blob_list(document.pop("blobs", None), where)
     relies_on = parse_blob_list(document.pop("relies_on", None), where)
-    return Receipt(where, blobs, relies_on, is_platform_subset(document.get("shaped_by")))
+    subset = is_platform_subset(document.get("shaped_by"))
+    return Receipt(where, blobs, relies_on, subset, platform_subset_images(document))
 
 
 def read_receipts(driver: CheckedDriver) -> tuple[list[Receipt], list[str]]:

@@ -295,8 +295,8 @@ class CopyRun:
             check_delta(self.source, None, receipts)
         self.dest = self._open_destination(registry, dest_class)
         self.plan_source = check_delta(self.source, self.dest, receipts)
-        if any(receipt.platform_subset for receipt in receipts):
-            self.options = replace(self.options, children_left_out_by_choice=True)
+        chosen = frozenset().union(*(receipt.platform_subset_images for receipt in receipts))
+        self.options = replace(self.options, children_left_out_in=chosen)
         own = read_of(source.driver, source.location, self.started)
         # Listed again only when it holds receipts: only then can the source be a shipment.
         self.provenance = provenance(self.source, own) if receipts else Provenance(own, None)
