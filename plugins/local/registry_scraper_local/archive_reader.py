@@ -9,9 +9,11 @@ every header checked, the end-of-archive marker required, a cut or a damaged hea
 is one line naming the byte), and what was found is checked against the member index the
 writer stores last (:mod:`archive_contents`). An archive without one (``tar -c`` of a tree, an
 older scrape) is refused unless ``-o allow-unindexed=true``; it is then read as found, a name
-stored twice meaning its last copy, as ``tar -x`` would leave it. Only regular files are seen
-(no links, sparse files, devices), and only those under the storage tree (unindexed: any clean
-path, never ``..``); nothing else is read or spooled.
+stored twice meaning its last copy, as ``tar -x`` would leave it. With ``FILE.sha256`` beside
+the set, every volume is then hashed against it (:mod:`shipment_check`: what no read reaches
+is covered too). Only regular files are seen (no links, sparse files, devices), and only
+those under the storage tree (unindexed: any clean path, never ``..``); nothing else is read
+or spooled.
 
 Reads are random access by offset (``pread``, so concurrent streams need no lock). A
 compressed archive cannot be read at an offset: it is decompressed once, a bounded chunk at a
