@@ -18,7 +18,7 @@ from typing import Any, TypeGuard
 from scraper_core.digest import HEX_LENGTHS, Digest
 from scraper_core.errors import InvalidReferenceError, ScraperError
 from scraper_core.optfile import decode_utf8
-from scraper_core.shape import SHAPE_MARK
+from scraper_core.shape import SHAPE_MARK, SUBSET_MARK
 
 #: Sizes are offsets in files and objects: below 2**63, as Go's int64 and os.stat have them.
 SIZE_LIMIT = 2**63
@@ -84,8 +84,9 @@ def _kept_part(pairs: list[tuple[str, Any]]) -> Any:
     tuple; the document itself (the object naming its ``format``) and a damaged blob entry
     (no key but ``digest`` and ``size``: refused, naming the file, when its list is read) as
     a dict; a receipt's ``shaped_by``, as its platforms only; a receipt's image entries as
-    their reference and digest, and its source reads (``shipment``, ``imported_from``), for
-    ordering (see :mod:`scraper_core.shipment`). Others (repositories and their tags,
+    their reference, digest and platform-subset mark, and its source reads (``shipment``,
+    ``imported_from``), for ordering (see :mod:`scraper_core.shipment`) and the subset rule
+    (see :mod:`scraper_core.shape`). Others (repositories and their tags,
     totals) are dropped at once (None): an inventory's tags would otherwise outweigh its
     blobs."""
     keys = {key for key, _value in pairs}
@@ -94,9 +95,9 @@ def _kept_part(pairs: list[tuple[str, Any]]) -> Any:
     if SHAPE_MARK in keys:
         # A receipt's ``shaped_by``: only whether it chose platforms is read here.
         return {"platforms": dict(pairs).get("platforms")}
-    if _IMAGE_MARK in keys:
+    if _IMAGE_MARK in keys or SUBSET_MARK in keys:
         fields = dict(pairs)
-        return {key: fields.get(key) for key in (_IMAGE_MARK, "digest")}
+        return {key: fields.get(key) for key in (_IMAGE_MARK, "digest", SUBSET_MARK)}
     if not keys & _ENTRY_KEYS:
         return None
     fields = dict(pairs)

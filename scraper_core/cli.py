@@ -136,6 +136,7 @@ def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
         storage_options: tuple[str, ...],
         **kwargs: object,
     ) -> None:
+        _refuse_stdin_twice(click.get_current_context())
         given = {name: kwargs.pop(name) for name in list(kwargs) if name.startswith(_SOURCE_PREFIX)}
         pairs = _with_source_shorthands(storage, registry_config, storage_options, given)
         source = _source_request(storage, data_dir, registry_config, pairs)
@@ -163,6 +164,23 @@ def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
     ):
         with_source = decorator(with_source)
     return with_source
+
+
+def _refuse_stdin_twice(ctx: click.Context) -> None:
+    """Exit 2 when ``-`` is given to two of the command's option files (nothing read yet)."""
+    from scraper_core.optfile import OPTION_FILES, refuse_stdin_twice
+
+    given: list[tuple[str, str]] = []
+    for param in ctx.command.params:
+        flag = next((opt for opt in param.opts if opt in OPTION_FILES), None)
+        value = ctx.params.get(param.name or "")
+        if flag is not None:
+            paths = value if isinstance(value, tuple) else (value,)
+            given += [(flag, path) for path in paths if isinstance(path, str)]
+    try:
+        refuse_stdin_twice(given)
+    except ScraperError as exc:
+        _fail(str(exc))
 
 
 def _open_source(run: SourceRun) -> None:

@@ -1,5 +1,7 @@
 """Files named by options (``--registry-config``, ``--have``, ``--images-file``): opened
 without blocking, refused unless regular (or ``-``, standard input), read up to a cap.
+Standard input is given to one of them at most: the second would read nothing, or the end of
+what the first was meant to read.
 
 A FIFO would block ``open`` until a writer comes, a device such as ``/dev/zero`` never ends:
 both are refused before a byte is read, naming the option and the path. Standard input is
@@ -13,6 +15,7 @@ import io
 import os
 import stat
 import sys
+from collections.abc import Iterable
 from typing import BinaryIO
 
 from scraper_core.errors import ConfigurationError, ScraperError
@@ -25,6 +28,8 @@ IMAGES_FILE_CAP = 64 * MIB
 #: Inventories of big registries are tens of MB (one line per blob).
 HAVE_FILE_CAP = 256 * MIB
 STDIN = "-"
+#: The options whose file this module opens: the ones that may read standard input.
+OPTION_FILES = ("--registry-config", "--have", "--images-file")
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -50,6 +55,17 @@ def cap_text(cap: int) -> str:
 def shown_name(path: str) -> str:
     """How messages name the file given as ``path``."""
     return "standard input" if path == STDIN else path
+
+
+def refuse_stdin_twice(given: Iterable[tuple[str, str]]) -> None:
+    """:class:`OptionFileError` naming both options when two of ``given`` (option, path),
+    or one option twice, say ``-``: called before any is read, so nothing is consumed."""
+    readers = [option for option, path in given if path == STDIN]
+    if len(readers) > 1:
+        raise OptionFileError(
+            f"{readers[0]} - and {readers[1]} -: standard input can be read by one option "
+            "only; give a file to the other"
+        )
 
 
 def _opener(path: str, flags: int) -> int:

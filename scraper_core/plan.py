@@ -196,15 +196,16 @@ class Planner:
         platforms: Sequence[PlatformFilter] = (),
         *,
         sizes_from_manifests: bool = False,
-        children_left_out_by_choice: bool = False,
+        children_left_out_in: frozenset[Digest] = frozenset(),
     ) -> None:
         """``sizes_from_manifests``: take a blob's size from the manifest that names it rather
         than a stat of the source (a request per blob on an object store). For a copy, which
         reads every byte and checks size and digest as it goes: a missing or resized blob
         fails its image then. Previews keep the stat, so they name such blobs up front."""
-        #: The source is a platform-subset shipment (its receipt says so): an index child
-        #: it does not hold was left out on purpose, and the index is copied as it is.
-        self.children_left_out_by_choice = children_left_out_by_choice
+        #: Images (by digest) of a platform-subset shipment (its receipt says so): an index
+        #: child the source does not hold was left out of them on purpose, and the index is
+        #: copied as it is. In any other image a missing child fails it.
+        self.children_left_out_in = children_left_out_in
         self.source = source
         self.platforms = tuple(platforms)
         self.sizes_from_manifests = sizes_from_manifests
@@ -360,7 +361,7 @@ class Planner:
     ) -> list[Descriptor]:
         name = plan.reference.name
         if not self.platforms:
-            if self.children_left_out_by_choice:
+            if plan.digest in self.children_left_out_in:
                 return self._children_held(plan, digest, manifest)
             return list(manifest.children)
         chosen = [child for child in manifest.children if self._leads_to_platform(name, child, 1)]

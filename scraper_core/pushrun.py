@@ -23,7 +23,7 @@ from scraper_core.errors import ConfigurationError, PluginError, ScraperError
 from scraper_core.imagedest import ImageDestination
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.push import Push
-from scraper_core.receipt import Receipt, read_receipts
+from scraper_core.receipt import Receipt, children_left_out_by_choice, read_receipts
 from scraper_core.revisions import untagged_note
 from scraper_core.run import CopyOutcome, CopyRequest, RunEvents, check_entries
 from scraper_core.scrape import Scrape, ScrapeOptions
@@ -109,8 +109,8 @@ class PushRun:
         self.source = registry.open(source.driver, source.location, source.options, read_only=True)
         receipts, skipped = read_receipts(self.source)
         _refuse_delta(self.source, receipts, driver)
-        if any(receipt.platform_subset for receipt in receipts):
-            self.options = replace(self.options, children_left_out_by_choice=True)
+        chosen = children_left_out_by_choice(receipts)
+        self.options = replace(self.options, children_left_out_in=chosen)
         found = registry.image_destination(driver)
         if found is None:
             raise ConfigurationError(f"{driver!r} is not an image destination")

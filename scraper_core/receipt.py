@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
@@ -41,7 +41,7 @@ from scraper_core.errors import (
 from scraper_core.manifest import parse_manifest
 from scraper_core.optfile import decode_utf8
 from scraper_core.plan import ImagePlan
-from scraper_core.shape import Shape, is_platform_subset
+from scraper_core.shape import Shape, is_platform_subset, platform_subset_images
 
 RECEIPT_FORMAT = "registry-scraper/receipt"
 RECEIPT_VERSION = 1
@@ -232,6 +232,14 @@ class Receipt:
     platform_subset: bool = False
     #: Its ordering part, for a receipt read from a storage (not for a ``--have`` file).
     shipped: ShippedReceipt | None = None
+    #: Its images whose index children were left out by choice (``--platform``).
+    platform_subset_images: frozenset[Digest] = frozenset()
+
+
+def children_left_out_by_choice(receipts: Iterable[Receipt]) -> frozenset[Digest]:
+    """The images (by digest) whose index children a storage lacks on purpose: those its
+    receipts mark as platform subsets (see :mod:`scraper_core.shape`)."""
+    return frozenset().union(*(receipt.platform_subset_images for receipt in receipts))
 
 
 def parse_receipt(data: bytes, where: str) -> Receipt:
@@ -254,7 +262,14 @@ def receipt_of(document: dict[str, Any], where: str) -> Receipt:
     # Each list is dropped from the document once converted: one copy of it at a time.
     blobs = parse_blob_list(document.pop("blobs", None), where)
     relies_on = parse_blob_list(document.pop("relies_on", None), where)
-    return Receipt(where, blobs, relies_on, is_platform_subset(document.get("shaped_by")))
+    subset = is_platform_subset(document.get("shaped_by"))
+    return Receipt(
+        where,
+        blobs,
+        relies_on,
+        subset,
+        platform_subset_images=platform_subset_images(document),
+    )
 
 
 def _sha256(data: bytes) -> str:

@@ -40,7 +40,7 @@ from scraper_core.inventory import Inventory, take_inventory
 from scraper_core.listing import Listing, take_listing
 from scraper_core.optfile import shown_name
 from scraper_core.plan import ImagePlan, PlatformFilter
-from scraper_core.receipt import fixed_time, read_receipts
+from scraper_core.receipt import children_left_out_by_choice, fixed_time, read_receipts
 from scraper_core.reference import parse_reference
 from scraper_core.revisions import untagged_note
 from scraper_core.runreceipt import record_receipt
@@ -301,8 +301,8 @@ class CopyRun:
             check_delta(self.source, None, receipts)
         self.dest = self._open_destination(registry, dest_class)
         self.plan_source = check_delta(self.source, self.dest, receipts)
-        if any(receipt.platform_subset for receipt in receipts):
-            self.options = replace(self.options, children_left_out_by_choice=True)
+        chosen = children_left_out_by_choice(receipts)
+        self.options = replace(self.options, children_left_out_in=chosen)
         own = read_of(source.driver, source.location, self.started)
         self.provenance = provenance(receipts, own)
         return [*registry.warnings, *skipped]

@@ -55,9 +55,9 @@ class ScrapeOptions:
     stat_blobs: bool = True
     #: Every manifest revision of repositories chosen whole, tagged or not (a migration).
     all_manifests: bool = False
-    #: The source is a platform-subset shipment: index children it lacks were left out on
-    #: purpose (see :class:`~scraper_core.plan.Planner`).
-    children_left_out_by_choice: bool = False
+    #: Images (by digest) a platform-subset shipment in the source carried: index children
+    #: they lack were left out on purpose (see :class:`~scraper_core.plan.Planner`).
+    children_left_out_in: frozenset[Digest] = frozenset()
 
 
 PlannedItem = ImagePlan | ImageResult
@@ -96,7 +96,7 @@ class Scrape:
             plan_source or source,
             options.platforms,
             sizes_from_manifests=manifest_sizes,
-            children_left_out_by_choice=options.children_left_out_by_choice,
+            children_left_out_in=options.children_left_out_in,
         )
         # Signatures and referrers carry no platforms: --platform does not apply to them.
         self.artifact_planner = Planner(plan_source or source, sizes_from_manifests=manifest_sizes)

@@ -10,6 +10,7 @@ instead of the machine.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import os
 import subprocess
@@ -105,11 +106,14 @@ def end_of_marker(archive: Path) -> int:
 
 
 def write_archive(archive: Path, files: dict[str, bytes]) -> None:
-    """An archive of ``files`` (storage path: bytes) by the real writer, its index included."""
+    """An archive of ``files`` (storage path: bytes) by the real writer, its index included;
+    without its checksum file, which would catch any damage first: these tests are of the
+    checks inside the archive."""
     driver = CheckedDriver(TarDriver.open(str(archive), {}, read_only=False), read_only=False)
     for path, data in files.items():
         driver.put_content(path, data)
     driver.close()
+    Path(f"{archive}.sha256").unlink()
 
 
 @pytest.fixture
@@ -219,6 +223,8 @@ def test_flipped_bits_through_the_cli(
 def test_a_cut_at_any_block_is_an_error(small_archive: tuple[Path, dict[str, bytes]]) -> None:
     archive, _ = small_archive
     data = archive.read_bytes()
+    # The checks inside the archive are tried: the checksum file would refuse any cut first.
+    Path(f"{archive}.sha256").unlink()
     # Past the end marker only record padding follows: a cut there leaves a whole archive.
     end = end_of_marker(archive)
     cuts = [*range(0, end, BLOCK), 1, 511, 513, end - 1, end // 2 + 7]
@@ -334,6 +340,10 @@ def test_a_readme_and_a_sparse_member_added_by_gnu_tar_are_ignored(
     sparse_tar = tmp_path / "sparse.tar"
     subprocess.run(["tar", "-cSf", str(sparse_tar), "-C", str(extras), sparse_name], check=True)
     subprocess.run(["tar", "-Af", str(archive), str(sparse_tar)], check=True)
+    # Added by hand, the members change the archive its checksum file lists (it would be
+    # refused): an operator who adds them lists the archive again.
+    with (tmp_path / "ship.tar.sha256").open("w") as sums:
+        subprocess.run(["sha256sum", archive.name], cwd=tmp_path, stdout=sums, check=True)
     with tarfile.open(archive) as tar:
         kinds = {member.name: member.type for member in tar.getmembers()}
     assert kinds["README"] == tarfile.REGTYPE and kinds[sparse_name] == tarfile.GNUTYPE_SPARSE
@@ -402,6 +412,72 @@ def test_damage_in_a_volume_names_it(split_set: list[Path]) -> None:
     message = one_line_error(lambda: contents(split_set[0]))
     assert f"damaged header (bad checksum) at byte {header_at}" in message, message
     assert f"(in volume {volume.name})" in message, message
+
+
+@pytest.fixture
+def unread_damage(tmp_path: Path, source: TreeWriter) -> list[Path]:
+    """A split set of app:v1 and big:v1 with a byte of big's large layer flipped: damage a
+    run importing app:v1 alone never reads (large members are hashed as they are read)."""
+    source.image("app", "v1", layer_sizes=(300,))
+    big = source.image("big", "v1", layer_sizes=(200_000,))
+    archive = tmp_path / "out" / "s.tar"
+    archive.parent.mkdir()
+    assert ship(tmp_path, archive, "--split-size", "64K", "app:v1", "big:v1").exit_code == 0
+    volumes = sorted(archive.parent.glob("s.tar.[0-9][0-9][0-9]"))
+    whole = b"".join(volume.read_bytes() for volume in volumes)
+    with tarfile.open(fileobj=io.BytesIO(whole)) as tar:
+        layer = tar.getmember(layout.blob_data_path(big.layers[0]).lstrip("/"))
+    offset = layer.offset_data + layer.size // 2
+    for volume in volumes:
+        size = volume.stat().st_size
+        if offset < size:
+            data = bytearray(volume.read_bytes())
+            data[offset] ^= 0x01
+            volume.write_bytes(data)
+            break
+        offset -= size
+    return volumes
+
+
+def test_a_volume_unlike_its_listed_sha256_is_refused(
+    tmp_path: Path, unread_damage: list[Path]
+) -> None:
+    sums = unread_damage[0].parent / "s.tar.sha256"
+    listed = sums.read_text()
+    damaged = next(
+        volume.name
+        for volume in unread_damage
+        if f"{hashlib.sha256(volume.read_bytes()).hexdigest()}  {volume.name}" not in listed
+    )
+    out = tmp_path / "site"
+    imported = import_archive(unread_damage[0], out, "app:v1")
+    verified = run_scrape("verify", "--storage", "tar", "--data-dir", str(unread_damage[0]))
+    for result in (imported, verified):
+        line = assert_one_line_failure(result)
+        assert f"volume {damaged} does not match {sums}" in line, line
+    assert not out.exists()
+    # Without the checksum file what is read is still proven: app:v1 imports, whole.
+    sums.unlink()
+    assert import_archive(unread_damage[0], tmp_path / "site", "app:v1").returncode == 0
+
+
+def test_a_wrong_sha256_listed_for_an_intact_volume_is_refused(
+    tmp_path: Path, split_set: list[Path]
+) -> None:
+    sums = split_set[0].parent / "s.tar.sha256"
+    lines = sums.read_text().splitlines()
+    lines[1] = "0" * 64 + lines[1][64:]
+    sums.write_text("\n".join(lines) + "\n")
+    line = assert_one_line_failure(import_archive(split_set[0], tmp_path / "site", "app:v1"))
+    assert f"volume {split_set[1].name} does not match {sums}" in line, line
+    assert not (tmp_path / "site").exists()
+    record(
+        "archive-volume-sums",
+        title="Split archive whose volume is not the one FILE.sha256 lists",
+        how="a byte flipped in a large blob the import does not read; a wrong sha256 listed "
+        "for an intact volume",
+        outcome="one line naming the volume, exit 2, nothing written",
+    )
 
 
 # -- bombs -----------------------------------------------------------------------------------

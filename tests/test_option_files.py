@@ -203,6 +203,42 @@ def test_standard_input_works_for_each_option(tmp_path: Path, source: Path) -> N
     assert not (tmp_path / "copy").exists()
 
 
+# Standard input given twice.
+
+#: Pairs of options both given ``-``, and the command each pair is tried on.
+TWICE = [
+    ("--have", "--images-file", "copy"),
+    ("--have", "--have", "copy"),
+    ("--registry-config", "--have", "copy"),
+    ("--registry-config", "--images-file", "copy"),
+    ("--registry-config", "--have", "verify"),
+]
+
+
+@pytest.mark.parametrize(("first", "second", "command_name"), TWICE)
+def test_standard_input_for_two_options_is_refused_naming_both(
+    tmp_path: Path, source: Path, first: str, second: str, command_name: str
+) -> None:
+    output = tmp_path / "copy"
+    where = (
+        ["--registry-config", "-"]
+        if first == "--registry-config"
+        else ["--data-dir", str(source), first, "-"]
+    )
+    if command_name == "verify":
+        args = ["verify", *where, second, "-"]
+    else:
+        args = [*where, "--output-dir", str(output), second, "-", IMAGE]
+    # What is on standard input would do for either option: only the refusal can stop it.
+    config = f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {source}\n"
+    result = run_cli(*args, stdin=config.encode())
+    assert result.exit_code == 2, result.output
+    line = one_error_line(result.stderr)
+    assert f"{first} - and {second} -" in line, line
+    assert "standard input" in line
+    assert not output.exists()
+
+
 # Decoding.
 
 

@@ -9,9 +9,11 @@ every header checked, the end-of-archive marker required, a cut or a damaged hea
 is one line naming the byte), and what was found is checked against the member index the
 writer stores last (:mod:`archive_contents`). An archive without one (``tar -c`` of a tree, an
 older scrape) is refused unless ``-o allow-unindexed=true``; it is then read as found, a name
-stored twice meaning its last copy, as ``tar -x`` would leave it. Only regular files are seen
-(no links, sparse files, devices), and only those under the storage tree (unindexed: any clean
-path, never ``..``); nothing else is read or spooled.
+stored twice meaning its last copy, as ``tar -x`` would leave it. With ``FILE.sha256`` beside
+the set, every volume is then hashed against it (:mod:`shipment_check`: what no read reaches
+is covered too). Only regular files are seen (no links, sparse files, devices), and only
+those under the storage tree (unindexed: any clean path, never ``..``); nothing else is read
+or spooled.
 
 Reads are random access by offset (``pread``, so concurrent streams need no lock). A
 compressed archive cannot be read at an offset: it is decompressed once, a bounded chunk at a
@@ -60,7 +62,11 @@ from registry_scraper_local.archive_volumes import (
     volumes_of,
 )
 from registry_scraper_local.archive_walk import DamagedArchiveError, Source, walk
-from registry_scraper_local.shipment_check import Provenance, check_shipment
+from registry_scraper_local.shipment_check import (
+    Provenance,
+    check_listed_sums,
+    check_shipment,
+)
 from scraper_core.contract import Capability, FileInfo, is_valid_path
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
 
@@ -158,6 +164,10 @@ class ArchiveReader:
                 directory = options.get("spool-dir") or os.path.dirname(os.path.abspath(path))
                 spool = MemberSpool(directory)
             files = _Opening(location, volumes, raw, spool, magic).files(allow_unindexed)
+            if provenance is None:
+                # After the walk, whose lines name the damaged byte and member; this catches
+                # what no read would (see shipment_check).
+                check_listed_sums(volumes, raw)
             data = raw if spool is None else spool.contents()
             reader = cls(data, location, volumes.paths, files)
             reader.provenance = None if provenance is None else provenance.document()

@@ -7,6 +7,11 @@ per archive, taken by one writer at a time, so the extra disk is at most one blo
 archive (an archive on standard output has no "next to": the temp directory, or ``spool-dir``).
 The file is made with ``O_EXCL`` (no link at its name is followed) and unlinked as soon as it
 is created: whatever happens to the run, nothing is left behind.
+
+An interrupted run closes the archive (:meth:`BlobSpool.close`) while a copy thread may still
+hold the spool: its descriptor is then closed by that writer as it gives the spool back, never
+under it (a number closed under a writer can be reused by another file the run opens, and the
+writer's next write or truncate would land there).
 """
 
 from __future__ import annotations
@@ -27,7 +32,12 @@ class BlobSpool:
     def __init__(self, directory: str, driver: str) -> None:
         self.directory = directory
         self.driver = driver
+        #: Held by the writer that owns the spool, from :meth:`take` to :meth:`give_back`.
         self._lock = threading.Lock()
+        #: Guards ``_held`` and ``_closed`` (never waited on for long).
+        self._state = threading.Lock()
+        self._held = False
+        self._closed = False
         self._fd: int | None = None
         self._size = 0
 
@@ -36,12 +46,18 @@ class BlobSpool:
         while not self._lock.acquire(timeout=_WAIT):
             if stop():
                 raise StorageError(self.driver, path, "the archive was closed")
-        if self._fd is None:
-            try:
+        try:
+            with self._state:
+                if self._closed:
+                    raise StorageError(self.driver, path, "the archive was closed")
+                self._held = True
+            if self._fd is None:
                 self._fd = self._create()
-            except BaseException:
-                self._lock.release()
-                raise
+        except BaseException:
+            with self._state:
+                self._held = False
+            self._lock.release()
+            raise
         self._size = 0
 
     def _create(self) -> int:
@@ -74,9 +90,21 @@ class BlobSpool:
                 os.lseek(self._fd, 0, os.SEEK_SET)
         finally:
             self._size = 0
+            with self._state:
+                self._held = False
+                if self._closed:
+                    self._close_file()
             self._lock.release()
 
     def close(self) -> None:
+        """No writer may take the spool any more; its file is closed now, or by the writer
+        holding it when it gives it back."""
+        with self._state:
+            self._closed = True
+            if not self._held:
+                self._close_file()
+
+    def _close_file(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

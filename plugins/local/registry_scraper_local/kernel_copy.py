@@ -59,6 +59,12 @@ class LocalStagedCopy(CancelOnExit):
 
     Every failure (a full disk, an I/O error, the publish refused) comes out of :meth:`wait`
     or :meth:`commit` as a :class:`StorageError` naming the path.
+
+    On an interrupt :meth:`cancel` comes from another thread while the one that started the
+    copy may be in :meth:`wait`. So nobody joins the copying thread (CPython 3.11's
+    ``Thread.join`` from two threads at once can end in "release unlocked lock"): both wait
+    on an event it sets last; and whether it was committed or cancelled is decided once,
+    under a lock, so the staged file is published or discarded, never both, never twice.
     """
 
     def __init__(
@@ -82,10 +88,14 @@ class LocalStagedCopy(CancelOnExit):
         self._driver = driver
         self._copied = 0
         self._error: BaseException | None = None
+        #: Committed or cancelled: set once, under ``_ending``.
         self._done = False
+        self._ending = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="kernel-copy", daemon=True)
-        self._thread.start()
+        #: Set by the copying thread when it is done with both descriptors.
+        self._finished = threading.Event()
+        thread = threading.Thread(target=self._run, name="kernel-copy", daemon=True)
+        thread.start()
 
     def _run(self) -> None:
         try:
@@ -95,8 +105,11 @@ class LocalStagedCopy(CancelOnExit):
         except BaseException as exc:  # handed to the waiting thread
             self._error = exc
         finally:
-            os.close(self._source_fd)
-            os.close(self._dest_fd)
+            try:
+                os.close(self._source_fd)
+                os.close(self._dest_fd)
+            finally:
+                self._finished.set()
 
     def _failure(self, what: str, exc: BaseException) -> StorageError:
         if isinstance(exc, StorageError):
@@ -109,8 +122,7 @@ class LocalStagedCopy(CancelOnExit):
     def wait(self, timeout: float | None = None) -> int:
         """The bytes copied, once the copy is done. With ``timeout``, :class:`TimeoutError`
         if it is still running then (a caller may poll, checking its own cancel flag)."""
-        self._thread.join(timeout)
-        if self._thread.is_alive():
+        if not self._finished.wait(timeout):
             raise TimeoutError(f"{self._path}: kernel copy still running")
         if self._error is not None:
             raise self._failure("kernel copy failed", self._error) from self._error
@@ -118,19 +130,23 @@ class LocalStagedCopy(CancelOnExit):
 
     def commit(self) -> None:
         self.wait()
-        try:
-            self._publish()
-        except Exception as exc:
-            raise self._failure("cannot publish the copy", exc) from exc
-        self._done = True
+        with self._ending:
+            if self._done:
+                raise StorageError(self._driver, self._path, "copy cancelled")
+            try:
+                self._publish()
+            except Exception as exc:
+                raise self._failure("cannot publish the copy", exc) from exc
+            self._done = True
 
     def cancel(self) -> None:
         """Stop the copy at the next chunk and remove the staged file."""
-        if self._done:
-            return
-        self._done = True
+        with self._ending:
+            if self._done:
+                return
+            self._done = True
         self._stop.set()
         # A chunk takes well under a second; a kernel stuck longer (a hung NFS server) is not
         # waited for: the staged file is removed anyway and the thread's writes go nowhere.
-        self._thread.join(CANCEL_GRACE)
+        self._finished.wait(CANCEL_GRACE)
         self._discard()

@@ -1,6 +1,11 @@
-"""Before a signed shipment is read (``--storage tar -o trusted-keys=ALLOWED_SIGNERS``): its
-checksum file is signed by a trusted key, and every volume (and the receipt beside it) has the
-sha256 that file lists. Nothing in the archive is looked at before this holds.
+"""The volumes read are the ones ``FILE.sha256`` beside them lists, with its sha256 each.
+
+A signed shipment (``--storage tar -o trusted-keys=ALLOWED_SIGNERS``): its checksum file is
+signed by a trusted key, and every volume (and the receipt beside it) has the sha256 that file
+lists; nothing in the archive is looked at before this holds. Unsigned, the same volumes check
+is made whenever ``FILE.sha256`` is there (:func:`check_listed_sums`): the member index proves
+every member the reader gives out, but not what no run reads (another image's blobs, padding,
+headers' unchecked fields), so a volume damaged there would import silently.
 
 The checksum file and the signature are read once, bounded, and those bytes are the ones
 checked and used; the volumes are hashed through the descriptors the reader then reads.
@@ -56,6 +61,24 @@ def check_shipment(
         raise ConfigurationError(f"tar: {location} is not signed (no {base}.sha256.sig)")
     signer = verify(sums, signature, allowed_signers, base)
     listed = _listed(sums, base)
+    _check_volumes(volumes, data, listed, f"the signed {base}.sha256")
+    return Provenance(signer, _receipt_sha256(base, listed))
+
+
+def check_listed_sums(volumes: VolumeSet, data: Concatenation) -> None:
+    """When ``FILE.sha256`` is beside the set (a regular file, not through a symlink): the
+    volumes are those it lists, each with the sha256 it lists; else a one-line
+    ConfigurationError naming the volume. Without one there is nothing to check against."""
+    base = base_of(volumes)
+    sums = read_regular(base + ".sha256", SUMS_LIMIT)
+    if sums is not None:
+        _check_volumes(volumes, data, _listed(sums, base), f"{base}.sha256")
+
+
+def _check_volumes(
+    volumes: VolumeSet, data: Concatenation, listed: dict[str, str], sums_name: str
+) -> None:
+    base = base_of(volumes)
     names = [os.path.basename(path) for path in volumes.paths]
     volume_names = [name for name in listed if name != os.path.basename(base) + ".receipt.json"]
     if volume_names != names:
@@ -65,10 +88,7 @@ def check_shipment(
         )
     for part in data.parts:
         if _hash_fd(part.fd, part.size) != listed[part.name]:
-            raise ConfigurationError(
-                f"tar: volume {part.name} does not match the signed {base}.sha256"
-            )
-    return Provenance(signer, _receipt_sha256(base, listed))
+            raise ConfigurationError(f"tar: volume {part.name} does not match {sums_name}")
 
 
 def _listed(sums: bytes, base: str) -> dict[str, str]:
