@@ -97,7 +97,7 @@ def _kept_part(pairs: list[tuple[str, Any]]) -> Any:
         return {"platforms": dict(pairs).get("platforms")}
     if _IMAGE_MARK in keys or SUBSET_MARK in keys:
         fields = dict(pairs)
-        return {key: fields.get(key) for key in (_IMAGE_MARK, "digest", SUBSET_MARK)}
+        return {key: fields[key] for key in (_IMAGE_MARK, "digest", SUBSET_MARK) if key in fields}
     if not keys & _ENTRY_KEYS:
         return None
     fields = dict(pairs)
