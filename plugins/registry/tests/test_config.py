@@ -127,3 +127,59 @@ def test_challenges_as_registries_send_them() -> None:
     assert bearer.params["realm"] == "https://auth.example/token"
     assert bearer.scopes == ("repository:a/b:pull,push", "repository:c:pull")
     assert parse_challenge('Basic realm="Registry Realm"').params == {"realm": "Registry Realm"}
+
+
+@pytest.mark.parametrize(
+    "key", ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"]
+)
+@pytest.mark.parametrize("host", ["docker.io", "index.docker.io", "registry-1.docker.io"])
+def test_docker_hub_is_one_host_whichever_name_the_file_uses(
+    tmp_path: Path, key: str, host: str
+) -> None:
+    path = _auths(tmp_path / "auth.json", {key: {"auth": _b64("hub:pw")}})
+    assert find_credentials(host, "myorg", files=[path]) == Credentials("hub", "pw")
+    assert find_credentials("quay.io", files=[path]) is None
+
+
+def _helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    helper = tmp_path / "bin" / "docker-credential-fake"
+    helper.parent.mkdir(exist_ok=True)
+    helper.write_text("#!/bin/sh\nread server\n" + script)
+    helper.chmod(helper.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{helper.parent}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_a_helper_is_asked_for_docker_hub_by_dockers_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As docker-credential-pass/secretservice store it after `docker login`.
+    _helper(
+        tmp_path,
+        monkeypatch,
+        'if [ "$server" = https://index.docker.io/v1/ ]; then\n'
+        '  echo \'{"Username":"hub","Secret":"pw"}\'\n'
+        "else echo 'credentials not found in native keychain'; exit 1; fi\n",
+    )
+    helpers = _auths(tmp_path / "a.json", {}, credHelpers={"https://index.docker.io/v1/": "fake"})
+    assert find_credentials("registry-1.docker.io", files=[helpers]) == Credentials("hub", "pw")
+    store = _auths(tmp_path / "b.json", {}, credsStore="fake")
+    assert find_credentials("docker.io", files=[store]) == Credentials("hub", "pw")
+    assert find_credentials("quay.io", files=[store]) is None
+
+
+def test_an_identity_token_is_a_refresh_token_not_a_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # docker login against an OAuth2 token service writes both keys; only the token counts.
+    path = _auths(
+        tmp_path / "auth.json",
+        {"reg:5000": {"auth": _b64("<token>:"), "identitytoken": "refresh-abc"}},
+    )
+    found = find_credentials("reg:5000", files=[path])
+    assert found is not None and found.identity_token == "refresh-abc"
+    assert "refresh-abc" not in repr(found)
+    # A helper says "<token>" for the username and gives the refresh token as the secret.
+    _helper(tmp_path, monkeypatch, 'echo \'{"Username":"<token>","Secret":"refresh-def"}\'\n')
+    store = _auths(tmp_path / "b.json", {}, credsStore="fake")
+    found = find_credentials("reg:5000", files=[store])
+    assert found is not None and found.identity_token == "refresh-def" and not found.password
