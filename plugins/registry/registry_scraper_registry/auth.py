@@ -14,8 +14,8 @@ import base64
 import json
 import threading
 import time
-from urllib.parse import urlencode
 from collections.abc import Callable, Iterable
+from urllib.parse import urlencode
 
 import urllib3
 
