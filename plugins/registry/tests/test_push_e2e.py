@@ -96,6 +96,17 @@ def manifest_puts(target: Any) -> list[str]:
     ]
 
 
+def manifest_heads(target: Any) -> list[str]:
+    """The references manifests were asked for (HEAD), in order."""
+    with target.proxy.lock:
+        requests = list(target.proxy.requests)
+    return [
+        path.rsplit("/manifests/", 1)[1]
+        for method, path in requests
+        if method == "HEAD" and "/manifests/" in path
+    ]
+
+
 def served_raw(target: Any, reference: str) -> bytes:
     """The manifest bytes the target serves for ``reference`` (``skopeo inspect --raw``)."""
     return skopeo.run_bytes(
@@ -141,6 +152,8 @@ def test_push_from_a_tree_in_order_mounting_shared_blobs_and_a_rerun_sends_nothi
     assert children <= set(puts)
     assert max(puts.index(child) for child in children) < puts.index(index.digest)
     assert puts.index(index.digest) < puts.index(index.tag)
+    # Manifests were absent by digest, so no tag could name them: no tag was asked for.
+    assert [ref for ref in manifest_heads(target) if not ref.startswith("sha256:")] == []
     # The shared layer went to mirror/shared/a once, and was mounted into mirror/shared/b.
     writes = target.proxy.writes()
     mounts = [path for method, path in writes if method == "POST" and "mount=" in path]
