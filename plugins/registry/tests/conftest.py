@@ -376,6 +376,19 @@ class Target:
             self.auth_file.with_name("wrong.json"), [self.proxy.address], password
         )
 
+    def output_args(self, namespace: str = "/mirror", auth_file: Path | None = None) -> list[str]:
+        """The ``scrape`` options that push into this registry (through its proxy)."""
+        return [
+            "--output-storage",
+            "registry",
+            "--output-dir",
+            self.proxy.address + namespace,
+            "--output-storage-option",
+            "tls=false",
+            "--output-storage-option",
+            f"auth-file={auth_file or self.auth_file}",
+        ]
+
     def open(self, location_suffix: str = "", **options: str) -> RegistryDestination:
         options.setdefault("tls", "false")
         options.setdefault("auth-file", str(self.auth_file))

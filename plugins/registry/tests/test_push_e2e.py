@@ -71,14 +71,7 @@ def push(
     """``scrape ... --output-storage registry`` into ``target`` (through its proxy)."""
     return run_cli(
         *args,
-        "--output-storage",
-        "registry",
-        "--output-dir",
-        target.proxy.address + namespace,
-        "--output-storage-option",
-        "tls=false",
-        "--output-storage-option",
-        f"auth-file={auth_file or target.auth_file}",
+        *target.output_args(namespace, auth_file),
         *(part for option in options for part in ("--output-storage-option", option)),
     )
 
