@@ -6,6 +6,8 @@ import base64
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from registry_scraper_registry.challenge import parse_challenge
 from registry_scraper_registry.credentials import Credentials, auth_files, find_credentials
 from registry_scraper_registry.location import DEFAULT_CHUNK_SIZE, parse_location
+from registry_scraper_registry.plugin import RegistryDestinationClass
 from scraper_core.errors import ConfigurationError
 
 
@@ -183,3 +186,25 @@ def test_an_identity_token_is_a_refresh_token_not_a_password(
     store = _auths(tmp_path / "b.json", {}, credsStore="fake")
     found = find_credentials("reg:5000", files=[store])
     assert found is not None and found.identity_token == "refresh-def" and not found.password
+
+
+_PLUGIN_MODULES = (
+    "import sys\n"
+    "from registry_scraper_registry import plugin\n"
+    "found = []\n"
+    "plugin.registry_scraper_register_image_destinations(found.append)\n"
+    "print(found[0].name, 'urllib3' in sys.modules)\n"
+)
+
+
+def test_loading_the_plugin_imports_no_http_client() -> None:
+    # Every scrape command loads the plugins; only a push needs urllib3.
+    result = subprocess.run(
+        [sys.executable, "-c", _PLUGIN_MODULES], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["registry", "False"]
+
+
+def test_the_registered_class_opens_the_destination() -> None:
+    with pytest.raises(ConfigurationError, match="takes no scheme"):
+        RegistryDestinationClass.open("https://reg.example", {})
