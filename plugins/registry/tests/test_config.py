@@ -31,6 +31,12 @@ def test_location_keeps_repositories_under_the_namespace() -> None:
     assert parse_location("reg.example", {"chunk-size": "1MiB"}).base_url == "https://reg.example"
 
 
+@pytest.mark.parametrize("name", ["docker.io", "index.docker.io", "registry-1.docker.io"])
+def test_docker_hub_is_pushed_to_where_it_serves_the_api(name: str) -> None:
+    where = parse_location(f"{name}/myorg", {})
+    assert (where.base_url, where.host) == ("https://registry-1.docker.io", name)
+
+
 @pytest.mark.parametrize(
     ("location", "options", "named"),
     [
