@@ -495,6 +495,7 @@ def copy_command(
         )
         # An image destination (a registry) is pushed to; a storage driver, copied into.
         run = PushRun(request) if pushes(request) else CopyRun(request)
+        reporter.pushing = isinstance(run, PushRun)
         for warning in run.open():
             if warning not in learned.warnings:
                 reporter.warning(warning)

@@ -7,7 +7,7 @@ referrer tags come with their images, ``--platform`` and every selection apply).
    for first (present: not sent), else mounted from the repository this run put it in first,
    else put from a stream that verifies the source bytes while the destination reads them;
 2. once they are all in: its manifests by digest, children before their index;
-3. then its tag.
+3. then its tag (not asked for first when its manifest was absent: no tag can name it).
 
 So a failure leaves no tag or manifest naming what is not there, and an image failing (a
 damaged source blob, a manifest the destination refuses) does not stop the others. A rerun
@@ -205,7 +205,7 @@ class Push:
             done.error = self._wait_for_blobs(plan, done)
             if done.error is None:
                 self._put_manifests(plan, done)
-                self._put_tag(plan)
+                self._put_tag(plan, done)
         except TransferCancelledError:
             raise
         except ScraperError as exc:
@@ -254,18 +254,31 @@ class Push:
     ) -> BlobOutcome:
         if self.dest.has_manifest(name, reference) == str(digest):
             return BlobOutcome.PRESENT
+        self._send_manifest(name, reference, content, digest)
+        return BlobOutcome.COPIED
+
+    def _send_manifest(self, name: str, reference: str, content: bytes, digest: Digest) -> None:
         if not self.dry_run:
             media_type = parse_manifest(content, f"manifest {name}@{digest.short}").media_type
             self.dest.put_manifest(name, reference, media_type, content)
-        return BlobOutcome.COPIED
 
-    def _put_tag(self, plan: ImagePlan) -> None:
+    def _put_tag(self, plan: ImagePlan, done: _ImageDone) -> None:
         tag = plan.reference.tag
         if tag is None or plan.reference.digest is not None:
             return
         blob = plan.blob(plan.digest)
         assert blob is not None and blob.content is not None, "planned with its bytes"
-        self._put_manifest(plan.reference.name, tag, blob.content, plan.digest)
+        name, content = plan.reference.name, blob.content
+        absent = any(
+            put.digest == plan.digest and outcome is BlobOutcome.COPIED
+            for put, outcome in done.outcomes
+        )
+        if absent:
+            # The manifest was not there by digest when the run began, so no tag named it:
+            # asking for the tag would be a request answered "not found" for sure.
+            self._send_manifest(name, tag, content, plan.digest)
+        else:
+            self._put_manifest(name, tag, content, plan.digest)
 
 
 def _with_left_out(exc: ScraperError, plan: ImagePlan, content: bytes) -> ScraperError:

@@ -88,6 +88,8 @@ class Reporter:
         self._unusable_said = False
         self._done = 0
         self._started = time.monotonic()
+        #: Set by the caller once it knows the run kind: a push's lines say "pushed".
+        self.pushing = False
 
     def warning(self, message: str) -> None:
         click.echo(f"warning: {message}", err=True)
@@ -111,7 +113,11 @@ class Reporter:
             self.warning(f"{result.reference}: {note}")
         if self.quiet:
             return
-        verb = "would copy" if self.dry_run else "copied"
+        verb = (
+            ("would push" if self.dry_run else "pushed")
+            if self.pushing
+            else ("would copy" if self.dry_run else "copied")
+        )
         digest = result.digest.short if result.digest else "?"
         line = (
             f"{result.reference} {digest}: {count(result.blobs_copied, 'blob')} {verb} "
@@ -210,7 +216,8 @@ class Reporter:
             click.echo(json.dumps(document, indent=2))
         if self.quiet and not failed:
             return
-        verb = "would be copied" if self.dry_run else "copied"
+        verb = "would be " if self.dry_run else ""
+        verb += "pushed" if self.pushing else "copied"
         click.echo(
             f"{len(results) - failed} of {count(len(results), 'image')} {verb} to {destination}"
             f" ({human_bytes(copied_bytes)}){self._trust_note(trusted, rechecked, replaced)}",

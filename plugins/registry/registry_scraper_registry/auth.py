@@ -2,8 +2,10 @@
 
 A token is fetched from the challenge's realm with the service and the scopes a request needs
 (``repository:NAME:pull,push``, plus ``repository:SOURCE:pull`` for a mount), sent with the
-credentials when there are any, cached per scope set until shortly before it expires, and
-dropped when the registry answers 401 anyway. Thread-safe: the core pushes several blobs at once.
+credentials when there are any (an identity token is exchanged instead, in the OAuth2
+refresh-token grant docker and containerd use: a POST to the realm, so the secret stays out of
+URLs and logs), cached per scope set until shortly before it expires, and dropped when the
+registry answers 401 anyway. Thread-safe: the core pushes several blobs at once.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
+from urllib.parse import urlencode
 
 import urllib3
 
@@ -27,6 +30,8 @@ DEFAULT_TOKEN_LIFETIME = 60
 EXPIRY_MARGIN = 10
 MAX_TOKEN_ANSWER = 1024 * 1024
 TOKEN_TIMEOUT = urllib3.Timeout(connect=10.0, read=30.0)
+#: How a token service is told who asks (OAuth2's client_id; docker sends "docker").
+CLIENT_ID = "registry-scraper"
 
 
 def basic_header(credentials: Credentials) -> str:
@@ -84,6 +89,11 @@ class Authenticator:
                     f"registry: {self._host} requires credentials and the auth files "
                     "have none for it"
                 )
+            if self._credentials.identity_token is not None:
+                raise ConfigurationError(
+                    f"registry: {self._host} asks for a password (Basic) and the auth files "
+                    "hold an identity token for it"
+                )
             return basic_header(self._credentials)
         key = frozenset(scopes)
         with self._lock:
@@ -99,29 +109,44 @@ class Authenticator:
         fields: list[tuple[str, str]] = []
         if challenge.params.get("service"):
             fields.append(("service", challenge.params["service"]))
-        fields += [("scope", scope) for scope in scopes]
         headers = {}
-        if self._credentials is not None:
-            fields.append(("account", self._credentials.username))
-            headers["Authorization"] = basic_header(self._credentials)
+        body: str | None = None
+        refresh = self._credentials.identity_token if self._credentials else None
+        if refresh is not None:
+            # OAuth2 (RFC 6749 6): the scopes space-separated in one field, in a form body.
+            fields += [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh),
+                ("client_id", CLIENT_ID),
+                ("scope", " ".join(scopes)),
+            ]
+            body, fields = urlencode(fields), []
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        else:
+            fields += [("scope", scope) for scope in scopes]
+            if self._credentials is not None:
+                fields.append(("account", self._credentials.username))
+                headers["Authorization"] = basic_header(self._credentials)
         realm = challenge.params["realm"]
         try:
             response = self._pool.request(
-                "GET",
+                "GET" if body is None else "POST",
                 realm,
-                fields=fields,
+                fields=fields or None,
+                body=body,
                 headers=headers,
                 timeout=TOKEN_TIMEOUT,
                 retries=urllib3.Retry(total=3, backoff_factor=0.2, redirect=3),
                 preload_content=False,
             )
-            body = response.read(MAX_TOKEN_ANSWER + 1, decode_content=True)
+            answer_body = response.read(MAX_TOKEN_ANSWER + 1, decode_content=True)
             response.release_conn()
         except urllib3.exceptions.HTTPError as error:
             raise StorageError(
                 "registry", self._host, f"token service: {error_reason(error)}"
             ) from None
-        if response.status in (401, 403):
+        # An OAuth2 service answers a bad refresh token 400 (invalid_grant, RFC 6749 5.2).
+        if response.status in (401, 403) or (refresh is not None and response.status == 400):
             raise ConfigurationError(
                 f"registry: {self._host}: the token service refused the credentials "
                 f"(HTTP {response.status})"
@@ -129,12 +154,12 @@ class Authenticator:
                 else f"registry: {self._host}: the token service refused an anonymous token "
                 f"(HTTP {response.status}); no credentials for it in the auth files"
             )
-        if response.status != 200 or len(body) > MAX_TOKEN_ANSWER:
+        if response.status != 200 or len(answer_body) > MAX_TOKEN_ANSWER:
             raise StorageError(
                 "registry", self._host, f"token service answered HTTP {response.status}"
             )
         try:
-            answer = json.loads(body)
+            answer = json.loads(answer_body)
             token = answer.get("token") or answer.get("access_token")
             lifetime = float(answer.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
         except (ValueError, AttributeError, TypeError):

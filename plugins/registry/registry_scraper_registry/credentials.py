@@ -5,6 +5,12 @@ Files are searched in containers-auth.json(5) order: ``REGISTRY_AUTH_FILE`` (alo
 ``~/.docker/config.json``. In a file, ``credHelpers[host]`` wins, then an ``auths`` entry (the
 most specific ``host/namespace`` key first), then ``credsStore``. A helper is run as
 ``docker-credential-NAME get`` with the host on stdin, as docker does.
+
+Docker Hub has several names (``docker.io``, ``index.docker.io``, ``registry-1.docker.io`` and
+docker's own key ``https://index.docker.io/v1/``): any of them finds an entry under another,
+and a helper is asked for it by docker's key. An ``identitytoken`` (written by ``docker login``
+against an OAuth2 token service, or a helper's ``<token>`` username) is a refresh token: it is
+exchanged at the token realm, never sent as a password.
 """
 
 from __future__ import annotations
@@ -22,6 +28,12 @@ from typing import Any
 from scraper_core.errors import ConfigurationError
 
 HELPER_TIMEOUT = 30.0
+#: The username docker and the helper protocol give a refresh token in place of a password.
+TOKEN_USERNAME = "<token>"
+#: Docker Hub's names, as a user, docker or an auth file may spell them; the first one is the
+#: key docker stores (and asks helpers) under.
+DOCKER_HUB = ("index.docker.io/v1", "index.docker.io", "docker.io", "registry-1.docker.io")
+DOCKER_HUB_HELPER_KEY = "https://index.docker.io/v1/"
 #: An auth file is a few entries; anything larger is not one (and must not fill memory).
 MAX_AUTH_FILE = 4 * 1024 * 1024
 
@@ -30,6 +42,8 @@ MAX_AUTH_FILE = 4 * 1024 * 1024
 class Credentials:
     username: str
     password: str = field(repr=False)
+    #: An OAuth2 refresh token (an auth file's ``identitytoken``): sent only to the token realm.
+    identity_token: str | None = field(default=None, repr=False)
 
 
 def auth_files(env: Mapping[str, str] | None = None) -> list[Path]:
@@ -84,8 +98,10 @@ def _from_document(
     document: dict[str, Any], host: str, namespace: str, path: Path
 ) -> Credentials | None:
     helpers = document.get("credHelpers")
-    if isinstance(helpers, dict) and isinstance(helpers.get(host), str):
-        return run_helper(helpers[host], host)
+    if isinstance(helpers, dict):
+        by_key = {_host_key(key): value for key, value in helpers.items()}
+        if isinstance(by_key.get(_host_key(host)), str):
+            return run_helper(by_key[_host_key(host)], host)
     auths = document.get("auths")
     if isinstance(auths, dict):
         entry = _auths_entry(auths, host, namespace)
@@ -101,11 +117,26 @@ def _normalized_key(key: str) -> str:
     # docker writes "https://host/v1/" for Docker Hub and sometimes a scheme for others.
     for prefix in ("https://", "http://"):
         key = key.removeprefix(prefix)
-    return key.removesuffix("/").removesuffix("/v1").removesuffix("/v2")
+    return _host_key(key.removesuffix("/").removesuffix("/v1").removesuffix("/v2"))
+
+
+def _host_key(key: str) -> str:
+    """``key`` with a Docker Hub name (host part, any spelling) made the one name."""
+    key = key.removeprefix("https://").removeprefix("http://").removesuffix("/")
+    for alias in DOCKER_HUB:
+        if key == alias or key.startswith(alias + "/"):
+            return "docker.io" + key.removeprefix(alias)
+    return key
+
+
+def _helper_server(host: str) -> str:
+    """The server name a helper is asked for: docker's key for Docker Hub, else the host."""
+    return DOCKER_HUB_HELPER_KEY if _host_key(host) == "docker.io" else host
 
 
 def _auths_entry(auths: dict[str, Any], host: str, namespace: str) -> Any:
     by_key = {_normalized_key(key): value for key, value in auths.items()}
+    host = _host_key(host)
     # podman and skopeo also take "host/namespace" keys: the most specific one wins.
     parts = namespace.split("/") if namespace else []
     for length in range(len(parts), -1, -1):
@@ -118,6 +149,10 @@ def _auths_entry(auths: dict[str, Any], host: str, namespace: str) -> Any:
 def _entry_credentials(entry: Any, host: str, path: Path) -> Credentials | None:
     if not isinstance(entry, dict):
         raise ConfigurationError(f"registry: auth file {path}: entry for {host} is not an object")
+    token = entry.get("identitytoken")
+    if isinstance(token, str) and token:
+        # docker writes "auth" too (its username, no password): only the token is of use.
+        return Credentials(TOKEN_USERNAME, "", identity_token=token)
     encoded = entry.get("auth")
     if isinstance(encoded, str) and encoded:
         try:
@@ -144,7 +179,7 @@ def run_helper(name: str, host: str) -> Credentials | None:
     try:
         result = subprocess.run(
             [program, "get"],
-            input=host.encode(),
+            input=_helper_server(host).encode(),
             capture_output=True,
             timeout=HELPER_TIMEOUT,
             check=False,
@@ -172,4 +207,6 @@ def run_helper(name: str, host: str) -> Credentials | None:
         ) from None
     if not isinstance(username, str) or not isinstance(secret, str):
         raise ConfigurationError(f"registry: credential helper {program}: malformed answer")
+    if username == TOKEN_USERNAME:
+        return Credentials(username, "", identity_token=secret)
     return Credentials(username, secret)

@@ -40,11 +40,8 @@ MAX_MANIFEST_SIZE = 4 * 1024 * 1024
 
 
 class RegistryDestination:
-    """Push blobs and manifests into repositories of one registry (under a namespace)."""
-
-    #: As the core's ImageDestinationClass reads them (``--output-storage registry``).
-    name = "registry"
-    description = "a running registry, through the distribution API (HOST[:PORT][/NAMESPACE])"
+    """Push blobs and manifests into repositories of one registry (under a namespace).
+    Registered through :class:`~registry_scraper_registry.plugin.RegistryDestinationClass`."""
 
     def __init__(self, location: RegistryLocation, transport: Transport) -> None:
         self.location = location

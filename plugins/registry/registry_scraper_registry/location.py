@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from registry_scraper_registry.credentials import DOCKER_HUB
 from scraper_core.bucket.options import OptionValueError, flag, size
 from scraper_core.errors import ConfigurationError
 
@@ -16,6 +17,9 @@ from scraper_core.errors import ConfigurationError
 DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
 MIN_CHUNK_SIZE = 1024
 MAX_CHUNK_SIZE = 1024 * 1024 * 1024
+
+#: Where Docker Hub answers the distribution API, whichever of its names a location uses.
+DOCKER_HUB_API = "registry-1.docker.io"
 
 T = TypeVar("T")
 
@@ -37,7 +41,9 @@ class RegistryLocation:
 
     @property
     def base_url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://{self.host}"
+        # Docker Hub's names for people (docker.io, index.docker.io) serve no API.
+        api_host = DOCKER_HUB_API if self.host in DOCKER_HUB else self.host
+        return f"{'https' if self.tls else 'http'}://{api_host}"
 
     def repository(self, name: str) -> str:
         """The repository's name at the destination: kept, under the namespace."""

@@ -20,8 +20,11 @@ from registry_scraper_registry.credentials import Credentials
 from registry_scraper_registry.location import RegistryLocation
 from scraper_core.errors import ConfigurationError, StorageError
 
-#: Connections kept per host: the core runs up to ``--jobs`` uploads at once, each holding one.
-POOL_SIZE = 32
+#: Connections kept per host: as many as the core can run requests at once (``--jobs`` is at
+#: most 256), so none is closed after one request and opened again (urllib3 would also warn
+#: "Connection pool is full" on stderr). Only connections a request opened are kept: a run
+#: with the default 8 jobs holds at most 8.
+POOL_SIZE = 256
 TIMEOUT = urllib3.Timeout(connect=15.0, read=300.0)
 #: Error answers are a few hundred bytes of JSON; more is never read.
 MAX_ANSWER = 64 * 1024

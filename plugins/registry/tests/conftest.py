@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import bcrypt
@@ -42,6 +42,8 @@ from tests.support.registry import RegistryServer
 TEST_LIMIT = 30  # seconds, per test
 USER = "pusher"
 PASSWORD = "s3cret-Pa55"
+#: The refresh token the issuer accepts (an auth file's ``identitytoken``).
+REFRESH_TOKEN = "refresh-R3fr3sh-t0ken"
 SERVICE = "test-registry"
 ISSUER = "test-issuer"
 AUTH_KINDS = ("htpasswd", "token")
@@ -95,6 +97,7 @@ class TokenIssuer:
     key: rsa.RSAPrivateKey
     certificate_der: bytes
     issued: list[list[str]] = field(default_factory=list)
+    refreshed: int = 0  # tokens issued for a refresh token (the OAuth2 POST)
     refused: int = 0
     stale_tokens: int = 0  # how many of the next tokens are issued already expired
     server: _Server | None = None
@@ -166,7 +169,27 @@ class TokenIssuer:
                 scopes = parse_qs(urlsplit(self.path).query).get("scope", [])
                 issuer.issued.append(scopes)
                 body = json.dumps({"token": issuer.token(scopes), "expires_in": 300}).encode()
-                self.send_response(200)
+                self.answer(200, body)
+
+            def do_POST(self) -> None:
+                """The OAuth2 refresh-token grant, as distribution's token spec has it: a form
+                with grant_type, refresh_token, client_id and space-separated scopes."""
+                length = min(int(self.headers.get("Content-Length") or 0), 64 * 1024)
+                form = parse_qs(self.rfile.read(length).decode())
+                grant = form.get("grant_type", [""])[0]
+                token = form.get("refresh_token", [""])[0]
+                if grant != "refresh_token" or token != REFRESH_TOKEN or "client_id" not in form:
+                    issuer.refused += 1
+                    self.answer(400, b'{"error":"invalid_grant"}')
+                    return
+                scopes = form.get("scope", [""])[0].split()
+                issuer.issued.append(scopes)
+                issuer.refreshed += 1
+                answer = {"access_token": issuer.token(scopes), "expires_in": 300}
+                self.answer(200, json.dumps(answer).encode())
+
+            def answer(self, status: int, body: bytes) -> None:
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -338,11 +361,33 @@ class Target:
     proxy: Proxy
     auth_file: Path
     issuer: TokenIssuer | None
+    #: The refresh token the issuer takes (write it as an auth file's ``identitytoken``).
+    refresh_token: ClassVar[str] = REFRESH_TOKEN
+
+    @staticmethod
+    def secrets() -> tuple[str, ...]:
+        """What no output or log may show: the password (also as Basic sends it), the
+        refresh token, and any bearer token (by its header's word)."""
+        basic = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        return (PASSWORD, basic, REFRESH_TOKEN, "Bearer ")
 
     def wrong_auth_file(self, password: str) -> Path:
         return write_auth_file(
             self.auth_file.with_name("wrong.json"), [self.proxy.address], password
         )
+
+    def output_args(self, namespace: str = "/mirror", auth_file: Path | None = None) -> list[str]:
+        """The ``scrape`` options that push into this registry (through its proxy)."""
+        return [
+            "--output-storage",
+            "registry",
+            "--output-dir",
+            self.proxy.address + namespace,
+            "--output-storage-option",
+            "tls=false",
+            "--output-storage-option",
+            f"auth-file={auth_file or self.auth_file}",
+        ]
 
     def open(self, location_suffix: str = "", **options: str) -> RegistryDestination:
         options.setdefault("tls", "false")

@@ -6,6 +6,8 @@ import base64
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from registry_scraper_registry.challenge import parse_challenge
 from registry_scraper_registry.credentials import Credentials, auth_files, find_credentials
 from registry_scraper_registry.location import DEFAULT_CHUNK_SIZE, parse_location
+from registry_scraper_registry.plugin import RegistryDestinationClass
 from scraper_core.errors import ConfigurationError
 
 
@@ -26,6 +29,12 @@ def test_location_keeps_repositories_under_the_namespace() -> None:
     assert where.repository("library/alpine") == "mirror/team/library/alpine"
     assert where.chunk_size == DEFAULT_CHUNK_SIZE
     assert parse_location("reg.example", {"chunk-size": "1MiB"}).base_url == "https://reg.example"
+
+
+@pytest.mark.parametrize("name", ["docker.io", "index.docker.io", "registry-1.docker.io"])
+def test_docker_hub_is_pushed_to_where_it_serves_the_api(name: str) -> None:
+    where = parse_location(f"{name}/myorg", {})
+    assert (where.base_url, where.host) == ("https://registry-1.docker.io", name)
 
 
 @pytest.mark.parametrize(
@@ -127,3 +136,81 @@ def test_challenges_as_registries_send_them() -> None:
     assert bearer.params["realm"] == "https://auth.example/token"
     assert bearer.scopes == ("repository:a/b:pull,push", "repository:c:pull")
     assert parse_challenge('Basic realm="Registry Realm"').params == {"realm": "Registry Realm"}
+
+
+@pytest.mark.parametrize(
+    "key", ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"]
+)
+@pytest.mark.parametrize("host", ["docker.io", "index.docker.io", "registry-1.docker.io"])
+def test_docker_hub_is_one_host_whichever_name_the_file_uses(
+    tmp_path: Path, key: str, host: str
+) -> None:
+    path = _auths(tmp_path / "auth.json", {key: {"auth": _b64("hub:pw")}})
+    assert find_credentials(host, "myorg", files=[path]) == Credentials("hub", "pw")
+    assert find_credentials("quay.io", files=[path]) is None
+
+
+def _helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    helper = tmp_path / "bin" / "docker-credential-fake"
+    helper.parent.mkdir(exist_ok=True)
+    helper.write_text("#!/bin/sh\nread server\n" + script)
+    helper.chmod(helper.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{helper.parent}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_a_helper_is_asked_for_docker_hub_by_dockers_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As docker-credential-pass/secretservice store it after `docker login`.
+    _helper(
+        tmp_path,
+        monkeypatch,
+        'if [ "$server" = https://index.docker.io/v1/ ]; then\n'
+        '  echo \'{"Username":"hub","Secret":"pw"}\'\n'
+        "else echo 'credentials not found in native keychain'; exit 1; fi\n",
+    )
+    helpers = _auths(tmp_path / "a.json", {}, credHelpers={"https://index.docker.io/v1/": "fake"})
+    assert find_credentials("registry-1.docker.io", files=[helpers]) == Credentials("hub", "pw")
+    store = _auths(tmp_path / "b.json", {}, credsStore="fake")
+    assert find_credentials("docker.io", files=[store]) == Credentials("hub", "pw")
+    assert find_credentials("quay.io", files=[store]) is None
+
+
+def test_an_identity_token_is_a_refresh_token_not_a_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # docker login against an OAuth2 token service writes both keys; only the token counts.
+    path = _auths(
+        tmp_path / "auth.json",
+        {"reg:5000": {"auth": _b64("<token>:"), "identitytoken": "refresh-abc"}},
+    )
+    found = find_credentials("reg:5000", files=[path])
+    assert found is not None and found.identity_token == "refresh-abc"
+    assert "refresh-abc" not in repr(found)
+    # A helper says "<token>" for the username and gives the refresh token as the secret.
+    _helper(tmp_path, monkeypatch, 'echo \'{"Username":"<token>","Secret":"refresh-def"}\'\n')
+    store = _auths(tmp_path / "b.json", {}, credsStore="fake")
+    found = find_credentials("reg:5000", files=[store])
+    assert found is not None and found.identity_token == "refresh-def" and not found.password
+
+
+_PLUGIN_MODULES = (
+    "import sys\n"
+    "from registry_scraper_registry import plugin\n"
+    "found = []\n"
+    "plugin.registry_scraper_register_image_destinations(found.append)\n"
+    "print(found[0].name, 'urllib3' in sys.modules)\n"
+)
+
+
+def test_loading_the_plugin_imports_no_http_client() -> None:
+    # Every scrape command loads the plugins; only a push needs urllib3.
+    result = subprocess.run(
+        [sys.executable, "-c", _PLUGIN_MODULES], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["registry", "False"]
+
+
+def test_the_registered_class_opens_the_destination() -> None:
+    with pytest.raises(ConfigurationError, match="takes no scheme"):
+        RegistryDestinationClass.open("https://reg.example", {})

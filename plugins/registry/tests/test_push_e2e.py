@@ -4,7 +4,9 @@ behind the counting proxy; what lands is read back with skopeo."""
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,14 +71,7 @@ def push(
     """``scrape ... --output-storage registry`` into ``target`` (through its proxy)."""
     return run_cli(
         *args,
-        "--output-storage",
-        "registry",
-        "--output-dir",
-        target.proxy.address + namespace,
-        "--output-storage-option",
-        "tls=false",
-        "--output-storage-option",
-        f"auth-file={auth_file or target.auth_file}",
+        *target.output_args(namespace, auth_file),
         *(part for option in options for part in ("--output-storage-option", option)),
     )
 
@@ -91,6 +86,17 @@ def manifest_puts(target: Any) -> list[str]:
         path.rsplit("/manifests/", 1)[1]
         for method, path in target.proxy.writes()
         if method == "PUT" and "/manifests/" in path
+    ]
+
+
+def manifest_heads(target: Any) -> list[str]:
+    """The references manifests were asked for (HEAD), in order."""
+    with target.proxy.lock:
+        requests = list(target.proxy.requests)
+    return [
+        path.rsplit("/manifests/", 1)[1]
+        for method, path in requests
+        if method == "HEAD" and "/manifests/" in path
     ]
 
 
@@ -123,13 +129,13 @@ def test_push_from_a_tree_in_order_mounting_shared_blobs_and_a_rerun_sends_nothi
     before = snapshot(source_tree.root, own_too=True)
     preview = push(target, *from_tree(source_tree, *source_tree.refs(*WANTED)), "--dry-run")
     assert preview.exit_code == 0, preview.output
-    assert "5 of 5 images would be copied" in preview.stderr
+    assert "5 of 5 images would be pushed" in preview.stderr
     assert target.proxy.writes() == []
 
     result = push(target, *from_tree(source_tree, *source_tree.refs(*WANTED)))
 
     assert result.exit_code == 0, result.output
-    assert "5 of 5 images copied" in result.stderr
+    assert "5 of 5 images pushed" in result.stderr and " blobs pushed (" in result.stdout
     assert_served(target, source_tree, WANTED)
     # The index: both children by digest, then the index by digest, then its tag.
     index = source_tree.pushed["multiarch"]
@@ -139,6 +145,8 @@ def test_push_from_a_tree_in_order_mounting_shared_blobs_and_a_rerun_sends_nothi
     assert children <= set(puts)
     assert max(puts.index(child) for child in children) < puts.index(index.digest)
     assert puts.index(index.digest) < puts.index(index.tag)
+    # Manifests were absent by digest, so no tag could name them: no tag was asked for.
+    assert [ref for ref in manifest_heads(target) if not ref.startswith("sha256:")] == []
     # The shared layer went to mirror/shared/a once, and was mounted into mirror/shared/b.
     writes = target.proxy.writes()
     mounts = [path for method, path in writes if method == "POST" and "mount=" in path]
@@ -225,6 +233,70 @@ def test_a_wrong_password_is_one_line_exit_2_and_nothing_is_pushed(
     assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
     assert "not-the-password" not in result.output
     assert token_target.proxy.writes() == []
+
+
+def _secrets_shown(target: Any, result: Result, caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The target's secrets found in the run's output or in urllib3's log."""
+    shown = result.output + "\n".join(record.getMessage() for record in caplog.records)
+    return [secret for secret in target.secrets() if secret in shown]
+
+
+def test_an_identity_token_is_exchanged_for_tokens_and_never_shown(
+    token_target: Any, source_tree: SourceTree, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As `docker login` writes it against an OAuth2 token service (no password in the file).
+    auth_file = tmp_path / "docker-config.json"
+    entry = {
+        "auth": base64.b64encode(b"<token>:").decode(),
+        "identitytoken": token_target.refresh_token,
+    }
+    auth_file.write_text(json.dumps({"auths": {token_target.proxy.address: entry}}))
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    keys = ("plain",)
+    args = ("--debug", *from_tree(source_tree, *source_tree.refs(*keys)))
+    result = push(token_target, *args, auth_file=auth_file)
+
+    assert result.exit_code == 0, result.output
+    assert token_target.issuer.refreshed > 0 and token_target.issuer.refused == 0
+    assert_served(token_target, source_tree, keys)
+    assert any("/token" in record.getMessage() for record in caplog.records), "urllib3 logged"
+    assert _secrets_shown(token_target, result, caplog) == []
+
+
+def test_a_refused_identity_token_is_one_line_exit_2_and_nothing_is_pushed(
+    token_target: Any, source_tree: SourceTree, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    auth_file = tmp_path / "docker-config.json"
+    entry = {"identitytoken": "not-" + token_target.refresh_token}
+    auth_file.write_text(json.dumps({"auths": {token_target.proxy.address: entry}}))
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    result = push(
+        token_target, *from_tree(source_tree, *source_tree.refs("plain")), auth_file=auth_file
+    )
+
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "refused the credentials" in lines[0], result.stderr
+    assert token_target.proxy.writes() == []
+    assert _secrets_shown(token_target, result, caplog) == []
+
+
+def test_a_wrong_password_under_debug_shows_no_secret(
+    htpasswd_target: Any, source_tree: SourceTree, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    wrong = htpasswd_target.wrong_auth_file("n0t-the-Pa55")
+    result = push(
+        htpasswd_target,
+        "--debug",
+        *from_tree(source_tree, *source_tree.refs("plain")),
+        auth_file=wrong,
+    )
+    good = push(htpasswd_target, "--debug", *from_tree(source_tree, *source_tree.refs("plain")))
+
+    assert result.exit_code != 0 and good.exit_code == 0, good.output
+    assert "n0t-the-Pa55" not in result.output + caplog.text
+    assert _secrets_shown(htpasswd_target, good, caplog) == []
 
 
 def test_schema1_refused_is_one_line_naming_the_image_and_the_others_are_pushed(
