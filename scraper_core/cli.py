@@ -18,7 +18,17 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple, NoReturn, TextIO, TypeVar
 
 import click
+from click.core import ParameterSource
 
+from scraper_core.cli_env import PairsOption, from_environment, with_environment
+from scraper_core.cli_output import (
+    OutputMode,
+    error_document,
+    json_asked,
+    leading_output_flags_moved,
+    output_options,
+)
+from scraper_core.cli_output import fail as say_failure
 from scraper_core.errors import ScraperError
 
 # The core is imported by the commands that use it, not here: `scrape --help` loads click and
@@ -39,7 +49,6 @@ R = TypeVar("R")
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-DEBUG_ENV = "REGISTRY_SCRAPER_DEBUG"
 
 
 class DefaultCommandGroup(click.Group):
@@ -48,10 +57,36 @@ class DefaultCommandGroup(click.Group):
     default_command = "copy"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = leading_output_flags_moved(args, list(self.commands))
         help_asked = bool(args) and args[0] in ctx.help_option_names
         if args and not help_asked and args[0] not in self.commands and args[0] != "--version":
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: object,
+    ) -> object:
+        """As click's, and a usage error under ``--json`` is an error document on stdout too."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        given = list(sys.argv[1:] if args is None else args)
+        try:
+            # Not standalone, click returns the code of a ctx.exit() (--help, --version).
+            code = super().main(given, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            exc.show()
+            if json_asked(given):
+                click.echo(error_document(exc.format_message(), exc.exit_code))
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def _parse_options(pairs: Sequence[str], flag: str) -> dict[str, str]:
@@ -65,7 +100,7 @@ def _parse_options(pairs: Sequence[str], flag: str) -> dict[str, str]:
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    say_failure(message, code)
     sys.exit(code)
 
 
@@ -110,12 +145,15 @@ def _with_source_shorthands(
     if not isinstance(ctx.command, CopyCommand):
         for warning in learned.warnings:
             click.echo(f"warning: {warning}", err=True)
+    driver = storage if registry_config is None else None
+    # A shorthand the environment gives for another source driver is not meant for this run.
     values = {
-        option.flag: value if isinstance(value, str) else None
+        option.flag: value
+        if isinstance(value, str) and not (from_environment(ctx, name) and option.driver != driver)
+        else None
         for name, option in learned.sources.items()
         for value in (given.get(name),)
     }
-    driver = storage if registry_config is None else None
     try:
         return source_options(list(learned.sources.values()), values, driver, storage_options)
     except ScraperError as exc:
@@ -154,9 +192,11 @@ def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
                 "--storage-option",
                 "-o",
                 "storage_options",
+                cls=PairsOption,
                 multiple=True,
                 metavar="KEY=VALUE",
-                help="Option for the storage driver (repeatable).",
+                help="Option for the storage driver (repeatable; those of the environment "
+                "variable, space-separated, come first).",
             ),
         ]
     ):
@@ -203,12 +243,14 @@ _SOURCE_PREFIX = "source_shorthand_"
 
 
 def _parameter(name: str, option: DestinationOption | SourceOption) -> click.Option:
-    return click.Option(
+    parameter = click.Option(
         [option.flag, name],
         metavar=option.metavar,
         help=option.help,
         type=click.Path(dir_okay=False) if option.path else None,
     )
+    with_environment([parameter])
+    return parameter
 
 
 def _learned(ctx: click.Context, taken: Sequence[str] = ()) -> LearnedOptions:
@@ -291,9 +333,11 @@ def main() -> None:
 @click.option(
     "--output-storage-option",
     "output_options",
+    cls=PairsOption,
     multiple=True,
     metavar="KEY=VALUE",
-    help="Option for the destination driver (repeatable).",
+    help="Option for the destination driver (repeatable; those of the environment variable, "
+    "space-separated, come first).",
 )
 @click.option(
     "--platform",
@@ -342,10 +386,7 @@ def main() -> None:
     "Run scrape again after the engine: it writes the links.",
 )
 @click.option("--plan-file", type=click.File("w"), help="Where --plan-format writes (- stdout).")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
-@click.option("--quiet", "-q", is_flag=True, help="Print errors and warnings only.")
-@click.option("--verbose", "-v", is_flag=True, help="Print more detail.")
-@click.option("--debug", is_flag=True, envvar=DEBUG_ENV, help="Show tracebacks for errors.")
+@output_options
 @click.option(
     "--images-file",
     metavar="FILE",
@@ -399,10 +440,7 @@ def copy_command(
     dry_run: bool,
     plan_format: str | None,
     plan_file: TextIO | None,
-    as_json: bool,
-    quiet: bool,
-    verbose: bool,
-    debug: bool,
+    output: OutputMode,
     images_file: str | None,
     images_registry: str | None,
     all_tags: bool,
@@ -418,16 +456,20 @@ def copy_command(
     from scraper_core.run import CopyRequest, CopyRun, StorageRequest
     from scraper_core.shorthand import destination
 
+    as_json, debug = output.as_json, output.debug
     reporter = Reporter(
-        quiet=quiet,
-        verbose=verbose,
+        quiet=output.quiet,
+        verbose=output.verbose,
         as_json=as_json,
         dry_run=dry_run,
         live=sys.stderr.isatty(),
         recheck=recheck,
     )
-    learned = _learned(click.get_current_context())
-    given = {option.flag: shorthand_values.get(name) for name, option in learned.options.items()}
+    ctx = click.get_current_context()
+    learned = _learned(ctx)
+    output_dir, given = _destination_given(
+        ctx, learned, output_storage, output_dir, shorthand_values
+    )
     try:
         dest = destination(
             list(learned.options.values()), given, output_storage, output_dir, output_options
@@ -502,6 +544,38 @@ def copy_command(
     except Exception as exc:
         _unexpected(exc, debug, EXIT_PARTIAL)
     _render_outcome(outcome, reporter, dest.location, delta=bool(have_files), prune=prune)
+
+
+def _destination_given(
+    ctx: click.Context,
+    learned: LearnedOptions,
+    output_storage: str,
+    output_dir: str | None,
+    values: dict[str, str | None],
+) -> tuple[str | None, dict[str, str | None]]:
+    """``--output-dir`` and the shorthands' values by flag, the command line winning: a
+    location the environment gives steps aside for one on the command line, and a shorthand
+    it gives for a driver other than the destination's is left out."""
+    locations = {"output_dir": output_dir} | {
+        name: values.get(name) for name, option in learned.options.items() if option.sets_location
+    }
+    if any(ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE for name in locations):
+        locations = {
+            name: None if from_environment(ctx, name) else value
+            for name, value in locations.items()
+        }
+    driver = next(
+        (learned.options[name].driver for name, value in locations.items()
+         if value is not None and name in learned.options),
+        output_storage,
+    )  # fmt: skip
+    given: dict[str, str | None] = {}
+    for name, option in learned.options.items():
+        value = locations[name] if option.sets_location else values.get(name)
+        if from_environment(ctx, name) and option.driver != driver:
+            value = None
+        given[option.flag] = value
+    return locations["output_dir"], given
 
 
 def _images_from(path: str | None, registry: str | None) -> tuple[list[Entry], str | None]:
@@ -614,29 +688,30 @@ def _interrupted(run: CopyRun | None) -> NoReturn:
 
 
 @main.command("drivers")
-def drivers_command() -> None:
+@output_options
+def drivers_command(output: OutputMode) -> None:
     """List the installed storage drivers, their plugins and versions."""
     from scraper_core.plugins import DriverRegistry
+    from scraper_core.report import render_drivers
 
     registry = DriverRegistry()
     drivers = registry.drivers()
-    for info in drivers:
-        plugin = info.plugin
-        click.echo(f"{info.name:<10} {plugin.distribution} {plugin.version}  {info.description}")
-    for name, claimants in registry.conflicts().items():
-        who = ", ".join(f"{c.distribution} {c.version}" for c in claimants)
-        click.echo(f"warning: driver {name!r} is claimed by several distributions: {who}", err=True)
-    for warning in registry.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    render_drivers(registry, as_json=output.as_json)
     if not drivers:
-        click.echo("no storage drivers installed (pip install registry-scraper-local)", err=True)
-        sys.exit(EXIT_USAGE)
+        _fail("no storage drivers installed (pip install registry-scraper-local)")
 
 
 @main.command("verify", cls=SourceCommand)
 @source_storage_options
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Blobs hashed at once.",
+)
+@output_options
 @click.option(
     "--platform",
     "platforms",
@@ -658,7 +733,7 @@ def drivers_command() -> None:
 def verify_command(
     source: SourceRequest,
     jobs: int,
-    as_json: bool,
+    output: OutputMode,
     platforms: tuple[str, ...],
     have_files: tuple[str, ...],
     images: tuple[str, ...],
@@ -674,16 +749,18 @@ def verify_command(
 
     run = VerifyRun(source, images, platforms, jobs, have_files)
     report = _run_on_source(run, run.execute, EXIT_PARTIAL)
-    render_verify(report, as_json=as_json)
+    render_verify(report, as_json=output.as_json)
     if not report.ok:
         sys.exit(EXIT_PARTIAL)
 
 
 @main.command("list", cls=SourceCommand)
 @source_storage_options
+@output_options
 @click.argument("patterns", nargs=-1)
 def list_command(
     source: SourceRequest,
+    output: OutputMode,
     patterns: tuple[str, ...],
 ) -> None:
     """List repositories and their tags (PATTERN... like team/* narrows the listing).
@@ -695,18 +772,21 @@ def list_command(
 
     run = ListRun(source, patterns)
     inventory = _run_on_source(run, run.execute, EXIT_USAGE)
-    render_inventory(inventory)
+    render_inventory(inventory, as_json=output.as_json)
     if inventory.errors:
         sys.exit(EXIT_PARTIAL)
 
 
 @main.command("inventory", cls=SourceCommand)
 @source_storage_options
+@output_options
 def inventory_command(
     source: SourceRequest,
+    output: OutputMode,
 ) -> None:
     """Print what a storage holds as JSON (for --have): blobs with their sizes, repositories,
-    tags and their digests. Cheap: blobs are listed, never read."""
+    tags and their digests. Cheap: blobs are listed, never read. Its JSON is the same with or
+    without --json (its own format and version)."""
     from scraper_core.report import render_holdings
     from scraper_core.run import HoldingsRun
 
@@ -715,3 +795,7 @@ def inventory_command(
     render_holdings(holdings)
     if holdings.errors:
         sys.exit(EXIT_PARTIAL)
+
+
+for _command in main.commands.values():
+    with_environment(_command.params)

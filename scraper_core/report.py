@@ -7,7 +7,6 @@ rate, ETA) runs while blobs copy; elsewhere output stays line-oriented.
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from scraper_core.cli_output import emit_json, mark_emitted
 from scraper_core.digest import Digest
 from scraper_core.errors import DestinationUnusableError
 from scraper_core.plan import BlobCopy
@@ -25,6 +25,7 @@ from scraper_core.transfer import BlobOutcome, ImageResult
 if TYPE_CHECKING:
     from scraper_core.holdings import Holdings
     from scraper_core.inventory import Inventory
+    from scraper_core.plugins import DriverRegistry
     from scraper_core.verify import VerifyReport
 
 
@@ -207,7 +208,7 @@ class Reporter:
             if self.recheck:
                 document["blobs_rechecked"] = rechecked
                 document["blobs_replaced"] = replaced
-            click.echo(json.dumps(document, indent=2))
+            emit_json("copy", document)
         if self.quiet and not failed:
             return
         verb = "would be copied" if self.dry_run else "copied"
@@ -253,7 +254,7 @@ def render_verify(report: VerifyReport, *, as_json: bool) -> None:
         }
         if report.site_checked:
             document["site"] = {"missing": report.site_gap_count, "shown": report.site_gaps}
-        click.echo(json.dumps(document, indent=2))
+        emit_json("verify", document)
     else:
         for digest in report.orphans:
             click.echo(f"orphan blob {digest}")
@@ -291,16 +292,57 @@ def _render_delta(report: VerifyReport) -> None:
         click.echo("delta: completes the site: it holds every blob the delta relies on", err=True)
 
 
-def render_inventory(inventory: Inventory) -> None:
-    """``list``: a line per repository with its tags on stdout, errors on stderr."""
-    for name, tags in inventory.repositories:
-        click.echo(f"{name}  {' '.join(tags)}".rstrip())
+def render_inventory(inventory: Inventory, *, as_json: bool = False) -> None:
+    """``list``: a line per repository with its tags (or the JSON document) on stdout, errors
+    on stderr."""
+    if as_json:
+        repositories = [{"name": name, "tags": list(tags)} for name, tags in inventory.repositories]
+        emit_json("list", {"repositories": repositories, "errors": inventory.errors})
+    else:
+        for name, tags in inventory.repositories:
+            click.echo(f"{name}  {' '.join(tags)}".rstrip())
     for error in inventory.errors:
         click.echo(f"error: {error}", err=True)
 
 
 def render_holdings(holdings: Holdings) -> None:
-    """``inventory``: the JSON document on stdout, errors on stderr."""
+    """``inventory``: the JSON document (its own format) on stdout, errors on stderr."""
     click.echo(holdings.to_json(), nl=False)
+    mark_emitted()
     for error in holdings.errors:
         click.echo(f"error: {error}", err=True)
+
+
+def render_drivers(registry: DriverRegistry, *, as_json: bool) -> None:
+    """``drivers``: one line per installed driver (or the JSON document) on stdout, warnings
+    on stderr."""
+    drivers = registry.drivers()
+    conflicts = registry.conflicts()
+    if as_json:
+        listed = [
+            {
+                "name": info.name,
+                "distribution": info.plugin.distribution,
+                "version": info.plugin.version,
+                "description": info.description,
+            }
+            for info in drivers
+        ]
+        claimed = {
+            name: [{"distribution": c.distribution, "version": c.version} for c in claimants]
+            for name, claimants in conflicts.items()
+        }
+        emit_json(
+            "drivers", {"drivers": listed, "conflicts": claimed, "warnings": registry.warnings}
+        )
+    else:
+        for info in drivers:
+            plugin = info.plugin
+            click.echo(
+                f"{info.name:<10} {plugin.distribution} {plugin.version}  {info.description}"
+            )
+    for name, claimants in conflicts.items():
+        who = ", ".join(f"{c.distribution} {c.version}" for c in claimants)
+        click.echo(f"warning: driver {name!r} is claimed by several distributions: {who}", err=True)
+    for warning in registry.warnings:
+        click.echo(f"warning: {warning}", err=True)
