@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple, NoReturn, TextIO, TypeVa
 
 import click
 from click.core import ParameterSource
+from click.shell_completion import CompletionItem
 
+from scraper_core.cli_complete import (
+    complete_destination_key,
+    complete_driver,
+    complete_path,
+    complete_source_key,
+)
 from scraper_core.cli_env import PairsOption, from_environment, with_environment
 from scraper_core.cli_output import (
     OutputMode,
@@ -62,6 +69,20 @@ class DefaultCommandGroup(click.Group):
         if args and not help_asked and args[0] not in self.commands and args[0] != "--version":
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """The commands' names, and the default command's options (``scrape --<TAB>``)."""
+        items = super().shell_complete(ctx, incomplete)
+        if incomplete.startswith("-"):
+            command = self.commands[self.default_command]
+            inner = click.Context(command, ctx, self.default_command, resilient_parsing=True)
+            known = {item.value for item in items}
+            items += [
+                item
+                for item in command.shell_complete(inner, incomplete)
+                if item.value not in known
+            ]
+        return items
 
     def main(  # type: ignore[override]
         self,
@@ -180,11 +201,22 @@ def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
 
     for decorator in reversed(
         [
-            click.option("--storage", default="local", show_default=True, help="Storage driver."),
-            click.option("--data-dir", help="Registry storage root (driver-specific)."),
+            click.option(
+                "--storage",
+                default="local",
+                show_default=True,
+                help="Storage driver.",
+                shell_complete=complete_driver,
+            ),
+            click.option(
+                "--data-dir",
+                help="Registry storage root (driver-specific).",
+                shell_complete=complete_path,
+            ),
             click.option(
                 "--registry-config",
                 metavar="FILE",
+                shell_complete=complete_path,
                 help="Take the storage from the registry's config.yml (and REGISTRY_STORAGE_*): "
                 "a regular file of at most 1 MiB, or - for standard input.",
             ),
@@ -193,6 +225,7 @@ def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
                 "-o",
                 "storage_options",
                 cls=PairsOption,
+                shell_complete=complete_source_key,
                 multiple=True,
                 metavar="KEY=VALUE",
                 help="Option for the storage driver (repeatable; those of the environment "
@@ -327,13 +360,22 @@ def main() -> None:
 @main.command("copy", cls=CopyCommand)
 @source_storage_options
 @click.option(
-    "--output-storage", default="local", show_default=True, help="Destination storage driver."
+    "--output-storage",
+    default="local",
+    show_default=True,
+    help="Destination storage driver.",
+    shell_complete=complete_driver,
 )
-@click.option("--output-dir", help="Destination storage root (driver-specific).")
+@click.option(
+    "--output-dir",
+    help="Destination storage root (driver-specific).",
+    shell_complete=complete_path,
+)
 @click.option(
     "--output-storage-option",
     "output_options",
     cls=PairsOption,
+    shell_complete=complete_destination_key,
     multiple=True,
     metavar="KEY=VALUE",
     help="Option for the destination driver (repeatable; those of the environment variable, "
@@ -357,6 +399,7 @@ def main() -> None:
     "have_files",
     multiple=True,
     metavar="FILE",
+    shell_complete=complete_path,
     help="Leave out every blob the far side already has, from its `scrape inventory` or a "
     "receipt (repeatable; a regular file of at most 256 MiB, or -): a delta shipment. Links "
     "and tags are still written.",
@@ -390,6 +433,7 @@ def main() -> None:
 @click.option(
     "--images-file",
     metavar="FILE",
+    shell_complete=complete_path,
     help="Read IMAGE entries from a file: one a line, # starts a comment, or skopeo sync's "
     "YAML (images, images-by-tag-regex, images-by-semver) (a regular file of at most 64 MiB, "
     "or -).",
@@ -725,6 +769,7 @@ def drivers_command(output: OutputMode) -> None:
     "have_files",
     multiple=True,
     metavar="FILE",
+    shell_complete=complete_path,
     help="The site's `scrape inventory` (or a receipt): say whether this delta completes it, "
     "every blob the delta relies on there with the same size (repeatable; a regular file of "
     "at most 256 MiB, or -).",

@@ -37,7 +37,7 @@ def test_help_shows_the_copy_engine_default_for_jobs() -> None:
     assert cli.DEFAULT_JOBS == DEFAULT_JOBS
     result = CliRunner().invoke(main, ["copy", "--help"])
     assert result.exit_code == 0
-    assert f"[default: {DEFAULT_JOBS};" in " ".join(result.output.split())
+    assert f"default: {DEFAULT_JOBS};" in " ".join(result.output.split())
 
 
 def test_plugins_still_import_hookimpl_from_the_package() -> None:
