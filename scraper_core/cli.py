@@ -41,14 +41,18 @@ from scraper_core.errors import ScraperError
 # The core is imported by the commands that use it, not here: `scrape --help` loads click and
 # this module only (issue 13: --help within 1.5x of importing click and pluggy).
 if TYPE_CHECKING:
+    from scraper_core.checked import CheckedDriver
+    from scraper_core.inventory import Inventory
     from scraper_core.report import Reporter
-    from scraper_core.run import CopyOutcome, CopyRun, SourceRequest, SourceRun
+    from scraper_core.run import CopyOutcome, CopyRun, ListRun, SourceRequest, SourceRun
     from scraper_core.shorthand import DestinationOption, SourceOption
     from scraper_core.tagrules import Entry
 
 #: scraper_core.transfer.DEFAULT_JOBS, which --help must not import to show it (checked by
 #: tests/test_cli_startup.py).
 DEFAULT_JOBS = 8
+#: scraper_core.progress_lines.DEFAULT_INTERVAL, for --help alike (kept equal by a test).
+DEFAULT_STATS_INTERVAL = 30.0
 # The caps of option files in the help texts are scraper_core.optfile's, which --help does not
 # import either (kept equal by tests/test_option_files.py).
 R = TypeVar("R")
@@ -147,6 +151,8 @@ def _source_request(
             _fail(str(exc))
         config = RegistryConfigText(text, shown_name(registry_config), os.environ)
     options = _parse_options(storage_options, "--storage-option")
+    if config is None:
+        _refuse_unknown_keys(storage, options)
     return SourceRequest(storage, data_dir, options, config)
 
 
@@ -228,8 +234,7 @@ def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
                 shell_complete=complete_source_key,
                 multiple=True,
                 metavar="KEY=VALUE",
-                help="Option for the storage driver (repeatable; those of the environment "
-                "variable, space-separated, come first).",
+                help="Option for the storage driver (repeatable).",
             ),
         ]
     ):
@@ -247,12 +252,41 @@ def _open_source(run: SourceRun) -> None:
         click.echo(f"warning: {warning}", err=True)
 
 
-def _run_on_source(run: SourceRun, execute: Callable[[], R], failure_code: int) -> R:
+def _root_hint(source: CheckedDriver, request: SourceRequest) -> str | None:
+    """Whether ``--data-dir`` misses the storage root (a config's root is the registry's)."""
+    from scraper_core.storage_root import root_hint
+
+    if request.registry_config is not None or request.location is None:
+        return None
+    return root_hint(source, request.location)
+
+
+def _refuse_unknown_keys(driver: str, options: dict[str, str]) -> None:
+    """An ``-o`` key the driver does not declare: one line with the close ones, exit 2."""
+    from scraper_core.suggest import unknown_option
+
+    problem = unknown_option(driver, options)
+    if problem is not None:
+        _fail(problem)
+
+
+def _run_on_source(
+    run: SourceRun,
+    execute: Callable[[], R],
+    failure_code: int,
+    found_nothing: Callable[[R], bool] = lambda _result: False,
+) -> R:
     """Open ``run``'s source, ``execute``, and let the source go whatever happened; a
-    :class:`ScraperError` meanwhile is one line and exit ``failure_code``."""
+    :class:`ScraperError` meanwhile is one line and exit ``failure_code``. When the result
+    ``found_nothing``, a hint if the location misses the storage root (looked for then only:
+    a request the usual run does not pay)."""
     _open_source(run)
     try:
-        return execute()
+        result = execute()
+        hint = _root_hint(run.source, run.request) if found_nothing(result) else None
+        if hint is not None:
+            click.echo(f"warning: {hint}", err=True)
+        return result
     except ScraperError as exc:
         _fail(str(exc), failure_code)
     finally:
@@ -378,8 +412,7 @@ def main() -> None:
     shell_complete=complete_destination_key,
     multiple=True,
     metavar="KEY=VALUE",
-    help="Option for the destination driver (repeatable; those of the environment variable, "
-    "space-separated, come first).",
+    help="Option for the destination driver (repeatable).",
 )
 @click.option(
     "--platform",
@@ -419,6 +452,16 @@ def main() -> None:
     "(blobs are immutable; their bytes are not re-verified).",
 )
 @click.option("--dry-run", is_flag=True, help="Print what would be copied; write nothing.")
+@click.option(
+    "--stats",
+    "stats_interval",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_STATS_INTERVAL,
+    show_default=True,
+    metavar="SECONDS",
+    help="When stderr is not a terminal (a log), print a progress line this often while "
+    "blobs copy; 0: never (-q: never either).",
+)
 @click.option(
     "--plan-format",
     type=click.Choice(["s5cmd", "csv", "keys"]),
@@ -482,6 +525,7 @@ def copy_command(
     jobs: int,
     link: bool,
     dry_run: bool,
+    stats_interval: float,
     plan_format: str | None,
     plan_file: TextIO | None,
     output: OutputMode,
@@ -508,6 +552,7 @@ def copy_command(
         dry_run=dry_run,
         live=sys.stderr.isatty(),
         recheck=recheck,
+        stats_interval=stats_interval,
     )
     ctx = click.get_current_context()
     learned = _learned(ctx)
@@ -536,12 +581,12 @@ def copy_command(
         entries = [*images, *from_file]
         if not entries:
             _fail("no images given (IMAGE arguments or --images-file)")
+        dest_options = _parse_options(dest.options, "--output-storage-option")
+        _refuse_unknown_keys(dest.driver, dest_options)
         have = _open_have(have_files)
         request = CopyRequest(
             source=source,
-            destination=StorageRequest(
-                dest.driver, dest.location, _parse_options(dest.options, "--output-storage-option")
-            ),
+            destination=StorageRequest(dest.driver, dest.location, dest_options),
             entries=entries,
             all_tags=all_tags,
             all_manifests=all_manifests,
@@ -563,6 +608,9 @@ def copy_command(
         for warning in run.open():
             if warning not in learned.warnings:
                 reporter.warning(warning)
+        hint = _root_hint(run.source, source) if run.source is not None else None
+        if hint is not None:
+            reporter.warning(hint)
     except KeyboardInterrupt:
         _interrupted(run)
     except ScraperError as exc:
@@ -711,7 +759,7 @@ def _report_gone(outcome: CopyOutcome, reporter: Reporter, *, prune: bool) -> No
 
 
 def _one_line(text: str) -> str:
-    from scraper_core.report import one_line
+    from scraper_core.wording import one_line
 
     return one_line(text) or "error"
 
@@ -793,7 +841,7 @@ def verify_command(
     from scraper_core.run import VerifyRun
 
     run = VerifyRun(source, images, platforms, jobs, have_files)
-    report = _run_on_source(run, run.execute, EXIT_PARTIAL)
+    report = _run_on_source(run, run.execute, EXIT_PARTIAL, lambda found: not found.repositories)
     render_verify(report, as_json=output.as_json)
     if not report.ok:
         sys.exit(EXIT_PARTIAL)
@@ -816,10 +864,32 @@ def list_command(
     from scraper_core.run import ListRun
 
     run = ListRun(source, patterns)
-    inventory = _run_on_source(run, run.execute, EXIT_USAGE)
+
+    def execute() -> Inventory:
+        inventory = run.execute()
+        inventory.errors.extend(_unmatched(run, patterns, inventory.repositories))
+        return inventory
+
+    inventory = _run_on_source(run, execute, EXIT_USAGE, lambda found: not found.repositories)
     render_inventory(inventory, as_json=output.as_json)
     if inventory.errors:
         sys.exit(EXIT_PARTIAL)
+
+
+def _unmatched(
+    run: ListRun, patterns: Sequence[str], listed: Sequence[tuple[str, list[str]]]
+) -> list[str]:
+    """A line for each pattern no repository matched (as copy says it), with close ones."""
+    from scraper_core.globstar import matches
+    from scraper_core.inventory import list_repositories
+    from scraper_core.suggest import pattern_hint
+
+    names = [name for name, _tags in listed]
+    lost = [p for p in patterns if not any(matches(p.split("/"), name) for name in names)]
+    if not lost:
+        return []
+    held = list_repositories(run.source, [])
+    return [f"no repository matches {pattern!r}{pattern_hint(pattern, held)}" for pattern in lost]
 
 
 @main.command("inventory", cls=SourceCommand)
@@ -836,7 +906,9 @@ def inventory_command(
     from scraper_core.run import HoldingsRun
 
     run = HoldingsRun(source)
-    holdings = _run_on_source(run, run.execute, EXIT_PARTIAL)
+    holdings = _run_on_source(
+        run, run.execute, EXIT_PARTIAL, lambda found: not (found.repositories or found.blobs)
+    )
     render_holdings(holdings)
     if holdings.errors:
         sys.exit(EXIT_PARTIAL)

@@ -20,31 +20,15 @@ from scraper_core.cli_output import emit_json, mark_emitted
 from scraper_core.digest import Digest
 from scraper_core.errors import DestinationUnusableError
 from scraper_core.plan import BlobCopy
+from scraper_core.progress_lines import ByteCounter, ProgressLines
 from scraper_core.transfer import BlobOutcome, ImageResult
+from scraper_core.wording import count, human_bytes, one_line
 
 if TYPE_CHECKING:
     from scraper_core.holdings import Holdings
     from scraper_core.inventory import Inventory
     from scraper_core.plugins import DriverRegistry
     from scraper_core.verify import VerifyReport
-
-
-def human_bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"
-
-
-def one_line(text: str | None) -> str | None:
-    """An error as one line, whatever a backend put in it (an SDK message with newlines)."""
-    return None if text is None else " ".join(text.split())
-
-
-def count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def result_json(result: ImageResult, *, recheck: bool = False) -> dict[str, Any]:
@@ -76,7 +60,10 @@ class Reporter:
         dry_run: bool,
         live: bool,
         recheck: bool = False,
+        stats_interval: float = 0.0,
     ) -> None:
+        """``live``: stderr is a terminal (a bar); elsewhere a line every ``stats_interval``
+        seconds (none when 0) while blobs copy. ``quiet`` turns both off."""
         self.quiet = quiet
         self.recheck = recheck
         self.verbose = verbose
@@ -89,6 +76,8 @@ class Reporter:
         self._unusable_said = False
         self._done = 0
         self._started = time.monotonic()
+        self.stats_interval = 0.0 if quiet else stats_interval
+        self._counter = ByteCounter()
 
     def warning(self, message: str) -> None:
         click.echo(f"warning: {message}", err=True)
@@ -134,9 +123,13 @@ class Reporter:
         )
 
     def progress(self, total_bytes: int) -> AbstractContextManager[Any]:
-        """A live byte counter on a terminal; nothing elsewhere."""
-        if not self.live or total_bytes <= 0:
+        """A live byte counter on a terminal; elsewhere a periodic line, if asked."""
+        if total_bytes <= 0:
             return nullcontext()
+        if not self.live:
+            if self.stats_interval <= 0:
+                return nullcontext()
+            return ProgressLines(self._counter, total_bytes, self.stats_interval)
         bar: AbstractContextManager[Any] = click.progressbar(
             length=total_bytes,
             label="copying",
@@ -151,6 +144,7 @@ class Reporter:
         return bar
 
     def bytes_done(self, size: int) -> None:
+        self._counter.add(size)
         if self._bar is not None:
             with self._lock:
                 self._done += size

@@ -36,3 +36,28 @@ def option_keys(driver: str) -> tuple[str, ...]:
     if not isinstance(driver_class, DeclaresOptionKeys):
         return ()
     return tuple(key for key in driver_class.option_keys if isinstance(key, str))
+
+
+def unknown_option(driver: str, keys: Iterable[str]) -> str | None:
+    """A line for the ``keys`` the driver does not declare, with the close ones;
+    None when all are declared, or the driver declares none (it refuses them itself)."""
+    known = option_keys(driver)
+    unknown = [key for key in keys if key not in known]
+    if not known or not unknown:
+        return None
+    hints = "".join(did_you_mean(key, known) for key in unknown)
+    return f"{driver}: unknown option(s): {', '.join(unknown)}{hints} (known: {', '.join(known)})"
+
+
+def pattern_hint(pattern: str, names: Iterable[str]) -> str:
+    """For a repository pattern that matched nothing: the same pattern with its leading
+    literal components replaced by close ones that exist (``tem/*``: ``team/*``)."""
+    from scraper_core.globstar import literal_prefix
+
+    prefix = literal_prefix(pattern.split("/"))
+    if not prefix:
+        return ""
+    depth = prefix.count("/") + 1
+    prefixes = ["/".join(name.split("/")[:depth]) for name in names]
+    close = difflib.get_close_matches(prefix, list(dict.fromkeys(prefixes)), OFFERED, CUTOFF)
+    return did_you_mean(pattern, [close_one + pattern[len(prefix) :] for close_one in close])
