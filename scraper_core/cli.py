@@ -21,6 +21,7 @@ import click
 from click.core import ParameterSource
 from click.shell_completion import CompletionItem
 
+from scraper_core import cli_examples
 from scraper_core.cli_complete import (
     complete_destination_key,
     complete_driver,
@@ -381,7 +382,11 @@ class CopyCommand(SourceCommand):
         return [*params[:at], *learned.parameters, *params[at:]]
 
 
-@click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=DefaultCommandGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=cli_examples.MAIN,
+)
 @click.version_option(package_name="registry-scraper", prog_name="scrape")
 def main() -> None:
     """Copy chosen images out of a Docker registry's storage into a servable shallow clone.
@@ -391,7 +396,7 @@ def main() -> None:
     """
 
 
-@main.command("copy", cls=CopyCommand)
+@main.command("copy", cls=CopyCommand, epilog=cli_examples.COPY)
 @source_storage_options
 @click.option(
     "--output-storage",
@@ -779,7 +784,7 @@ def _interrupted(run: CopyRun | None) -> NoReturn:
     sys.exit(EXIT_INTERRUPTED)
 
 
-@main.command("drivers")
+@main.command("drivers", epilog=cli_examples.DRIVERS)
 @output_options
 def drivers_command(output: OutputMode) -> None:
     """List the installed storage drivers, their plugins and versions."""
@@ -793,7 +798,7 @@ def drivers_command(output: OutputMode) -> None:
         _fail("no storage drivers installed (pip install registry-scraper-local)")
 
 
-@main.command("verify", cls=SourceCommand)
+@main.command("verify", cls=SourceCommand, epilog=cli_examples.VERIFY)
 @source_storage_options
 @click.option(
     "--jobs",
@@ -847,7 +852,7 @@ def verify_command(
         sys.exit(EXIT_PARTIAL)
 
 
-@main.command("list", cls=SourceCommand)
+@main.command("list", cls=SourceCommand, epilog=cli_examples.LIST)
 @source_storage_options
 @output_options
 @click.argument("patterns", nargs=-1)
@@ -892,7 +897,7 @@ def _unmatched(
     return [f"no repository matches {pattern!r}{pattern_hint(pattern, held)}" for pattern in lost]
 
 
-@main.command("inventory", cls=SourceCommand)
+@main.command("inventory", cls=SourceCommand, epilog=cli_examples.INVENTORY)
 @source_storage_options
 @output_options
 def inventory_command(
