@@ -603,11 +603,11 @@ def _destination_given(
             name: None if from_environment(ctx, name) else value
             for name, value in locations.items()
         }
+    named = [name for name, value in locations.items() if value is not None]
     driver = next(
-        (learned.options[name].driver for name, value in locations.items()
-         if value is not None and name in learned.options),
+        (learned.options[name].driver for name in named if name in learned.options),
         output_storage,
-    )  # fmt: skip
+    )
     given: dict[str, str | None] = {}
     for name, option in learned.options.items():
         value = locations[name] if option.sets_location else values.get(name)

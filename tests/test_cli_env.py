@@ -82,3 +82,25 @@ def test_option_pairs_of_the_environment_and_the_command_line_add_up(tmp_path: P
     both = run_cli(*base, "-o", "fsync=false", env=env)
     assert both.exit_code == 2 and "no-such-key" in both.stderr  # not replaced: added to
     assert run_cli(*base, "-o", "fsync=false").exit_code == 0
+
+
+def test_a_plugin_option_in_the_environment_for_another_driver_is_left_out(
+    tmp_path: Path,
+) -> None:
+    local_writer(tmp_path / "data").image("app", "v1")
+    env = {"SCRAPE_TRUSTED_KEYS": str(tmp_path / "allowed_signers")}
+    listed = run_cli("list", "--data-dir", str(tmp_path / "data"), env=env)
+    assert listed.exit_code == 0, listed.output
+    given = run_cli("list", "--data-dir", str(tmp_path / "data"), "--trusted-keys", "k", env=env)
+    assert given.exit_code == 2 and "--trusted-keys belongs to the tar source" in given.stderr
+
+
+def test_a_destination_option_in_the_environment_for_another_driver_is_left_out(
+    tmp_path: Path,
+) -> None:
+    local_writer(tmp_path / "data").image("app", "v1")
+    env = {"SCRAPE_DATA_DIR": str(tmp_path / "data"), "SCRAPE_SPLIT_SIZE": "1G"}
+    into_tree = run_cli("--output-dir", str(tmp_path / "copy"), "app:v1", env=env)
+    assert into_tree.exit_code == 0, into_tree.output
+    given = run_cli("--output-dir", str(tmp_path / "copy"), "--split-size", "1G", "app", env=env)
+    assert given.exit_code == 2 and "--split-size needs --output-tar" in given.stderr
