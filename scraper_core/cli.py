@@ -722,7 +722,7 @@ def _interrupted(run: CopyRun | None) -> NoReturn:
     """Ctrl-C: the run has discarded its staging (or says why it could not)."""
     if run is not None and run.cleanup_problem is not None:
         click.echo(f"warning: {run.cleanup_problem}", err=True)
-    click.echo("interrupted: nothing partial was left at a final path", err=True)
+    say_failure("nothing partial was left at a final path", EXIT_INTERRUPTED, label="interrupted")
     sys.exit(EXIT_INTERRUPTED)
 
 

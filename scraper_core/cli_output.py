@@ -120,10 +120,11 @@ def error_document(message: str, code: int) -> str:
     return json.dumps(framed(ERROR_FORMAT, {"error": {"message": message, "exit": code}}))
 
 
-def fail(message: str, code: int) -> None:
-    """Say ``message`` as one ``error:`` line on stderr and, under ``--json`` when the command
-    has printed no document yet, as the error document on stdout. The caller exits."""
-    click.echo(f"error: {message}", err=True)
+def fail(message: str, code: int, *, label: str = "error") -> None:
+    """Say ``message`` as one ``error:`` (``label``) line on stderr and, under ``--json`` when
+    the command has printed no document yet, as the error document on stdout. The caller
+    exits."""
+    click.echo(f"{label}: {message}", err=True)
     ctx = click.get_current_context(silent=True)
     if current_mode().as_json and not (ctx is not None and ctx.meta.get(_EMITTED)):
         click.echo(error_document(message, code))

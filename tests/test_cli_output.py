@@ -4,15 +4,21 @@ stdout, an error document for any failure (usage errors too). Through the real C
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.cli import copy_under, run_cli
+from tests.support.cli_process import start_scrape
+from tests.support.copy_gate import CopyGate, signal_at_gate
 from tests.support.trees import local_writer
 
 COMMANDS = ("copy", "list", "verify", "inventory", "drivers")
+MIB = 1024 * 1024
 
 
 def _document(stdout: str) -> dict[str, Any]:
@@ -114,3 +120,17 @@ def test_without_json_a_failure_prints_nothing_on_stdout() -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.startswith("error: ")
+
+
+def test_an_interrupted_copy_under_json_prints_the_error_document(tmp_path: Path) -> None:
+    local_writer(tmp_path / "data").image("app", "v1", layers=[os.urandom(3 * MIB)])
+    args = ["--data-dir", str(tmp_path / "data"), "--output-dir", str(tmp_path / "copy")]
+    with CopyGate("read", after=MIB) as gate:
+        process = start_scrape(
+            *args, "--json", "app:v1", gate=gate, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        out, err = signal_at_gate(process, gate, signal.SIGINT)
+    assert process.returncode == 130, err
+    assert err.splitlines()[-1] == "interrupted: nothing partial was left at a final path"
+    error = _error(out or "")
+    assert error == {"message": "nothing partial was left at a final path", "exit": 130}
