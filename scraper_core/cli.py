@@ -555,9 +555,9 @@ def copy_command(
         for warning in run.open():
             if warning not in learned.warnings:
                 reporter.warning(warning)
-        hint = _root_hint(run.source, source) if run.source is not None else None
-        if hint is not None:
-            reporter.warning(hint)
+        opened = run.source
+        if opened is not None:
+            reporter.explain_failure = lambda: _root_hint(opened, source)
     except KeyboardInterrupt:
         _interrupted(run)
     except ScraperError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +78,10 @@ class Reporter:
         self._started = time.monotonic()
         self.stats_interval = 0.0 if quiet else stats_interval
         self._counter = ByteCounter()
+        #: Asked once, at the first entry or image that fails, for a warning that may explain
+        #: it (the source location missing the storage root); nothing is asked otherwise.
+        self.explain_failure: Callable[[], str | None] | None = None
+        self._failure_explained = False
 
     def warning(self, message: str) -> None:
         click.echo(f"warning: {message}", err=True)
@@ -92,10 +96,21 @@ class Reporter:
     def entry_failed(self, entry: str, message: str) -> None:
         """An IMAGE entry that named nothing copyable."""
         click.echo(f"error: {entry}: {one_line(message) or 'error'}", err=True)
+        self._explain_failure()
+
+    def _explain_failure(self) -> None:
+        with self._lock:
+            if self._failure_explained or self.explain_failure is None:
+                return
+            self._failure_explained = True
+        explanation = self.explain_failure()
+        if explanation is not None:
+            self.warning(explanation)
 
     def image_done(self, result: ImageResult) -> None:
         if not result.ok:
             click.echo(f"error: {result.reference}: {one_line(result.error)}", err=True)
+            self._explain_failure()
             return
         for note in result.skipped:
             self.warning(f"{result.reference}: {note}")
