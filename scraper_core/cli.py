@@ -37,9 +37,8 @@ from scraper_core.errors import ScraperError
 # this module only (issue 13: --help within 1.5x of importing click and pluggy).
 if TYPE_CHECKING:
     from scraper_core.checked import CheckedDriver
-    from scraper_core.inventory import Inventory
     from scraper_core.report import Reporter
-    from scraper_core.run import CopyOutcome, CopyRun, ListRun, SourceRequest, SourceRun
+    from scraper_core.run import CopyOutcome, CopyRun, SourceRequest, SourceRun
     from scraper_core.shorthand import DestinationOption, SourceOption
     from scraper_core.tagrules import Entry
 
@@ -811,32 +810,10 @@ def list_command(
     from scraper_core.run import ListRun
 
     run = ListRun(source, patterns)
-
-    def execute() -> Inventory:
-        inventory = run.execute()
-        inventory.errors.extend(_unmatched(run, patterns, inventory.repositories))
-        return inventory
-
-    inventory = _run_on_source(run, execute, EXIT_USAGE, lambda found: not found.repositories)
+    inventory = _run_on_source(run, run.execute, EXIT_USAGE, lambda found: not found.repositories)
     render_inventory(inventory, as_json=output.as_json)
     if inventory.errors:
         sys.exit(EXIT_PARTIAL)
-
-
-def _unmatched(
-    run: ListRun, patterns: Sequence[str], listed: Sequence[tuple[str, list[str]]]
-) -> list[str]:
-    """A line for each pattern no repository matched (as copy says it), with close ones."""
-    from scraper_core.globstar import matches
-    from scraper_core.inventory import list_repositories
-    from scraper_core.suggest import pattern_hint
-
-    names = [name for name, _tags in listed]
-    lost = [p for p in patterns if not any(matches(p.split("/"), name) for name in names)]
-    if not lost:
-        return []
-    held = list_repositories(run.source, [])
-    return [f"no repository matches {pattern!r}{pattern_hint(pattern, held)}" for pattern in lost]
 
 
 @main.command("inventory", cls=SourceCommand, epilog=cli_examples.INVENTORY)

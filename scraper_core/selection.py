@@ -15,14 +15,13 @@ from scraper_core.checked import CheckedDriver
 from scraper_core.errors import InvalidReferenceError, ScraperError
 from scraper_core.inventory import (
     is_pattern,
-    list_repositories,
     list_tags,
     match_repositories,
+    no_match,
     tags_matching,
     validate_tag_pattern,
 )
 from scraper_core.reference import DEFAULT_TAG, Reference, parse_reference, validate_name
-from scraper_core.suggest import pattern_hint
 from scraper_core.tagrules import Entry, TagRule
 
 
@@ -103,9 +102,7 @@ def _resolve(
     if is_pattern(name_part):
         names = match_repositories(driver, name_part, errors)
         if not names and not errors:
-            held = list_repositories(driver, [])
-            hint = pattern_hint(name_part, held)
-            raise InvalidReferenceError(f"no repository matches {name_part!r}{hint}")
+            raise InvalidReferenceError(no_match(driver, name_part))
     else:
         names = [validate_name(name_part)]
     references: list[Reference] = []
