@@ -18,12 +18,25 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple, NoReturn, TextIO, TypeVar
 
 import click
+from click.core import ParameterSource
 
+from scraper_core import cli_examples
+from scraper_core.cli_complete import (
+    complete_destination_key,
+    complete_driver,
+    complete_path,
+    complete_source_key,
+)
+from scraper_core.cli_env import PairsOption, from_environment, with_environment
+from scraper_core.cli_group import DefaultCommandGroup
+from scraper_core.cli_output import OutputMode, output_options
+from scraper_core.cli_output import fail as say_failure
 from scraper_core.errors import ScraperError
 
 # The core is imported by the commands that use it, not here: `scrape --help` loads click and
 # this module only (issue 13: --help within 1.5x of importing click and pluggy).
 if TYPE_CHECKING:
+    from scraper_core.checked import CheckedDriver
     from scraper_core.pushrun import PushRun
     from scraper_core.report import Reporter
     from scraper_core.run import CopyOutcome, CopyRun, SourceRequest, SourceRun
@@ -33,6 +46,8 @@ if TYPE_CHECKING:
 #: scraper_core.transfer.DEFAULT_JOBS, which --help must not import to show it (checked by
 #: tests/test_cli_startup.py).
 DEFAULT_JOBS = 8
+#: scraper_core.progress_lines.DEFAULT_INTERVAL, for --help alike (kept equal by a test).
+DEFAULT_STATS_INTERVAL = 30.0
 # The caps of option files in the help texts are scraper_core.optfile's, which --help does not
 # import either (kept equal by tests/test_option_files.py).
 R = TypeVar("R")
@@ -40,19 +55,6 @@ R = TypeVar("R")
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-DEBUG_ENV = "REGISTRY_SCRAPER_DEBUG"
-
-
-class DefaultCommandGroup(click.Group):
-    """A group whose first argument, when not a sub-command, goes to ``default_command``."""
-
-    default_command = "copy"
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        help_asked = bool(args) and args[0] in ctx.help_option_names
-        if args and not help_asked and args[0] not in self.commands and args[0] != "--version":
-            args = [self.default_command, *args]
-        return super().parse_args(ctx, args)
 
 
 def _parse_options(pairs: Sequence[str], flag: str) -> dict[str, str]:
@@ -66,7 +68,7 @@ def _parse_options(pairs: Sequence[str], flag: str) -> dict[str, str]:
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    say_failure(message, code)
     sys.exit(code)
 
 
@@ -92,6 +94,8 @@ def _source_request(
             _fail(str(exc))
         config = RegistryConfigText(text, shown_name(registry_config), os.environ)
     options = _parse_options(storage_options, "--storage-option")
+    if config is None:
+        _refuse_unknown_keys(storage, options)
     return SourceRequest(storage, data_dir, options, config)
 
 
@@ -111,12 +115,15 @@ def _with_source_shorthands(
     if not isinstance(ctx.command, CopyCommand):
         for warning in learned.warnings:
             click.echo(f"warning: {warning}", err=True)
+    driver = storage if registry_config is None else None
+    # A shorthand the environment gives for another source driver is not meant for this run.
     values = {
-        option.flag: value if isinstance(value, str) else None
+        option.flag: value
+        if isinstance(value, str) and not (from_environment(ctx, name) and option.driver != driver)
+        else None
         for name, option in learned.sources.items()
         for value in (given.get(name),)
     }
-    driver = storage if registry_config is None else None
     try:
         return source_options(list(learned.sources.values()), values, driver, storage_options)
     except ScraperError as exc:
@@ -144,11 +151,22 @@ def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
 
     for decorator in reversed(
         [
-            click.option("--storage", default="local", show_default=True, help="Storage driver."),
-            click.option("--data-dir", help="Registry storage root (driver-specific)."),
+            click.option(
+                "--storage",
+                default="local",
+                show_default=True,
+                help="Storage driver.",
+                shell_complete=complete_driver,
+            ),
+            click.option(
+                "--data-dir",
+                help="Registry storage root (driver-specific).",
+                shell_complete=complete_path,
+            ),
             click.option(
                 "--registry-config",
                 metavar="FILE",
+                shell_complete=complete_path,
                 help="Take the storage from the registry's config.yml (and REGISTRY_STORAGE_*): "
                 "a regular file of at most 1 MiB, or - for standard input.",
             ),
@@ -156,6 +174,8 @@ def source_storage_options(command: Callable[..., None]) -> Callable[..., None]:
                 "--storage-option",
                 "-o",
                 "storage_options",
+                cls=PairsOption,
+                shell_complete=complete_source_key,
                 multiple=True,
                 metavar="KEY=VALUE",
                 help="Option for the storage driver (repeatable).",
@@ -193,12 +213,41 @@ def _open_source(run: SourceRun) -> None:
         click.echo(f"warning: {warning}", err=True)
 
 
-def _run_on_source(run: SourceRun, execute: Callable[[], R], failure_code: int) -> R:
+def _root_hint(source: CheckedDriver, request: SourceRequest) -> str | None:
+    """Whether ``--data-dir`` misses the storage root (a config's root is the registry's)."""
+    from scraper_core.storage_root import root_hint
+
+    if request.registry_config is not None or request.location is None:
+        return None
+    return root_hint(source, request.location)
+
+
+def _refuse_unknown_keys(driver: str, options: dict[str, str]) -> None:
+    """An ``-o`` key the driver does not declare: one line with the close ones, exit 2."""
+    from scraper_core.suggest import unknown_option
+
+    problem = unknown_option(driver, options)
+    if problem is not None:
+        _fail(problem)
+
+
+def _run_on_source(
+    run: SourceRun,
+    execute: Callable[[], R],
+    failure_code: int,
+    found_nothing: Callable[[R], bool] = lambda _result: False,
+) -> R:
     """Open ``run``'s source, ``execute``, and let the source go whatever happened; a
-    :class:`ScraperError` meanwhile is one line and exit ``failure_code``."""
+    :class:`ScraperError` meanwhile is one line and exit ``failure_code``. When the result
+    ``found_nothing``, a hint if the location misses the storage root (looked for then only:
+    a request the usual run does not pay)."""
     _open_source(run)
     try:
-        return execute()
+        result = execute()
+        hint = _root_hint(run.source, run.request) if found_nothing(result) else None
+        if hint is not None:
+            click.echo(f"warning: {hint}", err=True)
+        return result
     except ScraperError as exc:
         _fail(str(exc), failure_code)
     finally:
@@ -222,12 +271,14 @@ _SOURCE_PREFIX = "source_shorthand_"
 
 
 def _parameter(name: str, option: DestinationOption | SourceOption) -> click.Option:
-    return click.Option(
+    parameter = click.Option(
         [option.flag, name],
         metavar=option.metavar,
         help=option.help,
         type=click.Path(dir_okay=False) if option.path else None,
     )
+    with_environment([parameter])
+    return parameter
 
 
 def _learned(ctx: click.Context, taken: Sequence[str] = ()) -> LearnedOptions:
@@ -291,7 +342,11 @@ class CopyCommand(SourceCommand):
         return [*params[:at], *learned.parameters, *params[at:]]
 
 
-@click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=DefaultCommandGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=cli_examples.MAIN,
+)
 @click.version_option(package_name="registry-scraper", prog_name="scrape")
 def main() -> None:
     """Copy chosen images out of a Docker registry's storage into a servable shallow clone.
@@ -301,15 +356,25 @@ def main() -> None:
     """
 
 
-@main.command("copy", cls=CopyCommand)
+@main.command("copy", cls=CopyCommand, epilog=cli_examples.COPY)
 @source_storage_options
 @click.option(
-    "--output-storage", default="local", show_default=True, help="Destination storage driver."
+    "--output-storage",
+    default="local",
+    show_default=True,
+    help="Destination storage driver.",
+    shell_complete=complete_driver,
 )
-@click.option("--output-dir", help="Destination storage root (driver-specific).")
+@click.option(
+    "--output-dir",
+    help="Destination storage root (driver-specific).",
+    shell_complete=complete_path,
+)
 @click.option(
     "--output-storage-option",
     "output_options",
+    cls=PairsOption,
+    shell_complete=complete_destination_key,
     multiple=True,
     metavar="KEY=VALUE",
     help="Option for the destination driver (repeatable).",
@@ -332,6 +397,7 @@ def main() -> None:
     "have_files",
     multiple=True,
     metavar="FILE",
+    shell_complete=complete_path,
     help="Leave out every blob the far side already has, from its `scrape inventory` or a "
     "receipt (repeatable; a regular file of at most 256 MiB, or -): a delta shipment. Links "
     "and tags are still written.",
@@ -352,6 +418,16 @@ def main() -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Print what would be copied; write nothing.")
 @click.option(
+    "--stats",
+    "stats_interval",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_STATS_INTERVAL,
+    show_default=True,
+    metavar="SECONDS",
+    help="When stderr is not a terminal (a log), print a progress line this often while "
+    "blobs copy; 0: never (-q: never either).",
+)
+@click.option(
     "--plan-format",
     type=click.Choice(["s5cmd", "csv", "keys"]),
     help="With --dry-run: write the blob copies a run would do (blobs missing at the "
@@ -361,13 +437,11 @@ def main() -> None:
     "Run scrape again after the engine: it writes the links.",
 )
 @click.option("--plan-file", type=click.File("w"), help="Where --plan-format writes (- stdout).")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
-@click.option("--quiet", "-q", is_flag=True, help="Print errors and warnings only.")
-@click.option("--verbose", "-v", is_flag=True, help="Print more detail.")
-@click.option("--debug", is_flag=True, envvar=DEBUG_ENV, help="Show tracebacks for errors.")
+@output_options
 @click.option(
     "--images-file",
     metavar="FILE",
+    shell_complete=complete_path,
     help="Read IMAGE entries from a file: one a line, # starts a comment, or skopeo sync's "
     "YAML (images, images-by-tag-regex, images-by-semver) (a regular file of at most 64 MiB, "
     "or -).",
@@ -416,12 +490,10 @@ def copy_command(
     jobs: int,
     link: bool,
     dry_run: bool,
+    stats_interval: float,
     plan_format: str | None,
     plan_file: TextIO | None,
-    as_json: bool,
-    quiet: bool,
-    verbose: bool,
-    debug: bool,
+    output: OutputMode,
     images_file: str | None,
     images_registry: str | None,
     all_tags: bool,
@@ -438,16 +510,21 @@ def copy_command(
     from scraper_core.run import CopyRequest, CopyRun, StorageRequest
     from scraper_core.shorthand import destination
 
+    as_json, debug = output.as_json, output.debug
     reporter = Reporter(
-        quiet=quiet,
-        verbose=verbose,
+        quiet=output.quiet,
+        verbose=output.verbose,
         as_json=as_json,
         dry_run=dry_run,
         live=sys.stderr.isatty(),
         recheck=recheck,
+        stats_interval=stats_interval,
     )
-    learned = _learned(click.get_current_context())
-    given = {option.flag: shorthand_values.get(name) for name, option in learned.options.items()}
+    ctx = click.get_current_context()
+    learned = _learned(ctx)
+    output_dir, given = _destination_given(
+        ctx, learned, output_storage, output_dir, shorthand_values
+    )
     try:
         dest = destination(
             list(learned.options.values()), given, output_storage, output_dir, output_options
@@ -470,12 +547,12 @@ def copy_command(
         entries = [*images, *from_file]
         if not entries:
             _fail("no images given (IMAGE arguments or --images-file)")
+        dest_options = _parse_options(dest.options, "--output-storage-option")
+        _refuse_unknown_keys(dest.driver, dest_options)
         have = _open_have(have_files)
         request = CopyRequest(
             source=source,
-            destination=StorageRequest(
-                dest.driver, dest.location, _parse_options(dest.options, "--output-storage-option")
-            ),
+            destination=StorageRequest(dest.driver, dest.location, dest_options),
             entries=entries,
             all_tags=all_tags,
             all_manifests=all_manifests,
@@ -499,6 +576,9 @@ def copy_command(
         for warning in run.open():
             if warning not in learned.warnings:
                 reporter.warning(warning)
+        opened = run.source
+        if opened is not None:
+            reporter.explain_failure = lambda: _root_hint(opened, source)
     except KeyboardInterrupt:
         _interrupted(run)
     except ScraperError as exc:
@@ -524,6 +604,38 @@ def copy_command(
     except Exception as exc:
         _unexpected(exc, debug, EXIT_PARTIAL)
     _render_outcome(outcome, reporter, dest.location, delta=bool(have_files), prune=prune)
+
+
+def _destination_given(
+    ctx: click.Context,
+    learned: LearnedOptions,
+    output_storage: str,
+    output_dir: str | None,
+    values: dict[str, str | None],
+) -> tuple[str | None, dict[str, str | None]]:
+    """``--output-dir`` and the shorthands' values by flag, the command line winning: a
+    location the environment gives steps aside for one on the command line, and a shorthand
+    it gives for a driver other than the destination's is left out."""
+    locations = {"output_dir": output_dir} | {
+        name: values.get(name) for name, option in learned.options.items() if option.sets_location
+    }
+    if any(ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE for name in locations):
+        locations = {
+            name: None if from_environment(ctx, name) else value
+            for name, value in locations.items()
+        }
+    named = [name for name, value in locations.items() if value is not None]
+    driver = next(
+        (learned.options[name].driver for name in named if name in learned.options),
+        output_storage,
+    )
+    given: dict[str, str | None] = {}
+    for name, option in learned.options.items():
+        value = locations[name] if option.sets_location else values.get(name)
+        if from_environment(ctx, name) and option.driver != driver:
+            value = None
+        given[option.flag] = value
+    return locations["output_dir"], given
 
 
 def _images_from(path: str | None, registry: str | None) -> tuple[list[Entry], str | None]:
@@ -615,7 +727,7 @@ def _report_gone(outcome: CopyOutcome, reporter: Reporter, *, prune: bool) -> No
 
 
 def _one_line(text: str) -> str:
-    from scraper_core.report import one_line
+    from scraper_core.wording import one_line
 
     return one_line(text) or "error"
 
@@ -631,38 +743,35 @@ def _interrupted(run: CopyRun | PushRun | None) -> NoReturn:
     """Ctrl-C: the run has discarded its staging (or says why it could not)."""
     if run is not None and run.cleanup_problem is not None:
         click.echo(f"warning: {run.cleanup_problem}", err=True)
-    click.echo("interrupted: nothing partial was left at a final path", err=True)
+    say_failure("nothing partial was left at a final path", EXIT_INTERRUPTED, label="interrupted")
     sys.exit(EXIT_INTERRUPTED)
 
 
-@main.command("drivers")
-def drivers_command() -> None:
+@main.command("drivers", epilog=cli_examples.DRIVERS)
+@output_options
+def drivers_command(output: OutputMode) -> None:
     """List the installed storage drivers, their plugins and versions."""
     from scraper_core.plugins import DriverRegistry
+    from scraper_core.report import render_drivers
 
     registry = DriverRegistry()
     drivers = registry.drivers()
-    rows = [(info.name, info.plugin, info.description) for info in drivers]
-    rows += [
-        (item.name, item.plugin, f"{item.description} (an image destination: --output-storage)")
-        for item in registry.image_destinations()
-    ]
-    for name, plugin, description in sorted(rows, key=lambda row: row[0]):
-        click.echo(f"{name:<10} {plugin.distribution} {plugin.version}  {description}")
-    for name, claimants in registry.conflicts().items():
-        who = ", ".join(f"{c.distribution} {c.version}" for c in claimants)
-        click.echo(f"warning: driver {name!r} is claimed by several distributions: {who}", err=True)
-    for warning in registry.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    render_drivers(registry, as_json=output.as_json)
     if not drivers:
-        click.echo("no storage drivers installed (pip install registry-scraper-local)", err=True)
-        sys.exit(EXIT_USAGE)
+        _fail("no storage drivers installed (pip install registry-scraper-local)")
 
 
-@main.command("verify", cls=SourceCommand)
+@main.command("verify", cls=SourceCommand, epilog=cli_examples.VERIFY)
 @source_storage_options
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Blobs hashed at once.",
+)
+@output_options
 @click.option(
     "--platform",
     "platforms",
@@ -676,6 +785,7 @@ def drivers_command() -> None:
     "have_files",
     multiple=True,
     metavar="FILE",
+    shell_complete=complete_path,
     help="The site's `scrape inventory` (or a receipt): say whether this delta completes it, "
     "every blob the delta relies on there with the same size (repeatable; a regular file of "
     "at most 256 MiB, or -).",
@@ -684,7 +794,7 @@ def drivers_command() -> None:
 def verify_command(
     source: SourceRequest,
     jobs: int,
-    as_json: bool,
+    output: OutputMode,
     platforms: tuple[str, ...],
     have_files: tuple[str, ...],
     images: tuple[str, ...],
@@ -699,17 +809,19 @@ def verify_command(
     from scraper_core.run import VerifyRun
 
     run = VerifyRun(source, images, platforms, jobs, have_files)
-    report = _run_on_source(run, run.execute, EXIT_PARTIAL)
-    render_verify(report, as_json=as_json)
+    report = _run_on_source(run, run.execute, EXIT_PARTIAL, lambda found: not found.repositories)
+    render_verify(report, as_json=output.as_json)
     if not report.ok:
         sys.exit(EXIT_PARTIAL)
 
 
-@main.command("list", cls=SourceCommand)
+@main.command("list", cls=SourceCommand, epilog=cli_examples.LIST)
 @source_storage_options
+@output_options
 @click.argument("patterns", nargs=-1)
 def list_command(
     source: SourceRequest,
+    output: OutputMode,
     patterns: tuple[str, ...],
 ) -> None:
     """List repositories and their tags (PATTERN... like team/* narrows the listing).
@@ -720,24 +832,33 @@ def list_command(
     from scraper_core.run import ListRun
 
     run = ListRun(source, patterns)
-    inventory = _run_on_source(run, run.execute, EXIT_USAGE)
-    render_listing(inventory)
-    if inventory.errors:
+    listing = _run_on_source(run, run.execute, EXIT_USAGE, lambda found: not found.repositories)
+    render_listing(listing, as_json=output.as_json)
+    if listing.errors:
         sys.exit(EXIT_PARTIAL)
 
 
-@main.command("inventory", cls=SourceCommand)
+@main.command("inventory", cls=SourceCommand, epilog=cli_examples.INVENTORY)
 @source_storage_options
+@output_options
 def inventory_command(
     source: SourceRequest,
+    output: OutputMode,
 ) -> None:
     """Print what a storage holds as JSON (for --have): blobs with their sizes, repositories,
-    tags and their digests. Cheap: blobs are listed, never read."""
+    tags and their digests. Cheap: blobs are listed, never read. Its JSON is the same with or
+    without --json (its own format and version)."""
     from scraper_core.report import render_inventory
     from scraper_core.run import InventoryRun
 
     run = InventoryRun(source)
-    holdings = _run_on_source(run, run.execute, EXIT_PARTIAL)
-    render_inventory(holdings)
-    if holdings.errors:
+    inventory = _run_on_source(
+        run, run.execute, EXIT_PARTIAL, lambda found: not (found.repositories or found.blobs)
+    )
+    render_inventory(inventory)
+    if inventory.errors:
         sys.exit(EXIT_PARTIAL)
+
+
+for _command in main.commands.values():
+    with_environment(_command.params)

@@ -307,6 +307,15 @@ class DriverClass(Protocol):
 
 
 @runtime_checkable
+class DeclaresOptionKeys(Protocol):
+    """A driver class naming the ``-o KEY=VALUE`` keys it accepts (as a source or as a
+    destination): shell completion offers them, and a mistyped key gets a "did you mean".
+    A driver without it refuses unknown keys all the same, only less helpfully."""
+
+    option_keys: tuple[str, ...]
+
+
+@runtime_checkable
 class SupportsObjectUrl(Protocol):
     """A driver that can name its objects for a bulk copy engine (``--plan-format``)."""
 

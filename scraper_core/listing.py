@@ -30,6 +30,7 @@ from scraper_core.errors import (
     StorageError,
 )
 from scraper_core.reference import MAX_NAME_LENGTH, NAME_RE, TAG_RE, validate_name
+from scraper_core.suggest import pattern_hint
 
 GLOB_CHARACTERS = frozenset("*?[")
 #: distribution's name characters plus the glob ones; ``!`` (negation) is not among them.
@@ -234,6 +235,12 @@ def match_repositories(
     return sorted(name for name in candidates if _is_repository(driver, name, errors))
 
 
+def no_match(driver: CheckedDriver, pattern: str) -> str:
+    """The line for a repository pattern that matched nothing, with close ones if any (the
+    repositories are listed for them: a miss only)."""
+    return f"no repository matches {pattern!r}{pattern_hint(pattern, list_repositories(driver))}"
+
+
 @dataclass
 class Listing:
     """What ``scrape list`` shows: repositories with their tags, and what could not be read."""
@@ -255,7 +262,12 @@ def take_listing(driver: CheckedDriver, patterns: Sequence[str] = ()) -> Listing
     names: dict[str, None] = {}
     for pattern in patterns or [""]:
         if pattern:
-            names.update(dict.fromkeys(match_repositories(driver, pattern, errors)))
+            before = len(errors)
+            matched = match_repositories(driver, pattern, errors)
+            if not matched and len(errors) == before:
+                # As a copy says it: a pattern that names nothing is an error, not silence.
+                errors.append(no_match(driver, pattern))
+            names.update(dict.fromkeys(matched))
         else:
             names.update(dict.fromkeys(list_repositories(driver, errors)))
     repositories: list[tuple[str, list[str]]] = []

@@ -29,7 +29,7 @@ from scraper_core.errors import (
     PathNotFoundError,
     ScraperError,
 )
-from scraper_core.listing import list_tags
+from scraper_core.listing import list_repositories, list_tags
 from scraper_core.manifest import (
     INDEX_TYPES,
     MAX_MANIFEST_SIZE,
@@ -212,6 +212,7 @@ class Planner:
         # What this run has read, by what names it: bounded by the distinct content planned
         # (which the plans hold anyway), never by the number of tags.
         self._links: Memo[str, Digest | None] = Memo()
+        self._repository_names: list[str] | None = None
         self._manifests: Memo[Digest, tuple[BlobCopy, Manifest]] = Memo()
         self._blobs: Memo[Digest, BlobCopy | None] = Memo()
         # Blobs as manifests declare them (``sizes_from_manifests``): one object per digest
@@ -288,14 +289,33 @@ class Planner:
     def _repository_exists(self, name: str) -> bool:
         return self.source.exists(layout.repository_path(name))
 
+    def _repository_not_found(self, name: str) -> ImageNotFoundError:
+        """With the close names the source holds (listed on the first miss, once a run)."""
+        from scraper_core.suggest import did_you_mean
+
+        if self._repository_names is None:
+            self._repository_names = list_repositories(self.source, [])
+        return ImageNotFoundError(
+            f"repository not found: {name}{did_you_mean(name, self._repository_names)}"
+        )
+
+    def _tag_not_found(self, name: str, tag: str) -> ImageNotFoundError:
+        from scraper_core.suggest import did_you_mean
+
+        try:
+            hint = did_you_mean(tag, list_tags(self.source, name))
+        except ScraperError:
+            hint = ""
+        return ImageNotFoundError(f"tag not found: {name}:{tag}{hint}")
+
     def _resolve_tag(self, name: str, tag: str) -> Digest:
         path = layout.tag_current_link_path(name, tag)
         try:
             return self.source.read_link(path)
         except PathNotFoundError:
             if not self._repository_exists(name):
-                raise ImageNotFoundError(f"repository not found: {name}") from None
-            raise ImageNotFoundError(f"tag not found: {name}:{tag}") from None
+                raise self._repository_not_found(name) from None
+            raise self._tag_not_found(name, tag) from None
 
     def _link(self, path: str) -> Digest | None:
         """What the link at ``path`` names; None when it is missing. Read once a run."""
@@ -342,7 +362,7 @@ class Planner:
             self._read_link(revision, digest, f"manifest not found: {name}@{digest}")
         except ImageNotFoundError:
             if depth == 0 and not self._repository_exists(name):
-                raise ImageNotFoundError(f"repository not found: {name}") from None
+                raise self._repository_not_found(name) from None
             raise
         blob, manifest = self._manifests.get(digest, lambda: self._load_manifest(name, digest))
         if declared_size is not None and declared_size != blob.size:

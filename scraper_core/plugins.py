@@ -272,8 +272,13 @@ class DriverRegistry:
                 "written with --output-storage (a copy or a push)"
             )
         if not drivers:
-            installed = ", ".join(info.name for info in self.installed()) or "none"
-            problem = "failed to load" if candidates else "is not installed"
+            from scraper_core.suggest import did_you_mean
+
+            names = [info.name for info in self.installed()]
+            problem = (
+                "failed to load" if candidates else f"is not installed{did_you_mean(name, names)}"
+            )
+            installed = ", ".join(names) or "none"
             raise PluginError(f"storage driver {name!r} {problem} (installed drivers: {installed})")
         return drivers[0]
 

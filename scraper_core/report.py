@@ -7,43 +7,28 @@ rate, ETA) runs while blobs copy; elsewhere output stays line-oriented.
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from scraper_core.cli_output import emit_json, mark_emitted
 from scraper_core.digest import Digest
 from scraper_core.errors import DestinationUnusableError
 from scraper_core.plan import BlobCopy
+from scraper_core.progress_lines import ByteCounter, ProgressLines
 from scraper_core.transfer import BlobOutcome, ImageResult
+from scraper_core.wording import count, human_bytes, one_line
 
 if TYPE_CHECKING:
     from scraper_core.inventory import Inventory
     from scraper_core.listing import Listing
+    from scraper_core.plugins import DriverRegistry
     from scraper_core.verify import VerifyReport
-
-
-def human_bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"
-
-
-def one_line(text: str | None) -> str | None:
-    """An error as one line, whatever a backend put in it (an SDK message with newlines)."""
-    return None if text is None else " ".join(text.split())
-
-
-def count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def result_json(result: ImageResult, *, recheck: bool = False) -> dict[str, Any]:
@@ -75,7 +60,10 @@ class Reporter:
         dry_run: bool,
         live: bool,
         recheck: bool = False,
+        stats_interval: float = 0.0,
     ) -> None:
+        """``live``: stderr is a terminal (a bar); elsewhere a line every ``stats_interval``
+        seconds (none when 0) while blobs copy. ``quiet`` turns both off."""
         self.quiet = quiet
         self.recheck = recheck
         self.verbose = verbose
@@ -90,6 +78,12 @@ class Reporter:
         self._started = time.monotonic()
         #: Set by the caller once it knows the run kind: a push's lines say "pushed".
         self.pushing = False
+        self.stats_interval = 0.0 if quiet else stats_interval
+        self._counter = ByteCounter()
+        #: Asked once, at the first entry or image that fails, for a warning that may explain
+        #: it (the source location missing the storage root); nothing is asked otherwise.
+        self.explain_failure: Callable[[], str | None] | None = None
+        self._failure_explained = False
 
     def warning(self, message: str) -> None:
         click.echo(f"warning: {message}", err=True)
@@ -104,10 +98,21 @@ class Reporter:
     def entry_failed(self, entry: str, message: str) -> None:
         """An IMAGE entry that named nothing copyable."""
         click.echo(f"error: {entry}: {one_line(message) or 'error'}", err=True)
+        self._explain_failure()
+
+    def _explain_failure(self) -> None:
+        with self._lock:
+            if self._failure_explained or self.explain_failure is None:
+                return
+            self._failure_explained = True
+        explanation = self.explain_failure()
+        if explanation is not None:
+            self.warning(explanation)
 
     def image_done(self, result: ImageResult) -> None:
         if not result.ok:
             click.echo(f"error: {result.reference}: {one_line(result.error)}", err=True)
+            self._explain_failure()
             return
         for note in result.skipped:
             self.warning(f"{result.reference}: {note}")
@@ -139,9 +144,13 @@ class Reporter:
         )
 
     def progress(self, total_bytes: int) -> AbstractContextManager[Any]:
-        """A live byte counter on a terminal; nothing elsewhere."""
-        if not self.live or total_bytes <= 0:
+        """A live byte counter on a terminal; elsewhere a periodic line, if asked."""
+        if total_bytes <= 0:
             return nullcontext()
+        if not self.live:
+            if self.stats_interval <= 0:
+                return nullcontext()
+            return ProgressLines(self._counter, total_bytes, self.stats_interval)
         bar: AbstractContextManager[Any] = click.progressbar(
             length=total_bytes,
             label="copying",
@@ -156,6 +165,7 @@ class Reporter:
         return bar
 
     def bytes_done(self, size: int) -> None:
+        self._counter.add(size)
         if self._bar is not None:
             with self._lock:
                 self._done += size
@@ -213,7 +223,7 @@ class Reporter:
             if self.recheck:
                 document["blobs_rechecked"] = rechecked
                 document["blobs_replaced"] = replaced
-            click.echo(json.dumps(document, indent=2))
+            emit_json("copy", document)
         if self.quiet and not failed:
             return
         verb = "would be " if self.dry_run else ""
@@ -260,7 +270,7 @@ def render_verify(report: VerifyReport, *, as_json: bool) -> None:
         }
         if report.site_checked:
             document["site"] = {"missing": report.site_gap_count, "shown": report.site_gaps}
-        click.echo(json.dumps(document, indent=2))
+        emit_json("verify", document)
     else:
         for digest in report.orphans:
             click.echo(f"orphan blob {digest}")
@@ -298,16 +308,62 @@ def _render_delta(report: VerifyReport) -> None:
         click.echo("delta: completes the site: it holds every blob the delta relies on", err=True)
 
 
-def render_listing(listing: Listing) -> None:
-    """``list``: a line per repository with its tags on stdout, errors on stderr."""
-    for name, tags in listing.repositories:
-        click.echo(f"{name}  {' '.join(tags)}".rstrip())
+def render_listing(listing: Listing, *, as_json: bool = False) -> None:
+    """``list``: a line per repository with its tags (or the JSON document) on stdout, errors
+    on stderr."""
+    if as_json:
+        repositories = [{"name": name, "tags": list(tags)} for name, tags in listing.repositories]
+        emit_json("list", {"repositories": repositories, "errors": listing.errors})
+    else:
+        for name, tags in listing.repositories:
+            click.echo(f"{name}  {' '.join(tags)}".rstrip())
     for error in listing.errors:
         click.echo(f"error: {error}", err=True)
 
 
 def render_inventory(inventory: Inventory) -> None:
-    """``inventory``: the JSON document on stdout, errors on stderr."""
+    """``inventory``: the JSON document (its own format) on stdout, errors on stderr."""
     click.echo(inventory.to_json(), nl=False)
+    mark_emitted()
     for error in inventory.errors:
         click.echo(f"error: {error}", err=True)
+
+
+def render_drivers(registry: DriverRegistry, *, as_json: bool) -> None:
+    """``drivers``: one line per installed driver and image destination (or the JSON
+    document) on stdout, warnings on stderr."""
+    rows = [(info.name, info.plugin, info.description, "storage") for info in registry.drivers()]
+    rows += [
+        (item.name, item.plugin, item.description, "image-destination")
+        for item in registry.image_destinations()
+    ]
+    rows.sort(key=lambda row: row[0])
+    conflicts = registry.conflicts()
+    if as_json:
+        listed = [
+            {
+                "name": name,
+                "distribution": plugin.distribution,
+                "version": plugin.version,
+                "description": description,
+                "kind": kind,
+            }
+            for name, plugin, description, kind in rows
+        ]
+        claimed = {
+            name: [{"distribution": c.distribution, "version": c.version} for c in claimants]
+            for name, claimants in conflicts.items()
+        }
+        emit_json(
+            "drivers", {"drivers": listed, "conflicts": claimed, "warnings": registry.warnings}
+        )
+    else:
+        for name, plugin, description, kind in rows:
+            if kind != "storage":
+                description += " (an image destination: --output-storage)"
+            click.echo(f"{name:<10} {plugin.distribution} {plugin.version}  {description}")
+    for name, claimants in conflicts.items():
+        who = ", ".join(f"{c.distribution} {c.version}" for c in claimants)
+        click.echo(f"warning: driver {name!r} is claimed by several distributions: {who}", err=True)
+    for warning in registry.warnings:
+        click.echo(f"warning: {warning}", err=True)

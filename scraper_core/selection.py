@@ -17,6 +17,7 @@ from scraper_core.listing import (
     is_pattern,
     list_tags,
     match_repositories,
+    no_match,
     tags_matching,
     validate_tag_pattern,
 )
@@ -101,7 +102,7 @@ def _resolve(
     if is_pattern(name_part):
         names = match_repositories(driver, name_part, errors)
         if not names and not errors:
-            raise InvalidReferenceError(f"no repository matches {name_part!r}")
+            raise InvalidReferenceError(no_match(driver, name_part))
     else:
         names = [validate_name(name_part)]
     references: list[Reference] = []

@@ -12,7 +12,7 @@ import pytest
 from scraper_core.errors import PluginError
 from scraper_core.plugins import PLUGINS_ENV, DriverRegistry
 from scraper_core.testing.tree import TreeWriter
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, without_env_notes
 from tests.support.plugin_site import write_distribution
 
 GOOD_PLUGIN = """
@@ -235,7 +235,7 @@ def test_the_plugin_guides_destination_options_example_works(site: Path) -> None
     write_distribution(site, "rs-guide", "example", "rs_guide_options", found.group(1))
     helped = run_cli("copy", "--help")
     assert helped.exit_code == 0 and helped.stderr == ""
-    listed = " ".join(helped.stdout.split())
+    listed = without_env_notes(helped.stdout)
     assert (
         "--output-dir TEXT Destination storage root (driver-specific). --output-zip FILE" in listed
     )

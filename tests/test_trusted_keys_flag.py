@@ -16,6 +16,7 @@ import pytest
 from click.testing import Result
 
 from tests import test_plugins, test_signed_shipments
+from tests.support.cli import without_env_notes
 from tests.support.plugin_site import write_distribution
 from tests.test_signed_shipments import (
     PRINCIPAL,
@@ -54,7 +55,7 @@ def one_line(result: Result) -> str:
 def test_the_flag_is_in_the_help_of_every_command_reading_a_source(command: str) -> None:
     helped = run(command, "--help")
     assert helped.exit_code == 0, helped.output
-    listed = " ".join(helped.stdout.split())
+    listed = without_env_notes(helped.stdout)
     assert "KEY=VALUE Option for the storage driver (repeatable). --trusted-keys " in listed
     assert "--trusted-keys ALLOWED_SIGNERS With --storage tar:" in listed
 
@@ -184,7 +185,7 @@ def test_the_plugin_guides_source_options_example_works(plugin_site: Path) -> No
     write_distribution(plugin_site, "rs-guide", "example", "rs_guide_sources", found.group(1))
     helped = run("verify", "--help")
     assert helped.exit_code == 0 and helped.stderr == ""
-    listed = " ".join(helped.stdout.split())
+    listed = without_env_notes(helped.stdout)
     assert "(repeatable). --example-token FILE With --storage example:" in listed
     refused = run("list", "--data-dir", str(plugin_site), "--example-token", "t")
     assert refused.exit_code == 2

@@ -7,6 +7,7 @@ Tests that must survive a hang or a crash of the command run it as a process ins
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,3 +44,12 @@ def take_inventory(root: Path, path: Path) -> dict[str, Any]:
     path.write_text(result.stdout)
     document: dict[str, Any] = json.loads(result.stdout)
     return document
+
+
+def without_env_notes(help_text: str) -> str:
+    """A ``--help`` text on one line, without click's ``[env var: ...]`` notes (and the
+    ``[default: ...]`` they share brackets with kept as ``[default: ...]``), for checks of
+    what follows what."""
+    flat = " ".join(help_text.split())
+    flat = re.sub(r"\[env var: [^;\]]*\] ?", "", flat)
+    return re.sub(r"\[env var: [^;\]]*; ", "[", flat)

@@ -44,7 +44,7 @@ from registry_scraper_azure.errors import (
 )
 from registry_scraper_azure.streams import BlobStream, BlockWriter, content_settings
 from scraper_core.bucket.objectstore import KeyMap
-from scraper_core.bucket.options import MIB
+from scraper_core.bucket.options import MIB, option_names
 from scraper_core.contract import Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
@@ -183,6 +183,7 @@ class AzureDriver:
     """The ``azure`` driver: ``--data-dir``/``--output-dir`` is ``CONTAINER[/ROOTDIRECTORY]``."""
 
     name: ClassVar[str] = DRIVER_NAME
+    option_keys: ClassVar[tuple[str, ...]] = option_names(AzureOptions)
     description: ClassVar[str] = (
         "an Azure Blob Storage container holding a registry's azure storage (CONTAINER[/ROOT])"
     )

@@ -42,6 +42,7 @@ from registry_scraper_gcs.errors import (
 )
 from registry_scraper_gcs.streams import ObjectReader, ObjectWriter
 from scraper_core.bucket.objectstore import KeyMap
+from scraper_core.bucket.options import option_names
 from scraper_core.contract import Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
@@ -146,6 +147,7 @@ class GcsDriver:
     """The ``gcs`` driver: ``--data-dir``/``--output-dir`` is ``BUCKET[/ROOTDIRECTORY]``."""
 
     name: ClassVar[str] = DRIVER_NAME
+    option_keys: ClassVar[tuple[str, ...]] = option_names(GcsOptions)
     description: ClassVar[str] = (
         "a Google Cloud Storage bucket holding a registry's gcs storage (BUCKET[/ROOT])"
     )

@@ -34,7 +34,7 @@ from registry_scraper_local import overlap
 from registry_scraper_local.kernel_copy import LocalStagedCopy
 from registry_scraper_local.kernel_copy import kernel_copy as _kernel_copy
 from registry_scraper_local.staging import STAGING_ROOT, TEMP_PREFIX, Staging, remove_stale
-from scraper_core.bucket.options import flag, option, parse_options
+from scraper_core.bucket.options import flag, option, option_names, parse_options
 from scraper_core.contract import CancelOnExit, Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
@@ -220,6 +220,7 @@ class LocalDriver:
     """The ``local`` driver: ``--data-dir`` is the registry's filesystem ``rootdirectory``."""
 
     name: ClassVar[str] = "local"
+    option_keys: ClassVar[tuple[str, ...]] = option_names(LocalOptions)
     description: ClassVar[str] = "a directory holding a registry's filesystem storage"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {Capability.HARDLINK, Capability.KERNEL_COPY}

@@ -149,10 +149,18 @@ class TarEntryWriter(CancelOnExit):
             self._owner.spool.give_back()
 
 
+WRITER_OPTIONS = ("compression", "sign-key", "split-size", "spool-dir")
+
+
 class TarDriver:
     """Write an archive; see the module docstring. Reads answer what this run has written."""
 
     name: ClassVar[str] = "tar"
+    #: Writing's and reading's (ArchiveReader's, not imported before it reads; a test keeps
+    #: them equal).
+    option_keys: ClassVar[tuple[str, ...]] = tuple(
+        sorted({*WRITER_OPTIONS, "allow-unindexed", "trusted-keys"})
+    )
     description: ClassVar[str] = "an archive (.tar, .tar.gz, .tar.zst, split or not): write or read"
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     #: Same content, same command, same archive: the core commits in plan order.
@@ -253,7 +261,7 @@ class TarDriver:
     ) -> tuple[str, str | None, int | None, str | None]:
         """Target, compression, split size and spool directory for writing at ``location``;
         ConfigurationError for anything that would fail."""
-        unknown = set(options) - {"split-size", "spool-dir", "compression", "sign-key"}
+        unknown = set(options) - set(WRITER_OPTIONS)
         if unknown:
             raise ConfigurationError(f"tar: unknown option(s): {', '.join(sorted(unknown))}")
         sign_key = options.get("sign-key")

@@ -36,6 +36,7 @@ from registry_scraper_s3.errors import (
 from registry_scraper_s3.reader import ObjectSource, ReadAhead, open_object
 from registry_scraper_s3.settings import attempts, client_config, use_driver_defaults
 from registry_scraper_s3.writer import CONTENT_TYPE, MultipartWriter
+from scraper_core.bucket.options import option_names
 from scraper_core.contract import Capability, FileInfo
 from scraper_core.errors import (
     ConfigurationError,
@@ -121,6 +122,7 @@ class S3Driver:
     """The ``s3`` driver: ``--data-dir``/``--output-dir`` is ``BUCKET[/ROOTDIRECTORY]``."""
 
     name: ClassVar[str] = DRIVER_NAME
+    option_keys: ClassVar[tuple[str, ...]] = option_names(S3Options)
     description: ClassVar[str] = "an S3 bucket holding a registry's s3 storage (BUCKET[/ROOT])"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.SERVER_SIDE_COPY})
 
