@@ -38,6 +38,7 @@ __all__ = [
     "Capability",
     "Closable",
     "Committable",
+    "DeclaresOptionKeys",
     "DriverClass",
     "FileInfo",
     "FileWriter",
