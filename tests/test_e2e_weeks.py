@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,10 +20,10 @@ from scraper_core import layout
 from tests.support.cli_process import Completed, run_scrape
 from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer
+from tests.support.signing import allowed_signers, make_key, ssh_keygen_verifies
 from tests.support.skopeo import inspect_digest, inspect_raw, push
 from tests.support.trees import snapshot
 from tests.test_shipment_order import WEEK_1, WEEK_2
-from tests.test_signed_shipments import PRINCIPAL, TIMEOUT, allowed_signers, make_key
 
 pytestmark = pytest.mark.e2e
 
@@ -42,17 +41,6 @@ def ok(*args: str) -> Completed:
     result = scrape(*args)
     assert result.returncode == 0, result.describe()
     return result
-
-
-def ssh_keygen_verifies(archive: Path, trusted: Path) -> None:
-    """The site's check of a signed shipment, exactly as the README gives it."""
-    with Path(f"{archive}.sha256").open("rb") as sums:
-        checked = subprocess.run(
-            ["ssh-keygen", "-Y", "verify", "-f", str(trusted), "-I", PRINCIPAL,
-             "-n", "registry-scraper", "-s", f"{archive}.sha256.sig"],
-            stdin=sums, capture_output=True, text=True, timeout=TIMEOUT, check=False,
-        )  # fmt: skip
-    assert checked.returncode == 0, checked.stderr
 
 
 def served_tags(server: RegistryServer) -> dict[str, str]:

@@ -137,13 +137,15 @@ def test_help_imports_no_sdk_and_works_with_a_broken_plugin(site: Path) -> None:
     assert "Usage: " in done.stdout
 
 
-# A plugin's own shorthand options of `scrape copy` (hook registry_scraper_add_destination_options).
+# A plugin's own shorthand options: of `scrape copy`'s destination
+# (registry_scraper_add_destination_options) and of every command's source
+# (registry_scraper_add_source_options).
 
 MIRROR_PLUGIN = """
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import hookimpl
 from scraper_core.errors import ConfigurationError
-from scraper_core.shorthand import DestinationOption
+from scraper_core.shorthand import DestinationOption, SourceOption
 
 class Mirror:
     name = "mirror"
@@ -167,6 +169,12 @@ def registry_scraper_add_destination_options(register):
                                help="Copy into a mirror tree at DIR."))
     register(DestinationOption("--mirror-label", driver="mirror", option="label",
                                metavar="TEXT", help="With --output-mirror: its label."))
+
+@hookimpl
+def registry_scraper_add_source_options(register):
+    register(SourceOption("--source-label", driver="mirror", option="label",
+                          metavar="TEXT", help="With --storage mirror: its label."))
+    register(SourceOption("--jobs", driver="mirror", option="jobs", help="Taken."))
 """
 
 CLASHING_PLUGIN = """
@@ -213,6 +221,32 @@ def test_a_plugin_adds_its_own_shorthand_options_to_copy(site: Path, source_tree
     assert not any((site / name).exists() for name in ("m2", "a", "b"))
 
 
+def test_a_plugin_adds_its_own_source_shorthand(site: Path, source_tree: Path) -> None:
+    write_distribution(site, "rs-mirror", "mirror", "rs_mirror", MIRROR_PLUGIN)
+    helped = run_cli("verify", "--help")
+    assert helped.exit_code == 0
+    assert "--source-label TEXT" in helped.stdout and "--trusted-keys" in helped.stdout
+    taken = "offers a source option left out: --jobs is already an option of scrape verify"
+    assert taken in helped.stderr
+    data = ["--storage", "mirror", "--data-dir", str(source_tree)]
+    listed = run_cli("list", *data, "--source-label", "ok")
+    assert listed.exit_code == 0, listed.output
+    assert "app" in listed.stdout
+    assert "warning: " not in listed.stderr  # list has no --jobs of its own
+    checked = run_cli("verify", *data, "--source-label", "ok")
+    assert checked.exit_code == 0, checked.output
+    assert checked.stderr.count("warning: ") == 1 and taken in checked.stderr
+    refused = run_cli("list", *data, "--source-label", "x")
+    assert refused.exit_code == 2 and "mirror: label 'x' refused" in refused.stderr
+    out = site / "copy"
+    copied = run_cli(*data, "--source-label", "ok", "--output-dir", str(out), "app:v1")
+    assert copied.exit_code == 0, copied.output
+    assert (out / "docker/registry/v2/repositories/app/_manifests/tags/v1").is_dir()
+    local = run_cli("list", "--data-dir", str(source_tree), "--source-label", "ok")
+    assert local.exit_code == 2
+    assert "--source-label belongs to the mirror source" in local.stderr
+
+
 def test_a_shorthand_that_cannot_be_offered_is_a_warning(site: Path, source_tree: Path) -> None:
     write_distribution(site, "rs-clash", "clash", "rs_clash", CLASHING_PLUGIN)
     write_distribution(site, "rs-broken", "broken", "rs_broken", "import no_such_module_xyz\n")
@@ -228,17 +262,37 @@ def test_a_shorthand_that_cannot_be_offered_is_a_warning(site: Path, source_tree
     assert any("'broken' (rs-broken 1.2.3) failed to load" in w for w in warnings)
 
 
-def test_the_plugin_guides_destination_options_example_works(site: Path) -> None:
+@pytest.mark.parametrize(
+    ("example", "command", "listed", "refused_args", "refusal"),
+    [
+        (
+            "destination-options",
+            "copy",
+            "--output-dir TEXT Destination storage root (driver-specific). --output-zip FILE",
+            ["--data-dir", "{site}", "--output-zip", "z", "--output-dir", "d", "app:v1"],
+            "exactly one of --output-dir, --output-zip and --output-tar",
+        ),
+        (
+            "source-options",
+            "verify",
+            "(repeatable). --example-token FILE With --storage example:",
+            ["list", "--data-dir", "{site}", "--example-token", "t"],
+            "--example-token belongs to the example source",
+        ),
+    ],
+    ids=["destination", "source"],
+)
+def test_the_plugin_guides_shorthand_examples_work(
+    site: Path, example: str, command: str, listed: str, refused_args: list[str], refusal: str
+) -> None:
     guide = (Path(__file__).parent.parent / "docs" / "plugin-guide.md").read_text()
-    found = re.search(r"<!-- example: destination-options -->\n```python\n(.*?)```", guide, re.S)
+    found = re.search(rf"<!-- example: {example} -->\n```python\n(.*?)```", guide, re.S)
     assert found is not None
-    write_distribution(site, "rs-guide", "example", "rs_guide_options", found.group(1))
-    helped = run_cli("copy", "--help")
+    module = "rs_guide_" + example.replace("-", "_")
+    write_distribution(site, "rs-guide", "example", module, found.group(1))
+    helped = run_cli(command, "--help")
     assert helped.exit_code == 0 and helped.stderr == ""
-    listed = " ".join(helped.stdout.split())
-    assert (
-        "--output-dir TEXT Destination storage root (driver-specific). --output-zip FILE" in listed
-    )
-    both = run_cli("--data-dir", str(site), "--output-zip", "z", "--output-dir", "d", "app:v1")
-    assert both.exit_code == 2
-    assert "exactly one of --output-dir, --output-zip and --output-tar" in both.stderr
+    assert listed in " ".join(helped.stdout.split())
+    refused = run_cli(*(arg.format(site=site) for arg in refused_args))
+    assert refused.exit_code == 2
+    assert refusal in refused.stderr
