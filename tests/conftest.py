@@ -25,7 +25,7 @@ from tests.support import reliability
 from tests.support.components import require_binary
 from tests.support.images import StandardImages, build_standard_images
 from tests.support.registry import RegistryFactory, RegistryServer, S3Endpoint
-from tests.support.skopeo import PopulatedRegistry, push_standard
+from tests.support.skopeo import PopulatedRegistry, PushSource, push_standard
 from tests.support.source_guard import SourceGuard
 
 _GUARD = pytest.StashKey[SourceGuard]()
@@ -154,6 +154,14 @@ def filesystem_registry(tmp_path: Path, registry_binary: str) -> Iterator[Regist
 def registry_server(filesystem_registry: RegistryFactory) -> RegistryServer:
     """One running registry on fresh, empty filesystem storage."""
     return filesystem_registry()
+
+
+@pytest.fixture
+def push_source(
+    filesystem_registry: RegistryFactory, image_layout: StandardImages, skopeo_binary: str
+) -> PushSource:
+    """An empty running registry to push standard images into (``push_source.push``)."""
+    return PushSource(filesystem_registry(), image_layout)
 
 
 @pytest.fixture(scope="session")
