@@ -7,8 +7,9 @@ driver; :class:`RoundTripSuite` scrapes one out of (and into) a driver with the 
 :class:`ServerProcess` runs an emulator a driver's tests need, every wait bounded. The
 capability suites (:class:`ServerSideCopySuite`, :class:`HardlinkSuite`,
 :class:`KernelCopySuite`, all part of DriverSuite) exercise each copy capability a driver
-declares. Importing this package imports pytest, which is why
-nothing else in :mod:`scraper_core` imports it.
+declares; :class:`ObjectStoreSuite` checks what a driver over buckets stores, with its SDK.
+Importing this package imports pytest, which is why nothing else in :mod:`scraper_core`
+imports it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ pytest.register_assert_rewrite(
     "scraper_core.testing.plugin_suite",
     "scraper_core.testing.capabilities",
     "scraper_core.testing.roundtrip",
+    "scraper_core.testing.objectstore",
 )
 
 from scraper_core.testing.capabilities import (  # noqa: E402
@@ -31,6 +33,7 @@ from scraper_core.testing.capabilities import (  # noqa: E402
     ServerSideCopySuite,
 )
 from scraper_core.testing.memory import MemoryDriver  # noqa: E402
+from scraper_core.testing.objectstore import ObjectStoreSuite  # noqa: E402
 from scraper_core.testing.plugin_suite import PluginSuite  # noqa: E402
 from scraper_core.testing.process import ServerProcess, missing_component  # noqa: E402
 from scraper_core.testing.roundtrip import RoundTripSuite, StorageLocation  # noqa: E402
@@ -43,6 +46,7 @@ __all__ = [
     "HardlinkSuite",
     "KernelCopySuite",
     "MemoryDriver",
+    "ObjectStoreSuite",
     "PluginSuite",
     "RoundTripSuite",
     "ServerProcess",
