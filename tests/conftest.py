@@ -21,6 +21,7 @@ import gcs_emulator
 import pytest
 import s3_servers
 
+from scraper_core.plugins import PLUGINS_ENV
 from tests.support import reliability
 from tests.support.components import require_binary
 from tests.support.images import StandardImages, build_standard_images
@@ -94,6 +95,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     )
     if whole_suite or os.environ.get("RELIABILITY_DOCS") == "1":
         reliability.write_docs(rows)
+
+
+@pytest.fixture
+def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder on sys.path for fake installed plugins (tests/support/plugin_site's
+    ``write_distribution``), with every installed plugin allowed."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv(PLUGINS_ENV, raising=False)
+    return site
 
 
 @pytest.fixture(scope="session")
