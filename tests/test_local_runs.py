@@ -26,10 +26,8 @@ import pytest
 from registry_scraper_local import kernel_copy
 from registry_scraper_local.driver import LocalDriver
 from registry_scraper_local.staging import LOCK_NAME, PENDING_SUFFIX
-from scraper_core import layout
 from scraper_core.digest import Digest
 from scraper_core.errors import StorageError
-from scraper_core.manifest import OCI_MANIFEST
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from tests.support.cli_process import start_scrape
 from tests.support.components import require_binary
@@ -186,30 +184,7 @@ def _sparse_image(source: Path, size: int) -> tuple[str, Digest]:
     data.parent.mkdir(parents=True)
     with open(data, "wb") as file:
         file.truncate(size)
-    config_data = json.dumps({"architecture": "amd64", "os": "linux"}).encode()
-    config = writer.blob(config_data)
-    for digest in (config, layer):
-        writer.link(layout.layer_link_path(name, digest), digest)
-    manifest = writer.manifest(
-        name,
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": str(config),
-                "size": len(config_data),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": str(layer),
-                    "size": size,
-                }
-            ],
-        },
-    )
-    writer.tag(name, "v1", manifest)
+    writer.image_of_stored_layers(name, "v1", [(layer, size)])
     return f"{name}:v1", layer
 
 
