@@ -16,7 +16,6 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol
 
 from tests.support.components import free_port, http_open, require_binary, stop_process
@@ -331,12 +330,7 @@ class RegistryServer:
     def __enter__(self) -> RegistryServer:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # Talking to it ---------------------------------------------------------------------------
