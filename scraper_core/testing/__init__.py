@@ -5,8 +5,8 @@ the plugin around it (entry point, registration, no SDK imported on load); :clas
 is a complete in-memory driver for unit tests. :class:`TreeWriter` puts a registry tree into any
 driver; :class:`RoundTripSuite` scrapes one out of (and into) a driver with the real ``scrape``;
 :class:`ServerProcess` runs an emulator a driver's tests need, every wait bounded. The
-capability suites (:class:`ServerSideCopySuite`, :class:`HardlinkSuite`,
-:class:`KernelCopySuite`, all part of DriverSuite) exercise each copy capability a driver
+capability suites (:class:`FastCopySuite` for server-side copies and hardlinks,
+:class:`KernelCopySuite`, both part of DriverSuite) exercise each copy capability a driver
 declares; :class:`ObjectStoreSuite` checks what a driver over buckets stores, with its SDK.
 Importing this package imports pytest, which is why nothing else in :mod:`scraper_core`
 imports it.
@@ -28,9 +28,8 @@ pytest.register_assert_rewrite(
 
 from scraper_core.testing.capabilities import (  # noqa: E402
     CapabilitySuite,
-    HardlinkSuite,
+    FastCopySuite,
     KernelCopySuite,
-    ServerSideCopySuite,
 )
 from scraper_core.testing.memory import MemoryDriver  # noqa: E402
 from scraper_core.testing.objectstore import ObjectStoreSuite  # noqa: E402
@@ -43,14 +42,13 @@ from scraper_core.testing.tree import SyntheticImage, TreeWriter  # noqa: E402
 __all__ = [
     "CapabilitySuite",
     "DriverSuite",
-    "HardlinkSuite",
+    "FastCopySuite",
     "KernelCopySuite",
     "MemoryDriver",
     "ObjectStoreSuite",
     "PluginSuite",
     "RoundTripSuite",
     "ServerProcess",
-    "ServerSideCopySuite",
     "StorageLocation",
     "SyntheticImage",
     "TreeWriter",
