@@ -13,9 +13,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from scraper_core.cli import main
+from tests.support.cli import run_cli as cli
 from tests.support.registry import RegistryFactory, RegistryServer
 from tests.support.skopeo import PushSource, inspect_digest
 from tests.test_e2e_local import stored_blobs
@@ -23,10 +22,6 @@ from tests.test_e2e_local import stored_blobs
 pytestmark = pytest.mark.e2e
 
 REVISIONS = Path("docker/registry/v2/repositories/team/app/_manifests/revisions/sha256")
-
-
-def cli(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
 
 
 def root_of(server: RegistryServer) -> Path:

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 from azurite_server import AzuriteServer
-from click.testing import CliRunner, Result
+from click.testing import Result
 from gcs_emulator import FakeGcsServer
 
-from scraper_core.cli import main
+from tests.support.cli import run_cli
 from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
 from tests.support.reliability import measuring
 from tests.support.skopeo import PopulatedRegistry, pull
@@ -121,7 +121,7 @@ def cloud_source(
 
 
 def scrape_from(source: CloudSource, output: Path, *refs: str) -> Result:
-    return CliRunner().invoke(main, [*source_args(source), "--output-dir", str(output), *refs])
+    return run_cli(*source_args(source), "--output-dir", str(output), *refs)
 
 
 def source_args(source: CloudSource) -> list[str]:
@@ -181,8 +181,8 @@ def test_cloud_to_local_serves_and_pulls(
         # The registry's own config.yml says the same as the flags did.
         config = tmp_path / "config.yml"
         config.write_text(cloud_source.registry_config)
-        by_config = CliRunner().invoke(
-            main, ["--registry-config", str(config), "--output-dir", str(tmp_path / "c2"), *refs]
+        by_config = run_cli(
+            "--registry-config", str(config), "--output-dir", str(tmp_path / "c2"), *refs
         )
         assert by_config.exit_code == 0, by_config.output
         assert f"{len(WANTED)} of {len(WANTED)} images copied" in by_config.stderr
@@ -192,11 +192,11 @@ def test_list_and_verify_read_the_bucket_as_a_registry_would(
     cloud_source: CloudSource, populated_registry: PopulatedRegistry, source_unchanged: SourceGuard
 ) -> None:
     source_unchanged.watch(cloud_source.location, cloud_source.snapshot)
-    listed = CliRunner().invoke(main, ["list", *source_args(cloud_source)])
+    listed = run_cli("list", *source_args(cloud_source))
     assert listed.exit_code == 0, listed.output
     for pushed in populated_registry.pushed.values():
         assert pushed.repository in listed.stdout
-    verified = CliRunner().invoke(main, ["verify", *source_args(cloud_source), "--json"])
+    verified = run_cli("verify", *source_args(cloud_source), "--json")
     assert verified.exit_code == 0, verified.output
     report = json.loads(verified.stdout)
     assert report["ok"] and report["problems"] == [] and report["orphans"] == []
@@ -217,12 +217,9 @@ def test_local_to_cloud_and_back(
     refs = [populated_registry.pushed[key].ref for key in ("schema2", "multiarch")]
     # A fresh root beside the uploaded one: written by scrape only.
     location = cloud_source.location.split("/", 1)[0] + "/scraped"
-    writes = CliRunner().invoke(
-        main,
-        [
-            "--storage", "local", "--data-dir", str(populated_registry.root),
-            "--output-storage", cloud_source.storage, "--output-dir", location, *refs,
-        ],
+    writes = run_cli(
+        "--storage", "local", "--data-dir", str(populated_registry.root),
+        "--output-storage", cloud_source.storage, "--output-dir", location, *refs,
     )  # fmt: skip
     assert writes.exit_code == 0, writes.output
     back = CloudSource(cloud_source.storage, location, (), cloud_source.snapshot)

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from scraper_core.cli import main
 from scraper_core.manifest import OCI_MANIFEST
+from tests.support.cli import run_cli
 from tests.support.registry import RegistryFactory
 from tests.support.skopeo import SkopeoError, pull
 from tests.support.source_guard import SourceGuard
@@ -77,7 +76,7 @@ def test_the_sound_image_is_served_and_the_wrong_one_fails_with_the_true_size(
     for number, order in enumerate([(WRONG, SOUND), (SOUND, WRONG)]):
         output = tmp_path / f"copy-{number}"
         args = ["--storage", "local", "--data-dir", str(source.rootdir)]
-        result = CliRunner().invoke(main, [*args, "--output-dir", str(output), *order])
+        result = run_cli(*args, "--output-dir", str(output), *order)
         assert result.exit_code == 1, result.output
         assert expected_error in result.stderr.splitlines(), result.stderr
         assert "1 of 2 images copied" in result.stderr

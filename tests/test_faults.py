@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from s3_servers import SeaweedServer
 
-from scraper_core.cli import main
+from tests.support.cli import run_cli
 from tests.support.faultproxy import FaultProxy
 from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer
@@ -113,13 +113,10 @@ def test_scrape_through_faults(
         "the copy; the others failed with one-line errors; nothing corrupt or partial",
     ) as measured:
         with FaultProxy(server.endpoint_url, rate=rate, seed=seed) as proxy:
-            result = CliRunner().invoke(
-                main,
-                [
-                    "--storage", "s3", "--data-dir", bucket,
-                    "-o", f"endpoint_url={proxy.endpoint_url}", "-o", "max_attempts=4",
-                    "--output-dir", str(output), "--json", *refs,
-                ],
+            result = run_cli(
+                "--storage", "s3", "--data-dir", bucket,
+                "-o", f"endpoint_url={proxy.endpoint_url}", "-o", "max_attempts=4",
+                "--output-dir", str(output), "--json", *refs,
             )  # fmt: skip
         assert sum(proxy.injected.values()) > 0, "no fault was injected: the test proves nothing"
         measured.figures.update(fault_figures(proxy))

@@ -8,13 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from scraper_core.cli import main
 from scraper_core.errors import ConfigurationError, PluginError
 from scraper_core.plugins import DriverRegistry
 from scraper_core.registry_config import RegistrySection, StorageConfig, load_storage_config
 from scraper_core.testing.tree import TreeWriter
+from tests.support.cli import run_cli
 from tests.support.plugin_site import write_distribution
 from tests.support.skopeo import PopulatedRegistry
 from tests.support.trees import blob_file
@@ -189,9 +188,8 @@ def test_scrape_with_the_real_registrys_config(
 ) -> None:
     config = populated_registry.server.config_path
     plain = populated_registry.pushed["plain"]
-    result = CliRunner().invoke(
-        main,
-        ["--registry-config", str(config), "--output-dir", str(tmp_path / "copy"), plain.ref],
+    result = run_cli(
+        "--registry-config", str(config), "--output-dir", str(tmp_path / "copy"), plain.ref
     )
     assert result.exit_code == 0, result.output
     assert f"{plain.ref} {plain.digest[:19]}" in result.stdout
@@ -260,12 +258,11 @@ def test_a_third_party_plugin_is_chosen_through_the_registry_config(
         "team/app", "v1"
     )
     config = _swift_config(tmp_path, container)
-    listed = CliRunner().invoke(main, ["list", "--registry-config", str(config)])
+    listed = run_cli("list", "--registry-config", str(config))
     assert listed.exit_code == 0, listed.output
     assert "team/app" in listed.stdout
-    copied = CliRunner().invoke(
-        main,
-        ["--registry-config", str(config), "--output-dir", str(tmp_path / "copy"), "team/app:v1"],
+    copied = run_cli(
+        "--registry-config", str(config), "--output-dir", str(tmp_path / "copy"), "team/app:v1"
     )
     assert copied.exit_code == 0, copied.output
     assert blob_file(tmp_path / "copy", image.manifest).is_file()
@@ -282,7 +279,7 @@ def test_a_refusing_third_party_driver_is_one_line_without_its_secret(
         plugin_site, "rs-swift", "swift", "rs_swift", SWIFT_PLUGIN.format(password=SWIFT_PASSWORD)
     )
     config = _swift_config(tmp_path, tmp_path, password="wrong-password-42")
-    result = CliRunner().invoke(main, ["list", "--registry-config", str(config)])
+    result = run_cli("list", "--registry-config", str(config))
     assert result.exit_code == 2
     assert result.stderr == "error: swift: authentication failed\n"
 
@@ -292,7 +289,7 @@ def test_an_unserved_driver_lists_the_served_ones_and_says_what_to_install(
 ) -> None:
     config = plugin_site / "config.yml"
     config.write_text("storage:\n  swift: {container: x}\n")
-    result = CliRunner().invoke(main, ["list", "--registry-config", str(config)])
+    result = run_cli("list", "--registry-config", str(config))
     assert result.exit_code == 2
     message = result.stderr
     assert message.count("\n") == 1, message
