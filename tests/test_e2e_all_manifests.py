@@ -17,7 +17,7 @@ import pytest
 from tests.support.cli import run_cli as cli
 from tests.support.registry import RegistryFactory, RegistryServer
 from tests.support.skopeo import PushSource, inspect_digest
-from tests.test_e2e_local import stored_blobs
+from tests.support.trees import stored_blobs
 
 pytestmark = pytest.mark.e2e
 
