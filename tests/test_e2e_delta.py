@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import Result
 
 from scraper_core.digest import Digest
 from tests.support.cli import run_cli, take_inventory
-from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
+from tests.support.registry import RegistryFactory, parse_gc_summary
 from tests.support.reliability import record
 from tests.support.skopeo import PushSource, inspect_digest, pull
 from tests.support.trees import stored_blobs
@@ -143,46 +142,15 @@ def test_ship_reship_the_change_check_and_import(
     )
 
 
-def upload(server: RegistryServer, name: str, data: bytes) -> dict[str, Any]:
-    """A blob pushed with the HTTP API (monolithic POST + PUT): its descriptor."""
-    digest = str(Digest.of(data))
-    status, headers, body = server.http_request("POST", f"/v2/{name}/blobs/uploads/")
-    assert status == 202, body
-    location = headers["Location"]
-    path = location.split("/v2/", 1)[1]
-    separator = "&" if "?" in path else "?"
-    status, _headers, body = server.http_request(
-        "PUT",
-        f"/v2/{path}{separator}digest={digest}",
-        headers={"Content-Type": "application/octet-stream"},
-        body=data,
-    )
-    assert status == 201, body
-    return {"digest": digest, "size": len(data)}
-
-
-def put_manifest(server: RegistryServer, name: str, ref: str, document: dict[str, Any]) -> str:
-    data = json.dumps(document).encode()
-    status, _headers, body = server.http_request(
-        "PUT",
-        f"/v2/{name}/manifests/{ref}",
-        headers={"Content-Type": document["mediaType"]},
-        body=data,
-    )
-    assert status == 201, body
-    return str(Digest.of(data))
-
-
 def test_referrers_index_travels_with_its_image(
     push_source: PushSource, filesystem_registry: RegistryFactory, tmp_path: Path
 ) -> None:
     source = push_source.server
     digest = push_source.push("plain", "app:v1")
     subject_size = len(source.get_manifest("app", "v1")[2])
-    empty = upload(source, "app", b"{}")
-    sbom = upload(source, "app", b'{"sbom": true}')
-    referrer = put_manifest(
-        source,
+    empty = source.upload_blob("app", b"{}")
+    sbom = source.upload_blob("app", b'{"sbom": true}')
+    referrer = source.put_manifest(
         "app",
         "sbom-of-v1",
         {
@@ -195,8 +163,7 @@ def test_referrers_index_travels_with_its_image(
     )
     referrer_size = len(source.get_manifest("app", referrer)[2])
     tag = f"sha256-{digest.removeprefix('sha256:')}"
-    index = put_manifest(
-        source,
+    index = source.put_manifest(
         "app",
         tag,
         {
