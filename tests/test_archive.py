@@ -26,6 +26,7 @@ from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
 from scraper_core.errors import PathNotFoundError, ReadOnlyError, StorageError
 from scraper_core.testing.tree import TreeWriter
+from tests.support.archives import extract
 from tests.support.cli import run_cli
 from tests.support.reliability import record
 from tests.support.trees import blob_file, expected_files, local_writer, snapshot
@@ -51,14 +52,6 @@ def leftovers(directory: Path, archive_name: str) -> list[str]:
         for name in os.listdir(directory)
         if ".scrape-" in name or name.endswith(".lock") or name.startswith(f".{archive_name}")
     )
-
-
-def extract(archive_files: list[Path], into: Path, suffix: str) -> None:
-    """``cat FILES | tar -x`` as an operator would."""
-    flag = {".tar": [], ".tar.gz": ["-z"], ".tar.zst": ["--zstd"]}[suffix]
-    into.mkdir()
-    cat = subprocess.run(["cat", *map(str, archive_files)], capture_output=True, check=True)
-    subprocess.run(["tar", "-x", *flag, "-C", str(into)], input=cat.stdout, check=True)
 
 
 def members(archive: Path) -> list[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from s3_servers import MotoServer
 
+from tests.support.archives import extract
 from tests.support.cli import run_cli
 from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
 from tests.support.reliability import record
@@ -23,7 +24,6 @@ from tests.support.skopeo import PopulatedRegistry, pull
 pytestmark = pytest.mark.e2e
 
 SHIPPED = ("multiarch", "shared_a")
-TAR_FLAGS = {".tar": [], ".tar.gz": ["-z"], ".tar.zst": ["--zstd"]}
 CASES = [(".tar", None), (".tar.gz", None), (".tar.zst", None), (".tar", "16K"), (".tar.zst", "8K")]
 
 
@@ -74,12 +74,7 @@ def test_shipped_archive_extracts_and_imports_to_a_site_that_serves(
     assert check.returncode == 0
 
     site = tmp_path / "site"
-    site.mkdir()
-    cat = subprocess.Popen(["cat", *map(str, files)], stdout=subprocess.PIPE)
-    untar = subprocess.run(["tar", "-x", *TAR_FLAGS[suffix], "-C", str(site)], stdin=cat.stdout)
-    assert cat.stdout is not None
-    cat.stdout.close()
-    assert cat.wait() == 0 and untar.returncode == 0
+    extract(files, site, suffix)
     served = filesystem_registry(site)
     pull_shipped(served, populated_registry, tmp_path / "pulled-extracted")
     assert_gc_keeps_everything(served, site)
