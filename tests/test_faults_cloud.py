@@ -19,11 +19,11 @@ from gcs_emulator import FakeGcsServer
 from tests.support.cli import run_cli
 from tests.support.cloud import CloudSource, azure_source, gcs_source, source_args
 from tests.support.faultproxy import FaultProxy
+from tests.support.faultruns import check_fault_run, fault_figures
 from tests.support.registry import RegistryFactory
 from tests.support.reliability import measuring
 from tests.support.skopeo import PopulatedRegistry
 from tests.support.source_guard import SourceGuard
-from tests.test_faults import check_fault_run, fault_figures
 
 pytestmark = pytest.mark.e2e
 
