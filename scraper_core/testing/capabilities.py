@@ -19,6 +19,7 @@ import random
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
@@ -147,78 +148,75 @@ FAST_COPIES: dict[str, tuple[Capability, FastCopy]] = {
 }
 
 
+@dataclass(frozen=True)
+class FastCopyCase:
+    """One fast copy under test: ``case(path)`` copies ``path`` from ``source`` (another root
+    of the same backend) to ``storage``, in ``blob_dir``, the test's own directory."""
+
+    copy: FastCopy
+    storage: CheckedDriver
+    source: CheckedDriver
+    blob_dir: str
+
+    def __call__(self, path: str, source: CheckedDriver | None = None) -> bool:
+        return self.copy(self.storage, self.source if source is None else source, path)
+
+
 class FastCopySuite(CapabilitySuite):
     """Capability.SERVER_SIDE_COPY (``server_side_copy`` copies inside the backend) and
     Capability.HARDLINK (``link_blob`` links an immutable blob from the source): each test runs
-    once for each, through the wrapper as the engine calls it; an undeclared one skips (its
-    tests take ``fast_copy`` first, so they skip before a copy source is made)."""
+    once for each, through the wrapper as the engine calls it; an undeclared one skips before
+    a copy source is made."""
 
     @pytest.fixture(params=sorted(FAST_COPIES))
-    def fast_copy(self, request: pytest.FixtureRequest, storage: CheckedDriver) -> FastCopy:
+    def fast_copy(self, request: pytest.FixtureRequest, storage: CheckedDriver) -> FastCopyCase:
         capability, copy = FAST_COPIES[request.param]
         self._require(storage, capability)
-        return copy
+        source: CheckedDriver = request.getfixturevalue("copy_source")
+        blob_dir: str = request.getfixturevalue("blob_dir")
+        return FastCopyCase(copy, storage, source, blob_dir)
 
-    def test_fast_copy_gives_the_bytes_and_keeps_the_source(
-        self,
-        fast_copy: FastCopy,
-        storage: CheckedDriver,
-        copy_source: CheckedDriver,
-        blob_dir: str,
-    ) -> None:
-        paths = {f"{blob_dir}/{size}/data": _sample(size, "copy") for size in self.copy_sizes}
+    def test_fast_copy_gives_the_bytes_and_keeps_the_source(self, fast_copy: FastCopyCase) -> None:
+        sizes = self.copy_sizes
+        paths = {f"{fast_copy.blob_dir}/{size}/data": _sample(size, "copy") for size in sizes}
         for path, data in paths.items():
-            _put(copy_source, path, data)
-        before = _contents(copy_source)
+            _put(fast_copy.source, path, data)
+        before = _contents(fast_copy.source)
         for path, data in paths.items():
-            assert fast_copy(storage, copy_source, path), (
-                f"{fast_copy.__name__}() declined a source of the same backend"
+            assert fast_copy(path), (
+                f"{fast_copy.copy.__name__}() declined a source of the same backend"
             )
-            assert storage.get_content(path) == data, path
+            assert fast_copy.storage.get_content(path) == data, path
         # Nothing else appeared (no temporary object left) and the source is as it was.
-        assert _files(storage) == {path: len(data) for path, data in paths.items()}
-        assert _contents(copy_source) == before, "the copy changed its source"
+        assert _files(fast_copy.storage) == {path: len(data) for path, data in paths.items()}
+        assert _contents(fast_copy.source) == before, "the copy changed its source"
 
-    def test_fast_copy_replaces_whole(
-        self,
-        fast_copy: FastCopy,
-        storage: CheckedDriver,
-        copy_source: CheckedDriver,
-        blob_dir: str,
-    ) -> None:
-        path = f"{blob_dir}/data"
+    def test_fast_copy_replaces_whole(self, fast_copy: FastCopyCase) -> None:
+        path = f"{fast_copy.blob_dir}/data"
         data = _sample(self.copy_sizes[-1], "new")
-        _put(copy_source, path, data)
-        storage.put_content(path, b"previous content")
-        assert fast_copy(storage, copy_source, path)
-        assert storage.get_content(path) == data
-        assert _files(storage) == {path: len(data)}
+        _put(fast_copy.source, path, data)
+        fast_copy.storage.put_content(path, b"previous content")
+        assert fast_copy(path)
+        assert fast_copy.storage.get_content(path) == data
+        assert _files(fast_copy.storage) == {path: len(data)}
 
-    def test_fast_copy_declines_another_backend(
-        self, fast_copy: FastCopy, storage: CheckedDriver, blob_dir: str
-    ) -> None:
-        path = f"{blob_dir}/data"
+    def test_fast_copy_declines_another_backend(self, fast_copy: FastCopyCase) -> None:
+        path = f"{fast_copy.blob_dir}/data"
         foreign = CheckedDriver(MemoryDriver(), read_only=False)
         foreign.put_content(path, b"from another backend")
-        assert not fast_copy(storage, foreign, path), (
+        assert not fast_copy(path, foreign), (
             "a source of another backend must be declined (False), so the engine streams"
         )
-        assert _files(storage) == {}
+        assert _files(fast_copy.storage) == {}
 
-    def test_fast_copy_of_a_missing_source_writes_nothing(
-        self,
-        fast_copy: FastCopy,
-        storage: CheckedDriver,
-        copy_source: CheckedDriver,
-        blob_dir: str,
-    ) -> None:
-        path = f"{blob_dir}/data"
-        copy_source.put_content(f"{blob_dir}/other", b"keeps the directory")
+    def test_fast_copy_of_a_missing_source_writes_nothing(self, fast_copy: FastCopyCase) -> None:
+        path = f"{fast_copy.blob_dir}/data"
+        fast_copy.source.put_content(f"{fast_copy.blob_dir}/other", b"keeps the directory")
         copied = False
         with contextlib.suppress(StorageError):
-            copied = fast_copy(storage, copy_source, path)
+            copied = fast_copy(path)
         assert not copied, "a copy of a missing source reported success"
-        assert _files(storage) == {}, "a failed copy left something behind"
+        assert _files(fast_copy.storage) == {}, "a failed copy left something behind"
 
 
 class KernelCopySuite(CapabilitySuite):
