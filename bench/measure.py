@@ -71,6 +71,14 @@ def run_quiet(
     return result.stdout
 
 
+def s3_driver_missing() -> str | None:
+    """Why ``scrape`` cannot write to S3 here (its s3 driver plugin is not installed), or None."""
+    drivers = run_quiet([SCRAPE, "drivers"])
+    if not any(line.split()[:1] == ["s3"] for line in drivers.splitlines()):
+        return "the s3 storage driver plugin is not installed"
+    return None
+
+
 def settle() -> None:
     """Flush dirty pages so one sample's writeback is not billed to the next one."""
     os.sync()

@@ -36,7 +36,16 @@ from pathlib import Path
 
 from s3_servers import SeaweedServer, find_weed
 
-from bench.measure import SCRAPE, Sample, clear, interleaved, run_quiet, tree_bytes, tree_files
+from bench.measure import (
+    SCRAPE,
+    Sample,
+    clear,
+    interleaved,
+    run_quiet,
+    s3_driver_missing,
+    tree_bytes,
+    tree_files,
+)
 from bench.report import Row, Target, skipped
 from bench.source import Source
 from tests.support.bulktools import (
@@ -81,10 +90,7 @@ def unavailable() -> str | None:
     ]
     if missing:
         return f"not installed: {', '.join(missing)} (the dev dependencies)"
-    drivers = run_quiet([SCRAPE, "drivers"])
-    if not any(line.split()[:1] == ["s3"] for line in drivers.splitlines()):
-        return "the s3 storage driver plugin is not installed"
-    return None
+    return s3_driver_missing()
 
 
 @dataclass

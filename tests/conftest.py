@@ -21,11 +21,12 @@ import gcs_emulator
 import pytest
 import s3_servers
 
+from scraper_core.plugins import PLUGINS_ENV
 from tests.support import reliability
 from tests.support.components import require_binary
 from tests.support.images import StandardImages, build_standard_images
 from tests.support.registry import RegistryFactory, RegistryServer, S3Endpoint
-from tests.support.skopeo import PopulatedRegistry, push_standard
+from tests.support.skopeo import PopulatedRegistry, PushSource, push_standard
 from tests.support.source_guard import SourceGuard
 
 _GUARD = pytest.StashKey[SourceGuard]()
@@ -96,6 +97,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reliability.write_docs(rows)
 
 
+@pytest.fixture
+def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder on sys.path for fake installed plugins (tests/support/plugin_site's
+    ``write_distribution``), with every installed plugin allowed."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv(PLUGINS_ENV, raising=False)
+    return site
+
+
 @pytest.fixture(scope="session")
 def registry_binary() -> str:
     return require_binary("docker-registry")
@@ -154,6 +166,14 @@ def filesystem_registry(tmp_path: Path, registry_binary: str) -> Iterator[Regist
 def registry_server(filesystem_registry: RegistryFactory) -> RegistryServer:
     """One running registry on fresh, empty filesystem storage."""
     return filesystem_registry()
+
+
+@pytest.fixture
+def push_source(
+    filesystem_registry: RegistryFactory, image_layout: StandardImages, skopeo_binary: str
+) -> PushSource:
+    """An empty running registry to push standard images into (``push_source.push``)."""
+    return PushSource(filesystem_registry(), image_layout)
 
 
 @pytest.fixture(scope="session")

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner
-
 from scraper_core import layout, selection
 from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.plan import ImagePlan, PlatformFilter
 from scraper_core.scrape import Scrape, ScrapeOptions
 from scraper_core.testing.memory import MemoryDriver
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
 from scraper_core.transfer import ImageResult
+from tests.support.cli import run_cli
 
 Images = tuple[CheckedDriver, SyntheticImage, SyntheticImage, SyntheticImage, SyntheticImage]
 
@@ -80,7 +78,7 @@ def test_all_manifests_without_all_tags_is_a_usage_error(tmp_path: Path) -> None
     out = tmp_path / "out"
     args = ["--data-dir", str(tmp_path), "--output-dir", str(out), "--all-manifests", "app:v1"]
 
-    result = CliRunner().invoke(main, args)
+    result = run_cli(*args)
 
     assert result.exit_code == 2
     assert result.stderr == "error: --all-manifests needs --all-tags (whole repositories)\n"

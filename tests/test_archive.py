@@ -15,7 +15,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from registry_scraper_local import tar as tar_module
 from registry_scraper_local.archive_index import INDEX_MEMBER
@@ -23,10 +23,10 @@ from registry_scraper_local.archive_lock import ArchiveLock
 from registry_scraper_local.tar import TarDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.digest import Digest
 from scraper_core.errors import PathNotFoundError, ReadOnlyError, StorageError
 from scraper_core.testing.tree import TreeWriter
+from tests.support.archives import extract
 from tests.support.cli import run_cli
 from tests.support.reliability import record
 from tests.support.trees import blob_file, expected_files, local_writer, snapshot
@@ -52,14 +52,6 @@ def leftovers(directory: Path, archive_name: str) -> list[str]:
         for name in os.listdir(directory)
         if ".scrape-" in name or name.endswith(".lock") or name.startswith(f".{archive_name}")
     )
-
-
-def extract(archive_files: list[Path], into: Path, suffix: str) -> None:
-    """``cat FILES | tar -x`` as an operator would."""
-    flag = {".tar": [], ".tar.gz": ["-z"], ".tar.zst": ["--zstd"]}[suffix]
-    into.mkdir()
-    cat = subprocess.run(["cat", *map(str, archive_files)], capture_output=True, check=True)
-    subprocess.run(["tar", "-x", *flag, "-C", str(into)], input=cat.stdout, check=True)
 
 
 def members(archive: Path) -> list[str]:
@@ -133,8 +125,8 @@ def test_split_volumes_restore_with_cat(tmp_path: Path, source: TreeWriter, suff
     # Read back as a source, named by its base name or its first volume.
     for name in (str(archive), str(volumes[0])):
         copy = tmp_path / f"copy-{Path(name).name}"
-        imported = CliRunner().invoke(
-            main, ["--storage", "tar", "--data-dir", name, "--output-dir", str(copy), "app:v1"]
+        imported = run_cli(
+            "--storage", "tar", "--data-dir", name, "--output-dir", str(copy), "app:v1"
         )
         assert imported.exit_code == 0, imported.output
         assert set(snapshot(copy)) == expected_files(image, "v1")
@@ -145,8 +137,8 @@ def test_split_size_is_checked(tmp_path: Path, source: TreeWriter) -> None:
     for bad, message in (("12Q", "must be a size such as"), ("1K", "under 4K")):
         result = ship(tmp_path, tmp_path / "x.tar", "--split-size", bad, "app:v1")
         assert result.exit_code == 2 and message in result.stderr, result.output
-    result = CliRunner().invoke(
-        main, ["--data-dir", str(tmp_path / "data"), "--output-dir", "c", "--split-size", "4G", "a"]
+    result = run_cli(
+        "--data-dir", str(tmp_path / "data"), "--output-dir", "c", "--split-size", "4G", "a"
     )
     assert result.exit_code == 2 and "--split-size needs --output-tar" in result.stderr
     assert leftovers(tmp_path, "x.tar") == [] and not (tmp_path / "x.tar").exists()
@@ -294,15 +286,14 @@ def test_archive_imports_into_a_fresh_tree(tmp_path: Path, source: TreeWriter, s
     copy = tmp_path / "site"
     spool = tmp_path / "spool"
     spool.mkdir()
-    result = CliRunner().invoke(
-        main,
-        ["--storage", "tar", "--data-dir", str(archive), "-o", f"spool-dir={spool}",
-         "--output-dir", str(copy), "team/one:v1", "two:v2"],
+    result = run_cli(
+        "--storage", "tar", "--data-dir", str(archive), "-o", f"spool-dir={spool}",
+        "--output-dir", str(copy), "team/one:v1", "two:v2",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert set(snapshot(copy)) == expected_files(one, "v1") | expected_files(two, "v2")
     assert os.listdir(spool) == [], "the decompression spool is unlinked at once"
-    listed = CliRunner().invoke(main, ["list", "--storage", "tar", "--data-dir", str(archive)])
+    listed = run_cli("list", "--storage", "tar", "--data-dir", str(archive))
     assert listed.exit_code == 0 and "team/one  v1" in listed.stdout
 
 
@@ -383,9 +374,7 @@ def test_a_damaged_archive_is_one_line(
         archive.write_bytes(b"")
     else:
         archive.unlink()
-    result = CliRunner().invoke(
-        main, ["--storage", "tar", "--data-dir", str(archive), "--output-dir", "x", "app:v1"]
-    )
+    result = run_cli("--storage", "tar", "--data-dir", str(archive), "--output-dir", "x", "app:v1")
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: tar: ") and len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "x").exists()

@@ -31,10 +31,11 @@ from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
 from scraper_core.errors import ConfigurationError, StorageError
 from scraper_core.testing.tree import TreeWriter
+from tests.support.archives import extract
 from tests.support.cli_process import DEFAULT_TIMEOUT, Completed, run_scrape, scrape_command
 from tests.support.reliability import record
 from tests.support.trees import expected_files, snapshot
-from tests.test_archive import extract, ship, source
+from tests.test_archive import ship, source
 
 __all__ = ["source"]  # the fixture, shared with tests/test_archive.py
 

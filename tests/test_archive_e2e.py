@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from s3_servers import MotoServer
 
-from scraper_core.cli import main
+from tests.support.archives import extract
+from tests.support.cli import run_cli
 from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
 from tests.support.reliability import record
 from tests.support.skopeo import PopulatedRegistry, pull
@@ -24,16 +24,13 @@ from tests.support.skopeo import PopulatedRegistry, pull
 pytestmark = pytest.mark.e2e
 
 SHIPPED = ("multiarch", "shared_a")
-TAR_FLAGS = {".tar": [], ".tar.gz": ["-z"], ".tar.zst": ["--zstd"]}
 CASES = [(".tar", None), (".tar.gz", None), (".tar.zst", None), (".tar", "16K"), (".tar.zst", "8K")]
 
 
 def ship(populated: PopulatedRegistry, archive: Path, split: str | None) -> list[Path]:
     refs = [populated.pushed[key].ref for key in SHIPPED]
     extra = ["--split-size", split] if split else []
-    result = CliRunner().invoke(
-        main, ["--data-dir", str(populated.root), "--output-tar", str(archive), *extra, *refs]
-    )
+    result = run_cli("--data-dir", str(populated.root), "--output-tar", str(archive), *extra, *refs)
     assert result.exit_code == 0, result.output
     if split is None:
         return [archive]
@@ -77,21 +74,15 @@ def test_shipped_archive_extracts_and_imports_to_a_site_that_serves(
     assert check.returncode == 0
 
     site = tmp_path / "site"
-    site.mkdir()
-    cat = subprocess.Popen(["cat", *map(str, files)], stdout=subprocess.PIPE)
-    untar = subprocess.run(["tar", "-x", *TAR_FLAGS[suffix], "-C", str(site)], stdin=cat.stdout)
-    assert cat.stdout is not None
-    cat.stdout.close()
-    assert cat.wait() == 0 and untar.returncode == 0
+    extract(files, site, suffix)
     served = filesystem_registry(site)
     pull_shipped(served, populated_registry, tmp_path / "pulled-extracted")
     assert_gc_keeps_everything(served, site)
 
     imported = tmp_path / "imported"
     refs = [populated_registry.pushed[key].ref for key in SHIPPED]
-    result = CliRunner().invoke(
-        main,
-        ["--storage", "tar", "--data-dir", str(files[0]), "--output-dir", str(imported), *refs],
+    result = run_cli(
+        "--storage", "tar", "--data-dir", str(files[0]), "--output-dir", str(imported), *refs
     )
     assert result.exit_code == 0, result.output
     served_import = filesystem_registry(imported)
@@ -118,11 +109,10 @@ def test_archive_imports_straight_into_a_bucket(
     files = ship(populated_registry, archive, "8K")
     bucket = moto.make_bucket()
     refs = [populated_registry.pushed[key].ref for key in SHIPPED]
-    result = CliRunner().invoke(
-        main,
-        ["--storage", "tar", "--data-dir", str(archive),
-         "--output-storage", "s3", "--output-dir", f"{bucket}/site/registry",
-         "--output-storage-option", f"endpoint_url={moto.endpoint_url}", *refs],
+    result = run_cli(
+        "--storage", "tar", "--data-dir", str(archive),
+        "--output-storage", "s3", "--output-dir", f"{bucket}/site/registry",
+        "--output-storage-option", f"endpoint_url={moto.endpoint_url}", *refs,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert len(files) > 1
@@ -132,18 +122,16 @@ def test_archive_imports_straight_into_a_bucket(
     # And on from that bucket: S3 -> archive -> S3.
     again = tmp_path / "again.tar.zst"
     s3_options = ["--storage-option", f"endpoint_url={moto.endpoint_url}"]
-    shipped = CliRunner().invoke(
-        main,
-        ["--storage", "s3", "--data-dir", f"{bucket}/site/registry", *s3_options,
-         "--output-tar", str(again), *refs],
+    shipped = run_cli(
+        "--storage", "s3", "--data-dir", f"{bucket}/site/registry", *s3_options,
+        "--output-tar", str(again), *refs,
     )  # fmt: skip
     assert shipped.exit_code == 0, shipped.output
     other = moto.make_bucket()
-    imported = CliRunner().invoke(
-        main,
-        ["--storage", "tar", "--data-dir", str(again), "--output-storage", "s3",
-         "--output-dir", other, "--output-storage-option", f"endpoint_url={moto.endpoint_url}",
-         *refs],
+    imported = run_cli(
+        "--storage", "tar", "--data-dir", str(again), "--output-storage", "s3",
+        "--output-dir", other, "--output-storage-option", f"endpoint_url={moto.endpoint_url}",
+        *refs,
     )  # fmt: skip
     assert imported.exit_code == 0, imported.output
     pull_shipped(s3_registry(moto, other), populated_registry, tmp_path / "pulled-again")

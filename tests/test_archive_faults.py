@@ -14,11 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from registry_scraper_local.archive_writer import VolumeSink
-from scraper_core.cli import main
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
+from tests.support.cli import run_cli
 from tests.support.cli_process import start_scrape
 from tests.support.copy_gate import CopyGate, signal_at_gate
 from tests.support.mounts import tmpfs, unmount
@@ -119,8 +118,8 @@ def test_full_disk_at_close_publishes_nothing(
     monkeypatch.setattr(VolumeSink, "finish", full)
     for suffix in TAR_FLAGS:
         archive = tmp_path / f"ship{suffix}"
-        result = CliRunner().invoke(
-            main, ["--data-dir", str(tmp_path / "data"), "--output-tar", str(archive), "app:v1"]
+        result = run_cli(
+            "--data-dir", str(tmp_path / "data"), "--output-tar", str(archive), "app:v1"
         )
         assert result.exit_code == 1
         assert "No space left on device" in result.stderr
@@ -283,10 +282,9 @@ def test_an_entry_failing_half_way_in_is_never_published(
         real_write(self, data)
 
     monkeypatch.setattr(VolumeSink, "write", flaky)
-    result = CliRunner().invoke(
-        main,
-        ["--data-dir", str(tmp_path / "data"), "--output-tar", str(tmp_path / "ship.tar"),
-         "-j", "1", "small:v1", "big:v1"],
+    result = run_cli(
+        "--data-dir", str(tmp_path / "data"), "--output-tar", str(tmp_path / "ship.tar"),
+        "-j", "1", "small:v1", "big:v1",
     )  # fmt: skip
     assert failed and result.exit_code == 1
     assert "archive unusable" in result.stderr, result.stderr
@@ -305,9 +303,9 @@ def test_an_error_after_opening_the_archive_leaves_nothing(
         raise StorageError("local", "/docker", "source went away")
 
     monkeypatch.setattr(Scrape, "plan", broken)
-    result = CliRunner().invoke(
-        main, ["--data-dir", str(tmp_path / "data"), "--output-tar", str(tmp_path / "x.tar.gz"),
-               "app:v1"],
+    result = run_cli(
+        "--data-dir", str(tmp_path / "data"), "--output-tar", str(tmp_path / "x.tar.gz"),
+        "app:v1",
     )  # fmt: skip
     assert result.exit_code == 1 and "source went away" in result.stderr
     assert sorted(os.listdir(tmp_path)) == ["data"]

@@ -6,11 +6,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from click.testing import CliRunner
-
 from scraper_core import cli
-from scraper_core.cli import main
 from scraper_core.transfer import DEFAULT_JOBS
+from tests.support.cli import run_cli
 
 _HELP_MODULES = (
     "import sys; sys.argv = ['scrape', '--help']\n"
@@ -35,7 +33,7 @@ def test_help_imports_no_core_module_beyond_the_cli() -> None:
 
 def test_help_shows_the_copy_engine_default_for_jobs() -> None:
     assert cli.DEFAULT_JOBS == DEFAULT_JOBS
-    result = CliRunner().invoke(main, ["copy", "--help"])
+    result = run_cli("copy", "--help")
     assert result.exit_code == 0
     assert f"default: {DEFAULT_JOBS};" in " ".join(result.output.split())
 

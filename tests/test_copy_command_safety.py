@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from scraper_core import plugins, selection
 from scraper_core.bucket.options import flag, option, parse_options
 from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.errors import LocationNotFoundError
 from scraper_core.plugins import DriverInfo, DriverRegistry, PluginInfo
 from scraper_core.scrape import Scrape
@@ -242,7 +241,7 @@ def test_a_full_destination_keeps_finished_images(
         else ["--output-tar", f"{tmp_path}/copy.tar"]
     )
     command = ["--storage", "plain-memory", "--data-dir", source, *destination, "-j", "2"]
-    result = CliRunner().invoke(main, [*command, "--json", "small:v1", "big:v1"])
+    result = run_cli(*command, "--json", "small:v1", "big:v1")
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     ok = {image["reference"]: image["ok"] for image in json.loads(result.stdout)["images"]}
@@ -313,20 +312,17 @@ def test_dry_run_archive_refuses_options(local_source: Path, tmp_path: Path) -> 
 def test_dry_run_trusts_a_location_not_found(fakes: None, tmp_path: Path) -> None:
     source = f"{tmp_path}/src"
     memory_source(source)
-    result = CliRunner().invoke(
-        main,
-        [
-            "--storage",
-            "new-location",
-            "--data-dir",
-            source,
-            "--output-storage",
-            "new-location",
-            "--output-dir",
-            f"{tmp_path}/not-yet",
-            "--dry-run",
-            "app:v1",
-        ],
+    result = run_cli(
+        "--storage",
+        "new-location",
+        "--data-dir",
+        source,
+        "--output-storage",
+        "new-location",
+        "--output-dir",
+        f"{tmp_path}/not-yet",
+        "--dry-run",
+        "app:v1",
     )
     assert result.exit_code == 0, result.output
     assert "4 blobs would copy" in result.stdout
@@ -412,6 +408,6 @@ def test_source_drivers_are_closed(
     else:
         args = ["--storage", "closing-source", "--data-dir", source, *command]
         args += ["--output-storage", "plain-memory", "--output-dir", f"{tmp_path}/out", "app:v1"]
-    result = CliRunner().invoke(main, args)
+    result = run_cli(*args)
     assert result.exit_code == 0, result.output
     assert ClosingSource.closed == [True]

@@ -13,21 +13,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from scraper_core.cli import main
-from tests.support.images import StandardImages
+from tests.support.cli import run_cli as cli
 from tests.support.registry import RegistryFactory, RegistryServer
-from tests.support.skopeo import inspect_digest, push
-from tests.test_e2e_local import stored_blobs
+from tests.support.skopeo import PushSource, inspect_digest
+from tests.support.trees import stored_blobs
 
 pytestmark = pytest.mark.e2e
 
 REVISIONS = Path("docker/registry/v2/repositories/team/app/_manifests/revisions/sha256")
-
-
-def cli(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
 
 
 def root_of(server: RegistryServer) -> Path:
@@ -44,16 +38,12 @@ def verify_counts(root: Path) -> tuple[int, int]:
 
 
 def test_all_manifests_migrates_every_revision_the_source_serves(
-    filesystem_registry: RegistryFactory,
-    image_layout: StandardImages,
-    skopeo_binary: str,
-    tmp_path: Path,
+    push_source: PushSource, filesystem_registry: RegistryFactory, tmp_path: Path
 ) -> None:
-    source = filesystem_registry()
-    layout = image_layout.layout
-    moved_away = push(layout, "plain", source.url, "team/app:v1")
-    tagged = push(layout, "shared-a", source.url, "team/app:v1")
-    untagged = push(layout, "shared-b", source.url, "team/app:gone")
+    source = push_source.server
+    moved_away = push_source.push("plain", "team/app:v1")
+    tagged = push_source.push("shared-a", "team/app:v1")
+    untagged = push_source.push("shared-b", "team/app:gone")
     source.stop()
     # What a push by digest leaves: a revision and no tag.
     shutil.rmtree(root_of(source) / "docker/registry/v2/repositories/team/app/_manifests/tags/gone")

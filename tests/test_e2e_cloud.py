@@ -10,92 +10,22 @@ the copy, and skopeo pulls every image back by tag and by digest, verifying ever
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from azurite_server import AzuriteServer
-from click.testing import CliRunner, Result
-from gcs_emulator import FakeGcsServer
+from click.testing import Result
 
-from scraper_core.cli import main
+from tests.support.cli import run_cli
+from tests.support.cloud import CloudSource, azure_source, gcs_source, source_args
 from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
 from tests.support.reliability import measuring
 from tests.support.skopeo import PopulatedRegistry, pull
-from tests.support.source_guard import SnapshotFn, SourceGuard, azure_snapshot, gcs_snapshot
+from tests.support.source_guard import SourceGuard
 
 pytestmark = pytest.mark.e2e
 
 WANTED = ("plain", "schema2", "multiarch", "schema1", "shared_a")
 NOT_WANTED = "shared_b"
-
-
-@dataclass(frozen=True)
-class CloudSource:
-    """A registry tree in a bucket or container, and how scrape is told to read it."""
-
-    storage: str
-    location: str
-    options: tuple[str, ...]
-    #: Every object with its size and version: for the source guard (source_unchanged).
-    snapshot: SnapshotFn
-    #: The storage section of a registry config.yml for this tree (credentials from env).
-    registry_config: str = ""
-
-
-def tree_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """(storage path, file) for every file of a registry's local storage root."""
-    for file in sorted(root.rglob("*")):
-        if file.is_file():
-            yield "/" + file.relative_to(root).as_posix(), file
-
-
-def gcs_source(
-    server: FakeGcsServer, monkeypatch: pytest.MonkeyPatch, registry_root: Path
-) -> CloudSource:
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import storage
-
-    server.use_environment(monkeypatch)
-    bucket_name = server.make_bucket()
-    client = storage.Client(project=server.project, credentials=AnonymousCredentials())
-    bucket = client.bucket(bucket_name)
-    # distribution's gcs driver: rootdirectory "prod" puts /docker/... at prod/docker/...
-    for path, file in tree_files(registry_root):
-        bucket.blob("prod" + path).upload_from_filename(str(file))
-
-    snapshot = gcs_snapshot(client, bucket_name)
-    config = f"storage:\n  gcs:\n    bucket: {bucket_name}\n    rootdirectory: /prod\n"
-    return CloudSource("gcs", f"{bucket_name}/prod", (), snapshot, config)
-
-
-def azure_source(
-    server: AzuriteServer,
-    monkeypatch: pytest.MonkeyPatch,
-    registry_root: Path,
-    *,
-    legacy: bool,
-) -> CloudSource:
-    server.use_environment(monkeypatch)
-    container_name = server.make_container()
-    container: Any = server.service_client().get_container_client(container_name)
-    # distribution 2.x named blobs by the storage path itself, leading slash included;
-    # distribution 3 trims it and prefixes the rootdirectory.
-    prefix = "" if legacy else "prod"
-    for path, file in tree_files(registry_root):
-        with file.open("rb") as data:
-            container.upload_blob(prefix + path, data)
-
-    snapshot = azure_snapshot(container)
-    # A 2.x config has no rootdirectory (its names carry the leading slash); a 3.x one may.
-    config = f"storage:\n  azure:\n    container: {container_name}\n"
-    if legacy:
-        options = ("legacy_root_prefix=true",)
-        return CloudSource("azure", container_name, options, snapshot, config)
-    config += "    rootdirectory: /prod\n"
-    return CloudSource("azure", f"{container_name}/prod", (), snapshot, config)
 
 
 # Each backend carries its marker, so `make test-gcs` / `make test-azure` run its cases and
@@ -121,12 +51,7 @@ def cloud_source(
 
 
 def scrape_from(source: CloudSource, output: Path, *refs: str) -> Result:
-    return CliRunner().invoke(main, [*source_args(source), "--output-dir", str(output), *refs])
-
-
-def source_args(source: CloudSource) -> list[str]:
-    options = [arg for option in source.options for arg in ("--storage-option", option)]
-    return ["--storage", source.storage, "--data-dir", source.location, *options]
+    return run_cli(*source_args(source), "--output-dir", str(output), *refs)
 
 
 def pull_back(server: RegistryServer, populated: PopulatedRegistry, tmp_path: Path) -> None:
@@ -181,8 +106,8 @@ def test_cloud_to_local_serves_and_pulls(
         # The registry's own config.yml says the same as the flags did.
         config = tmp_path / "config.yml"
         config.write_text(cloud_source.registry_config)
-        by_config = CliRunner().invoke(
-            main, ["--registry-config", str(config), "--output-dir", str(tmp_path / "c2"), *refs]
+        by_config = run_cli(
+            "--registry-config", str(config), "--output-dir", str(tmp_path / "c2"), *refs
         )
         assert by_config.exit_code == 0, by_config.output
         assert f"{len(WANTED)} of {len(WANTED)} images copied" in by_config.stderr
@@ -192,11 +117,11 @@ def test_list_and_verify_read_the_bucket_as_a_registry_would(
     cloud_source: CloudSource, populated_registry: PopulatedRegistry, source_unchanged: SourceGuard
 ) -> None:
     source_unchanged.watch(cloud_source.location, cloud_source.snapshot)
-    listed = CliRunner().invoke(main, ["list", *source_args(cloud_source)])
+    listed = run_cli("list", *source_args(cloud_source))
     assert listed.exit_code == 0, listed.output
     for pushed in populated_registry.pushed.values():
         assert pushed.repository in listed.stdout
-    verified = CliRunner().invoke(main, ["verify", *source_args(cloud_source), "--json"])
+    verified = run_cli("verify", *source_args(cloud_source), "--json")
     assert verified.exit_code == 0, verified.output
     report = json.loads(verified.stdout)
     assert report["ok"] and report["problems"] == [] and report["orphans"] == []
@@ -217,12 +142,9 @@ def test_local_to_cloud_and_back(
     refs = [populated_registry.pushed[key].ref for key in ("schema2", "multiarch")]
     # A fresh root beside the uploaded one: written by scrape only.
     location = cloud_source.location.split("/", 1)[0] + "/scraped"
-    writes = CliRunner().invoke(
-        main,
-        [
-            "--storage", "local", "--data-dir", str(populated_registry.root),
-            "--output-storage", cloud_source.storage, "--output-dir", location, *refs,
-        ],
+    writes = run_cli(
+        "--storage", "local", "--data-dir", str(populated_registry.root),
+        "--output-storage", cloud_source.storage, "--output-dir", location, *refs,
     )  # fmt: skip
     assert writes.exit_code == 0, writes.output
     back = CloudSource(cloud_source.storage, location, (), cloud_source.snapshot)

@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from scraper_core.cli import main
 from scraper_core.manifest import OCI_MANIFEST
+from tests.support.cli import run_cli
 from tests.support.registry import RegistryFactory
 from tests.support.skopeo import SkopeoError, pull
 from tests.support.source_guard import SourceGuard
-from tests.test_e2e_delta import put_manifest, upload
 
 pytestmark = pytest.mark.e2e
 
@@ -59,12 +57,12 @@ def test_the_sound_image_is_served_and_the_wrong_one_fails_with_the_true_size(
 ) -> None:
     source = filesystem_registry()
     assert source.rootdir is not None
-    layer = upload(source, NAME, layer_bytes())
+    layer = source.upload_blob(NAME, layer_bytes())
     for tag, declared in (("1.0.0", layer["size"] + 1), ("3", layer["size"])):
-        config = upload(
-            source, NAME, json.dumps({"architecture": "amd64", "os": "linux", "tag": tag}).encode()
+        config = source.upload_blob(
+            NAME, json.dumps({"architecture": "amd64", "os": "linux", "tag": tag}).encode()
         )
-        put_manifest(source, NAME, tag, manifest(config, {**layer, "size": declared}))
+        source.put_manifest(NAME, tag, manifest(config, {**layer, "size": declared}))
     # The registry serves the wrong manifest as pushed: the mistake is the image's own.
     status, _headers, body = source.get_manifest(NAME, "1.0.0")
     assert status == 200 and json.loads(body)["layers"][0]["size"] == layer["size"] + 1
@@ -77,7 +75,7 @@ def test_the_sound_image_is_served_and_the_wrong_one_fails_with_the_true_size(
     for number, order in enumerate([(WRONG, SOUND), (SOUND, WRONG)]):
         output = tmp_path / f"copy-{number}"
         args = ["--storage", "local", "--data-dir", str(source.rootdir)]
-        result = CliRunner().invoke(main, [*args, "--output-dir", str(output), *order])
+        result = run_cli(*args, "--output-dir", str(output), *order)
         assert result.exit_code == 1, result.output
         assert expected_error in result.stderr.splitlines(), result.stderr
         assert "1 of 2 images copied" in result.stderr

@@ -13,18 +13,16 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import Result
 
 from scraper_core.digest import Digest
 from tests.support.cli import run_cli, take_inventory
-from tests.support.images import StandardImages
-from tests.support.registry import RegistryFactory, RegistryServer, parse_gc_summary
+from tests.support.registry import RegistryFactory, parse_gc_summary
 from tests.support.reliability import record
-from tests.support.skopeo import inspect_digest, pull, push
-from tests.support.trees import snapshot, stored_blobs
+from tests.support.skopeo import PushSource, inspect_digest, pull
+from tests.support.trees import stored_blobs
 
 pytestmark = pytest.mark.e2e
 
@@ -36,24 +34,24 @@ def copy(source: Path, output: Path, *args: str) -> Result:
     return run_cli("--data-dir", str(source), "--output-dir", str(output), *args)
 
 
+def verify_tar(tar: Path, *args: str) -> Result:
+    return run_cli("verify", "--storage", "tar", "--data-dir", str(tar), *args)
+
+
 def slug(ref: str) -> str:
     return ref.replace("/", "_").replace(":", "_")
 
 
-def test_ship_reship_the_change_and_import(
-    filesystem_registry: RegistryFactory,
-    image_layout: StandardImages,
-    skopeo_binary: str,
-    tmp_path: Path,
+def test_ship_reship_the_change_check_and_import(
+    push_source: PushSource, filesystem_registry: RegistryFactory, tmp_path: Path
 ) -> None:
-    source = filesystem_registry()
-    layout = image_layout.layout
+    source = push_source.root
     refs = {
-        "shared/a:1": push(layout, "shared-a", source.url, "shared/a:1"),
-        "library/plain:1.0": push(layout, "plain", source.url, "library/plain:1.0"),
+        "shared/a:1": push_source.push("shared-a", "shared/a:1"),
+        "library/plain:1.0": push_source.push("plain", "library/plain:1.0"),
     }
     site = tmp_path / "site"
-    full = copy(source.storage_root, site, *refs)
+    full = copy(source, site, *refs)
     assert full.exit_code == 0, full.output
     served = filesystem_registry(site)
     for ref, digest in refs.items():
@@ -61,23 +59,22 @@ def test_ship_reship_the_change_and_import(
     served.stop()
 
     # The source moves on: a new tag sharing a layer with shared/a:1, and a new image.
-    refs["shared/a:2"] = push(layout, "shared-b", source.url, "shared/a:2")
-    refs["team/multiarch:v1"] = push(
-        layout, "multiarch", source.url, "team/multiarch:v1", all_platforms=True
+    refs["shared/a:2"] = push_source.push("shared-b", "shared/a:2")
+    refs["team/multiarch:v1"] = push_source.push(
+        "multiarch", "team/multiarch:v1", all_platforms=True
     )
-    shared_layer = image_layout.shared_layer.digest
+    shared_layer = push_source.images.shared_layer.digest
 
     inventory = take_inventory(site, tmp_path / "site.json")
     site_blobs = {entry["digest"] for entry in inventory["blobs"]}
     assert site_blobs == stored_blobs(site) and shared_layer in site_blobs
 
+    have = ("--have", str(tmp_path / "site.json"))
     delta = tmp_path / "delta"
-    shipped = copy(
-        source.storage_root, delta, "--have", str(tmp_path / "site.json"), "--all-tags", "**"
-    )
+    shipped = copy(source, delta, *have, "--all-tags", "**")
     assert shipped.exit_code == 0, shipped.output
     assert stored_blobs(delta).isdisjoint(site_blobs)
-    assert stored_blobs(delta) == stored_blobs(source.storage_root) - site_blobs
+    assert stored_blobs(delta) == stored_blobs(source) - site_blobs
     [receipt_path] = (delta / "scrape-receipts").iterdir()
     receipt = json.loads(receipt_path.read_bytes())
     assert shared_layer in {entry["digest"] for entry in receipt["relies_on"]}
@@ -102,72 +99,58 @@ def test_ship_reship_the_change_and_import(
     assert pull(served.url, "shared/a:2", tmp_path / "overlaid-pull").digest == refs["shared/a:2"]
     served.stop()
 
-    before = snapshot(delta)
-    imported = copy(delta, site, "--all-tags", "**")
+    # The same delta as an archive, checked on arrival against the site's inventory.
+    tar = tmp_path / "delta.tar.gz"
+    archived = run_cli(
+        "--data-dir", str(source), "--output-tar", str(tar), *have, "--all-tags", "**"
+    )
+    assert archived.exit_code == 0, archived.output
+    alone = verify_tar(tar)
+    assert alone.exit_code == 0 and "delta: relies on" in alone.stderr, alone.output
+    checked = verify_tar(tar, *have)
+    assert checked.exit_code == 0 and "delta: completes the site" in checked.stderr, checked.output
+    take_inventory(empty, tmp_path / "empty.json")
+    lacking = verify_tar(tar, "--have", str(tmp_path / "empty.json"))
+    assert lacking.exit_code == 1 and "does not complete the site" in lacking.stderr
+
+    shipped_bytes = tar.read_bytes()
+    imported = run_cli(
+        "--storage", "tar", "--data-dir", str(tar), "--output-dir", str(site), "--all-tags", "**"
+    )
     assert imported.exit_code == 0, imported.output
-    assert snapshot(delta) == before
+    assert tar.read_bytes() == shipped_bytes
     served = filesystem_registry(site)
     for ref, digest in refs.items():
         every = ref.startswith("team/multiarch")
-        assert inspect_digest(served.url, ref) == digest == inspect_digest(source.url, ref)
+        source_url = push_source.server.url
+        assert inspect_digest(served.url, ref) == digest == inspect_digest(source_url, ref)
         pulled = pull(served.url, ref, tmp_path / f"pulled-{slug(ref)}", all_platforms=every)
         assert pulled.digest == digest
     _marked, blobs_eligible, manifests_eligible = parse_gc_summary(served.garbage_collect_dry_run())
     assert (blobs_eligible, manifests_eligible) == (0, 0)
+    verified = run_cli("verify", "--data-dir", str(site))
+    assert verified.exit_code == 0, verified.output
     record(
         "delta-shipment-e2e",
         title="Delta shipment imported into a served site",
-        how="full ship of 2 images, new tag + new image, `--have` inventory delta, import "
-        "with `--all-tags '**'`, skopeo pulls, garbage-collect --dry-run",
+        how="full ship of 2 images, new tag + new image, `--have` inventory delta as a tree "
+        "and an archive, verify --have, import with `--all-tags '**'`, skopeo pulls, "
+        "garbage-collect --dry-run",
         outcome=f"delta held {len(stored_blobs(delta))} blobs, none of the site's "
         f"{len(site_blobs)}; every tag pulled; gc deletes nothing; empty site refused",
         figures={"delta_blobs": len(stored_blobs(delta)), "site_blobs": len(site_blobs)},
     )
 
 
-def upload(server: RegistryServer, name: str, data: bytes) -> dict[str, Any]:
-    """A blob pushed with the HTTP API (monolithic POST + PUT): its descriptor."""
-    digest = str(Digest.of(data))
-    status, headers, body = server.http_request("POST", f"/v2/{name}/blobs/uploads/")
-    assert status == 202, body
-    location = headers["Location"]
-    path = location.split("/v2/", 1)[1]
-    separator = "&" if "?" in path else "?"
-    status, _headers, body = server.http_request(
-        "PUT",
-        f"/v2/{path}{separator}digest={digest}",
-        headers={"Content-Type": "application/octet-stream"},
-        body=data,
-    )
-    assert status == 201, body
-    return {"digest": digest, "size": len(data)}
-
-
-def put_manifest(server: RegistryServer, name: str, ref: str, document: dict[str, Any]) -> str:
-    data = json.dumps(document).encode()
-    status, _headers, body = server.http_request(
-        "PUT",
-        f"/v2/{name}/manifests/{ref}",
-        headers={"Content-Type": document["mediaType"]},
-        body=data,
-    )
-    assert status == 201, body
-    return str(Digest.of(data))
-
-
 def test_referrers_index_travels_with_its_image(
-    filesystem_registry: RegistryFactory,
-    image_layout: StandardImages,
-    skopeo_binary: str,
-    tmp_path: Path,
+    push_source: PushSource, filesystem_registry: RegistryFactory, tmp_path: Path
 ) -> None:
-    source = filesystem_registry()
-    digest = push(image_layout.layout, "plain", source.url, "app:v1")
+    source = push_source.server
+    digest = push_source.push("plain", "app:v1")
     subject_size = len(source.get_manifest("app", "v1")[2])
-    empty = upload(source, "app", b"{}")
-    sbom = upload(source, "app", b'{"sbom": true}')
-    referrer = put_manifest(
-        source,
+    empty = source.upload_blob("app", b"{}")
+    sbom = source.upload_blob("app", b'{"sbom": true}')
+    referrer = source.put_manifest(
         "app",
         "sbom-of-v1",
         {
@@ -180,8 +163,7 @@ def test_referrers_index_travels_with_its_image(
     )
     referrer_size = len(source.get_manifest("app", referrer)[2])
     tag = f"sha256-{digest.removeprefix('sha256:')}"
-    index = put_manifest(
-        source,
+    index = source.put_manifest(
         "app",
         tag,
         {
@@ -197,7 +179,7 @@ def test_referrers_index_travels_with_its_image(
             ],
         },
     )
-    result = copy(source.storage_root, tmp_path / "copy", "app:v1")
+    result = copy(push_source.root, tmp_path / "copy", "app:v1")
     assert result.exit_code == 0, result.output
     served = filesystem_registry(tmp_path / "copy")
     assert served.tags("app") == sorted(["v1", tag])

@@ -15,9 +15,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from scraper_core.cli import main
 from tests.support.cli import run_cli
 from tests.support.images import build_image
 from tests.support.registry import RegistryFactory, parse_gc_summary
@@ -155,7 +154,7 @@ def test_garbage_collect_finds_nothing_to_delete(
     assert marked == len(stored_blobs(scraped[0]))
     assert (blobs_eligible, manifests_eligible) == (0, 0)
     # Our own check agrees: every tag resolves, every byte verifies, nothing orphaned.
-    verified = CliRunner().invoke(main, ["verify", "--data-dir", str(scraped[0]), "--json"])
+    verified = run_cli("verify", "--data-dir", str(scraped[0]), "--json")
     assert verified.exit_code == 0, verified.output
     report = json.loads(verified.stdout)
     assert report["ok"] and report["orphans"] == [] and report["tags"] == len(WANTED)
@@ -277,10 +276,9 @@ def test_platform_filtered_copy_serves_only_that_platform(
     multi = populated_registry.pushed["multiarch"]
     amd64, arm64 = populated_registry.images.multiarch.images
     output = tmp_path / "copy"
-    result = CliRunner().invoke(
-        main,
-        ["--data-dir", str(populated_registry.root), "--output-dir", str(output),
-         "--platform", "linux/arm64", multi.ref],
+    result = run_cli(
+        "--data-dir", str(populated_registry.root), "--output-dir", str(output),
+        "--platform", "linux/arm64", multi.ref,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     served = filesystem_registry(output)
@@ -297,8 +295,8 @@ def test_archive_extracts_to_a_tree_a_registry_serves(
 ) -> None:
     archive = tmp_path / "ship.tar.gz"
     refs = [populated_registry.pushed[key].ref for key in ("plain", "schema1")]
-    result = CliRunner().invoke(
-        main, ["--data-dir", str(populated_registry.root), "--output-tar", str(archive), *refs]
+    result = run_cli(
+        "--data-dir", str(populated_registry.root), "--output-tar", str(archive), *refs
     )
     assert result.exit_code == 0, result.output
     extracted = tmp_path / "extracted"

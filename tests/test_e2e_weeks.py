@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from scraper_core import layout
 from tests.support.cli_process import Completed, run_scrape
-from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer
-from tests.support.skopeo import inspect_digest, inspect_raw, push
+from tests.support.signing import allowed_signers, make_key, ssh_keygen_verifies
+from tests.support.skopeo import PushSource, inspect_digest, inspect_raw
 from tests.support.trees import snapshot
 from tests.test_shipment_order import WEEK_1, WEEK_2
-from tests.test_signed_shipments import PRINCIPAL, TIMEOUT, allowed_signers, make_key
 
 pytestmark = pytest.mark.e2e
 
@@ -44,17 +42,6 @@ def ok(*args: str) -> Completed:
     return result
 
 
-def ssh_keygen_verifies(archive: Path, trusted: Path) -> None:
-    """The site's check of a signed shipment, exactly as the README gives it."""
-    with Path(f"{archive}.sha256").open("rb") as sums:
-        checked = subprocess.run(
-            ["ssh-keygen", "-Y", "verify", "-f", str(trusted), "-I", PRINCIPAL,
-             "-n", "registry-scraper", "-s", f"{archive}.sha256.sig"],
-            stdin=sums, capture_output=True, text=True, timeout=TIMEOUT, check=False,
-        )  # fmt: skip
-    assert checked.returncode == 0, checked.stderr
-
-
 def served_tags(server: RegistryServer) -> dict[str, str]:
     """Every tag the registry serves, ``name:tag`` -> the digest skopeo reads for it."""
     return {
@@ -72,9 +59,8 @@ def revisions(root: Path, name: str) -> set[str]:
 
 def test_weeks_of_shipments_leave_the_site_as_the_source_is(
     tmp_path: Path,
+    push_source: PushSource,
     filesystem_registry: RegistryFactory,
-    image_layout: StandardImages,
-    skopeo_binary: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
@@ -83,18 +69,17 @@ def test_weeks_of_shipments_leave_the_site_as_the_source_is(
     keys.mkdir()
     key = make_key(keys, "shipper")
     trusted = allowed_signers(keys, key)
-    oci = image_layout.layout
-    source = filesystem_registry()
+    source = push_source.server
     assert source.rootdir is not None
     data = str(source.rootdir)
     site = tmp_path / "site"
     tar_site = ("--output-dir", str(site), "-o", f"trusted-keys={trusted}")
 
     # Week 1: the source as first shipped; a signed full shipment, checked, imported.
-    first_latest = push(oci, "plain", source.url, "team/app:latest")
-    stable = push(oci, "shared-a", source.url, "team/app:stable")
-    doomed = push(oci, "shared-b", source.url, "team/app:old")
-    multi = push(oci, "multiarch", source.url, "team/multi:v1", all_platforms=True)
+    first_latest = push_source.push("plain", "team/app:latest")
+    stable = push_source.push("shared-a", "team/app:stable")
+    doomed = push_source.push("shared-b", "team/app:old")
+    multi = push_source.push("multiarch", "team/multi:v1", all_platforms=True)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", WEEK_1)
     week1 = tmp_path / "w1.tar.zst"
     ok("--data-dir", data, "--output-tar", str(week1), "--all-tags", "team/**",
@@ -105,9 +90,9 @@ def test_weeks_of_shipments_leave_the_site_as_the_source_is(
 
     # Week 2: latest moves, old is deleted (its tag only: the manifest stays, by digest), new
     # appears. A DELETE through the registry's API is test_a_migration_after_a_registry_delete.
-    moved = push(oci, "schema2", source.url, "team/app:latest")
+    moved = push_source.push("schema2", "team/app:latest")
     shutil.rmtree(source.rootdir / layout.tag_path("team/app", "old").lstrip("/"))
-    fresh = push(oci, "schema1", source.url, "team/app:new")
+    fresh = push_source.push("schema1", "team/app:new")
     inventory = tmp_path / "site.json"
     inventory.write_text(ok("inventory", "--data-dir", str(site)).stdout)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", WEEK_2)
@@ -192,14 +177,13 @@ def test_weeks_of_shipments_leave_the_site_as_the_source_is(
 
 def test_a_migration_after_a_registry_delete(
     tmp_path: Path,
+    push_source: PushSource,
     filesystem_registry: RegistryFactory,
-    image_layout: StandardImages,
-    skopeo_binary: str,
 ) -> None:
-    source = filesystem_registry()
+    source = push_source.server
     assert source.rootdir is not None
-    push(image_layout.layout, "plain", source.url, "team/app:v1")
-    deleted = push(image_layout.layout, "shared-a", source.url, "team/app:v2")
+    push_source.push("plain", "team/app:v1")
+    deleted = push_source.push("shared-a", "team/app:v2")
     status, _headers, body = source.http_request("DELETE", f"/v2/team/app/manifests/{deleted}")
     assert status == 202, body
     migrated = tmp_path / "migrated"

@@ -11,20 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from s3_servers import SeaweedServer
 
-from scraper_core.cli import main
+from tests.support.cli import run_cli
 from tests.support.faultproxy import FaultProxy
+from tests.support.faultruns import check_fault_run, fault_figures
 from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer
-from tests.support.reliability import Figure, measuring
-from tests.support.skopeo import PushedImage, pull, push_standard
+from tests.support.reliability import measuring
+from tests.support.skopeo import PushedImage, push_standard
 from tests.support.source_guard import SourceGuard, s3_snapshot
-from tests.support.trees import assert_tree_verifies, temp_files
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
 
@@ -43,48 +41,7 @@ def seaweed_source(
         yield server, bucket, pushed
 
 
-def check_fault_run(
-    result: Result,
-    output: Path,
-    pushed: dict[str, PushedImage],
-    filesystem_registry: RegistryFactory,
-    tmp_path: Path,
-) -> list[dict[str, Any]]:
-    """What every run through faults must end with, whatever broke: no traceback, a copy
-    that verifies with no temporary file left, one-line errors, and every image reported
-    copied pulled back from a registry serving the copy. Returns the images copied."""
-    assert "Traceback" not in result.output
-    assert result.exit_code in (0, 1), result.output
-    if output.exists():
-        assert_tree_verifies(output)
-        assert temp_files(output) == []
-    summary = json.loads(result.stdout)
-    ok: list[dict[str, Any]] = [image for image in summary["images"] if image["ok"]]
-    for image in summary["images"]:
-        if not image["ok"]:
-            assert "\n" not in image["error"] and image["error"], image
-    served = filesystem_registry(output) if ok else None
-    for image in ok:
-        key = next(k for k, v in pushed.items() if v.ref == image["reference"])
-        target = tmp_path / f"pull-{key}"
-        assert served is not None
-        pulled = pull(served.url, image["reference"], target, all_platforms=key == "multiarch")
-        assert pulled.digest == image["digest"]
-    return ok
-
-
 RUNS = [(0.15, seed) for seed in range(4)] + [(0.4, seed) for seed in range(4, 7)]
-
-
-def fault_figures(proxy: FaultProxy) -> dict[str, Figure]:
-    """What the proxy saw and did, for the reliability report (summed over the runs)."""
-    faults = proxy.injected
-    return {
-        "requests": proxy.requests,
-        "500s/SlowDowns": faults["error500"] + faults["slowdown"],
-        "resets/truncations": faults["reset"] + faults["truncate"],
-        "delays": faults["latency"],
-    }
 
 
 @pytest.mark.parametrize(("rate", "seed"), RUNS)
@@ -113,13 +70,10 @@ def test_scrape_through_faults(
         "the copy; the others failed with one-line errors; nothing corrupt or partial",
     ) as measured:
         with FaultProxy(server.endpoint_url, rate=rate, seed=seed) as proxy:
-            result = CliRunner().invoke(
-                main,
-                [
-                    "--storage", "s3", "--data-dir", bucket,
-                    "-o", f"endpoint_url={proxy.endpoint_url}", "-o", "max_attempts=4",
-                    "--output-dir", str(output), "--json", *refs,
-                ],
+            result = run_cli(
+                "--storage", "s3", "--data-dir", bucket,
+                "-o", f"endpoint_url={proxy.endpoint_url}", "-o", "max_attempts=4",
+                "--output-dir", str(output), "--json", *refs,
             )  # fmt: skip
         assert sum(proxy.injected.values()) > 0, "no fault was injected: the test proves nothing"
         measured.figures.update(fault_figures(proxy))

@@ -14,17 +14,16 @@ from pathlib import Path
 
 import pytest
 from azurite_server import AzuriteServer
-from click.testing import CliRunner
 from gcs_emulator import FakeGcsServer
 
-from scraper_core.cli import main
+from tests.support.cli import run_cli
+from tests.support.cloud import CloudSource, azure_source, gcs_source, source_args
 from tests.support.faultproxy import FaultProxy
+from tests.support.faultruns import check_fault_run, fault_figures
 from tests.support.registry import RegistryFactory
 from tests.support.reliability import measuring
 from tests.support.skopeo import PopulatedRegistry
 from tests.support.source_guard import SourceGuard
-from tests.test_e2e_cloud import CloudSource, azure_source, gcs_source, source_args
-from tests.test_faults import check_fault_run, fault_figures
 
 pytestmark = pytest.mark.e2e
 
@@ -92,9 +91,7 @@ def test_scrape_through_faults(
             source = through_proxy(request, monkeypatch, populated_registry, backend, proxy)
             source_unchanged.watch(source.location, source.snapshot)
             proxy.rate = rate
-            result = CliRunner().invoke(
-                main, [*source_args(source), "--output-dir", str(output), "--json", *refs]
-            )
+            result = run_cli(*source_args(source), "--output-dir", str(output), "--json", *refs)
             proxy.rate = 0.0
             # Now, while the proxy still runs (the listing may go through it).
             source_unchanged.assert_unchanged()

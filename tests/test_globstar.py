@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from plugins.local.registry_scraper_local.driver import LocalDriver
 from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.globstar import literal_prefix, matches
 from scraper_core.listing import match_repositories
+from tests.support.cli import run_cli
 from tests.support.trees import repositories_tree, stored_blobs
 
 NAMES = ("app", "team", "team/app", "team/app/sub", "team/web", "other/deep/app")
@@ -68,13 +67,13 @@ def test_storage_matches(tree: CheckedDriver, pattern: str, expected: list[str])
 
 def test_one_command_copies_every_repository(tmp_path: Path, tree: CheckedDriver) -> None:
     source = tmp_path / "data"
-    result = CliRunner().invoke(
-        main, ["--data-dir", str(source), "--output-dir", str(tmp_path / "all"), "--all-tags", "**"]
+    result = run_cli(
+        "--data-dir", str(source), "--output-dir", str(tmp_path / "all"), "--all-tags", "**"
     )
     assert result.exit_code == 0, result.output
     assert f"{len(NAMES)} of {len(NAMES)} images copied" in result.stderr
     assert stored_blobs(tmp_path / "all") == stored_blobs(source)
-    listed = CliRunner().invoke(main, ["list", "--data-dir", str(source), "team/**"])
+    listed = run_cli("list", "--data-dir", str(source), "team/**")
     assert listed.stdout.split("\n")[:-1] == [
         "team  v1",
         "team/app  v1",

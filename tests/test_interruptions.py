@@ -6,37 +6,22 @@ the copy and leaves no temporary files. Ctrl-C stops cleanly with exit status 13
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from scraper_core.testing.tree import SyntheticImage
 from tests.support.cli_process import run_scrape, start_scrape
 from tests.support.copy_gate import CopyGate, signal_at_gate
 from tests.support.reliability import measuring
 from tests.support.source_guard import SourceGuard
-from tests.support.trees import V2, assert_tree_verifies, local_writer, temp_files
+from tests.support.trees import V2, assert_tree_verifies, big_images, temp_files
 
 # The real scrape process on large trees: end to end (make test-local), not a unit test.
 pytestmark = pytest.mark.e2e
 
 MIB = 1024 * 1024
-
-
-def big_source(root: Path, images: int = 4, layer_mib: int = 24) -> list[SyntheticImage]:
-    writer = local_writer(root)
-    shared = os.urandom(3 * 1024 * 1024)
-    return [
-        writer.image(
-            f"big/app{number}",
-            "v1",
-            layers=[shared, *(os.urandom(layer_mib * 1024 * 1024) for _ in range(2))],
-        )
-        for number in range(images)
-    ]
 
 
 def arguments(source: Path, output: Path, *images: str, jobs: int = 2) -> list[str]:
@@ -64,7 +49,7 @@ def test_sigkill_then_rerun_completes(
         "temporary file remains",
     ):
         source, output = tmp_path / "data", tmp_path / "copy"
-        images = big_source(source, images=3, layer_mib=8)
+        images = big_images(source, count=3, layer_mib=8)
         source_unchanged.watch_local(source)
         refs = [f"{image.name}:v1" for image in images]
         # Held mid-copy until killed: the run cannot finish first, however fast the machine.
@@ -94,7 +79,7 @@ def test_sigint_stops_cleanly_with_130(tmp_path: Path, source_unchanged: SourceG
         outcome="exit 130, one line, staging removed, the source untouched",
     ):
         source, output = tmp_path / "data", tmp_path / "copy"
-        images = big_source(source, images=4, layer_mib=8)
+        images = big_images(source, count=4, layer_mib=8)
         source_unchanged.watch_local(source)
         refs = [f"{image.name}:v1" for image in images]
         # Held in its first blob until the interrupt has landed: it cannot finish first.
@@ -118,7 +103,7 @@ def test_two_scrapes_into_one_output_at_once(tmp_path: Path, source_unchanged: S
         outcome="both exit 0, the tree verifies, no temporary file",
     ):
         source, output = tmp_path / "data", tmp_path / "copy"
-        images = big_source(source, images=4, layer_mib=8)
+        images = big_images(source, count=4, layer_mib=8)
         source_unchanged.watch_local(source)
         first = [f"{image.name}:v1" for image in images[:3]]
         second = [f"{image.name}:v1" for image in images[1:]]

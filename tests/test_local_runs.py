@@ -26,11 +26,9 @@ import pytest
 from registry_scraper_local import kernel_copy
 from registry_scraper_local.driver import LocalDriver
 from registry_scraper_local.staging import LOCK_NAME, PENDING_SUFFIX
-from scraper_core import layout
 from scraper_core.digest import Digest
 from scraper_core.errors import StorageError
-from scraper_core.manifest import OCI_MANIFEST
-from scraper_core.testing.tree import SyntheticImage, TreeWriter
+from scraper_core.testing.tree import TreeWriter
 from tests.support.cli_process import start_scrape
 from tests.support.components import require_binary
 from tests.support.copy_gate import CopyGate, signal_at_gate
@@ -38,7 +36,7 @@ from tests.support.mounts import mounted_tmpfs
 from tests.support.registry import RegistryFactory
 from tests.support.reliability import record
 from tests.support.skopeo import pull
-from tests.support.trees import V2, blob_file, local_writer
+from tests.support.trees import V2, big_images, blob_file, local_writer
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
 
@@ -97,23 +95,11 @@ def unshare() -> str:
     return binary
 
 
-def _images(writer: TreeWriter, count: int, layer_mib: int) -> list[SyntheticImage]:
-    shared = os.urandom(2 << 20)
-    return [
-        writer.image(
-            f"team/app{number}",
-            "v1",
-            layers=[shared, *(os.urandom(layer_mib << 20) for _ in range(2))],
-        )
-        for number in range(count)
-    ]
-
-
 def test_two_runs_from_separate_pid_namespaces_share_one_output(
     tmp_path: Path, unshare: str, filesystem_registry: RegistryFactory
 ) -> None:
     source, output = tmp_path / "data", tmp_path / "copy"
-    images = _images(_writer(source), count=6, layer_mib=48)
+    images = big_images(source, count=6, layer_mib=48)
     # Both want every image, in opposite orders: both copy while the other is running.
     first = [f"{image.name}:v1" for image in images]
     second = first[::-1]
@@ -186,30 +172,7 @@ def _sparse_image(source: Path, size: int) -> tuple[str, Digest]:
     data.parent.mkdir(parents=True)
     with open(data, "wb") as file:
         file.truncate(size)
-    config_data = json.dumps({"architecture": "amd64", "os": "linux"}).encode()
-    config = writer.blob(config_data)
-    for digest in (config, layer):
-        writer.link(layout.layer_link_path(name, digest), digest)
-    manifest = writer.manifest(
-        name,
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": str(config),
-                "size": len(config_data),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": str(layer),
-                    "size": size,
-                }
-            ],
-        },
-    )
-    writer.tag(name, "v1", manifest)
+    writer.image_of_stored_layers(name, "v1", [(layer, size)])
     return f"{name}:v1", layer
 
 
@@ -357,7 +320,7 @@ def test_full_disk_gives_one_line_per_image_and_no_traceback(
 
 def test_sigkill_mid_copy_then_rerun_removes_the_dead_runs_staging(tmp_path: Path) -> None:
     source, output = tmp_path / "data", tmp_path / "copy"
-    images = _images(_writer(source), count=3, layer_mib=32)
+    images = big_images(source, count=3, layer_mib=32)
     refs = [f"{image.name}:v1" for image in images]
     # Held mid-copy (a staged file written, another blob still being read) until killed.
     with CopyGate("read", after=40 << 20) as gate:

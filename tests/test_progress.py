@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_interruptions import big_source
+from tests.support.trees import big_images
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
 
@@ -33,7 +33,7 @@ def run_on_terminal(args: list[str]) -> tuple[int, str]:
 
 def test_terminal_gets_a_progress_bar_and_logs_do_not(tmp_path: Path) -> None:
     source = tmp_path / "data"
-    images = big_source(source, images=2, layer_mib=8)
+    images = big_images(source, count=2, layer_mib=8)
     refs = [f"{image.name}:v1" for image in images]
     args = [SCRAPE, "--data-dir", str(source), "--output-dir", str(tmp_path / "tty"), *refs]
     code, screen = run_on_terminal(args)

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from scraper_core.cli import main
+from tests.support.cli import run_cli
 from tests.support.images import StandardImages
 from tests.support.registry import RegistryFactory, RegistryServer
 from tests.support.skopeo import pull, push_standard
@@ -75,10 +74,9 @@ def test_real_s3_round_trip(
         options += ["-o", f"endpoint_url={endpoint}"]
     refs = [image.ref for image in pushed.values()]
     output = tmp_path / "copy"
-    result = CliRunner().invoke(
-        main,
-        ["--storage", "s3", "--data-dir", f"{bucket}/{prefix}", *options,
-         "--output-dir", str(output), *refs],
+    result = run_cli(
+        "--storage", "s3", "--data-dir", f"{bucket}/{prefix}", *options,
+        "--output-dir", str(output), *refs,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     served = filesystem_registry(output)

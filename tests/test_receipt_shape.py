@@ -8,10 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
-
 from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.inventory import INVENTORY_FORMAT
 from scraper_core.plan import Planner, PlatformFilter
 from scraper_core.receipt import RunRecord, parse_receipt
@@ -19,6 +16,7 @@ from scraper_core.reference import Reference
 from scraper_core.shape import Shape
 from scraper_core.testing.memory import MemoryDriver
 from scraper_core.testing.tree import TreeWriter
+from tests.support.cli import run_cli
 from tests.support.trees import local_writer
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
@@ -77,9 +75,7 @@ def test_the_cli_records_the_images_file_and_have_files_by_digest(tmp_path: Path
     out = tmp_path / "out"
     args = ["--data-dir", str(source), "--output-dir", str(out), "--no-signatures"]
 
-    result = CliRunner().invoke(
-        main, [*args, "--images-file", str(images_file), "--have", str(inventory)]
-    )
+    result = run_cli(*args, "--images-file", str(images_file), "--have", str(inventory))
 
     assert result.exit_code == 0, result.output
     [receipt] = (out / "scrape-receipts").iterdir()

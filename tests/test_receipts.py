@@ -8,12 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from plugins.local.registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.digest import Digest
 from scraper_core.plan import Planner
 from scraper_core.receipt import (
@@ -27,7 +25,7 @@ from scraper_core.receipt import (
 )
 from scraper_core.reference import parse_reference
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
-from tests.support.cli import copy_under
+from tests.support.cli import copy_under, run_cli
 from tests.support.trees import blob_file, local_writer
 
 NOW = datetime(2026, 11, 30, 2, 13, 36, tzinfo=UTC)
@@ -164,6 +162,6 @@ def test_verify_ignores_receipts(tmp_path: Path, source: TreeWriter) -> None:
     source.image("app", "v1")
     assert copy_under(tmp_path, "app:v1").exit_code == 0
     assert receipts(tmp_path / "copy")
-    result = CliRunner().invoke(main, ["verify", "--data-dir", str(tmp_path / "copy")])
+    result = run_cli("verify", "--data-dir", str(tmp_path / "copy"))
     assert result.exit_code == 0, result.output
     assert "0 problems, 0 warnings, 0 notes, 0 orphan blobs" in result.stderr

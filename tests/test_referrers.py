@@ -6,16 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from registry_scraper_local.driver import LocalDriver
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.digest import Digest
 from scraper_core.manifest import OCI_INDEX, OCI_MANIFEST
 from scraper_core.testing.tree import TreeWriter
-from tests.support.cli import copy_under
+from tests.support.cli import copy_under, run_cli
 from tests.support.trees import stored_blobs
 
 EMPTY = "application/vnd.oci.empty.v1+json"
@@ -91,5 +89,5 @@ def test_referrers_come_along_unless_refused(tmp_path: Path, source: TreeWriter)
     link = layout.tag_current_link_path("app", f"sha256-{image.manifest.hex}")
     tag = tmp_path / "copy" / link.lstrip("/")
     assert tag.read_text() == str(index)
-    verified = CliRunner().invoke(main, ["verify", "--data-dir", str(tmp_path / "copy")])
+    verified = run_cli("verify", "--data-dir", str(tmp_path / "copy"))
     assert verified.exit_code == 0, verified.output

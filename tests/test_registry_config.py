@@ -8,13 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from scraper_core.cli import main
 from scraper_core.errors import ConfigurationError, PluginError
-from scraper_core.plugins import PLUGINS_ENV, DriverRegistry
+from scraper_core.plugins import DriverRegistry
 from scraper_core.registry_config import RegistrySection, StorageConfig, load_storage_config
 from scraper_core.testing.tree import TreeWriter
+from tests.support.cli import run_cli
 from tests.support.plugin_site import write_distribution
 from tests.support.skopeo import PopulatedRegistry
 from tests.support.trees import blob_file
@@ -189,9 +188,8 @@ def test_scrape_with_the_real_registrys_config(
 ) -> None:
     config = populated_registry.server.config_path
     plain = populated_registry.pushed["plain"]
-    result = CliRunner().invoke(
-        main,
-        ["--registry-config", str(config), "--output-dir", str(tmp_path / "copy"), plain.ref],
+    result = run_cli(
+        "--registry-config", str(config), "--output-dir", str(tmp_path / "copy"), plain.ref
     )
     assert result.exit_code == 0, result.output
     assert f"{plain.ref} {plain.digest[:19]}" in result.stdout
@@ -240,15 +238,6 @@ def registry_scraper_register_config_sections(register):
 """
 
 
-@pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "site"
-    path.mkdir()
-    monkeypatch.syspath_prepend(str(path))
-    monkeypatch.delenv(PLUGINS_ENV, raising=False)
-    return path
-
-
 def _swift_config(tmp_path: Path, container: Path, password: str = SWIFT_PASSWORD) -> Path:
     config = tmp_path / "config.yml"
     config.write_text(
@@ -259,22 +248,21 @@ def _swift_config(tmp_path: Path, container: Path, password: str = SWIFT_PASSWOR
 
 
 def test_a_third_party_plugin_is_chosen_through_the_registry_config(
-    site: Path, tmp_path: Path
+    plugin_site: Path, tmp_path: Path
 ) -> None:
     write_distribution(
-        site, "rs-swift", "swift", "rs_swift", SWIFT_PLUGIN.format(password=SWIFT_PASSWORD)
+        plugin_site, "rs-swift", "swift", "rs_swift", SWIFT_PLUGIN.format(password=SWIFT_PASSWORD)
     )
     container = tmp_path / "container"
     image = TreeWriter(DriverRegistry().open("local", str(container), read_only=False)).image(
         "team/app", "v1"
     )
     config = _swift_config(tmp_path, container)
-    listed = CliRunner().invoke(main, ["list", "--registry-config", str(config)])
+    listed = run_cli("list", "--registry-config", str(config))
     assert listed.exit_code == 0, listed.output
     assert "team/app" in listed.stdout
-    copied = CliRunner().invoke(
-        main,
-        ["--registry-config", str(config), "--output-dir", str(tmp_path / "copy"), "team/app:v1"],
+    copied = run_cli(
+        "--registry-config", str(config), "--output-dir", str(tmp_path / "copy"), "team/app:v1"
     )
     assert copied.exit_code == 0, copied.output
     assert blob_file(tmp_path / "copy", image.manifest).is_file()
@@ -285,21 +273,23 @@ def test_a_third_party_plugin_is_chosen_through_the_registry_config(
 
 
 def test_a_refusing_third_party_driver_is_one_line_without_its_secret(
-    site: Path, tmp_path: Path
+    plugin_site: Path, tmp_path: Path
 ) -> None:
     write_distribution(
-        site, "rs-swift", "swift", "rs_swift", SWIFT_PLUGIN.format(password=SWIFT_PASSWORD)
+        plugin_site, "rs-swift", "swift", "rs_swift", SWIFT_PLUGIN.format(password=SWIFT_PASSWORD)
     )
     config = _swift_config(tmp_path, tmp_path, password="wrong-password-42")
-    result = CliRunner().invoke(main, ["list", "--registry-config", str(config)])
+    result = run_cli("list", "--registry-config", str(config))
     assert result.exit_code == 2
     assert result.stderr == "error: swift: authentication failed\n"
 
 
-def test_an_unserved_driver_lists_the_served_ones_and_says_what_to_install(site: Path) -> None:
-    config = site / "config.yml"
+def test_an_unserved_driver_lists_the_served_ones_and_says_what_to_install(
+    plugin_site: Path,
+) -> None:
+    config = plugin_site / "config.yml"
     config.write_text("storage:\n  swift: {container: x}\n")
-    result = CliRunner().invoke(main, ["list", "--registry-config", str(config)])
+    result = run_cli("list", "--registry-config", str(config))
     assert result.exit_code == 2
     message = result.stderr
     assert message.count("\n") == 1, message
@@ -308,18 +298,20 @@ def test_an_unserved_driver_lists_the_served_ones_and_says_what_to_install(site:
     assert "pip install" in message
 
 
-def test_a_broken_plugin_is_named_when_nothing_serves_the_driver(site: Path) -> None:
-    write_distribution(site, "rs-bad", "swift", "rs_bad_swift", "import no_such_module_xyz\n")
+def test_a_broken_plugin_is_named_when_nothing_serves_the_driver(plugin_site: Path) -> None:
+    write_distribution(
+        plugin_site, "rs-bad", "swift", "rs_bad_swift", "import no_such_module_xyz\n"
+    )
     with pytest.raises(ConfigurationError, match="failed to load: swift") as caught:
         load("storage:\n  swift: {container: x}\n")
     assert "\n" not in str(caught.value)
 
 
-def test_two_plugins_serving_one_driver_name_is_an_error(site: Path) -> None:
+def test_two_plugins_serving_one_driver_name_is_an_error(plugin_site: Path) -> None:
     for dist, entry in (("rs-swift", "swift"), ("rs-swift2", "swift2")):
         source = SWIFT_PLUGIN.format(password="p").replace('"swift"', f'"{entry}"')
         source = source.replace(f'register("{entry}", from', 'register("swift", from')
-        write_distribution(site, dist, entry, dist.replace("-", "_"), source)
+        write_distribution(plugin_site, dist, entry, dist.replace("-", "_"), source)
     with pytest.raises(PluginError, match=r"'swift' is served by more than one plugin.*rs-swift2"):
         load("storage:\n  swift: {container: x, password: p}\n")
 
@@ -346,11 +338,11 @@ def test_a_nested_section_names_its_path_in_errors() -> None:
         RegistrySection("c.yml", "azure", {"realm": "x"}).section("realm")
 
 
-def test_the_plugin_guides_registry_config_example_works(site: Path) -> None:
+def test_the_plugin_guides_registry_config_example_works(plugin_site: Path) -> None:
     guide = (Path(__file__).parent.parent / "docs" / "plugin-guide.md").read_text()
     found = re.search(r"<!-- example: registry-config -->\n```python\n(.*?)```", guide, re.DOTALL)
     assert found is not None
-    write_distribution(site, "rs-guide", "example", "rs_guide_example", found.group(1))
+    write_distribution(plugin_site, "rs-guide", "example", "rs_guide_example", found.group(1))
     text = "storage:\n  example: {store: s, rootdirectory: /prod/, token: t0k3n-secret}\n"
     config = load(text)
     assert config == StorageConfig("example", "s/prod", {"token": "t0k3n-secret"})

@@ -12,13 +12,12 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from click.testing import CliRunner
 from s3_servers import MotoServer
 
 from scraper_core import layout
-from scraper_core.cli import main
 from scraper_core.scrape import SIGNATURE_LISTING_MIN
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
+from tests.support.cli import run_cli
 from tests.support.s3calls import Calls, by_operation, counting_requests
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
@@ -38,7 +37,7 @@ def _copy(moto: MotoServer, bucket: str, out: Path, *args: str) -> tuple[Calls, 
     source = ["--storage", "s3", "--data-dir", bucket, "-o", f"endpoint_url={moto.endpoint_url}"]
     environ = moto.aws_environ()
     with mock.patch.dict("os.environ", environ, clear=True), counting_requests() as calls:
-        result = CliRunner().invoke(main, [*source, "--output-dir", str(out), *args])
+        result = run_cli(*source, "--output-dir", str(out), *args)
     assert result.exit_code == 0, result.output
     return calls, result.output
 
@@ -60,7 +59,7 @@ def test_a_copy_of_many_images_costs_a_get_per_object_it_needs(
     # Besides the tags, only the source's receipts are listed (what it was made from).
     assert calls["ListObjectsV2", f"{tags_prefix}/"] == 1
     assert ops["ListObjectsV2"] == 2 and calls["ListObjectsV2", "scrape-receipts/"] == 1
-    verify = CliRunner().invoke(main, ["verify", "--data-dir", str(tmp_path / "out"), *refs])
+    verify = run_cli("verify", "--data-dir", str(tmp_path / "out"), *refs)
     assert verify.exit_code == 0, verify.output
 
 
@@ -105,9 +104,7 @@ def test_a_blob_missing_from_the_bucket_fails_its_image_only(
     )
     source = ["--storage", "s3", "--data-dir", bucket, "-o", f"endpoint_url={moto.endpoint_url}"]
     with mock.patch.dict("os.environ", moto.aws_environ(), clear=True):
-        result = CliRunner().invoke(
-            main, [*source, "--output-dir", str(tmp_path / "out"), "crowd:t0", "crowd:t1"]
-        )
+        result = run_cli(*source, "--output-dir", str(tmp_path / "out"), "crowd:t0", "crowd:t1")
     assert result.exit_code == 1
     assert f"crowd:t0: blob missing from source: {broken.layers[1]}" in result.output
     out = tmp_path / "out"

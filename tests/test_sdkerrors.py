@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
+from scraper_core.bucket.pinnedstream import PinnedStream
 from scraper_core.bucket.sdkerrors import ErrorTranslator, one_line
 from scraper_core.errors import PathNotFoundError, StorageError
 
@@ -60,3 +63,43 @@ def test_one_line_folds_and_bounds() -> None:
     assert one_line("a\n  b\tc") == "a b c"
     cut = one_line("x" * 500)
     assert len(cut) == 200 and cut.endswith("...")
+
+
+class _FailingReader:
+    """An SDK reader that gives ``data`` once, then raises ``error``."""
+
+    def __init__(self, data: bytes, error: BaseException) -> None:
+        self._data, self._error = data, error
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._data:
+            data, self._data = self._data, b""
+            return data
+        raise self._error
+
+
+@pytest.mark.parametrize(
+    ("status", "raised", "says"),
+    [
+        (412, StorageError, "drv: /blob: object changed while it was being read"),
+        (404, StorageError, "drv: /blob: object changed while it was being read"),
+        (500, StorageError, "drv: /blob: HTTP 500: boom"),
+    ],
+)
+def test_a_pinned_stream_says_the_object_changed_never_not_found(
+    status: int, raised: type[StorageError], says: str
+) -> None:
+    gone = {404, 412}
+    stream = io.BufferedReader(
+        PinnedStream(
+            _FailingReader(b"first", SdkError(status, "boom")),
+            "/blob",
+            TRANSLATOR,
+            lambda exc: getattr(exc, "status", None) in gone,
+        )
+    )
+    assert stream.read(5) == b"first"
+    with pytest.raises(raised) as caught:
+        stream.read()
+    assert not isinstance(caught.value, PathNotFoundError)
+    assert str(caught.value) == says

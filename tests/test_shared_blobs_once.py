@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.cli import main
 from scraper_core.testing.tree import SyntheticImage
+from tests.support.cli import run_cli
 from tests.support.reliability import record
 from tests.support.source_guard import SourceGuard
 from tests.support.trees import local_writer
@@ -138,9 +137,7 @@ def test_a_shared_blob_is_written_once(
     counter = WriteCounter(shared_path)
     counter.install(monkeypatch)
     refs = [f"{image.name}:v1" for image in images]
-    result = CliRunner().invoke(
-        main, ["--data-dir", str(source), "--output-dir", str(output), *options, *refs]
-    )
+    result = run_cli("--data-dir", str(source), "--output-dir", str(output), *options, *refs)
     assert result.exit_code == 0, result.output
     assert f"{IMAGES} of {IMAGES} images copied" in result.stderr
     every_blob = {layout.blob_data_path(d) for image in images for d in image.blobs}
@@ -151,9 +148,7 @@ def test_a_shared_blob_is_written_once(
 
     # A second run in the same output writes no blob at all.
     counter.counts.clear()
-    rerun = CliRunner().invoke(
-        main, ["--data-dir", str(source), "--output-dir", str(output), *options, *refs]
-    )
+    rerun = run_cli("--data-dir", str(source), "--output-dir", str(output), *options, *refs)
     assert rerun.exit_code == 0, rerun.output
     assert counter.counts == {}
     record(

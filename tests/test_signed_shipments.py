@@ -1,6 +1,7 @@
 """Signed shipments (issue 19 item 6): ``--sign-key`` writes ``FILE.sha256.sig``, checked by
-ssh-keygen as a site would, and ``-o trusted-keys`` refuses, before any write, a shipment
-that is unsigned, signed by another key, or whose volumes or checksums do not match.
+ssh-keygen as a site would, and trusted keys (``--trusted-keys FILE`` or ``-o trusted-keys=``)
+refuse, before any write, a shipment that is unsigned, signed by another key, or whose volumes
+or checksums do not match; the flag belongs to the tar source alone.
 
 Through the real CLI and the real ssh-keygen, with keys made here.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,41 +18,19 @@ import pytest
 from click.testing import Result
 
 from tests.support.cli import run_cli as run
+from tests.support.cli import without_env_notes
+from tests.support.signing import (
+    PRINCIPAL,
+    allowed_signers,
+    fingerprint,
+    make_key,
+    sign,
+    ssh_keygen_verifies,
+)
 from tests.support.trees import local_writer
 
-#: ssh-keygen signs or checks a small file in well under a second; never wait forever.
-TIMEOUT = 60
-PRINCIPAL = "shipper@example.org"
-
-
-def make_key(directory: Path, name: str, passphrase: str = "") -> Path:
-    key = directory / name
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", passphrase, "-C", name, "-f", str(key)],
-        check=True,
-        timeout=TIMEOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    return key
-
-
-def allowed_signers(directory: Path, key: Path) -> Path:
-    """An allowed-signers file trusting ``key`` for ``PRINCIPAL``."""
-    kind, blob = key.with_suffix(".pub").read_text().split()[:2]
-    path = directory / "allowed_signers"
-    path.write_text(f"{PRINCIPAL} {kind} {blob}\n")
-    return path
-
-
-def fingerprint(key: Path) -> str:
-    out = subprocess.run(
-        ["ssh-keygen", "-l", "-f", str(key.with_suffix(".pub"))],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=TIMEOUT,
-    )
-    return out.stdout.split()[1]
+#: The two ways to name the allowed-signers file: the shorthand flag and the driver option.
+TRUST_FORMS = ("flag", "option")
 
 
 def everything(root: Path) -> dict[str, bytes]:
@@ -88,40 +66,43 @@ def ship(source: Path, archive: Path, *args: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def import_to(archive: Path, site: Path, trusted: Path) -> Result:
+def trusting(trusted: Path, form: str) -> list[str]:
+    if form == "flag":
+        return ["--trusted-keys", str(trusted)]
+    return ["-o", f"trusted-keys={trusted}"]
+
+
+def import_to(archive: Path, site: Path, trusted: Path, form: str = "option") -> Result:
     return run(
-        "--storage", "tar", "--data-dir", str(archive), "-o", f"trusted-keys={trusted}",
+        "--storage", "tar", "--data-dir", str(archive), *trusting(trusted, form),
         "--output-dir", str(site), "--all-tags", "**",
     )  # fmt: skip
 
 
-def verify(archive: Path, trusted: Path) -> Result:
-    return run(
-        "verify", "--storage", "tar", "--data-dir", str(archive), "-o", f"trusted-keys={trusted}"
-    )
+def verify(archive: Path, trusted: Path, form: str = "option") -> Result:
+    return run("verify", "--storage", "tar", "--data-dir", str(archive), *trusting(trusted, form))
 
 
-@pytest.mark.parametrize("split", [False, True], ids=["one-file", "volumes"])
+def one_line(result: Result) -> str:
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    return lines[0]
+
+
+# Volumes named by the flag, one file by the option: each form of trust, each archive shape.
+@pytest.mark.parametrize(("split", "form"), [(False, "option"), (True, "flag")])
 def test_signed_shipment_checks_with_ssh_keygen_and_imports_under_trusted_keys(
-    tmp_path: Path, source: Path, keys: tuple[Path, Path], split: bool
+    tmp_path: Path, source: Path, keys: tuple[Path, Path], split: bool, form: str
 ) -> None:
     key, trusted = keys
     archive = tmp_path / "ship.tar"
     ship(source, archive, "--sign-key", str(key), *(["--split-size", "16K"] if split else []))
-    sums, signature = Path(f"{archive}.sha256"), Path(f"{archive}.sha256.sig")
-    # The site's check, exactly as documented.
-    with sums.open("rb") as stdin:
-        checked = subprocess.run(
-            ["ssh-keygen", "-Y", "verify", "-f", str(trusted), "-I", PRINCIPAL, "-n",
-             "registry-scraper", "-s", str(signature)],
-            stdin=stdin, capture_output=True, text=True, timeout=TIMEOUT,
-        )  # fmt: skip
-    assert checked.returncode == 0, checked.stderr
-    assert (".000" in sums.read_text()) is split
+    ssh_keygen_verifies(archive, trusted)
+    assert (".000" in Path(f"{archive}.sha256").read_text()) is split
 
-    assert verify(archive, trusted).exit_code == 0
+    assert verify(archive, trusted, form).exit_code == 0
     site = tmp_path / "site"
-    result = import_to(archive, site, trusted)
+    result = import_to(archive, site, trusted, form)
     assert result.exit_code == 0, result.output
     (receipt,) = (site / "scrape-receipts").iterdir()
     shipped = Path(f"{archive}.receipt.json").read_bytes()
@@ -138,11 +119,7 @@ def unsigned(archive: Path, keys_dir: Path) -> None:
 def signed_by_another_key(archive: Path, keys_dir: Path) -> None:
     other = make_key(keys_dir, "intruder")
     Path(f"{archive}.sha256.sig").unlink()
-    subprocess.run(
-        ["ssh-keygen", "-q", "-Y", "sign", "-f", str(other), "-n", "registry-scraper",
-         f"{archive}.sha256"],
-        check=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    sign(other, Path(f"{archive}.sha256"))
 
 
 def volume_altered(archive: Path, keys_dir: Path) -> None:
@@ -164,41 +141,43 @@ def checksums_altered(archive: Path, keys_dir: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("spoil", "says"),
+    ("spoil", "says", "form"),
     [
-        (unsigned, "is not signed"),
-        (signed_by_another_key, "signed by a key"),
-        (volume_altered, "does not match the signed"),
-        (checksums_altered, "does not match its signature"),
+        (unsigned, "is not signed", "flag"),
+        (signed_by_another_key, "signed by a key", "flag"),
+        (volume_altered, "does not match the signed", "option"),
+        (checksums_altered, "does not match its signature", "option"),
     ],
     ids=["unsigned", "another-key", "volume-altered", "checksums-altered"],
 )
-def test_a_shipment_not_trusted_is_refused_before_any_write(
+def test_a_shipment_not_trusted_is_refused_in_one_line_before_any_write(
     tmp_path: Path,
     source: Path,
     keys: tuple[Path, Path],
     spoil: Callable[[Path, Path], None],
     says: str,
+    form: str,
 ) -> None:
     key, trusted = keys
     site = tmp_path / "site"
-    first = tmp_path / "first.tar"
+    shipments = tmp_path / "shipments"
+    shipments.mkdir()
+    first = shipments / "first.tar"
     ship(source, first, "--sign-key", str(key))
     assert import_to(first, site, trusted).exit_code == 0
-    archive = tmp_path / "ship.tar"
+    archive = shipments / "ship.tar"
     result = run(
         "--data-dir", str(source), "--output-tar", str(archive), "--sign-key", str(key), "app:v2"
     )
     assert result.exit_code == 0, result.output
     spoil(archive, key.parent)
-    before = everything(site)
+    before, shipped = everything(site), everything(shipments)
 
-    for refused in (import_to(archive, site, trusted), verify(archive, trusted)):
+    for refused in (import_to(archive, site, trusted, form), verify(archive, trusted, form)):
         assert refused.exit_code == 2, refused.output
-        lines = refused.output.strip().splitlines()
-        assert len(lines) == 1 and says in lines[0], refused.output
-        assert "Traceback" not in refused.output
+        assert says in one_line(refused)
     assert everything(site) == before
+    assert everything(shipments) == shipped
 
 
 def test_a_key_with_a_passphrase_is_refused_before_anything_is_written(
@@ -238,3 +217,43 @@ def test_an_entry_naming_several_principals_is_trusted(
     ship(source, archive, "--sign-key", str(key))
     result = verify(archive, trusted)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("command", ["copy", "verify", "list", "inventory"])
+def test_the_flag_is_in_the_help_of_every_command_reading_a_source(command: str) -> None:
+    helped = run(command, "--help")
+    assert helped.exit_code == 0, helped.output
+    listed = without_env_notes(helped.stdout)
+    assert "KEY=VALUE Option for the storage driver (repeatable). --trusted-keys " in listed
+    assert "--trusted-keys ALLOWED_SIGNERS With --storage tar:" in listed
+
+
+@pytest.mark.parametrize("command", ["copy", "verify", "list", "inventory"])
+def test_trusted_keys_with_another_source_is_refused_in_one_line(
+    tmp_path: Path, source: Path, keys: tuple[Path, Path], command: str
+) -> None:
+    _, trusted = keys
+    out = tmp_path / "out"
+    more = ["--output-dir", str(out), "app:v1"] if command == "copy" else []
+    refused = run(
+        command, "--storage", "local", "--data-dir", str(source), "--trusted-keys", str(trusted),
+        *more,
+    )  # fmt: skip
+    assert refused.exit_code == 2, refused.output
+    assert one_line(refused) == (
+        "error: --trusted-keys belongs to the tar source (--storage tar), not --storage local"
+    )
+    assert not out.exists()
+
+
+def test_trusted_keys_with_a_source_from_a_registry_config_is_refused(
+    tmp_path: Path, source: Path
+) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {source}\n")
+    assert run("list", "--registry-config", str(config)).exit_code == 0
+    refused = run("list", "--registry-config", str(config), "--trusted-keys", "keys")
+    assert refused.exit_code == 2
+    assert one_line(refused) == (
+        "error: --trusted-keys belongs to the tar source (--storage tar), not --registry-config"
+    )

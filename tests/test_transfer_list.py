@@ -12,10 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from s3_servers import SeaweedServer
 
-from scraper_core.cli import main
 from scraper_core.digest import Digest
 from scraper_core.transferlist import BlobTransfer, format_line
 from tests.support.bulktools import find_s5cmd, s5cmd_command, s5cmd_environ
@@ -50,17 +48,17 @@ def test_csv_keys_are_url_encoded() -> None:
 
 
 def test_plan_format_needs_dry_run(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        main, ["copy", "--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "o"),
-               "--plan-format", "s5cmd", "x"],
+    result = run_cli(
+        "copy", "--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "o"),
+        "--plan-format", "s5cmd", "x",
     )  # fmt: skip
     assert result.exit_code == 2 and "--plan-format needs --dry-run" in result.stderr
 
 
 def test_plan_on_stdout_refuses_json(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        main, ["copy", "--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "o"),
-               "--dry-run", "--plan-format", "csv", "--json", "x"],
+    result = run_cli(
+        "copy", "--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "o"),
+        "--dry-run", "--plan-format", "csv", "--json", "x",
     )  # fmt: skip
     assert result.exit_code == 2 and "both write to stdout" in result.stderr
 

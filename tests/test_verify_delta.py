@@ -2,7 +2,7 @@
 ``verify --have SITE-INVENTORY`` says whether it completes that site, before any import.
 
 Synthetic trees through the real CLI: a site holds a full shipment, the source moves on, a
-delta archive is cut against the site's inventory. The last test does it all through
+delta archive is cut against the site's inventory. test_e2e_delta does it all through
 registry 2.8 and skopeo, and serves the site the delta was imported into.
 """
 
@@ -18,9 +18,6 @@ from click.testing import Result
 from scraper_core.verify import SHOWN_SITE_GAPS
 from tests.support.cli import run_cli as cli
 from tests.support.cli import take_inventory
-from tests.support.images import StandardImages
-from tests.support.registry import RegistryFactory
-from tests.support.skopeo import inspect_digest, push
 from tests.support.trees import local_writer
 
 REFS = ("team/app:v1", "team/app:v2", "db:v1", "tools/new:v1")
@@ -158,53 +155,6 @@ def test_a_bad_have_file_is_one_line_before_any_read(delta_tar: Path, tmp_path: 
     assert result.stderr.splitlines() == [
         f"error: --have {bad}: neither a scrape inventory nor a receipt"
     ]
-
-
-@pytest.mark.e2e
-def test_a_delta_archive_checked_then_imported_and_served(
-    filesystem_registry: RegistryFactory,
-    image_layout: StandardImages,
-    skopeo_binary: str,
-    tmp_path: Path,
-) -> None:
-    source = filesystem_registry()
-    layout = image_layout.layout
-    refs = {"shared/a:1": push(layout, "shared-a", source.url, "shared/a:1")}
-    site = tmp_path / "site"
-    full = cli("--data-dir", str(source.storage_root), "--output-dir", str(site), *refs)
-    assert full.exit_code == 0, full.output
-    take_inventory(site, tmp_path / "site.json")
-    refs["shared/a:2"] = push(layout, "shared-b", source.url, "shared/a:2")
-    refs["library/plain:1.0"] = push(layout, "plain", source.url, "library/plain:1.0")
-
-    tar = tmp_path / "delta.tar.gz"
-    have = ("--have", str(tmp_path / "site.json"))
-    shipped = cli(
-        "--data-dir", str(source.storage_root), "--output-tar", str(tar), *have, "--all-tags", "**"
-    )
-    assert shipped.exit_code == 0, shipped.output
-
-    alone = verify_tar(tar)
-    assert alone.exit_code == 0, alone.output
-    assert "delta: relies on" in alone.stderr
-    checked = verify_tar(tar, *have)
-    assert checked.exit_code == 0, checked.output
-    assert "delta: completes the site" in checked.stderr
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    take_inventory(empty, tmp_path / "empty.json")
-    lacking = verify_tar(tar, "--have", str(tmp_path / "empty.json"))
-    assert lacking.exit_code == 1 and "does not complete the site" in lacking.stderr
-
-    imported = cli(
-        "--storage", "tar", "--data-dir", str(tar), "--output-dir", str(site), "--all-tags", "**"
-    )
-    assert imported.exit_code == 0, imported.output
-    served = filesystem_registry(site)
-    for ref, digest in refs.items():
-        assert inspect_digest(served.url, ref) == digest
-    verified = cli("verify", "--data-dir", str(site))
-    assert verified.exit_code == 0, verified.output
 
 
 def test_a_damaged_receipt_is_a_problem_of_the_storage(

@@ -6,7 +6,6 @@ the test pass: drivers need not repeat these checks.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar, cast
@@ -30,8 +29,9 @@ from scraper_core.errors import (
     ReadOnlyError,
     StorageError,
 )
-from scraper_core.plugins import PLUGINS_ENV, DriverRegistry
+from scraper_core.plugins import DriverRegistry
 from scraper_core.testing.memory import MemoryDriver
+from tests.support.plugin_site import write_distribution
 
 FILE = "/dir/file"
 
@@ -171,15 +171,9 @@ def registry_scraper_register_drivers(register):
 
 
 @pytest.fixture
-def liar_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delenv(PLUGINS_ENV, raising=False)
-    (tmp_path / "rs_liar.py").write_text(textwrap.dedent(LIAR_PLUGIN))
-    info = tmp_path / "rs_liar-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: rs-liar\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[registry_scraper]\nliar = rs_liar\n")
-    return tmp_path
+def liar_site(plugin_site: Path) -> Path:
+    write_distribution(plugin_site, "rs-liar", "liar", "rs_liar", LIAR_PLUGIN)
+    return plugin_site
 
 
 def test_a_declared_capability_without_its_method_is_refused_at_open(

@@ -13,6 +13,8 @@ it writes only the calls to its SDK:
 - :mod:`~scraper_core.bucket.partwriter`: :class:`PartWriter`, the atomic
   :class:`~scraper_core.contract.FileWriter` for stores that publish an object when its last
   part is committed (multipart uploads, staged blocks, resumable uploads).
+- :mod:`~scraper_core.bucket.pinnedstream`: :class:`PinnedStream`, a read of one version of
+  an object: replaced or deleted mid-read is an error saying so, never a missing path.
 - :mod:`~scraper_core.bucket.sdkerrors`: :class:`ErrorTranslator` turns the SDK's exceptions
   into the core's error tree (one line, no secret, not-found as PathNotFoundError) without
   importing the SDK before the first error.

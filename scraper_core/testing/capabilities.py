@@ -2,7 +2,7 @@
 
 Declaring a :class:`~scraper_core.contract.Capability` makes the copy engine call a method on the
 destination driver instead of streaming. A declaration with no working method behind it would
-otherwise only show in production, so each capability has a class here that copies blobs
+otherwise only show in production, so each capability has tests here that copy blobs
 between two drivers of the same backend through :class:`~scraper_core.checked.CheckedDriver`,
 as the engine does, and checks the bytes, that nothing appears at the final path before the
 copy is complete, that nothing is left behind, and that the source is untouched.
@@ -19,6 +19,7 @@ import random
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
@@ -140,123 +141,82 @@ class CapabilitySuite:
 FastCopy = Callable[[CheckedDriver, CheckedDriver, str], bool]
 
 
-class _FastCopyChecks:
-    """The checks shared by the two copies that are done when their method returns.
+#: The copies that are done when their method returns, by that method's name.
+FAST_COPIES: dict[str, tuple[Capability, FastCopy]] = {
+    "server_side_copy": (Capability.SERVER_SIDE_COPY, CheckedDriver.server_side_copy),
+    "link_blob": (Capability.HARDLINK, CheckedDriver.link_blob),
+}
 
-    Explicit arguments, not class attributes: DriverSuite inherits every capability class, so
-    an attribute such as ``capability`` would resolve to one class's value for all of them.
-    """
 
-    def __init__(self, suite: CapabilitySuite, capability: Capability, copy: FastCopy) -> None:
-        self.suite = suite
-        self.capability = capability
-        self.copy = copy
+@dataclass(frozen=True)
+class FastCopyCase:
+    """One fast copy under test: ``case(path)`` copies ``path`` from ``source`` (another root
+    of the same backend) to ``storage``, in ``blob_dir``, the test's own directory."""
 
-    def copies_every_size(
-        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
-    ) -> None:
-        self.suite._require(storage, self.capability)
-        paths = {f"{blob_dir}/{size}/data": _sample(size, "copy") for size in self.suite.copy_sizes}
+    copy: FastCopy
+    storage: CheckedDriver
+    source: CheckedDriver
+    blob_dir: str
+
+    def __call__(self, path: str, source: CheckedDriver | None = None) -> bool:
+        return self.copy(self.storage, self.source if source is None else source, path)
+
+
+class FastCopySuite(CapabilitySuite):
+    """Capability.SERVER_SIDE_COPY (``server_side_copy`` copies inside the backend) and
+    Capability.HARDLINK (``link_blob`` links an immutable blob from the source): each test runs
+    once for each, through the wrapper as the engine calls it; an undeclared one skips before
+    a copy source is made."""
+
+    @pytest.fixture(params=sorted(FAST_COPIES))
+    def fast_copy(self, request: pytest.FixtureRequest, storage: CheckedDriver) -> FastCopyCase:
+        capability, copy = FAST_COPIES[request.param]
+        self._require(storage, capability)
+        source: CheckedDriver = request.getfixturevalue("copy_source")
+        blob_dir: str = request.getfixturevalue("blob_dir")
+        return FastCopyCase(copy, storage, source, blob_dir)
+
+    def test_fast_copy_gives_the_bytes_and_keeps_the_source(self, fast_copy: FastCopyCase) -> None:
+        sizes = self.copy_sizes
+        paths = {f"{fast_copy.blob_dir}/{size}/data": _sample(size, "copy") for size in sizes}
         for path, data in paths.items():
-            _put(copy_source, path, data)
-        before = _contents(copy_source)
+            _put(fast_copy.source, path, data)
+        before = _contents(fast_copy.source)
         for path, data in paths.items():
-            assert self.copy(storage, copy_source, path), (
-                f"declares {self.capability.name} but {METHODS[self.capability]}() declined a "
-                "source of the same backend"
+            assert fast_copy(path), (
+                f"{fast_copy.copy.__name__}() declined a source of the same backend"
             )
-            assert storage.get_content(path) == data, path
+            assert fast_copy.storage.get_content(path) == data, path
         # Nothing else appeared (no temporary object left) and the source is as it was.
-        assert _files(storage) == {path: len(data) for path, data in paths.items()}
-        assert _contents(copy_source) == before, "the copy changed its source"
+        assert _files(fast_copy.storage) == {path: len(data) for path, data in paths.items()}
+        assert _contents(fast_copy.source) == before, "the copy changed its source"
 
-    def replaces_whole(
-        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
-    ) -> None:
-        self.suite._require(storage, self.capability)
-        path = f"{blob_dir}/data"
-        data = _sample(self.suite.copy_sizes[-1], "new")
-        _put(copy_source, path, data)
-        storage.put_content(path, b"previous content")
-        assert self.copy(storage, copy_source, path)
-        assert storage.get_content(path) == data
-        assert _files(storage) == {path: len(data)}
+    def test_fast_copy_replaces_whole(self, fast_copy: FastCopyCase) -> None:
+        path = f"{fast_copy.blob_dir}/data"
+        data = _sample(self.copy_sizes[-1], "new")
+        _put(fast_copy.source, path, data)
+        fast_copy.storage.put_content(path, b"previous content")
+        assert fast_copy(path)
+        assert fast_copy.storage.get_content(path) == data
+        assert _files(fast_copy.storage) == {path: len(data)}
 
-    def declines_foreign_source(self, storage: CheckedDriver, blob_dir: str) -> None:
-        self.suite._require(storage, self.capability)
-        path = f"{blob_dir}/data"
+    def test_fast_copy_declines_another_backend(self, fast_copy: FastCopyCase) -> None:
+        path = f"{fast_copy.blob_dir}/data"
         foreign = CheckedDriver(MemoryDriver(), read_only=False)
         foreign.put_content(path, b"from another backend")
-        assert not self.copy(storage, foreign, path), (
+        assert not fast_copy(path, foreign), (
             "a source of another backend must be declined (False), so the engine streams"
         )
-        assert _files(storage) == {}
+        assert _files(fast_copy.storage) == {}
 
-    def missing_source_writes_nothing(
-        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
-    ) -> None:
-        self.suite._require(storage, self.capability)
-        path = f"{blob_dir}/data"
-        copy_source.put_content(f"{blob_dir}/other", b"keeps the directory")
+    def test_fast_copy_of_a_missing_source_writes_nothing(self, fast_copy: FastCopyCase) -> None:
+        path = f"{fast_copy.blob_dir}/data"
+        fast_copy.source.put_content(f"{fast_copy.blob_dir}/other", b"keeps the directory")
         copied = False
         with contextlib.suppress(StorageError):
-            copied = self.copy(storage, copy_source, path)
+            copied = fast_copy(path)
         assert not copied, "a copy of a missing source reported success"
-        assert _files(storage) == {}, "a failed copy left something behind"
-
-
-class ServerSideCopySuite(CapabilitySuite):
-    """Capability.SERVER_SIDE_COPY: ``server_side_copy`` copies inside the backend."""
-
-    def _server_side(self) -> _FastCopyChecks:
-        return _FastCopyChecks(self, Capability.SERVER_SIDE_COPY, CheckedDriver.server_side_copy)
-
-    def test_server_side_copy_copies_bytes_and_keeps_the_source(
-        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
-    ) -> None:
-        self._server_side().copies_every_size(storage, copy_source, blob_dir)
-
-    def test_server_side_copy_replaces_whole(
-        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
-    ) -> None:
-        self._server_side().replaces_whole(storage, copy_source, blob_dir)
-
-    def test_server_side_copy_declines_another_backend(
-        self, storage: CheckedDriver, blob_dir: str
-    ) -> None:
-        self._server_side().declines_foreign_source(storage, blob_dir)
-
-    def test_server_side_copy_of_a_missing_source_writes_nothing(
-        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
-    ) -> None:
-        self._server_side().missing_source_writes_nothing(storage, copy_source, blob_dir)
-
-
-class HardlinkSuite(CapabilitySuite):
-    """Capability.HARDLINK: ``link_blob`` links an immutable blob from the source."""
-
-    def _hardlink(self) -> _FastCopyChecks:
-        return _FastCopyChecks(self, Capability.HARDLINK, CheckedDriver.link_blob)
-
-    def test_link_blob_gives_the_bytes_and_keeps_the_source(
-        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
-    ) -> None:
-        self._hardlink().copies_every_size(storage, copy_source, blob_dir)
-
-    def test_link_blob_replaces_whole(
-        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
-    ) -> None:
-        self._hardlink().replaces_whole(storage, copy_source, blob_dir)
-
-    def test_link_blob_declines_another_backend(
-        self, storage: CheckedDriver, blob_dir: str
-    ) -> None:
-        self._hardlink().declines_foreign_source(storage, blob_dir)
-
-    def test_link_blob_of_a_missing_source_writes_nothing(
-        self, storage: CheckedDriver, copy_source: CheckedDriver, blob_dir: str
-    ) -> None:
-        self._hardlink().missing_source_writes_nothing(storage, copy_source, blob_dir)
+        assert _files(fast_copy.storage) == {}, "a failed copy left something behind"
 
 
 class KernelCopySuite(CapabilitySuite):

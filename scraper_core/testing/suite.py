@@ -60,7 +60,7 @@ from scraper_core.errors import (
     StorageError,
 )
 from scraper_core.manifest import OCI_MANIFEST, parse_manifest
-from scraper_core.testing.capabilities import HardlinkSuite, KernelCopySuite, ServerSideCopySuite
+from scraper_core.testing.capabilities import FastCopySuite, KernelCopySuite
 from scraper_core.testing.threads import DEFAULT_TIMEOUT, run_threads
 
 #: Names distribution accepts; the suite writes each below ``base``.
@@ -126,7 +126,7 @@ class _AbortedWriteError(Exception):
     """Raised inside a writer's ``with`` block to leave it by an exception."""
 
 
-class DriverSuite(ServerSideCopySuite, HardlinkSuite, KernelCopySuite):
+class DriverSuite(FastCopySuite, KernelCopySuite):
     """Subclass as ``Test<Driver>Conformance`` and provide ``driver`` and ``open_read_only``
     (and ``open_copy_source`` when the driver declares a copy capability: the capability
     suites inherited here exercise each declared capability for real)."""

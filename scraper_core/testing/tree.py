@@ -96,16 +96,25 @@ class TreeWriter:
         arch: str = "amd64",
     ) -> SyntheticImage:
         contents = layers if layers is not None else [os.urandom(n) for n in layer_sizes]
+        stored = [(self.blob(data), len(data)) for data in contents]
+        return self.image_of_stored_layers(name, tag, stored, arch=arch)
+
+    def image_of_stored_layers(
+        self,
+        name: str,
+        tag: str | None,
+        layers: list[tuple[Digest, int]],
+        *,
+        arch: str = "amd64",
+    ) -> SyntheticImage:
+        """An image over layers (digest, size) already in the store, written another way: in
+        pieces, or as a sparse file whose digest is not its content's."""
         config_data = json.dumps({"architecture": arch, "os": "linux", "seed": os.urandom(4).hex()})
         config = self.blob(config_data.encode())
-        layer_digests = [self.blob(data) for data in contents]
+        layer_digests = [digest for digest, _size in layers]
         for digest in (config, *layer_digests):
             self.link(layout.layer_link_path(name, digest), digest)
-        sizes = [len(data) for data in contents]
-        document = image_manifest(
-            (config, len(config_data)), list(zip(layer_digests, sizes, strict=True))
-        )
-        manifest = self.manifest(name, document)
+        manifest = self.manifest(name, image_manifest((config, len(config_data)), layers))
         image = SyntheticImage(name, manifest, config, layer_digests)
         if tag is not None:
             self.tag(name, tag, manifest)

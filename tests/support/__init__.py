@@ -10,6 +10,10 @@ Real components, without the scraper:
 The scraper and what it works on:
 - cli:        scrape in this process (run_cli, scrape_ok, copy_under); cli_process: as a process
 - trees:      local registry trees: write one (local_writer), read back what it holds
+- archives:   an archive extracted as an operator would (cat | tar -x)
+- signing:    ssh-keygen keys, allowed signers and the site's check of a signed shipment
+- cloud:      a registry tree uploaded to fake-gcs-server or Azurite, and scrape's flags for it
+- faultruns:  what a run through a FaultProxy (faultproxy) must end with, and its figures
 - drivers:    LocalDouble, a forwarding local driver a test overrides a method of
 - counting:   counting_calls, the calls a run makes on a class's methods
 - plugin_site: fake installed plugin distributions

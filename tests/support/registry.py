@@ -6,6 +6,7 @@ and serve a scraped copy with it. Everything here binds 127.0.0.1 and stops on e
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -16,7 +17,6 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol
 
 from tests.support.components import free_port, http_open, require_binary, stop_process
@@ -331,12 +331,7 @@ class RegistryServer:
     def __enter__(self) -> RegistryServer:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # Talking to it ---------------------------------------------------------------------------
@@ -364,6 +359,38 @@ class RegistryServer:
     def get_manifest(self, name: str, reference: str) -> tuple[int, dict[str, str], bytes]:
         """GET /v2/<name>/manifests/<reference> accepting every manifest type (no rewriting)."""
         return self.http_get(f"/v2/{name}/manifests/{reference}", accept=ACCEPT_ALL_MANIFESTS)
+
+    def upload_blob(self, name: str, data: bytes) -> dict[str, object]:
+        """``data`` pushed as a blob of ``name`` with the HTTP API (monolithic POST + PUT):
+        its descriptor's digest and size."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        status, headers, body = self.http_request("POST", f"/v2/{name}/blobs/uploads/")
+        if status != 202:
+            raise RegistryError(f"upload to {name}: HTTP {status}: {body[:500]!r}")
+        path = headers["Location"].split("/v2/", 1)[1]
+        separator = "&" if "?" in path else "?"
+        status, _headers, body = self.http_request(
+            "PUT",
+            f"/v2/{path}{separator}digest={digest}",
+            headers={"Content-Type": "application/octet-stream"},
+            body=data,
+        )
+        if status != 201:
+            raise RegistryError(f"upload to {name}: HTTP {status}: {body[:500]!r}")
+        return {"digest": digest, "size": len(data)}
+
+    def put_manifest(self, name: str, reference: str, document: dict[str, object]) -> str:
+        """``document`` put as manifest ``reference`` of ``name``: its digest."""
+        data = json.dumps(document).encode()
+        status, _headers, body = self.http_request(
+            "PUT",
+            f"/v2/{name}/manifests/{reference}",
+            headers={"Content-Type": str(document["mediaType"])},
+            body=data,
+        )
+        if status != 201:
+            raise RegistryError(f"manifest {name}:{reference}: HTTP {status}: {body[:500]!r}")
+        return "sha256:" + hashlib.sha256(data).hexdigest()
 
     def tags(self, name: str) -> list[str]:
         status, _headers, body = self.http_get(f"/v2/{name}/tags/list")

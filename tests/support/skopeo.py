@@ -279,6 +279,25 @@ class PopulatedRegistry:
     pushed: dict[str, PushedImage]  # keyed like the StandardImages fields
 
 
+@dataclass(frozen=True)
+class PushSource:
+    """A registry on fresh filesystem storage that a test pushes standard images into, one by
+    one, to make the source it scrapes (``root`` is what ``--data-dir`` names)."""
+
+    server: RegistryServer
+    images: StandardImages
+
+    @property
+    def root(self) -> Path:
+        return self.server.storage_root
+
+    def push(self, ref_name: str, repo_tag: str, *, all_platforms: bool = False) -> str:
+        """The standard image ``ref_name`` pushed as ``repo_tag``: its manifest's digest."""
+        return push(
+            self.images.layout, ref_name, self.server.url, repo_tag, all_platforms=all_platforms
+        )
+
+
 def push_standard(images: StandardImages, registry_url: str) -> dict[str, PushedImage]:
     """Push every StandardImages entry, each its own way; keys are the StandardImages fields.
 

@@ -104,3 +104,18 @@ def repositories_tree(root: Path, names: Iterable[str], layer_size: int = 100) -
     for name in names:
         writer.image(name, "v1", layer_sizes=(layer_size,))
     return root
+
+
+def big_images(root: Path, count: int, layer_mib: int) -> list[SyntheticImage]:
+    """A local tree at ``root`` with ``count`` images ``big/appN:v1``, each two random layers
+    of ``layer_mib`` MiB over a 3 MiB one they share: runs long enough to interrupt."""
+    writer = local_writer(root)
+    shared = os.urandom(3 << 20)
+    return [
+        writer.image(
+            f"big/app{number}",
+            "v1",
+            layers=[shared, *(os.urandom(layer_mib << 20) for _ in range(2))],
+        )
+        for number in range(count)
+    ]

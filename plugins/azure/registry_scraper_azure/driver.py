@@ -42,7 +42,7 @@ from registry_scraper_azure.errors import (
     to_storage_error,
     translated,
 )
-from registry_scraper_azure.streams import BlobStream, BlockWriter, content_settings
+from registry_scraper_azure.streams import BlockWriter, blob_stream, content_settings
 from scraper_core.bucket.objectstore import KeyMap
 from scraper_core.bucket.options import MIB, option_names
 from scraper_core.contract import Capability, FileInfo
@@ -276,7 +276,7 @@ class AzureDriver:
             raise to_storage_error(path, exc) from exc
         if _is_folder(downloader.properties):
             raise StorageError(self.name, path, "a directory, not a file")
-        return io.BufferedReader(BlobStream(downloader, path), buffer_size=_BUFFER_SIZE)
+        return io.BufferedReader(blob_stream(downloader, path), buffer_size=_BUFFER_SIZE)
 
     def stat(self, path: str) -> FileInfo:
         if path == "/":

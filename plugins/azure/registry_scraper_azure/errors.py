@@ -84,10 +84,10 @@ def describe(exc: BaseException) -> str:
     return one_line(detail)
 
 
-_TRANSLATOR = ErrorTranslator(
+TRANSLATOR = ErrorTranslator(
     DRIVER_NAME, sdk_errors, is_not_found, describe, missing_root="no such container"
 )
-to_storage_error = _TRANSLATOR.to_storage_error
+to_storage_error = TRANSLATOR.to_storage_error
 #: Wraps calls on blobs. A missing container is ``ContainerNotFound``, not a missing path:
 #: the core must not take a deleted or misnamed container for an absent blob.
-translated = _TRANSLATOR.translated
+translated = TRANSLATOR.translated

@@ -16,12 +16,12 @@ so it fails cleanly, never mixing two writers' blocks).
 from __future__ import annotations
 
 import base64
-import io
 import secrets
 from typing import Any
 
 from registry_scraper_azure.config import CONTENT_TYPE, DRIVER_NAME, MAX_BLOCKS
 from registry_scraper_azure.errors import (
+    TRANSLATOR,
     error_code,
     is_not_found,
     sdk_errors,
@@ -30,6 +30,7 @@ from registry_scraper_azure.errors import (
     translated,
 )
 from scraper_core.bucket.partwriter import PartWriter
+from scraper_core.bucket.pinnedstream import PinnedStream
 from scraper_core.errors import StorageError
 
 #: ``azure.storage.blob.BlobClient`` and ``StorageStreamDownloader`` (typed loosely here).
@@ -43,37 +44,14 @@ def content_settings() -> Any:
     return ContentSettings(content_type=CONTENT_TYPE)
 
 
-class BlobStream(io.RawIOBase):
-    """A downloader whose failures are the core's errors, for ``io.BufferedReader``."""
+def blob_stream(downloader: Downloader, path: str) -> PinnedStream:
+    """The downloader's chunks as a raw stream, its failures the core's errors."""
+    return PinnedStream(downloader, path, TRANSLATOR, _version_gone, noun="blob")
 
-    def __init__(self, downloader: Downloader, path: str) -> None:
-        super().__init__()
-        self._downloader = downloader
-        self._path = path
 
-    def readable(self) -> bool:
-        return True
-
-    def _read(self, size: int) -> bytes:
-        try:
-            data: bytes = self._downloader.read(size)
-        except sdk_errors() as exc:
-            # 412: the ETag the reader is pinned to is no longer the blob's; 404: it is gone.
-            if status_code(exc) == 412 or is_not_found(exc):
-                raise StorageError(
-                    DRIVER_NAME, self._path, "blob changed while it was being read"
-                ) from exc
-            raise to_storage_error(self._path, exc) from exc
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self._read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-    def readall(self) -> bytes:
-        return self._read(-1)
+def _version_gone(exc: BaseException) -> bool:
+    # 412: the ETag the reader is pinned to is no longer the blob's; 404: it is gone.
+    return status_code(exc) == 412 or is_not_found(exc)
 
 
 class BlockWriter(PartWriter):

@@ -6,11 +6,13 @@ Azurite is not installed: its tests are skipped, or fail on CI (see tests/azurit
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import pytest
 from azurite_server import AzuriteServer, azurite_server
 
 from registry_scraper_azure.driver import AzureDriver
+from scraper_core.testing.objectstore import opener
 
 #: The session's emulator, defined beside it and shared with the host's tests.
 SHARED_FIXTURES = (azurite_server,)
@@ -32,12 +34,8 @@ def container(azurite: AzuriteServer) -> str:
 
 @pytest.fixture
 def open_driver(azurite: AzuriteServer) -> OpenDriver:
-    """``open_driver(location, read_only=False, **options)`` against Azurite."""
-
-    def open_(location: str, read_only: bool = False, **options: str) -> AzureDriver:
-        return AzureDriver.open(location, options, read_only=read_only)
-
-    return open_
+    """``open_driver(location, read_only=False, **options)`` against the Azurite."""
+    return cast(OpenDriver, opener(AzureDriver))
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from azurite_server import AzuriteServer
-from click.testing import CliRunner
 
 from registry_scraper_azure.config import (
     REGISTRY_DRIVER_NAMES,
@@ -20,9 +19,9 @@ from registry_scraper_azure.config import (
     parse_options,
 )
 from registry_scraper_azure.driver import AzureDriver, make_service
-from scraper_core.cli import main
 from scraper_core.errors import ConfigurationError
 from scraper_core.registry_config import StorageConfig, load_storage_config
+from tests.support.cli import run_cli
 
 ACCOUNT_KEY = "c2VjcmV0LWFjY291bnQta2V5"
 CLIENT_SECRET = "client-secret-0123456789"
@@ -218,7 +217,7 @@ def test_a_minimal_config_finds_the_repositories_whichever_registry_wrote_them(
         # Only the container: the account is AZURE_STORAGE_CONNECTION_STRING (the fixture's).
         config = tmp_path / "config.yml"
         config.write_text(f"storage:\n  azure:\n    container: {container}\n")
-    result = CliRunner().invoke(main, ["list", "--registry-config", str(config)])
+    result = run_cli("list", "--registry-config", str(config))
     note = f"warning: azure: container '{container}': blob names follow registry {generation}"
     found = result.stdout.split() == ["team/app", "v1"] and note in result.stderr
     # A figure for the host project's reliability table (its root conftest collects it).
@@ -241,9 +240,7 @@ def test_a_minimal_config_finds_the_repositories_whichever_registry_wrote_them(
     assert result.stderr.count("\n") == 1
     # Told the other naming, the same config finds nothing: the probe is what found them.
     wrong = "true" if generation == "3.x" else "false"
-    told = CliRunner().invoke(
-        main, ["list", "--registry-config", str(config), "-o", f"legacy_root_prefix={wrong}"]
-    )
+    told = run_cli("list", "--registry-config", str(config), "-o", f"legacy_root_prefix={wrong}")
     assert told.exit_code == 0 and told.stdout == "" and told.stderr == "", told.output
 
 
@@ -254,15 +251,13 @@ def test_a_container_with_both_namings_is_a_one_line_error(
     container = _container_with_tree(azurite, "/", "")
     config = _minimal_3x_config(tmp_path, azurite, container)
     monkeypatch.setenv("REGISTRY_STORAGE_AZURE_SERVICEURL", azurite.account_url)
-    result = CliRunner().invoke(main, ["list", "--registry-config", str(config)])
+    result = run_cli("list", "--registry-config", str(config))
     assert result.exit_code == 2
     assert "in both namings" in result.stderr and "legacy_root_prefix=true or false" in (
         result.stderr
     )
     assert result.stderr.count("\n") == 1
-    chosen = CliRunner().invoke(
-        main, ["list", "--registry-config", str(config), "-o", "legacy_root_prefix=true"]
-    )
+    chosen = run_cli("list", "--registry-config", str(config), "-o", "legacy_root_prefix=true")
     assert chosen.exit_code == 0 and chosen.stdout.split() == ["team/app", "v1"], chosen.output
 
 

@@ -67,9 +67,9 @@ def describe(exc: BaseException) -> str:
     return one_line(detail)
 
 
-_TRANSLATOR = ErrorTranslator(DRIVER_NAME, sdk_errors, is_not_found, describe)
-to_storage_error = _TRANSLATOR.to_storage_error
+TRANSLATOR = ErrorTranslator(DRIVER_NAME, sdk_errors, is_not_found, describe)
+to_storage_error = TRANSLATOR.to_storage_error
 #: Wraps one object's calls: a 404 is that object missing.
-translated = _TRANSLATOR.translated
+translated = TRANSLATOR.translated
 #: Wraps listings: a 404 there is the bucket missing, never a path.
-listing = _TRANSLATOR.listing
+listing = TRANSLATOR.listing

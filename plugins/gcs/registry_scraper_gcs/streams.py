@@ -12,35 +12,32 @@ the upload session; nothing is ever visible at the name before commit.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from registry_scraper_gcs.config import CONTENT_TYPE, DRIVER_NAME
 from registry_scraper_gcs.errors import (
+    TRANSLATOR,
     is_not_found,
     sdk_errors,
     status_code,
-    to_storage_error,
     translated,
 )
 from scraper_core.bucket.partwriter import PartWriter
-from scraper_core.errors import StorageError
+from scraper_core.bucket.pinnedstream import PinnedStream
 
 #: A ``google.cloud.storage.Blob`` (the SDK ships no type information).
 Blob = Any
 
 
-class ObjectReader(io.RawIOBase):
-    """A :class:`BlobReader` whose failures are the core's errors, for ``io.BufferedReader``."""
+class ObjectReader(PinnedStream):
+    """A :class:`BlobReader` pinned to the generation it opened, for ``io.BufferedReader``."""
 
     def __init__(self, blob: Blob, path: str, offset: int, chunk_size: int) -> None:
-        super().__init__()
         from google.cloud.storage.fileio import BlobReader
         from google.cloud.storage.retry import DEFAULT_RETRY
 
-        self._path = path
         # raw_download: the stored bytes, never decompressed (offsets and sizes stay true).
-        self._reader = BlobReader(
+        reader = BlobReader(
             blob,
             chunk_size=chunk_size,
             retry=DEFAULT_RETRY,
@@ -48,36 +45,19 @@ class ObjectReader(io.RawIOBase):
             raw_download=True,
         )
         # The blob's size is known, so seeking costs no request; past the end reads b"".
-        self._reader.seek(offset)
-
-    def readable(self) -> bool:
-        return True
-
-    def _read(self, size: int) -> bytes:
-        try:
-            data: bytes = self._reader.read(size)
-        except sdk_errors() as exc:
-            # The generation this reader is pinned to is gone or was replaced.
-            if is_not_found(exc) or status_code(exc) == 412:
-                raise StorageError(
-                    DRIVER_NAME, self._path, "object changed while it was being read"
-                ) from exc
-            raise to_storage_error(self._path, exc) from exc
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self._read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-    def readall(self) -> bytes:
-        return self._read(-1)
+        reader.seek(offset)
+        super().__init__(reader, path, TRANSLATOR, _generation_gone)
+        self._blob_reader = reader
 
     def close(self) -> None:
         if not self.closed:
-            self._reader.close()
+            self._blob_reader.close()
         super().close()
+
+
+def _generation_gone(exc: BaseException) -> bool:
+    # The generation this reader is pinned to is gone or was replaced.
+    return is_not_found(exc) or status_code(exc) == 412
 
 
 class ObjectWriter(PartWriter):

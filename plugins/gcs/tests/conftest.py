@@ -6,11 +6,13 @@ The server is not installed: its tests are skipped, or fail on CI (see gcs_emula
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import pytest
 from gcs_emulator import FakeGcsServer, gcs_server
 
 from registry_scraper_gcs.driver import GcsDriver
+from scraper_core.testing.objectstore import opener
 
 #: The session's emulator, defined beside it and shared with the host's tests.
 SHARED_FIXTURES = (gcs_server,)
@@ -33,11 +35,7 @@ def bucket(emulator: FakeGcsServer) -> str:
 @pytest.fixture
 def open_driver(emulator: FakeGcsServer) -> OpenDriver:
     """``open_driver(location, read_only=False, **options)`` against the emulator."""
-
-    def open_(location: str, read_only: bool = False, **options: str) -> GcsDriver:
-        return GcsDriver.open(location, options, read_only=read_only)
-
-    return open_
+    return cast(OpenDriver, opener(GcsDriver))
 
 
 @pytest.fixture

@@ -1,11 +1,12 @@
-"""What the conformance suite cannot see: object names, the SDK's configuration, upload
-sessions, server-side copy and whole scrapes, against fake-gcs-server."""
+"""What the conformance suite cannot see, against fake-gcs-server: the kit's object-store
+promises (names, uploads, server-side copy, whole scrapes), and what is GCS's own: upload
+sessions, pinned generations, the SDK's configuration."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +15,12 @@ from gcs_emulator import FakeGcsServer
 
 from registry_scraper_gcs.config import UPLOAD_SESSION_CONTENT_TYPE
 from registry_scraper_gcs.driver import GcsDriver
-from scraper_core.checked import CheckedDriver
 from scraper_core.errors import ConfigurationError, PathNotFoundError, StorageError
-from scraper_core.testing import MemoryDriver, TreeWriter
-from scraper_core.testing.scrapes import check_mirrored_in_store, scrape_images, stored_files
-from scraper_core.transfer import BlobOutcome
+from scraper_core.testing.objectstore import ObjectStoreSuite
 
 pytestmark = pytest.mark.gcs
 
 OpenDriver = Callable[..., GcsDriver]
-CHUNK = 256 * 1024
-LINK = "/docker/registry/v2/repositories/library/x/_manifests/tags/latest/current/link"
 
 
 def _names(driver: GcsDriver) -> dict[str, bytes]:
@@ -38,25 +34,6 @@ def _raw_put(driver: GcsDriver, name: str, data: bytes, content_type: str | None
 
 
 # -- object names ---------------------------------------------------------------------------
-
-
-def test_names_follow_distribution_without_root(driver: GcsDriver) -> None:
-    driver.put_content(LINK, b"link")
-    assert _names(driver) == {LINK[1:]: b"link"}
-
-
-def test_names_follow_distribution_with_root(open_driver: OpenDriver, bucket: str) -> None:
-    driver = open_driver(f"gs://{bucket}//prod/eu/")
-    assert driver.location == f"{bucket}/prod/eu"
-    with driver.writer(LINK) as writer:
-        writer.write(b"x" * (3 * CHUNK + 1))
-        writer.commit()
-    driver.put_content("/docker/registry/v2/blobs/a", b"a")
-    assert sorted(_names(driver)) == [
-        "prod/eu/docker/registry/v2/blobs/a",
-        "prod/eu" + LINK,
-    ]
-    assert driver.list_dir("/") == ["/docker"]
 
 
 def test_reads_a_tree_another_writer_laid_out(open_driver: OpenDriver, bucket: str) -> None:
@@ -76,17 +53,6 @@ def test_reads_a_tree_another_writer_laid_out(open_driver: OpenDriver, bucket: s
         "/docker/registry/v2/repositories/r/_layers/link",
     }
     assert reader.get_content("/docker/registry/v2/blobs/sha256/ab/x/data") == b"blob"
-
-
-def test_a_root_does_not_see_its_siblings(open_driver: OpenDriver, bucket: str) -> None:
-    prod = open_driver(f"{bucket}/prod")
-    _raw_put(prod, "prodx/a", b"sibling root")
-    _raw_put(prod, "prod", b"an object named like the root")
-    assert prod.list_dir("/") == []
-    assert list(prod.walk("/")) == []
-    prod.put_content("/a", b"mine")
-    prod.delete("/a")
-    assert set(_names(prod)) == {"prodx/a", "prod"}
 
 
 # -- distribution 2.x upload sessions -------------------------------------------------------
@@ -110,52 +76,6 @@ def test_upload_sessions_are_invisible_but_deleted_with_their_directory(driver: 
 
 
 # -- writer and reader ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("size", [0, 10, CHUNK - 1, CHUNK, 2 * CHUNK, 3 * CHUNK + 5])
-def test_writer_sizes_round_trip(driver: GcsDriver, size: int) -> None:
-    data = os.urandom(size)
-    with driver.writer("/blob") as writer:
-        for start in range(0, size, 10_000):
-            writer.write(data[start : start + 10_000])
-        assert writer.size == size
-        assert _names(driver) == {}
-        writer.commit()
-    assert driver.get_content("/blob") == data
-    assert driver.bucket.get_blob("blob").content_type == "application/octet-stream"
-
-
-def test_cancelled_resumable_upload_leaves_nothing(driver: GcsDriver) -> None:
-    driver.put_content("/blob", b"previous")
-    writer = driver.writer("/blob")
-    writer.write(os.urandom(3 * CHUNK))
-    writer.cancel()
-    writer.cancel()
-    assert _names(driver) == {"blob": b"previous"}
-    with pytest.raises(StorageError, match="after cancelled"):
-        writer.write(b"more")
-    with pytest.raises(StorageError, match="after cancelled"):
-        writer.commit()
-
-
-def test_writer_refuses_use_after_commit(driver: GcsDriver) -> None:
-    with driver.writer("/blob") as writer:
-        writer.write(b"x")
-        writer.commit()
-        with pytest.raises(StorageError, match="after committed"):
-            writer.write(b"y")
-    assert driver.get_content("/blob") == b"x"
-
-
-def test_reader_streams_in_chunks_from_any_offset(driver: GcsDriver) -> None:
-    data = os.urandom(3 * CHUNK + 123)
-    driver.put_content("/blob", data)
-    for offset in (0, 1, CHUNK, 3 * CHUNK + 122, len(data), len(data) + 5):
-        with driver.reader("/blob", offset) as stream:
-            parts = []
-            while piece := stream.read(65_537):
-                parts.append(piece)
-        assert b"".join(parts) == data[offset:], offset
 
 
 class _ReplacedBlobReader:
@@ -210,30 +130,6 @@ def test_reader_pins_the_generation(driver: GcsDriver, monkeypatch: pytest.Monke
     assert seen[0]["raw_download"] is True
 
 
-# -- move, delete ---------------------------------------------------------------------------
-
-
-def test_move_is_a_rewrite_and_a_delete(driver: GcsDriver) -> None:
-    data = os.urandom(2 * CHUNK)
-    driver.put_content("/a/source", data)
-    driver.move("/a/source", "/b/dest")
-    assert _names(driver) == {"b/dest": data}
-    driver.move("/b/dest", "/b/dest")
-    assert _names(driver) == {"b/dest": data}
-    with pytest.raises(PathNotFoundError) as caught:
-        driver.move("/a/source", "/b/dest")
-    assert caught.value.path == "/a/source"
-
-
-def test_delete_spares_names_sharing_a_prefix(driver: GcsDriver) -> None:
-    for path in ("/a", "/a/b", "/a/c/d", "/ab", "/a.b/c", "/a-"):
-        driver.put_content(path, b"x")
-    driver.delete("/a")
-    assert set(_names(driver)) == {"ab", "a.b/c", "a-"}
-    with pytest.raises(PathNotFoundError):
-        driver.delete("/a")
-
-
 # -- configuration --------------------------------------------------------------------------
 
 
@@ -249,11 +145,6 @@ def test_emulator_host_makes_an_anonymous_client(
 
 def test_project_option_wins(open_driver: OpenDriver, bucket: str) -> None:
     assert open_driver(bucket, project="other-project").client.project == "other-project"
-
-
-def test_missing_bucket_fails_at_open(open_driver: OpenDriver) -> None:
-    with pytest.raises(ConfigurationError, match="no such bucket"):
-        open_driver("no-such-bucket-here")
 
 
 def test_unknown_option_fails_at_open(open_driver: OpenDriver, bucket: str) -> None:
@@ -298,75 +189,45 @@ def test_google_application_credentials_is_honoured(
         GcsDriver.open(bucket, {}, read_only=True)
 
 
-# -- server-side copy -----------------------------------------------------------------------
+class TestGcsStore(ObjectStoreSuite):
+    """The kit's object-store promises, with the SDK telling what fake-gcs-server stores."""
 
+    missing_store_says = "no such bucket"
 
-def test_server_side_copy_between_buckets(
-    emulator: FakeGcsServer, open_driver: OpenDriver, bucket: str
-) -> None:
-    source = open_driver(f"{emulator.make_bucket()}/registry", read_only=True)
-    _raw_put(source, "registry/blobs/data", b"blob bytes")
-    dest = open_driver(f"{bucket}/mirror")
-    assert dest.server_side_copy(source, "/blobs/data", "/blobs/data")
-    assert _names(dest) == {"mirror/blobs/data": b"blob bytes"}
-    # Through the wrappers, as the core calls it.
-    checked = CheckedDriver(dest, read_only=False)
-    assert checked.server_side_copy(CheckedDriver(source, read_only=True), "/blobs/data")
-    with pytest.raises(PathNotFoundError) as caught:
-        dest.server_side_copy(source, "/blobs/missing", "/blobs/missing")
-    assert caught.value.path == "/blobs/missing"
+    @pytest.fixture
+    def store(self, bucket: str) -> str:
+        return bucket
 
+    @pytest.fixture
+    def make_store(self, emulator: FakeGcsServer) -> Callable[[], str]:
+        return emulator.make_bucket
 
-def test_server_side_copy_declines_other_backends_and_endpoints(
-    driver: GcsDriver, bucket: str
-) -> None:
-    memory = MemoryDriver()
-    memory.put_content("/blob", b"x")
-    assert not driver.server_side_copy(memory, "/blob", "/blob")
-    with FakeGcsServer() as other_server, pytest.MonkeyPatch.context() as monkeypatch:
-        other_server.use_environment(monkeypatch)
-        other = GcsDriver.open(other_server.make_bucket(), {}, read_only=True)
-        _raw_put(other, "blob", b"x")
-        assert other.endpoint != driver.endpoint
-        assert not driver.server_side_copy(other, "/blob", "/blob")
-    assert _names(driver) == {}
+    def stored(self, driver: Any) -> dict[str, bytes]:
+        return _names(driver)
 
+    def put_object(self, driver: Any, name: str, data: bytes) -> None:
+        _raw_put(driver, name, data)
 
-def test_server_side_copy_declines_when_refused(
-    driver: GcsDriver,
-    open_driver: OpenDriver,
-    emulator: FakeGcsServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import google.api_core.exceptions
-    from google.cloud.storage import Blob
+    def check_committed(self, driver: Any, name: str, size: int) -> None:
+        assert driver.bucket.get_blob(name).content_type == "application/octet-stream"
 
-    source = open_driver(emulator.make_bucket(), read_only=True)
-    _raw_put(source, "blob", b"x")
+    def location(self, store: str, root: str) -> str:
+        # A gs:// URL, doubled and trailing slashes: the driver normalises them.
+        return f"gs://{store}//{root}/"
 
-    def refuse(self: Any, *args: Any, **kwargs: Any) -> None:
-        raise google.api_core.exceptions.Forbidden(  # type: ignore[no-untyped-call]
-            "POST http://x/rewriteTo: caller cannot read the source"
-        )
+    @contextlib.contextmanager
+    def driver_on_another_server(self) -> Iterator[Any]:
+        with FakeGcsServer() as other_server, pytest.MonkeyPatch.context() as monkeypatch:
+            other_server.use_environment(monkeypatch)
+            yield GcsDriver.open(other_server.make_bucket(), {}, read_only=False)
 
-    monkeypatch.setattr(Blob, "rewrite", refuse)
-    assert not driver.server_side_copy(source, "/blob", "/blob")
+    def refuse_server_side_copies(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import google.api_core.exceptions
+        from google.cloud.storage import Blob
 
+        def refuse(self: Any, *args: Any, **kwargs: Any) -> None:
+            raise google.api_core.exceptions.Forbidden(  # type: ignore[no-untyped-call]
+                "POST http://x/rewriteTo: caller cannot read the source"
+            )
 
-# -- whole scrapes --------------------------------------------------------------------------
-
-
-def test_scrape_gcs_to_gcs_server_side_and_to_local(
-    emulator: FakeGcsServer, open_driver: OpenDriver, bucket: str, tmp_path: Path
-) -> None:
-    writable = CheckedDriver(open_driver(f"{bucket}/registry"), read_only=False)
-    wanted = TreeWriter(writable).image("team/app", "v1", layer_sizes=(3 * CHUNK + 7, 7000))
-    source = CheckedDriver(open_driver(f"{bucket}/registry", read_only=True), read_only=True)
-
-    mirror = CheckedDriver(open_driver(f"{emulator.make_bucket()}/mirror"), read_only=False)
-    copied = check_mirrored_in_store(source, mirror, wanted, "team/app:v1")
-
-    local = CheckedDriver(MemoryDriver(), read_only=False)
-    outcomes = scrape_images(mirror, local, "team/app:v1")
-    assert outcomes.counts == {BlobOutcome.COPIED: len(wanted.blobs)}
-    assert stored_files(local) == copied
+        monkeypatch.setattr(Blob, "rewrite", refuse)

@@ -14,9 +14,11 @@ import datetime
 import hashlib
 import http.client
 import io
+import ipaddress
 import json
 import signal
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -32,7 +34,7 @@ import bcrypt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from registry_scraper_registry.destination import RegistryDestination
@@ -89,6 +91,31 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def self_signed(
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    common_name: str,
+    *extensions: x509.ExtensionType,
+) -> x509.Certificate:
+    """A certificate for ``common_name`` signed by its own ``key``, valid for the next hour
+    (and the last five minutes: clocks differ), with ``extensions`` (all non-critical but
+    BasicConstraints)."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+    )
+    for extension in extensions:
+        critical = isinstance(extension, x509.BasicConstraints)
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(key, hashes.SHA256())
+
+
 @dataclass
 class TokenIssuer:
     """``GET /token?service=...&scope=...``: a signed token granting what was asked for."""
@@ -105,18 +132,7 @@ class TokenIssuer:
     @classmethod
     def create(cls, workdir: Path) -> TokenIssuer:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ISSUER)])
-        now = datetime.datetime.now(datetime.UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .sign(key, hashes.SHA256())
-        )
+        certificate = self_signed(key, ISSUER)
         path = workdir / "token-issuer.pem"
         path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         return cls(path, key, certificate.public_bytes(serialization.Encoding.DER))
@@ -566,3 +582,51 @@ def image() -> Image:
 @pytest.fixture
 def source_of() -> Callable[[bytes], Source]:
     return Source
+
+
+class _TlsRegistry(BaseHTTPRequestHandler):
+    """Enough of a registry for open(): 200 on /v2/, 404 for everything else."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/v2/" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+
+@pytest.fixture
+def https_registry(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """Enough of a registry for open() over HTTPS, with a certificate of its own: (address,
+    the certificate's file)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = self_signed(
+        key,
+        "127.0.0.1",
+        x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+        x509.BasicConstraints(ca=True, path_length=None),
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TlsRegistry)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}", cert_file
+    finally:
+        server.shutdown()
+        server.server_close()
