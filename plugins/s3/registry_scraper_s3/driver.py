@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar, NamedTuple
 
 from registry_scraper_s3.config import (
     DRIVER_NAME,
@@ -33,6 +33,7 @@ from registry_scraper_s3.errors import (
     to_storage_error,
     translated,
 )
+from registry_scraper_s3.native import NativeGets, make_native
 from registry_scraper_s3.reader import ObjectSource, ReadAhead, open_object
 from registry_scraper_s3.settings import attempts, client_config, use_driver_defaults
 from registry_scraper_s3.writer import CONTENT_TYPE, MultipartWriter
@@ -55,11 +56,16 @@ _PROBE_THREADS = 8
 _COPY_UNSUPPORTED = ACCESS_DENIED_CODES | {"NotImplemented", "InvalidRequest"}
 
 
-def make_client(options: S3Options) -> Client:
-    """An S3 client: each setting from the options, else the usual AWS sources (env, profile),
-    else the driver's default (see registry_scraper_s3.settings)."""
-    import os
+class Sessions(NamedTuple):
+    """One configuration seen by both libraries: boto3's session over botocore's."""
 
+    boto3: Any
+    botocore: Any
+
+
+def make_session(options: S3Options) -> Sessions:
+    """The sessions clients are made from: the options' profile and keys, the driver's
+    defaults at the end of each setting's chain (see registry_scraper_s3.settings)."""
     import boto3
     import botocore.session
     from botocore.exceptions import BotoCoreError
@@ -82,6 +88,17 @@ def make_client(options: S3Options) -> Client:
         use_driver_defaults(core)
     except BotoCoreError as exc:
         raise ConfigurationError(f"{DRIVER_NAME}: {describe(exc)}") from exc
+    return Sessions(session, core)
+
+
+def make_client(options: S3Options, sessions: Sessions | None = None) -> Client:
+    """An S3 client: each setting from the options, else the usual AWS sources (env, profile),
+    else the driver's default (see registry_scraper_s3.settings)."""
+    import os
+
+    from botocore.exceptions import BotoCoreError
+
+    session = (sessions or make_session(options)).boto3
     # botocore reads only AWS_DEFAULT_REGION; the other SDKs prefer AWS_REGION.
     region = options.region or os.environ.get("AWS_REGION") or session.region_name
     config = client_config(options, region)
@@ -91,10 +108,13 @@ def make_client(options: S3Options) -> Client:
         raise ConfigurationError(f"{DRIVER_NAME}: {describe(exc)}") from exc
 
 
-def _check_bucket(client: Client, location: Location) -> None:
-    """Fail at open, with a plain message, on a missing bucket or unusable credentials."""
+def _check_bucket(client: Client, location: Location) -> str | None:
+    """Fail at open, with a plain message, on a missing bucket or unusable credentials.
+
+    Returns the bucket's region where the server names it (AWS does, SeaweedFS does not).
+    """
     try:
-        client.head_bucket(Bucket=location.bucket)
+        response = client.head_bucket(Bucket=location.bucket)
     except sdk_errors() as exc:
         code = error_code(exc)
         if code in ("404", "NoSuchBucket", "NotFound"):
@@ -106,6 +126,8 @@ def _check_bucket(client: Client, location: Location) -> None:
         raise ConfigurationError(
             f"{DRIVER_NAME}: cannot open bucket {location.bucket!r}: {detail}"
         ) from exc
+    region = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region")
+    return str(region) if region else None
 
 
 def _too_large(client: Client, bucket: str, key: str) -> bool:
@@ -125,9 +147,18 @@ class S3Driver:
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.SERVER_SIDE_COPY})
 
     def __init__(
-        self, client: Client, location: Location, options: S3Options, *, read_only: bool
+        self,
+        client: Client,
+        location: Location,
+        options: S3Options,
+        *,
+        read_only: bool,
+        native: NativeGets | None = None,
     ) -> None:
         self.client = client
+        #: Who carries the GETs of blobs and links: obstore where it can do what botocore
+        #: would (see registry_scraper_s3.native), else the botocore client itself.
+        self.getter: NativeGets | Client = native if native is not None else client
         self.bucket = location.bucket
         self.keys: KeyMap = location.keys
         self.options = options
@@ -163,9 +194,11 @@ class S3Driver:
     def open(cls, location: str, options: Mapping[str, str], *, read_only: bool) -> S3Driver:
         parsed_options = parse_options(options)
         parsed_location = parse_location(location)
-        client = make_client(parsed_options)
-        _check_bucket(client, parsed_location)
-        return cls(client, parsed_location, parsed_options, read_only=read_only)
+        sessions = make_session(parsed_options)
+        client = make_client(parsed_options, sessions)
+        bucket_region = _check_bucket(client, parsed_location)
+        native = make_native(client, sessions.botocore, parsed_location.bucket, bucket_region)
+        return cls(client, parsed_location, parsed_options, read_only=read_only, native=native)
 
     def object_url(self, path: str) -> str:
         """``s3://BUCKET/KEY`` of ``path`` (for a bulk engine's plan: ``--plan-format``)."""
@@ -182,7 +215,7 @@ class S3Driver:
             return stream.read()
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        source = ObjectSource(self.client, self.bucket, self.keys.key(path), path, self.attempts)
+        source = ObjectSource(self.getter, self.bucket, self.keys.key(path), path, self.attempts)
         return open_object(
             source,
             offset,

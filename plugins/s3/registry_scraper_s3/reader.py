@@ -30,7 +30,8 @@ from scraper_core.errors import StorageError
 #: get the client's own ``bytes`` back without a copy; between calls a fetch checks close().
 _FETCH_STEP = 1024 * 1024
 
-#: A botocore client (generated at run time; boto3-stubs is not a dependency).
+#: A botocore client (generated at run time; boto3-stubs is not a dependency), or anything
+#: with its ``get_object`` (registry_scraper_s3.native.NativeGets).
 Client = Any
 #: A botocore ``StreamingBody``.
 Body = Any
@@ -48,7 +49,9 @@ def _retryable() -> tuple[type[BaseException], ...]:
     # s3transfer's own list of errors worth a fresh GET (timeouts, resets, short bodies).
     from s3transfer.utils import S3_RETRYABLE_DOWNLOAD_ERRORS
 
-    return (*S3_RETRYABLE_DOWNLOAD_ERRORS, _EarlyEndError)
+    from registry_scraper_s3.native import NativeStreamError
+
+    return (*S3_RETRYABLE_DOWNLOAD_ERRORS, _EarlyEndError, NativeStreamError)
 
 
 def _total_size(response: dict[str, Any]) -> int:
