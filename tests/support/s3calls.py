@@ -29,7 +29,9 @@ def counting_requests() -> Iterator[Calls]:
     lock = threading.Lock()
     original = s3_driver.make_client
 
-    def count(params: dict[str, Any], model: Any, **_: Any) -> None:
+    def count(params: dict[str, Any], model: Any, context: Any = None, **_: Any) -> None:
+        if context and context.get("is_presign_request"):
+            return  # a URL made, not a request sent (the native client's endpoint probe)
         with lock:
             calls[model.name, str(params.get("Key") or params.get("Prefix") or "")] += 1
 

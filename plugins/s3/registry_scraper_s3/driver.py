@@ -33,8 +33,9 @@ from registry_scraper_s3.errors import (
     to_storage_error,
     translated,
 )
+from registry_scraper_s3.linklisting import MAX_LISTING_PAGES, LinkListings
 from registry_scraper_s3.native import NativeGets, make_native
-from registry_scraper_s3.reader import ObjectSource, ReadAhead, open_object
+from registry_scraper_s3.reader import ObjectSource, RangeStream, ReadAhead, open_object
 from registry_scraper_s3.settings import attempts, client_config, use_driver_defaults
 from registry_scraper_s3.writer import CONTENT_TYPE, MultipartWriter
 from scraper_core.contract import Capability, FileInfo
@@ -172,6 +173,7 @@ class S3Driver:
             options.read_concurrency - 1, connections=options.read_concurrency
         )
         self.multipart_copy_threshold = MAX_SINGLE_COPY + 1
+        self.links = LinkListings(self._link_etags)
 
     def __repr__(self) -> str:
         return f"S3Driver({self.location!r}, endpoint={self.endpoint_url!r})"
@@ -223,6 +225,40 @@ class S3Driver:
             concurrency=self.options.read_concurrency,
             budget=self.read_ahead,
         )
+
+    def read_head(self, path: str, size: int) -> bytes:
+        """One ranged GET of the first ``size`` bytes, or none for a link a listing vouches
+        for (registry_scraper_s3.linklisting)."""
+        listed = self.links.content(path)
+        if listed is not None:
+            return listed[:size]
+        source = ObjectSource(self.getter, self.bucket, self.keys.key(path), path, self.attempts)
+        body = source.open(0, size)
+        if body is None:
+            return b""
+        assert source.size is not None
+        stream = RangeStream(source, 0, min(size, source.size), body)
+        content = b""
+        try:
+            while chunk := stream.read(size - len(content)):
+                content += chunk
+        finally:
+            stream.close()
+        return content
+
+    def _link_etags(self, directory: str) -> dict[str, str]:
+        """Path -> ETag of the files below ``directory``, from its first pages of listing."""
+        etags: dict[str, str] = {}
+        for number, page in enumerate(
+            self._pages(directory, Prefix=self.keys.dir_prefix(directory))
+        ):
+            for item in page.get("Contents", []):
+                path = self._storage_path(item["Key"])
+                if path is not None:
+                    etags[path] = str(item.get("ETag", "")).strip('"')
+            if number + 1 >= MAX_LISTING_PAGES:
+                break
+        return etags
 
     def _head(self, key: str, path: str) -> dict[str, Any] | None:
         try:

@@ -153,7 +153,8 @@ def test_errors_carry_the_s3_code() -> None:
     assert error.response == {
         "Error": {"Code": "InvalidRange", "Message": "The requested range is not satisfiable"}
     }
-    assert _translate(FileNotFoundError("gone")).response["Error"]["Code"] == "NoSuchKey"  # type: ignore[index]
+    missing = _translate(FileNotFoundError("gone")).response
+    assert missing is not None and missing["Error"]["Code"] == "NoSuchKey"
     denied = _translate(PermissionDeniedError("denied\nDebug: secret-ish dump"))
     assert denied.response == {"Error": {"Code": "AccessDenied", "Message": "denied"}}
     busy = _translate(GenericError("x status code: 503 Service Unavailable\nmore"))
