@@ -157,8 +157,8 @@ class S3Driver:
         native: NativeGets | None = None,
     ) -> None:
         self.client = client
-        #: Who carries the GETs of blobs and links: obstore where it can do what botocore
-        #: would (see registry_scraper_s3.native), else the botocore client itself.
+        #: Who sends each read's first GET (a small object's only one): obstore where it can
+        #: do what botocore would (see registry_scraper_s3.native), else the botocore client.
         self.getter: NativeGets | Client = native if native is not None else client
         self.bucket = location.bucket
         self.keys: KeyMap = location.keys
@@ -216,8 +216,14 @@ class S3Driver:
         with self.reader(path) as stream:
             return stream.read()
 
+    def _source(self, path: str) -> ObjectSource:
+        key = self.keys.key(path)
+        return ObjectSource(
+            self.client, self.bucket, key, path, self.attempts, first_client=self.getter
+        )
+
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        source = ObjectSource(self.getter, self.bucket, self.keys.key(path), path, self.attempts)
+        source = self._source(path)
         return open_object(
             source,
             offset,
@@ -232,7 +238,7 @@ class S3Driver:
         listed = self.links.content(path)
         if listed is not None:
             return listed[:size]
-        source = ObjectSource(self.getter, self.bucket, self.keys.key(path), path, self.attempts)
+        source = self._source(path)
         body = source.open(0, size)
         if body is None:
             return b""

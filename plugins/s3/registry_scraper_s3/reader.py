@@ -109,10 +109,25 @@ class ReadAhead:
 
 
 class ObjectSource:
-    """One object and how to GET ranges of it."""
+    """One object and how to GET ranges of it.
 
-    def __init__(self, client: Client, bucket: str, key: str, path: str, attempts: int) -> None:
+    ``first_client``, if given, sends the first GET (for a small object, the only one) and
+    ``client`` the rest: the native client costs a third of botocore's CPU a request, but
+    more than botocore a byte once a large object streams (bench/NOTES.md, issue 22).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        bucket: str,
+        key: str,
+        path: str,
+        attempts: int,
+        *,
+        first_client: Client | None = None,
+    ) -> None:
         self.client = client
+        self.first_client = first_client if first_client is not None else client
         self.bucket = bucket
         self.key = key
         self.path = path
@@ -127,7 +142,8 @@ class ObjectSource:
         """A body holding bytes ``[start, end)`` (``end=None``: to the end); None past the end."""
         byte_range = f"bytes={start}-" if end is None else f"bytes={start}-{end - 1}"
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self.key, Range=byte_range)
+            client = self.first_client if self.size is None else self.client
+            response = client.get_object(Bucket=self.bucket, Key=self.key, Range=byte_range)
         except sdk_errors() as exc:
             if error_code(exc) == "InvalidRange":
                 return None

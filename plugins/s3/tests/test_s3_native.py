@@ -57,6 +57,31 @@ def test_ranges_of_a_large_object_reassemble(open_driver: OpenDriver, bucket: st
         assert stream.read() == data[1234:]
 
 
+def test_a_large_object_streams_through_botocore_after_its_first_get(
+    open_driver: OpenDriver, bucket: str, request_log: Any
+) -> None:
+    # obstore costs less CPU a request, botocore less a byte: small objects (one GET) go
+    # through obstore, the further ranges of a large one through botocore.
+    driver = open_driver(bucket, read_concurrency="1")
+    driver.read_range_size = 1000
+    data = bytes(range(250)) * 20
+    driver.put_content("/big", data)
+    request_log.watch(driver)
+    with driver.reader("/big") as stream:
+        assert stream.read(10) == data[:10]
+    with driver.reader("/big", 10) as stream:
+        assert stream.read() == data[10:]
+    gets = [request.url.startswith("native://") for request in request_log.of("GetObject")]
+    assert gets == [True, True]
+    driver = open_driver(bucket, read_concurrency="3")
+    driver.read_range_size = 1000
+    request_log.watch(driver)
+    with driver.reader("/big") as stream:
+        assert stream.read() == data
+    gets = [request.url.startswith("native://") for request in request_log.of("GetObject")][2:]
+    assert gets == [True, False, False, False, False]
+
+
 def test_response_checksums_keep_botocore(open_driver: OpenDriver, bucket: str) -> None:
     driver = open_driver(bucket, checksum="when_supported")
     assert driver.getter is driver.client
