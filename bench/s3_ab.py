@@ -6,7 +6,8 @@ botocore's GETs (the data plane before), paired round-robin.
 SeaweedFS holds small images (a config and two layers of 2-6 KiB each, in one repository) and
 one large image; each round copies both trees with each variant into fresh directories, timed
 as processes: wall time and CPU time (the children's rusage). The botocore variant is the
-same command with the driver's native client turned off. Not part of ``make bench``.
+same command with the driver's native client turned off; then each one's peak RSS. Not part
+of ``make bench``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import time
 from pathlib import Path
 
 from s3_servers import SeaweedServer
+
+from bench.measure import peak_rss_mib
 
 _RUN = "from scraper_core.cli import main\nmain()\n"
 _BOTOCORE = "import registry_scraper_s3.driver as d\nd.make_native = lambda *a: None\n"
@@ -73,6 +76,13 @@ def main() -> None:
                     argv = f"import sys; sys.argv = {['scrape', *base, *refs]!r}\n"
                     args = [sys.executable, "-c", argv + prefix + _RUN]
                     results.setdefault((tree, variant), []).append(_timed(args, env, out))
+        for tree, refs in (("small", small), ("large", large)):
+            for variant, prefix in (("obstore", ""), ("botocore", _BOTOCORE)):
+                argv = f"import sys; sys.argv = {['scrape', *base, *refs]!r}\n"
+                shutil.rmtree(out, ignore_errors=True)
+                rss = peak_rss_mib([sys.executable, "-c", argv + prefix + _RUN], env=env)
+                print(f"{tree:5} {variant:8} peak RSS {rss:.0f} MiB")
+        shutil.rmtree(out, ignore_errors=True)
         print(f"load average at end: {os.getloadavg()}")
         for (tree, variant), samples in results.items():
             wall = statistics.median(sample[0] for sample in samples)

@@ -356,14 +356,17 @@ def open_object(
     range_size: int,
     concurrency: int,
     budget: ReadAhead | None = None,
+    head_size: int | None = None,
 ) -> BinaryIO:
     """Open ``source`` at ``offset``: one GET now (so a missing object fails here), more later.
 
     With ``concurrency`` 1 it is a single streaming GET to the end; otherwise the first GET
-    covers ``range_size`` bytes and up to ``concurrency - 1`` further ranges are fetched ahead,
-    as far as ``budget`` (by default: those ranges, for this reader alone) allows.
+    covers ``head_size`` bytes (default ``range_size``), further ranges ``range_size`` each,
+    and up to ``concurrency - 1`` of them are fetched ahead, as far as ``budget`` (by default:
+    those ranges, for this reader alone) allows.
     """
-    first_end = offset + range_size if concurrency > 1 else None
+    first_size = range_size if head_size is None else min(head_size, range_size)
+    first_end = offset + first_size if concurrency > 1 else None
     body = source.open(offset, first_end)
     if body is None:
         return io.BytesIO(b"")

@@ -7,6 +7,7 @@ and the mapping of each setting.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from obstore.exceptions import GenericError, PermissionDeniedError
 from s3_servers import S3Server
 
 from registry_scraper_s3.config import parse_options
-from registry_scraper_s3.driver import S3Driver, make_client, make_session
+from registry_scraper_s3.driver import NATIVE_HEAD, S3Driver, make_client, make_session
 from registry_scraper_s3.native import (
     NativeBody,
     NativeError,
@@ -80,6 +81,21 @@ def test_a_large_object_streams_through_botocore_after_its_first_get(
         assert stream.read() == data
     gets = [request.url.startswith("native://") for request in request_log.of("GetObject")][2:]
     assert gets == [True, False, False, False, False]
+
+
+def test_the_native_get_covers_no_more_than_a_small_object(
+    open_driver: OpenDriver, bucket: str, request_log: Any
+) -> None:
+    # Its buffers cost more memory than botocore's at peak: a large blob streams via botocore.
+    driver = open_driver(bucket)
+    data = random.Random(5).randbytes(NATIVE_HEAD + 1000)
+    driver.put_content("/big", data)
+    request_log.watch(driver)
+    with driver.reader("/big") as stream:
+        assert stream.read() == data
+    gets = request_log.of("GetObject")
+    assert gets[0].url.endswith(f"#bytes=0-{NATIVE_HEAD - 1}")
+    assert len(gets) == 2 and not gets[1].url.startswith("native://")
 
 
 def test_response_checksums_keep_botocore(open_driver: OpenDriver, bucket: str) -> None:
