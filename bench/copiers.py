@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.measure import CommandError, Sample, clear, run_quiet, scrape_args, time_once
+from bench.measure import (
+    CommandError,
+    Sample,
+    clear,
+    interleaved,
+    run_quiet,
+    scrape_args,
+    time_once,
+)
 from bench.report import Row, Target
 from bench.source import Source, copy_images, sync_images
 from tests.support.registry import RegistryServer
@@ -78,3 +86,31 @@ def _scrape_fresh(root: Path, out: Path, refs: Sequence[str]) -> float:
     seconds = time_once(lambda: run_quiet(scrape_args(root, out, refs)), lambda: clear(out))
     clear(out)
     return seconds
+
+
+def skopeo_noop_row(work: Path, source: Source, repeat: int) -> Row:
+    """Nothing to do: scrape rerun over its complete copy, against skopeo copying the same
+    images again between two registries (it finds every blob there and writes the manifest)."""
+    refs = source.big_refs
+    out, root = work / "out-noop-skopeo", work / "dest-noop"
+    with RegistryServer.filesystem(root, workdir=work / "dest-noop-registry") as dest:
+        copy_images(source.server.url, dest.url, refs)
+        args = scrape_args(source.root, out, refs)
+        run_quiet(args)
+        samples = interleaved(
+            {
+                "scrape": (lambda: run_quiet(args), None),
+                "skopeo": (lambda: copy_images(source.server.url, dest.url, refs), None),
+            },
+            repeat,
+        )
+    clear(out, root, work / "dest-noop-registry")
+    return Row(
+        "no-op rerun vs skopeo no-op re-copy",
+        "s",
+        samples["scrape"],
+        samples["skopeo"],
+        f"skopeo copy of the {len(refs)} images again, registry to a registry that has them",
+        Target("<=", 1.0),  # issue 22
+        notes=["scrape: local -> local over its own complete copy (start-up, plan, compare)"],
+    )

@@ -81,6 +81,7 @@ def section_copiers(ctx: Context) -> list[Row]:
     return [
         copiers.skopeo_copy_row(ctx.work, source, scrape, ctx.repeat),
         copiers.skopeo_sync_row(ctx.work, source, ctx.repeat),
+        copiers.skopeo_noop_row(ctx.work, source, ctx.repeat),
     ]
 
 

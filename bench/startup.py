@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bench.measure import SCRAPE, Sample, interleaved, run_quiet
 from bench.report import Row, Target
 
-SDKS = ("boto3", "botocore", "s3transfer", "google", "azure")
+SDKS = ("boto3", "botocore", "s3transfer", "obstore", "google", "azure")
 #: What the console script does, under -X importtime.
 _HELP_IN_PROCESS = (
     "import sys; sys.argv = ['scrape', '--help']\nfrom scraper_core.cli import main\nmain()\n"

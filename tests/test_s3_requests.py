@@ -3,6 +3,9 @@
 A copy takes blob sizes from the manifests (the stream checks them), reads a manifest without a
 stat first, and looks signatures up in one listing of a repository's tags once it has several
 images to look up there; a dry run still stats every blob, to name a missing one up front.
+Layer and revision links are checked from a listing of their directory once a run has read
+LISTING_MIN of them (registry_scraper_s3.linklisting): per image, what is left is the tag link,
+the manifest and one GET per blob, as s5cmd or rclone make.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from unittest import mock
 import pytest
 from s3_servers import MotoServer
 
+from registry_scraper_s3.linklisting import LISTING_MIN
 from scraper_core import layout
 from scraper_core.scrape import SIGNATURE_LISTING_MIN
 from scraper_core.testing.tree import SyntheticImage, TreeWriter
@@ -50,15 +54,39 @@ def test_a_copy_of_many_images_costs_a_get_per_object_it_needs(
     refs = [f"crowd:{image.tags[0]}" for image in images]
     calls, _ = _copy(moto, bucket, tmp_path / "out", "-q", *refs)
     ops = by_operation(calls)
-    # Per image: tag link, revision link, manifest; per config and layer: its link and its
-    # bytes. No HEAD of a blob, no stat of a missing signature tag: one listing of the tags.
-    needed = sum(3 + 2 * (1 + len(image.layers)) for image in images)
-    assert ops["GetObject"] == needed
+    # Per image: tag link, manifest; per config and layer: its bytes. The first
+    # LISTING_MIN - 1 layer links and revision links are read; then each directory is listed
+    # once and vouches for the rest. No HEAD of a blob, no stat of a missing signature tag:
+    # one listing of the tags.
+    needed = sum(2 + 1 + len(image.layers) for image in images)
+    assert ops["GetObject"] == needed + 2 * (LISTING_MIN - 1)
     assert ops["HeadObject"] == 0
     tags_prefix = layout.tags_path("crowd").lstrip("/")
-    # Besides the tags, only the source's receipts are listed (what it was made from).
     assert calls["ListObjectsV2", f"{tags_prefix}/"] == 1
-    assert ops["ListObjectsV2"] == 2 and calls["ListObjectsV2", "scrape-receipts/"] == 1
+    assert calls["ListObjectsV2", layout.layers_path("crowd").lstrip("/") + "/"] == 1
+    assert calls["ListObjectsV2", layout.revisions_path("crowd").lstrip("/") + "/"] == 1
+    # Besides those, only the source's receipts are listed (what it was made from).
+    assert ops["ListObjectsV2"] == 4 and calls["ListObjectsV2", "scrape-receipts/"] == 1
+    verify = run_cli("verify", "--data-dir", str(tmp_path / "out"), *refs)
+    assert verify.exit_code == 0, verify.output
+
+
+def test_many_images_of_a_repository_cost_a_get_per_blob_and_two(
+    moto: MotoServer, tmp_path: Path
+) -> None:
+    """The tools copying the same objects make a GET of each: tag link, revision link,
+    manifest, and a link and the bytes of each blob (9 an image here)."""
+    count = 40
+    bucket, (_writer, *images) = _bucket_with(moto, count)
+    refs = [f"crowd:{image.tags[0]}" for image in images]
+    calls, _ = _copy(moto, bucket, tmp_path / "out", "-q", *refs)
+    ops = by_operation(calls)
+    blobs = 1 + len(images[0].layers)
+    tools = count * (3 + 2 * blobs)
+    ours = ops["GetObject"] + ops["ListObjectsV2"] + ops["HeadObject"]
+    # The tag link, the manifest and the blobs, plus a fixed cost per repository.
+    assert ours == count * (2 + blobs) + 2 * (LISTING_MIN - 1) + 4
+    assert ours / count < 6 < tools / count == 9
     verify = run_cli("verify", "--data-dir", str(tmp_path / "out"), *refs)
     assert verify.exit_code == 0, verify.output
 

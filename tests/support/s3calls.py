@@ -2,7 +2,8 @@
 
 Used by the tests that bound requests (tests/test_s3_requests.py) and by the bench's call
 counts (bench/scalecalls.py): one counter, hooked where botocore hands each request's
-parameters over (its ``provide-client-params`` event).
+parameters over (its ``provide-client-params`` event), and on the native GETs that carry
+reads when obstore can (registry_scraper_s3.native), counted as the GetObject they are.
 """
 
 from __future__ import annotations
@@ -22,21 +23,34 @@ Calls = Counter[tuple[str, str]]
 def counting_requests() -> Iterator[Calls]:
     """Count the s3 driver's requests while the block runs (clients built inside it)."""
     import registry_scraper_s3.driver as s3_driver
+    from registry_scraper_s3.native import NativeGets
 
     calls: Calls = Counter()
     lock = threading.Lock()
     original = s3_driver.make_client
 
-    def count(params: dict[str, Any], model: Any, **_: Any) -> None:
+    def count(params: dict[str, Any], model: Any, context: Any = None, **_: Any) -> None:
+        if context and context.get("is_presign_request"):
+            return  # a URL made, not a request sent (the native client's endpoint probe)
         with lock:
             calls[model.name, str(params.get("Key") or params.get("Prefix") or "")] += 1
 
-    def make_client(options: Any) -> Any:
-        client = original(options)
+    def make_client(*args: Any) -> Any:
+        client = original(*args)
         client.meta.events.register("provide-client-params.s3", count)
         return client
 
-    with mock.patch.object(s3_driver, "make_client", make_client):
+    native_get = NativeGets.get_object
+
+    def counted_get(self: NativeGets, **params: Any) -> Any:
+        with lock:
+            calls["GetObject", str(params["Key"])] += 1
+        return native_get(self, **params)
+
+    with (
+        mock.patch.object(s3_driver, "make_client", make_client),
+        mock.patch.object(NativeGets, "get_object", counted_get),
+    ):
         yield calls
 
 

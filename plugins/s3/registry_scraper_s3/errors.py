@@ -29,8 +29,12 @@ def sdk_errors() -> tuple[type[Exception], ...]:
     )
     from urllib3.exceptions import HTTPError
 
+    from registry_scraper_s3.native import NativeError, NativeStreamError
+
     return (
         ClientError,
+        NativeError,
+        NativeStreamError,
         BotoCoreError,
         RetriesExceededError,
         S3CopyFailedError,

@@ -30,7 +30,8 @@ from scraper_core.errors import StorageError
 #: get the client's own ``bytes`` back without a copy; between calls a fetch checks close().
 _FETCH_STEP = 1024 * 1024
 
-#: A botocore client (generated at run time; boto3-stubs is not a dependency).
+#: A botocore client (generated at run time; boto3-stubs is not a dependency), or anything
+#: with its ``get_object`` (registry_scraper_s3.native.NativeGets).
 Client = Any
 #: A botocore ``StreamingBody``.
 Body = Any
@@ -48,7 +49,9 @@ def _retryable() -> tuple[type[BaseException], ...]:
     # s3transfer's own list of errors worth a fresh GET (timeouts, resets, short bodies).
     from s3transfer.utils import S3_RETRYABLE_DOWNLOAD_ERRORS
 
-    return (*S3_RETRYABLE_DOWNLOAD_ERRORS, _EarlyEndError)
+    from registry_scraper_s3.native import NativeStreamError
+
+    return (*S3_RETRYABLE_DOWNLOAD_ERRORS, _EarlyEndError, NativeStreamError)
 
 
 def _total_size(response: dict[str, Any]) -> int:
@@ -106,10 +109,25 @@ class ReadAhead:
 
 
 class ObjectSource:
-    """One object and how to GET ranges of it."""
+    """One object and how to GET ranges of it.
 
-    def __init__(self, client: Client, bucket: str, key: str, path: str, attempts: int) -> None:
+    ``first_client``, if given, sends the first GET (for a small object, the only one) and
+    ``client`` the rest: the native client costs a third of botocore's CPU a request, but
+    more than botocore a byte once a large object streams (bench/NOTES.md, issue 22).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        bucket: str,
+        key: str,
+        path: str,
+        attempts: int,
+        *,
+        first_client: Client | None = None,
+    ) -> None:
         self.client = client
+        self.first_client = first_client if first_client is not None else client
         self.bucket = bucket
         self.key = key
         self.path = path
@@ -124,7 +142,8 @@ class ObjectSource:
         """A body holding bytes ``[start, end)`` (``end=None``: to the end); None past the end."""
         byte_range = f"bytes={start}-" if end is None else f"bytes={start}-{end - 1}"
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self.key, Range=byte_range)
+            client = self.first_client if self.size is None else self.client
+            response = client.get_object(Bucket=self.bucket, Key=self.key, Range=byte_range)
         except sdk_errors() as exc:
             if error_code(exc) == "InvalidRange":
                 return None
@@ -337,14 +356,17 @@ def open_object(
     range_size: int,
     concurrency: int,
     budget: ReadAhead | None = None,
+    head_size: int | None = None,
 ) -> BinaryIO:
     """Open ``source`` at ``offset``: one GET now (so a missing object fails here), more later.
 
     With ``concurrency`` 1 it is a single streaming GET to the end; otherwise the first GET
-    covers ``range_size`` bytes and up to ``concurrency - 1`` further ranges are fetched ahead,
-    as far as ``budget`` (by default: those ranges, for this reader alone) allows.
+    covers ``head_size`` bytes (default ``range_size``), further ranges ``range_size`` each,
+    and up to ``concurrency - 1`` of them are fetched ahead, as far as ``budget`` (by default:
+    those ranges, for this reader alone) allows.
     """
-    first_end = offset + range_size if concurrency > 1 else None
+    first_size = range_size if head_size is None else min(head_size, range_size)
+    first_end = offset + first_size if concurrency > 1 else None
     body = source.open(offset, first_end)
     if body is None:
         return io.BytesIO(b"")

@@ -17,6 +17,7 @@ import pytest
 from s3_servers import S3Server, moto_server, s3_server, seaweed_server
 
 from registry_scraper_s3.driver import S3Driver
+from registry_scraper_s3.native import NativeGets
 
 #: Fixtures shared with the host's tests, defined beside the servers they start.
 SHARED_FIXTURES = (moto_server, seaweed_server, s3_server)
@@ -93,9 +94,18 @@ class RequestLog:
 
     def watch(self, *drivers: object) -> None:
         for driver in drivers:
-            client = getattr(driver, "driver", driver).client
+            s3_driver = getattr(driver, "driver", driver)
+            client = s3_driver.client
             client.meta.events.register("request-created.s3", self._record, unique_id=id(self))
             self._clients.append(client)
+            if isinstance(s3_driver.getter, NativeGets):
+                s3_driver.getter = _LoggedGets(s3_driver.getter, self)
+
+    def native_get(self, bucket: str, key: str, byte_range: str) -> None:
+        """Log a GET the driver sent through obstore (no botocore event sees it)."""
+        with self._lock:
+            url = f"native://{bucket}/{key}#{byte_range}"
+            self.requests.append(S3Request("GetObject", "GET", url, None, None))
 
     def _record(self, request: Any, operation_name: str, **_kwargs: Any) -> None:
         copy_source = request.headers.get("x-amz-copy-source")
@@ -113,6 +123,18 @@ class RequestLog:
     def close(self) -> None:
         for client in self._clients:
             client.meta.events.unregister("request-created.s3", unique_id=id(self))
+
+
+class _LoggedGets:
+    """A driver's native GETs, each logged before it is sent."""
+
+    def __init__(self, gets: NativeGets, log: RequestLog) -> None:
+        self._gets = gets
+        self._log = log
+
+    def get_object(self, *, Bucket: str, Key: str, Range: str) -> dict[str, Any]:  # noqa: N803
+        self._log.native_get(Bucket, Key, Range)
+        return self._gets.get_object(Bucket=Bucket, Key=Key, Range=Range)
 
 
 @pytest.fixture

@@ -9,5 +9,5 @@ from scraper_core.testing import PluginSuite
 class TestS3Plugin(PluginSuite):
     driver_name = "s3"
     distribution = "registry-scraper-s3"
-    heavy_modules = frozenset({"boto3", "botocore", "s3transfer", "urllib3"})
+    heavy_modules = frozenset({"boto3", "botocore", "s3transfer", "urllib3", "obstore"})
     declared_capabilities = frozenset({Capability.SERVER_SIDE_COPY})
