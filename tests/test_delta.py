@@ -216,12 +216,7 @@ def test_a_bad_have_file_is_one_line(
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "site.json" in result.stderr
     assert not (tmp_path / "delta").exists()
-    record(
-        "delta-bad-have-file",
-        title="A --have file that is no inventory or receipt",
-        how="empty, {}, an inventory without blobs, a JSON list",
-        outcome="one line naming the file, exit 2, no output tree made",
-    )
+    record("delta-bad-have-file")
 
 
 @pytest.mark.usefixtures("delta_shipped")
@@ -249,13 +244,7 @@ def test_importing_a_delta_where_its_base_is_missing_is_refused(tmp_path: Path) 
     assert snapshot(site) == before
     dry = copy(tmp_path / "delta", site, "--all-tags", "**", "--dry-run")
     assert dry.exit_code == 2
-    record(
-        "delta-import-missing-base",
-        title="Delta imported where its base is missing",
-        how="a --have delta copied into an empty tree, and into a site lacking one blob",
-        outcome="refused in one line naming the count and digests, exit 2, nothing written",
-        runs=3,
-    )
+    record("delta-import-missing-base", runs=3)
 
 
 def test_a_merged_site_migrates_with_its_receipts(
@@ -284,12 +273,7 @@ def test_a_broken_receipt_in_the_source_stops_the_run(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1 and path.name in result.stderr
     assert snapshot(tmp_path / "site") == before
-    record(
-        "delta-broken-receipt",
-        title="A delta whose receipt is broken",
-        how="relies_on replaced by a string in the shipped receipt, then imported",
-        outcome="one line naming the receipt, exit 2, the site untouched",
-    )
+    record("delta-broken-receipt")
 
 
 @pytest.mark.usefixtures("delta_shipped")

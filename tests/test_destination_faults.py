@@ -122,8 +122,6 @@ def test_full_disk_with_an_archive_leaves_no_archive(tmp_path: Path, small_disk:
     finally:
         record(
             "destination-enospc-tar",
-            title="Destination full (ENOSPC) while writing an archive",
-            how="real scrape --output-tar into a 2 MiB tmpfs",
             held=held,
             outcome=f"exit {done.returncode}, no archive, no temporary file",
         )
@@ -156,8 +154,6 @@ def test_read_only_destination_stops_once(tmp_path: Path) -> None:
         finally:
             record(
                 "destination-erofs",
-                title="Destination read-only (EROFS)",
-                how="real scrape into a tmpfs remounted read-only, then a rerun once writable",
                 held=held,
                 outcome=f"exit {done.returncode}, cause said once, rerun completes",
             )
