@@ -56,6 +56,9 @@ class Emulator(Protocol):
     def use_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Make this process a client of this server only."""
 
+    def make_store(self) -> str:
+        """A fresh, empty store (bucket, container) on this server; its name."""
+
 
 def opener(driver_class: DriverClass) -> OpenDriver:
     """``open_driver(location, read_only=False, **options)`` for ``driver_class``."""
@@ -73,18 +76,20 @@ class ObjectStoreDriverSuite(DriverSuite):
 
     #: The fixture giving the session's emulator.
     server_fixture: ClassVar[str]
-
-    @classmethod
-    def make_store(cls, server: Any) -> str:
-        """A fresh store on ``server``."""
-        raise NotImplementedError
+    #: The driver under test, and its option for the part size, which the suite makes 256 KiB:
+    #: the larger writes then upload several parts, the larger reads make several ranged GETs.
+    driver_class: ClassVar[DriverClass]
+    part_option: ClassVar[str]
 
     @classmethod
     def open_location(cls, location: str, *, read_only: bool) -> StorageDriver:
-        """The driver at ``location``, with small parts (the larger writes then upload several,
-        the larger reads make several ranged GETs) and small pages (the suite's 1100-child
-        directory then takes several)."""
-        raise NotImplementedError
+        """The driver at ``location``, with small parts and small pages (the suite's
+        1100-child directory then takes several)."""
+        driver: Any = cls.driver_class.open(
+            location, {cls.part_option: "256KiB"}, read_only=read_only
+        )
+        driver.list_page_size = 500
+        return cast(StorageDriver, driver)
 
     # Class-wide, as the suite allows: each test leaves the root empty for the next one (the
     # suite checks that), and one client serves them all.
@@ -95,7 +100,7 @@ class ObjectStoreDriverSuite(DriverSuite):
         with pytest.MonkeyPatch.context() as monkeypatch:
             server.use_environment(monkeypatch)
             root = f"conformance-{secrets.token_hex(6)}"
-            yield cls.open_location(f"{cls.make_store(server)}/{root}", read_only=False)
+            yield cls.open_location(f"{server.make_store()}/{root}", read_only=False)
 
     def open_read_only(self, driver: StorageDriver) -> StorageReader:
         # The environment is the class fixture's: the emulator's, set while it is alive.

@@ -149,6 +149,9 @@ class FakeGcsServer(ServerProcess):
             raise RuntimeError(f"creating bucket {bucket}: HTTP {status}: {body[:200]!r}")
         return bucket
 
+    #: What the object-store suites call a fresh store (see scraper_core.testing.objectstore).
+    make_store = make_bucket
+
 
 @pytest.fixture(scope="session")
 def gcs_server() -> Iterator[FakeGcsServer]:
