@@ -70,6 +70,43 @@ def opener(driver_class: DriverClass) -> OpenDriver:
     return open_driver
 
 
+def emulator_fixtures(
+    server: str, client: str, store: str, driver_class: DriverClass, part_option: str
+) -> tuple[object, object, object, object]:
+    """A plugin conftest's fixtures over the session's emulator (the fixture ``server``):
+
+    - ``client``: the emulator, with this process set up as its client for the test;
+    - ``store``: a fresh, empty store on it;
+    - ``open_driver``: ``open_driver(location, read_only=False, **options)`` against it;
+    - ``driver``: writable, on the test's store, with 256 KiB parts (``part_option``) so that
+      the larger writes upload several.
+
+    Bind them under their names: ``azurite, container, open_driver, driver = ...``.
+    """
+
+    @pytest.fixture(name=client)
+    def client_fixture(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+        emulator: Emulator = request.getfixturevalue(server)
+        emulator.use_environment(monkeypatch)
+        return emulator
+
+    @pytest.fixture(name=store)
+    def store_fixture(request: pytest.FixtureRequest) -> str:
+        emulator: Emulator = request.getfixturevalue(client)
+        return emulator.make_store()
+
+    @pytest.fixture
+    def open_driver(request: pytest.FixtureRequest) -> OpenDriver:
+        request.getfixturevalue(client)
+        return opener(driver_class)
+
+    @pytest.fixture
+    def driver(open_driver: OpenDriver, request: pytest.FixtureRequest) -> ObjectStoreDriver:
+        return open_driver(request.getfixturevalue(store), **{part_option: "256KiB"})
+
+    return client_fixture, store_fixture, open_driver, driver
+
+
 class ObjectStoreDriverSuite(DriverSuite):
     """The conformance suite on an emulator: the root is ``STORE/conformance-<random>``, so
     every operation also goes through the root prefix; copies come from a sibling root."""
