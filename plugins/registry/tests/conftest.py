@@ -387,6 +387,10 @@ class Target:
         basic = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
         return (PASSWORD, basic, REFRESH_TOKEN, "Bearer ")
 
+    def served(self, reference: str) -> bytes:
+        """The manifest bytes the registry serves for ``reference``, read with the password."""
+        return skopeo.inspect_raw(self.registry.url, reference, self.auth_file)
+
     def wrong_auth_file(self, password: str) -> Path:
         return write_auth_file(
             self.auth_file.with_name("wrong.json"), [self.proxy.address], password
