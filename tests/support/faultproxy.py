@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 from urllib.parse import urlsplit
 
+from tests.support.quiet_http import QuietHandler
+
 FAULTS = ("error500", "slowdown", "reset", "truncate", "latency")
 #: Faults that need a response body to break.
 BODY_FAULTS = frozenset({"reset", "truncate"})
@@ -83,12 +85,7 @@ class FaultProxy:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
@@ -145,11 +142,7 @@ class FaultProxy:
                 self.close_connection = True
                 self.connection.close()
 
-            do_GET = _forward  # noqa: N815
-            do_HEAD = _forward  # noqa: N815
-            do_PUT = _forward  # noqa: N815
-            do_POST = _forward  # noqa: N815
-            do_DELETE = _forward  # noqa: N815
+            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _forward  # noqa: N815
 
         return Handler
 

@@ -39,6 +39,7 @@ from cryptography.x509.oid import NameOID
 
 from registry_scraper_registry.destination import RegistryDestination
 from tests.support import skopeo
+from tests.support.quiet_http import QuietHandler
 from tests.support.registry import RegistryServer
 
 TEST_LIMIT = 30  # seconds, per test
@@ -295,12 +296,7 @@ class Proxy:
     def start(self) -> Proxy:
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 limit = None
@@ -338,23 +334,7 @@ class Proxy:
                 if self.command != "HEAD":
                     self.wfile.write(data)
 
-            def do_GET(self) -> None:
-                self.forward()
-
-            def do_HEAD(self) -> None:
-                self.forward()
-
-            def do_POST(self) -> None:
-                self.forward()
-
-            def do_PUT(self) -> None:
-                self.forward()
-
-            def do_PATCH(self) -> None:
-                self.forward()
-
-            def do_DELETE(self) -> None:
-                self.forward()
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = forward  # noqa: N815
 
         self.server = _serve(Handler)
         return self
