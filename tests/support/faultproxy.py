@@ -8,7 +8,6 @@ unchanged. Counts of what was injected are kept for the test report.
 
 from __future__ import annotations
 
-import http.client
 import random
 import socket
 import struct
@@ -95,16 +94,8 @@ class FaultProxy:
                     return
                 if fault == "latency":
                     time.sleep(0.05 + 0.15 * random.random())
-                upstream = http.client.HTTPConnection(
-                    proxy.upstream_host, proxy.upstream_port, timeout=60
-                )
-                try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-                    upstream.request(self.command, self.path, body=body, headers=headers)
-                    response = upstream.getresponse()
-                    payload = response.read()
-                finally:
-                    upstream.close()
+                host, port = proxy.upstream_host, proxy.upstream_port
+                response, payload = self.relay(host, port, body, timeout=60)
                 self.send_response(response.status, response.reason)
                 # A HEAD answer has no body but the object's real Content-Length.
                 hop_by_hop: tuple[str, ...] = ("transfer-encoding", "connection")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -14,3 +15,17 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def relay(
+        self, host: str, port: int, body: bytes | None, timeout: float
+    ) -> tuple[http.client.HTTPResponse, bytes]:
+        """This request sent on to ``host:port`` as it came (its own connection, closed
+        after): the answer, and its whole body."""
+        upstream = http.client.HTTPConnection(host, port, timeout=timeout)
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+            upstream.request(self.command, self.path, body=body, headers=headers)
+            answer = upstream.getresponse()
+            return answer, answer.read()
+        finally:
+            upstream.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-import http.client
 import io
 import ipaddress
 import json
@@ -314,14 +313,7 @@ class Proxy:
                     proxy.cut_done.set()
                     return
                 body = self.rfile.read(length) if length else None
-                upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=20)
-                try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-                    upstream.request(self.command, self.path, body=body, headers=headers)
-                    answer = upstream.getresponse()
-                    data = answer.read()
-                finally:
-                    upstream.close()
+                answer, data = self.relay("127.0.0.1", proxy.upstream_port, body, timeout=20)
                 self.send_response_only(answer.status, answer.reason)
                 for key, value in answer.getheaders():
                     if key.lower() not in ("connection", "transfer-encoding", "content-length"):
