@@ -22,7 +22,7 @@ import pytest
 
 from tests.support.mounts import bound
 from tests.support.reliability import record
-from tests.support.trees import local_writer
+from tests.support.trees import local_tree, local_writer
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
 MIB = 1024 * 1024
@@ -62,12 +62,8 @@ def state(directory: Path) -> dict[str, object]:
 
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
-    root = tmp_path / "data"
-    tree = local_writer(root)
-    tree.image("app", "1", layer_sizes=(5000, 3000))
-    tree.image("app", "2", layer_sizes=(7000,))
-    tree.image("other", "1", layer_sizes=(2000,))
-    return root
+    images = {"app:1": (5000, 3000), "app:2": (7000,), "other:1": (2000,)}
+    return local_tree(tmp_path / "data", images)
 
 
 @pytest.fixture
