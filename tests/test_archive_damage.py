@@ -33,6 +33,7 @@ from scraper_core.errors import ConfigurationError, StorageError
 from scraper_core.testing.tree import TreeWriter
 from tests.support.archives import extract
 from tests.support.cli_process import DEFAULT_TIMEOUT, Completed, run_scrape, scrape_command
+from tests.support.refusals import refusal
 from tests.support.reliability import record
 from tests.support.trees import expected_files, snapshot
 from tests.test_archive import ship, source
@@ -63,10 +64,8 @@ def contents(archive: Path, options: dict[str, str] | None = None) -> dict[str, 
 
 def one_line_error(action: Callable[[], object]) -> str:
     """The message of the ConfigurationError ``action`` raises (one line, naming tar)."""
-    with pytest.raises(ConfigurationError) as caught:
-        action()
-    message = str(caught.value)
-    assert message.startswith("tar: ") and "\n" not in message, message
+    message = refusal(action)
+    assert message.startswith("tar: "), message
     return message
 
 
