@@ -71,17 +71,19 @@ def opener(driver_class: DriverClass) -> OpenDriver:
 
 
 def emulator_fixtures(
-    server: str, client: str, store: str, driver_class: DriverClass, part_option: str
-) -> tuple[object, object, object, object]:
+    server: str, client: str, store_name: str, driver_class: DriverClass, part_option: str
+) -> tuple[object, ...]:
     """A plugin conftest's fixtures over the session's emulator (the fixture ``server``):
 
     - ``client``: the emulator, with this process set up as its client for the test;
-    - ``store``: a fresh, empty store on it;
+    - ``make_store()``: a fresh, empty store on it; ``store``: one for the test, also under
+      ``store_name`` (``container``, ``bucket``);
     - ``open_driver``: ``open_driver(location, read_only=False, **options)`` against it;
     - ``driver``: writable, on the test's store, with 256 KiB parts (``part_option``) so that
       the larger writes upload several.
 
-    Bind them under their names: ``azurite, container, open_driver, driver = ...``.
+    Bind them under their names: ``azurite, make_store, store, container, open_driver,
+    driver = ...`` (the ObjectStoreSuite takes the generic ones).
     """
 
     @pytest.fixture(name=client)
@@ -90,10 +92,18 @@ def emulator_fixtures(
         emulator.use_environment(monkeypatch)
         return emulator
 
-    @pytest.fixture(name=store)
-    def store_fixture(request: pytest.FixtureRequest) -> str:
+    @pytest.fixture
+    def make_store(request: pytest.FixtureRequest) -> Callable[[], str]:
         emulator: Emulator = request.getfixturevalue(client)
-        return emulator.make_store()
+        return emulator.make_store
+
+    @pytest.fixture
+    def store(make_store: Callable[[], str]) -> str:
+        return make_store()
+
+    @pytest.fixture(name=store_name)
+    def named_store(store: str) -> str:
+        return store
 
     @pytest.fixture
     def open_driver(request: pytest.FixtureRequest) -> OpenDriver:
@@ -101,10 +111,10 @@ def emulator_fixtures(
         return opener(driver_class)
 
     @pytest.fixture
-    def driver(open_driver: OpenDriver, request: pytest.FixtureRequest) -> ObjectStoreDriver:
-        return open_driver(request.getfixturevalue(store), **{part_option: "256KiB"})
+    def driver(open_driver: OpenDriver, store: str) -> ObjectStoreDriver:
+        return open_driver(store, **{part_option: "256KiB"})
 
-    return client_fixture, store_fixture, open_driver, driver
+    return client_fixture, make_store, store, named_store, open_driver, driver
 
 
 class ObjectStoreDriverSuite(DriverSuite):

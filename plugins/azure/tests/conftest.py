@@ -13,7 +13,8 @@ from scraper_core.testing.objectstore import emulator_fixtures
 #: The session's emulator, defined beside it and shared with the host's tests.
 SHARED_FIXTURES = (azurite_server,)
 
-# ``azurite`` (AZURE_STORAGE_CONNECTION_STRING set), ``container``, ``open_driver``, ``driver``.
-azurite, container, open_driver, driver = emulator_fixtures(
+# ``azurite`` (AZURE_STORAGE_CONNECTION_STRING set), ``make_store``, ``store`` (also
+# ``container``), ``open_driver``, ``driver``.
+azurite, make_store, store, container, open_driver, driver = emulator_fixtures(
     "azurite_server", "azurite", "container", AzureDriver, part_option="block_size"
 )

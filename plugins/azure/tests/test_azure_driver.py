@@ -396,14 +396,6 @@ class TestAzureStore(ObjectStoreSuite):
 
     missing_store_says = "no such container"
 
-    @pytest.fixture
-    def store(self, container: str) -> str:
-        return container
-
-    @pytest.fixture
-    def make_store(self, azurite: AzuriteServer) -> Callable[[], str]:
-        return azurite.make_container
-
     def stored(self, driver: Any) -> dict[str, bytes]:
         return _names(driver)
 

@@ -13,7 +13,8 @@ from scraper_core.testing.objectstore import emulator_fixtures
 #: The session's emulator, defined beside it and shared with the host's tests.
 SHARED_FIXTURES = (gcs_server,)
 
-# ``emulator`` (STORAGE_EMULATOR_HOST set), ``bucket``, ``open_driver``, ``driver``.
-emulator, bucket, open_driver, driver = emulator_fixtures(
+# ``emulator`` (STORAGE_EMULATOR_HOST set), ``make_store``, ``store`` (also ``bucket``),
+# ``open_driver``, ``driver``.
+emulator, make_store, store, bucket, open_driver, driver = emulator_fixtures(
     "gcs_server", "emulator", "bucket", GcsDriver, part_option="chunk_size"
 )

@@ -194,14 +194,6 @@ class TestGcsStore(ObjectStoreSuite):
 
     missing_store_says = "no such bucket"
 
-    @pytest.fixture
-    def store(self, bucket: str) -> str:
-        return bucket
-
-    @pytest.fixture
-    def make_store(self, emulator: FakeGcsServer) -> Callable[[], str]:
-        return emulator.make_bucket
-
     def stored(self, driver: Any) -> dict[str, bytes]:
         return _names(driver)
 
