@@ -164,6 +164,10 @@ class ObjectStoreSuite:
     part_size: ClassVar[int] = 256 * 1024
     #: What the ConfigurationError says when the store named does not exist.
     missing_store_says: ClassVar[str]
+    #: For :meth:`driver_on_another_server`: the emulator to start (a context manager), and
+    #: the driver to open on it.
+    emulator_class: ClassVar[type[contextlib.AbstractContextManager[Any]]]
+    driver_class: ClassVar[DriverClass]
 
     # -- what the subclass says with its SDK --------------------------------------------------
 
@@ -185,8 +189,11 @@ class ObjectStoreSuite:
     @contextlib.contextmanager
     def driver_on_another_server(self) -> Iterator[ObjectStoreDriver]:
         """A writable driver on a second server, with this process its client while open."""
-        raise NotImplementedError
-        yield
+        with self.emulator_class() as started, pytest.MonkeyPatch.context() as monkeypatch:
+            other: Emulator = started
+            other.use_environment(monkeypatch)
+            driver: Any = self.driver_class.open(other.make_store(), {}, read_only=False)
+            yield cast(ObjectStoreDriver, driver)
 
     def refuse_server_side_copies(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Make the SDK's server-side copy fail as a server refusing it does (403)."""
