@@ -6,15 +6,16 @@ once; a plugin's test class inherits it and tells it, with the store's own SDK, 
 :class:`ObjectStoreDriverSuite` runs the conformance suite on such a driver against an
 emulator, each class in a root of its own.
 
-The subclass of ObjectStoreSuite (or its conftest) gives these fixtures:
+The subclass of ObjectStoreSuite (or its conftest: :func:`emulator_fixtures` makes them)
+gives these fixtures:
 
 - ``open_driver(location, read_only=False, **options)``: the driver on the test's server;
 - ``store``: a fresh, empty store (bucket, container) name; ``make_store()``: another one;
 - ``driver``: ``open_driver(store)`` with parts of :attr:`ObjectStoreSuite.part_size`.
 
-and implements :meth:`~ObjectStoreSuite.stored`, :meth:`~ObjectStoreSuite.put_object`,
-:meth:`~ObjectStoreSuite.driver_on_another_server` and
-:meth:`~ObjectStoreSuite.refuse_server_side_copies`.
+and implements :meth:`~ObjectStoreSuite.stored`, :meth:`~ObjectStoreSuite.put_object` and
+:meth:`~ObjectStoreSuite.refuse_server_side_copies`; it names ``emulator_class`` and
+``driver_class`` for :meth:`~ObjectStoreSuite.driver_on_another_server`, or implements it.
 """
 
 from __future__ import annotations
