@@ -31,6 +31,7 @@ from scraper_core.cli_env import PairsOption, from_environment, with_environment
 from scraper_core.cli_group import DefaultCommandGroup
 from scraper_core.cli_output import OutputMode, output_options
 from scraper_core.cli_output import fail as say_failure
+from scraper_core.cli_shared import have_option, jobs_option, platform_option
 from scraper_core.errors import ScraperError
 
 # The core is imported by the commands that use it, not here: `scrape --help` loads click and
@@ -379,37 +380,19 @@ def main() -> None:
     metavar="KEY=VALUE",
     help="Option for the destination driver (repeatable).",
 )
-@click.option(
-    "--platform",
-    "platforms",
-    multiple=True,
-    metavar="OS/ARCH[/VARIANT]",
-    help="Copy only these platforms of multi-platform images (repeatable).",
-)
+@platform_option("Copy only these platforms of multi-platform images (repeatable).")
 @click.option(
     "--no-signatures",
     is_flag=True,
     help="Leave cosign signatures, attestations and SBOMs (sha256-<hex>.sig tags) and OCI "
     "referrers (sha256-<hex> tags) behind.",
 )
-@click.option(
-    "--have",
-    "have_files",
-    multiple=True,
-    metavar="FILE",
-    shell_complete=complete_path,
-    help="Leave out every blob the far side already has, from its `scrape inventory` or a "
+@have_option(
+    "Leave out every blob the far side already has, from its `scrape inventory` or a "
     "receipt (repeatable; a regular file of at most 256 MiB, or -): a delta shipment. Links "
-    "and tags are still written.",
+    "and tags are still written."
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(1, 256),
-    default=DEFAULT_JOBS,
-    show_default=True,
-    help="Blobs copied at once.",
-)
+@jobs_option(256, DEFAULT_JOBS, "Blobs copied at once.")
 @click.option(
     "--link",
     is_flag=True,
@@ -763,32 +746,16 @@ def drivers_command(output: OutputMode) -> None:
 
 @main.command("verify", cls=SourceCommand, epilog=cli_examples.VERIFY)
 @source_storage_options
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(1, 64),
-    default=4,
-    show_default=True,
-    help="Blobs hashed at once.",
-)
+@jobs_option(64, 4, "Blobs hashed at once.")
 @output_options
-@click.option(
-    "--platform",
-    "platforms",
-    multiple=True,
-    metavar="OS/ARCH[/VARIANT]",
-    help="As a copy made with --platform: these platforms of multi-platform images must be "
-    "complete, the others are not looked at (repeatable).",
+@platform_option(
+    "As a copy made with --platform: these platforms of multi-platform images must be "
+    "complete, the others are not looked at (repeatable)."
 )
-@click.option(
-    "--have",
-    "have_files",
-    multiple=True,
-    metavar="FILE",
-    shell_complete=complete_path,
-    help="The site's `scrape inventory` (or a receipt): say whether this delta completes it, "
+@have_option(
+    "The site's `scrape inventory` (or a receipt): say whether this delta completes it, "
     "every blob the delta relies on there with the same size (repeatable; a regular file of "
-    "at most 256 MiB, or -).",
+    "at most 256 MiB, or -)."
 )
 @click.argument("images", nargs=-1)
 def verify_command(

@@ -14,18 +14,24 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import replace
 
-from scraper_core import plugins, selection
+from scraper_core import plugins
 from scraper_core.bloblist import BlobSizes
 from scraper_core.checked import CheckedDriver
 from scraper_core.contract import Abortable
 from scraper_core.delta import DeltaRefusedError, locate_relied_on
 from scraper_core.errors import ConfigurationError, PluginError, ScraperError
 from scraper_core.imagedest import ImageDestination
-from scraper_core.plan import ImagePlan, PlatformFilter
+from scraper_core.plan import ImagePlan
 from scraper_core.push import Push
 from scraper_core.receipt import Receipt, children_left_out_by_choice, read_receipts
-from scraper_core.revisions import untagged_note
-from scraper_core.run import CopyOutcome, CopyRequest, RunEvents, check_entries
+from scraper_core.run import (
+    CopyOutcome,
+    CopyRequest,
+    RunEvents,
+    check_entries,
+    plan_chosen,
+    planning_options,
+)
 from scraper_core.scrape import Scrape, ScrapeOptions
 from scraper_core.transfer import BlobTally
 
@@ -97,13 +103,7 @@ class PushRun:
                 "destination takes images, not files)"
             )
         check_entries(request)
-        self.options = ScrapeOptions(
-            jobs=request.jobs,
-            platforms=tuple(PlatformFilter.parse(text) for text in request.platforms),
-            signatures=request.signatures,
-            stat_blobs=request.dry_run,
-            all_manifests=request.all_manifests,
-        )
+        self.options = planning_options(request)
         source = request.source.resolve()
         registry = plugins.DriverRegistry()
         self.source = registry.open(source.driver, source.location, source.options, read_only=True)
@@ -143,15 +143,7 @@ class PushRun:
         assert self.source is not None and self.dest is not None, "open() first"
         request = self.request
         scrape = Scrape(self.source, None, self.options)
-        chosen = selection.select(self.source, request.entries, all_tags=request.all_tags)
-        for entry, message in chosen.errors:
-            events.entry_failed(entry, message)
-        planned = scrape.plan(chosen.references, chosen.tag_listings, chosen.whole_repositories)
-        for name, message in scrape.revision_errors:
-            chosen.errors.append((name, message))
-            events.entry_failed(name, message)
-        for name, left in scrape.untagged_left_out.items():
-            events.warning(untagged_note(name, left))
+        chosen, planned = plan_chosen(scrape, self.source, request, events)
         push = Push(
             self.source, self.dest, jobs=request.jobs, events=events, dry_run=request.dry_run
         )

@@ -229,6 +229,35 @@ def check_entries(request: CopyRequest) -> None:
             parse_reference(entry)
 
 
+def planning_options(request: CopyRequest) -> ScrapeOptions:
+    """What a copy and a push alike plan with from ``request`` (a copy adds its own)."""
+    return ScrapeOptions(
+        jobs=request.jobs,
+        platforms=tuple(PlatformFilter.parse(text) for text in request.platforms),
+        signatures=request.signatures,
+        stat_blobs=request.dry_run,
+        all_manifests=request.all_manifests,
+    )
+
+
+def plan_chosen(
+    scrape: Scrape, source: CheckedDriver, request: CopyRequest, events: RunEvents
+) -> tuple[selection.Selection, list[PlannedItem]]:
+    """The images ``request`` names in ``source``, planned, for a copy and a push alike:
+    each entry or revision that fails is told to ``events`` (and kept in the selection's
+    errors, for the outcome), each repository's untagged revisions left out noted."""
+    chosen = selection.select(source, request.entries, all_tags=request.all_tags)
+    for entry, message in chosen.errors:
+        events.entry_failed(entry, message)
+    planned = scrape.plan(chosen.references, chosen.tag_listings, chosen.whole_repositories)
+    for name, message in scrape.revision_errors:
+        chosen.errors.append((name, message))
+        events.entry_failed(name, message)
+    for name, left in scrape.untagged_left_out.items():
+        events.warning(untagged_note(name, left))
+    return chosen, planned
+
+
 # The copy use case.
 
 
@@ -271,15 +300,12 @@ class CopyRun:
         check_entries(request)
         # A bad SOURCE_DATE_EPOCH is said before anything is copied, not at the receipt.
         fixed_time()
-        self.options = ScrapeOptions(
-            jobs=request.jobs,
-            platforms=tuple(PlatformFilter.parse(text) for text in request.platforms),
-            signatures=request.signatures,
+        self.options = replace(
+            planning_options(request),
             link=request.link,
             recheck=request.recheck,
             have=load_have(request.have, self.have_sha256),
             stat_blobs=request.dry_run or request.link,
-            all_manifests=request.all_manifests,
         )
         source = self.source_storage = request.source.resolve()
         dest = request.destination
@@ -382,15 +408,7 @@ class CopyRun:
     def _execute(self, events: RunEvents) -> CopyOutcome:
         assert self.source is not None, "open() first"
         scrape = Scrape(self.source, self.dest, self.options, self.plan_source)
-        chosen = selection.select(self.source, self.request.entries, all_tags=self.request.all_tags)
-        for entry, message in chosen.errors:
-            events.entry_failed(entry, message)
-        planned = scrape.plan(chosen.references, chosen.tag_listings, chosen.whole_repositories)
-        for name, message in scrape.revision_errors:
-            chosen.errors.append((name, message))
-            events.entry_failed(name, message)
-        for name, left in scrape.untagged_left_out.items():
-            events.warning(untagged_note(name, left))
+        chosen, planned = plan_chosen(scrape, self.source, self.request, events)
         self._refuse_going_back(planned)
         gone = self._gone_tags(chosen.tag_listings)
         if self.request.dry_run and self.request.plan_format:

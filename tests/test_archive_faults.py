@@ -98,13 +98,7 @@ def test_full_disk_publishes_nothing_when_no_image_fits(
     assert done.returncode == 1, done.stderr
     assert "No space left on device" in done.stderr and "Traceback" not in done.stderr
     assert sorted(os.listdir(small)) == ["ship.tar", "ship.tar.receipt.json", "ship.tar.sha256"]
-    record(
-        "archive-enospc",
-        title="Archive's filesystem full (6 MiB tmpfs)",
-        how="a 7 MiB image alone; then a small image with one whose 10 MiB layer fills the spool",
-        outcome="exit 1, one line naming ENOSPC; nothing published, then only the small image",
-        runs=2,
-    )
+    record("archive-enospc", runs=2)
 
 
 def test_full_disk_at_close_publishes_nothing(
@@ -124,13 +118,7 @@ def test_full_disk_at_close_publishes_nothing(
         assert result.exit_code == 1
         assert "No space left on device" in result.stderr
         assert sorted(os.listdir(tmp_path)) == ["data"]
-    record(
-        "archive-enospc-at-close",
-        title="Disk full while an archive is finished",
-        how="the final sync raising ENOSPC, each format",
-        outcome="exit 1, one line; no archive, temp or lock file",
-        runs=len(TAR_FLAGS),
-    )
+    record("archive-enospc-at-close", runs=len(TAR_FLAGS))
 
 
 def big_images(source: Path) -> list[SyntheticImage]:
@@ -162,13 +150,7 @@ def test_ctrl_c_is_one_line_130_and_leaves_nothing(
         err
     )
     assert os.listdir(out) == []
-    record(
-        "archive-sigint",
-        title="Ctrl-C while writing an archive",
-        how="SIGINT with the copy held after 1 or 40 MiB read of a 96 MiB .tar/.tar.gz/.tar.zst",
-        held=True,
-        outcome="exit 130, one line, no traceback, no archive, temp or lock file",
-    )
+    record("archive-sigint", held=True)
 
 
 def test_a_second_run_on_one_archive_fails_fast_naming_the_holder(tmp_path: Path) -> None:
@@ -202,13 +184,7 @@ def test_a_second_run_on_one_archive_fails_fast_naming_the_holder(tmp_path: Path
         "ship.tar.gz.receipt.json",
         "ship.tar.gz.sha256",
     ]
-    record(
-        "archive-second-run",
-        title="Two runs writing one archive",
-        how="a second scrape started while the first holds ship.tar.gz.lock",
-        outcome="second exits 2 at once naming the first's pid; the first completes",
-        figures={"second run seconds": round(took, 2)},
-    )
+    record("archive-second-run", figures={"second run seconds": round(took, 2)})
 
 
 @pytest.mark.parametrize("compression", ["none", "zst"])
@@ -257,8 +233,6 @@ def test_a_failed_stdout_archive_does_not_extract(tmp_path: Path, compression: s
     assert untar.returncode != 0, untar.stderr
     record(
         "archive-stdout-failed",
-        title="A failed run writing to standard output",
-        how="every image failing (corrupt blob, missing tag) with --output-tar - | tar -x",
         outcome=f"scrape exit 1; tar -x exits {untar.returncode} (stream left unusable)",
     )
 

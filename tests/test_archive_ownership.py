@@ -22,7 +22,7 @@ import pytest
 
 from tests.support.mounts import bound
 from tests.support.reliability import record
-from tests.support.trees import local_writer
+from tests.support.trees import local_tree, local_writer
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
 MIB = 1024 * 1024
@@ -62,12 +62,8 @@ def state(directory: Path) -> dict[str, object]:
 
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
-    root = tmp_path / "data"
-    tree = local_writer(root)
-    tree.image("app", "1", layer_sizes=(5000, 3000))
-    tree.image("app", "2", layer_sizes=(7000,))
-    tree.image("other", "1", layer_sizes=(2000,))
-    return root
+    images = {"app:1": (5000, 3000), "app:2": (7000,), "other:1": (2000,)}
+    return local_tree(tmp_path / "data", images)
 
 
 @pytest.fixture
@@ -148,13 +144,7 @@ def test_an_archive_source_is_never_written_however_it_is_spelt(ship: Path, case
     line = one_line_error(done)
     assert "the source is never written" in line, line
     assert state(ship) == before, "nothing touched"
-    record(
-        "archive-source-identity",
-        title="Archive written over the archive it reads, however spelt",
-        how="split set into its base name, symlink, hard link, relative/absolute, dot-dot, "
-        "directory alias, a beside file linked to the source, volume names of a split output",
-        outcome="exit 2, one line naming both, every file of the directory unchanged",
-    )
+    record("archive-source-identity")
 
 
 @pytest.fixture
@@ -176,12 +166,7 @@ def test_an_archive_source_reached_through_a_bind_mount_is_never_written(
     )  # fmt: skip
     assert "the source is never written" in one_line_error(done)
     assert state(ship) == before
-    record(
-        "archive-source-bind-mount",
-        title="Archive written over the archive it reads, through a bind mount",
-        how="mount --bind of the directory; one file and a split set into its base name",
-        outcome="exit 2, one line; caught by device and inode of the directory",
-    )
+    record("archive-source-bind-mount")
 
 
 def test_a_beside_file_linked_into_a_source_tree_is_refused(tmp_path: Path, source: Path) -> None:
@@ -258,14 +243,7 @@ def test_a_file_beside_the_archive_never_writes_through_to_a_precious_file(
         one_line_error(done)
         assert placed.exists() or placed.is_symlink()
     assert not any(entry.name.startswith(".ship.tar.scrape-") for entry in out.iterdir())
-    record(
-        "archive-beside-links",
-        title="Names beside an archive pre-placed as links to a precious file",
-        how="FILE, FILE.000/.001/.900, FILE.sha256, FILE.receipt.json, FILE.lock as a "
-        "symlink or hard link to a file outside",
-        outcome="the precious file is never written: the run replaces the name or refuses "
-        "in one line",
-    )
+    record("archive-beside-links")
 
 
 def _make_special(kind: str, path: Path) -> None:
@@ -296,12 +274,7 @@ def test_a_beside_name_that_is_not_a_file_is_one_line(
     line = one_line_error(done)
     assert name in line and kind in line, line
     assert state(out) == before
-    record(
-        "archive-beside-special",
-        title="Lock, checksum or receipt name that is a directory, FIFO or symlink",
-        how="each name pre-placed as each kind before the run",
-        outcome="exit 2, one line naming it and what it is; nothing written, nothing blocks",
-    )
+    record("archive-beside-special")
 
 
 @pytest.mark.parametrize("kind", ["directory", "FIFO"])
@@ -348,12 +321,7 @@ def test_only_the_replaced_sets_own_volumes_are_removed(tmp_path: Path, source: 
     assert sorted(os.listdir(out)) == sorted(
         ["ship.tar", "ship.tar.sha256", "ship.tar.receipt.json", *strangers]
     )
-    record(
-        "archive-stale-volumes",
-        title="Names like old volumes beside an archive (ship.tar.20240601, ship.tar.1234)",
-        how="a longer split set replaced by a shorter one, then by one file, strangers beside",
-        outcome="only volumes the old checksum file names are removed; the strangers survive",
-    )
+    record("archive-stale-volumes")
 
 
 def test_a_checksum_file_that_is_not_the_sets_own_removes_nothing(
@@ -435,12 +403,7 @@ def test_the_stdout_spool_works_from_a_read_only_source_as_working_directory(
     assert done.returncode == 0, done.stderr
     assert "docker/registry/v2/repositories/big/_manifests/tags/1/current/link" in done.stdout
     assert "Traceback" not in done.stderr
-    record(
-        "archive-stdout-spool",
-        title="Archive to stdout from a read-only working directory that is the source",
-        how="--output-tar - with a 9 MiB layer (spooled), cwd a read-only mount of the source",
-        outcome="exit 0: the spool goes to the temp directory, never the current one",
-    )
+    record("archive-stdout-spool")
 
 
 @pytest.mark.parametrize("how", ["spool-dir", "TMPDIR"])

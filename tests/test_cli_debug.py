@@ -13,6 +13,7 @@ from azurite_server import AzuriteServer
 from gcs_emulator import FakeGcsServer
 from s3_servers import MotoServer
 
+from scraper_core.contract import DriverClass
 from scraper_core.debuglog import REDACTED, redacted
 from scraper_core.testing.tree import TreeWriter
 from tests.support.cli import run_cli
@@ -28,6 +29,16 @@ def _bucket_with_an_image(moto: MotoServer) -> str:
     driver = S3Driver.open(bucket, {"endpoint_url": moto.endpoint_url}, read_only=False)
     TreeWriter(driver).image("team/app", "v1")
     return bucket
+
+
+def _store_with_an_image(
+    server: AzuriteServer | FakeGcsServer, monkeypatch: pytest.MonkeyPatch, driver: DriverClass
+) -> str:
+    """A fresh store on an emulator, this process its client, holding team/app:v1."""
+    server.use_environment(monkeypatch)
+    store: str = server.make_store()
+    TreeWriter(driver.open(store, {}, read_only=False)).image("team/app", "v1")
+    return store
 
 
 @pytest.mark.s3
@@ -80,9 +91,7 @@ def test_debug_on_azure_redacts_the_shared_key_and_a_sas_signature(
 
     from registry_scraper_azure.driver import AzureDriver
 
-    azurite_server.use_environment(monkeypatch)
-    container = azurite_server.make_container()
-    TreeWriter(AzureDriver.open(container, {}, read_only=False)).image("team/app", "v1")
+    container = _store_with_an_image(azurite_server, monkeypatch, AzureDriver)
     sas = generate_container_sas(
         azurite_server.account_name,
         container,
@@ -116,9 +125,7 @@ def test_debug_on_gcs_logs_each_request(
 ) -> None:
     from registry_scraper_gcs.driver import GcsDriver
 
-    gcs_server.use_environment(monkeypatch)
-    bucket = gcs_server.make_bucket()
-    TreeWriter(GcsDriver.open(bucket, {}, read_only=False)).image("team/app", "v1")
+    bucket = _store_with_an_image(gcs_server, monkeypatch, GcsDriver)
     result = run_cli("list", "--storage", "gcs", "--data-dir", bucket, "--debug")
     assert result.exit_code == 0, result.output
     assert result.stdout == "team/app  v1\n"

@@ -3,12 +3,10 @@ click and pluggy); the core loads when a command runs."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from scraper_core import cli
 from scraper_core.transfer import DEFAULT_JOBS
 from tests.support.cli import run_cli
+from tests.support.cli_process import python_output
 
 _HELP_MODULES = (
     "import sys; sys.argv = ['scrape', '--help']\n"
@@ -19,10 +17,7 @@ _HELP_MODULES = (
 
 
 def test_help_imports_no_core_module_beyond_the_cli() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", _HELP_MODULES], capture_output=True, text=True, check=True
-    )
-    modules = set(result.stdout.split())
+    modules = set(python_output(_HELP_MODULES).split())
     loaded = {name for name in modules if name.startswith("scraper_core")}
     # The command line's own small modules (cli_*: options, environment, output) load with it.
     cli_own = {name for name in loaded if name.startswith("scraper_core.cli_")}

@@ -20,7 +20,7 @@ import pytest
 
 from scraper_core.testing.tree import SyntheticImage
 from tests.support.mounts import mounted_tmpfs, tmpfs, unmount
-from tests.support.reliability import record
+from tests.support.reliability import measuring
 from tests.support.trees import assert_tree_verifies, local_writer, snapshot
 
 SCRAPE = str(Path(sys.executable).parent / "scrape")
@@ -85,22 +85,17 @@ def test_full_disk_stops_once_and_leaves_nothing(
     before = snapshot(source)
     output = small_disk / "copy"
     done = scrape(source, "--output-dir", str(output), *(f"{i.name}:v1" for i in images))
-    held = False
-    try:
+    with measuring(
+        f"destination-enospc-{case}",
+        title=f"Destination full (ENOSPC), {case} blobs",
+        how="real scrape into a 2 MiB tmpfs with more to copy than fits",
+        outcome=f"exit {done.returncode}, cause said once, no staging left",
+    ):
         not_copied = check_stopped_once(done, "No space left on device")
         assert not_copied, "with every blob larger than the space, some image must fail"
         assert_tree_verifies(output)
         assert leftovers(small_disk) == []
         assert snapshot(source) == before
-        held = True
-    finally:
-        record(
-            f"destination-enospc-{case}",
-            title=f"Destination full (ENOSPC), {case} blobs",
-            how="real scrape into a 2 MiB tmpfs with more to copy than fits",
-            held=held,
-            outcome=f"exit {done.returncode}, cause said once, no staging left",
-        )
 
 
 def test_full_disk_with_an_archive_leaves_no_archive(tmp_path: Path, small_disk: Path) -> None:
@@ -109,8 +104,8 @@ def test_full_disk_with_an_archive_leaves_no_archive(tmp_path: Path, small_disk:
     before = snapshot(source)
     archive = small_disk / "copy.tar"
     done = scrape(source, "--output-tar", str(archive), *(f"{i.name}:v1" for i in images))
-    held = False
-    try:
+    outcome = f"exit {done.returncode}, no archive, no temporary file"
+    with measuring("destination-enospc-tar", outcome=outcome):
         not_copied = check_stopped_once(done, "No space left on device")
         # One archive is all or nothing: every image is reported not copied.
         assert len(not_copied) == len(images), done.stderr
@@ -118,15 +113,6 @@ def test_full_disk_with_an_archive_leaves_no_archive(tmp_path: Path, small_disk:
         assert not archive.exists()
         assert list(small_disk.iterdir()) == []
         assert snapshot(source) == before
-        held = True
-    finally:
-        record(
-            "destination-enospc-tar",
-            title="Destination full (ENOSPC) while writing an archive",
-            how="real scrape --output-tar into a 2 MiB tmpfs",
-            held=held,
-            outcome=f"exit {done.returncode}, no archive, no temporary file",
-        )
 
 
 def test_read_only_destination_stops_once(tmp_path: Path) -> None:
@@ -141,8 +127,8 @@ def test_read_only_destination_stops_once(tmp_path: Path) -> None:
         copied = snapshot(output)
         remount(disk, "ro")
         done = scrape(source, "--output-dir", str(output), *(f"{i.name}:v1" for i in rest))
-        held = False
-        try:
+        outcome = f"exit {done.returncode}, cause said once, rerun completes"
+        with measuring("destination-erofs", outcome=outcome):
             assert len(check_stopped_once(done, "Read-only file system")) == len(rest)
             assert snapshot(output) == copied
             assert snapshot(source) == before
@@ -152,14 +138,5 @@ def test_read_only_destination_stops_once(tmp_path: Path) -> None:
             assert again.returncode == 0, again.stderr
             assert_tree_verifies(output)
             assert leftovers(disk) == []
-            held = True
-        finally:
-            record(
-                "destination-erofs",
-                title="Destination read-only (EROFS)",
-                how="real scrape into a tmpfs remounted read-only, then a rerun once writable",
-                held=held,
-                outcome=f"exit {done.returncode}, cause said once, rerun completes",
-            )
     finally:
         unmount(disk)

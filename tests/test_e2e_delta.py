@@ -132,10 +132,6 @@ def test_ship_reship_the_change_check_and_import(
     assert verified.exit_code == 0, verified.output
     record(
         "delta-shipment-e2e",
-        title="Delta shipment imported into a served site",
-        how="full ship of 2 images, new tag + new image, `--have` inventory delta as a tree "
-        "and an archive, verify --have, import with `--all-tags '**'`, skopeo pulls, "
-        "garbage-collect --dry-run",
         outcome=f"delta held {len(stored_blobs(delta))} blobs, none of the site's "
         f"{len(site_blobs)}; every tag pulled; gc deletes nothing; empty site refused",
         figures={"delta_blobs": len(stored_blobs(delta)), "site_blobs": len(site_blobs)},

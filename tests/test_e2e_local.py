@@ -234,13 +234,7 @@ def test_scrape_while_the_source_receives_pushes(
     filesystem_registry: RegistryFactory, tmp_path: Path, source_unchanged: SourceGuard
 ) -> None:
     """Pushes of other tags into the live source registry do not disturb a scrape."""
-    with measuring(
-        "scrape-during-pushes",
-        title="scrape while the source takes pushes",
-        how="scrapes of one tag while pushes of other tags go into the live registry "
-        "(`tests/test_e2e_local.py`)",
-        outcome="every scrape exits 0; the copy holds exactly the tag asked for and pulls back",
-    ) as measured:
+    with measuring("scrape-during-pushes") as measured:
         layout = tmp_path / "layout"
         wanted = build_image(layout, "wanted", seed="live-wanted", layer_sizes=(2_000_000, 500_000))
         extra = [

@@ -165,12 +165,7 @@ def test_a_size_that_is_no_size_is_one_line(
     assert result.exit_code == 2, result.output
     assert result.stderr == f"error: --have {path}: {expected}\n"
     assert not (tmp_path / "copy").exists()
-    record(
-        "have-file-bad-number",
-        title="A size that is no size in a --have receipt or inventory",
-        how="a 5,000-digit number, 2**63, -1, 1.5",
-        outcome="one line naming the file, exit 2",
-    )
+    record("have-file-bad-number")
 
 
 # Receipts found in a source.
@@ -200,12 +195,7 @@ def test_a_receipts_entry_that_is_no_regular_file_is_skipped_with_a_warning(
         f"(local: {layout.RECEIPTS_ROOT}/b-fifo.json: is a FIFO)",
     ]
     assert (tmp_path / "site" / "docker").is_dir()
-    record(
-        "source-receipts-not-regular",
-        title="A directory named *.json or a FIFO among a source's receipts",
-        how="scrape-receipts/a-directory.json/ and a FIFO b-fifo.json beside a sound receipt",
-        outcome="one warning line each naming it; the import goes on (exit 0)",
-    )
+    record("source-receipts-not-regular")
 
 
 @pytest.mark.parametrize(

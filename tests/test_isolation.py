@@ -40,39 +40,26 @@ def _symlink_out(root: Path) -> str:
     return "team/evil"
 
 
-def _dangling_inside(root: Path) -> str:
-    (_repositories(root) / "team" / "gone").symlink_to("nowhere")
-    return "team/gone"
+def _link(name: str, target: str) -> Breaker:
+    """``team/NAME`` as a symlink to ``target``."""
+
+    def make(root: Path) -> str:
+        (_repositories(root) / "team" / name).symlink_to(target)
+        return f"team/{name}"
+
+    return make
 
 
-def _dangling_outside(root: Path) -> str:
-    (_repositories(root) / "team" / "gone").symlink_to("/nonexistent/registry/gone")
-    return "team/gone"
+def _file_instead_of(path: str) -> Breaker:
+    """A file where the directory ``path`` (under repositories/) belongs."""
 
+    def make(root: Path) -> str:
+        file = _repositories(root) / path
+        file.parent.mkdir(parents=True)
+        file.write_bytes(b"not a directory")
+        return path
 
-def _self_loop(root: Path) -> str:
-    (_repositories(root) / "team" / "loop").symlink_to("loop")
-    return "team/loop"
-
-
-def _loop_to_ancestor(root: Path) -> str:
-    # Followed, every level lists the same directory again: the walk would never end.
-    (_repositories(root) / "team" / "again").symlink_to(".")
-    return "team/again"
-
-
-def _tags_is_a_file(root: Path) -> str:
-    tags = _repositories(root) / "team" / "broken" / "_manifests" / "tags"
-    tags.parent.mkdir(parents=True)
-    tags.write_bytes(b"not a directory")
-    return "team/broken/_manifests/tags"
-
-
-def _manifests_is_a_file(root: Path) -> str:
-    manifests = _repositories(root) / "team" / "broken" / "_manifests"
-    manifests.parent.mkdir(parents=True)
-    manifests.write_bytes(b"not a directory")
-    return "team/broken/_manifests"
+    return make
 
 
 #: Nothing a glob could match is there (a dangling link, the parent again): globs, which never
@@ -83,12 +70,13 @@ MAYBE_QUIET_FOR_GLOBS = {"dangling symlink out of the root"}
 
 ENTRY_BREAKERS: dict[str, Breaker] = {
     "symlink out of the root": _symlink_out,
-    "dangling symlink inside the root": _dangling_inside,
-    "dangling symlink out of the root": _dangling_outside,
-    "symlink loop": _self_loop,
-    "symlink back to an ancestor": _loop_to_ancestor,
-    "tags directory is a file": _tags_is_a_file,
-    "_manifests is a file": _manifests_is_a_file,
+    "dangling symlink inside the root": _link("gone", "nowhere"),
+    "dangling symlink out of the root": _link("gone", "/nonexistent/registry/gone"),
+    "symlink loop": _link("loop", "loop"),
+    # Followed, every level lists the same directory again: the walk would never end.
+    "symlink back to an ancestor": _link("again", "."),
+    "tags directory is a file": _file_instead_of("team/broken/_manifests/tags"),
+    "_manifests is a file": _file_instead_of("team/broken/_manifests"),
 }
 
 
@@ -127,13 +115,7 @@ def test_a_bad_repository_entry_is_one_line_and_the_rest_goes_on(
         "scrape team/*": glob,
         "scrape *": everything,
     }
-    with recorded(
-        "isolated-bad-entry",
-        title="One bad entry under repositories/",
-        how="symlink out of the root, dangling (in and out), loop, back to an ancestor; "
-        "_manifests or tags a file; then list, list team/*, verify, scrape --all-tags",
-        outcome="one error line naming it per command, exit 1, every sound image listed/copied",
-    ):
+    with recorded("isolated-bad-entry"):
         for what, result in results.items():
             lines = error_lines(result)
             assert result.exception is None or isinstance(result.exception, SystemExit), what

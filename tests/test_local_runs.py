@@ -147,13 +147,7 @@ def test_two_runs_from_separate_pid_namespaces_share_one_output(
         into = tmp_path / f"pulled-{image.name.replace('/', '-')}"
         pulled = pull(server.url, f"{image.name}:v1", into)
         assert pulled.digest == str(image.manifest)
-    record(
-        "local-pid-namespaces",
-        title="Two runs into one output from separate PID namespaces (containers)",
-        how="unshare -p -f --mount-proc, overlapping image sets, the second started while the "
-        "first copies; scrape verify and a registry pull afterwards",
-        outcome="neither removed the other's staging; both exit 0; tree verifies and serves",
-    )
+    record("local-pid-namespaces")
 
 
 # -- Ctrl-C inside a multi-GiB kernel copy -----------------------------------------------------
@@ -274,8 +268,6 @@ def test_kernel_copy_errors_surface_from_wait_and_commit(
     assert calls[0] <= 64 << 20, "a chunk larger than the cancel latency allows"
     record(
         "local-kernel-copy-errors",
-        title="Kernel copy failing mid-blob (ENOSPC, EIO, EROFS)",
-        how="copy_file_range raising after its first chunk",
         outcome=f"{errno.errorcode[code]}: StorageError from wait() and commit(), no partial file",
     )
 
@@ -310,12 +302,7 @@ def test_full_disk_gives_one_line_per_image_and_no_traceback(
     assert not (output / V2 / "repositories/team/big/_manifests/tags").exists()
     assert _leftovers(output) == []
     shutil.rmtree(output)
-    record(
-        "local-enospc",
-        title="Destination filesystem full during a kernel copy (real scrape, 6 MiB tmpfs)",
-        how="an 8 MiB layer into a 6 MiB tmpfs beside a small image",
-        outcome="one line naming ENOSPC, exit 1, the small image copied, no traceback",
-    )
+    record("local-enospc")
 
 
 def test_sigkill_mid_copy_then_rerun_removes_the_dead_runs_staging(tmp_path: Path) -> None:
@@ -339,9 +326,4 @@ def test_sigkill_mid_copy_then_rerun_removes_the_dead_runs_staging(tmp_path: Pat
         [SCRAPE, "verify", "--data-dir", str(output)], capture_output=True, text=True, timeout=600
     )
     assert verify.returncode == 0, verify.stderr
-    record(
-        "local-sigkill-rerun",
-        title="SIGKILL mid kernel copy, then a rerun",
-        how="scrape killed while a staged file exists; the same command run again",
-        outcome="the dead run's staging (lock free) removed by the rerun; tree verifies",
-    )
+    record("local-sigkill-rerun")

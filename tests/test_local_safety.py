@@ -119,9 +119,6 @@ def test_special_files_are_refused_without_blocking(
     assert not (Path(dest.root) / "copied").exists() and not (Path(dest.root) / "linked").exists()
     record(
         "local-special-files",
-        title="FIFO, device, socket or directory where content is expected (local driver)",
-        how="get_content, read_head, read_link, reader, stat, kernel copy and hardlink of each "
-        "kind, directly and through an in-root symlink, each under a 20 s deadline",
         outcome=f"{kind}: one-line StorageError '{SPECIAL_KINDS[kind]}', nothing blocked",
         figures={"calls": 2 * len(reads)},
     )
@@ -138,12 +135,7 @@ def test_reads_never_go_past_the_size_asked_or_the_file(tmp_path: Path) -> None:
     (root / "small").write_bytes(b"abc")
     assert driver.read_head("/small", 72) == b"abc"
     assert raw.get_content("/small") == b"abc"
-    record(
-        "local-bounded-reads",
-        title="A 64 GiB (sparse) file where a link is expected",
-        how="read_link-sized read of the file through the local driver",
-        outcome="72 bytes read, at once",
-    )
+    record("local-bounded-reads")
 
 
 # -- the root holds, even when a directory is swapped for a symlink mid-run ---------------------
@@ -205,14 +197,7 @@ def test_source_directory_swapped_between_plan_and_copy(
             pytest.fail(f"{operation} followed the swapped directory out of the root")
     assert os.stat(outside / blob.hex / "data").st_atime == 1
     assert not (Path(dest.root) / path.lstrip("/")).exists()
-    record(
-        "local-swap-source",
-        title="Source directory swapped for a symlink out of the root between plan and copy",
-        how="blobs/sha256/xx renamed away and replaced by a symlink to an outside copy holding "
-        "the same bytes; every read path of the local driver tried",
-        outcome="InvalidPathError for each; the outside copy never read",
-        figures={"operations": len(attempts)},
-    )
+    record("local-swap-source", figures={"operations": len(attempts)})
 
 
 @pytest.mark.parametrize("when", ["before the writer", "before the commit"])
@@ -341,13 +326,7 @@ def test_scrape_cli_refuses_a_directory_swapped_after_planning(
     assert not (output / V2 / "blobs/sha256" / prefix / layer.hex).exists()
     assert not (output / V2 / "repositories/team/victim/_manifests/tags").exists()
     assert (output / V2 / "repositories/team/bystander/_manifests/tags/v1/current/link").exists()
-    record(
-        "local-swap-cli",
-        title="Source directory swapped for a symlink out of the root during a real scrape",
-        how="scrape CLI with a hook between planning and copying that swaps blobs/sha256/xx",
-        outcome="that image fails in one line (invalid path), the other is copied, "
-        "nothing outside read",
-    )
+    record("local-swap-cli")
 
 
 # -- overlap: the output may not touch the source, however either is spelt ---------------------
@@ -404,13 +383,7 @@ def test_outputs_touching_the_source_are_named(
     # An archive inside the source (or where the source is) is refused as well.
     if not case.startswith("holds"):
         assert TarDriver.overlaps(os.path.join(location, "copy.tar"), source_tree) is not None
-    record(
-        "overlap-spellings",
-        title="Output or archive that is, is inside, or holds the source, however spelt",
-        how="absolute, relative, dot-dot, trailing slash, symlink alias, not-yet-existing, "
-        "parent alias; local output and tar archive",
-        outcome="named in one line before anything is opened",
-    )
+    record("overlap-spellings")
 
 
 @pytest.mark.parametrize("case", sorted(OUTPUTS_APART))
@@ -457,12 +430,7 @@ def test_bind_mount_of_the_source_is_caught_by_device_and_inode(
     assert LocalDriver.overlaps(str(tmp_path / "data" / "sub"), through_mount) is not None
     assert LocalDriver.overlaps(str(tmp_path), through_mount) is not None
     assert LocalDriver.overlaps(str(tmp_path / "copy"), through_mount) is None
-    record(
-        "overlap-bind-mount",
-        title="Output reaching the source through a bind mount",
-        how="mount --bind of the source elsewhere; output at, inside and above it, both ways",
-        outcome="caught by device and inode of every existing ancestor",
-    )
+    record("overlap-bind-mount")
 
 
 def test_tar_refuses_a_directory_or_special_file_as_the_archive(tmp_path: Path) -> None:
@@ -474,13 +442,7 @@ def test_tar_refuses_a_directory_or_special_file_as_the_archive(tmp_path: Path) 
         with pytest.raises(ConfigurationError, match=what):
             within_deadline(partial(TarDriver.open, str(tmp_path / name), {}, read_only=False))
     assert sorted(os.listdir(tmp_path)) == ["dir.tar", "fifo.tar"]
-    record(
-        "tar-special-target",
-        title="Archive path that is a directory or a FIFO",
-        how="--output-tar naming an existing directory, then an existing FIFO",
-        outcome="one-line configuration error before anything is written; nothing blocks",
-        runs=2,
-    )
+    record("tar-special-target", runs=2)
 
 
 def test_fifo_as_a_blob_fails_that_image_only(tmp_path: Path) -> None:
@@ -498,9 +460,4 @@ def test_fifo_as_a_blob_fails_that_image_only(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and "is a FIFO" in done.stderr, done.stderr
     assert (output / V2 / "repositories/team/bystander/_manifests/tags/v1/current/link").exists()
     assert snapshot(source_root / "docker/registry/v2/repositories") == before
-    record(
-        "local-fifo-blob-cli",
-        title="FIFO as a layer's data in the source (real scrape)",
-        how="blobs/sha256/xx/<digest>/data replaced by a FIFO, nobody writing to it",
-        outcome="that image fails in one line ('is a FIFO'), the other is copied, no hang",
-    )
+    record("local-fifo-blob-cli")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
@@ -23,6 +22,7 @@ from scraper_core.errors import (
     StorageError,
 )
 from scraper_core.testing import DriverSuite, MemoryDriver
+from tests.support.cli_process import python_output
 
 
 class TestMemoryConformance(DriverSuite):
@@ -224,10 +224,7 @@ def test_importing_the_core_does_not_import_pytest() -> None:
         "        print(module.name)\n"
         "print(sorted(name for name in sys.modules if name.split('.')[0] == 'pytest'))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    *imported, pytest_modules = result.stdout.split("\n")[:-1]
+    *imported, pytest_modules = python_output(script).split("\n")[:-1]
     assert {"checked", "cli", "contract", "plugins", "transfer"} <= set(imported)
     assert pytest_modules == "[]"
 

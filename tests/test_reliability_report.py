@@ -88,3 +88,19 @@ def test_docs_are_rewritten_between_the_markers_only(tmp_path: Path) -> None:
     docs.write_text("no markers\n")
     with pytest.raises(ValueError, match="markers"):
         reliability.write_docs(rows, docs)
+
+
+def test_a_row_takes_its_words_from_the_table_unless_the_test_gives_them() -> None:
+    title, how, outcome = reliability.described("archive-corrupt-blob")
+    assert title.startswith("Corrupt source blob") and how and outcome
+    assert reliability.described("archive-corrupt-blob", outcome="measured")[2] == "measured"
+    with pytest.raises(KeyError, match="'no-such-row'"):
+        reliability.record("no-such-row")
+
+
+def test_every_row_of_the_table_is_named_by_a_test() -> None:
+    root = Path(__file__).resolve().parent.parent
+    files = [*root.glob("tests/test_*.py"), *root.glob("plugins/*/tests/test_*.py")]
+    named = "".join(path.read_text() for path in files)
+    keys = reliability._described()
+    assert keys and [key for key in keys if f'"{key}"' not in named] == []

@@ -151,12 +151,4 @@ def test_a_shared_blob_is_written_once(
     rerun = run_cli("--data-dir", str(source), "--output-dir", str(output), *options, *refs)
     assert rerun.exit_code == 0, rerun.output
     assert counter.counts == {}
-    record(
-        "shared-blob-once",
-        title="a blob shared by four images, copied once",
-        how="every blob write through CheckedDriver counted per path during real CLI runs "
-        "(default, `--link`, `-j 1`, `-j 8`), the shared blob held back so that copy threads "
-        "race for it (`tests/test_shared_blobs_once.py`)",
-        outcome="each blob written exactly once; a rerun writes none",
-        figures={"blob writes": writes},
-    )
+    record("shared-blob-once", figures={"blob writes": writes})

@@ -27,7 +27,7 @@ from tests.support.signing import (
     sign,
     ssh_keygen_verifies,
 )
-from tests.support.trees import local_writer
+from tests.support.trees import local_tree
 
 #: The two ways to name the allowed-signers file: the shorthand flag and the driver option.
 TRUST_FORMS = ("flag", "option")
@@ -54,11 +54,7 @@ def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
 
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
-    root = tmp_path / "data"
-    tree = local_writer(root)
-    tree.image("app", "v1", layer_sizes=(30_000, 20_000))
-    tree.image("app", "v2", layer_sizes=(10_000,))
-    return root
+    return local_tree(tmp_path / "data", {"app:v1": (30_000, 20_000), "app:v2": (10_000,)})
 
 
 def ship(source: Path, archive: Path, *args: str) -> None:

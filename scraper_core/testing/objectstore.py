@@ -6,15 +6,16 @@ once; a plugin's test class inherits it and tells it, with the store's own SDK, 
 :class:`ObjectStoreDriverSuite` runs the conformance suite on such a driver against an
 emulator, each class in a root of its own.
 
-The subclass of ObjectStoreSuite (or its conftest) gives these fixtures:
+The subclass of ObjectStoreSuite (or its conftest: :func:`emulator_fixtures` makes them)
+gives these fixtures:
 
 - ``open_driver(location, read_only=False, **options)``: the driver on the test's server;
 - ``store``: a fresh, empty store (bucket, container) name; ``make_store()``: another one;
 - ``driver``: ``open_driver(store)`` with parts of :attr:`ObjectStoreSuite.part_size`.
 
-and implements :meth:`~ObjectStoreSuite.stored`, :meth:`~ObjectStoreSuite.put_object`,
-:meth:`~ObjectStoreSuite.driver_on_another_server` and
-:meth:`~ObjectStoreSuite.refuse_server_side_copies`.
+and implements :meth:`~ObjectStoreSuite.stored`, :meth:`~ObjectStoreSuite.put_object` and
+:meth:`~ObjectStoreSuite.refuse_server_side_copies`; it names ``emulator_class`` and
+``driver_class`` for :meth:`~ObjectStoreSuite.driver_on_another_server`, or implements it.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class Emulator(Protocol):
     def use_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Make this process a client of this server only."""
 
+    def make_store(self) -> str:
+        """A fresh, empty store (bucket, container) on this server; its name."""
+
 
 def opener(driver_class: DriverClass) -> OpenDriver:
     """``open_driver(location, read_only=False, **options)`` for ``driver_class``."""
@@ -67,24 +71,73 @@ def opener(driver_class: DriverClass) -> OpenDriver:
     return open_driver
 
 
+def emulator_fixtures(
+    server: str, client: str, store_name: str, driver_class: DriverClass, part_option: str
+) -> tuple[object, ...]:
+    """A plugin conftest's fixtures over the session's emulator (the fixture ``server``):
+
+    - ``client``: the emulator, with this process set up as its client for the test;
+    - ``make_store()``: a fresh, empty store on it; ``store``: one for the test, also under
+      ``store_name`` (``container``, ``bucket``);
+    - ``open_driver``: ``open_driver(location, read_only=False, **options)`` against it;
+    - ``driver``: writable, on the test's store, with 256 KiB parts (``part_option``) so that
+      the larger writes upload several.
+
+    Bind them under their names: ``azurite, make_store, store, container, open_driver,
+    driver = ...`` (the ObjectStoreSuite takes the generic ones).
+    """
+
+    @pytest.fixture(name=client)
+    def client_fixture(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+        emulator: Emulator = request.getfixturevalue(server)
+        emulator.use_environment(monkeypatch)
+        return emulator
+
+    @pytest.fixture
+    def make_store(request: pytest.FixtureRequest) -> Callable[[], str]:
+        emulator: Emulator = request.getfixturevalue(client)
+        return emulator.make_store
+
+    @pytest.fixture
+    def store(make_store: Callable[[], str]) -> str:
+        return make_store()
+
+    @pytest.fixture(name=store_name)
+    def named_store(store: str) -> str:
+        return store
+
+    @pytest.fixture
+    def open_driver(request: pytest.FixtureRequest) -> OpenDriver:
+        request.getfixturevalue(client)
+        return opener(driver_class)
+
+    @pytest.fixture
+    def driver(open_driver: OpenDriver, store: str) -> ObjectStoreDriver:
+        return open_driver(store, **{part_option: "256KiB"})
+
+    return client_fixture, make_store, store, named_store, open_driver, driver
+
+
 class ObjectStoreDriverSuite(DriverSuite):
     """The conformance suite on an emulator: the root is ``STORE/conformance-<random>``, so
     every operation also goes through the root prefix; copies come from a sibling root."""
 
     #: The fixture giving the session's emulator.
     server_fixture: ClassVar[str]
-
-    @classmethod
-    def make_store(cls, server: Any) -> str:
-        """A fresh store on ``server``."""
-        raise NotImplementedError
+    #: The driver under test, and its option for the part size, which the suite makes 256 KiB:
+    #: the larger writes then upload several parts, the larger reads make several ranged GETs.
+    driver_class: ClassVar[DriverClass]
+    part_option: ClassVar[str]
 
     @classmethod
     def open_location(cls, location: str, *, read_only: bool) -> StorageDriver:
-        """The driver at ``location``, with small parts (the larger writes then upload several,
-        the larger reads make several ranged GETs) and small pages (the suite's 1100-child
-        directory then takes several)."""
-        raise NotImplementedError
+        """The driver at ``location``, with small parts and small pages (the suite's
+        1100-child directory then takes several)."""
+        driver: Any = cls.driver_class.open(
+            location, {cls.part_option: "256KiB"}, read_only=read_only
+        )
+        driver.list_page_size = 500
+        return cast(StorageDriver, driver)
 
     # Class-wide, as the suite allows: each test leaves the root empty for the next one (the
     # suite checks that), and one client serves them all.
@@ -95,7 +148,7 @@ class ObjectStoreDriverSuite(DriverSuite):
         with pytest.MonkeyPatch.context() as monkeypatch:
             server.use_environment(monkeypatch)
             root = f"conformance-{secrets.token_hex(6)}"
-            yield cls.open_location(f"{cls.make_store(server)}/{root}", read_only=False)
+            yield cls.open_location(f"{server.make_store()}/{root}", read_only=False)
 
     def open_read_only(self, driver: StorageDriver) -> StorageReader:
         # The environment is the class fixture's: the emulator's, set while it is alive.
@@ -112,6 +165,10 @@ class ObjectStoreSuite:
     part_size: ClassVar[int] = 256 * 1024
     #: What the ConfigurationError says when the store named does not exist.
     missing_store_says: ClassVar[str]
+    #: For :meth:`driver_on_another_server`: the emulator to start (a context manager), and
+    #: the driver to open on it.
+    emulator_class: ClassVar[type[contextlib.AbstractContextManager[Any]]]
+    driver_class: ClassVar[DriverClass]
 
     # -- what the subclass says with its SDK --------------------------------------------------
 
@@ -133,8 +190,11 @@ class ObjectStoreSuite:
     @contextlib.contextmanager
     def driver_on_another_server(self) -> Iterator[ObjectStoreDriver]:
         """A writable driver on a second server, with this process its client while open."""
-        raise NotImplementedError
-        yield
+        with self.emulator_class() as started, pytest.MonkeyPatch.context() as monkeypatch:
+            other: Emulator = started
+            other.use_environment(monkeypatch)
+            driver: Any = self.driver_class.open(other.make_store(), {}, read_only=False)
+            yield cast(ObjectStoreDriver, driver)
 
     def refuse_server_side_copies(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Make the SDK's server-side copy fail as a server refusing it does (403)."""

@@ -33,6 +33,19 @@ def scrape_command() -> list[str]:
     return [sys.executable, "-c", "from scraper_core.cli import main; main()"]
 
 
+def python_output(code: str) -> str:
+    """What ``code`` prints run by this interpreter in a fresh process (its imports are its
+    own); a failure or a run over DEFAULT_TIMEOUT raises."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=DEFAULT_TIMEOUT,
+    )
+    return done.stdout
+
+
 @dataclass(frozen=True)
 class Completed:
     args: tuple[str, ...]

@@ -8,7 +8,6 @@ unchanged. Counts of what was injected are kept for the test report.
 
 from __future__ import annotations
 
-import http.client
 import random
 import socket
 import struct
@@ -18,6 +17,8 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 from urllib.parse import urlsplit
+
+from tests.support.quiet_http import QuietHandler
 
 FAULTS = ("error500", "slowdown", "reset", "truncate", "latency")
 #: Faults that need a response body to break.
@@ -83,12 +84,7 @@ class FaultProxy:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
@@ -98,16 +94,8 @@ class FaultProxy:
                     return
                 if fault == "latency":
                     time.sleep(0.05 + 0.15 * random.random())
-                upstream = http.client.HTTPConnection(
-                    proxy.upstream_host, proxy.upstream_port, timeout=60
-                )
-                try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-                    upstream.request(self.command, self.path, body=body, headers=headers)
-                    response = upstream.getresponse()
-                    payload = response.read()
-                finally:
-                    upstream.close()
+                host, port = proxy.upstream_host, proxy.upstream_port
+                response, payload = self.relay(host, port, body, timeout=60)
                 self.send_response(response.status, response.reason)
                 # A HEAD answer has no body but the object's real Content-Length.
                 hop_by_hop: tuple[str, ...] = ("transfer-encoding", "connection")
@@ -145,11 +133,7 @@ class FaultProxy:
                 self.close_connection = True
                 self.connection.close()
 
-            do_GET = _forward  # noqa: N815
-            do_HEAD = _forward  # noqa: N815
-            do_PUT = _forward  # noqa: N815
-            do_POST = _forward  # noqa: N815
-            do_DELETE = _forward  # noqa: N815
+            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _forward  # noqa: N815
 
         return Handler
 

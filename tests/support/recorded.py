@@ -6,20 +6,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.support.reliability import Figure, record
+from tests.support.reliability import Figure, described, record
 
 
 @contextmanager
 def recorded(
     key: str,
     *,
-    title: str,
-    how: str,
-    outcome: str,
+    title: str | None = None,
+    how: str | None = None,
+    outcome: str | None = None,
     figures: dict[str, Figure] | None = None,
 ) -> Iterator[dict[str, Figure]]:
     """Records one run of ``key``: held unless an assertion fails inside (``outcome`` is then
     the failure's first line). Figures added to the yielded dict are recorded too."""
+    title, how, outcome = described(key, title, how, outcome)
     measured: dict[str, Figure] = dict(figures or {})
     try:
         yield measured

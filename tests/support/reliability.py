@@ -10,15 +10,21 @@ gives both sets), each with the date it was measured. The docs are rewritten onl
 session ran the whole suite with no failure (``make test``), or when ``RELIABILITY_DOCS=1``
 asks for it; any other run only updates the results file. Use :func:`record` (or the
 :func:`measuring` context manager, which records a failed run as not held) from any test.
+
+What a row tried and what held when it holds are said in ``tests/reliability-rows.toml``
+under the row's key, so a test names its row in one line; a test passes ``title``, ``how``
+or ``outcome`` itself only where it computes them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import textwrap
 import threading
+import tomllib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -46,12 +52,33 @@ _rows: dict[tuple[str, str], Row] = {}
 _lock = threading.Lock()
 
 
+#: What each row tried and what held (title, how, outcome), by key.
+DESCRIBED = Path(__file__).resolve().parent.parent / "reliability-rows.toml"
+
+
+@functools.cache
+def _described() -> dict[str, dict[str, str]]:
+    with DESCRIBED.open("rb") as file:
+        return tomllib.load(file)
+
+
+def described(
+    key: str, title: str | None = None, how: str | None = None, outcome: str | None = None
+) -> tuple[str, str, str]:
+    """Row ``key``'s title, how and outcome: those given, else those of ``DESCRIBED``."""
+    said = _described().get(key, {})
+    title, how = title or said.get("title"), how or said.get("how")
+    if not title or not how:
+        raise KeyError(f"reliability row {key!r}: no title and how in {DESCRIBED.name}")
+    return title, how, outcome if outcome is not None else said.get("outcome", "")
+
+
 def record(
     key: str,
     *,
-    title: str,
-    how: str,
-    outcome: str,
+    title: str | None = None,
+    how: str | None = None,
+    outcome: str | None = None,
     held: bool = True,
     runs: int = 1,
     figures: dict[str, Figure] | None = None,
@@ -65,6 +92,7 @@ def record(
     # The test file recording, so that a later session measuring only some files replaces
     # only their share of a row that several files feed.
     source = os.environ.get("PYTEST_CURRENT_TEST", "").split("::")[0]
+    title, how, outcome = described(key, title, how, outcome)
     update = Row(key, title, how, runs, held, outcome, dict(figures or {}))
     with _lock:
         _add(_rows.setdefault((key, source), Row(key, title, how)), update)
@@ -106,9 +134,12 @@ class Measurement:
 
 
 @contextlib.contextmanager
-def measuring(key: str, *, title: str, how: str, outcome: str) -> Iterator[Measurement]:
+def measuring(
+    key: str, *, title: str | None = None, how: str | None = None, outcome: str | None = None
+) -> Iterator[Measurement]:
     """Record one run of row ``key``: held if the block finishes, not held (with the error's
     first line as outcome) if it raises, which it then does on."""
+    title, how, outcome = described(key, title, how, outcome)
     measurement = Measurement(outcome)
     try:
         yield measurement

@@ -156,11 +156,13 @@ def push(
         )
 
 
-def inspect_raw(registry_url: str, ref: str) -> bytes:
-    """The manifest bytes the registry serves for name:tag or name@digest."""
+def inspect_raw(registry_url: str, ref: str, authfile: Path | None = None) -> bytes:
+    """The manifest bytes the registry serves for name:tag or name@digest, anonymously or
+    with the credentials of ``authfile``."""
+    creds = ["--authfile", str(authfile)] if authfile else ["--no-creds"]
     # Bytes, not text: the digest must be of the exact bytes served.
     return run_bytes(
-        "inspect", "--raw", "--tls-verify=false", "--no-creds", docker_ref(registry_url, ref)
+        "inspect", "--raw", "--tls-verify=false", *creds, docker_ref(registry_url, ref)
     )
 
 

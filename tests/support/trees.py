@@ -27,6 +27,15 @@ def local_writer(root: Path) -> TreeWriter:
     return TreeWriter(CheckedDriver(LocalDriver(root, read_only=False), read_only=False))
 
 
+def local_tree(root: Path, images: dict[str, tuple[int, ...]]) -> Path:
+    """``root`` holding an image per ``"name:tag"`` with layers of those sizes."""
+    tree = local_writer(root)
+    for reference, layer_sizes in images.items():
+        name, tag = reference.split(":")
+        tree.image(name, tag, layer_sizes=layer_sizes)
+    return root
+
+
 def snapshot(root: Path, *, own_too: bool = False) -> dict[str, tuple[bytes, int]]:
     """Every file under root with its bytes and mtime: proves a tree was not touched.
 

@@ -139,6 +139,9 @@ class AzuriteServer(ServerProcess):
         self.service_client().create_container(container)
         return container
 
+    #: What the object-store suites call a fresh store (see scraper_core.testing.objectstore).
+    make_store = make_container
+
 
 @pytest.fixture(scope="session")
 def azurite_server() -> Iterator[AzuriteServer]:

@@ -4,12 +4,11 @@ layout, folders of a hierarchical namespace, second committers, the SDK's creden
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -395,14 +394,8 @@ class TestAzureStore(ObjectStoreSuite):
     synchronous and asynchronous, scrapes in both layouts."""
 
     missing_store_says = "no such container"
-
-    @pytest.fixture
-    def store(self, container: str) -> str:
-        return container
-
-    @pytest.fixture
-    def make_store(self, azurite: AzuriteServer) -> Callable[[], str]:
-        return azurite.make_container
+    emulator_class = AzuriteServer
+    driver_class = AzureDriver
 
     def stored(self, driver: Any) -> dict[str, bytes]:
         return _names(driver)
@@ -417,12 +410,6 @@ class TestAzureStore(ObjectStoreSuite):
         # Below one block the blob is put whole; above, one staged block a block size or less.
         blocks = blob.get_block_list("committed")[0]
         assert len(blocks) == (-(-size // BLOCK) if size >= BLOCK else 0)
-
-    @contextlib.contextmanager
-    def driver_on_another_server(self) -> Iterator[Any]:
-        with AzuriteServer() as other_server, pytest.MonkeyPatch.context() as monkeypatch:
-            other_server.use_environment(monkeypatch)
-            yield AzureDriver.open(other_server.make_container(), {}, read_only=False)
 
     def refuse_server_side_copies(self, monkeypatch: pytest.MonkeyPatch) -> None:
         from azure.core.exceptions import HttpResponseError

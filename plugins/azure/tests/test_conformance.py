@@ -9,10 +9,8 @@ double this plugin's test time for no other code).
 from __future__ import annotations
 
 import pytest
-from azurite_server import AzuriteServer
 
 from registry_scraper_azure.driver import AzureDriver
-from scraper_core.contract import StorageDriver
 from scraper_core.testing.objectstore import ObjectStoreDriverSuite
 
 pytestmark = pytest.mark.azure
@@ -20,13 +18,5 @@ pytestmark = pytest.mark.azure
 
 class TestAzureConformance(ObjectStoreDriverSuite):
     server_fixture = "azurite_server"
-
-    @classmethod
-    def make_store(cls, server: AzuriteServer) -> str:
-        return server.make_container()
-
-    @classmethod
-    def open_location(cls, location: str, *, read_only: bool) -> StorageDriver:
-        driver = AzureDriver.open(location, {"block_size": "256KiB"}, read_only=read_only)
-        driver.list_page_size = 500
-        return driver
+    driver_class = AzureDriver
+    part_option = "block_size"

@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from scraper_core.hookspecs import RegisterConfigSection, RegisterDriver, hookimpl
+from scraper_core.driver_plugin import driver_plugin_hooks
 
-
-@hookimpl
-def registry_scraper_register_drivers(register: RegisterDriver) -> None:
-    from registry_scraper_gcs.driver import GcsDriver
-
-    register(GcsDriver)
-
-
-@hookimpl
-def registry_scraper_register_config_sections(register: RegisterConfigSection) -> None:
-    from registry_scraper_gcs.config import REGISTRY_DRIVER_NAMES, from_registry_config
-
-    for name in REGISTRY_DRIVER_NAMES:
-        register(name, from_registry_config)
+registry_scraper_register_drivers, registry_scraper_register_config_sections = driver_plugin_hooks(
+    "registry_scraper_gcs.driver:GcsDriver", "registry_scraper_gcs.config"
+)

@@ -89,6 +89,23 @@ class FakeGcsServer(ServerProcess):
     def __repr__(self) -> str:
         return f"FakeGcsServer({self.endpoint}, backend={self.backend})"
 
+    def make_bucket(self, name: str | None = None) -> str:
+        """Create a bucket (a fresh unique name by default) and return its name."""
+        bucket = name or unique_bucket_name()
+        request = urllib.request.Request(
+            f"{self.endpoint}/storage/v1/b?project={self.project}",
+            data=json.dumps({"name": bucket}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        status, _, body = http_open(request)
+        if status != 200:
+            raise RuntimeError(f"creating bucket {bucket}: HTTP {status}: {body[:200]!r}")
+        return bucket
+
+    #: What the object-store suites call a fresh store (see scraper_core.testing.objectstore).
+    make_store = make_bucket
+
     def command(self) -> list[str]:
         command = [
             self.binary,
@@ -134,20 +151,6 @@ class FakeGcsServer(ServerProcess):
             monkeypatch.delenv(key, raising=False)
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", self.endpoint)
         monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", self.project)
-
-    def make_bucket(self, name: str | None = None) -> str:
-        """Create a bucket (a fresh unique name by default) and return its name."""
-        bucket = name or unique_bucket_name()
-        request = urllib.request.Request(
-            f"{self.endpoint}/storage/v1/b?project={self.project}",
-            data=json.dumps({"name": bucket}).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        status, _, body = http_open(request)
-        if status != 200:
-            raise RuntimeError(f"creating bucket {bucket}: HTTP {status}: {body[:200]!r}")
-        return bucket
 
 
 @pytest.fixture(scope="session")

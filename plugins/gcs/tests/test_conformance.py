@@ -6,10 +6,8 @@ chunks, and 500-object pages make listings paginate.
 from __future__ import annotations
 
 import pytest
-from gcs_emulator import FakeGcsServer
 
 from registry_scraper_gcs.driver import GcsDriver
-from scraper_core.contract import StorageDriver
 from scraper_core.testing.objectstore import ObjectStoreDriverSuite
 
 pytestmark = pytest.mark.gcs
@@ -17,13 +15,5 @@ pytestmark = pytest.mark.gcs
 
 class TestGcsConformance(ObjectStoreDriverSuite):
     server_fixture = "gcs_server"
-
-    @classmethod
-    def make_store(cls, server: FakeGcsServer) -> str:
-        return server.make_bucket()
-
-    @classmethod
-    def open_location(cls, location: str, *, read_only: bool) -> StorageDriver:
-        driver = GcsDriver.open(location, {"chunk_size": "256KiB"}, read_only=read_only)
-        driver.list_page_size = 500
-        return driver
+    driver_class = GcsDriver
+    part_option = "chunk_size"

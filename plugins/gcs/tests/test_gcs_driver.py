@@ -4,9 +4,8 @@ sessions, pinned generations, the SDK's configuration."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -193,14 +192,8 @@ class TestGcsStore(ObjectStoreSuite):
     """The kit's object-store promises, with the SDK telling what fake-gcs-server stores."""
 
     missing_store_says = "no such bucket"
-
-    @pytest.fixture
-    def store(self, bucket: str) -> str:
-        return bucket
-
-    @pytest.fixture
-    def make_store(self, emulator: FakeGcsServer) -> Callable[[], str]:
-        return emulator.make_bucket
+    emulator_class = FakeGcsServer
+    driver_class = GcsDriver
 
     def stored(self, driver: Any) -> dict[str, bytes]:
         return _names(driver)
@@ -214,12 +207,6 @@ class TestGcsStore(ObjectStoreSuite):
     def location(self, store: str, root: str) -> str:
         # A gs:// URL, doubled and trailing slashes: the driver normalises them.
         return f"gs://{store}//{root}/"
-
-    @contextlib.contextmanager
-    def driver_on_another_server(self) -> Iterator[Any]:
-        with FakeGcsServer() as other_server, pytest.MonkeyPatch.context() as monkeypatch:
-            other_server.use_environment(monkeypatch)
-            yield GcsDriver.open(other_server.make_bucket(), {}, read_only=False)
 
     def refuse_server_side_copies(self, monkeypatch: pytest.MonkeyPatch) -> None:
         import google.api_core.exceptions

@@ -19,11 +19,20 @@ def never() -> bool:
     return False
 
 
-def test_a_spool_closed_under_its_writer_is_closed_when_given_back(tmp_path: Path) -> None:
+@pytest.fixture
+def writing(tmp_path: Path) -> tuple[BlobSpool, set[str]]:
+    """A spool a writer holds, ``first `` written; the descriptors open before it."""
     before = open_descriptors()
     spool = BlobSpool(str(tmp_path), "tar")
     spool.take("/blob", never)
     spool.write(b"first ")
+    return spool, before
+
+
+def test_a_spool_closed_under_its_writer_is_closed_when_given_back(
+    writing: tuple[BlobSpool, set[str]],
+) -> None:
+    spool, before = writing
     # What an abort does while a copy thread still holds the spool: the writer's descriptor
     # stays its own (closed under it, its number could be another file's by the next write).
     spool.close()
@@ -37,11 +46,10 @@ def test_a_spool_closed_under_its_writer_is_closed_when_given_back(tmp_path: Pat
     assert open_descriptors() == before
 
 
-def test_a_spool_closed_with_no_writer_is_closed_at_once(tmp_path: Path) -> None:
-    before = open_descriptors()
-    spool = BlobSpool(str(tmp_path), "tar")
-    spool.take("/blob", never)
-    spool.write(b"data")
+def test_a_spool_closed_with_no_writer_is_closed_at_once(
+    writing: tuple[BlobSpool, set[str]], tmp_path: Path
+) -> None:
+    spool, before = writing
     spool.give_back()
     spool.close()
     assert open_descriptors() == before

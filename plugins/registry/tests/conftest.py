@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-import http.client
 import io
 import ipaddress
 import json
@@ -39,6 +38,7 @@ from cryptography.x509.oid import NameOID
 
 from registry_scraper_registry.destination import RegistryDestination
 from tests.support import skopeo
+from tests.support.quiet_http import QuietHandler
 from tests.support.registry import RegistryServer
 
 TEST_LIMIT = 30  # seconds, per test
@@ -295,12 +295,7 @@ class Proxy:
     def start(self) -> Proxy:
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 limit = None
@@ -318,14 +313,7 @@ class Proxy:
                     proxy.cut_done.set()
                     return
                 body = self.rfile.read(length) if length else None
-                upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=20)
-                try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-                    upstream.request(self.command, self.path, body=body, headers=headers)
-                    answer = upstream.getresponse()
-                    data = answer.read()
-                finally:
-                    upstream.close()
+                answer, data = self.relay("127.0.0.1", proxy.upstream_port, body, timeout=20)
                 self.send_response_only(answer.status, answer.reason)
                 for key, value in answer.getheaders():
                     if key.lower() not in ("connection", "transfer-encoding", "content-length"):
@@ -338,23 +326,7 @@ class Proxy:
                 if self.command != "HEAD":
                     self.wfile.write(data)
 
-            def do_GET(self) -> None:
-                self.forward()
-
-            def do_HEAD(self) -> None:
-                self.forward()
-
-            def do_POST(self) -> None:
-                self.forward()
-
-            def do_PUT(self) -> None:
-                self.forward()
-
-            def do_PATCH(self) -> None:
-                self.forward()
-
-            def do_DELETE(self) -> None:
-                self.forward()
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = forward  # noqa: N815
 
         self.server = _serve(Handler)
         return self
@@ -386,6 +358,10 @@ class Target:
         refresh token, and any bearer token (by its header's word)."""
         basic = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
         return (PASSWORD, basic, REFRESH_TOKEN, "Bearer ")
+
+    def served(self, reference: str) -> bytes:
+        """The manifest bytes the registry serves for ``reference``, read with the password."""
+        return skopeo.inspect_raw(self.registry.url, reference, self.auth_file)
 
     def wrong_auth_file(self, password: str) -> Path:
         return write_auth_file(

@@ -6,8 +6,6 @@ import base64
 import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from registry_scraper_registry.credentials import Credentials, auth_files, find_
 from registry_scraper_registry.location import DEFAULT_CHUNK_SIZE, parse_location
 from registry_scraper_registry.plugin import RegistryDestinationClass
 from scraper_core.errors import ConfigurationError
+from tests.support.cli_process import python_output
 
 
 def test_location_keeps_repositories_under_the_namespace() -> None:
@@ -205,10 +204,7 @@ _PLUGIN_MODULES = (
 
 def test_loading_the_plugin_imports_no_http_client() -> None:
     # Every scrape command loads the plugins; only a push needs urllib3.
-    result = subprocess.run(
-        [sys.executable, "-c", _PLUGIN_MODULES], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.split() == ["registry", "False"]
+    assert python_output(_PLUGIN_MODULES).split() == ["registry", "False"]
 
 
 def test_the_registered_class_opens_the_destination() -> None:

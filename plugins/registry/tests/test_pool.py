@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from registry_scraper_registry.plugin import RegistryDestinationClass
+from tests.support.quiet_http import QuietHandler
 
 #: More at once than the 32 connections the pool used to keep.
 AT_ONCE = 40
@@ -23,16 +23,11 @@ def gathering_registry() -> Iterator[str]:
     """Answers ``/v2/`` at once; a blob HEAD only when AT_ONCE of them are in (404 each)."""
     gathered = threading.Barrier(AT_ONCE, timeout=10)
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:  # noqa: N802
             self.answer(200)
 
-        def do_HEAD(self) -> None:
+        def do_HEAD(self) -> None:  # noqa: N802
             gathered.wait()
             self.answer(404)
 

@@ -100,25 +100,12 @@ def manifest_heads(target: Any) -> list[str]:
     ]
 
 
-def served_raw(target: Any, reference: str) -> bytes:
-    """The manifest bytes the target serves for ``reference`` (``skopeo inspect --raw``)."""
-    return skopeo.run_bytes(
-        "inspect",
-        "--raw",
-        "--tls-verify=false",
-        "--authfile",
-        str(target.auth_file),
-        f"docker://{target.registry.url}/{reference}",
-        timeout=20,
-    )
-
-
 def assert_served(target: Any, tree: SourceTree, keys: tuple[str, ...]) -> None:
     """Each image is served by tag and by digest at its source digest, bytes as pushed."""
     for key in keys:
         pushed = tree.pushed[key]
         assert target.skopeo_digest(f"mirror/{pushed.ref}") == pushed.digest
-        raw = served_raw(target, f"mirror/{pushed.digest_ref}")
+        raw = target.served(f"mirror/{pushed.digest_ref}")
         assert skopeo.manifest_digest(raw) == pushed.digest
 
 
@@ -139,7 +126,7 @@ def test_push_from_a_tree_in_order_mounting_shared_blobs_and_a_rerun_sends_nothi
     assert_served(target, source_tree, WANTED)
     # The index: both children by digest, then the index by digest, then its tag.
     index = source_tree.pushed["multiarch"]
-    raw = served_raw(target, f"mirror/{index.digest_ref}")
+    raw = target.served(f"mirror/{index.digest_ref}")
     children = {child["digest"] for child in json.loads(raw)["manifests"]}
     puts = manifest_puts(target)
     assert children <= set(puts)
@@ -368,10 +355,7 @@ def test_an_index_with_platforms_left_out_is_refused_in_one_line_saying_why(
     assert index.ref in line and "left out (by --platform" in line
     raw = json.loads(skopeo_raw_manifest(source_tree.root, index.digest))
     [arm] = [m["digest"] for m in raw["manifests"] if m["platform"]["architecture"] == "arm64"]
-    assert (
-        skopeo.manifest_digest(served_raw(htpasswd_target, f"mirror/{index.repository}@{arm}"))
-        == arm
-    )
+    assert skopeo.manifest_digest(htpasswd_target.served(f"mirror/{index.repository}@{arm}")) == arm
 
 
 def test_a_delta_shipment_is_refused_before_anything_is_sent(

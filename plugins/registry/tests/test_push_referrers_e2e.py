@@ -157,18 +157,6 @@ def signed_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignedTree
     yield SignedTree(work / "storage", pushed, signature, referrers, artifact)
 
 
-def _served(target: Any, reference: str) -> bytes:
-    return skopeo.run_bytes(
-        "inspect",
-        "--raw",
-        "--tls-verify=false",
-        "--authfile",
-        str(target.auth_file),
-        f"docker://{target.registry.url}/{reference}",
-        timeout=20,
-    )
-
-
 def test_a_signature_and_a_referrers_index_are_pushed_with_their_image(
     target: Any, signed_tree: SignedTree
 ) -> None:
@@ -181,10 +169,10 @@ def test_a_signature_and_a_referrers_index_are_pushed_with_their_image(
     name = f"mirror/{REPOSITORY}"
     for tag, digest in signed_tree.tags.items():
         # --raw: skopeo 1.9 inspects no artifact, so the bytes served are hashed here.
-        assert skopeo.manifest_digest(_served(target, f"{name}:{tag}")) == digest, tag
-    index = json.loads(_served(target, f"{name}@{signed_tree.referrers}"))
+        assert skopeo.manifest_digest(target.served(f"{name}:{tag}")) == digest, tag
+    index = json.loads(target.served(f"{name}@{signed_tree.referrers}"))
     assert [child["digest"] for child in index["manifests"]] == [signed_tree.artifact]
-    artifact = json.loads(_served(target, f"{name}@{signed_tree.artifact}"))
+    artifact = json.loads(target.served(f"{name}@{signed_tree.artifact}"))
     assert artifact["subject"]["digest"] == signed_tree.image
 
     target.proxy.clear()
