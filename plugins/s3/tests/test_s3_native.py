@@ -124,8 +124,8 @@ def _client(monkeypatch: pytest.MonkeyPatch, **options: str) -> tuple[Any, Any]:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
     parsed = parse_options({"region": "eu-west-1", **options})
-    sessions = make_session(parsed)
-    return make_client(parsed, sessions), sessions.botocore
+    session = make_session(parsed)
+    return make_client(parsed, session), session
 
 
 def test_without_credentials_botocore_stays(monkeypatch: pytest.MonkeyPatch) -> None:
