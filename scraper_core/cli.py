@@ -27,7 +27,8 @@ from scraper_core.cli_complete import (
     complete_path,
     complete_source_key,
 )
-from scraper_core.cli_env import PairsOption, from_environment, with_environment
+from scraper_core.cli_env import PREFIX as ENV_PREFIX
+from scraper_core.cli_env import PairsOption, env_name, from_environment, with_environment
 from scraper_core.cli_group import DefaultCommandGroup
 from scraper_core.cli_output import OutputMode, output_options
 from scraper_core.cli_output import fail as say_failure
@@ -282,12 +283,43 @@ def _parameter(name: str, option: DestinationOption | SourceOption) -> click.Opt
     return parameter
 
 
-def _learned(ctx: click.Context, taken: Sequence[str] = ()) -> LearnedOptions:
+_ARGS = "registry_scraper.command_args"
+#: Nothing learned: no plugin loaded (see :func:`_needs_shorthands`).
+_NONE_LEARNED = LearnedOptions({}, [], {}, [], [])
+
+
+def _needs_shorthands(ctx: click.Context, taken: Sequence[str]) -> bool:
+    """Whether the command line can name a plugin's shorthand option: it gives a long option
+    the command does not have itself, or asks for help or completion. Learning them loads every
+    plugin (tens of ms, a cloud SDK's driver module among them); a command line made of the
+    command's own options is parsed alike without them."""
+    args = ctx.meta.get(_ARGS)
+    if ctx.resilient_parsing or not isinstance(args, list):
+        return True
+    for arg in args:
+        if arg == "--":
+            return False  # the rest are arguments
+        flag = arg.partition("=")[0]
+        if arg in ctx.help_option_names or (flag.startswith("--") and flag not in taken):
+            return True
+    # The environment can name one too (SCRAPE_OUTPUT_TAR): a SCRAPE_ variable of no flag the
+    # command has.
+    own = {env_name(flag) for flag in taken}
+    return any(name.startswith(ENV_PREFIX) and name not in own for name in os.environ)
+
+
+def _learned(
+    ctx: click.Context, taken: Sequence[str] = (), *, every: bool = False
+) -> LearnedOptions:
     """Learned once per invocation (kept in the context), so the environment of each run
-    (``REGISTRY_SCRAPER_PLUGINS``) is the one that counts."""
+    (``REGISTRY_SCRAPER_PLUGINS``) is the one that counts; not at all when the command line
+    cannot name one (``every``: learned anyway, for a message that lists them)."""
     learned = ctx.meta.get(_LEARNED)
-    if isinstance(learned, LearnedOptions):
+    if isinstance(learned, LearnedOptions) and (learned is not _NONE_LEARNED or not every):
         return learned
+    if not every and taken and not _needs_shorthands(ctx, taken):
+        ctx.meta[_LEARNED] = _NONE_LEARNED
+        return _NONE_LEARNED
     from scraper_core.plugins import DriverRegistry
     from scraper_core.shorthand import offered
 
@@ -318,6 +350,10 @@ class SourceCommand(click.Command):
     """A command that reads a source, with the shorthand source options plugins add (hook
     ``registry_scraper_add_source_options``): learned when the command is parsed, completed
     or its help shown, never for ``scrape --help``, and listed after ``--storage-option``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[_ARGS] = list(args)  # which shorthands can be named: see _needs_shorthands
+        return super().parse_args(ctx, args)
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         params = super().get_params(ctx)
@@ -504,7 +540,8 @@ def copy_command(
         stats_interval=stats_interval,
     )
     ctx = click.get_current_context()
-    learned = _learned(ctx)
+    # No destination given: the message lists every plugin's shorthands, so learn them.
+    learned = _learned(ctx, every=output_dir is None)
     output_dir, given = _destination_given(
         ctx, learned, output_storage, output_dir, shorthand_values
     )
@@ -624,15 +661,16 @@ def _destination_given(
 def _images_from(path: str | None, registry: str | None) -> tuple[list[Entry], str | None]:
     """The entries of ``--images-file`` (none without it) and the sha256 of its text (as
     UTF-8); its notes said on stderr."""
-    import hashlib
-
-    from scraper_core.imagesfile import parse_images_file
-    from scraper_core.optfile import IMAGES_FILE_CAP, read_option_text, shown_name
-
     if path is None:
         if registry is not None:
             _fail("--images-registry needs --images-file")
         return [], None
+    import hashlib
+
+    # Here, not above: the YAML parser is imported only when an images file is read.
+    from scraper_core.imagesfile import parse_images_file
+    from scraper_core.optfile import IMAGES_FILE_CAP, read_option_text, shown_name
+
     text = read_option_text(path, "--images-file", IMAGES_FILE_CAP)
     found = parse_images_file(text, f"--images-file {shown_name(path)}", registry)
     for note in found.notes:

@@ -18,12 +18,15 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from semver import Version
+from typing import TYPE_CHECKING
 
 from scraper_core.errors import InvalidReferenceError
 
-_Compare = Callable[[Version, Version], bool]
+if TYPE_CHECKING:
+    # semver is imported by the semver rules only: every copy imports this module.
+    from semver import Version
+
+_Compare = Callable[["Version", "Version"], bool]
 #: Longest operators first: ``>=`` before ``>``.
 _OPERATORS: tuple[tuple[str, _Compare], ...] = (
     ("!=", operator.ne),
@@ -86,6 +89,8 @@ def _comparison(part: str, text: str) -> _Comparison:
         ("", operator.eq),
     )
     written = part[len(name) :].strip()
+    from semver import Version
+
     if _FULL.fullmatch(written):
         return _Comparison(compare, Version.parse(written))
     if _PARTIAL.fullmatch(written) and compare in _PARTIAL_OK:
@@ -109,6 +114,8 @@ def tag_version(tag: str) -> Version | None:
     text = tag[1:] if tag[:1] in ("v", "V") else tag
     if not text[:1].isdigit():
         return None
+    from semver import Version
+
     try:
         return Version.parse(text, optional_minor_and_patch=True)
     except ValueError:

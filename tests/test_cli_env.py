@@ -104,3 +104,15 @@ def test_a_destination_option_in_the_environment_for_another_driver_is_left_out(
     assert into_tree.exit_code == 0, into_tree.output
     given = run_cli("--output-dir", str(tmp_path / "copy"), "--split-size", "1G", "app", env=env)
     assert given.exit_code == 2 and "--split-size needs --output-tar" in given.stderr
+
+
+def test_a_plugins_shorthand_from_the_environment_alone(tmp_path: Path) -> None:
+    """--output-tar is the tar plugin's: the plugins are learned for a variable naming it
+    even when the command line names none of their options."""
+    local_writer(tmp_path / "data").image("app", "v1")
+    archive = tmp_path / "ship.tar"
+    result = run_cli(
+        "--data-dir", str(tmp_path / "data"), "app:v1", env={"SCRAPE_OUTPUT_TAR": str(archive)}
+    )
+    assert result.exit_code == 0, result.output
+    assert archive.is_file()

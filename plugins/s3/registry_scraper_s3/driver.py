@@ -5,14 +5,15 @@ so a registry configured with the same ``bucket`` and ``rootdirectory`` serves w
 driver writes. Object stores have no directories: a directory is any prefix ``path/`` with an
 object below it, and it disappears with its last object.
 
-boto3 is imported in :meth:`S3Driver.open` only; the plugin module stays light.
+botocore is imported in :meth:`S3Driver.open` only (boto3 for a large managed copy only); the
+plugin module stays light.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, BinaryIO, ClassVar, NamedTuple
+from typing import Any, BinaryIO, ClassVar
 
 from registry_scraper_s3.config import (
     DRIVER_NAME,
@@ -60,17 +61,12 @@ _PROBE_THREADS = 8
 _COPY_UNSUPPORTED = ACCESS_DENIED_CODES | {"NotImplemented", "InvalidRequest"}
 
 
-class Sessions(NamedTuple):
-    """One configuration seen by both libraries: boto3's session over botocore's."""
-
-    boto3: Any
-    botocore: Any
-
-
-def make_session(options: S3Options) -> Sessions:
-    """The sessions clients are made from: the options' profile and keys, the driver's
-    defaults at the end of each setting's chain (see registry_scraper_s3.settings)."""
-    import boto3
+def make_session(options: S3Options) -> Any:
+    """The botocore session clients are made from: the options' profile and keys (set as
+    boto3's session sets them), the driver's defaults at the end of each setting's chain (see
+    registry_scraper_s3.settings). boto3 itself is not imported: its session and resource layer
+    cost 50-70 ms of start-up that reading needs nothing of (its managed copy is imported by
+    :meth:`S3Driver._managed_copy` when a copy is that large)."""
     import botocore.session
     from botocore.exceptions import BotoCoreError
 
@@ -83,31 +79,33 @@ def make_session(options: S3Options) -> Sessions:
         timestamp_parser=parse_timestamp
     )
     try:
-        session = boto3.session.Session(
-            botocore_session=core,
-            profile_name=options.profile,
-            aws_access_key_id=options.access_key,
-            aws_secret_access_key=options.secret_key,
-        )
+        if options.profile is not None:
+            core.set_config_variable("profile", options.profile)
+        if options.access_key or options.secret_key:
+            # One may be missing, as boto3's session passes them: signing then fails, as before.
+            key, secret = options.access_key, options.secret_key
+            core.set_credentials(key, secret)  # type: ignore[arg-type]
         use_driver_defaults(core)
     except BotoCoreError as exc:
         raise ConfigurationError(f"{DRIVER_NAME}: {describe(exc)}") from exc
-    return Sessions(session, core)
+    return core
 
 
-def make_client(options: S3Options, sessions: Sessions | None = None) -> Client:
+def make_client(options: S3Options, session: Any = None) -> Client:
     """An S3 client: each setting from the options, else the usual AWS sources (env, profile),
     else the driver's default (see registry_scraper_s3.settings)."""
     import os
 
     from botocore.exceptions import BotoCoreError
 
-    session = (sessions or make_session(options)).boto3
-    # botocore reads only AWS_DEFAULT_REGION; the other SDKs prefer AWS_REGION.
-    region = options.region or os.environ.get("AWS_REGION") or session.region_name
-    config = client_config(options, region)
+    core = session if session is not None else make_session(options)
     try:
-        return session.client("s3", endpoint_url=options.endpoint_url, config=config)
+        # botocore reads only AWS_DEFAULT_REGION; the other SDKs prefer AWS_REGION.
+        region = (
+            options.region or os.environ.get("AWS_REGION") or core.get_config_variable("region")
+        )
+        config = client_config(options, region)
+        return core.create_client("s3", endpoint_url=options.endpoint_url, config=config)
     except (BotoCoreError, ValueError) as exc:
         raise ConfigurationError(f"{DRIVER_NAME}: {describe(exc)}") from exc
 
@@ -200,10 +198,10 @@ class S3Driver:
     def open(cls, location: str, options: Mapping[str, str], *, read_only: bool) -> S3Driver:
         parsed_options = parse_options(options)
         parsed_location = parse_location(location)
-        sessions = make_session(parsed_options)
-        client = make_client(parsed_options, sessions)
+        session = make_session(parsed_options)
+        client = make_client(parsed_options, session)
         bucket_region = _check_bucket(client, parsed_location)
-        native = make_native(client, sessions.botocore, parsed_location.bucket, bucket_region)
+        native = make_native(client, session, parsed_location.bucket, bucket_region)
         return cls(client, parsed_location, parsed_options, read_only=read_only, native=native)
 
     def object_url(self, path: str) -> str:
@@ -428,6 +426,9 @@ class S3Driver:
         source_path: str,
         dest_path: str,
     ) -> None:
+        # boto3's managed copy (what its client's injected ``copy`` method calls): the
+        # client here is botocore's.
+        from boto3.s3.inject import copy as managed_copy
         from boto3.s3.transfer import TransferConfig
 
         config = TransferConfig(
@@ -436,7 +437,8 @@ class S3Driver:
             max_concurrency=max(1, min(10, self.options.max_pool_connections // 4)),
         )
         try:
-            self.client.copy(
+            managed_copy(
+                self.client,
                 CopySource={"Bucket": source_bucket, "Key": source_key},
                 Bucket=self.bucket,
                 Key=dest_key,

@@ -73,3 +73,15 @@ def test_other_refusals_are_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(PathNotFoundError):
         _driver(FakeClient("NoSuchKey")).move("/a", "/b")
     assert managed == []
+
+
+def test_the_managed_copy_runs_on_the_drivers_client(driver: S3Driver) -> None:
+    """The client is botocore's (boto3's session is not made): the managed copy must not
+    need boto3's injected ``client.copy``."""
+    data = bytes(range(256)) * 8192  # 2 MiB
+    driver.put_content("/a", data)
+    driver.multipart_copy_threshold = 1024 * 1024  # straight to the managed copy
+    driver.move("/a", "/b")
+    assert driver.get_content("/b") == data
+    with pytest.raises(PathNotFoundError):
+        driver.move("/a", "/c")

@@ -7,7 +7,10 @@ and the mapping of each setting.
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,49 @@ def test_a_plain_endpoint_reads_through_obstore(open_driver: OpenDriver, bucket:
         assert stream.read() == b""
     with pytest.raises(PathNotFoundError):
         driver.get_content("/a/missing")
+
+
+_READ_IN_A_FRESH_INTERPRETER = """
+import sys
+from registry_scraper_s3.driver import S3Driver
+from registry_scraper_s3.native import NativeGets
+from scraper_core.errors import PathNotFoundError
+
+driver = S3Driver.open(sys.argv[1], {"endpoint_url": sys.argv[2]}, read_only=True)
+assert isinstance(driver.getter, NativeGets)
+assert driver.get_content("/a/blob") == b"x" * 100
+try:
+    driver.get_content("/a/missing")
+except PathNotFoundError:
+    print(" ".join(sorted(sys.modules)))
+"""
+
+
+def test_reading_imports_neither_boto3_nor_s3transfer(
+    s3_server: S3Server, open_driver: OpenDriver, bucket: str
+) -> None:
+    """boto3 (its session, its injected methods, obstore's credential provider module) and
+    s3transfer (its errors) cost a read 25-30 ms of start-up and give it nothing."""
+    open_driver(bucket).put_content("/a/blob", b"x" * 100)
+    result = subprocess.run(
+        [sys.executable, "-c", _READ_IN_A_FRESH_INTERPRETER, bucket, s3_server.endpoint_url],
+        env=s3_server.aws_environ(os.environ),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    modules = set(result.stdout.split())
+    assert {"botocore", "obstore"} <= modules
+    assert not {"boto3", "s3transfer"} & modules
+
+
+def test_s3transfers_errors_are_caught_once_it_is_imported() -> None:
+    from s3transfer.exceptions import RetriesExceededError, S3CopyFailedError
+
+    from registry_scraper_s3.errors import sdk_errors
+
+    assert {RetriesExceededError, S3CopyFailedError} <= set(sdk_errors())
 
 
 def test_ranges_of_a_large_object_reassemble(open_driver: OpenDriver, bucket: str) -> None:
@@ -124,8 +170,8 @@ def _client(monkeypatch: pytest.MonkeyPatch, **options: str) -> tuple[Any, Any]:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
     parsed = parse_options({"region": "eu-west-1", **options})
-    sessions = make_session(parsed)
-    return make_client(parsed, sessions), sessions.botocore
+    session = make_session(parsed)
+    return make_client(parsed, session), session
 
 
 def test_without_credentials_botocore_stays(monkeypatch: pytest.MonkeyPatch) -> None:

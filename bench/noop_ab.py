@@ -1,0 +1,154 @@
+"""Spike (issue 22, second round): the no-op rerun, old code against new, beside skopeo.
+
+    python -m bench.noop_ab --old DIR [--rounds N] [--s3]
+
+``DIR`` holds an older commit's sources (``git archive COMMIT | tar -x -C DIR``); its core and
+plugins go first on PYTHONPATH, ahead of this checkout's editable installs. Two small images
+(a config and two layers each), copied once; then, round-robin, the same command again
+(nothing to do) with the old and the new code, and skopeo copying them again between two
+registries that have them (the bench's row). Wall and CPU time (the child's rusage), medians;
+the load average before and after. ``--s3``: the source is a SeaweedFS bucket and skopeo is
+left out. Not part of ``make bench``; its figures are in bench/NOTES.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from bench.measure import SCRAPE
+from bench.run import own_bytecode_cache
+from bench.source import copy_images
+from bench.startup import SDKS, Import, slowest
+from tests.support.registry import RegistryServer
+
+Command = tuple[list[str], dict[str, str]]
+_PLUGINS = ("local", "s3", "gcs", "azure", "registry")
+
+
+def _old_environ(old: Path) -> dict[str, str]:
+    paths = [str(old), *(str(old / "plugins" / name) for name in _PLUGINS)]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+def _timed(command: Command) -> tuple[float, float]:
+    args, env = command
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL, timeout=600)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _imports(args: list[str]) -> str:
+    """The slowest imports of one rerun with the new code, and which SDK modules it loaded."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    found = []
+    for line in result.stderr.splitlines():
+        if line.startswith("import time:") and "imported package" not in line:
+            _self, cumulative, name = line.removeprefix("import time:").split("|")
+            found.append(Import(name.strip(), int(cumulative)))
+    loaded = sorted({item.module.split(".")[0] for item in found} & set(SDKS))
+    return f"{len(found)} modules; SDKs: {', '.join(loaded)}; slowest: {slowest(found, 8)}"
+
+
+def _images(driver: object) -> list[str]:
+    from scraper_core.testing.tree import TreeWriter
+
+    writer = TreeWriter(driver)  # type: ignore[arg-type]
+    sizes = (200_000, 300_000)
+    return [f"app:{writer.image('app', f't{n}', layer_sizes=sizes).tags[0]}" for n in range(2)]
+
+
+@contextmanager
+def _local(work: Path) -> Iterator[tuple[list[str], list[str], Sequence[str] | None]]:
+    """The scrape arguments of a local source, and skopeo's re-copy of the same images."""
+    from registry_scraper_local.driver import LocalDriver
+
+    source = work / "src"
+    source.mkdir()
+    refs = _images(LocalDriver.open(str(source), {}, read_only=False))
+    with ExitStack() as stack:
+        served = stack.enter_context(RegistryServer.filesystem(source, workdir=work / "reg-a"))
+        dest = stack.enter_context(RegistryServer.filesystem(work / "dest", workdir=work / "reg-b"))
+        copy_images(served.url, dest.url, refs)
+        yield ["--data-dir", str(source)], refs, (served.url, dest.url)
+
+
+@contextmanager
+def _s3(work: Path) -> Iterator[tuple[list[str], list[str], Sequence[str] | None]]:
+    from s3_servers import SeaweedServer
+
+    from registry_scraper_s3.driver import S3Driver
+
+    with SeaweedServer() as server:
+        os.environ.update(server.aws_environ(dict(os.environ)))
+        bucket = server.make_bucket()
+        options = {"endpoint_url": server.endpoint_url}
+        refs = _images(S3Driver.open(bucket, options, read_only=False))
+        source = ["--storage", "s3", "--data-dir", bucket, "-o"]
+        yield [*source, f"endpoint_url={server.endpoint_url}"], refs, None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--old", type=Path, required=True)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--s3", action="store_true")
+    parser.add_argument("--dry-run", action="store_true", help="time `--dry-run` reruns")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        own_bytecode_cache(work)
+        setup = _s3(work) if options.s3 else _local(work)
+        with setup as (source, refs, registries):
+            first = [SCRAPE, *source, "--output-dir", str(work / "out"), "-q", *refs]
+            subprocess.run(first, check=True, timeout=600)
+            args = [*first[: -len(refs)], *(["--dry-run"] if options.dry_run else []), *refs]
+            commands: dict[str, Command] = {
+                "old": (args, _old_environ(options.old.resolve())),
+                "new": (args, dict(os.environ)),
+            }
+            for command in commands.values():
+                _timed(command)  # the bytecode caches filled
+            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+            if registries is not None:
+                samples["skopeo"] = []
+            print(f"load average at start: {os.getloadavg()}")
+            for _ in range(options.rounds):
+                for name, command in commands.items():
+                    samples[name].append(_timed(command))
+                if registries is not None:
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    start = time.perf_counter()
+                    copy_images(registries[0], registries[1], refs)
+                    wall = time.perf_counter() - start
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+                    samples["skopeo"].append((wall, cpu))
+            print(f"load average at end: {os.getloadavg()}")
+            print(_imports(args))
+    for name, values in samples.items():
+        wall = statistics.median(value[0] for value in values)
+        cpu = statistics.median(value[1] for value in values)
+        print(f"{name:6} wall {wall * 1000:.0f} ms, cpu {cpu * 1000:.0f} ms ({len(values)} runs)")
+
+
+if __name__ == "__main__":
+    main()
