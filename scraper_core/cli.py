@@ -226,9 +226,10 @@ def _root_hint(source: CheckedDriver, request: SourceRequest) -> str | None:
 
 def _refuse_unknown_keys(driver: str, options: dict[str, str]) -> None:
     """An ``-o`` key the driver does not declare: one line with the close ones, exit 2."""
+    from scraper_core.plugins import DriverRegistry
     from scraper_core.suggest import unknown_option
 
-    problem = unknown_option(driver, options)
+    problem = unknown_option(driver, DriverRegistry().option_keys(driver), options)
     if problem is not None:
         _fail(problem)
 

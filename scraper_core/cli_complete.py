@@ -26,11 +26,11 @@ def complete_driver(_ctx: Context, _param: Parameter, incomplete: str) -> list[C
 
 
 def _key_items(driver: object, incomplete: str) -> list[CompletionItem]:
-    from scraper_core.suggest import option_keys
+    from scraper_core.plugins import DriverRegistry
 
     if not isinstance(driver, str) or "=" in incomplete:
         return []
-    keys = option_keys(driver)
+    keys = DriverRegistry().option_keys(driver)
     return [CompletionItem(f"{key}=") for key in keys if key.startswith(incomplete)]
 
 

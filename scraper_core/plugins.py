@@ -28,7 +28,7 @@ import pluggy
 
 from scraper_core import hookspecs
 from scraper_core.checked import CheckedDriver, check_capabilities
-from scraper_core.contract import DriverClass
+from scraper_core.contract import DeclaresOptionKeys, DriverClass
 from scraper_core.errors import PluginError
 from scraper_core.imagedest import ImageDestinationClass
 from scraper_core.registry_config import ConfigTranslator
@@ -255,6 +255,19 @@ class DriverRegistry:
         for entry_point in self._entry_points:
             found.extend(self._load(entry_point))
         return sorted(found, key=lambda d: d.name)
+
+    def option_keys(self, name: str) -> tuple[str, ...]:
+        """The ``-o`` keys the installed driver ``name`` declares (``DeclaresOptionKeys``);
+        none when it declares none or is not installed."""
+        from scraper_core.errors import ScraperError
+
+        try:
+            driver_class = self.driver(name).driver_class
+        except ScraperError:
+            return ()
+        if not isinstance(driver_class, DeclaresOptionKeys):
+            return ()
+        return tuple(key for key in driver_class.option_keys if isinstance(key, str))
 
     def driver(self, name: str) -> DriverInfo:
         """Load only the plugin that provides ``name``."""

@@ -7,7 +7,7 @@ tags, and the names to choose from for each.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 #: How close a name must be to be offered (difflib's ratio), and how many are offered.
 CUTOFF = 0.6
@@ -22,26 +22,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {' or '.join(close)}?)"
 
 
-def option_keys(driver: str) -> tuple[str, ...]:
-    """The ``-o`` keys the installed driver ``driver`` declares; none when it declares none
-    or is not installed."""
-    from scraper_core.contract import DeclaresOptionKeys
-    from scraper_core.errors import ScraperError
-    from scraper_core.plugins import DriverRegistry
-
-    try:
-        driver_class = DriverRegistry().driver(driver).driver_class
-    except ScraperError:
-        return ()
-    if not isinstance(driver_class, DeclaresOptionKeys):
-        return ()
-    return tuple(key for key in driver_class.option_keys if isinstance(key, str))
-
-
-def unknown_option(driver: str, keys: Iterable[str]) -> str | None:
-    """A line for the ``keys`` the driver does not declare, with the close ones;
-    None when all are declared, or the driver declares none (it refuses them itself)."""
-    known = option_keys(driver)
+def unknown_option(driver: str, known: Sequence[str], keys: Iterable[str]) -> str | None:
+    """A line for the ``keys`` not ``known`` to the driver, with the close ones; None when
+    all are known, or the driver declares none (it refuses them itself)."""
     unknown = [key for key in keys if key not in known]
     if not known or not unknown:
         return None
