@@ -34,6 +34,7 @@ from scraper_core.cli_output import OutputMode, output_options
 from scraper_core.cli_output import fail as say_failure
 from scraper_core.cli_shared import have_option, jobs_option, platform_option
 from scraper_core.errors import ScraperError
+from scraper_core.wording import error_line
 
 # The core is imported by the commands that use it, not here: `scrape --help` loads click and
 # this module only (issue 13: --help within 1.5x of importing click and pluggy).
@@ -621,7 +622,7 @@ def copy_command(
 
         # Refused after planning, before any write: a set-up error as any other.
         refused = isinstance(exc, OlderShipmentError)
-        _fail(_one_line(str(exc)), EXIT_USAGE if refused else EXIT_PARTIAL)
+        _fail(error_line(str(exc)), EXIT_USAGE if refused else EXIT_PARTIAL)
     except Exception as exc:
         _unexpected(exc, debug, EXIT_PARTIAL)
     _render_outcome(outcome, reporter, dest.location, delta=bool(have_files), prune=prune)
@@ -666,9 +667,8 @@ def _images_from(path: str | None, registry: str | None) -> tuple[list[Entry], s
         if registry is not None:
             _fail("--images-registry needs --images-file")
         return [], None
-    import hashlib
-
     # Here, not above: the YAML parser is imported only when an images file is read.
+    from scraper_core.digest import Digest
     from scraper_core.imagesfile import parse_images_file
     from scraper_core.optfile import IMAGES_FILE_CAP, read_option_text, shown_name
 
@@ -676,7 +676,7 @@ def _images_from(path: str | None, registry: str | None) -> tuple[list[Entry], s
     found = parse_images_file(text, f"--images-file {shown_name(path)}", registry)
     for note in found.notes:
         click.echo(f"note: {note}", err=True)
-    return found.entries, hashlib.sha256(text.encode()).hexdigest()
+    return found.entries, Digest.of(text.encode()).hex
 
 
 def _open_have(paths: Sequence[str]) -> list[BinaryIO]:
@@ -709,7 +709,7 @@ def _fail_setup(exc: ScraperError, output_flag: str, debug: bool) -> NoReturn:
         _fail(f"{where}; the source is never written")
     if debug:
         raise exc
-    _fail(_one_line(str(exc)))
+    _fail(error_line(str(exc)))
 
 
 def _render_outcome(
@@ -748,17 +748,11 @@ def _report_gone(outcome: CopyOutcome, reporter: Reporter, *, prune: bool) -> No
         )
 
 
-def _one_line(text: str) -> str:
-    from scraper_core.wording import one_line
-
-    return one_line(text) or "error"
-
-
 def _unexpected(exc: Exception, debug: bool, code: int) -> NoReturn:
     """A bug (or a driver breaking its contract): one line, the traceback only with --debug."""
     if debug or isinstance(exc, click.ClickException | click.exceptions.Exit):
         raise exc
-    _fail(f"unexpected {type(exc).__name__}: {_one_line(str(exc))} (--debug shows where)", code)
+    _fail(f"unexpected {type(exc).__name__}: {error_line(str(exc))} (--debug shows where)", code)
 
 
 def _interrupted(run: CopyRun | PushRun | None) -> NoReturn:

@@ -10,7 +10,6 @@ What happens on arrival is :mod:`scraper_core.delta`'s.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from typing import BinaryIO
 
@@ -52,7 +51,7 @@ def load_have(files: Iterable[BinaryIO], digests: list[str] | None = None) -> Bl
         where = f"--have {shown_name(path)}"
         data = read_capped(stream, path, "--have", HAVE_FILE_CAP)
         if digests is not None:
-            digests.append(hashlib.sha256(data).hexdigest())
+            digests.append(Digest.of(data).hex)
         # Passed on, not kept: parse_have drops the bytes once decoded.
         have.merge(parse_have(data, where))
         del data

@@ -33,6 +33,7 @@ from scraper_core.memo import Memo
 from scraper_core.plan import BlobCopy, ImagePlan, declared_size_error
 from scraper_core.scrape import PlannedItem
 from scraper_core.transfer import (
+    INTERRUPT_GRACE,
     BlobDone,
     BlobOutcome,
     BlobTally,
@@ -47,9 +48,6 @@ from scraper_core.transfer import (
 from scraper_core.verified_stream import open_verified
 
 T = TypeVar("T")
-
-#: On an interrupt, how long running uploads get to stop (each stops at its next read).
-INTERRUPT_GRACE = 5.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +95,10 @@ class Push:
         #: Manifests put or found by digest this run, and how: the tags of one image share
         #: them, so each is asked for once, not once per tag.
         self._manifests: Memo[_BlobKey, BlobOutcome] = Memo()
+        #: Per image (its content, shared by its tags): the blobs that are not manifests.
+        self._data_blobs: dict[int, list[BlobCopy]] = {}
+        #: Each manifest's media type, parsed once however many tags put it.
+        self._media_types: dict[Digest, str] = {}
 
     def run(self, planned: Sequence[PlannedItem]) -> list[ImageResult]:
         """A result per item, in order: failed plans as they are, plans carried out."""
@@ -128,11 +130,18 @@ class Push:
 
     # Blobs -------------------------------------------------------------------------------------
 
+    def _blobs_of(self, plan: ImagePlan) -> list[BlobCopy]:
+        """The image's blobs but its manifests (put as manifests, after them); worked out once
+        for every tag that shares the image."""
+        found = self._data_blobs.get(id(plan.content))
+        if found is None:
+            manifests = set(plan.manifest_digests)
+            found = [blob for blob in plan.blobs if blob.digest not in manifests]
+            self._data_blobs[id(plan.content)] = found
+        return found
+
     def _queue_blobs(self, pool: ThreadPoolExecutor, plan: ImagePlan) -> None:
-        manifests = set(plan.manifest_digests)
-        for blob in plan.blobs:
-            if blob.digest in manifests:
-                continue  # put as a manifest, after the blobs
+        for blob in self._blobs_of(plan):
             key = _BlobKey(plan.reference.name, blob.digest)
             if key in self._blobs:
                 continue
@@ -216,10 +225,7 @@ class Push:
 
     def _wait_for_blobs(self, plan: ImagePlan, done: _ImageDone) -> str | None:
         """Wait for the image's blobs; the first error, or None when all are in."""
-        manifests = set(plan.manifest_digests)
-        for blob in plan.blobs:
-            if blob.digest in manifests:
-                continue
+        for blob in self._blobs_of(plan):
             try:
                 pushed = result_of(self._blobs[_BlobKey(plan.reference.name, blob.digest)])
             except TransferCancelledError:
@@ -259,7 +265,10 @@ class Push:
 
     def _send_manifest(self, name: str, reference: str, content: bytes, digest: Digest) -> None:
         if not self.dry_run:
-            media_type = parse_manifest(content, f"manifest {name}@{digest.short}").media_type
+            media_type = self._media_types.get(digest)
+            if media_type is None:
+                media_type = parse_manifest(content, f"manifest {name}@{digest.short}").media_type
+                self._media_types[digest] = media_type
             self.dest.put_manifest(name, reference, media_type, content)
 
     def _put_tag(self, plan: ImagePlan, done: _ImageDone) -> None:

@@ -10,7 +10,6 @@ no files of ours.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -29,11 +28,13 @@ from scraper_core.run import (
     CopyRequest,
     RunEvents,
     check_entries,
+    close_quietly,
     plan_chosen,
     planning_options,
 )
 from scraper_core.scrape import Scrape, ScrapeOptions
 from scraper_core.transfer import BlobTally
+from scraper_core.wording import error_line
 
 __all__ = ["PushRun", "pushes"]
 
@@ -90,7 +91,7 @@ class PushRun:
             return self._open()
         except BaseException:
             self.cleanup_problem = self.abort()
-            self._close_source()
+            close_quietly(self.source)
             raise
 
     def _open(self) -> list[str]:
@@ -129,15 +130,9 @@ class PushRun:
             self.cleanup_problem = self.abort()
             raise
         finally:
-            self._close_source()
+            close_quietly(self.source)
         self._close()
         return outcome
-
-    def _close_source(self) -> None:
-        """A source that fails to close has lost nothing of the run."""
-        if self.source is not None:
-            with contextlib.suppress(ScraperError):
-                self.source.close()
 
     def _execute(self, events: RunEvents) -> CopyOutcome:
         assert self.source is not None and self.dest is not None, "open() first"
@@ -171,5 +166,5 @@ class PushRun:
             elif dest is not None:
                 dest.close()
         except (ScraperError, KeyboardInterrupt) as exc:
-            return f"could not close the destination: {' '.join(str(exc).split())}"
+            return f"could not close the destination: {error_line(str(exc))}"
         return None

@@ -18,7 +18,6 @@ command give the same receipt, byte for byte (an archive holding it can then be 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -191,7 +190,7 @@ def write_receipt(dest: CheckedDriver, document: Mapping[str, Any], now: datetim
     token = None
     if fixed_time() is not None:
         # Same content, same name: still unique to what the run wrote.
-        token = hashlib.sha256(content).hexdigest()[:8]
+        token = Digest.of(content).hex[:8]
     path = layout.receipt_path(receipt_name(receipt_time(now), token))
     dest.put_content(path, content)
     return path
@@ -273,7 +272,7 @@ def receipt_of(document: dict[str, Any], where: str) -> Receipt:
 
 
 def _sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    return str(Digest.of(data))
 
 
 def _no_blob_entries(pairs: list[tuple[str, Any]]) -> Any:

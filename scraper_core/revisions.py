@@ -25,8 +25,7 @@ def list_revisions(driver: CheckedDriver, name: str) -> list[Digest]:
     try:
         for path in driver.walk_names(base):
             digest = layout.link_digest_of(path)
-            revisions = layout.revisions_path(name)
-            if digest and path == layout.link_path(layout.link_directory_path(revisions, digest)):
+            if digest and path == layout.revision_link_path(name, digest):
                 found.add(digest)
     except PathNotFoundError:
         return []

@@ -57,6 +57,7 @@ from scraper_core.verify import (
     verify_images,
     verify_storage,
 )
+from scraper_core.wording import error_line
 
 __all__ = [
     "CopyOutcome",
@@ -210,10 +211,6 @@ class RunEvents(TransferEvents, Protocol):
     def finish_progress(self) -> None: ...
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split()) or "error"
-
-
 def check_entries(request: CopyRequest) -> None:
     """Refuse what the entries alone make wrong, before any storage is touched (patterns are
     checked when listed)."""
@@ -345,7 +342,7 @@ class CopyRun:
             return True
         except ConfigurationError:
             return False  # the writable open says what is wrong, as it would without a delta
-        _close_quietly(probe)
+        close_quietly(probe)
         return False
 
     def _refuse_overlap(self, dest_class: object, source: CheckedDriver) -> None:
@@ -365,7 +362,7 @@ class CopyRun:
             # Unknown is not "no": the source is never risked on a check that could not be made.
             reason = f"cannot tell whether it overlaps the source ({type(exc).__name__}: {exc})"
         if reason:
-            raise OutputOverlapsSourceError(location, _one_line(str(reason)))
+            raise OutputOverlapsSourceError(location, error_line(str(reason)))
 
     def _open_destination(
         self, registry: plugins.DriverRegistry, dest_class: object
@@ -403,7 +400,7 @@ class CopyRun:
             self.cleanup_problem = self.abort()
             raise
         finally:
-            _close_quietly(self.source)
+            close_quietly(self.source)
 
     def _execute(self, events: RunEvents) -> CopyOutcome:
         assert self.source is not None, "open() first"
@@ -541,7 +538,7 @@ class CopyRun:
                 self.dest.close()
             except ScraperError as exc:
                 self.abort()
-                outcome.output_missing, outcome.output_error = True, _one_line(str(exc))
+                outcome.output_missing, outcome.output_error = True, error_line(str(exc))
                 notice = outcome.unusable.notice()
                 outcome.results = [replace(r, error=r.error or notice) for r in outcome.results]
         elif outcome.unusable is None and any_ok:
@@ -558,11 +555,11 @@ class CopyRun:
         try:
             self.dest.abort()
         except (ScraperError, KeyboardInterrupt) as exc:
-            return f"could not clean up the destination's staging: {_one_line(str(exc))}"
+            return f"could not clean up the destination's staging: {error_line(str(exc))}"
         return None
 
 
-def _close_quietly(source: CheckedDriver | None) -> None:
+def close_quietly(source: CheckedDriver | None) -> None:
     """Close a source driver; a source that fails to close has lost nothing of the run."""
     if source is not None:
         with contextlib.suppress(ScraperError):
@@ -600,7 +597,7 @@ class SourceRun:
 
     def close(self) -> None:
         """Let the source go (a driver may hold connections or a spool file)."""
-        _close_quietly(self._source)
+        close_quietly(self._source)
 
 
 class VerifyRun(SourceRun):

@@ -14,7 +14,6 @@ is refused, naming those tags, unless the caller allows it (``--allow-older``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -25,6 +24,7 @@ from typing import Any
 
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
+from scraper_core.digest import Digest
 from scraper_core.errors import ConfigurationError, PathNotFoundError, ScraperError
 from scraper_core.listing import list_tags
 from scraper_core.plan import ImagePlan
@@ -60,7 +60,7 @@ def source_identity(driver: str, location: str) -> str:
     if driver == "local":
         where = os.path.abspath(where)
     text = json.dumps([driver, where])
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return str(Digest.of(text.encode()))
 
 
 def read_of(driver: str, location: str, started: datetime) -> SourceRead:

@@ -17,5 +17,10 @@ def one_line(text: str | None) -> str | None:
     return None if text is None else " ".join(text.split())
 
 
+def error_line(text: str) -> str:
+    """:func:`one_line` for an error's text, never empty."""
+    return " ".join(text.split()) or "error"
+
+
 def count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
