@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -87,6 +88,16 @@ def settle() -> None:
 def clear(*paths: Path) -> None:
     for path in paths:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def wall_and_children_cpu(action: Action) -> tuple[float, float]:
+    """``action``'s wall time and the CPU time of the child processes it ran."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    action()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def time_once(action: Action, before: Action | None = None) -> float:

@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from bench.measure import SCRAPE
+from bench.measure import SCRAPE, wall_and_children_cpu
 from bench.run import own_bytecode_cache
 from bench.source import copy_images
-from bench.startup import SDKS, Import, slowest
+from bench.startup import SDKS, imports_of, slowest
 from tests.support.registry import RegistryServer
 
 Command = tuple[list[str], dict[str, str]]
@@ -42,28 +39,14 @@ def _old_environ(old: Path) -> dict[str, str]:
 
 def _timed(command: Command) -> tuple[float, float]:
     args, env = command
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL, timeout=600)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall_and_children_cpu(
+        lambda: subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL, timeout=600)
+    )
 
 
 def _imports(args: list[str]) -> str:
     """The slowest imports of one rerun with the new code, and which SDK modules it loaded."""
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    found = []
-    for line in result.stderr.splitlines():
-        if line.startswith("import time:") and "imported package" not in line:
-            _self, cumulative, name = line.removeprefix("import time:").split("|")
-            found.append(Import(name.strip(), int(cumulative)))
+    found = imports_of(args)
     loaded = sorted({item.module.split(".")[0] for item in found} & set(SDKS))
     return f"{len(found)} modules; SDKs: {', '.join(loaded)}; slowest: {slowest(found, 8)}"
 
@@ -135,13 +118,11 @@ def main() -> None:
                 for name, command in commands.items():
                     samples[name].append(_timed(command))
                 if registries is not None:
-                    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-                    start = time.perf_counter()
-                    copy_images(registries[0], registries[1], refs)
-                    wall = time.perf_counter() - start
-                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-                    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-                    samples["skopeo"].append((wall, cpu))
+                    samples["skopeo"].append(
+                        wall_and_children_cpu(
+                            lambda: copy_images(registries[0], registries[1], refs)
+                        )
+                    )
             print(f"load average at end: {os.getloadavg()}")
             print(_imports(args))
     for name, values in samples.items():

@@ -178,17 +178,13 @@ def write_small_tree(root: Path, blobs: int) -> list[str]:
 
 
 def _then_sha256sum(copy: Callable[[], object], target: Path) -> Callable[[], None]:
-    """``copy``, then ``sha256sum`` of every file it wrote (xargs: as many per call as fit)."""
+    """``copy``, then ``sha256sum`` of every file it wrote, as a user's shell would list
+    them (find | xargs: as many per call as fit), the listing timed with the hashing."""
+    script = 'find "$1" -type f -print0 | xargs -0 sha256sum >/dev/null'
 
     def action() -> None:
         copy()
-        files = "\n".join(str(target / name) for name in tree_files(target))
-        subprocess.run(
-            ["xargs", "-d", "\n", "sha256sum"],
-            input=files.encode(),
-            stdout=subprocess.DEVNULL,
-            check=True,
-        )
+        subprocess.run(["sh", "-c", script, "sh", str(target)], check=True)
 
     return action
 

@@ -15,18 +15,16 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from s3_servers import SeaweedServer
 
-from bench.measure import peak_rss_mib
+from bench.measure import peak_rss_mib, wall_and_children_cpu
 
 _RUN = "from scraper_core.cli import main\nmain()\n"
 _BOTOCORE = "import registry_scraper_s3.driver as d\nd.make_native = lambda *a: None\n"
@@ -34,13 +32,11 @@ _BOTOCORE = "import registry_scraper_s3.driver as d\nd.make_native = lambda *a: 
 
 def _timed(args: list[str], env: dict[str, str], out: Path) -> tuple[float, float]:
     shutil.rmtree(out, ignore_errors=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    timed = wall_and_children_cpu(
+        lambda: subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)
+    )
     shutil.rmtree(out)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return timed
 
 
 def main() -> None:

@@ -12,45 +12,26 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 from s3_servers import SeaweedServer
 
-from bench.measure import SCRAPE
-from bench.startup import Import, slowest
+from bench.measure import SCRAPE, wall_and_children_cpu
+from bench.startup import Import, imports_of, slowest
 
 
 def _timed(args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return wall_and_children_cpu(
+        lambda: subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)
+    )
 
 
 def _imports(args: list[str], env: dict[str, str]) -> list[Import]:
     code = f"import sys; sys.argv = {args!r}\nfrom scraper_core.cli import main\nmain()\n"
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    found = []
-    for line in result.stderr.splitlines():
-        if line.startswith("import time:") and "imported package" not in line:
-            _self, cumulative, name = line.removeprefix("import time:").split("|")
-            found.append(Import(name.strip(), int(cumulative)))
-    return found
+    return imports_of(["-c", code], env)
 
 
 def main() -> None:

@@ -23,13 +23,15 @@ class Import:
     cumulative_us: int
 
 
-def help_imports() -> list[Import]:
-    """Every module `scrape --help` imports, with its cumulative import time."""
+def imports_of(args: list[str], env: dict[str, str] | None = None) -> list[Import]:
+    """Every module ``python -X importtime ARGS`` imports, with its cumulative import time."""
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", _HELP_IN_PROCESS],
+        [sys.executable, "-X", "importtime", *args],
+        env=env,
         capture_output=True,
         text=True,
         check=False,
+        timeout=600,
     )
     found = []
     for line in result.stderr.splitlines():
@@ -39,6 +41,11 @@ def help_imports() -> list[Import]:
         _self, cumulative, name = line.removeprefix("import time:").split("|")
         found.append(Import(name.strip(), int(cumulative)))
     return found
+
+
+def help_imports() -> list[Import]:
+    """Every module `scrape --help` imports, with its cumulative import time."""
+    return imports_of(["-c", _HELP_IN_PROCESS])
 
 
 def slowest(imports: list[Import], count: int = 5) -> str:
