@@ -18,7 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from registry_scraper_local.archive_files import read_regular
+from registry_scraper_local.archive_files import open_regular, read_regular
 from registry_scraper_local.archive_volumes import SUMS_LIMIT, Concatenation, VolumeSet
 from registry_scraper_local.shipment_signature import MAX_SIGNATURE_SIZE, Signer, verify
 from scraper_core.errors import ConfigurationError
@@ -108,10 +108,8 @@ def _receipt_sha256(base: str, listed: dict[str, str]) -> str | None:
     if expected is None:
         return None
     path = base + ".receipt.json"
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError as exc:
-        raise ConfigurationError(f"tar: cannot read {path} ({exc.strerror})") from None
+    # A regular file only: a FIFO there would block the import.
+    fd = open_regular(path, os.O_RDONLY, "receipt")
     try:
         found = _hash_fd(fd, os.fstat(fd).st_size)
     finally:

@@ -88,8 +88,8 @@ def check_key(key: str) -> None:
 
 def sign(sums: str, key: str) -> str:
     """Sign the checksum file at ``sums``; the signature is written beside it, its path
-    returned. One-line ConfigurationError when ssh-keygen cannot sign."""
-    check_key(key)
+    returned. One-line ConfigurationError when ssh-keygen cannot sign (the key itself was
+    checked when the archive was opened for writing: :func:`check_key`)."""
     result = _run(["-q", "-Y", "sign", "-f", key, "-n", NAMESPACE, sums], "signing")
     signature = sums + ".sig"
     if result.returncode != 0 or not os.path.isfile(signature):

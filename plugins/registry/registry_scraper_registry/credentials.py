@@ -115,8 +115,6 @@ def _from_document(
 
 def _normalized_key(key: str) -> str:
     # docker writes "https://host/v1/" for Docker Hub and sometimes a scheme for others.
-    for prefix in ("https://", "http://"):
-        key = key.removeprefix(prefix)
     return _host_key(key.removesuffix("/").removesuffix("/v1").removesuffix("/v2"))
 
 
