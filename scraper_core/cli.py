@@ -34,7 +34,6 @@ from scraper_core.cli_output import OutputMode, output_options
 from scraper_core.cli_output import fail as say_failure
 from scraper_core.cli_shared import have_option, jobs_option, platform_option
 from scraper_core.errors import ScraperError
-from scraper_core.wording import error_line
 
 # The core is imported by the commands that use it, not here: `scrape --help` loads click and
 # this module only (issue 13: --help within 1.5x of importing click and pluggy).
@@ -68,6 +67,13 @@ def _parse_options(pairs: Sequence[str], flag: str) -> dict[str, str]:
             raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint=flag)
         options[key] = value
     return options
+
+
+def _error_line(exc: BaseException) -> str:
+    # Imported here: `scrape --help` loads only this module of the core (and errors).
+    from scraper_core.wording import error_line
+
+    return error_line(str(exc))
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -622,7 +628,7 @@ def copy_command(
 
         # Refused after planning, before any write: a set-up error as any other.
         refused = isinstance(exc, OlderShipmentError)
-        _fail(error_line(str(exc)), EXIT_USAGE if refused else EXIT_PARTIAL)
+        _fail(_error_line(exc), EXIT_USAGE if refused else EXIT_PARTIAL)
     except Exception as exc:
         _unexpected(exc, debug, EXIT_PARTIAL)
     _render_outcome(outcome, reporter, dest.location, delta=bool(have_files), prune=prune)
@@ -709,7 +715,7 @@ def _fail_setup(exc: ScraperError, output_flag: str, debug: bool) -> NoReturn:
         _fail(f"{where}; the source is never written")
     if debug:
         raise exc
-    _fail(error_line(str(exc)))
+    _fail(_error_line(exc))
 
 
 def _render_outcome(
@@ -752,7 +758,7 @@ def _unexpected(exc: Exception, debug: bool, code: int) -> NoReturn:
     """A bug (or a driver breaking its contract): one line, the traceback only with --debug."""
     if debug or isinstance(exc, click.ClickException | click.exceptions.Exit):
         raise exc
-    _fail(f"unexpected {type(exc).__name__}: {error_line(str(exc))} (--debug shows where)", code)
+    _fail(f"unexpected {type(exc).__name__}: {_error_line(exc)} (--debug shows where)", code)
 
 
 def _interrupted(run: CopyRun | PushRun | None) -> NoReturn:
