@@ -28,7 +28,7 @@ from typing import Any
 
 from bench import copiers, local, objecttools, push, s3, startup
 from bench.machine import describe_code, describe_machine
-from bench.measure import SCRAPE, CommandError, read_all, run_quiet
+from bench.measure import SCRAPE, TRASH, CommandError, read_all, run_quiet
 from bench.report import Row, notes, ratio_table, skipped, spread_table
 from bench.source import Source, SourcePlan, build_source, describe, plan_source
 
@@ -264,7 +264,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         code = describe_code(REPO)
         log(f"measuring commit {code['commit']}, uncommitted: {code['uncommitted']}", started)
-        rows, ctx = run_all(options, work, started)
+        TRASH.keep_in(work / "trash")
+        try:
+            rows, ctx = run_all(options, work, started)
+        finally:
+            TRASH.empty()
         result = document(options, rows, ctx)
     log("done", started)
     result["seconds"]["total"] = time.monotonic() - started
