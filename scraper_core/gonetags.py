@@ -13,13 +13,17 @@ from collections.abc import Collection, Mapping, Sequence
 
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
-from scraper_core.listing import list_tags
+from scraper_core.listing import list_tags, resolves, tag_names
+from scraper_core.reference import TAG_RE
 
 #: A message names this many tags, then says how many more.
 NAMED_TAGS = 20
 #: Signature and referrer tags (``sha256-<hex>[.sig]``) follow their subject's digest, not a
 #: tag: a shipment cut without signatures must not make them look deleted.
 _ARTIFACT_PREFIX = "sha256-"
+#: Tag directories the source lacks that are looked into one by one (a stat each); past this
+#: many, one walk of the repository's tags answers for all of them.
+LOOKUPS_BEFORE_WALK = 32
 
 
 def gone_tags(dest: CheckedDriver, at_source: Mapping[str, Collection[str]]) -> list[str]:
@@ -28,13 +32,23 @@ def gone_tags(dest: CheckedDriver, at_source: Mapping[str, Collection[str]]) -> 
     repository's tags in memory at a time."""
     gone: list[str] = []
     for name in sorted(at_source):
-        there = at_source[name]
-        gone.extend(
-            f"{name}:{tag}"
-            for tag in list_tags(dest, name)
-            if tag not in there and not tag.startswith(_ARTIFACT_PREFIX)
-        )
+        gone.extend(f"{name}:{tag}" for tag in _gone_from(dest, name, at_source[name]))
     return gone
+
+
+def _gone_from(dest: CheckedDriver, name: str, there: Collection[str]) -> list[str]:
+    """The tags of ``name`` at ``dest`` that ``there`` lacks. The tag directories' names come
+    from one listing; only the names the source lacks are looked into, as a tag is one only
+    with a ``current/link``: a no-op rerun of 30,000 tags reads one directory, not 30,000."""
+    missing = [
+        tag
+        for tag in tag_names(dest, name)
+        if tag not in there and not tag.startswith(_ARTIFACT_PREFIX) and TAG_RE.fullmatch(tag)
+    ]
+    if len(missing) > LOOKUPS_BEFORE_WALK:
+        resolving = set(list_tags(dest, name))
+        return [tag for tag in missing if tag in resolving]
+    return [tag for tag in missing if resolves(dest, name, tag)]
 
 
 def prune(dest: CheckedDriver, tags: Sequence[str]) -> None:

@@ -175,6 +175,29 @@ def _no_file_on_the_way(driver: CheckedDriver, name: str) -> None:
             continue
 
 
+def tag_names(driver: CheckedDriver, name: str) -> list[str]:
+    """The names of the directories under the repository's ``_manifests/tags``, sorted: one
+    listing (a page per thousand tags on an object store), without looking into any of them,
+    so a name may lack a ``current/link`` (see :func:`tag_directories`)."""
+    base = layout.tags_path(validate_name(name))
+    try:
+        children = driver.list_dir(base)
+    except PathNotFoundError as exc:
+        if exc.path != base:
+            raise
+        _no_file_on_the_way(driver, name)
+        return []
+    return sorted(child.rsplit("/", 1)[1] for child in children)
+
+
+def resolves(driver: CheckedDriver, name: str, tag: str) -> bool:
+    """Whether tag directory ``tag`` holds a ``current/link`` file (the registry serves it)."""
+    try:
+        return not driver.stat(layout.tag_current_link_path(name, tag)).is_dir
+    except PathNotFoundError:
+        return False
+
+
 def list_tags(driver: CheckedDriver, name: str) -> list[str]:
     """The tags of repository ``name`` that resolve (have a ``current/link``), sorted."""
     return [
