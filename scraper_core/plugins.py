@@ -35,7 +35,7 @@ from scraper_core.registry_config import ConfigTranslator
 from scraper_core.shorthand import DestinationOption, SourceOption
 
 if TYPE_CHECKING:
-    from importlib.metadata import EntryPoint
+    from scraper_core.entrypoints import EntryPoint
 
 PLUGINS_ENV = "REGISTRY_SCRAPER_PLUGINS"
 STRICT_ENV = "REGISTRY_SCRAPER_STRICT_PLUGINS"
@@ -95,12 +95,8 @@ INSTALL_HINT = "install a plugin that serves it (pip install registry-scraper-<p
 
 
 def _plugin_info(entry_point: EntryPoint) -> PluginInfo:
-    dist = entry_point.dist
     return PluginInfo(
-        entry_point.name,
-        entry_point.value,
-        dist.metadata["Name"] if dist is not None else "?",
-        dist.version if dist is not None else "?",
+        entry_point.name, entry_point.value, entry_point.distribution, entry_point.version
     )
 
 
@@ -114,8 +110,8 @@ class DriverRegistry:
         strict: bool | None = None,
     ) -> None:
         if entry_points_found is None:
-            # Imported here: scanning installed distributions costs ~40 ms that --help need not pay.
-            from importlib.metadata import entry_points
+            # Imported here: --help need not scan the installed distributions.
+            from scraper_core.entrypoints import entry_points
 
             entry_points_found = list(entry_points(group=hookspecs.ENTRY_POINT_GROUP))
         self._entry_points = self._allowed(entry_points_found)

@@ -24,11 +24,10 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from scraper_core import layout
+from scraper_core import entrypoints, layout
 from scraper_core.bloblist import BlobSizes, ReceiptError, load_document, parse_blob_list
 from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
@@ -53,10 +52,7 @@ _LAST_EPOCH = 253402300799
 
 
 def tool_version() -> str:
-    try:
-        return metadata.version("registry-scraper")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    return entrypoints.version("registry-scraper") or "unknown"
 
 
 def public_location(location: str) -> str:
