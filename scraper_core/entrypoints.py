@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import reduce
 from importlib import import_module
@@ -49,13 +51,9 @@ def normalized(name: str) -> str:
 
 @dataclass(frozen=True)
 class _Distribution:
+    key: str
     folder: str
     kind: str
-
-    @property
-    def key(self) -> str:
-        stem = os.path.basename(self.folder).removesuffix(self.kind)
-        return normalized(stem.partition("-")[0])
 
     def text(self, name: str, limit: int = 1024 * 1024) -> str | None:
         try:
@@ -86,10 +84,13 @@ def _distributions() -> list[_Distribution]:
         except OSError:
             continue  # a zip, a missing folder, a file
         for name in names:
-            kind = next((suffix for suffix in _INFO_SUFFIXES if name.endswith(suffix)), None)
-            if kind is not None:
-                dist = _Distribution(os.path.join(folder, name), kind)
-                seen.setdefault(dist.key, dist)
+            if not name.endswith(_INFO_SUFFIXES):
+                continue
+            kind = ".dist-info" if name.endswith(".dist-info") else ".egg-info"
+            # name-version.dist-info, name.egg-info (a development install)
+            key = normalized(name.removesuffix(kind).partition("-")[0])
+            if key not in seen:
+                seen[key] = _Distribution(key, os.path.join(folder, name), kind)
     return list(seen.values())
 
 
@@ -110,24 +111,63 @@ def _pairs(text: str, group: str) -> list[tuple[str, str]]:
     return pairs
 
 
+class _Scope:
+    """What one :func:`scanned_once` span found, by ``sys.path``."""
+
+    def __init__(self) -> None:
+        self.distributions: dict[tuple[str, ...], list[_Distribution]] = {}
+        self.entry_points: dict[tuple[str, tuple[str, ...]], list[EntryPoint]] = {}
+
+
+_scope: _Scope | None = None
+
+
+@contextmanager
+def scanned_once() -> Iterator[None]:
+    """Within, sys.path is listed and each group's entry points are read once: the span of one
+    command, while which nothing gets installed, and which builds several plugin hosts and
+    may write a receipt naming the tool's version."""
+    global _scope
+    outer = _scope
+    _scope = _Scope() if outer is None else outer
+    try:
+        yield
+    finally:
+        _scope = outer
+
+
+def _installed() -> list[_Distribution]:
+    if _scope is None:
+        return _distributions()
+    path = tuple(sys.path)
+    if path not in _scope.distributions:
+        _scope.distributions[path] = _distributions()
+    return _scope.distributions[path]
+
+
 def entry_points(group: str) -> list[EntryPoint]:
     """The entry points of ``group`` of every installed distribution, in ``sys.path`` order."""
+    asked = (group, tuple(sys.path))
+    if _scope is not None and asked in _scope.entry_points:
+        return list(_scope.entry_points[asked])
     found: list[EntryPoint] = []
-    for dist in _distributions():
+    for dist in _installed():
         text = dist.text("entry_points.txt")
         if text is None or f"[{group}]" not in text.replace(" ", ""):
             continue
         pairs = _pairs(text, group)
         if pairs:
             name, version = dist.headers()
-            found.extend(EntryPoint(key, value, name, version) for key, value in pairs)
-    return found
+            found.extend(EntryPoint(entry, value, name, version) for entry, value in pairs)
+    if _scope is not None:
+        _scope.entry_points[asked] = found
+    return list(found)
 
 
 def version(distribution: str) -> str | None:
     """The version of the installed distribution ``distribution``; None when not installed."""
     key = normalized(distribution)
-    for dist in _distributions():
+    for dist in _installed():
         if dist.key == key:
             return dist.headers()[1]
     return None

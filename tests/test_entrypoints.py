@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from scraper_core import entrypoints, hookspecs
+from scraper_core.plugins import DriverRegistry
 from scraper_core.receipt import tool_version
+from scraper_core.testing.tree import TreeWriter
+from tests.support.cli import run_cli
 from tests.support.plugin_site import write_distribution
 
 
@@ -63,3 +66,37 @@ def test_sections_comments_extras_and_attributes(plugin_site: Path) -> None:
     one, two = [entry for entry in found if entry.distribution == "rs-many"]
     assert one.load() == 7
     assert getattr(two.load(), "__name__", None) == "rs_many"
+
+
+def test_within_one_command_the_installed_distributions_are_listed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed = []
+    real = entrypoints._distributions
+
+    def counted() -> list[entrypoints._Distribution]:
+        listed.append(1)
+        return real()
+
+    monkeypatch.setattr(entrypoints, "_distributions", counted)
+    source = tmp_path / "data"
+    TreeWriter(DriverRegistry().open("local", str(source), read_only=False)).image("app", "v1")
+    listed.clear()
+    copy = ["--data-dir", str(source), "--output-dir", str(tmp_path / "out"), "app:v1"]
+    for _ in range(2):  # a copy, then the rerun with nothing to do
+        result = run_cli(*copy)
+        assert result.exit_code == 0, result.output
+        assert len(listed) == 1
+        listed.clear()
+
+
+def test_a_distribution_installed_after_a_command_is_found_by_the_next(
+    plugin_site: Path,
+) -> None:
+    with entrypoints.scanned_once():
+        before = entrypoints.entry_points(hookspecs.ENTRY_POINT_GROUP)
+        write_distribution(plugin_site, "rs-late", "late", "rs_late", "")
+        # Within one command the first scan stands.
+        assert entrypoints.entry_points(hookspecs.ENTRY_POINT_GROUP) == before
+    after = entrypoints.entry_points(hookspecs.ENTRY_POINT_GROUP)
+    assert [entry.name for entry in after if entry not in before] == ["late"]
