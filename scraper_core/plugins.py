@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pluggy
 
@@ -41,6 +40,10 @@ PLUGINS_ENV = "REGISTRY_SCRAPER_PLUGINS"
 STRICT_ENV = "REGISTRY_SCRAPER_STRICT_PLUGINS"
 
 
+# The records below are named tuples, not frozen dataclasses: every command builds these
+# classes at import, and a frozen dataclass compiles six methods (four times the cost).
+
+
 def get_plugin_manager() -> pluggy.PluginManager:
     """A plugin manager that knows the hook specs and has no plugins registered yet."""
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
@@ -48,8 +51,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return manager
 
 
-@dataclass(frozen=True)
-class PluginInfo:
+class PluginInfo(NamedTuple):
     """An installed entry point in the ``registry_scraper`` group, not necessarily loaded."""
 
     name: str
@@ -61,8 +63,7 @@ class PluginInfo:
         return f"{self.name!r} ({self.distribution} {self.version})"
 
 
-@dataclass(frozen=True)
-class DriverInfo:
+class DriverInfo(NamedTuple):
     """A loaded driver class and the plugin that registered it."""
 
     name: str
@@ -71,8 +72,7 @@ class DriverInfo:
     driver_class: DriverClass
 
 
-@dataclass(frozen=True)
-class ImageDestinationInfo:
+class ImageDestinationInfo(NamedTuple):
     """A loaded image destination class (see :mod:`scraper_core.imagedest`) and its plugin."""
 
     name: str
@@ -81,8 +81,7 @@ class ImageDestinationInfo:
     destination_class: ImageDestinationClass
 
 
-@dataclass(frozen=True)
-class ConfigSectionInfo:
+class ConfigSectionInfo(NamedTuple):
     """A registry driver name (``storage.<name>`` in config.yml) a plugin serves."""
 
     name: str
