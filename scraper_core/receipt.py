@@ -22,7 +22,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
@@ -192,7 +192,7 @@ def write_receipt(dest: CheckedDriver, document: Mapping[str, Any], now: datetim
     return path
 
 
-# SourceRead and ShippedReceipt are named tuples: every copy imports this module, and a frozen
+# The read-only records below are named tuples: every copy imports this module, and a frozen
 # (ordered) dataclass compiles six (ten) methods at import, four times a named tuple's cost.
 
 
@@ -217,8 +217,7 @@ class ShippedReceipt(NamedTuple):
     scope: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Receipt:
+class Receipt(NamedTuple):
     """What a delta and a ``--have`` need of a receipt: the blobs it lists (what the storage
     holds for its images) and those it relies on (left out, at the far side)."""
 
@@ -249,7 +248,7 @@ def parse_receipt(data: bytes, where: str) -> Receipt:
     if not isinstance(document, dict) or document.get("format") != RECEIPT_FORMAT:
         raise ReceiptError(f"{where}: not a registry-scraper receipt")
     receipt = receipt_of(document, where)
-    return replace(receipt, shipped=_shipped_of(document, where, sha256))
+    return receipt._replace(shipped=_shipped_of(document, where, sha256))
 
 
 def receipt_of(document: dict[str, Any], where: str) -> Receipt:
