@@ -47,12 +47,12 @@ from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage
 from scraper_core.shape import Shape
 from scraper_core.shipment import Provenance, provenance, read_of, refusal, tags_going_back
-from scraper_core.tagrules import Entry
 from scraper_core.transfer import DEFAULT_JOBS, BlobTally, ImageResult, TransferEvents
 from scraper_core.wording import error_line
 
 if TYPE_CHECKING:
     from scraper_core.inventory import Inventory
+    from scraper_core.tagrules import Entry
     from scraper_core.verify import VerifyReport
 
 __all__ = [

@@ -89,8 +89,8 @@ def test_a_copy_with_the_cores_own_options_loads_only_its_drivers_plugins(
         assert not {"registry_scraper_local.tar", "yaml", "semver", "boto3"} & modules
         # Entry points are read without importlib.metadata (its import pulls email, zipfile).
         assert not {"importlib.metadata", "email", "zipfile"} & modules
-        # What only verify and a push run use.
-        assert not {"scraper_core.verify", "scraper_core.push"} & modules
+        # What only verify, a push and the tag rules of an images file use.
+        assert not {"scraper_core.verify", "scraper_core.push", "scraper_core.tagrules"} & modules
     # A flag the core does not have is a plugin's: then every plugin is asked.
     said, modules = _copy_modules(tmp_path, *copy[:2], "--output-tar", "x.tar", "-q", "app:v1")
     assert said == "exit 0", said
