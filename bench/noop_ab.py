@@ -1,20 +1,23 @@
 """Spike (issue 22, second round): the no-op rerun, old code against new, beside skopeo.
 
-    python -m bench.noop_ab --old DIR [--rounds N] [--s3]
+    python -m bench.noop_ab --old DIR [--rounds N] [--s3] [--dry-run | --link]
 
 ``DIR`` holds an older commit's sources (``git archive COMMIT | tar -x -C DIR``); its core and
 plugins go first on PYTHONPATH, ahead of this checkout's editable installs. Two small images
 (a config and two layers each), copied once; then, round-robin, the same command again
 (nothing to do) with the old and the new code, and skopeo copying them again between two
-registries that have them (the bench's row). Wall and CPU time (the child's rusage), medians;
-the load average before and after. ``--s3``: the source is a SeaweedFS bucket and skopeo is
-left out. Not part of ``make bench``; its figures are in bench/NOTES.md.
+registries that have them (the bench's row), and ``scrape --help`` (the baseline of the bench's
+start-up rows). Wall and CPU time (the child's rusage), medians; the load average before and
+after. ``--s3``: the source is a SeaweedFS bucket and skopeo is left out. ``--link``: a fresh
+copy made of hardlinks each time (the bench's ``--link`` row) instead of the rerun. Not part
+of ``make bench``; its figures are in bench/NOTES.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -37,8 +40,11 @@ def _old_environ(old: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
-def _timed(command: Command) -> tuple[float, float]:
+def _timed(command: Command, fresh: Path | None = None) -> tuple[float, float]:
+    """``fresh``: removed first, untimed (a copy that must start from nothing)."""
     args, env = command
+    if fresh is not None:
+        shutil.rmtree(fresh, ignore_errors=True)
     return wall_and_children_cpu(
         lambda: subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL, timeout=600)
     )
@@ -94,29 +100,35 @@ def main() -> None:
     parser.add_argument("--old", type=Path, required=True)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--s3", action="store_true")
-    parser.add_argument("--dry-run", action="store_true", help="time `--dry-run` reruns")
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument("--dry-run", action="store_true", help="time `--dry-run` reruns")
+    modes.add_argument("--link", action="store_true", help="time fresh `--link` copies")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         own_bytecode_cache(work)
         setup = _s3(work) if options.s3 else _local(work)
         with setup as (source, refs, registries):
-            first = [SCRAPE, *source, "--output-dir", str(work / "out"), "-q", *refs]
+            out = work / "out"
+            first = [SCRAPE, *source, "--output-dir", str(out), "-q", *refs]
             subprocess.run(first, check=True, timeout=600)
-            args = [*first[: -len(refs)], *(["--dry-run"] if options.dry_run else []), *refs]
+            mode = ["--dry-run"] if options.dry_run else ["--link"] if options.link else []
+            args = [*first[: -len(refs)], *mode, *refs]
+            fresh = out if options.link else None
             commands: dict[str, Command] = {
                 "old": (args, _old_environ(options.old.resolve())),
                 "new": (args, dict(os.environ)),
+                "help": ([SCRAPE, "--help"], dict(os.environ)),
             }
             for command in commands.values():
-                _timed(command)  # the bytecode caches filled
+                _timed(command, fresh)  # the bytecode caches filled
             samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
             if registries is not None:
                 samples["skopeo"] = []
             print(f"load average at start: {os.getloadavg()}")
             for _ in range(options.rounds):
                 for name, command in commands.items():
-                    samples[name].append(_timed(command))
+                    samples[name].append(_timed(command, fresh))
                 if registries is not None:
                     samples["skopeo"].append(
                         wall_and_children_cpu(

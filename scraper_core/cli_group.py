@@ -29,6 +29,14 @@ class DefaultCommandGroup(click.Group):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> object:
+        # Imported here: `scrape --help` ends before this and scans nothing.
+        from scraper_core.entrypoints import scanned_once
+
+        # One command, one scan of the installed plugins, however many plugin hosts it builds.
+        with scanned_once():
+            return super().invoke(ctx)
+
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
         """The commands' names, and the default command's options (``scrape --<TAB>``)."""
         items = super().shell_complete(ctx, incomplete)

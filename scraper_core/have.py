@@ -15,7 +15,6 @@ from typing import BinaryIO
 
 from scraper_core.bloblist import BlobSizes, ReceiptError, load_document, parse_blob_list
 from scraper_core.digest import Digest
-from scraper_core.inventory import INVENTORY_FORMAT, INVENTORY_VERSION
 from scraper_core.optfile import HAVE_FILE_CAP, STDIN, open_option_file, read_capped, shown_name
 from scraper_core.plan import ImageContent, ImagePlan
 from scraper_core.receipt import RECEIPT_FORMAT, receipt_of
@@ -24,6 +23,9 @@ from scraper_core.receipt import RECEIPT_FORMAT, receipt_of
 def parse_have(data: bytes, where: str) -> BlobSizes:
     """The blobs an inventory or a receipt says the far side has. ``data`` is dropped once
     decoded: the caller must not keep it (see :mod:`scraper_core.bloblist`)."""
+    # Imported here: only --have reads an inventory, and every copy imports this module.
+    from scraper_core.inventory import INVENTORY_FORMAT, INVENTORY_VERSION
+
     document = load_document(data, where)
     del data
     kind = document.get("format") if isinstance(document, dict) else None

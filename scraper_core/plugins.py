@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pluggy
 
@@ -35,10 +34,14 @@ from scraper_core.registry_config import ConfigTranslator
 from scraper_core.shorthand import DestinationOption, SourceOption
 
 if TYPE_CHECKING:
-    from importlib.metadata import EntryPoint
+    from scraper_core.entrypoints import EntryPoint
 
 PLUGINS_ENV = "REGISTRY_SCRAPER_PLUGINS"
 STRICT_ENV = "REGISTRY_SCRAPER_STRICT_PLUGINS"
+
+
+# The records below are named tuples, not frozen dataclasses: every command builds these
+# classes at import, and a frozen dataclass compiles six methods (four times the cost).
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -48,8 +51,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return manager
 
 
-@dataclass(frozen=True)
-class PluginInfo:
+class PluginInfo(NamedTuple):
     """An installed entry point in the ``registry_scraper`` group, not necessarily loaded."""
 
     name: str
@@ -61,8 +63,7 @@ class PluginInfo:
         return f"{self.name!r} ({self.distribution} {self.version})"
 
 
-@dataclass(frozen=True)
-class DriverInfo:
+class DriverInfo(NamedTuple):
     """A loaded driver class and the plugin that registered it."""
 
     name: str
@@ -71,8 +72,7 @@ class DriverInfo:
     driver_class: DriverClass
 
 
-@dataclass(frozen=True)
-class ImageDestinationInfo:
+class ImageDestinationInfo(NamedTuple):
     """A loaded image destination class (see :mod:`scraper_core.imagedest`) and its plugin."""
 
     name: str
@@ -81,8 +81,7 @@ class ImageDestinationInfo:
     destination_class: ImageDestinationClass
 
 
-@dataclass(frozen=True)
-class ConfigSectionInfo:
+class ConfigSectionInfo(NamedTuple):
     """A registry driver name (``storage.<name>`` in config.yml) a plugin serves."""
 
     name: str
@@ -95,12 +94,8 @@ INSTALL_HINT = "install a plugin that serves it (pip install registry-scraper-<p
 
 
 def _plugin_info(entry_point: EntryPoint) -> PluginInfo:
-    dist = entry_point.dist
     return PluginInfo(
-        entry_point.name,
-        entry_point.value,
-        dist.metadata["Name"] if dist is not None else "?",
-        dist.version if dist is not None else "?",
+        entry_point.name, entry_point.value, entry_point.distribution, entry_point.version
     )
 
 
@@ -114,8 +109,8 @@ class DriverRegistry:
         strict: bool | None = None,
     ) -> None:
         if entry_points_found is None:
-            # Imported here: scanning installed distributions costs ~40 ms that --help need not pay.
-            from importlib.metadata import entry_points
+            # Imported here: --help need not scan the installed distributions.
+            from scraper_core.entrypoints import entry_points
 
             entry_points_found = list(entry_points(group=hookspecs.ENTRY_POINT_GROUP))
         self._entry_points = self._allowed(entry_points_found)

@@ -21,7 +21,6 @@ from scraper_core.delta import DeltaRefusedError, locate_relied_on
 from scraper_core.errors import ConfigurationError, PluginError, ScraperError
 from scraper_core.imagedest import ImageDestination
 from scraper_core.plan import ImagePlan
-from scraper_core.push import Push
 from scraper_core.receipt import Receipt, children_left_out_by_choice, read_receipts
 from scraper_core.run import (
     CopyOutcome,
@@ -135,6 +134,9 @@ class PushRun:
         return outcome
 
     def _execute(self, events: RunEvents) -> CopyOutcome:
+        # Imported here: every copy imports this module to ask whether it is a push.
+        from scraper_core.push import Push
+
         assert self.source is not None and self.dest is not None, "open() first"
         request = self.request
         scrape = Scrape(self.source, None, self.options)

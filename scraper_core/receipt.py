@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
-from scraper_core import layout
+from scraper_core import entrypoints, layout
 from scraper_core.bloblist import BlobSizes, ReceiptError, load_document, parse_blob_list
 from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
@@ -53,10 +51,7 @@ _LAST_EPOCH = 253402300799
 
 
 def tool_version() -> str:
-    try:
-        return metadata.version("registry-scraper")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    return entrypoints.version("registry-scraper") or "unknown"
 
 
 def public_location(location: str) -> str:
@@ -89,7 +84,9 @@ def receipt_time(now: datetime) -> datetime:
 
 def receipt_name(now: datetime, token: str | None = None) -> str:
     """A file name no other run picks: UTC time to the second plus a random token."""
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{token or secrets.token_hex(4)}.json"
+    # os.urandom is what secrets.token_hex reads; secrets' import (random, hmac) is not paid
+    # by a run that writes no receipt.
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{token or os.urandom(4).hex()}.json"
 
 
 @dataclass
@@ -196,16 +193,18 @@ def write_receipt(dest: CheckedDriver, document: Mapping[str, Any], now: datetim
     return path
 
 
-@dataclass(frozen=True, order=True)
-class SourceRead:
+# The read-only records below are named tuples: every copy imports this module, and a frozen
+# (ordered) dataclass compiles six (ten) methods at import, four times a named tuple's cost.
+
+
+class SourceRead(NamedTuple):
     """One read of a source: its identity and when (UTC, to the second: ordered as text)."""
 
     source: str
     read_at: str
 
 
-@dataclass(frozen=True)
-class ShippedReceipt:
+class ShippedReceipt(NamedTuple):
     """What ordering needs of one receipt: its digest, what it carries from, and its tags."""
 
     path: str
@@ -219,8 +218,7 @@ class ShippedReceipt:
     scope: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Receipt:
+class Receipt(NamedTuple):
     """What a delta and a ``--have`` need of a receipt: the blobs it lists (what the storage
     holds for its images) and those it relies on (left out, at the far side)."""
 
@@ -251,7 +249,7 @@ def parse_receipt(data: bytes, where: str) -> Receipt:
     if not isinstance(document, dict) or document.get("format") != RECEIPT_FORMAT:
         raise ReceiptError(f"{where}: not a registry-scraper receipt")
     receipt = receipt_of(document, where)
-    return replace(receipt, shipped=_shipped_of(document, where, sha256))
+    return receipt._replace(shipped=_shipped_of(document, where, sha256))
 
 
 def receipt_of(document: dict[str, Any], where: str) -> Receipt:

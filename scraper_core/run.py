@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, BinaryIO, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TextIO
 
 from scraper_core import plugins, selection
 from scraper_core.bloblist import BlobSizes, ReceiptError
@@ -36,7 +36,6 @@ from scraper_core.errors import (
 )
 from scraper_core.gonetags import gone_tags, prune
 from scraper_core.have import load_have, load_have_paths
-from scraper_core.inventory import Inventory, take_inventory
 from scraper_core.listing import Listing, take_listing
 from scraper_core.optfile import shown_name
 from scraper_core.plan import ImagePlan, PlatformFilter
@@ -48,16 +47,13 @@ from scraper_core.scrape import PlannedItem, Scrape, ScrapeOptions
 from scraper_core.selection import needs_storage
 from scraper_core.shape import Shape
 from scraper_core.shipment import Provenance, provenance, read_of, refusal, tags_going_back
-from scraper_core.tagrules import Entry
 from scraper_core.transfer import DEFAULT_JOBS, BlobTally, ImageResult, TransferEvents
-from scraper_core.verify import (
-    VerifyReport,
-    check_site,
-    relied_absent,
-    verify_images,
-    verify_storage,
-)
 from scraper_core.wording import error_line
+
+if TYPE_CHECKING:
+    from scraper_core.inventory import Inventory
+    from scraper_core.tagrules import Entry
+    from scraper_core.verify import VerifyReport
 
 __all__ = [
     "CopyOutcome",
@@ -634,6 +630,9 @@ class VerifyRun(SourceRun):
         return [*warnings, *skipped]
 
     def execute(self) -> VerifyReport:
+        # Imported here: a copy, the common command, needs none of it.
+        from scraper_core.verify import check_site, relied_absent, verify_images, verify_storage
+
         relied = relied_absent(self.source, self.receipts)
         if self.references:
             report = verify_images(
@@ -659,6 +658,8 @@ class InventoryRun(SourceRun):
     """``inventory``: what a storage holds, for a later ``--have`` (blobs listed, not read)."""
 
     def execute(self) -> Inventory:
+        from scraper_core.inventory import take_inventory
+
         return take_inventory(self.source)
 
 

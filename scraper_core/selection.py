@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from scraper_core.checked import CheckedDriver
 from scraper_core.errors import InvalidReferenceError, ScraperError
@@ -22,7 +23,11 @@ from scraper_core.listing import (
     validate_tag_pattern,
 )
 from scraper_core.reference import DEFAULT_TAG, Reference, parse_reference, validate_name
-from scraper_core.tagrules import Entry, TagRule
+
+if TYPE_CHECKING:
+    # An entry that is not a str is a tag rule (Entry = str | TagRule): a copy of plain
+    # references does not import the rules (their classes and patterns are built at import).
+    from scraper_core.tagrules import Entry, TagRule
 
 
 @dataclass
@@ -50,7 +55,7 @@ def _split(entry: str) -> tuple[str, str | None]:
 
 def needs_storage(entries: Iterable[Entry], all_tags: bool) -> bool:
     """Whether resolving needs listings (else references parse without any I/O)."""
-    return all_tags or any(isinstance(entry, TagRule) or is_pattern(entry) for entry in entries)
+    return all_tags or any(not isinstance(entry, str) or is_pattern(entry) for entry in entries)
 
 
 def _tags(
@@ -92,7 +97,7 @@ def _resolve(
     whole: list[str],
 ) -> list[Reference]:
     """The references ``entry`` names; what could not be listed goes to ``errors``."""
-    if isinstance(entry, TagRule):
+    if not isinstance(entry, str):
         return _resolve_rule(driver, entry, listings)
     if "@" in entry or not needs_storage([entry], all_tags):
         return [parse_reference(entry)]

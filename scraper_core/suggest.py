@@ -6,7 +6,6 @@ tags, and the names to choose from for each.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 
 #: How close a name must be to be offered (difflib's ratio), and how many are offered.
@@ -14,9 +13,16 @@ CUTOFF = 0.6
 OFFERED = 3
 
 
+def _close(word: str, choices: Iterable[str]) -> list[str]:
+    # Imported here: only a refusal asks, and every command would pay for the import.
+    import difflib
+
+    return difflib.get_close_matches(word, list(dict.fromkeys(choices)), OFFERED, CUTOFF)
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean X or Y?)`` with the choices close to ``word``, or ``""``."""
-    close = difflib.get_close_matches(word, list(dict.fromkeys(choices)), OFFERED, CUTOFF)
+    close = _close(word, choices)
     if not close:
         return ""
     return f" (did you mean {' or '.join(close)}?)"
@@ -42,5 +48,5 @@ def pattern_hint(pattern: str, names: Iterable[str]) -> str:
         return ""
     depth = prefix.count("/") + 1
     prefixes = ["/".join(name.split("/")[:depth]) for name in names]
-    close = difflib.get_close_matches(prefix, list(dict.fromkeys(prefixes)), OFFERED, CUTOFF)
+    close = _close(prefix, prefixes)
     return did_you_mean(pattern, [close_one + pattern[len(prefix) :] for close_one in close])

@@ -87,6 +87,12 @@ def test_a_copy_with_the_cores_own_options_loads_only_its_drivers_plugins(
         plugins = {name.split(".")[0] for name in modules if name.startswith("registry_scraper")}
         assert plugins == {"registry_scraper_local"}
         assert not {"registry_scraper_local.tar", "yaml", "semver", "boto3"} & modules
+        # Entry points are read without importlib.metadata (its import pulls email, zipfile).
+        assert not {"importlib.metadata", "email", "zipfile"} & modules
+        # Randomness (secrets imports random and hmac) names a receipt; a no-op writes none.
+        assert "secrets" not in modules
+        # What only verify, a push and the tag rules of an images file use.
+        assert not {"scraper_core.verify", "scraper_core.push", "scraper_core.tagrules"} & modules
     # A flag the core does not have is a plugin's: then every plugin is asked.
     said, modules = _copy_modules(tmp_path, *copy[:2], "--output-tar", "x.tar", "-q", "app:v1")
     assert said == "exit 0", said
