@@ -87,10 +87,16 @@ class FakeClient:
 
 
 def _read(
-    client: FakeClient, offset: int = 0, range_size: int = 1024, concurrency: int = 3
+    client: FakeClient,
+    offset: int = 0,
+    range_size: int = 1024,
+    concurrency: int = 3,
+    budget: ReadAhead | None = None,
 ) -> bytes:
     source = ObjectSource(client, "bucket", "key", "/key", attempts=3)
-    with open_object(source, offset, range_size=range_size, concurrency=concurrency) as stream:
+    with open_object(
+        source, offset, range_size=range_size, concurrency=concurrency, budget=budget
+    ) as stream:
         chunks = []
         while chunk := stream.read(777):
             chunks.append(chunk)
@@ -102,6 +108,23 @@ def _read(
 def test_ranges_reassemble(offset: int, concurrency: int) -> None:
     client = FakeClient()
     assert _read(client, offset, concurrency=concurrency) == DATA[offset:]
+
+
+@pytest.mark.parametrize("offset", [0, 1, 1023, 1024, 1025, 9999, 10_000, 20_000])
+def test_ranges_reassemble_without_read_ahead(offset: int) -> None:
+    class _LongGetBreaks(FakeClient):
+        broke = False
+
+        def _get(self, Range: str) -> dict[str, Any]:  # noqa: N803
+            first, _, last = Range.removeprefix("bytes=").partition("-")
+            if not self.broke and int(last) - int(first) >= 1024:
+                self.broke = True
+                self.failures = 1  # the GET of the rest breaks midway, once
+            return super()._get(Range)
+
+    client = _LongGetBreaks()
+    assert _read(client, offset, budget=ReadAhead(0)) == DATA[offset:]
+    assert client.broke == (offset < len(DATA) - 1024)
 
 
 def test_one_range_is_one_get() -> None:
