@@ -6,9 +6,9 @@ ranges however large the object is. Read-ahead also draws on a budget shared by 
 of one driver (:class:`ReadAhead`): with many blobs copied at once, their streams already keep
 enough connections busy, and ranges buffered for each would only multiply memory and GETs. A
 reader that finds the budget spent streams the rest of the object itself in one GET (a GET per
-range cost SeaweedFS a quarter more CPU: bench/NOTES.md); should the budget free up meanwhile
-(the crowd of blobs thinned out), the ranges it has not entered yet go to read-ahead again and
-its own GET stops where the first of them starts.
+range cost SeaweedFS a quarter more CPU: 1.48 s against 1.19 s for four 256 MiB blobs read at
+once). Should the budget free up meanwhile (the crowd of blobs thinned out), the ranges it has
+not entered yet go to read-ahead again, and its own GET stops where the first of them starts.
 
 Bytes pass through as the ``bytes`` objects the HTTP client returns (no zero-filled buffer,
 no copy into one): a caller reading ``_FETCH_STEP`` at a time gets them unchanged. Every range
