@@ -5,7 +5,10 @@ the next few may be fetched in background threads, so a reader holds at most ``c
 ranges however large the object is. Read-ahead also draws on a budget shared by every reader
 of one driver (:class:`ReadAhead`): with many blobs copied at once, their streams already keep
 enough connections busy, and ranges buffered for each would only multiply memory and GETs. A
-range that finds the budget spent is streamed by the reader itself when its turn comes.
+reader that finds the budget spent streams the rest of the object itself in one GET (a GET per
+range cost SeaweedFS a quarter more CPU: 1.48 s against 1.19 s for four 256 MiB blobs read at
+once). Should the budget free up meanwhile (the crowd of blobs thinned out), the ranges it has
+not entered yet go to read-ahead again, and its own GET stops where the first of them starts.
 
 Bytes pass through as the ``bytes`` objects the HTTP client returns (no zero-filled buffer,
 no copy into one): a caller reading ``_FETCH_STEP`` at a time gets them unchanged. Every range
@@ -285,6 +288,7 @@ class ObjectStream(io.BufferedIOBase):
             if piece:
                 pieces.append(piece)
                 got += len(piece)
+                self._reclaim()
                 continue
             self._current.close()
             self._current = self._next_segment()
@@ -306,16 +310,31 @@ class ObjectStream(io.BufferedIOBase):
             return _Fetched(chunks, self._budget)
         if not self._ranges:
             return None
-        # No range is waiting in memory (the budget was spent): stream this one here.
-        start, end = self._ranges.popleft()
-        self._fill()
+        # No range is waiting in memory (the budget was spent): stream the rest here, in one
+        # GET. The ranges after the first stay listed, for read-ahead to take back (_reclaim).
+        start = self._ranges.popleft()[0]
+        end = self._ranges[-1][1] if self._ranges else self._source.size
+        assert end is not None  # known since the first GET
         return RangeStream(self._source, start, end)
+
+    def _reclaim(self) -> None:
+        """Fetch ahead again if the budget allows: ranges this reader's own GET has not
+        entered yet are fetched, and that GET then stops where the first of them starts."""
+        if not self._ranges:
+            return
+        current = self._current
+        if isinstance(current, RangeStream):
+            while self._ranges and self._ranges[0][0] < current.pos:
+                self._ranges.popleft()
+        self._fill()
 
     def _fill(self) -> None:
         while self._ranges and len(self._pending) < self._prefetch and self._budget.take():
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._prefetch, thread_name_prefix="s3-read")
             start, end = self._ranges.popleft()
+            if isinstance(self._current, RangeStream) and self._current.end > start:
+                self._current.end = start
             self._pending.append(self._pool.submit(self._fetch, start, end))
 
     def _fetch(self, start: int, end: int) -> list[bytes]:

@@ -87,10 +87,16 @@ class FakeClient:
 
 
 def _read(
-    client: FakeClient, offset: int = 0, range_size: int = 1024, concurrency: int = 3
+    client: FakeClient,
+    offset: int = 0,
+    range_size: int = 1024,
+    concurrency: int = 3,
+    budget: ReadAhead | None = None,
 ) -> bytes:
     source = ObjectSource(client, "bucket", "key", "/key", attempts=3)
-    with open_object(source, offset, range_size=range_size, concurrency=concurrency) as stream:
+    with open_object(
+        source, offset, range_size=range_size, concurrency=concurrency, budget=budget
+    ) as stream:
         chunks = []
         while chunk := stream.read(777):
             chunks.append(chunk)
@@ -102,6 +108,23 @@ def _read(
 def test_ranges_reassemble(offset: int, concurrency: int) -> None:
     client = FakeClient()
     assert _read(client, offset, concurrency=concurrency) == DATA[offset:]
+
+
+@pytest.mark.parametrize("offset", [0, 1, 1023, 1024, 1025, 9999, 10_000, 20_000])
+def test_ranges_reassemble_without_read_ahead(offset: int) -> None:
+    class _LongGetBreaks(FakeClient):
+        broke = False
+
+        def _get(self, Range: str) -> dict[str, Any]:  # noqa: N803
+            first, _, last = Range.removeprefix("bytes=").partition("-")
+            if not self.broke and int(last) - int(first) >= 1024:
+                self.broke = True
+                self.failures = 1  # the GET of the rest breaks midway, once
+            return super()._get(Range)
+
+    client = _LongGetBreaks()
+    assert _read(client, offset, budget=ReadAhead(0)) == DATA[offset:]
+    assert client.broke == (offset < len(DATA) - 1024)
 
 
 def test_one_range_is_one_get() -> None:
@@ -185,13 +208,32 @@ def test_read_ahead_is_shared_by_the_readers_of_one_budget() -> None:
     assert budget.in_use == 0
 
 
-def test_without_read_ahead_ranges_are_streamed_in_order() -> None:
+def test_without_read_ahead_the_rest_is_one_get() -> None:
     client = FakeClient()
     source = ObjectSource(client, "bucket", "key", "/key", attempts=3)
     budget = ReadAhead(0)
     with open_object(source, 0, range_size=4000, concurrency=4, budget=budget) as stream:
         assert stream.read() == DATA
-    assert client.ranges == ["bytes=0-3999", "bytes=4000-7999", "bytes=8000-9999"]
+    assert client.ranges == ["bytes=0-3999", "bytes=4000-9999"]
+
+
+def test_read_ahead_freed_midway_takes_the_ranges_not_yet_entered() -> None:
+    client = FakeClient()
+    budget = ReadAhead(2)
+    assert budget.take() and budget.take()  # another reader holds the budget
+    source = ObjectSource(client, "bucket", "key", "/key", attempts=3)
+    with open_object(source, 0, range_size=1000, concurrency=3, budget=budget) as stream:
+        assert stream.read(1500) == DATA[:1500]  # inside its own GET of the rest
+        budget.give_back()
+        budget.give_back()
+        assert stream.read(500) == DATA[1500:2000]
+        rest = b"".join(iter(lambda: stream.read(700), b""))
+    assert rest == DATA[2000:]
+    # Its own GET stopped at 2000, where the ranges fetched ahead begin.
+    assert client.ranges[:2] == ["bytes=0-999", "bytes=1000-9999"]
+    fetched = [f"bytes={start}-{start + 999}" for start in range(2000, 10_000, 1000)]
+    assert sorted(client.ranges[2:]) == fetched
+    assert budget.in_use == 0
 
 
 def test_closing_early_gives_the_read_ahead_back() -> None:
