@@ -437,9 +437,14 @@ class LocalDriver:
         the root) and its real path, checked to lie under the root; with ``create``, what is
         missing is made, top-down from the deepest directory there, each level inside a
         parent already checked."""
+        fd, real, _ = self._dir_made(directory, create=create)
+        return fd, real
+
+    def _dir_made(self, directory: str, *, create: bool) -> tuple[int, str, bool]:
+        """:meth:`_dir`, and whether the directory was made just now (it holds nothing yet)."""
         kept = self._directories.get(directory)
         if kept is not None:
-            return kept
+            return (*kept, False)
         if create and directory not in ("", "/"):
             return self._made_dir(directory)
         full = self._full(directory)
@@ -451,10 +456,10 @@ class LocalDriver:
             # The root itself, on a writable driver built directly rather than through
             # open() (which makes it): made on the first write, as open() would have.
             os.makedirs(self.root, exist_ok=True)
-            return self._dir(directory, create=False)
+            return self._dir_made(directory, create=False)
         except OSError as exc:
             raise self._os_error(directory or "/", exc) from exc
-        return fd, self._checked(fd, directory or "/", full)
+        return fd, self._checked(fd, directory or "/", full), False
 
     def _parent_dir(self, parent: str) -> tuple[int, str]:
         """:meth:`_dir` (made if missing) for a directory that writes go below, kept for
@@ -473,9 +478,9 @@ class LocalDriver:
                 raise
         return fd, real
 
-    def _made_dir(self, directory: str) -> tuple[int, str]:
-        """:meth:`_dir` with ``create``, below the root: the directory opened (or made, then
-        opened) by its name inside its parent's checked descriptor."""
+    def _made_dir(self, directory: str) -> tuple[int, str, bool]:
+        """:meth:`_dir_made` with ``create``, below the root: the directory opened (or made,
+        then opened) by its name inside its parent's checked descriptor."""
         full = self._full(directory)
         parent, _, name = directory.rpartition("/")
         parent_fd, parent_real = self._parent_dir(parent)
@@ -489,14 +494,14 @@ class LocalDriver:
                 # the parent checked a moment ago (publish checks again after the rename).
                 with contextlib.suppress(OSError):
                     fd = os.open(name, _DIR_NOFOLLOW, dir_fd=parent_fd)
-                    return fd, f"{parent_real}/{name}"
+                    return fd, f"{parent_real}/{name}", True
             # There already (or replaced at once): a symlink is followed only to inside the root.
             fd = os.open(name, _O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=parent_fd)
         except OSError as exc:
             raise self._os_error(directory, exc) from exc
         finally:
             os.close(parent_fd)
-        return fd, self._checked(fd, directory, full)
+        return fd, self._checked(fd, directory, full), False
 
     def _target(self, path: str, *, create: bool, links: int = 0) -> tuple[int, str, str]:
         """Where a write to ``path`` lands: an ``O_PATH`` descriptor on its directory (checked,
@@ -508,7 +513,11 @@ class LocalDriver:
         directory, _, name = path.rpartition("/")
         if not name:
             raise InvalidPathError(self.name, path)
-        dir_fd, dir_real = self._dir(directory, create=create)
+        dir_fd, dir_real, made = self._dir_made(directory, create=create)
+        if made:
+            # Nothing in it to follow. (A symlink put there meanwhile is replaced by the
+            # rename, which never follows one.)
+            return dir_fd, dir_real, name
         try:
             mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
         except FileNotFoundError:
@@ -751,7 +760,9 @@ class LocalDriver:
     # -- writing ---------------------------------------------------------------------------
 
     def put_content(self, path: str, data: bytes) -> None:
-        with self.writer(path) as writer:
+        # Without writer()'s early check: the bytes are at hand, and a target outside the root
+        # is refused by publish while the file is still only in the staging directory.
+        with LocalFileWriter(self, self.staging, path) as writer:
             writer.write(data)
             writer.commit()
 

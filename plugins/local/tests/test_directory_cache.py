@@ -146,6 +146,33 @@ def test_a_new_directory_swapped_for_a_symlink_inside_is_followed(
     assert (root / "target" / "file").read_bytes() == b"through the link"
 
 
+def test_a_symlink_put_in_a_new_directory_is_replaced_never_written_through(
+    root: Path, driver: LocalDriver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    driver.put_content("/a/first", b"x")
+    _swap_when_made(monkeypatch, "new", lambda made: (made / "file").symlink_to(outside / "f"))
+    renamed_into = _renamed_into(monkeypatch)
+    driver.put_content("/a/new/file", b"inside")
+    assert renamed_into == [str(root / "a" / "new")]
+    assert not (root / "a" / "new" / "file").is_symlink()
+    assert (root / "a" / "new" / "file").read_bytes() == b"inside"
+    assert _tree(outside) == {}
+
+
+def test_a_refused_put_leaves_no_staged_file(
+    root: Path, driver: LocalDriver, tmp_path: Path
+) -> None:
+    (tmp_path / "outside").mkdir()
+    (root / "escape").symlink_to(tmp_path / "outside", target_is_directory=True)
+    with pytest.raises(InvalidPathError):
+        driver.put_content("/escape/file", b"x")
+    staged = [path.name for path in Path(driver.staging.path).iterdir()]
+    assert staged == ["lock"]
+    assert _tree(tmp_path / "outside") == {}
+
+
 def test_kept_descriptors_are_bounded_and_closed_with_the_driver(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
