@@ -83,9 +83,6 @@ class DirectoryCache:
         with self._lock:
             _close_all(self._entries)
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
 
 def _close_all(entries: OrderedDict[str, tuple[int, str]]) -> None:
     kept = list(entries.values())
