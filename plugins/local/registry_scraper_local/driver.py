@@ -4,8 +4,10 @@ Every storage path must stay under the root, checked where it is used rather tha
 remembered: a directory may be swapped for a symlink while a run goes on. Each path is opened
 with ``O_PATH`` (no read, no side effect even on a FIFO or a device) and the descriptor's real
 location (``/proc/self/fd``) must lie under the root before anything is read through it; a
-write is renamed into a parent directory held open and checked the same way. Symlinks that
-stay inside the root are followed; anything that leads out is :class:`InvalidPathError`.
+write is renamed into a parent directory held open and checked the same way (a directory that
+writes go below is kept open for the run, and used again only while ``/proc`` shows it where it
+was checked: see :mod:`.directory_cache`). Symlinks that stay inside the root are followed;
+anything that leads out is :class:`InvalidPathError`.
 
 Content is read only from regular files: a FIFO, a device, a socket or a directory where
 content is expected is refused by ``fstat`` before any read, so nothing blocks, and a read
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import stat
 import threading
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 from registry_scraper_local import overlap
+from registry_scraper_local.directory_cache import DirectoryCache
 from registry_scraper_local.kernel_copy import LocalStagedCopy
 from registry_scraper_local.kernel_copy import kernel_copy as _kernel_copy
 from registry_scraper_local.staging import STAGING_ROOT, TEMP_PREFIX, Staging, remove_stale
@@ -58,6 +62,11 @@ _PROC_FD = "/proc/self/fd"
 _MAX_LINKS = 16
 #: Bytes per read of :meth:`LocalDriver.get_content`.
 _READ_SIZE = 1024 * 1024
+#: How a directory just made is opened: by its name in a checked parent, never through a symlink.
+_DIR_NOFOLLOW = _O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+#: Checked directory descriptors a driver keeps (each one an open descriptor, well below the
+#: usual limit of 1,024): the 256 prefixes of blobs/sha256 and the parents links go below.
+DIRECTORY_CACHE_SIZE = 320
 #: How :meth:`LocalDriver.walk_names` opens a directory below one already checked: by one name,
 #: never through a symlink, never blocking (``O_DIRECTORY`` fails on a FIFO before opening it).
 _WALK_DIRECTORY_FLAGS = (
@@ -167,22 +176,17 @@ class Durability:
 
 
 class LocalFileWriter(CancelOnExit):
-    """Streams into a staged temporary file; :meth:`commit` renames it into place."""
+    """Streams into a staged temporary file; :meth:`commit` renames it into place.
+
+    Each write goes to the descriptor as it comes (no buffered file object): the core writes
+    in chunks of a megabyte, and a small blob or a link is one ``write``."""
 
     def __init__(self, owner: LocalDriver, staging: Staging, path: str) -> None:
         self._owner = owner
         self._staging = staging
         self._path = path
-        # Not mkstemp: its 0600 would survive the rename and a registry running as another
-        # user could not serve the file. 0666 less the umask is what distribution writes.
-        self._temp = _token(8)
-        fd = os.open(
-            self._temp,
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-            0o666,
-            dir_fd=staging.fd,
-        )
-        self._file = os.fdopen(fd, "wb")
+        self._temp = owner.temp_name()
+        self._fd = _create_temp(staging, self._temp)
         self._size = 0
         self._done = False
 
@@ -191,15 +195,18 @@ class LocalFileWriter(CancelOnExit):
         return self._size
 
     def write(self, data: bytes) -> int:
-        written = self._file.write(data)
+        written = os.write(self._fd, data)
+        if written < len(data):  # a signal or a nearly full disk: the rest, until it fails
+            with memoryview(data) as view:
+                while written < len(data):
+                    written += os.write(self._fd, view[written:])
         self._size += written
         return written
 
     def commit(self) -> None:
         if self._owner.durability is not None:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-        self._file.close()
+            os.fsync(self._fd)
+        self._close()
         self._owner.publish(self._staging, self._temp, self._path)
         self._done = True
 
@@ -207,8 +214,25 @@ class LocalFileWriter(CancelOnExit):
         if self._done:
             return
         self._done = True
-        self._file.close()
+        self._close()
         _discard(self._staging, self._temp)
+
+    def _close(self) -> None:
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+
+def _create_temp(staging: Staging, temp: str) -> int:
+    """A new file ``temp`` in the staging directory, for writing."""
+    # Not mkstemp: its 0600 would survive the rename and a registry running as another
+    # user could not serve the file. 0666 less the umask is what distribution writes.
+    return os.open(
+        temp,
+        os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+        0o666,
+        dir_fd=staging.fd,
+    )
 
 
 def _discard(staging: Staging, temp: str) -> None:
@@ -235,12 +259,22 @@ class LocalDriver:
         self.durability = Durability(self.root) if fsync and not read_only else None
         self._staging: Staging | None = None
         self._staging_lock = threading.Lock()
+        self._directories = DirectoryCache(DIRECTORY_CACHE_SIZE)
+        # Temporary names need only be unique in this run's own staging directory.
+        self._temp_numbers = itertools.count()
 
     # -- staging ---------------------------------------------------------------------------
+
+    def temp_name(self) -> str:
+        """A name no other write of this run uses, for a file in :attr:`staging`."""
+        return f"{next(self._temp_numbers):x}"
 
     @property
     def staging(self) -> Staging:
         """This run's staging directory, made (and locked) on first use."""
+        staging = self._staging
+        if staging is not None:
+            return staging
         # Many copy threads ask at once; without the lock each could make its own directory.
         with self._staging_lock:
             if self._staging is None:
@@ -289,6 +323,7 @@ class LocalDriver:
         self._remove_staging()
 
     def _remove_staging(self) -> None:
+        self._directories.clear()
         with self._staging_lock:
             if self._staging is not None:
                 self._staging.remove()
@@ -331,7 +366,14 @@ class LocalDriver:
         """The path on disk, for a clean storage path (``/`` is the root)."""
         if path in ("", "/"):
             return self.root
-        if not path.startswith("/") or any(part in ("", ".", "..") for part in path[1:].split("/")):
+        # No empty, "." or ".." part: each part follows a "/", the first one too.
+        if (
+            not path.startswith("/")
+            or path.endswith(("/", "/.", "/.."))
+            or "//" in path
+            or "/./" in path
+            or "/../" in path
+        ):
             raise InvalidPathError(self.name, path)
         return self.root + path
 
@@ -393,31 +435,73 @@ class LocalDriver:
     def _dir(self, directory: str, *, create: bool) -> tuple[int, str]:
         """An ``O_PATH`` descriptor on storage directory ``directory`` (``""`` or ``/`` is
         the root) and its real path, checked to lie under the root; with ``create``, what is
-        missing is made, each level inside a parent already checked."""
+        missing is made, top-down from the deepest directory there, each level inside a
+        parent already checked."""
+        fd, real, _ = self._dir_made(directory, create=create)
+        return fd, real
+
+    def _dir_made(self, directory: str, *, create: bool) -> tuple[int, str, bool]:
+        """:meth:`_dir`, and whether the directory was made just now (it holds nothing yet)."""
+        kept = self._directories.get(directory)
+        if kept is not None:
+            return (*kept, False)
+        if create and directory not in ("", "/"):
+            return self._made_dir(directory)
         full = self._full(directory)
         try:
             fd = os.open(full, _O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
-            parent, _, name = directory.rpartition("/")
-            if create and not name and not self.read_only:
-                # The root itself, on a writable driver built directly rather than through
-                # open() (which makes it): made on the first write, as open() would have.
-                os.makedirs(self.root, exist_ok=True)
-                return self._dir(directory, create=False)
-            if not create or not name:
+            if not create or self.read_only:
                 raise PathNotFoundError(self.name, directory or "/") from None
-            parent_fd, _ = self._dir(parent, create=True)
-            try:
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(name, dir_fd=parent_fd)
-                fd = os.open(name, _O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=parent_fd)
-            except OSError as exc:
-                raise self._os_error(directory, exc) from exc
-            finally:
-                os.close(parent_fd)
+            # The root itself, on a writable driver built directly rather than through
+            # open() (which makes it): made on the first write, as open() would have.
+            os.makedirs(self.root, exist_ok=True)
+            return self._dir_made(directory, create=False)
         except OSError as exc:
             raise self._os_error(directory or "/", exc) from exc
-        return fd, self._checked(fd, directory or "/", full)
+        return fd, self._checked(fd, directory or "/", full), False
+
+    def _parent_dir(self, parent: str) -> tuple[int, str]:
+        """:meth:`_dir` (made if missing) for a directory that writes go below, kept for
+        the writes that follow (a blob's directory is written once, its parent often)."""
+        kept = self._directories.get(parent)
+        if kept is not None:
+            return kept
+        fd, real = self._dir(parent, create=True)
+        # Only one reached through no symlink: found again where it was, it is then what a
+        # lookup of its path would find (a symlink may be pointed elsewhere meanwhile).
+        if real == self._full(parent):
+            try:
+                self._directories.remember(parent, fd, real)
+            except BaseException:
+                os.close(fd)
+                raise
+        return fd, real
+
+    def _made_dir(self, directory: str) -> tuple[int, str, bool]:
+        """:meth:`_dir_made` with ``create``, below the root: the directory opened (or made,
+        then opened) by its name inside its parent's checked descriptor."""
+        full = self._full(directory)
+        parent, _, name = directory.rpartition("/")
+        parent_fd, parent_real = self._parent_dir(parent)
+        try:
+            try:
+                os.mkdir(name, dir_fd=parent_fd)
+            except FileExistsError:
+                pass
+            else:
+                # Made just now: without following a symlink, it is the new directory, inside
+                # the parent checked a moment ago (publish checks again after the rename).
+                with contextlib.suppress(OSError):
+                    fd = os.open(name, _DIR_NOFOLLOW, dir_fd=parent_fd)
+                    return fd, f"{parent_real}/{name}", True
+            # There already (or replaced at once): a symlink is followed only to inside the root.
+            fd = os.open(name, _O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=parent_fd)
+        except OSError as exc:
+            raise self._os_error(directory, exc) from exc
+        finally:
+            os.close(parent_fd)
+        return fd, self._checked(fd, directory, full), False
 
     def _target(self, path: str, *, create: bool, links: int = 0) -> tuple[int, str, str]:
         """Where a write to ``path`` lands: an ``O_PATH`` descriptor on its directory (checked,
@@ -429,7 +513,11 @@ class LocalDriver:
         directory, _, name = path.rpartition("/")
         if not name:
             raise InvalidPathError(self.name, path)
-        dir_fd, dir_real = self._dir(directory, create=create)
+        dir_fd, dir_real, made = self._dir_made(directory, create=create)
+        if made:
+            # Nothing in it to follow. (A symlink put there meanwhile is replaced by the
+            # rename, which never follows one.)
+            return dir_fd, dir_real, name
         try:
             mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
         except FileNotFoundError:
@@ -517,7 +605,8 @@ class LocalDriver:
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         fd, _ = self._open_regular(path)
-        file = os.fdopen(fd, "rb")
+        # Unbuffered: the core reads in chunks of a megabyte, a small blob in one read.
+        file = os.fdopen(fd, "rb", buffering=0)
         if offset:
             file.seek(offset)
         return file
@@ -671,7 +760,9 @@ class LocalDriver:
     # -- writing ---------------------------------------------------------------------------
 
     def put_content(self, path: str, data: bytes) -> None:
-        with self.writer(path) as writer:
+        # Without writer()'s early check: the bytes are at hand, and a target outside the root
+        # is refused by publish while the file is still only in the staging directory.
+        with LocalFileWriter(self, self.staging, path) as writer:
             writer.write(data)
             writer.commit()
 
@@ -687,13 +778,8 @@ class LocalDriver:
         source_fd, _ = source._open_regular(src_path)
         try:
             staging = self.staging
-            temp = _token(8)
-            dest_fd = os.open(
-                temp,
-                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                0o666,
-                dir_fd=staging.fd,
-            )
+            temp = self.temp_name()
+            dest_fd = _create_temp(staging, temp)
         except BaseException:
             os.close(source_fd)
             raise
@@ -723,7 +809,7 @@ class LocalDriver:
             if not stat.S_ISREG(mode):
                 raise StorageError(self.name, src_path, f"is {_kind(mode)}")
             staging = self.staging
-            temp = _token(8)
+            temp = self.temp_name()
             linked = f"{_PROC_FD}/{source_fd}" if os.path.isdir(_PROC_FD) else real
             try:
                 os.link(linked, temp, dst_dir_fd=staging.fd)
