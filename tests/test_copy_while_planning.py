@@ -12,12 +12,16 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
+
+import pytest
 
 from scraper_core import layout
 from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
+from scraper_core.errors import DestinationUnusableError
 from scraper_core.plan import BlobCopy
 from scraper_core.reference import Reference, parse_reference
 from scraper_core.run import CopyRequest, CopyRun, SourceRequest, StorageRequest
@@ -289,3 +293,53 @@ def test_stopping_early_copies_leaves_no_copy_running() -> None:
     for thread in running:
         thread.join(WAIT)
     assert not any(thread.is_alive() for thread in running)
+
+
+class InterruptedSource(HeldSource):
+    """Ctrl-C lands while the ``held`` tag is planned, once copies are under way."""
+
+    def _hold(self, path: str) -> None:
+        super()._hold(path)
+        if path == self.held_path:
+            raise KeyboardInterrupt
+
+
+class RunRecorder(Recorder):
+    def entry_failed(self, entry: str, message: str) -> None:
+        raise AssertionError(f"{entry}: {message}")
+
+    def warning(self, message: str) -> None:
+        raise AssertionError(message)
+
+    def destination_unusable(self, error: DestinationUnusableError) -> None:
+        raise AssertionError(str(error))
+
+    def progress(self, total_bytes: int) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def finish_progress(self) -> None:
+        pass
+
+
+def test_an_interrupt_while_planning_stops_the_copies_begun() -> None:
+    writer, images = registry(6)
+    dest = RecordingDest()
+    held = layout.tag_current_link_path("team/app", images[-1].tags[0])
+    source = InterruptedSource(store_of(writer), held, dest.blob_written)
+    refs = [str(reference) for reference in references(images)]
+    run = CopyRun(CopyRequest(SourceRequest("memory", "src"), StorageRequest("memory", "d"), refs))
+    run.source = run.plan_source = CheckedDriver(source, read_only=True)
+    run.dest = CheckedDriver(dest, read_only=False)
+    run.options = COPY
+    assert run._copies_while_planning()
+    before = set(threading.enumerate())
+
+    with pytest.raises(KeyboardInterrupt):
+        run.execute(RunRecorder())
+
+    assert source.released_in_time is True, "no copy was under way when the interrupt came"
+    copiers = [thread for thread in set(threading.enumerate()) - before]
+    for thread in copiers:
+        thread.join(WAIT)
+    assert not any(thread.is_alive() for thread in copiers)
+    assert all(map(is_blob, dest.written)), "no link is written by an interrupted run"
