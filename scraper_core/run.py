@@ -39,7 +39,12 @@ from scraper_core.have import load_have, load_have_paths
 from scraper_core.listing import Listing, take_listing
 from scraper_core.optfile import shown_name
 from scraper_core.plan import ImagePlan, PlatformFilter
-from scraper_core.receipt import children_left_out_by_choice, fixed_time, read_receipts
+from scraper_core.receipt import (
+    children_left_out_by_choice,
+    fixed_time,
+    listed_receipts,
+    read_receipts,
+)
 from scraper_core.reference import parse_reference
 from scraper_core.revisions import untagged_note
 from scraper_core.runreceipt import record_receipt
@@ -401,6 +406,31 @@ class CopyRun:
     def _execute(self, events: RunEvents) -> CopyOutcome:
         assert self.source is not None, "open() first"
         scrape = Scrape(self.source, self.dest, self.options, self.plan_source)
+        if self._copies_while_planning():
+            scrape.copy_early(events)
+        try:
+            return self._plan_and_copy(scrape, events)
+        except BaseException:
+            # Before the caller discards the staging: no copy is left writing into it.
+            scrape.stop_copies()
+            raise
+
+    def _copies_while_planning(self) -> bool:
+        """Whether blobs may be copied as their images are planned (issue 22): only where
+        nothing that needs every plan can refuse the run before its first write, and only
+        where it pays. A dry run copies nothing; an archive commits in the whole run's order
+        and counts its own output; a filesystem source is planned by one thread that copies
+        would only contend with; going back (:meth:`_refuse_going_back`) is settled by the
+        destination's receipts, so a destination without one cannot refuse."""
+        dest, plan_source = self.dest, self.plan_source
+        if self.request.dry_run or dest is None or self.whole_output or dest.commits_in_order:
+            return False
+        if plan_source is None or not plan_source.latency_bound:
+            return False
+        return self.request.allow_older or not listed_receipts(dest)
+
+    def _plan_and_copy(self, scrape: Scrape, events: RunEvents) -> CopyOutcome:
+        assert self.source is not None
         chosen, planned = plan_chosen(scrape, self.source, self.request, events)
         self._refuse_going_back(planned)
         gone = self._gone_tags(chosen.tag_listings)

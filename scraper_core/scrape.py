@@ -2,6 +2,12 @@
 
 Results come back in the order the images were requested, failed plans included, so a report
 can list every reference exactly once.
+
+A copy may begin before planning ends (:meth:`Scrape.copy_early`): each chunk of plans starts
+its blobs as soon as it is made, while the next chunks, signatures and untagged revisions are
+still planned. Blobs are content-addressed, so copying one early is always safe; links wait
+for :meth:`Scrape.copy`, which sees every plan, so the commit order (blobs before the links
+naming them, tags last) and every rule that needs the whole plan stay as they were.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from scraper_core.checked import CheckedDriver
 from scraper_core.digest import Digest
 from scraper_core.errors import ConfigurationError, DestinationUnusableError, ScraperError
 from scraper_core.have import leave_out
+from scraper_core.heldevents import HeldEvents
 from scraper_core.plan import ImagePlan, Planner, PlatformFilter
 from scraper_core.reference import Reference
 from scraper_core.revisions import list_revisions
@@ -114,6 +121,46 @@ class Scrape:
         self.revision_errors: list[tuple[str, str]] = []
         #: Set by :meth:`copy`: whether it wrote anything (a blob or a link) at the destination.
         self.changed = False
+        #: With :meth:`copy_early`: the transfer planning starts blobs on, and its events.
+        self._early: tuple[Transfer, HeldEvents] | None = None
+
+    def copy_early(self, events: TransferEvents) -> None:
+        """Copy each image's blobs as soon as it is planned (``events`` hears of them only
+        once :meth:`copy`, given the same events, is called). For a caller that knows no rule
+        needing every plan can stop the run before its first write (a refusal), and a
+        destination that does not commit in order; :meth:`stop_copies` if no :meth:`copy`
+        follows."""
+        if self.dest is None:
+            raise ConfigurationError("no destination to copy to")
+        held = HeldEvents(events)
+        self._early = (self._transfer(held), held)
+
+    def stop_copies(self) -> None:
+        """Stop what :meth:`copy_early` began (the run failed or was interrupted)."""
+        if self._early is not None:
+            self._early[0].stop()
+
+    def _transfer(self, events: TransferEvents) -> Transfer:
+        assert self.dest is not None
+        return Transfer(
+            self.source,
+            self.dest,
+            jobs=self.options.jobs,
+            events=events,
+            link=self.options.link,
+            recheck=self.options.recheck,
+        )
+
+    def _start_copies(self, planned: Sequence[object]) -> None:
+        """Start the blobs of the plans among ``planned`` (with :meth:`copy_early`), less
+        those the far side has: the plans as :meth:`_trim` will ship them."""
+        if self._early is None:
+            return
+        plans = [item for item in planned if isinstance(item, ImagePlan)]
+        if self.options.have:
+            plans = leave_out(plans, self.options.have)[0]
+        if plans:
+            self._early[0].start(plans)
 
     def _plan_one(self, reference: Reference) -> PlannedItem:
         return _planned(self.planner, reference)
@@ -147,7 +194,7 @@ class Scrape:
         chunks = [items[start : start + size] for start in range(0, len(items), size)]
         pool = ThreadPoolExecutor(jobs, thread_name_prefix="plan")
         try:
-            done = map_promptly(pool, partial(_each, function), chunks)
+            done = map_promptly(pool, partial(self._each, function), chunks)
         except BaseException:
             # Ctrl-C: chunks not started are dropped rather than waited for (a running one is
             # a few dozen bounded reads).
@@ -155,6 +202,11 @@ class Scrape:
             raise
         pool.shutdown(wait=True)
         return [result for chunk in done for result in chunk]
+
+    def _each(self, function: Callable[[T], R], chunk: Sequence[T]) -> list[R]:
+        results = [function(item) for item in chunk]
+        self._start_copies(results)
+        return results
 
     def plan(
         self,
@@ -294,24 +346,18 @@ class Scrape:
         for item in items:
             if isinstance(item, ImageResult):
                 events.image_done(item)
-        transfer = Transfer(
-            self.source,
-            self.dest,
-            jobs=self.options.jobs,
-            events=events,
-            link=self.options.link,
-            recheck=self.options.recheck,
-        )
+        if self._early is None:
+            transfer = self._transfer(events)
+        else:
+            # What the early copies did is told now that the caller shows its progress.
+            transfer, held = self._early
+            held.release()
         try:
             copied = iter(transfer.run(plans))
         finally:
             self.unusable = transfer.unusable
             self.changed = transfer.changed
         return [item if isinstance(item, ImageResult) else next(copied) for item in items]
-
-
-def _each(function: Callable[[T], R], chunk: Sequence[T]) -> list[R]:
-    return [function(item) for item in chunk]
 
 
 def _distinct_images(planned: Sequence[PlannedItem]) -> list[ImagePlan]:

@@ -589,6 +589,9 @@ class Transfer:
         self.dest = dest
         self.jobs = max(1, jobs)
         self._blob_futures: dict[Digest, Future[BlobDone]] = {}
+        #: Jobs :meth:`start` began before :meth:`run` knew every plan, and their pool.
+        self._early: dict[Digest, BlobJob] = {}
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self.tally = BlobTally()
         #: Revision and layer links written or found right this run. The images of many tags
@@ -635,19 +638,59 @@ class Transfer:
             raise
         return True
 
+    def _started_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="scrape")
+            return self._pool
+
+    def start(self, plans: Iterable[ImagePlan]) -> None:
+        """Begin copying the blobs of ``plans`` while later plans are still being made
+        (:meth:`run` is then given every plan, these included). Safe because blobs are
+        content-addressed and only :meth:`run` writes links; not for a destination that
+        commits in order, whose order is the whole run's."""
+        if self.dest.commits_in_order:
+            raise ValueError("a destination that commits in order is copied by run() alone")
+        pool = self._started_pool()
+        for job in blob_jobs(plans):
+            with self._lock:
+                if job.digest in self._blob_futures:
+                    continue
+                self._early[job.digest] = job
+                self._blob_futures[job.digest] = pool.submit(self._copy_in_turn, job, no_turn())
+
+    def _submit(self, pool: ThreadPoolExecutor, job: BlobJob, turn: Turn) -> None:
+        with self._lock:
+            early = self._early.get(job.digest)
+            if early is None:
+                self._blob_futures[job.digest] = pool.submit(self._copy_in_turn, job, turn)
+            elif not job.sizes <= early.sizes:
+                # A later image declares another size: the early copy, read no further than
+                # the sizes known then, stands unless it failed on its size or content.
+                future = self._blob_futures[job.digest]
+                self._blob_futures[job.digest] = pool.submit(self._settle, future, job)
+
+    def _settle(self, early: Future[BlobDone], job: BlobJob) -> BlobDone:
+        # Submitted after ``early``: the pool started that one already, so this wait is on a
+        # running copy, never on a queued one.
+        finished(early)
+        if early.cancelled():
+            raise TransferCancelledError("copy interrupted")
+        if isinstance(early.exception(), DigestMismatchError | ShortReadError):
+            return self._copy_in_turn(job, no_turn())
+        return early.result()
+
     def run(self, plans: Sequence[ImagePlan]) -> list[ImageResult]:
         results: list[ImageResult] = []
-        pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="scrape")
+        pool = self._started_pool()
         # A destination that commits in order gets blobs in plan order, then every link.
         order = CommitOrder() if self.dest.commits_in_order else None
         try:
             # Every blob of every image is queued first so the pool stays busy across images;
             # the pool starts them in this order, so a blob waiting for its turn waits only
-            # on blobs already running.
+            # on blobs already running. Blobs :meth:`start` began are not queued again.
             for place, job in enumerate(blob_jobs(plans)):
-                turn = Turn(order, place, self.copier.check_go)
-                with self._lock:
-                    self._blob_futures[job.digest] = pool.submit(self._copy_in_turn, job, turn)
+                self._submit(pool, job, Turn(order, place, self.copier.check_go))
             if order is not None:
                 for future in self._blob_futures.values():
                     finished(future)
@@ -671,6 +714,15 @@ class Transfer:
         announce = getattr(self.copier.events, "destination_unusable", None)
         if unusable is not None and callable(announce):
             announce(unusable)
+
+    def stop(self) -> None:
+        """Stop the copies :meth:`start` began (the run failed or was interrupted before
+        :meth:`run`): as an interrupt does, waiting a bounded time."""
+        with self._lock:
+            pool = self._pool
+        # Once is enough: an interrupt in run() stopped them already.
+        if pool is not None and not self.copier.cancelled.is_set():
+            self._stop(pool)
 
     def _stop(self, pool: ThreadPoolExecutor) -> None:
         self.copier.interrupt()
