@@ -3,7 +3,8 @@
 Used by the tests that bound requests (tests/test_s3_requests.py) and by the bench's call
 counts (bench/scalecalls.py): one counter, hooked where botocore hands each request's
 parameters over (its ``provide-client-params`` event), and on the native GETs that carry
-reads when obstore can (registry_scraper_s3.native), counted as the GetObject they are.
+reads when obstore can (registry_scraper_s3.native), counted as the GetObject they are, and
+its link listings, a ListObjectsV2 per page.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ Calls = Counter[tuple[str, str]]
 def counting_requests() -> Iterator[Calls]:
     """Count the s3 driver's requests while the block runs (clients built inside it)."""
     import registry_scraper_s3.driver as s3_driver
-    from registry_scraper_s3.native import NativeGets
+    from registry_scraper_s3.native import LIST_PAGE, NativeGets
 
     calls: Calls = Counter()
     lock = threading.Lock()
@@ -47,9 +48,20 @@ def counting_requests() -> Iterator[Calls]:
             calls["GetObject", str(params["Key"])] += 1
         return native_get(self, **params)
 
+    native_list = NativeGets.list_etags
+
+    def counted_list(self: NativeGets, prefix: str, limit: int) -> Any:
+        listed = native_list(self, prefix, limit)
+        # A page per LIST_PAGE keys, at least one (an empty listing is a request too).
+        pages = max(1, -(-len(listed or ()) // LIST_PAGE))
+        with lock:
+            calls["ListObjectsV2", prefix] += pages
+        return listed
+
     with (
         mock.patch.object(s3_driver, "make_client", make_client),
         mock.patch.object(NativeGets, "get_object", counted_get),
+        mock.patch.object(NativeGets, "list_etags", counted_list),
     ):
         yield calls
 

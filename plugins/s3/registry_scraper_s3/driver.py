@@ -162,6 +162,7 @@ class S3Driver:
         #: Who sends each read's first GET (a small object's only one): obstore where it can
         #: do what botocore would (see registry_scraper_s3.native), else the botocore client.
         self.getter: NativeGets | Client = native if native is not None else client
+        self.native = native
         self.bucket = location.bucket
         self.keys: KeyMap = location.keys
         self.options = options
@@ -258,11 +259,19 @@ class S3Driver:
         return content
 
     def _link_etags(self, directory: str) -> dict[str, str]:
-        """Path -> ETag of the files below ``directory``, from its first pages of listing."""
+        """Path -> ETag of the files below ``directory``, from its first pages of listing
+        (obstore's where it can list them: the keys are all that is read)."""
         etags: dict[str, str] = {}
-        for number, page in enumerate(
-            self._pages(directory, Prefix=self.keys.dir_prefix(directory))
-        ):
+        prefix = self.keys.dir_prefix(directory)
+        if self.native is not None:
+            listed = self.native.list_etags(prefix, MAX_LISTING_PAGES * _BATCH)
+            if listed is not None:
+                for key, etag in listed:
+                    path = self._storage_path(key)
+                    if path is not None:
+                        etags[path] = etag
+                return etags
+        for number, page in enumerate(self._pages(directory, Prefix=prefix)):
             for item in page.get("Contents", []):
                 path = self._storage_path(item["Key"])
                 if path is not None:

@@ -7,6 +7,7 @@ and the mapping of each setting.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import subprocess
@@ -15,8 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import obstore
 import pytest
-from obstore.exceptions import GenericError, PermissionDeniedError
+from obstore.exceptions import GenericError, InvalidPathError, PermissionDeniedError
 from s3_servers import S3Server
 
 from registry_scraper_s3.config import parse_options
@@ -295,3 +297,45 @@ def test_a_native_stream_error_is_retryable_and_one_line() -> None:
         NativeBody(broken()).read(10)
     error = NativeError("AccessDenied", "denied")
     assert isinstance(error, Exception) and error.operation_name == "GetObject"
+
+
+def _links(driver: S3Driver, count: int) -> dict[str, str]:
+    """``count`` layer links written to ``driver``: path -> MD5 of the content."""
+    written = {}
+    for number in range(count):
+        hex_digest = f"{number:064x}"
+        path = f"/repo/_layers/sha256/{hex_digest}/link"
+        content = f"sha256:{hex_digest}".encode()
+        driver.put_content(path, content)
+        written[path] = hashlib.md5(content, usedforsecurity=False).hexdigest()
+    return written
+
+
+def test_link_listings_go_through_obstore(
+    open_driver: OpenDriver, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    driver = open_driver(bucket)
+    written = _links(driver, 3)
+    driver.put_content("/repo/_layers/README", b"not a link")
+
+    def no_botocore(*_: object, **__: object) -> None:
+        raise AssertionError("listed with botocore")
+
+    monkeypatch.setattr(driver, "_pages", no_botocore)
+    listed = driver._link_etags("/repo/_layers")
+    assert {path: listed[path] for path in written} == written
+    assert set(listed) == {*written, "/repo/_layers/README"}
+
+
+def test_a_listing_obstore_refuses_is_made_with_botocore(
+    open_driver: OpenDriver, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    driver = open_driver(bucket)
+    written = _links(driver, 2)
+
+    def refuse(*_: object, **__: object) -> None:
+        # What obstore raises for a key its path rules refuse ("a//b", "a/./b").
+        raise InvalidPathError("Encountered object with invalid path")
+
+    monkeypatch.setattr(obstore, "list", refuse)
+    assert driver._link_etags("/repo/_layers") == written
