@@ -132,22 +132,38 @@ def copied(scrape: Scrape, planned: list[PlannedItem], events: Recorder) -> dict
     return {str(result.reference): result.error for result in scrape.copy(planned, events)}
 
 
-def test_blobs_start_while_later_images_are_planned_and_links_wait() -> None:
-    writer, images = registry(6)
+@dataclass
+class HeldPlan:
+    """Images planned from a source whose last tag resolves only once a blob has reached the
+    destination, with copies begun while planning."""
+
+    images: list[SyntheticImage]
+    dest: RecordingDest
+    source: HeldSource
+    events: Recorder
+    scrape: Scrape
+    planned: list[PlannedItem]
+
+
+def plan_held(count: int) -> HeldPlan:
+    writer, images = registry(count)
     dest = RecordingDest()
-    # The last image's tag resolves only once a blob has reached the destination.
     held = layout.tag_current_link_path("team/app", images[-1].tags[0])
     source = HeldSource(store_of(writer), held, dest.blob_written)
     events = Recorder()
     scrape = early_scrape(source, dest, events)
+    return HeldPlan(images, dest, source, events, scrape, scrape.plan(references(images)))
 
-    planned = scrape.plan(references(images))
 
-    assert source.released_in_time is True, "no blob was copied while planning went on"
-    assert dest.written, "the blobs planned first are copied before planning ends"
-    assert all(map(is_blob, dest.written)), "links wait for copy()"
-    assert copied(scrape, planned, events) == {f"team/app:v{n}": None for n in range(6)}
-    assert_commit_order(dest.written, images)
+def test_blobs_start_while_later_images_are_planned_and_links_wait() -> None:
+    run = plan_held(6)
+
+    assert run.source.released_in_time is True, "no blob was copied while planning went on"
+    assert run.dest.written, "the blobs planned first are copied before planning ends"
+    assert all(map(is_blob, run.dest.written)), "links wait for copy()"
+    results = copied(run.scrape, run.planned, run.events)
+    assert results == {f"team/app:v{n}": None for n in range(6)}
+    assert_commit_order(run.dest.written, run.images)
 
 
 def assert_commit_order(written: list[str], images: Sequence[SyntheticImage]) -> None:
@@ -189,22 +205,22 @@ def test_what_the_far_side_has_is_not_copied_early() -> None:
 
 
 def test_events_are_held_until_the_copy_shows_its_progress() -> None:
-    writer, images = registry(4)
-    dest = RecordingDest()
-    held = layout.tag_current_link_path("team/app", images[-1].tags[0])
-    source = HeldSource(store_of(writer), held, dest.blob_written)
-    events = Recorder()
-    scrape = early_scrape(source, dest, events)
-
-    planned = scrape.plan(references(images))
+    run = plan_held(4)
+    source, events, scrape, planned, dest = (
+        run.source,
+        run.events,
+        run.scrape,
+        run.planned,
+        run.dest,
+    )
     assert source.released_in_time is True
     heard_while_planning = (events.bytes, len(events.blobs))
     copied(scrape, planned, events)
 
     assert heard_while_planning == (0, 0)
-    total = sum(len(store_of(writer).files[path].data) for path in set(dest.written))
+    total = sum(len(source.store.files[path].data) for path in set(dest.written))
     links = [path for path in set(dest.written) if not is_blob(path)]
-    link_bytes = sum(len(store_of(writer).files[path].data) for path in links)
+    link_bytes = sum(len(source.store.files[path].data) for path in links)
     assert events.bytes == total - link_bytes
     assert len(events.blobs) == 4 * 4  # each image: two layers, a config, a manifest
 
