@@ -172,12 +172,6 @@ class BlobJob:
         return " or ".join(str(size) for size in sorted(self.sizes))
 
 
-def largest_first(jobs: Iterable[BlobJob]) -> list[BlobJob]:
-    """``jobs``, the largest first (ties keep their order): a pool that starts the big blobs
-    last ends with one of them copying alone while the other workers sit idle."""
-    return sorted(jobs, key=lambda job: job.limit, reverse=True)
-
-
 def blob_jobs(plans: Iterable[ImagePlan]) -> list[BlobJob]:
     """One job per distinct blob of ``plans``, in the order the blobs first appear."""
     sizes: dict[Digest, set[int]] = {}
@@ -658,7 +652,7 @@ class Transfer:
         if self.dest.commits_in_order:
             raise ValueError("a destination that commits in order is copied by run() alone")
         pool = self._started_pool()
-        for job in largest_first(blob_jobs(plans)):
+        for job in blob_jobs(plans):
             with self._lock:
                 if job.digest in self._blob_futures:
                     continue
@@ -695,9 +689,7 @@ class Transfer:
             # Every blob of every image is queued first so the pool stays busy across images;
             # the pool starts them in this order, so a blob waiting for its turn waits only
             # on blobs already running. Blobs :meth:`start` began are not queued again.
-            # Without an order to keep, the largest go first.
-            jobs = blob_jobs(plans) if order is not None else largest_first(blob_jobs(plans))
-            for place, job in enumerate(jobs):
+            for place, job in enumerate(blob_jobs(plans)):
                 self._submit(pool, job, Turn(order, place, self.copier.check_go))
             if order is not None:
                 for future in self._blob_futures.values():
