@@ -100,7 +100,10 @@ def _loops_back(driver: CheckedDriver, visit: _Visit) -> str | None:
     or None. Each such link would double the walk at every level: never ending in practice.
 
     No driver says which directories are one, so: the same children and the same modification
-    time. Listings are compared first, so a walk without a repeated listing costs no stat.
+    time, and the same way down once more leads to the same children again (a loop repeats
+    forever; a nested repository laid out like its parent, written within one clock tick,
+    ends: ``x``, ``x/x``, ``x/x/x``). Listings are compared first, so a walk without a
+    repeated listing costs no stat.
     """
     ancestor = visit.parent
     while ancestor is not None:
@@ -110,10 +113,18 @@ def _loops_back(driver: CheckedDriver, visit: _Visit) -> str | None:
                 there = driver.stat(layout.repositories_path(ancestor.name)).mod_time
             except ScraperError:
                 return None
-            if here is not None and here == there:
+            if here is not None and here == there and _repeats(driver, visit, ancestor):
                 return ancestor.name
         ancestor = ancestor.parent
     return None
+
+
+def _repeats(driver: CheckedDriver, visit: _Visit, ancestor: _Visit) -> bool:
+    """Whether the way from ``ancestor`` down to ``visit``, taken again from ``visit``, lists
+    what ``visit`` lists."""
+    way_down = visit.name[len(ancestor.name) :].lstrip("/")
+    again = _join(visit.name, way_down)
+    return tuple(_child_names(driver, layout.repositories_path(again), None)) == visit.children
 
 
 def list_repositories(
