@@ -62,11 +62,7 @@ def test_a_kept_directory_swapped_for_a_symlink_out_is_refused(
     driver.put_content("/a/b/one", b"one")
     (root / "a").rename(root / "moved")
     (root / "a").symlink_to(outside, target_is_directory=True)
-    renamed_into = _renamed_into(monkeypatch)
-    with pytest.raises(InvalidPathError):
-        driver.put_content("/a/b/two", b"two")
-    assert renamed_into == [], "a file went outside the root, if only for a moment"
-    assert _tree(outside) == {}
+    assert_refused_with_nothing_outside(driver, "/a/b/two", outside, monkeypatch)
 
 
 def test_a_symlink_pointed_elsewhere_between_writes_is_followed_anew(
@@ -97,6 +93,17 @@ def _swap_when_made(
     monkeypatch.setattr(os, "mkdir", mkdir)
 
 
+def assert_refused_with_nothing_outside(
+    driver: LocalDriver, path: str, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A put to ``path`` is refused, and no file is renamed out of the root on the way."""
+    renamed_into = _renamed_into(monkeypatch)
+    with pytest.raises(InvalidPathError):
+        driver.put_content(path, b"x")
+    assert renamed_into == [], "a file went outside the root, if only for a moment"
+    assert _tree(outside) == {}
+
+
 def _renamed_into(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Where each rename puts a file, as it happens (a file renamed out of the root and
     removed again at once would leave no trace to look for afterwards)."""
@@ -125,11 +132,7 @@ def test_a_new_directory_swapped_for_a_symlink_out_at_once_is_refused(
 
     driver.put_content("/a/first", b"x")
     _swap_when_made(monkeypatch, "new", swap)
-    renamed_into = _renamed_into(monkeypatch)
-    with pytest.raises(InvalidPathError):
-        driver.put_content("/a/new/file", b"x")
-    assert renamed_into == [], "a file went outside the root, if only for a moment"
-    assert _tree(outside) == {}
+    assert_refused_with_nothing_outside(driver, "/a/new/file", outside, monkeypatch)
 
 
 def test_a_new_directory_swapped_for_a_symlink_inside_is_followed(
